@@ -1,0 +1,99 @@
+//! `aactl`: one command with a subcommand for each job (inspect, check, log, load).
+//!
+//! Every subcommand lives in its own module with `command()` (its clap
+//! definition) and `run(&ArgMatches, &mut Io) -> Result<Exit, CliError>`. The
+//! mapping from errors to exit codes is here and only here.
+
+use super::Io;
+use clap::{Arg, ArgMatches, Command};
+use std::ffi::OsString;
+
+/// Exit status of `aactl` (documented in aactl(1)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Everything worked; nothing invalid was found.
+    Success = 0,
+    /// The command ran but found a problem (an invalid profile, a failed load).
+    Failure = 1,
+    /// Usage error, or the input could not be read.
+    Error = 2,
+}
+
+/// An error that stops a subcommand; printed once, then mapped to [`Exit::Error`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+impl CliError {
+    /// Wraps any error, keeping its chain in the message.
+    pub fn from_error(e: &dyn std::error::Error) -> Self {
+        let mut msg = e.to_string();
+        let mut src = e.source();
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        CliError(msg)
+    }
+}
+
+/// The clap definition of `aactl` with all of its subcommands.
+pub fn command() -> Command {
+    Command::new("aactl")
+        .about("Inspect and manage AppArmor: status, processes, profile checks, logs, loading")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(
+            Arg::new("root")
+                .long("root")
+                .global(true)
+                .value_name("DIR")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .help("Read the system state under DIR (a snapshot) instead of /"),
+        )
+}
+
+/// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
+pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
+    let matches = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            };
+            let rendered = e.render();
+            let _ = if e.use_stderr() {
+                write!(io.err, "{}", rendered.ansi())
+            } else {
+                write!(io.out, "{}", rendered.ansi())
+            };
+            return code as u8;
+        }
+    };
+    let result = dispatch(&matches, io);
+    match result {
+        Ok(exit) => exit as u8,
+        Err(e) => {
+            let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&e.0));
+            Exit::Error as u8
+        }
+    }
+}
+
+fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    let _ = io;
+    match matches.subcommand() {
+        Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
+        None => Err(CliError("no subcommand".into())),
+    }
+}
+
+/// Entry point of the `aactl` binary.
+pub fn main() -> std::process::ExitCode {
+    super::run_main(|io| run(std::env::args_os().collect(), io))
+}

@@ -1,0 +1,1 @@
+//! AppArmor labels and modes (spec/runtime-and-logs.md §1.5).

@@ -1,0 +1,34 @@
+//! # apparmor
+//!
+//! Inspect and manage AppArmor on Linux hosts: runtime state, a drop-in
+//! `aa-status`, a profile-language parser, audit-record parsing and denial
+//! triage, and a loader over `apparmor_parser`.
+//!
+//! ## Module map
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`system`] | the only code that touches the host: a [`system::System`] root for /proc, /sys and securityfs |
+//! | [`label`] | AppArmor labels (`name (mode)`, stacks, namespaces, hats) and modes |
+//! | [`status`] | the aa-status model: what is loaded and which processes are confined (pure) |
+//! | [`policy`] | the profile language: AST, nom parser, includes and variables, checks |
+//! | [`diag`] | diagnostics with spans, shared by every parser |
+//! | [`log`] | audit records from auditd, journald, syslog, dmesg |
+//! | [`triage`] | grouping denials and suggesting rules |
+//! | [`loader`] | driving `apparmor_parser` |
+//! | [`escape`] | escaping untrusted text before it is printed |
+//! | [`cli`] | argv, output and exit codes of `aa-status` and `aactl` |
+//!
+//! The library never prints, never exits and never panics on input.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod diag;
+pub mod escape;
+pub mod label;
+pub mod loader;
+pub mod log;
+pub mod policy;
+pub mod status;
+pub mod system;
+pub mod triage;

@@ -1,0 +1,1 @@
+//! Driving `apparmor_parser` to load, replace and remove policy (spec/runtime-and-logs.md §4).

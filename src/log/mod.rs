@@ -1,0 +1,1 @@
+//! Audit records from every log source (spec/runtime-and-logs.md §3).

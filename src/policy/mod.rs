@@ -1,0 +1,1 @@
+//! The AppArmor profile language (spec/policy-language.md).

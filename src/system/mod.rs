@@ -1,0 +1,1 @@
+//! The host as a parameter: /proc, /sys/module/apparmor and securityfs under one root.

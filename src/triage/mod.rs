@@ -1,0 +1,1 @@
+//! Denial triage: grouping records and suggesting rules.

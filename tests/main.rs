@@ -1,0 +1,4 @@
+//! The one integration-test crate (one link instead of one per file).
+//! Each module covers one area; shared helpers live in `common`.
+
+mod common;
