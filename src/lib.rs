@@ -8,7 +8,7 @@
 //!
 //! | module | owns |
 //! | --- | --- |
-//! | [`system`] | the only code that touches the host: a [`system::System`] root for /proc, /sys and securityfs |
+//! | [`system`] | the only code that touches the host: a `System` root for /proc, /sys and securityfs |
 //! | [`label`] | AppArmor labels (`name (mode)`, stacks, namespaces, hats) and modes |
 //! | [`status`] | the aa-status model: what is loaded and which processes are confined (pure) |
 //! | [`policy`] | the profile language: AST, nom parser, includes and variables, checks |
