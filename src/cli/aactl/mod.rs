@@ -66,11 +66,12 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
             } else {
                 Exit::Success
             };
+            // Plain text: clap's styled rendering would put escape codes into pipes.
             let rendered = e.render();
             let _ = if e.use_stderr() {
-                write!(io.err, "{}", rendered.ansi())
+                write!(io.err, "{rendered}")
             } else {
-                write!(io.out, "{}", rendered.ansi())
+                write!(io.out, "{rendered}")
             };
             return code as u8;
         }
