@@ -99,6 +99,20 @@ impl fmt::Display for Mode {
     }
 }
 
+impl serde::Serialize for Mode {
+    /// Serialises as the aa-status word (`prompt`, not `user`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Label {
+    /// Serialises as the kernel's text (`NAME (MODE)`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl std::str::FromStr for Mode {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
