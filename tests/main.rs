@@ -3,3 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+// aa-status vs upstream 6.0's recorded results on the shared fake systems (root, unshare)
+mod compliance;
+// JSON-as-data reader used by the compliance tests
+mod status_json;
