@@ -7,3 +7,5 @@ mod common;
 mod compliance;
 // JSON-as-data reader used by the compliance tests
 mod status_json;
+// generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
+mod status_fake;
