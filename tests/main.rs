@@ -9,3 +9,5 @@ mod compliance;
 mod status_json;
 // generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
 mod status_fake;
+// System on testdata, aactl snapshot round trip, bad input
+mod status_system;
