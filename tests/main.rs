@@ -11,3 +11,5 @@ mod status_json;
 mod status_fake;
 // System on testdata, aactl snapshot round trip, bad input
 mod status_system;
+// man/aa-status.8 is generated and current
+mod status_man;
