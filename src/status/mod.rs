@@ -40,7 +40,7 @@ pub struct ProcessEntry {
 }
 
 /// A `profiles` line that could not be split.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MalformedLine {
     /// The line as read, with its `\n` when it had one.
     pub line: String,
@@ -49,7 +49,7 @@ pub struct MalformedLine {
 }
 
 /// The loaded policy as read from `profiles`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LoadedProfiles {
     /// The path that was read.
     pub path: PathBuf,
@@ -63,7 +63,7 @@ pub struct LoadedProfiles {
 }
 
 /// Everything aa-status shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
     /// The loaded profiles.
     pub loaded: LoadedProfiles,

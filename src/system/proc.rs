@@ -53,7 +53,7 @@ impl Default for ProcessScan {
 }
 
 /// One process as read from `/proc/PID`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Process {
     /// The process id.
     pub pid: u32,

@@ -368,12 +368,14 @@ pub(crate) fn mangle(name: &str) -> String {
 }
 
 impl System {
-    /// The identity of each profile (upstream 6.0 shows it after the name), looked up in the
-    /// `policy/` tree of the reader's namespace: a directory whose `name` file equals the
-    /// profile name, or, for directories without a `name` file, whose mangled name plus
-    /// `.ID` matches. Hats are looked up in their parent's `profiles/`; `:ns:` names in
-    /// `namespaces/ns/`. Names without an identity are absent from the map. Never fails:
-    /// a missing `policy/` simply yields no identities.
+    /// The identity of each named profile (upstream 6.0 shows it after the name): the first
+    /// line of `identity` in the profile's directory of the `policy/` tree, where the kernel
+    /// provides it (not mainline). The directory is the one named with the kernel's mangling
+    /// of the name plus `.ID`; when several share that stem, the one whose `name` file holds
+    /// the name. Hats are looked up in their parent's `profiles/`, `:ns:` names under
+    /// `namespaces/NS/`. Returns name → identity; names without one (blank, missing) are
+    /// absent. Never fails: without a `policy/` tree there are simply no identities.
+    /// Cost: one directory listing per `profiles/` folder and one open per name.
     pub fn identities<'a>(
         &self,
         names: impl IntoIterator<Item = &'a str>,
