@@ -8,6 +8,9 @@ use super::Io;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+pub mod ps;
+pub mod status;
+
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -54,6 +57,8 @@ pub fn command() -> Command {
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Read the system state under DIR (a snapshot) instead of /"),
         )
+        .subcommand(status::command())
+        .subcommand(ps::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -86,8 +91,9 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
 }
 
 fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let _ = io;
     match matches.subcommand() {
+        Some(("status", m)) => status::run(m, io),
+        Some(("ps", m)) => ps::run(m, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
