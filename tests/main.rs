@@ -7,3 +7,7 @@ mod common;
 mod compliance;
 // JSON-as-data reader used by the compliance tests
 mod status_json;
+// aactl status on fake trees: tables, JSON schema field by field, exit 2 cases
+mod aactl_status;
+// aactl ps: states, stacks, namespaces, filters, escaping
+mod aactl_ps;
