@@ -11,3 +11,5 @@ mod status_json;
 mod aactl_status;
 // aactl ps: states, stacks, namespaces, filters, escaping
 mod aactl_ps;
+// man/aactl.1: generated from aactl's clap definition plus written sections; stale check
+mod man_aactl;
