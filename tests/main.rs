@@ -13,3 +13,9 @@ mod aactl_status;
 mod aactl_ps;
 // man/aactl.1: generated from aactl's clap definition plus written sections; stale check
 mod man_aactl;
+// generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
+mod status_fake;
+// System on testdata, aactl snapshot round trip, bad input
+mod status_system;
+// man/aa-status.8 is generated and current
+mod status_man;

@@ -5,7 +5,7 @@
 //! Reading goes through [`System`]; everything after that is pure and works on literal
 //! values in tests. `aactl status`/`aactl ps` build their tables on [`Status`].
 
-use crate::label::{Label, LabelError, Mode};
+use crate::label::{Label, Mode};
 use crate::system::{ProcessScan, ProfileLine, System, SystemError};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -174,10 +174,12 @@ pub fn process_entry(
     exe: Option<&str>,
     profile_names: &HashSet<&str>,
 ) -> Option<ProcessEntry> {
-    let label = match Label::split_con(context?) {
-        Ok(l) => Some(l),
-        Err(LabelError::Empty) => None,
-        Err(_) => return None,
+    let context = context?;
+    let label = if context.is_empty() {
+        // An empty file: libapparmor returns no label and no mode.
+        None
+    } else {
+        Some(Label::split_con(context).ok()?)
     };
     let exe = exe?;
     match label.map(Label::into_parts) {
@@ -370,6 +372,9 @@ mod tests {
         );
         assert!(process_entry(3, Some("unconfined"), Some("/usr/bin/true"), &n).is_none());
         let e = process_entry(4, Some(""), Some("/usr/bin/man"), &n).unwrap();
+        assert_eq!(e.mode, Mode::Unconfined);
+        assert!(process_entry(4, Some("\n"), Some("/usr/bin/man"), &n).is_none());
+        let e = process_entry(4, Some("unconfined\n"), Some("/usr/bin/man"), &n).unwrap();
         assert_eq!(e.mode, Mode::Unconfined);
         assert!(process_entry(5, Some("---"), Some("/usr/bin/man"), &n).is_none());
         assert!(process_entry(6, Some(":ns:unconfined"), Some("/x"), &n).is_none());

@@ -9,6 +9,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 pub mod ps;
+pub mod snapshot;
 pub mod status;
 
 /// Exit status of `aactl` (documented in aactl(1)).
@@ -59,6 +60,7 @@ pub fn command() -> Command {
         )
         .subcommand(status::command())
         .subcommand(ps::command())
+        .subcommand(snapshot::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -94,6 +96,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     match matches.subcommand() {
         Some(("status", m)) => status::run(m, io),
         Some(("ps", m)) => ps::run(m, io),
+        Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

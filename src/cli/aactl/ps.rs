@@ -71,7 +71,8 @@ pub struct PsRow {
     pub comm: Option<String>,
     /// Target of the `exe` link (canonicalised on the live host), `null` when unreadable.
     pub exe: Option<String>,
-    /// The attribute text as read (one trailing newline dropped), `null` when unreadable.
+    /// The attribute text as read, one trailing newline or NUL dropped; `null` when
+    /// unreadable.
     pub label: Option<String>,
     /// See [`State`].
     pub state: State,
@@ -106,6 +107,15 @@ pub fn row(
     context: Option<String>,
     modes: &ProfileModes,
 ) -> PsRow {
+    // The attribute ends with one `\n` (or NUL); an empty file means "no label, no mode",
+    // which libapparmor and aa-status treat as unconfined.
+    let empty_file = context.as_deref() == Some("");
+    let context = context.map(|mut c| {
+        if c.ends_with('\n') || c.ends_with('\0') {
+            c.pop();
+        }
+        c
+    });
     let mut out = PsRow {
         pid,
         comm,
@@ -124,7 +134,7 @@ pub fn row(
     }
     let label = match Label::parse(&text) {
         Ok(l) => l,
-        Err(LabelError::Empty) => Label::unconfined(),
+        Err(LabelError::Empty) if empty_file => Label::unconfined(),
         Err(_) => {
             out.state = State::Invalid;
             return out;
@@ -443,6 +453,12 @@ mod tests {
         assert_eq!(r(Some("---")).state, State::Hidden);
         assert_eq!(r(Some("unconfined")).state, State::Unconfined);
         assert_eq!(r(Some("")).state, State::Unconfined);
+        assert_eq!(r(Some("\n")).state, State::Invalid);
+        assert_eq!(
+            r(Some("a (enforce)\n")).label.as_deref(),
+            Some("a (enforce)")
+        );
+        assert_eq!(r(Some("a (enforce)\0")).mode, Some(Mode::Enforce));
         assert_eq!(r(Some(":ns:unconfined")).state, State::Unconfined);
         assert_eq!(r(Some("system_u:system_r:x_t:s0")).state, State::Invalid);
         assert_eq!(r(Some("system_u:system_r:x_t:s0")).mode, None);
