@@ -324,3 +324,94 @@ fn unreadable_profiles_exits_2_for_status_only() {
         json!([{"namespace": null, "profile": "a", "mode": null}])
     );
 }
+
+/// `aactl snapshot` of a tree, then `aactl status`/`ps` on the snapshot: the same answer
+/// (paths of the root aside).
+#[test]
+fn same_answer_from_a_snapshot() {
+    let d = tempfile::tempdir().unwrap();
+    let snap = d.path().join("snap");
+    let (code, _, err) = on(&mixed(), &["snapshot", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for args in [&["status", "--json"][..], &["ps", "--json"]] {
+        let strip = |dir: &Path| {
+            let (code, out, err) = on(dir, args);
+            assert_eq!(code, 0, "{err}");
+            let mut v: Value = serde_json::from_str(&out).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("root");
+            o.remove("securityfs");
+            if let Some(p) = o.get_mut("profiles").and_then(|p| p.as_object_mut()) {
+                p.remove("path");
+            }
+            v
+        };
+        let (a, b) = (strip(&mixed()), strip(&snap));
+        if args[0] == "status" {
+            // A snapshot keeps what these commands read; compare the parts it promises.
+            for k in ["profiles", "processes", "parameters", "revision"] {
+                assert_eq!(a[k], b[k], "{args:?}: {k}");
+            }
+        } else {
+            assert_eq!(a, b, "{args:?}");
+        }
+    }
+}
+
+/// On the status helper's `basic` tree, `aactl status` agrees with the aa-status model on
+/// the profiles (names and modes) and on the processes with a mode.
+#[test]
+fn agrees_with_the_aa_status_model() {
+    let root = common::repo().join("testdata/status/basic/root");
+    if !root.exists() {
+        eprintln!("SKIP: testdata/status/basic is not on this branch");
+        return;
+    }
+    let model = apparmor::status::collect(&apparmor::system::System::with_root(&root)).unwrap();
+    let j = json_of(&root);
+    let mut ours: Vec<(String, String)> = j["profiles"]["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap();
+            let full = match p["namespace"].as_str() {
+                Some(ns) => format!(":{ns}:{name}"),
+                None => name.to_owned(),
+            };
+            (full, p["mode"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let mut theirs: Vec<(String, String)> = model
+        .loaded
+        .profiles
+        .iter()
+        .map(|p| (p.name.clone(), p.mode.to_string()))
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    // aa-status also lists unconfined processes whose exe has a profile; ours lists only
+    // confined ones (aactl ps shows the rest).
+    let mut ours: Vec<(u64, String)> = j["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["pid"].as_u64().unwrap(),
+                p["mode"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut theirs: Vec<(u64, String)> = model
+        .processes
+        .iter()
+        .filter(|p| !(p.mode == apparmor::label::Mode::Unconfined && p.profile == p.exe))
+        .map(|p| (u64::from(p.pid), p.mode.to_string()))
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    assert!(!ours.is_empty());
+}

@@ -422,7 +422,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         };
         write_json(io, &report)?;
     } else {
-        writeln!(io.out, "{}", table(&rows)).map_err(|e| CliError::from_error(&e))?;
+        let text = super::status::trim_lines(&table(&rows).to_string());
+        writeln!(io.out, "{text}").map_err(|e| CliError::from_error(&e))?;
     }
     Ok(Exit::Success)
 }

@@ -234,11 +234,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     let policy = sys.policy().ok();
     let mut attach: HashMap<(String, String), String> = HashMap::new();
     if let Some(p) = &policy {
-        for (ns, prof) in p.walk() {
-            if let Some(a) = &prof.attach {
-                attach.insert((ns, prof.name.clone()), a.clone());
-            }
-        }
+        attachments(p, "", &mut attach);
     }
     let mut rows = Vec::new();
     let mut malformed = Vec::new();
@@ -329,6 +325,48 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     })
 }
 
+/// (namespace path, full profile name) → attachment, for every profile of the policy tree.
+///
+/// A child profile's `name` file holds only its own name on mainline kernels (seen on
+/// Debian 12's 6.1: `sub` for hat `vmtest-hat//sub`), the full name on others; both are
+/// accepted.
+fn attachments(
+    ns: &crate::system::PolicyNamespace,
+    path: &str,
+    out: &mut HashMap<(String, String), String>,
+) {
+    fn go(
+        ns: &str,
+        parent: Option<&str>,
+        p: &crate::system::PolicyProfile,
+        out: &mut HashMap<(String, String), String>,
+    ) {
+        let full = match parent {
+            Some(parent) if !p.name.starts_with(&format!("{parent}//")) => {
+                format!("{parent}//{}", p.name)
+            }
+            _ => p.name.clone(),
+        };
+        if let Some(a) = &p.attach {
+            out.insert((ns.to_owned(), full.clone()), a.clone());
+        }
+        for c in &p.children {
+            go(ns, Some(&full), c, out);
+        }
+    }
+    for p in &ns.profiles {
+        go(path, None, p, out);
+    }
+    for child in &ns.namespaces {
+        let sub = if path.is_empty() {
+            child.name.clone()
+        } else {
+            format!("{path}//{}", child.name)
+        };
+        attachments(child, &sub, out);
+    }
+}
+
 fn ns_cell(ns: Option<&str>) -> String {
     match ns {
         Some(ns) => format!(":{}:", escape_str(ns)),
@@ -336,10 +374,14 @@ fn ns_cell(ns: Option<&str>) -> String {
     }
 }
 
-fn styled(b: tabled::builder::Builder) -> tabled::Table {
-    let mut t = b.build();
-    t.with(tabled::settings::Style::psql());
-    t
+/// A psql-style table without trailing spaces.
+fn styled(b: tabled::builder::Builder) -> String {
+    trim_lines(&b.build().with(tabled::settings::Style::psql()).to_string())
+}
+
+/// `s` with trailing spaces removed from every line.
+pub(super) fn trim_lines(s: &str) -> String {
+    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
 /// Renders the report as text tables.
@@ -387,6 +429,7 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(w, "{}", styled(b))?;
     if !r.profiles.profiles.is_empty() {
+        writeln!(w)?;
         let mut b = tabled::builder::Builder::new();
         b.push_record(["NAMESPACE", "PROFILE", "MODE", "ATTACHMENT"]);
         for p in &r.profiles.profiles {
