@@ -31,7 +31,7 @@ fn every_process_with_state_mode_and_stack() {
     assert_eq!(
         pids(&rows),
         [
-            1, 2, 100, 101, 102, 103, 104, 105, 106, 108, 109, 110, 111, 112, 113, 114, 115
+            1, 2, 100, 101, 102, 103, 104, 105, 106, 108, 109, 110, 111, 112, 113, 114, 115, 116
         ]
     );
     assert_eq!(
@@ -41,7 +41,8 @@ fn every_process_with_state_mode_and_stack() {
                 "state": "confined", "mode": "mixed",
                 "stack": [
                     {"namespace": null, "profile": "lxc-container-default", "mode": "enforce"},
-                    {"namespace": null, "profile": "snap.foo.bar", "mode": "prompt"}]})
+                    {"namespace": null, "profile": "snap.foo.bar", "mode": "prompt"}],
+                "exe_profile": null})
     );
     assert_eq!(
         by_pid(&rows, 102)["stack"],
@@ -77,7 +78,7 @@ fn every_process_with_state_mode_and_stack() {
     assert_eq!(
         kthread,
         &json!({"pid": 2, "comm": "kthreadd", "exe": null, "label": null,
-                "state": "unreadable", "mode": null, "stack": []})
+                "state": "unreadable", "mode": null, "stack": [], "exe_profile": null})
     );
     let foreign = by_pid(&rows, 112);
     assert_eq!(foreign["state"], json!("invalid"));
@@ -103,6 +104,14 @@ fn every_process_with_state_mode_and_stack() {
     assert_eq!(by_pid(&rows, 115)["comm"], json!("bad\u{fffd}name"));
     assert_eq!(by_pid(&rows, 113)["mode"], json!("prompt"));
     assert_eq!(by_pid(&rows, 108)["mode"], json!("futuristic"));
+    // Unconfined, but its executable has a profile (loaded after it started).
+    assert_eq!(by_pid(&rows, 116)["state"], json!("unconfined"));
+    assert_eq!(
+        by_pid(&rows, 116)["exe_profile"],
+        json!("/usr/sbin/apache2")
+    );
+    assert_eq!(by_pid(&rows, 1)["exe_profile"], Value::Null);
+    assert_eq!(by_pid(&rows, 103)["exe_profile"], Value::Null);
 }
 
 #[test]
@@ -116,7 +125,7 @@ fn filters() {
     assert_eq!(pids(&ps_json(&["-m", "kill", "-m", "user"])), [113, 114]);
     assert_eq!(
         pids(&ps_json(&["--mode", "unconfined"])),
-        [1, 103, 110, 111, 115]
+        [1, 103, 110, 111, 115, 116]
     );
     assert_eq!(
         pids(&ps_json(&["--mode", "unconfined", "--confined"])),
@@ -198,6 +207,10 @@ fn table_is_escaped_and_shows_one_line_per_stacked_profile() {
     assert_eq!(row("109")[4], r"esc\x1b[31mred");
     assert_eq!(row("114")[4], r"tab\there");
     assert_eq!(row("115")[1], "bad\u{fffd}name");
+    assert_eq!(
+        row("116")[4],
+        "unconfined (profile /usr/sbin/apache2 not applied)"
+    );
 }
 
 #[test]

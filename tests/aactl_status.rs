@@ -45,6 +45,10 @@ pub fn assert_no_controls(s: &str) {
     }
 }
 
+fn pids_of(rows: &[Value]) -> Vec<u64> {
+    rows.iter().map(|x| x["pid"].as_u64().unwrap()).collect()
+}
+
 fn json_of(dir: &Path) -> Value {
     let (code, out, _) = on(dir, &["status", "--json"]);
     assert_eq!(code, 0);
@@ -59,6 +63,10 @@ fn tables_escape_names_and_count_by_namespace_and_mode() {
     assert_no_controls(&err);
     assert!(out.contains("13 profiles are loaded."), "{out}");
     assert!(out.contains("10 processes are confined."), "{out}");
+    assert!(
+        out.contains("1 processes are unconfined but have a profile defined"),
+        "{out}"
+    );
     assert!(out.contains("policy revision 7"));
     // Per-namespace count rows: NAMESPACE, ENFORCE, COMPLAIN, PROMPT, KILL, UNCONFINED,
     // FUTURISTIC (an unknown mode word gets its own column), TOTAL.
@@ -189,8 +197,10 @@ fn json_document_field_by_field() {
     );
 
     let procs = j["processes"].as_array().unwrap();
-    let pids: Vec<u64> = procs.iter().map(|x| x["pid"].as_u64().unwrap()).collect();
-    assert_eq!(pids, [100, 101, 102, 105, 106, 108, 109, 110, 113, 114]);
+    assert_eq!(
+        pids_of(procs),
+        [100, 101, 102, 105, 106, 108, 109, 110, 113, 114]
+    );
     assert!(procs.iter().all(|x| x["state"] == json!("confined")));
     let p105 = &procs[3];
     assert_eq!(
@@ -199,8 +209,14 @@ fn json_document_field_by_field() {
                 "label": "my \"quoted\" profile (complain)", "state": "confined",
                 "mode": "complain",
                 "stack": [{"namespace": null, "profile": "my \"quoted\" profile",
-                           "mode": "complain"}]})
+                           "mode": "complain"}],
+                "exe_profile": null})
     );
+
+    let with_profile = j["unconfined_with_profile"].as_array().unwrap();
+    assert_eq!(pids_of(with_profile), [116]);
+    assert_eq!(with_profile[0]["exe_profile"], json!("/usr/sbin/apache2"));
+    assert_eq!(with_profile[0]["comm"], json!("apache2"));
 
     assert_eq!(
         j["parameters"],
@@ -391,12 +407,13 @@ fn agrees_with_the_aa_status_model() {
     ours.sort();
     theirs.sort();
     assert_eq!(ours, theirs);
-    // aa-status also lists unconfined processes whose exe has a profile; ours lists only
-    // confined ones (aactl ps shows the rest).
+    // aa-status lists confined processes and unconfined ones whose exe has a profile; ours
+    // has them in two lists.
     let mut ours: Vec<(u64, String)> = j["processes"]
         .as_array()
         .unwrap()
         .iter()
+        .chain(j["unconfined_with_profile"].as_array().unwrap())
         .map(|p| {
             (
                 p["pid"].as_u64().unwrap(),
@@ -407,7 +424,6 @@ fn agrees_with_the_aa_status_model() {
     let mut theirs: Vec<(u64, String)> = model
         .processes
         .iter()
-        .filter(|p| !(p.mode == apparmor::label::Mode::Unconfined && p.profile == p.exe))
         .map(|p| (u64::from(p.pid), p.mode.to_string()))
         .collect();
     ours.sort();

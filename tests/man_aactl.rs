@@ -81,6 +81,11 @@ Array of the label's profiles in order, each an object with \fBnamespace\fR (str
 \fBprofile\fR (name with hats, \fIparent//hat\fR) and \fBmode\fR (that profile's own mode;
 \fBunconfined\fR for a namespace's unconfined pseudo\-profile; null when unknown). Empty for
 hidden, unreadable and invalid labels.
+.TP
+\fBexe_profile\fR
+For an unconfined process in the reader's namespace, the loaded profile whose name is the
+executable's path (loaded after the process started, so not applied until it restarts);
+otherwise null.
 .SS "aactl ps \-\-json"
 .TP
 \fBschema\fR, \fBkind\fR
@@ -115,6 +120,9 @@ occur), \fBprofiles\fR (array sorted by namespace then name, each with \fBnamesp
 .TP
 \fBprocesses\fR
 Array of the confined process objects, by pid.
+.TP
+\fBunconfined_with_profile\fR
+Array of the unconfined process objects whose \fBexe_profile\fR is set, by pid.
 .TP
 \fBparameters\fR
 Object from module parameter name to value: \fBY\fR/\fBN\fR become booleans, decimal numbers

@@ -81,6 +81,10 @@ pub struct PsRow {
     pub mode: Option<Mode>,
     /// The stacked profiles in label order; empty for hidden, unreadable and invalid labels.
     pub stack: Vec<StackEntry>,
+    /// For an unconfined process in the reader's namespace: the loaded profile whose name is
+    /// the executable's path (it was loaded after the process started; aa-status's
+    /// "unconfined but have a profile defined"). `null` otherwise.
+    pub exe_profile: Option<String>,
 }
 
 /// The JSON document of `aactl ps --json`.
@@ -124,6 +128,7 @@ pub fn row(
         state: State::Unreadable,
         mode: None,
         stack: Vec::new(),
+        exe_profile: None,
     };
     let Some(text) = context else {
         return out;
@@ -166,6 +171,9 @@ pub fn row(
             },
         })
         .collect();
+    if out.state == State::Unconfined && out.stack.iter().all(|s| s.namespace.is_none()) {
+        out.exe_profile = out.exe.clone().filter(|e| modes.contains_key(e));
+    }
     out
 }
 
@@ -279,6 +287,11 @@ pub fn table(rows: &[PsRow]) -> tabled::Table {
                 s => format!("({})", s.as_str()),
             };
             (what, "-".to_owned())
+        } else if let Some(p) = &r.exe_profile {
+            (
+                format!("unconfined (profile {} not applied)", escape_str(p)),
+                "unconfined".to_owned(),
+            )
         } else {
             (
                 r.stack
@@ -485,6 +498,14 @@ mod tests {
         assert_eq!(u.state, State::Confined);
         assert_eq!(u.stack[1].mode, Some(Mode::Unconfined));
         assert_eq!(r(Some("zzz (enforce)")).stack[0].mode, None);
+        let with_exe = |ctx: &str, exe: &str| {
+            row(1, None, Some(exe.into()), Some(ctx.into()), &modes()).exe_profile
+        };
+        assert_eq!(with_exe("unconfined\n", "a"), Some("a".to_owned()));
+        assert_eq!(with_exe("", "a"), Some("a".to_owned()));
+        assert_eq!(with_exe("unconfined\n", "/usr/bin/x"), None);
+        assert_eq!(with_exe(":ns:unconfined\n", "a"), None);
+        assert_eq!(with_exe("b (complain)\n", "a"), None);
     }
 
     #[test]

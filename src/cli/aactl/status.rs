@@ -191,6 +191,9 @@ pub struct StatusReport {
     pub profiles: ProfilesSection,
     /// Confined processes (objects as in `aactl ps --json`).
     pub processes: Vec<PsRow>,
+    /// Unconfined processes whose executable has a loaded profile (it was loaded after they
+    /// started); objects as in `aactl ps --json`.
+    pub unconfined_with_profile: Vec<PsRow>,
     /// Module parameters: name → typed value (`Y`/`N` → boolean, a decimal → number, `mode`
     /// → mode word, otherwise the text).
     pub parameters: BTreeMap<String, serde_json::Value>,
@@ -284,10 +287,11 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
             *n.modes.entry(r.mode.as_str().to_owned()).or_default() += 1;
         }
     }
-    let processes: Vec<PsRow> = ps::collect_rows(sys, &modes)?
-        .into_iter()
-        .filter(|r| r.state == State::Confined)
-        .collect();
+    let (processes, unconfined_with_profile): (Vec<PsRow>, Vec<PsRow>) =
+        ps::collect_rows(sys, &modes)?
+            .into_iter()
+            .filter(|r| r.state == State::Confined || r.exe_profile.is_some())
+            .partition(|r| r.state == State::Confined);
     let (parameters, unreadable_parameters) = match sys.parameters() {
         Ok(p) => (
             p.raw
@@ -319,6 +323,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
             malformed,
         },
         processes,
+        unconfined_with_profile,
         parameters,
         unreadable_parameters,
         features,
@@ -454,6 +459,25 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
                 opt(p.exe.as_deref()),
                 opt(p.label.as_deref()),
                 mode_word(p.mode.as_ref()),
+            ]);
+        }
+        writeln!(w, "{}", styled(b))?;
+    }
+    if !r.unconfined_with_profile.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{} processes are unconfined but have a profile defined (restart them to confine them).",
+            r.unconfined_with_profile.len()
+        )?;
+        let mut b = tabled::builder::Builder::new();
+        b.push_record(["PID", "COMM", "EXE", "PROFILE"]);
+        for p in &r.unconfined_with_profile {
+            b.push_record([
+                p.pid.to_string(),
+                opt(p.comm.as_deref()),
+                opt(p.exe.as_deref()),
+                opt(p.exe_profile.as_deref()),
             ]);
         }
         writeln!(w, "{}", styled(b))?;
