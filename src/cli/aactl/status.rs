@@ -12,7 +12,7 @@ use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
 use crate::label::{Label, Mode};
-use crate::system::{Enabled, Features, System};
+use crate::system::{Enabled, Features, System, SystemError};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -51,6 +51,23 @@ pub fn preflight(sys: &System) -> Result<(), CliError> {
              an apparmor directory in {}",
             sys.path("/proc/mounts").display()
         ))),
+    }
+}
+
+/// The message for a `profiles` file that cannot be opened.
+fn profiles_error(e: &SystemError) -> CliError {
+    match e {
+        SystemError::PermissionDenied { path, .. } => CliError(format!(
+            "cannot read {}: permission denied (the kernel lists profiles only to root with \
+             CAP_MAC_ADMIN)",
+            path.display()
+        )),
+        SystemError::Io { path, source } => CliError(format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::system::strerror(source)
+        )),
+        other => CliError::from_error(other),
     }
 }
 
@@ -227,13 +244,7 @@ pub fn typed_parameter(name: &str, text: &str) -> serde_json::Value {
 pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     preflight(sys)?;
     let securityfs = sys.securityfs().map_err(|e| CliError::from_error(&e))?;
-    let list = sys.profiles().map_err(|e| {
-        let hint = match &e {
-            crate::system::SystemError::PermissionDenied { .. } => " (run as root)",
-            _ => "",
-        };
-        CliError(format!("{}{hint}", CliError::from_error(&e).0))
-    })?;
+    let list = sys.profiles().map_err(|e| profiles_error(&e))?;
     let policy = sys.policy().ok();
     let mut attach: HashMap<(String, String), String> = HashMap::new();
     if let Some(p) = &policy {
@@ -589,6 +600,24 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_errors_name_the_path() {
+        let e = SystemError::io(
+            "/s/profiles",
+            std::io::Error::from_raw_os_error(13), // EACCES
+        );
+        let m = profiles_error(&e).0;
+        assert!(
+            m.starts_with("cannot read /s/profiles: permission denied"),
+            "{m}"
+        );
+        let e = SystemError::io("/s/profiles", std::io::Error::from_raw_os_error(2));
+        assert_eq!(
+            profiles_error(&e).0,
+            "cannot read /s/profiles: No such file or directory"
+        );
+    }
 
     #[test]
     fn parameters_are_typed() {
