@@ -333,7 +333,7 @@ pub fn command() -> Command {
             Arg::new("json")
                 .long("json")
                 .action(ArgAction::SetTrue)
-                .help("Print JSON (schema in JSON OUTPUT) instead of a table"),
+                .help("Print JSON (schema: aactl(1), JSON OUTPUT) instead of a table"),
         )
         .arg(
             Arg::new("confined")

@@ -569,7 +569,7 @@ pub fn command() -> Command {
             Arg::new("json")
                 .long("json")
                 .action(ArgAction::SetTrue)
-                .help("Print JSON (schema in JSON OUTPUT) instead of tables"),
+                .help("Print JSON (schema: aactl(1), JSON OUTPUT) instead of tables"),
         )
 }
 
