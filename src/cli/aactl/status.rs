@@ -443,7 +443,9 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
         rec.push(n.total.to_string());
         b.push_record(rec);
     }
-    writeln!(w, "{}", styled(b))?;
+    if !r.profiles.namespaces.is_empty() {
+        writeln!(w, "{}", styled(b))?;
+    }
     if !r.profiles.profiles.is_empty() {
         writeln!(w)?;
         let mut b = tabled::builder::Builder::new();
