@@ -431,3 +431,26 @@ fn agrees_with_the_aa_status_model() {
     assert_eq!(ours, theirs);
     assert!(!ours.is_empty());
 }
+
+/// No policy loaded is a state to report, not an error (aa-status exits 2 here).
+#[test]
+fn no_policy_loaded() {
+    let d = tempfile::tempdir().unwrap();
+    minimal(d.path());
+    std::fs::write(d.path().join("sys/kernel/security/apparmor/profiles"), "").unwrap();
+    let (code, out, err) = on(d.path(), &["status"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(
+        out.contains("0 profiles are loaded.\n\n1 processes are confined."),
+        "{out}"
+    );
+    let j = json_of(d.path());
+    assert_eq!(j["profiles"]["total"], json!(0));
+    assert_eq!(j["profiles"]["namespaces"], json!([]));
+    assert_eq!(j["profiles"]["profiles"], json!([]));
+    // The process's profile is not in the (empty) list: its own mode is unknown.
+    let (_, out, _) = on(d.path(), &["ps", "--json"]);
+    let p: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(p["processes"][0]["stack"][0]["mode"], Value::Null);
+    assert_eq!(p["processes"][0]["mode"], json!("enforce"));
+}
