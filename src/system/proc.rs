@@ -77,7 +77,27 @@ impl Process {
 
 fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
     let mut f = p.open_relative(rel).ok()?;
-    let mut buf = Vec::with_capacity(128);
+    let mut stack = [0u8; 256];
+    let mut len = 0;
+    loop {
+        match f.read(&mut stack[len..]) {
+            Ok(0) => return Some(stack[..len].to_vec()),
+            Ok(n) => {
+                len += n;
+                // procfs attributes arrive in one read ending in a newline; skip the EOF read.
+                if len < stack.len() && stack[len - 1] == b'\n' {
+                    return Some(stack[..len].to_vec());
+                }
+                if len == stack.len() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    // Longer than the stack buffer: read the rest into a vector.
+    let mut buf = stack.to_vec();
     f.read_to_end(&mut buf).ok()?;
     Some(buf)
 }
@@ -136,6 +156,21 @@ impl System {
     /// # Errors
     /// Only when `<root>/proc` itself cannot be listed.
     pub fn processes(&self, scan: &ProcessScan) -> Result<Vec<Process>, SystemError> {
+        let mut out = Vec::new();
+        self.scan_processes(scan, |p| out.push(p))?;
+        Ok(out)
+    }
+
+    /// Like [`System::processes`], handing each process to `f` as it is read instead of
+    /// collecting them (constant memory beyond what `f` keeps).
+    ///
+    /// # Errors
+    /// Only when `<root>/proc` itself cannot be listed.
+    pub fn scan_processes(
+        &self,
+        scan: &ProcessScan,
+        mut f: impl FnMut(Process),
+    ) -> Result<(), SystemError> {
         let proc_dir = self.proc_dir();
         let iter = procfs::process::all_processes_with_root(&proc_dir)
             .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
@@ -146,7 +181,6 @@ impl System {
         );
         let canonicalize = scan.canonicalize_exe && self.is_host();
         let mut cache: HashMap<std::ffi::OsString, Option<String>> = HashMap::new();
-        let mut out = Vec::new();
         for p in iter {
             let Ok(p) = p else { continue };
             let Ok(pid) = u32::try_from(p.pid()) else {
@@ -201,13 +235,13 @@ impl System {
             } else {
                 None
             };
-            out.push(Process {
+            f(Process {
                 pid,
                 context,
                 exe,
                 comm,
             });
         }
-        Ok(out)
+        Ok(())
     }
 }
