@@ -454,3 +454,100 @@ fn no_policy_loaded() {
     assert_eq!(p["processes"][0]["stack"][0]["mode"], Value::Null);
     assert_eq!(p["processes"][0]["mode"], json!("enforce"));
 }
+
+/// The snapshot of a live Debian 12 kernel (testdata/systems/debian12-vm, captured by the VM
+/// suite; see its README): the facts recorded there, through `aactl status` and `aactl ps`.
+/// Skips while the snapshot is not on this branch.
+#[test]
+fn real_debian12_snapshot() {
+    let root = common::repo().join("testdata/systems/debian12-vm");
+    if !root.join("proc/mounts").exists() {
+        eprintln!("SKIP: testdata/systems/debian12-vm is not on this branch");
+        return;
+    }
+    let j = json_of(&root);
+    assert_eq!(j["profiles"]["total"], json!(45));
+    assert_eq!(j["profiles"]["malformed"], json!([]));
+    let ns = &j["profiles"]["namespaces"];
+    assert_eq!(ns[1]["namespace"], json!("vmns"));
+    assert_eq!(ns[1]["modes"], json!({"complain": 1, "enforce": 1}));
+    let expect = [
+        (170, "vmtest-enforce (enforce)", "enforce"),
+        (171, "vmtest-complain (complain)", "complain"),
+        (172, "vmtest-kill (kill)", "kill"),
+        (173, "vmtest-unconfined (unconfined)", "unconfined"),
+        (174, "vmtest with space (enforce)", "enforce"),
+        (175, "vmtest-hat//sub (enforce)", "enforce"),
+        (176, "vmtest-complain//&vmtest-enforce (mixed)", "mixed"),
+        (177, "vmtest-enforce//&vmtest-hat (enforce)", "enforce"),
+        (178, ":vmns:vmtest-ns (enforce)", "enforce"),
+        (
+            179,
+            "vmtest-enforce//&:vmns:vmtest-ns-complain (mixed)",
+            "mixed",
+        ),
+        (180, "nscd (complain)", "complain"),
+    ];
+    let procs = j["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), expect.len());
+    for (p, (pid, label, mode)) in procs.iter().zip(expect) {
+        assert_eq!(
+            (&p["pid"], &p["label"], &p["mode"], &p["exe"]),
+            (
+                &json!(pid),
+                &json!(label),
+                &json!(mode),
+                &json!("/bin/busybox")
+            )
+        );
+    }
+    let modes = |p: &Value| -> Vec<(Value, Value, Value)> {
+        p["stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["namespace"].clone(),
+                    s["profile"].clone(),
+                    s["mode"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        modes(&procs[6]),
+        [
+            (Value::Null, json!("vmtest-complain"), json!("complain")),
+            (Value::Null, json!("vmtest-enforce"), json!("enforce"))
+        ]
+    );
+    assert_eq!(
+        modes(&procs[9]),
+        [
+            (Value::Null, json!("vmtest-enforce"), json!("enforce")),
+            (
+                json!("vmns"),
+                json!("vmtest-ns-complain"),
+                json!("complain")
+            )
+        ]
+    );
+    assert_eq!(
+        j["unconfined_with_profile"],
+        json!([{"pid": 182, "comm": "busybox-vmtest", "exe": "/usr/bin/busybox-vmtest",
+                "label": "unconfined", "state": "unconfined", "mode": "unconfined",
+                "stack": [{"namespace": null, "profile": "unconfined", "mode": "unconfined"}],
+                "exe_profile": "/usr/bin/busybox-vmtest"}])
+    );
+    // ps: everything else (init, kernel threads, 183) is unconfined.
+    let (code, out, _) = on(&root, &["ps", "--json"]);
+    assert_eq!(code, 0);
+    let ps: Value = serde_json::from_str(&out).unwrap();
+    for p in ps["processes"].as_array().unwrap() {
+        let pid = p["pid"].as_u64().unwrap();
+        if !(170..=180).contains(&pid) {
+            assert_eq!(p["state"], json!("unconfined"), "pid {pid}");
+        }
+    }
+}
