@@ -7,6 +7,12 @@ mod common;
 mod compliance;
 // JSON-as-data reader used by the compliance tests
 mod status_json;
+// aactl status on fake trees: tables, JSON schema field by field, exit 2 cases
+mod aactl_status;
+// aactl ps: states, stacks, namespaces, filters, escaping
+mod aactl_ps;
+// man/aactl.1: generated from aactl's clap definition plus written sections; stale check
+mod man_aactl;
 // generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
 mod status_fake;
 // System on testdata, aactl snapshot round trip, bad input

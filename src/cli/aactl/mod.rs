@@ -8,7 +8,9 @@ use super::Io;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+pub mod ps;
 pub mod snapshot;
+pub mod status;
 
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub fn command() -> Command {
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Read the system state under DIR (a snapshot) instead of /"),
         )
+        .subcommand(status::command())
+        .subcommand(ps::command())
         .subcommand(snapshot::command())
 }
 
@@ -91,6 +95,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
 
 fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     match matches.subcommand() {
+        Some(("status", m)) => status::run(m, io),
+        Some(("ps", m)) => ps::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),

@@ -1,0 +1,391 @@
+//! Generates `man/aactl.1` and fails when the committed page is stale.
+//!
+//! NAME, SYNOPSIS, OPTIONS and one COMMANDS subsection per subcommand (recursively) come
+//! from `apparmor::cli::aactl::command()` through clap_mangen; DESCRIPTION, JSON OUTPUT,
+//! EXIT STATUS, EXAMPLES, FILES and SEE ALSO are written below. Regenerate with
+//! `UPDATE_MAN=1 cargo test --test integration man_aactl`.
+
+use crate::common;
+use clap_mangen::Man;
+
+/// The page date: bumped by hand at release time, never the build date.
+const DATE: &str = "2026-11-29";
+
+const DESCRIPTION: &str = r#".SH DESCRIPTION
+\fBaactl\fR inspects and manages AppArmor on a Linux host. Each job is a subcommand (see
+\fBCOMMANDS\fR); the inspection commands print tables meant for people, or with
+\fB\-\-json\fR a versioned JSON document meant for scripts (see \fBJSON OUTPUT\fR).
+.PP
+Every inspection command reads the system state under a root directory: \fI/\fR by default,
+or the directory given with \fB\-\-root\fR \fIDIR\fR. Such a directory has the layout of a
+root file system restricted to what AppArmor exposes (\fIproc/mounts\fR, \fIproc/PID/attr\fR,
+\fIsys/module/apparmor/parameters\fR, \fIsys/kernel/security/apparmor\fR), as written by
+\fBaactl snapshot\fR; attach one to a bug report and the same commands give the same answer
+on another machine.
+.PP
+Text that comes from the kernel or from processes (profile names, labels, command names,
+executable paths) is printed with control characters escaped (\fB\en\fR, \fB\et\fR,
+\fB\ex1b\fR, ...), so a hostile process name cannot rewrite the terminal. JSON output
+carries the exact text, escaped by the JSON encoder; bytes that are not UTF\-8 are replaced
+by U+FFFD.
+.PP
+\fBaactl status\fR counts the loaded profiles per policy namespace and mode, lists them with
+their attachments, lists the confined processes, the module parameters (typed) and a summary
+of the kernel's feature set (policy ABI versions, label stacking, the rule classes the
+kernel mediates). A line of the kernel's profile list that is not \fINAME\fR (\fIMODE\fR) is
+reported on standard error and skipped.
+.PP
+\fBaactl ps\fR lists processes with their label, the label's mode and every profile of the
+label's stack with its namespace and its own mode (the kernel prints a single mode for a
+label, \fBmixed\fR when the stacked profiles differ; the per\-profile modes come from the
+profile list). By default every process is listed, unconfined ones and those whose label
+cannot be read included; \fB\-\-confined\fR, \fB\-\-mode\fR, \fB\-\-profile\fR and
+\fB\-\-namespace\fR narrow the list. Filters of different kinds must all match; repeated
+values of one filter are alternatives.
+"#;
+
+const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
+Each document is one JSON object whose \fBschema\fR member is the schema version (currently
+\fB1\fR) and whose \fBkind\fR names the command. Within a schema version members are only
+ever added; a member that changes meaning or disappears bumps the version. Absent or
+unreadable values are \fBnull\fR, never left out. Mode words are \fBenforce\fR,
+\fBcomplain\fR, \fBprompt\fR (the kernel's \fBuser\fR), \fBkill\fR, \fBunconfined\fR,
+\fBmixed\fR, or any newer word the kernel prints, verbatim. Namespaces are relative to the
+reader's own namespace, nested levels joined by \fB//\fR; \fBnull\fR is the reader's own.
+.SS "Process object (aactl ps, aactl status)"
+.TP
+\fBpid\fR
+Process id (number).
+.TP
+\fBcomm\fR
+Command name, or null.
+.TP
+\fBexe\fR
+Executable path (the \fIexe\fR link, resolved on the live host), or null.
+.TP
+\fBlabel\fR
+The AppArmor attribute as read, e.g. \fBa//&:ns:b (mixed)\fR, or null when unreadable.
+.TP
+\fBstate\fR
+\fBconfined\fR (at least one real profile), \fBunconfined\fR (only unconfined
+pseudo\-profiles, or an empty attribute), \fBhidden\fR (\fB\-\-\-\fR: not visible from this
+namespace), \fBunreadable\fR, or \fBinvalid\fR (not an AppArmor label, e.g. another LSM's
+context).
+.TP
+\fBmode\fR
+The label's mode; \fBunconfined\fR for an unconfined task; null for hidden, unreadable and
+invalid labels.
+.TP
+\fBstack\fR
+Array of the label's profiles in order, each an object with \fBnamespace\fR (string or null),
+\fBprofile\fR (name with hats, \fIparent//hat\fR) and \fBmode\fR (that profile's own mode;
+\fBunconfined\fR for a namespace's unconfined pseudo\-profile; null when unknown). Empty for
+hidden, unreadable and invalid labels.
+.TP
+\fBexe_profile\fR
+For an unconfined process in the reader's namespace, the loaded profile whose name is the
+executable's path (loaded after the process started, so not applied until it restarts);
+otherwise null.
+.SS "aactl ps \-\-json"
+.TP
+\fBschema\fR, \fBkind\fR
+\fB1\fR and \fB"aactl\-ps"\fR.
+.TP
+\fBroot\fR
+The root directory read.
+.TP
+\fBprocesses\fR
+Array of process objects, by pid, after filtering.
+.SS "aactl status \-\-json"
+.TP
+\fBschema\fR, \fBkind\fR
+\fB1\fR and \fB"aactl\-status"\fR.
+.TP
+\fBroot\fR, \fBsecurityfs\fR
+The root directory read and the AppArmor directory found from \fIproc/mounts\fR.
+.TP
+\fBnamespace\fR
+The reader's namespace name (\fI.ns_name\fR), or null.
+.TP
+\fBrevision\fR
+The policy revision counter (number), or null.
+.TP
+\fBprofiles\fR
+An object: \fBpath\fR (the profile list read), \fBtotal\fR (number of profiles),
+\fBnamespaces\fR (array, the reader's namespace first, each with \fBnamespace\fR,
+\fBtotal\fR and \fBmodes\fR, an object from mode word to count holding only modes that
+occur), \fBprofiles\fR (array sorted by namespace then name, each with \fBnamespace\fR,
+\fBname\fR, \fBmode\fR and \fBattach\fR, the attachment from the policy tree or null) and
+\fBmalformed\fR (skipped lines of the list, each with \fBline\fR, 1\-based, and \fBtext\fR).
+.TP
+\fBprocesses\fR
+Array of the confined process objects, by pid.
+.TP
+\fBunconfined_with_profile\fR
+Array of the unconfined process objects whose \fBexe_profile\fR is set, by pid.
+.TP
+\fBparameters\fR
+Object from module parameter name to value: \fBY\fR/\fBN\fR become booleans, decimal numbers
+become numbers, \fBmode\fR becomes a mode word, anything else stays a string.
+.TP
+\fBunreadable_parameters\fR
+Names of parameter files that exist but could not be read (most need root).
+.TP
+\fBfeatures\fR
+Null when the feature tree is unreadable; otherwise an object: \fBpolicy_abi\fR (policy
+versions such as \fB"v8"\fR, ascending), \fBdomain_version\fR (string or null),
+\fBstacking\fR (boolean), \fBrule_classes\fR (object from rule class \- file, capability,
+network, unix, mount, pivot_root, signal, ptrace, dbus, rlimit, change_profile, userns,
+io_uring, mqueue \- to a boolean telling whether the kernel mediates it) and
+\fBtop_level\fR (the feature tree's top\-level entries).
+"#;
+
+const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Success (also \fB\-\-help\fR and \fB\-\-version\fR).
+.TP
+\fB1\fR
+The command ran but found a problem (an invalid profile, a failed load).
+.TP
+\fB2\fR
+Usage error, or the state could not be read; a message on standard error names the path:
+AppArmor is not available (\fIsys/module/apparmor\fR or its \fIparameters/enabled\fR is
+missing), disabled at boot (\fIparameters/enabled\fR is not \fBY\fR), or its file system is
+not mounted (no \fBsecurityfs\fR entry with an \fIapparmor\fR directory in
+\fIproc/mounts\fR); for \fBaactl status\fR also when the profile list cannot be opened
+(without root the kernel refuses it), and for every command when \fIproc\fR cannot be
+listed. Unlike \fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one
+status for "could not inspect" and tells the cause in the message.
+"#;
+
+const EXAMPLES: &str = r#".SH EXAMPLES
+Loaded policy, confined processes, parameters and features:
+.PP
+.nf
+.RS
+aactl status
+.RE
+.fi
+.PP
+The profiles of one policy namespace, with \fBjq\fR(1):
+.PP
+.nf
+.RS
+aactl status \-\-json | jq '.profiles.profiles[] | select(.namespace == "lxd")'
+.RE
+.fi
+.PP
+Processes in complain or kill mode, and those confined by a profile or one of its hats:
+.PP
+.nf
+.RS
+aactl ps \-\-mode complain,kill
+aactl ps \-\-profile /usr/sbin/cupsd
+.RE
+.fi
+.PP
+The same report from a snapshot taken on another machine:
+.PP
+.nf
+.RS
+aactl \-\-root testdata/systems/debian12\-vm status
+.RE
+.fi
+"#;
+
+const FILES: &str = r#".SH FILES
+All paths are read under the \fB\-\-root\fR directory when one is given.
+.TP
+\fI/proc/mounts\fR
+Where securityfs is mounted.
+.TP
+\fI/sys/kernel/security/apparmor/profiles\fR
+The loaded profiles and their modes.
+.TP
+\fI/sys/kernel/security/apparmor/policy/\fR
+Per\-profile \fIname\fR, \fImode\fR and \fIattach\fR, by namespace.
+.TP
+\fI/sys/kernel/security/apparmor/features/\fR
+The kernel's feature set.
+.TP
+\fI/sys/kernel/security/apparmor/revision\fR, \fI.ns_name\fR
+Policy revision and the reader's namespace.
+.TP
+\fI/sys/module/apparmor/parameters/\fR
+Module parameters.
+.TP
+\fI/proc/PID/attr/apparmor/current\fR, \fI/proc/PID/attr/current\fR
+A process's label (the first where the kernel has it).
+.TP
+\fI/proc/PID/exe\fR, \fI/proc/PID/comm\fR
+A process's executable and command name.
+"#;
+
+const SEE_ALSO: &str = r#".SH "SEE ALSO"
+\fBaa\-status\fR(8), \fBapparmor\fR(7), \fBapparmor_parser\fR(8)
+"#;
+
+fn render_part(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut buf = Vec::new();
+    f(&mut buf).expect("render to memory");
+    String::from_utf8(buf).expect("roff is UTF-8")
+}
+
+/// roff's quote-string preamble, which clap_mangen writes before every rendered part.
+const PREAMBLE: [&str; 2] = [".ie \\n(.g .ds Aq \\(aq", ".el .ds Aq '"];
+
+/// Drops the preamble lines and, with `header`, the `.SH` line of a rendered part.
+fn part(s: String, header: bool) -> String {
+    let mut out = String::new();
+    let mut dropped_header = !header;
+    for line in s.lines() {
+        if PREAMBLE.contains(&line) {
+            continue;
+        }
+        if !dropped_header && line.starts_with(".SH") {
+            dropped_header = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The built `aactl` command as the page shows it (no `help` subcommand).
+fn built() -> clap::Command {
+    let mut cmd = apparmor::cli::aactl::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+/// One `.SS` subsection per subcommand (depth first): synopsis, description, options.
+fn commands(cmd: &clap::Command, out: &mut String) {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_bin_name().unwrap_or(sub.get_name()).to_owned();
+        out.push_str(&format!(".SS \"{name}\"\n"));
+        let man = Man::new(sub.clone());
+        out.push_str(&part(render_part(|w| man.render_synopsis_section(w)), true));
+        if sub.get_long_about().or(sub.get_about()).is_some() {
+            out.push_str(".PP\n");
+            out.push_str(&part(
+                render_part(|w| man.render_description_section(w)),
+                true,
+            ));
+        }
+        let opts = part(render_part(|w| man.render_options_section(w)), true);
+        if !opts.trim().is_empty() {
+            out.push_str(".PP\nOptions:\n");
+            out.push_str(&opts);
+        }
+        commands(sub, out);
+    }
+}
+
+/// The whole page.
+pub fn render() -> String {
+    let cmd = built();
+    let man = Man::new(cmd.clone())
+        .date(DATE)
+        .manual("AppArmor tools")
+        .section("1");
+    let mut page = String::new();
+    page.push_str(&render_part(|w| man.render_title(w)));
+    page.push_str(&part(render_part(|w| man.render_name_section(w)), false));
+    page.push_str(&part(
+        render_part(|w| man.render_synopsis_section(w)),
+        false,
+    ));
+    page.push_str(DESCRIPTION);
+    page.push_str(&part(render_part(|w| man.render_options_section(w)), false));
+    page.push_str(".SH COMMANDS\n");
+    commands(&cmd, &mut page);
+    page.push_str(JSON_OUTPUT);
+    page.push_str(EXIT_STATUS);
+    page.push_str(EXAMPLES);
+    page.push_str(FILES);
+    page.push_str(SEE_ALSO);
+    page
+}
+
+#[test]
+fn committed_page_is_current() {
+    let path = common::repo().join("man/aactl.1");
+    let fresh = render();
+    if std::env::var_os("UPDATE_MAN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "man/aactl.1 is stale: run `UPDATE_MAN=1 cargo test --test integration man_aactl`"
+    );
+}
+
+#[test]
+fn page_covers_every_subcommand_and_option() {
+    let page = render();
+    let cmd = built();
+    fn walk(cmd: &clap::Command, page: &str) {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = sub.get_bin_name().unwrap_or(sub.get_name());
+            assert!(
+                page.contains(&format!(".SS \"{name}\"")),
+                "no section for {name}"
+            );
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(long) = arg.get_long() {
+                    let roff = format!("\\-\\-{}", long.replace('-', "\\-"));
+                    assert!(page.contains(&roff), "{name}: --{long} not documented");
+                }
+            }
+            walk(sub, page);
+        }
+    }
+    walk(&cmd, &page);
+    for s in ["status", "ps"] {
+        assert!(page.contains(&format!(".SS \"aactl {s}\"")), "{s}");
+    }
+}
+
+/// Every member of the JSON documents (from the fake tree) is named in JSON OUTPUT, so the
+/// documentation cannot silently fall behind the schema.
+#[test]
+fn json_output_section_names_every_member() {
+    use crate::aactl_status::{mixed, on};
+    fn keys(v: &serde_json::Value, skip_maps: &[&str], out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.push(k.clone());
+                    // Maps keyed by data (mode words, parameter or class names) are not schema.
+                    if !skip_maps.contains(&k.as_str()) {
+                        keys(v, skip_maps, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, skip_maps, out)),
+            _ => {}
+        }
+    }
+    let skip = ["modes", "parameters", "rule_classes"];
+    let mut all = Vec::new();
+    for args in [&["status", "--json"][..], &["ps", "--json"]] {
+        let (code, out, _) = on(&mixed(), args);
+        assert_eq!(code, 0);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        keys(&v, &skip, &mut all);
+    }
+    all.sort();
+    all.dedup();
+    assert!(all.len() > 25, "{all:?}");
+    for k in all {
+        assert!(
+            JSON_OUTPUT.contains(&format!("\\fB{k}\\fR")),
+            "JSON member {k} is not documented in JSON OUTPUT"
+        );
+    }
+}
