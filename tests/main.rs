@@ -3,3 +3,5 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod log_conformance;
+mod log_pitfalls;
