@@ -5,3 +5,4 @@
 mod common;
 mod log_conformance;
 mod log_pitfalls;
+mod log_robust;
