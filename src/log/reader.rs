@@ -348,38 +348,62 @@ impl<S: LineSource> LogReader<S> {
             p.closed = true;
             return true;
         }
-        let fields = parse::other_fields(body);
-        for r in &mut p.records {
-            let ctx = r.context.get_or_insert_with(AuditContext::default);
-            ctx.records.push(String::from_utf8_lossy(t).into_owned());
-            for (k, v) in &fields {
-                match (t, *k) {
-                    (b"SYSCALL" | b"1300", b"syscall") => ctx.syscall = v.as_str().map(Into::into),
-                    (b"SYSCALL" | b"1300", b"success") => ctx.success = v.as_str().map(Into::into),
-                    (b"SYSCALL" | b"1300", b"exit") => {
-                        ctx.exit = v.as_str().and_then(|s| s.parse().ok())
-                    }
-                    (b"SYSCALL" | b"1300", b"exe") => ctx.exe = Some(v.clone()),
-                    (b"SYSCALL" | b"1300", b"comm") => ctx.comm = Some(v.clone()),
-                    (b"SYSCALL" | b"1300", b"uid") => {
-                        ctx.uid = v.as_str().and_then(|s| s.parse().ok())
-                    }
-                    (b"SYSCALL" | b"1300", b"auid") => {
-                        ctx.auid = v.as_str().and_then(|s| s.parse().ok())
-                    }
-                    (b"CWD" | b"1307", b"cwd") => ctx.cwd = Some(v.clone()),
-                    (b"PATH" | b"1302", b"name") => ctx.paths.push(v.clone()),
-                    (b"PROCTITLE" | b"1327", b"proctitle") => {
-                        let t: Vec<u8> = v
-                            .as_bytes()
-                            .iter()
-                            .map(|&b| if b == 0 { b' ' } else { b })
-                            .collect();
-                        let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
-                        ctx.proctitle = Some(Text::from_bytes(&t[..end]));
-                    }
-                    _ => {}
+        let is = |names: [&[u8]; 2]| names.contains(&t);
+        let (syscall, cwd, path, proctitle) = (
+            is([b"SYSCALL", b"1300"]),
+            is([b"CWD", b"1307"]),
+            is([b"PATH", b"1302"]),
+            is([b"PROCTITLE", b"1327"]),
+        );
+        let mut ctx = AuditContext::default();
+        let tname = String::from_utf8_lossy(t).into_owned();
+        for (k, v) in parse::other_fields(body) {
+            let num = |v: &parse::RawValue<'_>| {
+                std::str::from_utf8(v.raw())
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+            };
+            match k {
+                b"syscall" if syscall => ctx.syscall = Some(v.text().to_str_lossy().into_owned()),
+                b"success" if syscall => ctx.success = Some(v.text().to_str_lossy().into_owned()),
+                b"exit" if syscall => ctx.exit = num(&v),
+                b"exe" if syscall => ctx.exe = Some(v.text()),
+                b"comm" if syscall => ctx.comm = Some(v.text()),
+                b"uid" if syscall => ctx.uid = num(&v).and_then(|n| u64::try_from(n).ok()),
+                b"auid" if syscall => ctx.auid = num(&v).and_then(|n| u64::try_from(n).ok()),
+                b"cwd" if cwd => ctx.cwd = Some(v.text()),
+                b"name" if path => ctx.paths.push(v.text()),
+                b"proctitle" if proctitle => {
+                    let t: Vec<u8> = v
+                        .text()
+                        .as_bytes()
+                        .iter()
+                        .map(|&b| if b == 0 { b' ' } else { b })
+                        .collect();
+                    let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+                    ctx.proctitle = Some(Text::from_bytes(&t[..end]));
                 }
+                _ => {}
+            }
+        }
+        for r in &mut p.records {
+            let c = r.context.get_or_insert_with(AuditContext::default);
+            c.records.push(tname.clone());
+            if ctx.syscall.is_some() {
+                c.syscall.clone_from(&ctx.syscall);
+                c.success.clone_from(&ctx.success);
+                c.exit = ctx.exit;
+                c.exe.clone_from(&ctx.exe);
+                c.comm.clone_from(&ctx.comm);
+                c.uid = ctx.uid;
+                c.auid = ctx.auid;
+            }
+            if ctx.cwd.is_some() {
+                c.cwd.clone_from(&ctx.cwd);
+            }
+            c.paths.extend(ctx.paths.iter().cloned());
+            if ctx.proctitle.is_some() {
+                c.proctitle.clone_from(&ctx.proctitle);
             }
         }
         if t == b"PROCTITLE" || t == b"1327" {
