@@ -216,7 +216,7 @@ fn event_from_type(t: &[u8]) -> Option<EventType> {
 /// Parses one line (a trailing newline is ignored). Never panics.
 pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     let line = trim_end(line);
-    let mut rec = Record::default();
+    let mut rec = Box::<Record>::default();
 
     // Locate the payload: the earliest of the markers, each checked for a
     // plausible left neighbour so that values (`name="…type=…"`) do not count.
@@ -291,7 +291,7 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
 
 /// The line from the `type=` marker at `start` on (auditd, printk'd kernel
 /// records, `node=` and grep prefixes before it).
-fn typed_line(line: &[u8], start: usize, mut rec: Record) -> Parsed<'_> {
+fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
     let prefix = &line[..start];
     let payload = &line[start..];
     parse_prefix(prefix, &mut rec);
@@ -337,15 +337,15 @@ fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     }
 }
 
-fn finish_bare(mut rec: Record, body: &[u8], framing: Framing) -> Parsed<'_> {
+fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> Parsed<'_> {
     rec.framing = framing;
     kv_list(body, &mut rec, false);
     finish_event(&mut rec, true);
-    Parsed::AppArmor(Box::new(rec))
+    Parsed::AppArmor(rec)
 }
 
 /// Handles the body after the audit header according to the type name.
-fn typed_body<'a>(mut rec: Record, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) -> Parsed<'a> {
+fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) -> Parsed<'a> {
     match t {
         b"AVC" | b"1400" => {
             if !has_aa_keys(body) {
@@ -382,10 +382,10 @@ fn typed_body<'a>(mut rec: Record, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) 
             }
         }
     }
-    Parsed::AppArmor(Box::new(rec))
+    Parsed::AppArmor(rec)
 }
 
-fn other<'a>(rec: Record, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
+fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
     let id = match (rec.epoch, rec.epoch_msec, rec.audit_sub_id) {
         (Some(epoch), Some(msec), Some(serial)) => Some(AuditId {
             epoch,

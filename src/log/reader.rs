@@ -230,7 +230,7 @@ pub struct ReadError {
 
 struct Pending {
     key: Option<(u64, u32, u64)>,
-    records: Vec<Record>,
+    records: VecDeque<Box<Record>>,
     last_line: u64,
     closed: bool,
 }
@@ -286,7 +286,7 @@ impl<S: LineSource> LogReader<S> {
         self.src.next_line(&mut self.buf, self.opts.max_line)
     }
 
-    fn pop_ready(&mut self, all: bool) -> Option<Record> {
+    fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
         loop {
             let too_many = self.pending.len() > 256;
             let last_line = self.last_line;
@@ -303,7 +303,7 @@ impl<S: LineSource> LogReader<S> {
                 self.pending.pop_front();
                 continue;
             }
-            let r = front.records.remove(0);
+            let r = front.records.pop_front()?;
             if front.records.is_empty() {
                 self.pending.pop_front();
             }
@@ -311,7 +311,7 @@ impl<S: LineSource> LogReader<S> {
         }
     }
 
-    fn push_record(&mut self, rec: Record, line: u64) {
+    fn push_record(&mut self, mut rec: Box<Record>, line: u64) {
         let key = if self.opts.group {
             rec.event_key()
         } else {
@@ -319,19 +319,16 @@ impl<S: LineSource> LogReader<S> {
         };
         if let Some(p) = key.and_then(|k| self.pending.iter_mut().rev().find(|p| p.key == Some(k)))
         {
-            if let Some(ctx) = p.records.first().and_then(|r| r.context.clone()) {
-                let mut rec = rec;
+            if let Some(ctx) = p.records.front().and_then(|r| r.context.clone()) {
                 rec.context = Some(ctx);
-                p.records.push(rec);
-            } else {
-                p.records.push(rec);
             }
+            p.records.push_back(rec);
             p.last_line = line;
             return;
         }
         self.pending.push_back(Pending {
             key,
-            records: vec![rec],
+            records: VecDeque::from([rec]),
             last_line: line,
             closed: key.is_none(),
         });
@@ -479,8 +476,7 @@ impl<S: LineSource> LogReader<S> {
         }
         let parsed = parse::parse_line(&self.buf);
         match parsed {
-            Parsed::AppArmor(rec) => {
-                let mut rec = *rec;
+            Parsed::AppArmor(mut rec) => {
                 rec.provenance.source = self.name.clone();
                 rec.provenance.line = meta.line;
                 rec.provenance.cursor = meta.cursor;
@@ -566,7 +562,7 @@ impl<S: LineSource> Iterator for LogReader<S> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(r) = self.pop_ready(self.done) {
-                return Some(Ok(r));
+                return Some(Ok(*r));
             }
             if self.done {
                 return None;
