@@ -384,7 +384,7 @@ impl<S: LineSource> LogReader<S> {
             }
         }
         for r in &mut p.records {
-            let c = r.context.get_or_insert_with(AuditContext::default);
+            let c = r.context.get_or_insert_with(Box::default);
             c.records.push(tname.clone());
             if ctx.syscall.is_some() {
                 c.syscall.clone_from(&ctx.syscall);

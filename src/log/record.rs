@@ -384,7 +384,7 @@ pub struct Record {
     /// `subj`, …): the sender (dbus-daemon), not the subject.
     pub header: Vec<(String, Text)>,
     /// Other records of the same audit event merged into this one.
-    pub context: Option<AuditContext>,
+    pub context: Option<Box<AuditContext>>,
     /// The audit record type as logged (`AVC`, `1400`, `USER_AVC`, `APPARMOR_DENIED`, …).
     pub audit_type: Option<String>,
     /// How the line was framed.
