@@ -55,6 +55,10 @@ pub enum NextLine {
     Line(LineMeta),
     /// A line longer than the limit was skipped.
     Oversized(LineMeta),
+    /// No data for now (a followed file or journal is idle). The reader
+    /// releases the audit events it holds open for grouping and returns
+    /// `None` if it has nothing else; calling `next()` again later resumes.
+    Idle,
 }
 
 /// Lines of any [`BufRead`] (a file, a decompressed file, stdin, a pipe).
@@ -237,8 +241,16 @@ struct Pending {
 
 /// Turns a [`LineSource`] into a stream of [`Record`]s.
 ///
-/// An `Iterator<Item = Result<Record, ReadError>>`: after an `Err` the
-/// iterator ends. [`LogReader::stats`] counts what was seen.
+/// An `Iterator<Item = Result<Record, ReadError>>`: after an `Err` or the
+/// end of the source the iterator ends. It is not fused for followed
+/// sources: when the source reports [`NextLine::Idle`], pending records are
+/// released, `next()` returns `None`, and a later `next()` reads on.
+/// [`LogReader::stats`] counts what was seen.
+///
+/// Records come out in input order, except that an AppArmor record waits
+/// until its audit event is complete (PROCTITLE or EOE seen, or
+/// [`ReaderOptions::group_window`] lines later) so that SYSCALL/CWD/PATH/
+/// PROCTITLE can enrich it.
 pub struct LogReader<S> {
     src: S,
     opts: ReaderOptions,
@@ -569,6 +581,12 @@ impl<S: LineSource> Iterator for LogReader<S> {
             }
             match self.read() {
                 Ok(Some(NextLine::Line(meta))) => self.process(meta),
+                Ok(Some(NextLine::Idle)) => {
+                    if let Some(r) = self.pop_ready(true) {
+                        return Some(Ok(*r));
+                    }
+                    return None;
+                }
                 Ok(Some(NextLine::Oversized(meta))) => {
                     self.last_line = meta.line;
                     self.stats.lines += 1;
@@ -623,6 +641,45 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
         assert_eq!(c.exit, Some(-13));
         assert_eq!(st.grouped, 3);
         assert_eq!(st.lines, 5);
+    }
+
+    struct Scripted(Vec<Option<&'static str>>, u64);
+
+    impl LineSource for Scripted {
+        fn next_line(&mut self, buf: &mut Vec<u8>, _max: usize) -> io::Result<Option<NextLine>> {
+            if self.0.is_empty() {
+                return Ok(None);
+            }
+            self.1 += 1;
+            Ok(Some(match self.0.remove(0) {
+                Some(l) => {
+                    buf.clear();
+                    buf.extend_from_slice(l.as_bytes());
+                    NextLine::Line(LineMeta {
+                        line: self.1,
+                        ..LineMeta::default()
+                    })
+                }
+                None => NextLine::Idle,
+            }))
+        }
+        fn name(&self) -> &str {
+            "scripted"
+        }
+    }
+
+    #[test]
+    fn idle_source_releases_pending_and_resumes() {
+        let avc = "type=AVC msg=audit(1.5:7): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\"";
+        let avc2 = "type=AVC msg=audit(1.5:8): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/y\"";
+        let mut r = LogReader::new(
+            Scripted(vec![Some(avc), None, None, Some(avc2), None], 0),
+            ReaderOptions::default(),
+        );
+        assert_eq!(r.next().unwrap().unwrap().audit_sub_id, Some(7));
+        assert!(r.next().is_none(), "idle, nothing pending");
+        assert_eq!(r.next().unwrap().unwrap().audit_sub_id, Some(8));
+        assert!(r.next().is_none(), "end");
     }
 
     #[test]

@@ -126,6 +126,7 @@ fn journal_query(m: &ArgMatches) -> JournalQuery {
         since: m.get_one::<String>("since").cloned(),
         until: m.get_one::<String>("until").cloned(),
         after_cursor: None,
+        follow: false,
     }
 }
 
