@@ -517,7 +517,10 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
             }
         }
     }
-    let end = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
+    // Lines are split at \n and a trailing \r is trimmed, so a bare value
+    // ends at a space, a tab or auditd's 0x1d (a CR/LF inside a journal
+    // MESSAGE stays part of the value).
+    let end = memchr::memchr3(b' ', b'\t', 0x1d, rest).unwrap_or(rest.len());
     Some((k, Val::Bare(&rest[..end]), &rest[end..]))
 }
 
