@@ -19,3 +19,6 @@ mod status_fake;
 mod status_system;
 // man/aa-status.8 is generated and current
 mod status_man;
+mod log_conformance;
+mod log_pitfalls;
+mod log_robust;

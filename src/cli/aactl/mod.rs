@@ -5,6 +5,8 @@
 //! mapping from errors to exit codes is here and only here.
 
 use super::Io;
+
+pub mod log;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
@@ -61,6 +63,7 @@ pub fn command() -> Command {
         .subcommand(status::command())
         .subcommand(ps::command())
         .subcommand(snapshot::command())
+        .subcommand(log::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -98,6 +101,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("status", m)) => status::run(m, io),
         Some(("ps", m)) => ps::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
+        Some(("log", sub)) => log::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

@@ -1,0 +1,350 @@
+//! `aactl log [SOURCE]... [--format text|json] [--stats]`: AppArmor records
+//! from files, the journal, the kernel ring buffer, or wherever this host
+//! sends them.
+
+use super::{CliError, Exit};
+use crate::cli::Io;
+use crate::log::reader::{LogReader, ReaderOptions, Stats};
+use crate::log::render::{RecordJson, text_line};
+use crate::log::source::{JournalQuery, detect, open, rotated_set};
+use crate::log::{LineSource, Source};
+use crate::system::System;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::path::{Path, PathBuf};
+
+/// The clap definition of `aactl log`.
+pub fn command() -> Command {
+    Command::new("log")
+        .about("Read AppArmor audit records from logs, the journal or the kernel ring buffer")
+        .long_about(
+            "Read AppArmor audit records. SOURCE is a file path (plain, rotated or .gz), `-` \
+             for standard input, `journal`, `kernel` (dmesg or /dev/kmsg) or `auto` (the \
+             default: auditd's log when auditd runs, else the journal, else syslog/kern.log/\
+             messages, else the ring buffer; the first that holds records is used, and when \
+             none does, the places looked at are listed). Use ./journal for a file of that name.",
+        )
+        .arg(
+            Arg::new("source")
+                .value_name("SOURCE")
+                .num_args(0..)
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("PATH, -, journal, kernel or auto (default auto)"),
+        )
+        .arg(
+            Arg::new("file")
+                .long("file")
+                .short('f')
+                .value_name("PATH")
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Read PATH (repeatable; - is standard input)"),
+        )
+        .arg(
+            Arg::new("rotated")
+                .long("rotated")
+                .action(ArgAction::SetTrue)
+                .help("With a file, also read its rotated copies (PATH.1, PATH.2.gz, …), oldest first"),
+        )
+        .arg(
+            Arg::new("format")
+                .long("format")
+                .value_name("FORMAT")
+                .value_parser(["text", "json"])
+                .default_value("text")
+                .help("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"),
+        )
+        .arg(
+            Arg::new("stats")
+                .long("stats")
+                .action(ArgAction::SetTrue)
+                .help("Print line counts (records, invalid, other audit, skipped) to stderr"),
+        )
+        .arg(
+            Arg::new("invalid")
+                .long("invalid")
+                .action(ArgAction::SetTrue)
+                .help("Also print AppArmor-looking lines that did not parse (event AA_RECORD_INVALID)"),
+        )
+        .arg(
+            Arg::new("no-group")
+                .long("no-group")
+                .action(ArgAction::SetTrue)
+                .help("Do not merge SYSCALL/CWD/PATH/PROCTITLE records into the AppArmor records"),
+        )
+        .arg(
+            Arg::new("boot")
+                .long("boot")
+                .short('b')
+                .value_name("ID")
+                .num_args(0..=1)
+                .default_missing_value("")
+                .help("Journal: only this boot (default the current one)"),
+        )
+        .arg(
+            Arg::new("since")
+                .long("since")
+                .value_name("TIME")
+                .help("Journal: entries since TIME (journalctl syntax)"),
+        )
+        .arg(
+            Arg::new("until")
+                .long("until")
+                .value_name("TIME")
+                .help("Journal: entries until TIME (journalctl syntax)"),
+        )
+}
+
+struct Out<'a, 'b> {
+    io: &'a mut Io<'b>,
+    json: bool,
+    closed: bool,
+}
+
+impl Out<'_, '_> {
+    fn record(&mut self, r: &crate::log::Record) {
+        if self.closed {
+            return;
+        }
+        let res = if self.json {
+            serde_json::to_writer(&mut *self.io.out, &RecordJson(r))
+                .map_err(std::io::Error::other)
+                .and_then(|_| self.io.out.write_all(b"\n"))
+        } else {
+            writeln!(self.io.out, "{}", text_line(r))
+        };
+        if res.is_err() {
+            // a closed pipe (`aactl log | head`) ends output, not the command
+            self.closed = true;
+        }
+    }
+}
+
+fn journal_query(m: &ArgMatches) -> JournalQuery {
+    JournalQuery {
+        boot: m.get_one::<String>("boot").cloned(),
+        since: m.get_one::<String>("since").cloned(),
+        until: m.get_one::<String>("until").cloned(),
+        after_cursor: None,
+        follow: false,
+    }
+}
+
+fn explicit_sources(m: &ArgMatches) -> Option<Vec<Source>> {
+    let mut v = Vec::new();
+    let rotated = m.get_flag("rotated");
+    let positional = m.get_many::<PathBuf>("source").into_iter().flatten();
+    let files = m.get_many::<PathBuf>("file").into_iter().flatten();
+    let mut auto = false;
+    for p in positional {
+        match p.to_str() {
+            Some("journal") => v.push(Source::Journal(journal_query(m))),
+            Some("kernel" | "dmesg" | "kmsg") => v.push(Source::Kernel),
+            Some("auto") => auto = true,
+            _ => push_file(&mut v, p, rotated),
+        }
+    }
+    for p in files {
+        push_file(&mut v, p, rotated);
+    }
+    if v.is_empty() || auto {
+        if auto && !v.is_empty() {
+            // `auto` with explicit sources: explicit ones win
+            return Some(v);
+        }
+        return None;
+    }
+    Some(v)
+}
+
+fn push_file(v: &mut Vec<Source>, p: &Path, rotated: bool) {
+    if rotated && p.as_os_str() != "-" {
+        let set = rotated_set(p);
+        if !set.is_empty() {
+            v.extend(set.into_iter().map(Source::File));
+            return;
+        }
+    }
+    v.push(Source::File(p.to_path_buf()));
+}
+
+/// Reads one source to the end; returns its stats and an error message if
+/// reading stopped early.
+fn read_source(
+    src: Box<dyn LineSource>,
+    opts: &ReaderOptions,
+    out: &mut Out<'_, '_>,
+) -> (Stats, Option<String>) {
+    let mut reader = LogReader::new(src, opts.clone());
+    let mut err = None;
+    for item in reader.by_ref() {
+        match item {
+            Ok(r) => out.record(&r),
+            Err(e) => err = Some(e.to_string()),
+        }
+        if out.closed {
+            break;
+        }
+    }
+    (reader.stats().clone(), err)
+}
+
+fn warn_stats(io: &mut Io<'_>, name: &str, st: &Stats) {
+    if st.binary_lines > 0 {
+        let _ = writeln!(
+            io.err,
+            "aactl log: {}: {} line(s) contain NUL bytes: this looks like a binary file (a journal \
+             file? read the journal with `aactl log journal`)",
+            crate::escape::escape_str(name),
+            st.binary_lines
+        );
+    }
+    if st.oversized > 0 {
+        let _ = writeln!(
+            io.err,
+            "aactl log: {}: {} line(s) longer than 16 MiB skipped",
+            crate::escape::escape_str(name),
+            st.oversized
+        );
+    }
+}
+
+fn print_stats(io: &mut Io<'_>, json: bool, per: &[(String, Stats)], total: &Stats) {
+    if json {
+        let v = serde_json::json!({
+            "stats": total,
+            "sources": per.iter().map(|(n, s)| serde_json::json!({"source": n, "stats": s})).collect::<Vec<_>>(),
+        });
+        let _ = writeln!(io.err, "{v}");
+        return;
+    }
+    for (n, s) in per
+        .iter()
+        .chain(std::iter::once(&("total".to_string(), total.clone())))
+    {
+        let _ = writeln!(
+            io.err,
+            "{}: {} lines, {} AppArmor records, {} invalid, {} other audit ({} grouped), \
+             {} not AppArmor, {} joined, {} oversized, {} binary, {} not UTF-8",
+            crate::escape::escape_str(n),
+            s.lines,
+            s.records,
+            s.invalid,
+            s.other_audit,
+            s.grouped,
+            s.not_apparmor,
+            s.joined,
+            s.oversized,
+            s.binary_lines,
+            s.non_utf8_lines
+        );
+    }
+}
+
+/// Runs `aactl log`.
+pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    let root = match m.get_one::<PathBuf>("root") {
+        Some(r) => System::with_root(r),
+        None => System::host(),
+    };
+    let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
+    let opts = ReaderOptions {
+        keep_invalid: m.get_flag("invalid"),
+        group: !m.get_flag("no-group"),
+        ..ReaderOptions::default()
+    };
+    let mut per: Vec<(String, Stats)> = Vec::new();
+    let mut total = Stats::default();
+    let mut failed = false;
+    let mut errors: Vec<String> = Vec::new();
+    let mut out = Out {
+        io,
+        json,
+        closed: false,
+    };
+
+    match explicit_sources(m) {
+        Some(sources) => {
+            for s in &sources {
+                let src = match open(s, &root) {
+                    Ok(src) => src,
+                    Err(e) => {
+                        failed = true;
+                        errors.push(e.to_string());
+                        continue;
+                    }
+                };
+                let (st, err) = read_source(src, &opts, &mut out);
+                if let Some(e) = err {
+                    failed = true;
+                    errors.push(e);
+                }
+                total.add(&st);
+                per.push((s.describe(), st));
+            }
+        }
+        None => {
+            let mut d = detect(&root);
+            if m.contains_id("boot") || m.contains_id("since") || m.contains_id("until") {
+                for c in &mut d.candidates {
+                    if let Source::Journal(q) = &mut c.0 {
+                        *q = journal_query(m);
+                    }
+                }
+            }
+            let mut tried: Vec<(String, String)> = Vec::new();
+            let mut found_group: Option<String> = None;
+            for (s, why) in &d.candidates {
+                if let Some(g) = &found_group
+                    && g != why
+                {
+                    break;
+                }
+                let src = match open(s, &root) {
+                    Ok(src) => src,
+                    Err(e) => {
+                        tried.push((s.describe(), format!("cannot read: {e}")));
+                        continue;
+                    }
+                };
+                let (st, err) = read_source(src, &opts, &mut out);
+                tried.push((
+                    s.describe(),
+                    match &err {
+                        Some(e) => format!("{} AppArmor records, then error: {e}", st.records),
+                        None => format!("{} lines, {} AppArmor records", st.lines, st.records),
+                    },
+                ));
+                if st.records > 0 {
+                    found_group = Some(why.clone());
+                }
+                total.add(&st);
+                per.push((s.describe(), st));
+            }
+            if found_group.is_none() {
+                for (i, l) in d.explain_empty(&tried).lines().enumerate() {
+                    let lead = if i == 0 { "aactl log: " } else { "" };
+                    let _ = writeln!(out.io.err, "{lead}{}", crate::escape::escape_str(l));
+                }
+            } else if m.get_flag("stats") {
+                let _ = writeln!(
+                    out.io.err,
+                    "aactl log: read {}",
+                    found_group.unwrap_or_default()
+                );
+            }
+        }
+    }
+    let io = out.io;
+    let _ = io.out.flush();
+    for (n, st) in &per {
+        warn_stats(io, n, st);
+    }
+    for e in &errors {
+        let _ = writeln!(io.err, "aactl log: {}", crate::escape::escape_str(e));
+    }
+    if m.get_flag("stats") {
+        print_stats(io, json, &per, &total);
+    }
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}

@@ -1,0 +1,1028 @@
+//! nom parsers for one log line: the framing (auditd, dispatcher, kernel
+//! printk behind dmesg/syslog/journal/kmsg prefixes, journald's audit
+//! transport, syslog programs, bare key lists) and the AppArmor key list
+//! (spec/runtime-and-logs.md §3.2–3.4).
+//!
+//! Every function here takes bytes and never panics; malformed input gives a
+//! record marked [`EventType::Invalid`] with [`Record::problem`] set, or
+//! [`Parsed::NotAudit`].
+
+use super::record::{EventType, Framing, Record, Text};
+use memchr::memmem;
+use nom::bytes::complete::{tag, take_while, take_while_m_n, take_while1};
+use nom::character::complete::{char, digit1, space1};
+use nom::combinator::{opt, recognize};
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// Prebuilt substring searchers (building one per call costs more than the search).
+struct Finders {
+    apparmor_eq: memmem::Finder<'static>,
+    pparmor: memmem::Finder<'static>,
+    upper: memmem::Finder<'static>,
+    unknown: memmem::Finder<'static>,
+    t1400: memmem::Finder<'static>,
+    profile_eq: memmem::Finder<'static>,
+    label_eq: memmem::Finder<'static>,
+    type_eq: memmem::Finder<'static>,
+    sp_type_eq: memmem::Finder<'static>,
+    audit_paren: memmem::Finder<'static>,
+    avc: memmem::Finder<'static>,
+    user_avc: memmem::Finder<'static>,
+    msg_quote: memmem::Finder<'static>,
+}
+
+static F: LazyLock<Finders> = LazyLock::new(|| Finders {
+    apparmor_eq: memmem::Finder::new(b"apparmor="),
+    pparmor: memmem::Finder::new(b"pparmor"),
+    upper: memmem::Finder::new(b"PPARMOR"),
+    unknown: memmem::Finder::new(b"UNKNOWN[150"),
+    t1400: memmem::Finder::new(b"type=1400"),
+    profile_eq: memmem::Finder::new(b"profile="),
+    label_eq: memmem::Finder::new(b"label="),
+    type_eq: memmem::Finder::new(b"type="),
+    sp_type_eq: memmem::Finder::new(b" type="),
+    audit_paren: memmem::Finder::new(b"audit("),
+    avc: memmem::Finder::new(b"AVC "),
+    user_avc: memmem::Finder::new(b"USER_AVC "),
+    msg_quote: memmem::Finder::new(b"msg='"),
+});
+
+fn has_aa_keys(b: &[u8]) -> bool {
+    F.apparmor_eq.find(b).is_some()
+        || F.profile_eq.find(b).is_some()
+        || F.label_eq.find(b).is_some()
+}
+
+/// An audit id `audit(EPOCH.MSEC:SERIAL)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuditId {
+    /// Seconds since the epoch.
+    pub epoch: u64,
+    /// Milliseconds.
+    pub msec: u32,
+    /// Serial number of the audit event.
+    pub serial: u64,
+}
+
+/// The framing of an audit record that is not an AppArmor record (SYSCALL,
+/// PATH, CWD, PROCTITLE, USER_*, …), used to group it with the AppArmor
+/// records of the same event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherRecord<'a> {
+    /// The type name or number as logged (`SYSCALL`, `1300`, `CRED_ACQ`).
+    pub audit_type: &'a [u8],
+    /// The audit id, when the line carried one.
+    pub id: Option<AuditId>,
+    /// The id text `EPOCH.MSEC:SERIAL`.
+    pub id_text: Option<&'a [u8]>,
+    /// Everything after the `audit(…): ` header.
+    pub body: &'a [u8],
+}
+
+/// What one line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed<'a> {
+    /// An AppArmor record. It may be [`EventType::Invalid`] (with
+    /// [`Record::problem`]) when the line looks like AppArmor but is broken.
+    AppArmor(Box<Record>),
+    /// Another audit record.
+    Other(OtherRecord<'a>),
+    /// Not an audit record.
+    NotAudit,
+}
+
+/// Quick test used by the streaming reader before parsing: can this line
+/// hold an AppArmor record? False positives are fine, false negatives are not
+/// (for the framings this module parses).
+pub fn may_be_apparmor(line: &[u8]) -> bool {
+    // auditd lines name their type up front: decide on it without a scan.
+    if let Some(rest) = line.strip_prefix(b"type=") {
+        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        let t = &rest[..end];
+        return match t {
+            b"AVC" | b"1400" | b"USER_AVC" | b"1107" => has_aa_keys(rest),
+            // auditd names every other type (SYSCALL, PATH, USER_*, …); none
+            // carries AppArmor fields, so the line is not scanned.
+            _ => {
+                t.starts_with(b"APPARMOR") || t.starts_with(b"UNKNOWN[150") || t.starts_with(b"150")
+            }
+        };
+    }
+    F.pparmor.find(line).is_some()
+        || F.upper.find(line).is_some()
+        || F.unknown.find(line).is_some()
+        || F.t1400.find(line).is_some()
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1d)
+}
+
+fn trim_end(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn find_marker(
+    hay: &[u8],
+    needle: &memmem::Finder<'_>,
+    ok_before: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    needle
+        .find_iter(hay)
+        .find(|&p| p == 0 || ok_before(hay[p - 1]))
+}
+
+/// Parses `EPOCH.MSEC:SERIAL` inside `audit(…)`.
+fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
+    let (i, e) = digit1(i)?;
+    let (i, _) = char('.').parse(i)?;
+    let (i, m) = digit1(i)?;
+    let (i, _) = char(':').parse(i)?;
+    let (i, s) = digit1(i)?;
+    Ok((
+        i,
+        AuditId {
+            epoch: dec(e).unwrap_or(0),
+            msec: dec(m).unwrap_or(0).min(u32::MAX as u64) as u32,
+            serial: dec(s).unwrap_or(0),
+        },
+    ))
+}
+
+fn dec(d: &[u8]) -> Option<u64> {
+    if d.is_empty() || d.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in d {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(b - b'0');
+    }
+    Some(v)
+}
+
+/// The `audit(…)` header at the start of `i` (after `msg=` if any): returns
+/// (id, id text, rest after `): `). A malformed id gives `Err(rest)` with the
+/// body after the first `): ` when one exists.
+#[allow(clippy::type_complexity)]
+fn audit_header(i: &[u8]) -> Result<(Option<AuditId>, &[u8], &[u8]), Option<&[u8]>> {
+    let Some(inner) = i.strip_prefix(b"audit(") else {
+        return Err(None);
+    };
+    let close = memchr::memchr(b')', inner);
+    let Some(close) = close else { return Err(None) };
+    let text = &inner[..close];
+    let after = &inner[close + 1..];
+    let after = after.strip_prefix(b":").unwrap_or(after);
+    let after = trim_start(after);
+    match audit_id(text) {
+        Ok((b"", id)) => Ok((Some(id), text, after)),
+        _ => Err(Some(after)),
+    }
+}
+
+fn trim_start(mut s: &[u8]) -> &[u8] {
+    while let [b, rest @ ..] = s {
+        if is_ws(*b) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+fn event_from_type(t: &[u8]) -> Option<EventType> {
+    Some(match t {
+        b"APPARMOR_AUDIT" | b"UNKNOWN[1501]" | b"1501" => EventType::Audit,
+        b"APPARMOR_ALLOWED" | b"UNKNOWN[1502]" | b"1502" => EventType::Allowed,
+        b"APPARMOR_DENIED" | b"UNKNOWN[1503]" | b"1503" => EventType::Denied,
+        b"APPARMOR_HINT" | b"UNKNOWN[1504]" | b"1504" => EventType::Hint,
+        b"APPARMOR_STATUS" | b"UNKNOWN[1505]" | b"1505" => EventType::Status,
+        b"APPARMOR_ERROR" | b"UNKNOWN[1506]" | b"1506" => EventType::Error,
+        _ => return None,
+    })
+}
+
+/// Parses one line (a trailing newline is ignored). Never panics.
+pub fn parse_line(line: &[u8]) -> Parsed<'_> {
+    let line = trim_end(line);
+    let mut rec = Box::<Record>::default();
+
+    // Locate the payload: the earliest of the markers, each checked for a
+    // plausible left neighbour so that values (`name="…type=…"`) do not count.
+    // auditd's own lines (the common case) start with `type=` or `node=`.
+    let fast = if line.starts_with(b"type=") {
+        Some(0)
+    } else if line.starts_with(b"node=") {
+        F.sp_type_eq.find(line).map(|p| p + 1)
+    } else {
+        None
+    };
+    let m_type = fast.or_else(|| {
+        find_marker(line, &F.type_eq, |b| {
+            matches!(b, b' ' | b':' | b']' | b';' | b'\t')
+        })
+    });
+    if let Some(start) = fast {
+        return typed_line(line, start, rec);
+    }
+    let m_audit = find_marker(line, &F.audit_paren, |b| matches!(b, b' ' | b'=' | b':'));
+    let m_aa = find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t');
+    let m_avc = find_marker(line, &F.avc, |b| b == b' ').or_else(|| {
+        // journald's MESSAGE field as stored starts with the type name
+        line.starts_with(b"AVC ").then_some(0)
+    });
+    let m_uavc = find_marker(line, &F.user_avc, |b| b == b' ');
+
+    let earliest = [m_type, m_audit, m_aa, m_avc, m_uavc]
+        .into_iter()
+        .flatten()
+        .min();
+    let Some(start) = earliest else {
+        return Parsed::NotAudit;
+    };
+    if Some(start) == m_type {
+        return typed_line(line, start, rec);
+    }
+    let prefix = &line[..start];
+    let payload = &line[start..];
+    parse_prefix(prefix, &mut rec);
+    if Some(start) == m_audit {
+        rec.framing = if prefix.ends_with(b"msg=") {
+            Framing::Dispatcher
+        } else {
+            Framing::Kernel
+        };
+        let body = match audit_header(payload) {
+            Ok((id, text, body)) => {
+                set_id(&mut rec, id, text);
+                body
+            }
+            Err(Some(body)) => {
+                rec.problem = Some("malformed audit id".into());
+                body
+            }
+            Err(None) => return Parsed::NotAudit,
+        };
+        return typed_body(rec, b"AVC", body, payload);
+    }
+    if Some(start) == m_uavc || Some(start) == m_avc {
+        let (t, body): (&[u8], &[u8]) = if payload.starts_with(b"USER_AVC ") {
+            (b"USER_AVC", &payload[9..])
+        } else {
+            (b"AVC", &payload[4..])
+        };
+        rec.framing = Framing::JournalAudit;
+        rec.audit_type = Some(String::from_utf8_lossy(t).into_owned());
+        return typed_body(rec, t, trim_start(body), body);
+    }
+    finish_bare(rec, payload, Framing::Bare)
+}
+
+/// The line from the `type=` marker at `start` on (auditd, printk'd kernel
+/// records, `node=` and grep prefixes before it).
+fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
+    let prefix = &line[..start];
+    let payload = &line[start..];
+    parse_prefix(prefix, &mut rec);
+    let rest = &payload[5..];
+    let tend = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
+    let type_name = &rest[..tend];
+    let after = trim_start(&rest[tend..]);
+    // `msg=audit(` is auditd's form (also behind `node=`, a grep -H
+    // `FILE:` prefix or a syslog forwarder); `audit(` alone is printk's.
+    let (framing, hdr) = if let Some(a) = after.strip_prefix(b"msg=") {
+        (Framing::Auditd, a)
+    } else {
+        (Framing::Kernel, after)
+    };
+    rec.framing = framing;
+    rec.audit_type = Some(String::from_utf8_lossy(type_name).into_owned());
+    let body = match audit_header(hdr) {
+        Ok((id, text, body)) => {
+            set_id(&mut rec, id, text);
+            body
+        }
+        Err(Some(body)) => {
+            rec.problem = Some("malformed audit id".into());
+            body
+        }
+        Err(None) => {
+            // `type=N` without an audit header: not something we know.
+            return match find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t') {
+                Some(p) => finish_bare(rec, &line[p..], Framing::Bare),
+                None => Parsed::NotAudit,
+            };
+        }
+    };
+    typed_body(rec, type_name, body, hdr)
+}
+
+fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
+    if let Some(id) = id {
+        rec.audit_id = Some(String::from_utf8_lossy(text).into_owned());
+        rec.epoch = Some(id.epoch);
+        rec.epoch_msec = Some(id.msec);
+        rec.audit_sub_id = Some(id.serial);
+    }
+}
+
+fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> Parsed<'_> {
+    rec.framing = framing;
+    kv_list(body, &mut rec, false);
+    finish_event(&mut rec, true);
+    Parsed::AppArmor(rec)
+}
+
+/// Handles the body after the audit header according to the type name.
+fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) -> Parsed<'a> {
+    match t {
+        b"AVC" | b"1400" => {
+            if !has_aa_keys(body) {
+                return other(rec, t, body);
+            }
+            kv_list(body, &mut rec, false);
+            finish_event(&mut rec, true);
+        }
+        b"USER_AVC" | b"1107" => {
+            if F.apparmor_eq.find(body).is_none() {
+                return other(rec, t, body);
+            }
+            user_avc(body, &mut rec);
+            finish_event(&mut rec, true);
+        }
+        b"APPARMOR" | b"UNKNOWN[1500]" | b"1500" => {
+            rec.framing = Framing::Legacy;
+            if t == b"APPARMOR" {
+                rec.operation = Some(Text::from("APPARMOR"));
+            }
+            rec.info = Some(Text::from_bytes(body));
+            rec.problem = Some("pre-2.6 free-text AppArmor record".into());
+        }
+        _ => {
+            if let Some(ev) = event_from_type(t) {
+                rec.event = ev;
+                kv_list(body, &mut rec, false);
+                finish_event(&mut rec, false);
+            } else if F.apparmor_eq.find(body).is_some() {
+                kv_list(body, &mut rec, false);
+                finish_event(&mut rec, true);
+            } else {
+                return other(rec, t, body);
+            }
+        }
+    }
+    Parsed::AppArmor(rec)
+}
+
+fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
+    let id = match (rec.epoch, rec.epoch_msec, rec.audit_sub_id) {
+        (Some(epoch), Some(msec), Some(serial)) => Some(AuditId {
+            epoch,
+            msec,
+            serial,
+        }),
+        _ => None,
+    };
+    Parsed::Other(OtherRecord {
+        audit_type: t,
+        id,
+        id_text: None,
+        body,
+    })
+}
+
+/// Sets the event when `apparmor=` was absent (kernel `audit_header=0`) and
+/// normalises what libapparmor normalises.
+fn finish_event(rec: &mut Record, from_key: bool) {
+    if rec.event != EventType::Invalid || !from_key {
+        return;
+    }
+    if rec.problem.is_some() {
+        return;
+    }
+    // No apparmor= key: infer, and say so.
+    let status_op = rec.operation.as_ref().is_some_and(|o| {
+        matches!(
+            o.as_bytes(),
+            b"profile_load" | b"profile_replace" | b"profile_remove"
+        )
+    });
+    rec.event = if status_op {
+        EventType::Status
+    } else if rec.denied_mask.is_some() {
+        EventType::Denied
+    } else {
+        EventType::Audit
+    };
+    rec.problem = Some("no apparmor= field; event kind inferred".into());
+}
+
+/// USER_AVC body: header fields, then `msg='KEYS'`, then enrichment.
+fn user_avc(body: &[u8], rec: &mut Record) {
+    let mut i = body;
+    loop {
+        i = trim_start(i);
+        if i.is_empty() {
+            return;
+        }
+        if let Some(inner) = i.strip_prefix(b"msg='") {
+            let (keys, trailer) = match memchr::memrchr(b'\'', inner) {
+                Some(p) => (&inner[..p], &inner[p + 1..]),
+                None => (inner, &b""[..]),
+            };
+            kv_list(keys, rec, false);
+            kv_list(trailer, rec, true);
+            return;
+        }
+        match kv(i) {
+            Some((k, v, rest)) => {
+                rec.header
+                    .push((String::from_utf8_lossy(k).into_owned(), v.decoded_plain()));
+                i = rest;
+            }
+            None => {
+                // Not key=value: skip the word.
+                let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
+                i = &i[end..];
+            }
+        }
+    }
+}
+
+/// A raw value.
+enum Val<'a> {
+    Quoted(Cow<'a, [u8]>),
+    Bare(&'a [u8]),
+}
+
+impl Val<'_> {
+    fn decoded_plain(&self) -> Text {
+        match self {
+            Val::Quoted(v) => Text::from_bytes(v),
+            Val::Bare(b) => Text::from_bytes(b),
+        }
+    }
+}
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+}
+
+fn key(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(is_key_byte).parse(i)
+}
+
+/// One `key=value` at the start of `i`: quoted (`"…"`, backslash escapes the
+/// next byte), or bare up to whitespace. Returns None when `i` does not
+/// start with `key=`.
+fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
+    let (rest, k) = key(i).ok()?;
+    let rest = rest.strip_prefix(b"=")?;
+    if let Some(q) = rest.strip_prefix(b"\"") {
+        // fast path: no backslash before the closing quote
+        let close = memchr::memchr2(b'"', b'\\', q);
+        match close {
+            Some(p) if q[p] == b'"' => {
+                return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..]));
+            }
+            _ => {
+                let mut out = Vec::with_capacity(q.len());
+                let mut j = 0;
+                while j < q.len() {
+                    match q[j] {
+                        b'\\' if j + 1 < q.len() => {
+                            out.push(q[j + 1]);
+                            j += 2;
+                        }
+                        b'"' => return Some((k, Val::Quoted(Cow::Owned(out)), &q[j + 1..])),
+                        b => {
+                            out.push(b);
+                            j += 1;
+                        }
+                    }
+                }
+                // unterminated: take the rest
+                return Some((k, Val::Quoted(Cow::Owned(out)), &q[q.len()..]));
+            }
+        }
+    }
+    // Lines are split at \n and a trailing \r is trimmed, so a bare value
+    // ends at a space, a tab or auditd's 0x1d (a CR/LF inside a journal
+    // MESSAGE stays part of the value).
+    let end = memchr::memchr3(b' ', b'\t', 0x1d, rest).unwrap_or(rest.len());
+    Some((k, Val::Bare(&rest[..end]), &rest[end..]))
+}
+
+fn is_upper_hex(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.len() % 2 == 0
+        && b.iter()
+            .all(|&c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
+}
+
+fn hex_decode(b: &[u8]) -> Vec<u8> {
+    fn nib(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c - b'A' + 10,
+        }
+    }
+    b.chunks_exact(2)
+        .map(|p| (nib(p[0]) << 4) | nib(p[1]))
+        .collect()
+}
+
+/// A string value: quoted as is; bare decoded from hex when it is hex
+/// (the kernel's encoding for untrusted strings), else kept literally.
+fn string_val(v: Val<'_>) -> Text {
+    match v {
+        Val::Quoted(q) => Text::from_bytes(&q),
+        Val::Bare(b) if is_upper_hex(b) => Text::from_bytes(&hex_decode(b)),
+        Val::Bare(b) => Text::from_bytes(b),
+    }
+}
+
+fn is_enrichment_key(k: &[u8]) -> bool {
+    k.len() >= 2
+        && k.iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && k[0].is_ascii_uppercase()
+}
+
+/// Parses a list of AppArmor `key=value` pairs into `rec`. `enriched`
+/// starts in auditd-enrichment mode (after the USER_AVC quote).
+fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) {
+    let mut i = body;
+    let mut enriched = enriched;
+    loop {
+        // whitespace; 0x1d switches to the enrichment fields
+        while let [b, rest @ ..] = i {
+            if *b == 0x1d {
+                enriched = true;
+            }
+            if is_ws(*b) {
+                i = rest;
+            } else {
+                break;
+            }
+        }
+        if i.is_empty() {
+            return;
+        }
+        let Some((k, v, rest)) = kv(i) else {
+            // a word that is not key=value: keep it and go on
+            let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
+            rec.extra.push((String::new(), Text::from_bytes(&i[..end])));
+            if rec.problem.is_none() {
+                rec.problem = Some("text that is not key=value".into());
+            }
+            i = &i[end..];
+            continue;
+        };
+        i = rest;
+        if enriched || is_enrichment_key(k) {
+            rec.enrichment
+                .push((String::from_utf8_lossy(k).into_owned(), v.decoded_plain()));
+            continue;
+        }
+        // auditd ENRICHED output with the 0x1d lost in copy-paste:
+        // `ouid=0FSUID="root"`: split off the uppercase key (pitfalls B-01).
+        let (v, damaged) = match v {
+            Val::Bare(b) => split_damaged(b),
+            v => (v, None),
+        };
+        assign(rec, k, v);
+        if let Some(tail) = damaged {
+            // re-parse the tail (it starts with an uppercase key)
+            let (k2, v2, rest2) = match kv_tail(tail, i) {
+                Some(x) => x,
+                None => continue,
+            };
+            rec.enrichment
+                .push((String::from_utf8_lossy(k2).into_owned(), v2.decoded_plain()));
+            i = rest2;
+        }
+    }
+}
+
+/// Splits a bare value like `0FSUID=` into `0` and the tail `FSUID=`.
+fn split_damaged(b: &[u8]) -> (Val<'_>, Option<&[u8]>) {
+    let Some(eq) = memchr::memchr(b'=', b) else {
+        return (Val::Bare(b), None);
+    };
+    let head = &b[..eq];
+    let ustart = head
+        .iter()
+        .rposition(|c| !(c.is_ascii_uppercase() || *c == b'_'))
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    if ustart > 0 && eq - ustart >= 2 && head[..ustart].iter().all(u8::is_ascii_digit) {
+        (Val::Bare(&b[..ustart]), Some(&b[ustart..]))
+    } else {
+        (Val::Bare(b), None)
+    }
+}
+
+/// Re-parses a damaged enrichment tail: `tail` is a prefix of the bare token
+/// ending where `after` begins; a quoted value may run past the token.
+#[allow(clippy::type_complexity)]
+fn kv_tail<'a>(tail: &'a [u8], after: &'a [u8]) -> Option<(&'a [u8], Val<'a>, &'a [u8])> {
+    // tail = `FSUID="ro` (bare token cut at whitespace) – find it in the
+    // original by re-parsing from the tail start over the joined slice.
+    let eq = memchr::memchr(b'=', tail)?;
+    let k = &tail[..eq];
+    let v = &tail[eq + 1..];
+    if let Some(q) = v.strip_prefix(b"\"") {
+        if let Some(p) = memchr::memchr(b'"', q) {
+            return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), after));
+        }
+        // the quoted value contains whitespace: continue into `after`
+        let p = memchr::memchr(b'"', after)?;
+        let mut val = q.to_vec();
+        val.extend_from_slice(&after[..p]);
+        return Some((k, Val::Quoted(Cow::Owned(val)), &after[p + 1..]));
+    }
+    Some((k, Val::Bare(v), after))
+}
+
+fn num(v: &Val<'_>) -> Option<u64> {
+    match v {
+        Val::Bare(b) => dec(b),
+        Val::Quoted(q) => dec(q),
+    }
+}
+
+fn protocol_name(n: u64) -> String {
+    let name = match n {
+        0 => "ip",
+        1 => "icmp",
+        2 => "igmp",
+        4 => "ipip",
+        6 => "tcp",
+        8 => "egp",
+        12 => "pup",
+        17 => "udp",
+        22 => "idp",
+        29 => "tp",
+        33 => "dccp",
+        41 => "ipv6",
+        46 => "rsvp",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        92 => "mtp",
+        94 => "beetph",
+        98 => "encap",
+        103 => "pim",
+        108 => "comp",
+        115 => "l2tp",
+        132 => "sctp",
+        136 => "udplite",
+        137 => "mpls",
+        143 => "ethernet",
+        255 => "raw",
+        262 => "mptcp",
+        _ => return format!("unknown({n})"),
+    };
+    name.to_owned()
+}
+
+fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
+    macro_rules! s {
+        ($f:ident) => {
+            rec.$f = Some(string_val(v))
+        };
+    }
+    macro_rules! n {
+        ($f:ident) => {
+            match num(&v) {
+                Some(x) => rec.$f = Some(x),
+                None => keep_extra(rec, k, v),
+            }
+        };
+    }
+    match k {
+        b"apparmor" => {
+            let t = string_val(v);
+            match EventType::from_kernel_name(t.as_bytes()) {
+                Some(e) => rec.event = e,
+                None => {
+                    rec.event = EventType::Invalid;
+                    rec.problem = Some(format!("unknown apparmor= kind {t}"));
+                }
+            }
+        }
+        b"type" => {
+            if let Some(e) = event_from_type(match &v {
+                Val::Bare(b) => b,
+                Val::Quoted(q) => q,
+            }) {
+                rec.event = e;
+            } else {
+                keep_extra(rec, k, v)
+            }
+        }
+        b"operation" => s!(operation),
+        b"class" => s!(class),
+        b"requested_mask" | b"requested" => s!(requested_mask),
+        b"denied_mask" | b"denied" | b"mask" => s!(denied_mask),
+        b"fsuid" => n!(fsuid),
+        b"ouid" => n!(ouid),
+        b"profile" | b"label" => s!(profile),
+        b"peer_profile" | b"peer_label" | b"tcontext" => s!(peer_profile),
+        b"peer" => s!(peer),
+        b"name" | b"capname" => s!(name),
+        b"comm" | b"exe" => s!(comm),
+        b"name2" | b"target" => s!(name2),
+        b"namespace" => s!(namespace),
+        b"attribute" => s!(attribute),
+        b"task" => n!(task),
+        b"parent" => n!(parent),
+        b"magic_token" => n!(magic_token),
+        b"info" => s!(info),
+        b"peer_info" => s!(peer_info),
+        b"error" => {
+            let b: &[u8] = match &v {
+                Val::Bare(b) => b,
+                Val::Quoted(q) => q,
+            };
+            match dec(b.strip_prefix(b"-").unwrap_or(b)) {
+                Some(x) => rec.error_code = Some(x),
+                None => keep_extra(rec, k, v),
+            }
+        }
+        b"pid" => n!(pid),
+        b"peer_pid" => n!(peer_pid),
+        b"addr" => match &v {
+            Val::Bare(b"?" | b"none") => keep_extra(rec, k, v),
+            _ => s!(net_addr),
+        },
+        b"peer_addr" => match &v {
+            Val::Bare(b"none") => keep_extra(rec, k, v),
+            _ => s!(peer_addr),
+        },
+        b"family" => s!(net_family),
+        b"sock_type" => s!(net_sock_type),
+        b"protocol" => match (&v, num(&v)) {
+            (Val::Bare(_), Some(n)) => rec.net_protocol = Some(Text::from(&*protocol_name(n))),
+            _ => s!(net_protocol),
+        },
+        b"laddr" | b"saddr" => rec.net_local_addr = Some(v.decoded_plain()),
+        b"faddr" | b"daddr" => rec.net_foreign_addr = Some(v.decoded_plain()),
+        b"lport" | b"src" => n!(net_local_port),
+        b"fport" | b"dest" => n!(net_foreign_port),
+        b"bus" => s!(dbus_bus),
+        b"path" => s!(dbus_path),
+        b"interface" => s!(dbus_interface),
+        b"member" | b"method" => s!(dbus_member),
+        b"signal" => rec.signal = Some(v.decoded_plain()),
+        b"fstype" => s!(fs_type),
+        b"flags" => s!(flags),
+        b"srcname" => s!(src_name),
+        b"execpath" => s!(execpath),
+        _ => keep_extra(rec, k, v),
+    }
+}
+
+fn keep_extra(rec: &mut Record, k: &[u8], v: Val<'_>) {
+    rec.extra
+        .push((String::from_utf8_lossy(k).into_owned(), v.decoded_plain()));
+}
+
+// ---------------------------------------------------------------- prefixes
+
+fn month(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while_m_n(3, 9, |b: u8| b.is_ascii_alphabetic()).parse(i)
+}
+
+fn clock(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    recognize((
+        digit1,
+        char(':'),
+        digit1,
+        char(':'),
+        digit1,
+        opt(preceded(char('.'), digit1)),
+    ))
+    .parse(i)
+}
+
+fn zone(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    use nom::branch::alt;
+    alt((
+        tag("Z"),
+        recognize((
+            alt((char('+'), char('-'))),
+            take_while_m_n(2, 2, |b: u8| b.is_ascii_digit()),
+            opt(char(':')),
+            take_while_m_n(2, 2, |b: u8| b.is_ascii_digit()),
+        )),
+    ))
+    .parse(i)
+}
+
+/// `Nov 29 18:00:00[.frac]` (classic syslog).
+fn classic_date(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    recognize((month, space1, digit1, space1, clock)).parse(i)
+}
+
+/// `2024-11-29[T ]18:00:00[.frac][zone]`.
+fn iso_date(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    use nom::branch::alt;
+    recognize((
+        take_while_m_n(4, 4, |b: u8| b.is_ascii_digit()),
+        char('-'),
+        digit1,
+        char('-'),
+        digit1,
+        alt((char('T'), char(' '))),
+        clock,
+        opt(zone),
+    ))
+    .parse(i)
+}
+
+/// `[ 1234.567890]` or `[Fri Nov 29 18:00:00 2024]` (dmesg / dmesg -T).
+fn bracket_time(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (i, _) = char('[').parse(i)?;
+    let (i, t) = take_while(|b: u8| b != b']' && b != b'\n').parse(i)?;
+    let (i, _) = char(']').parse(i)?;
+    Ok((i, t))
+}
+
+/// `PRI,SEQ,USEC,FLAGS;` of /dev/kmsg.
+fn kmsg_prefix(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (i, _) = (digit1, char(','), digit1, char(',')).parse(i)?;
+    let (i, us) = digit1(i)?;
+    let (i, _) = take_while(|b: u8| b != b';').parse(i)?;
+    let (i, _) = char(';').parse(i)?;
+    Ok((i, us))
+}
+
+fn host(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')).parse(i)
+}
+
+/// Fills `prefix_time` and `host` from the text before the payload.
+fn parse_prefix(prefix: &[u8], rec: &mut Record) {
+    if prefix.is_empty() {
+        return;
+    }
+    let p = &mut rec.provenance;
+    if let Some(n) = prefix.strip_prefix(b"node=") {
+        let end = n.iter().position(|&b| b == b' ').unwrap_or(n.len());
+        p.host = Some(String::from_utf8_lossy(&n[..end]).into_owned());
+        return;
+    }
+    let after_date = if let Ok((rest, d)) = classic_date(prefix) {
+        p.prefix_time = Some(String::from_utf8_lossy(d).into_owned());
+        Some(rest)
+    } else if let Ok((rest, d)) = iso_date(prefix) {
+        p.prefix_time = Some(String::from_utf8_lossy(d).into_owned());
+        Some(rest)
+    } else if let Ok((_, t)) = bracket_time(prefix) {
+        p.prefix_time = Some(format!("[{}]", String::from_utf8_lossy(t)));
+        None
+    } else if let Ok((_, us)) = kmsg_prefix(prefix) {
+        if let Some(us) = dec(us) {
+            p.prefix_time = Some(format!("[{:5}.{:06}]", us / 1_000_000, us % 1_000_000));
+        }
+        None
+    } else {
+        None
+    };
+    if let Some(rest) = after_date {
+        let rest = trim_start(rest);
+        if let Ok((after, h)) = host(rest) {
+            // `host prog[pid]:` – a host is followed by a space, a program by ':' or '['
+            if after.first() == Some(&b' ') {
+                p.host = Some(String::from_utf8_lossy(h).into_owned());
+            }
+        }
+    }
+}
+
+/// True when `line` opens a USER_AVC `msg='` quote that it does not close:
+/// the next line may continue it (pitfalls B-16).
+pub fn has_open_quote(line: &[u8]) -> bool {
+    match F.msg_quote.find(line) {
+        Some(p) => memchr::memchr(b'\'', &line[p + 5..]).is_none(),
+        None => false,
+    }
+}
+
+/// A value of a non-AppArmor audit record, decoded only on request.
+pub struct RawValue<'a>(Val<'a>);
+
+impl RawValue<'_> {
+    /// The value decoded like an AppArmor string (quotes removed, bare
+    /// uppercase hex decoded).
+    pub fn text(self) -> Text {
+        string_val(self.0)
+    }
+
+    /// The value as written (without quotes), not hex-decoded.
+    pub fn raw(&self) -> &[u8] {
+        match &self.0 {
+            Val::Quoted(q) => q,
+            Val::Bare(b) => b,
+        }
+    }
+}
+
+/// Iterates over the `key=value` fields of a non-AppArmor audit record body
+/// (SYSCALL, CWD, PATH, PROCTITLE) without allocating; words that are not
+/// `key=value` are skipped.
+pub fn other_fields(body: &[u8]) -> impl Iterator<Item = (&[u8], RawValue<'_>)> {
+    let mut i = body;
+    std::iter::from_fn(move || {
+        loop {
+            i = trim_start(i);
+            if i.is_empty() {
+                return None;
+            }
+            match kv(i) {
+                Some((k, v, rest)) => {
+                    i = rest;
+                    return Some((k, RawValue(v)));
+                }
+                None => {
+                    let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
+                    i = &i[end..];
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(line: &str) -> Record {
+        match parse_line(line.as_bytes()) {
+            Parsed::AppArmor(r) => *r,
+            other => panic!("not a record: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn auditd_avc() {
+        let r = rec(
+            r#"type=AVC msg=audit(1700000000.123:45): apparmor="DENIED" operation="open" class="file" profile="/usr/bin/foo" name="/etc/shadow" pid=1234 comm="foo" requested_mask="r" denied_mask="r" fsuid=0 ouid=0"#,
+        );
+        assert_eq!(r.event, EventType::Denied);
+        assert_eq!(r.audit_id.as_deref(), Some("1700000000.123:45"));
+        assert_eq!(r.epoch_msec, Some(123));
+        assert_eq!(r.class.unwrap(), "file");
+        assert_eq!(r.ouid, Some(0));
+        assert!(r.problem.is_none());
+    }
+
+    #[test]
+    fn hex_and_equals() {
+        let r = rec(
+            r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" profile="p" name=2F746D702F61206220 comm=FF00 info="a=b c""#,
+        );
+        assert_eq!(r.name.unwrap(), "/tmp/a b ");
+        assert_eq!(r.comm.unwrap().as_bytes(), b"\xff\x00");
+        assert_eq!(r.info.unwrap(), "a=b c");
+    }
+
+    #[test]
+    fn damaged_enrichment() {
+        let r = rec(
+            r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" profile="p" fsuid=1 ouid=0FSUID="a b" OUID="root""#,
+        );
+        assert_eq!(r.ouid, Some(0));
+        assert_eq!(
+            r.enrichment,
+            vec![
+                ("FSUID".to_string(), Text::from("a b")),
+                ("OUID".to_string(), Text::from("root"))
+            ]
+        );
+    }
+
+    #[test]
+    fn non_apparmor() {
+        assert!(matches!(
+            parse_line(b"type=SYSCALL msg=audit(1.2:3): arch=c000003e syscall=2"),
+            Parsed::Other(OtherRecord {
+                id: Some(AuditId { serial: 3, .. }),
+                ..
+            })
+        ));
+        assert_eq!(parse_line(b"hello world"), Parsed::NotAudit);
+    }
+}

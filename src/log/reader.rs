@@ -1,0 +1,694 @@
+//! Streaming: lines from a [`LineSource`] to [`Record`]s, with a memchr
+//! pre-filter, USER_AVC continuation lines joined (pitfalls B-16), and the
+//! other records of an audit event (SYSCALL, CWD, PATH, PROCTITLE with the
+//! same `audit(EPOCH:SERIAL)`) merged into its AppArmor records.
+//!
+//! Memory is bounded: one line buffer (lines longer than
+//! [`ReaderOptions::max_line`] are skipped and counted) and a small window of
+//! audit events still open for grouping.
+
+use super::parse::{self, AuditId, Parsed};
+use super::record::{AuditContext, EventType, Record, Text};
+use std::collections::VecDeque;
+use std::io::{self, BufRead};
+use std::sync::Arc;
+
+/// Position and metadata a source attaches to a line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMeta {
+    /// 1-based line number (or record index for the journal).
+    pub line: u64,
+    /// The journal cursor.
+    pub cursor: Option<String>,
+    /// Journal realtime timestamp in microseconds since the epoch.
+    pub realtime_usec: Option<u64>,
+    /// The audit id journald stored beside the message (`_AUDIT_ID` with
+    /// the source timestamp), for audit-transport lines that lack it.
+    pub audit_id: Option<AuditId>,
+}
+
+/// A source of lines. Implemented for files and pipes ([`BufReadLines`]),
+/// the journal and the kernel ring buffer (see [`super::source`]).
+pub trait LineSource {
+    /// Reads the next line into `buf` (cleared first, newline removed).
+    /// `Ok(None)` at the end. A line longer than `max` is skipped and
+    /// reported with [`NextLine::Oversized`].
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>>;
+    /// The source name used in provenance (a path, `-`, `journal`, `dmesg`).
+    fn name(&self) -> &str;
+}
+
+impl<T: LineSource + ?Sized> LineSource for Box<T> {
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
+        (**self).next_line(buf, max)
+    }
+
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+}
+
+/// What [`LineSource::next_line`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextLine {
+    /// A line is in the buffer.
+    Line(LineMeta),
+    /// A line longer than the limit was skipped.
+    Oversized(LineMeta),
+    /// No data for now (a followed file or journal is idle). The reader
+    /// releases the audit events it holds open for grouping and returns
+    /// `None` if it has nothing else; calling `next()` again later resumes.
+    Idle,
+}
+
+/// Lines of any [`BufRead`] (a file, a decompressed file, stdin, a pipe).
+pub struct BufReadLines<R> {
+    reader: R,
+    name: String,
+    line: u64,
+}
+
+impl<R: BufRead> BufReadLines<R> {
+    /// Wraps `reader`; `name` is the provenance source name.
+    pub fn new(reader: R, name: impl Into<String>) -> Self {
+        BufReadLines {
+            reader,
+            name: name.into(),
+            line: 0,
+        }
+    }
+}
+
+/// Reads one line of at most `max` bytes; longer ones are consumed and
+/// reported as oversized. `WouldBlock` (a non-blocking /dev/kmsg) ends input.
+pub fn read_line_bounded<R: BufRead + ?Sized>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<bool>> {
+    buf.clear();
+    let mut any = false;
+    let mut over = false;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Ok(any.then_some(over));
+            }
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(any.then_some(over));
+        }
+        any = true;
+        match memchr::memchr(b'\n', avail) {
+            Some(p) => {
+                if !over && buf.len() + p <= max {
+                    buf.extend_from_slice(&avail[..p]);
+                } else {
+                    over = true;
+                    buf.clear();
+                }
+                r.consume(p + 1);
+                return Ok(Some(over));
+            }
+            None => {
+                let n = avail.len();
+                if !over && buf.len() + n <= max {
+                    buf.extend_from_slice(avail);
+                } else {
+                    over = true;
+                    buf.clear();
+                }
+                r.consume(n);
+            }
+        }
+    }
+}
+
+impl<R: BufRead> LineSource for BufReadLines<R> {
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
+        let r = read_line_bounded(&mut self.reader, buf, max)?;
+        Ok(r.map(|over| {
+            self.line += 1;
+            let meta = LineMeta {
+                line: self.line,
+                ..LineMeta::default()
+            };
+            if over {
+                NextLine::Oversized(meta)
+            } else {
+                NextLine::Line(meta)
+            }
+        }))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Reader settings.
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    /// Also yield AppArmor-looking lines that did not parse (as
+    /// [`EventType::Invalid`] records with [`Record::problem`]).
+    pub keep_invalid: bool,
+    /// Merge SYSCALL/CWD/PATH/PROCTITLE records into the AppArmor records of
+    /// the same audit event.
+    pub group: bool,
+    /// Longest line kept, in bytes (default 16 MiB).
+    pub max_line: usize,
+    /// How many lines an audit event stays open for grouping (default 32).
+    pub group_window: u64,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            keep_invalid: false,
+            group: true,
+            max_line: 16 << 20,
+            group_window: 32,
+        }
+    }
+}
+
+/// Counters of everything the reader saw; nothing is dropped silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Lines read (continuation lines included).
+    pub lines: u64,
+    /// Bytes read (newlines excluded).
+    pub bytes: u64,
+    /// Valid AppArmor records produced.
+    pub records: u64,
+    /// Lines that looked like AppArmor but did not parse as a valid record.
+    pub invalid: u64,
+    /// Other audit records (SYSCALL, PATH, …) seen by the parser.
+    pub other_audit: u64,
+    /// Other audit records merged into an AppArmor record.
+    pub grouped: u64,
+    /// Lines skipped by the pre-filter or not audit records at all.
+    pub not_apparmor: u64,
+    /// Continuation lines joined into the previous record.
+    pub joined: u64,
+    /// Lines longer than the limit, skipped.
+    pub oversized: u64,
+    /// Lines containing NUL bytes (a binary file?).
+    pub binary_lines: u64,
+    /// Lines that are not valid UTF-8 (they are still parsed).
+    pub non_utf8_lines: u64,
+}
+
+impl Stats {
+    /// Adds `o` to `self`.
+    pub fn add(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.bytes += o.bytes;
+        self.records += o.records;
+        self.invalid += o.invalid;
+        self.other_audit += o.other_audit;
+        self.grouped += o.grouped;
+        self.not_apparmor += o.not_apparmor;
+        self.joined += o.joined;
+        self.oversized += o.oversized;
+        self.binary_lines += o.binary_lines;
+        self.non_utf8_lines += o.non_utf8_lines;
+    }
+}
+
+/// A read error with the source and line where it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: after line {line}: {error}")]
+pub struct ReadError {
+    /// The source name.
+    pub source_name: String,
+    /// The last line read before the error.
+    pub line: u64,
+    /// The I/O error.
+    #[source]
+    pub error: io::Error,
+}
+
+struct Pending {
+    key: Option<(u64, u32, u64)>,
+    records: VecDeque<Box<Record>>,
+    last_line: u64,
+    closed: bool,
+}
+
+/// Turns a [`LineSource`] into a stream of [`Record`]s.
+///
+/// An `Iterator<Item = Result<Record, ReadError>>`: after an `Err` or the
+/// end of the source the iterator ends. It is not fused for followed
+/// sources: when the source reports [`NextLine::Idle`], pending records are
+/// released, `next()` returns `None`, and a later `next()` reads on.
+/// [`LogReader::stats`] counts what was seen.
+///
+/// Records come out in input order, except that an AppArmor record waits
+/// until its audit event is complete (PROCTITLE or EOE seen, or
+/// [`ReaderOptions::group_window`] lines later) so that SYSCALL/CWD/PATH/
+/// PROCTITLE can enrich it.
+pub struct LogReader<S> {
+    src: S,
+    opts: ReaderOptions,
+    stats: Stats,
+    name: Arc<str>,
+    buf: Vec<u8>,
+    ahead: Option<(Vec<u8>, NextLine)>,
+    pending: VecDeque<Pending>,
+    last_line: u64,
+    done: bool,
+}
+
+impl<S: LineSource> LogReader<S> {
+    /// A reader over `src` with `opts`.
+    pub fn new(src: S, opts: ReaderOptions) -> Self {
+        let name: Arc<str> = Arc::from(src.name());
+        LogReader {
+            src,
+            opts,
+            stats: Stats::default(),
+            name,
+            buf: Vec::with_capacity(4096),
+            ahead: None,
+            pending: VecDeque::new(),
+            last_line: 0,
+            done: false,
+        }
+    }
+
+    /// What was seen so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The underlying source.
+    pub fn source(&self) -> &S {
+        &self.src
+    }
+
+    fn read(&mut self) -> io::Result<Option<NextLine>> {
+        if let Some((b, n)) = self.ahead.take() {
+            self.buf = b;
+            return Ok(Some(n));
+        }
+        self.src.next_line(&mut self.buf, self.opts.max_line)
+    }
+
+    fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
+        loop {
+            let too_many = self.pending.len() > 256;
+            let last_line = self.last_line;
+            let window = self.opts.group_window;
+            let front = self.pending.front_mut()?;
+            let ready = all
+                || front.closed
+                || last_line.saturating_sub(front.last_line) > window
+                || too_many;
+            if !ready {
+                return None;
+            }
+            if front.records.is_empty() {
+                self.pending.pop_front();
+                continue;
+            }
+            let r = front.records.pop_front()?;
+            if front.records.is_empty() {
+                self.pending.pop_front();
+            }
+            return Some(r);
+        }
+    }
+
+    fn push_record(&mut self, mut rec: Box<Record>, line: u64) {
+        let key = if self.opts.group {
+            rec.event_key()
+        } else {
+            None
+        };
+        if let Some(p) = key.and_then(|k| self.pending.iter_mut().rev().find(|p| p.key == Some(k)))
+        {
+            if let Some(ctx) = p.records.front().and_then(|r| r.context.clone()) {
+                rec.context = Some(ctx);
+            }
+            p.records.push_back(rec);
+            p.last_line = line;
+            return;
+        }
+        self.pending.push_back(Pending {
+            key,
+            records: VecDeque::from([rec]),
+            last_line: line,
+            closed: key.is_none(),
+        });
+    }
+
+    /// Merges another audit record into the open event with the same id.
+    fn group_other(&mut self, t: &[u8], id: AuditId, body: &[u8], line: u64) -> bool {
+        let key = (id.epoch, id.msec, id.serial);
+        let Some(p) = self.pending.iter_mut().rev().find(|p| p.key == Some(key)) else {
+            return false;
+        };
+        p.last_line = line;
+        if t == b"EOE" || t == b"1320" {
+            p.closed = true;
+            return true;
+        }
+        let is = |names: [&[u8]; 2]| names.contains(&t);
+        let (syscall, cwd, path, proctitle) = (
+            is([b"SYSCALL", b"1300"]),
+            is([b"CWD", b"1307"]),
+            is([b"PATH", b"1302"]),
+            is([b"PROCTITLE", b"1327"]),
+        );
+        let mut ctx = AuditContext::default();
+        let tname = String::from_utf8_lossy(t).into_owned();
+        for (k, v) in parse::other_fields(body) {
+            let num = |v: &parse::RawValue<'_>| {
+                std::str::from_utf8(v.raw())
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+            };
+            match k {
+                b"syscall" if syscall => ctx.syscall = Some(v.text().to_str_lossy().into_owned()),
+                b"success" if syscall => ctx.success = Some(v.text().to_str_lossy().into_owned()),
+                b"exit" if syscall => ctx.exit = num(&v),
+                b"exe" if syscall => ctx.exe = Some(v.text()),
+                b"comm" if syscall => ctx.comm = Some(v.text()),
+                b"uid" if syscall => ctx.uid = num(&v).and_then(|n| u64::try_from(n).ok()),
+                b"auid" if syscall => ctx.auid = num(&v).and_then(|n| u64::try_from(n).ok()),
+                b"cwd" if cwd => ctx.cwd = Some(v.text()),
+                b"name" if path => ctx.paths.push(v.text()),
+                b"proctitle" if proctitle => {
+                    let t: Vec<u8> = v
+                        .text()
+                        .as_bytes()
+                        .iter()
+                        .map(|&b| if b == 0 { b' ' } else { b })
+                        .collect();
+                    let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+                    ctx.proctitle = Some(Text::from_bytes(&t[..end]));
+                }
+                _ => {}
+            }
+        }
+        for r in &mut p.records {
+            let c = r.context.get_or_insert_with(Box::default);
+            c.records.push(tname.clone());
+            if ctx.syscall.is_some() {
+                c.syscall.clone_from(&ctx.syscall);
+                c.success.clone_from(&ctx.success);
+                c.exit = ctx.exit;
+                c.exe.clone_from(&ctx.exe);
+                c.comm.clone_from(&ctx.comm);
+                c.uid = ctx.uid;
+                c.auid = ctx.auid;
+            }
+            if ctx.cwd.is_some() {
+                c.cwd.clone_from(&ctx.cwd);
+            }
+            c.paths.extend(ctx.paths.iter().cloned());
+            if ctx.proctitle.is_some() {
+                c.proctitle.clone_from(&ctx.proctitle);
+            }
+        }
+        if t == b"PROCTITLE" || t == b"1327" {
+            // the last record of an auditd event (EOE follows only sometimes)
+            p.closed = true;
+        }
+        true
+    }
+
+    /// Tries to merge a non-AppArmor line into an open event.
+    fn try_group(&mut self, meta: &LineMeta) {
+        if self.pending.is_empty() || !self.opts.group {
+            self.stats.not_apparmor += 1;
+            return;
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let line = &buf[..];
+        let hit = if let Some(id) = meta.audit_id {
+            // journald audit transport: MESSAGE is `TYPE fields`
+            let sp = memchr::memchr(b' ', line).unwrap_or(line.len());
+            let (t, body) = (&line[..sp], &line[sp..]);
+            self.group_other(t, id, body, meta.line)
+        } else if let Some((t, id, body)) = quick_header(line) {
+            self.group_other(t, id, body, meta.line)
+        } else {
+            false
+        };
+        if hit {
+            self.stats.other_audit += 1;
+            self.stats.grouped += 1;
+        } else {
+            self.stats.not_apparmor += 1;
+        }
+        self.buf = buf;
+    }
+
+    fn process(&mut self, meta: LineMeta) {
+        self.last_line = meta.line;
+        self.stats.lines += 1;
+        self.stats.bytes += self.buf.len() as u64;
+        if memchr::memchr(0, &self.buf).is_some() {
+            self.stats.binary_lines += 1;
+        }
+        if !parse::may_be_apparmor(&self.buf) {
+            self.try_group(&meta);
+            return;
+        }
+        if std::str::from_utf8(&self.buf).is_err() {
+            self.stats.non_utf8_lines += 1;
+        }
+        // A USER_AVC whose msg=' quote stays open may continue on the next
+        // line, which then starts with whitespace.
+        while parse::has_open_quote(&self.buf) {
+            let mut next = Vec::new();
+            match self.src.next_line(&mut next, self.opts.max_line) {
+                Ok(Some(NextLine::Line(m)))
+                    if matches!(next.first(), Some(b' ' | b'\t'))
+                        && self.buf.len() + next.len() <= self.opts.max_line =>
+                {
+                    self.stats.lines += 1;
+                    self.stats.joined += 1;
+                    self.stats.bytes += next.len() as u64;
+                    self.buf.push(b' ');
+                    self.buf.extend_from_slice(&next);
+                    self.last_line = m.line;
+                }
+                Ok(Some(n)) => {
+                    self.ahead = Some((next, n));
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let parsed = parse::parse_line(&self.buf);
+        match parsed {
+            Parsed::AppArmor(mut rec) => {
+                rec.provenance.source = self.name.clone();
+                rec.provenance.line = meta.line;
+                rec.provenance.cursor = meta.cursor;
+                rec.provenance.realtime_usec = meta.realtime_usec;
+                if let Some(id) = meta.audit_id.filter(|_| rec.audit_id.is_none()) {
+                    rec.audit_id = Some(format!("{}.{:03}:{}", id.epoch, id.msec, id.serial));
+                    rec.epoch = Some(id.epoch);
+                    rec.epoch_msec = Some(id.msec);
+                    rec.audit_sub_id = Some(id.serial);
+                }
+                if rec.event == EventType::Invalid {
+                    self.stats.invalid += 1;
+                    if !self.opts.keep_invalid {
+                        return;
+                    }
+                } else {
+                    self.stats.records += 1;
+                }
+                self.push_record(rec, meta.line);
+            }
+            Parsed::Other(o) => {
+                self.stats.other_audit += 1;
+                if let Some(id) = o.id {
+                    let (t, b) = (o.audit_type.to_vec(), o.body.to_vec());
+                    if self.group_other(&t, id, &b, meta.line) {
+                        self.stats.grouped += 1;
+                    }
+                }
+            }
+            Parsed::NotAudit => self.stats.not_apparmor += 1,
+        }
+    }
+}
+
+/// `type=NAME msg=audit(E.M:S): body` (optionally behind `node=HOST `), or a
+/// kernel printk `… type=N audit(E.M:S): body`: the type, id and body.
+fn quick_header(line: &[u8]) -> Option<(&[u8], AuditId, &[u8])> {
+    let mut l = line;
+    if l.starts_with(b"node=") {
+        let sp = memchr::memchr(b' ', l)?;
+        l = &l[sp + 1..];
+    }
+    if !l.starts_with(b"type=") {
+        let p = memchr::memmem::find(l, b"type=")?;
+        l = &l[p..];
+    }
+    let rest = &l[5..];
+    let sp = memchr::memchr(b' ', rest)?;
+    let t = &rest[..sp];
+    let mut h = &rest[sp + 1..];
+    h = h.strip_prefix(b"msg=").unwrap_or(h);
+    let inner = h.strip_prefix(b"audit(")?;
+    let close = memchr::memchr(b')', inner)?;
+    let id = parse_id(&inner[..close])?;
+    let body = inner[close + 1..]
+        .strip_prefix(b":")
+        .unwrap_or(&inner[close + 1..]);
+    Some((t, id, body))
+}
+
+fn parse_id(s: &[u8]) -> Option<AuditId> {
+    let dot = memchr::memchr(b'.', s)?;
+    let colon = memchr::memchr(b':', s)?;
+    if colon < dot {
+        return None;
+    }
+    let n = |d: &[u8]| -> Option<u64> {
+        if d.is_empty() || d.len() > 19 || !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(d.iter().fold(0u64, |a, &b| a * 10 + u64::from(b - b'0')))
+    };
+    Some(AuditId {
+        epoch: n(&s[..dot])?,
+        msec: n(&s[dot + 1..colon])?.min(u64::from(u32::MAX)) as u32,
+        serial: n(&s[colon + 1..])?,
+    })
+}
+
+impl<S: LineSource> Iterator for LogReader<S> {
+    type Item = Result<Record, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = self.pop_ready(self.done) {
+                return Some(Ok(*r));
+            }
+            if self.done {
+                return None;
+            }
+            match self.read() {
+                Ok(Some(NextLine::Line(meta))) => self.process(meta),
+                Ok(Some(NextLine::Idle)) => {
+                    if let Some(r) = self.pop_ready(true) {
+                        return Some(Ok(*r));
+                    }
+                    return None;
+                }
+                Ok(Some(NextLine::Oversized(meta))) => {
+                    self.last_line = meta.line;
+                    self.stats.lines += 1;
+                    self.stats.oversized += 1;
+                }
+                Ok(None) => self.done = true,
+                Err(error) => {
+                    self.done = true;
+                    // flush what is open first, then report
+                    if !self.pending.is_empty() {
+                        self.ahead = None;
+                    }
+                    return Some(Err(ReadError {
+                        source_name: self.name.to_string(),
+                        line: self.last_line,
+                        error,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Parses all of `text` (a whole log in memory) with default options:
+/// convenience for tests and small inputs.
+pub fn parse_str(text: &str, source: &str) -> (Vec<Record>, Stats) {
+    let mut r = LogReader::new(
+        BufReadLines::new(text.as_bytes(), source),
+        ReaderOptions::default(),
+    );
+    let recs: Vec<Record> = r.by_ref().filter_map(Result::ok).collect();
+    (recs, r.stats().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_syscall_and_proctitle() {
+        let log = "type=AVC msg=audit(1.5:7): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\" pid=3 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n\
+type=SYSCALL msg=audit(1.5:7): arch=c000003e syscall=257 success=no exit=-13 pid=3 uid=0 auid=1000 comm=\"c\" exe=\"/usr/bin/c\"\n\
+type=CWD msg=audit(1.5:7): cwd=\"/root\"\n\
+type=PROCTITLE msg=audit(1.5:7): proctitle=636174002F78\n\
+type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
+        let (recs, st) = parse_str(log, "t");
+        assert_eq!(recs.len(), 1);
+        let c = recs[0].context.as_ref().unwrap();
+        assert_eq!(c.exe.as_ref().unwrap(), "/usr/bin/c");
+        assert_eq!(c.cwd.as_ref().unwrap(), "/root");
+        assert_eq!(c.proctitle.as_ref().unwrap(), "cat /x");
+        assert_eq!(c.exit, Some(-13));
+        assert_eq!(st.grouped, 3);
+        assert_eq!(st.lines, 5);
+    }
+
+    struct Scripted(Vec<Option<&'static str>>, u64);
+
+    impl LineSource for Scripted {
+        fn next_line(&mut self, buf: &mut Vec<u8>, _max: usize) -> io::Result<Option<NextLine>> {
+            if self.0.is_empty() {
+                return Ok(None);
+            }
+            self.1 += 1;
+            Ok(Some(match self.0.remove(0) {
+                Some(l) => {
+                    buf.clear();
+                    buf.extend_from_slice(l.as_bytes());
+                    NextLine::Line(LineMeta {
+                        line: self.1,
+                        ..LineMeta::default()
+                    })
+                }
+                None => NextLine::Idle,
+            }))
+        }
+        fn name(&self) -> &str {
+            "scripted"
+        }
+    }
+
+    #[test]
+    fn idle_source_releases_pending_and_resumes() {
+        let avc = "type=AVC msg=audit(1.5:7): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\"";
+        let avc2 = "type=AVC msg=audit(1.5:8): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/y\"";
+        let mut r = LogReader::new(
+            Scripted(vec![Some(avc), None, None, Some(avc2), None], 0),
+            ReaderOptions::default(),
+        );
+        assert_eq!(r.next().unwrap().unwrap().audit_sub_id, Some(7));
+        assert!(r.next().is_none(), "idle, nothing pending");
+        assert_eq!(r.next().unwrap().unwrap().audit_sub_id, Some(8));
+        assert!(r.next().is_none(), "end");
+    }
+
+    #[test]
+    fn joins_multiline_user_avc() {
+        let log = "Jun 20 17:57:06 ns1 kernel: [4835959.046111] audit: type=1107 audit(1561053426.749:186): pid=640 uid=103 auid=4294967295 ses=4294967295 msg='apparmor=\"ALLOWED\" operation=\"dbus_method_call\" bus=\"system\" label=\"x\"\n    exe=\"/usr/bin/dbus-daemon\" sauid=103 hostname=? addr=? terminal=?'\nnext\n";
+        let (recs, st) = parse_str(log, "t");
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].comm.as_ref().unwrap(), "/usr/bin/dbus-daemon");
+        assert_eq!(st.joined, 1);
+        assert_eq!(st.lines, 3);
+    }
+}
