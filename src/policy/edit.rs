@@ -1,0 +1,1 @@
+//! Source-preserving edits of policy text (placeholder, filled below).
