@@ -3,4 +3,5 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod policy_roundtrip;
 mod policy_syntax;

@@ -3,7 +3,7 @@
 //! A [`Diagnostic`] names a stable [`Diagnostic::code`] (e.g. `P0001`), a
 //! [`Severity`], a [`Span`] (file id plus byte range) and a message whose gist
 //! follows apparmor_parser's wording, so users can search for it. A
-//! [`SourceMap`] turns spans into paths, lines and columns; [`render`] draws
+//! [`SourceMap`] turns spans into paths, lines and columns; [`render()`] draws
 //! the source excerpt with annotate-snippets and [`Diagnostic::to_json`] gives
 //! the machine form.
 

@@ -338,7 +338,7 @@ pub struct Profile {
     pub flags: Option<Flags>,
     /// Body.
     pub items: Vec<Item>,
-    /// From the first byte of the head to `{` (exclusive).
+    /// The head: from its first byte to the end of its last token (before ` {`).
     pub head_span: Span,
     /// Whole profile.
     pub span: Span,

@@ -611,6 +611,11 @@ impl<'a> P<'a> {
         let Some(name) = self.lex(set_var) else {
             return Ok(None);
         };
+        // `@{A}:=` lexes as one word (spec §1.6): only `=`, `+=`, `?=` may touch.
+        if self.peek() == Some(b':') {
+            self.pos = start;
+            return Ok(None);
+        }
         self.blanks();
         let Some(op) = self.assign_op() else {
             self.pos = start;
@@ -738,10 +743,12 @@ impl<'a> P<'a> {
                 ));
             }
         }
+        let mut last = self.pos;
         self.ws();
         let mut attachment = None;
         if matches!(self.peek(), Some(b'/' | b'@' | b'"')) {
             attachment = Some(self.ids_word("an attachment")?);
+            last = self.pos;
             self.ws();
         }
         let mut xattrs = None;
@@ -753,6 +760,7 @@ impl<'a> P<'a> {
                 self.blanks();
                 self.expect("(")?;
                 xattrs = Some(self.cond_group()?);
+                last = self.pos;
                 self.ws();
             } else {
                 self.pos = save;
@@ -770,6 +778,7 @@ impl<'a> P<'a> {
             self.blanks();
             self.expect("(")?;
             identities.push(self.value_list()?);
+            last = self.pos;
             self.ws();
         }
         let mut flags = None;
@@ -786,6 +795,7 @@ impl<'a> P<'a> {
                 flags: list,
                 span: self.span(fstart),
             });
+            last = self.pos;
             self.ws();
         } else if self.peek() == Some(b'(') {
             self.pos += 1;
@@ -795,9 +805,10 @@ impl<'a> P<'a> {
                 flags: list,
                 span: self.span(fstart),
             });
+            last = self.pos;
             self.ws();
         }
-        let head_span = self.span(start);
+        let head_span = Span::new(self.file, start..last);
         if self.peek() != Some(b'{') {
             return self.unexpected("'{'");
         }
@@ -1111,3 +1122,6 @@ pub(crate) fn describe(s: &str) -> String {
     };
     format!("'{}'", crate::escape::escape_str(&tok))
 }
+
+#[cfg(test)]
+mod tests;
