@@ -280,7 +280,11 @@ impl<'a> P<'a> {
                     k += 1;
                     break;
                 }
-                b'}' if k > start || self.pos > from => break,
+                b'}' if (k > start || self.pos > from)
+                    && (k == 0 || matches!(b[k - 1], b' ' | b'\t' | b'\n' | b',')) =>
+                {
+                    break;
+                }
                 b',' if b
                     .get(k + 1)
                     .is_none_or(|n| matches!(n, b' ' | b'\t' | b'\n' | b'\r')) =>
