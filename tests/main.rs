@@ -3,5 +3,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod policy_conformance;
 mod policy_roundtrip;
 mod policy_syntax;
