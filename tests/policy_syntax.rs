@@ -179,7 +179,10 @@ fn real_trees_parse() {
             }
         }
     }
-    println!("real tree files parsed and round-tripped: {n}, failures: {}", fails.len());
+    println!(
+        "real tree files parsed and round-tripped: {n}, failures: {}",
+        fails.len()
+    );
     for f in fails.iter().take(40) {
         println!("  {f}");
     }

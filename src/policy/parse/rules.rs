@@ -293,6 +293,18 @@ impl<'a> P<'a> {
             (Some(path), Some(m), true, subset)
         } else {
             let path = self.ids_word("a file rule")?;
+            if !path.quoted {
+                if let Some(bad) = var_then_op(&path.text) {
+                    return self.err(
+                        codes::BAD_CHAR,
+                        path.span.start as usize + bad,
+                        format!(
+                            "Lexer found unexpected character: '{}'",
+                            &path.text[bad..bad + 1]
+                        ),
+                    );
+                }
+            }
             self.ws();
             let Some(m) = self.modes_word() else {
                 return self.err(
@@ -480,7 +492,9 @@ impl<'a> P<'a> {
                     words: vec![w],
                     paren: false,
                 });
-            } else if r.words().count() >= kind.max_words() {
+            } else if r.words().count() >= kind.max_words()
+                || (matches!(kind, Kind::Network) && r.conds().next().is_some())
+            {
                 return self.err(
                     codes::SYNTAX,
                     start,
@@ -498,4 +512,13 @@ impl<'a> P<'a> {
 
 fn keyword_at(s: &str, kw: &'static str) -> bool {
     keyword(kw)(s).is_ok()
+}
+
+/// `@{NAME}` directly followed by `+`, `?` or `=` ends the word in upstream's
+/// lexer, leaving an unexpected character; returns its offset.
+fn var_then_op(w: &str) -> Option<usize> {
+    let rest = w.strip_prefix("@{")?;
+    let end = rest.find('}')?;
+    let after = 2 + end + 1;
+    matches!(w.as_bytes().get(after), Some(b'+' | b'?' | b'=')).then_some(after)
 }

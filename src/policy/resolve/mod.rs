@@ -314,6 +314,13 @@ impl Walk<'_> {
                 }
                 Item::Alias(a) => self.aliases.push((a.from.clone(), a.to.clone())),
                 Item::Profile(p) => {
+                    if p.kind == ProfileKind::Bare && matches!(sink, Sink::Body(_)) {
+                        self.diag(
+                            codes::MISPLACED,
+                            p.head_span,
+                            "syntax error: a child profile needs the 'profile' keyword",
+                        );
+                    }
                     let raw = self.profile(p, depth);
                     match sink {
                         Sink::Top(v) => v.push(raw),
