@@ -17,6 +17,10 @@ use lex::*;
 /// the parser's stack bounded on hostile input.
 pub const MAX_NESTING: usize = 128;
 
+/// Most syntax errors reported for one text; parsing stops after that many
+/// (each error costs memory, and a binary file would produce one per line).
+pub const MAX_DIAGNOSTICS: usize = 200;
+
 /// Largest policy text accepted (bytes); longer inputs are diagnosed, not parsed.
 pub const MAX_POLICY_FILE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -42,6 +46,8 @@ pub mod codes {
     pub const MISSING_COMMA: &str = "P0009";
     /// A NUL byte or other unexpected character.
     pub const BAD_CHAR: &str = "P0010";
+    /// More than [`super::MAX_DIAGNOSTICS`] errors; the rest was skipped.
+    pub const TOO_MANY: &str = "P0011";
 }
 
 /// What the parser produced: the AST and everything it had to say.
@@ -239,6 +245,18 @@ impl<'a> P<'a> {
     }
 
     fn record(&mut self, e: PErr) {
+        if self.diags.len() >= MAX_DIAGNOSTICS {
+            return;
+        }
+        if self.diags.len() + 1 == MAX_DIAGNOSTICS {
+            self.diags.push(Diagnostic::error(
+                codes::TOO_MANY,
+                Span::new(self.file, e.at..e.at),
+                format!("too many errors ({MAX_DIAGNOSTICS}); giving up on the rest of the file"),
+            ));
+            self.pos = self.src.len();
+            return;
+        }
         let end = (e.at + 1).min(self.src.len()).max(e.at);
         let mut end = end;
         while end < self.src.len() && !self.src.is_char_boundary(end) {
