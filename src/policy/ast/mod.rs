@@ -184,7 +184,7 @@ pub struct Comment {
 }
 
 /// Target of an include or abi rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IncludeTarget {
     /// `<name>` (search path); `quoted` for `<"name">`.
     Angle {
@@ -767,5 +767,76 @@ impl Rule {
             Rule::Rlimit(_) => "rlimit",
             Rule::All => "all",
         }
+    }
+}
+
+impl RuleEntry {
+    /// A rule with qualifiers and no location (for building rules to print).
+    pub fn new(quals: Qualifiers, rule: Rule) -> Self {
+        RuleEntry {
+            quals,
+            rule,
+            span: Span::default(),
+        }
+    }
+}
+
+impl Cond {
+    /// `name=value` with no location.
+    pub fn eq(name: impl Into<String>, value: Word) -> Self {
+        Cond {
+            name: name.into(),
+            op: CondOp::Eq,
+            value: CondValue::Single(value),
+            span: Span::default(),
+        }
+    }
+}
+
+impl FileRule {
+    /// `PATH PERMS` (trailing permissions) with no location.
+    pub fn new(path: Word, perms: &str) -> Self {
+        FileRule {
+            keyword: false,
+            exec_mod: None,
+            path: Some(path),
+            perms: Some(Word::new(perms)),
+            leading: false,
+            subset: false,
+            target: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_rules_print() {
+        let r = RuleEntry::new(
+            Qualifiers {
+                owner: Some(Owner::Owner),
+                ..Default::default()
+            },
+            Rule::File(FileRule::new(Word::new("/home/a b/**"), "rw")),
+        );
+        assert_eq!(r.to_string(), "owner \"/home/a b/**\" rw,");
+        let s = RuleEntry::new(
+            Qualifiers::default(),
+            Rule::Signal(CondRule {
+                perms: Some(Perms {
+                    words: vec![Word::new("send")],
+                    paren: true,
+                }),
+                args: vec![
+                    Arg::Cond(Cond::eq("set", Word::new("term"))),
+                    Arg::Cond(Cond::eq("peer", Word::new("foo//&bar"))),
+                ],
+                target: None,
+            }),
+        );
+        assert_eq!(s.to_string(), "signal (send) set=term peer=foo//&bar,");
+        assert_eq!(unescape("a\\x41\\101\\d065\\*\\q"), "aAAA\\*\\q");
     }
 }
