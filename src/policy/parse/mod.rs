@@ -374,6 +374,18 @@ impl<'a> P<'a> {
             }
             match self.item(top) {
                 Ok(Some(it)) => {
+                    if top && self.mode == Mode::Policy {
+                        let preamble_only = matches!(
+                            it,
+                            Item::Variable(_) | Item::Boolean(_) | Item::Alias(_) | Item::Abi(_)
+                        );
+                        if preamble_only && items.iter().any(|i| matches!(i, Item::Profile(_))) {
+                            self.misplaced(
+                                start,
+                                "syntax error: preamble items (variables, aliases, abi) must come before the first profile",
+                            );
+                        }
+                    }
                     items.push(it);
                     last_end = Some(self.pos);
                 }

@@ -200,3 +200,12 @@ fn recovery_keeps_later_rules() {
     let prof = &p.ast.profiles()[0];
     assert_eq!(prof.items.len(), 2);
 }
+
+#[test]
+fn preamble_after_profile_is_an_error() {
+    bad("profile a {\n}\n@{X}=/x\n");
+    bad("profile a {\n}\nabi <abi/3.0>,\n");
+    bad("profile a {\n  @{X}=/x\n}\n");
+    bad("profile a {\n  alias /a -> /b,\n}\n");
+    ok("profile a {\n  abi <abi/3.0>,\n}\n");
+}
