@@ -5,6 +5,7 @@
 mod common;
 mod policy_check_cli;
 mod policy_conformance;
+mod policy_edit;
 mod policy_hostile;
 mod policy_roundtrip;
 mod policy_syntax;
