@@ -7,5 +7,6 @@ mod policy_check_cli;
 mod policy_conformance;
 mod policy_edit;
 mod policy_hostile;
+mod policy_resolve;
 mod policy_roundtrip;
 mod policy_syntax;

@@ -250,6 +250,8 @@ impl Resolver {
                 Some((x?, y?))
             })
             .collect();
+        // report in source order (file by file)
+        w.diags.sort_by_key(|d| (d.span.file, d.span.start));
         Resolved {
             file,
             ast: parsed.ast,
