@@ -421,12 +421,14 @@ pub struct Qualifiers {
     pub access: Option<Access>,
     /// `owner`/`other`.
     pub owner: Option<Owner>,
+    /// Location of the qualifier words (empty when there are none).
+    pub span: Span,
 }
 
 impl Qualifiers {
     /// True when no qualifier is present.
     pub fn is_empty(&self) -> bool {
-        *self == Qualifiers::default()
+        self.priority.is_none() && !self.audit && self.access.is_none() && self.owner.is_none()
     }
 }
 

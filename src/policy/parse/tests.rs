@@ -209,3 +209,14 @@ fn preamble_after_profile_is_an_error() {
     bad("profile a {\n  alias /a -> /b,\n}\n");
     ok("profile a {\n  abi <abi/3.0>,\n}\n");
 }
+
+#[test]
+fn qualifier_spans() {
+    let src = "profile t {\n  audit deny owner /a r,\n  capability,\n}\n";
+    let f = ok(src);
+    let p = &f.profiles()[0];
+    let Item::Rule(r) = &p.items[0] else { panic!() };
+    assert_eq!(&src[r.quals.span.range()], "audit deny owner");
+    let Item::Rule(r) = &p.items[1] else { panic!() };
+    assert!(r.quals.span.range().is_empty());
+}

@@ -297,6 +297,11 @@ fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
         audit: inner.audit || outer.audit,
         access: inner.access.or(outer.access),
         owner: inner.owner.or(outer.owner),
+        span: if inner.is_empty() {
+            outer.span
+        } else {
+            inner.span
+        },
     }
 }
 
