@@ -471,6 +471,14 @@ impl<'a> P<'a> {
                 continue;
             }
             if let Some((name, op)) = self.cond_head() {
+                if op == CondOp::Assign {
+                    // `:=` is only lexed inside `peer=(…)` (spec §1.7)
+                    return self.err(
+                        codes::BAD_CHAR,
+                        start + name.len(),
+                        "Lexer found unexpected character: ':' (':=' is only allowed inside peer=(...))",
+                    );
+                }
                 self.blanks();
                 let value = if self.eat("(") {
                     if name == "peer" && kind.peer_group() {

@@ -220,3 +220,17 @@ fn qualifier_spans() {
     let Item::Rule(r) = &p.items[1] else { panic!() };
     assert!(r.quals.span.range().is_empty());
 }
+
+#[test]
+fn more_traps() {
+    bad("profile t {\n  network label:=x,\n}\n");
+    ok("profile t {\n  network peer=(label:=x),\n}\n");
+    ok("abi<abi/3.0>,\n#include<tunables/global>\n");
+    bad("include<tunables/global>\n");
+    bad("profile t {\n  link <= /a -> /b,\n}\n");
+    bad("profile t {\n  unix peer=(label=(a b)),\n}\n");
+    ok("profile t {\n  set rlimit nproc<=1,\n  set rlimit cpu <= 1 minutes,\n}\n");
+    bad("profile t {\n  audit set rlimit nproc <= 1,\n}\n");
+    bad("profile t {\n  userns (create),\n}\n");
+    ok("profile t {\n  /a/b#c r, # real comment\n}\n");
+}
