@@ -3,7 +3,10 @@
 //! Every node carries a [`Span`] (file id and byte range) whose equality always
 //! holds, so two ASTs compare equal when they mean the same text regardless of
 //! layout. Comments are kept as [`Item::Comment`] where they stand (a comment
-//! on the same line after an item is `trailing`). Words keep their source
+//! on the same line after an item is `trailing`); a comment written inside a
+//! construct (between the conditionals of a multi-line rule, inside a profile
+//! head or an `if` condition) becomes an item right after that rule, or the
+//! first item of that profile's or branch's body. Words keep their source
 //! spelling ([`Word::text`], escapes unprocessed, quotes removed but recorded),
 //! so printing with `Display` and re-parsing yields an equal AST.
 //!

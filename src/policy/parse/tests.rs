@@ -234,3 +234,39 @@ fn more_traps() {
     bad("profile t {\n  userns (create),\n}\n");
     ok("profile t {\n  /a/b#c r, # real comment\n}\n");
 }
+
+#[test]
+fn comments_inside_constructs_are_kept() {
+    let src = "profile t # head\n  flags=(complain) {\n  dbus send # why\n    # more\n    bus=system,\n  /a r, # trailing\n  if $x # c\n  {\n  }\n}\n";
+    let p = parse(src, FileId(0), Mode::Policy);
+    assert!(p.is_ok(), "{:?}", p.diagnostics);
+    let prof = &p.ast.profiles()[0];
+    let texts: Vec<String> = prof
+        .items
+        .iter()
+        .map(|i| match i {
+            Item::Comment(c) => format!("#{}{}", c.text, if c.trailing { "T" } else { "" }),
+            Item::Rule(r) => r.rule.keyword().to_string(),
+            Item::If(_) => "if".into(),
+            _ => "?".into(),
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "# head",
+            "dbus",
+            "# why",
+            "# more",
+            "file",
+            "# trailingT",
+            "if"
+        ]
+    );
+    let Item::If(i) = &prof.items[6] else {
+        panic!()
+    };
+    assert!(matches!(&i.then[0], Item::Comment(c) if c.text == " c"));
+    let again = parse(&p.ast.to_string(), FileId(0), Mode::Policy);
+    assert_eq!(again.ast, p.ast, "{}", p.ast);
+}
