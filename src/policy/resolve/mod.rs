@@ -81,7 +81,8 @@ pub struct ResolvedProfile {
     pub attachment: Option<String>,
     /// Flags as written (escapes processed).
     pub flags: Vec<String>,
-    /// The rules of this profile (not of its children), in order.
+    /// The rules of this profile (not of its children), in order; a file
+    /// rule matched by an `alias` is preceded by its aliased copy.
     pub rules: Vec<ResolvedRule>,
     /// Hats and child profiles.
     pub children: Vec<ResolvedProfile>,
@@ -227,6 +228,7 @@ impl Resolver {
             reported: HashSet::new(),
             user_exec_path: false,
             user_attach_path: false,
+            alias_pairs: Vec::new(),
         };
         let mut top = Vec::new();
         w.walk(
@@ -237,12 +239,8 @@ impl Resolver {
         );
         w.user_exec_path = w.vars.is_set("exec_path");
         w.user_attach_path = w.vars.is_set("attach_path");
-        let mut profiles = Vec::new();
-        for p in top {
-            profiles.push(w.finish(p, None));
-        }
         let aliases = std::mem::take(&mut w.aliases);
-        let aliases = aliases
+        let aliases: Vec<(String, String)> = aliases
             .into_iter()
             .filter_map(|(a, b)| {
                 let x = w.expand_word(&a).map(|w| w.value());
@@ -250,6 +248,11 @@ impl Resolver {
                 Some((x?, y?))
             })
             .collect();
+        w.alias_pairs = aliases.clone();
+        let mut profiles = Vec::new();
+        for p in top {
+            profiles.push(w.finish(p, None));
+        }
         // report in source order (file by file)
         w.diags.sort_by_key(|d| (d.span.file, d.span.start));
         Resolved {
@@ -289,6 +292,7 @@ struct Walk<'r> {
     reported: HashSet<FileId>,
     user_exec_path: bool,
     user_attach_path: bool,
+    alias_pairs: Vec<(String, String)>,
 }
 
 fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
@@ -603,6 +607,23 @@ impl Walk<'_> {
                     }
                 }
             });
+            // alias rules (spec §6.4): a copy with the prefix replaced
+            if let Rule::File(f) = &r.rule {
+                if let Some(path) = &f.path {
+                    for (from, to) in &self.alias_pairs {
+                        if let Some(rest) = path.text.strip_prefix(from.as_str()) {
+                            let mut copy = r.clone();
+                            if let Rule::File(cf) = &mut copy.rule {
+                                cf.path = Some(Word {
+                                    text: format!("{to}{rest}"),
+                                    ..path.clone()
+                                });
+                            }
+                            rules.push(copy);
+                        }
+                    }
+                }
+            }
             rules.push(r);
         }
         let children = raw
