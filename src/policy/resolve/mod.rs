@@ -18,7 +18,7 @@ use crate::policy::ast::*;
 use crate::policy::parse::{Mode, parse};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Diagnostic codes emitted by resolution.
 pub mod codes {
@@ -143,10 +143,10 @@ pub struct Resolver {
     pub search: SearchPath,
     /// Every text read so far.
     pub sources: SourceMap,
-    cache: HashMap<PathBuf, Rc<(FileId, Parsed2)>>,
+    cache: HashMap<PathBuf, Arc<(FileId, Parsed2)>>,
     /// Include lookups: target → (canonical path, files to read) or None.
     /// The tree is assumed not to change during one resolver's life.
-    found: HashMap<IncludeTarget, Option<Rc<Found>>>,
+    found: HashMap<IncludeTarget, Option<Arc<Found>>>,
 }
 
 #[derive(Debug)]
@@ -166,13 +166,13 @@ struct Parsed2 {
 }
 
 impl Resolver {
-    fn lookup(&mut self, target: &IncludeTarget) -> Option<Rc<Found>> {
+    fn lookup(&mut self, target: &IncludeTarget) -> Option<Arc<Found>> {
         if let Some(f) = self.found.get(target) {
             return f.clone();
         }
         let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let r = self.search.find(target).map(|path| {
-            Rc::new(if path.is_dir() {
+            Arc::new(if path.is_dir() {
                 match include::dir_entries(&path) {
                     Ok((mut files, ignored)) => {
                         // apparmor_parser pushes each entry on its lexer stack: last name first
@@ -527,7 +527,7 @@ impl Walk<'_> {
         }
     }
 
-    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Rc<(FileId, Parsed2)>> {
+    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Arc<(FileId, Parsed2)>> {
         if let Some(e) = self.r.cache.get(key) {
             return Some(e.clone());
         }
@@ -546,7 +546,7 @@ impl Walk<'_> {
         let id = FileId(self.r.sources.len() as u32);
         let p = parse(&text, id, Mode::Fragment);
         self.r.sources.add(f, text);
-        let e = Rc::new((
+        let e = Arc::new((
             id,
             Parsed2 {
                 ast: p.ast,
