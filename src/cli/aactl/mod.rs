@@ -4,6 +4,8 @@
 //! definition) and `run(&ArgMatches, &mut Io) -> Result<Exit, CliError>`. The
 //! mapping from errors to exit codes is here and only here.
 
+pub mod check;
+
 use super::Io;
 
 pub mod log;
@@ -64,6 +66,7 @@ pub fn command() -> Command {
         .subcommand(ps::command())
         .subcommand(snapshot::command())
         .subcommand(log::command())
+        .subcommand(check::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -102,6 +105,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("ps", m)) => ps::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
+        Some(("check", sub)) => check::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
