@@ -4,4 +4,5 @@
 
 mod common;
 mod policy_roundtrip;
+mod policy_semantic;
 mod policy_syntax;

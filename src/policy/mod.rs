@@ -8,6 +8,7 @@
 //! * [`edit`]: source-preserving edits (profile flags).
 
 pub mod ast;
+pub mod check;
 pub mod edit;
 pub mod parse;
 pub mod resolve;
