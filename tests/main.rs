@@ -3,6 +3,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod policy_check_cli;
+mod policy_conformance;
+mod policy_hostile;
 mod policy_roundtrip;
 mod policy_semantic;
 mod policy_syntax;
