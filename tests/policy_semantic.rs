@@ -160,3 +160,169 @@ fn simple_tests_exresult_agreement() {
     );
     assert!(pct >= 99.5, "agreement {pct:.2}% < 99.5%");
 }
+
+/// Cases Debian's 3.0.8 parser supports: those where its recorded verdict
+/// agrees with `#=EXRESULT` (spec/simple_tests-verdicts.tsv); the rest use
+/// syntax newer than 3.0.8.
+fn supported_by_308(shared: &Path) -> std::collections::HashSet<String> {
+    let t = std::fs::read_to_string(shared.join("spec/simple_tests-verdicts.tsv")).unwrap();
+    t.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.get(5) == Some(&"yes")).then(|| f[0].trim_start_matches("simple_tests/").to_string())
+        })
+        .collect()
+}
+
+fn apparmor_parser() -> Option<PathBuf> {
+    ["/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Runs `apparmor_parser -QK` as upstream's harness does; true when accepted.
+fn oracle_accepts(parser: &Path, shared: &Path, cwd: &Path, text: &str) -> bool {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let root = shared.join("corpus/parser-simple-tests");
+    let mut child = Command::new(parser)
+        .arg("--config-file")
+        .arg(shared.join("corpus/parser-features/parser.conf"))
+        .arg("-M")
+        .arg(shared.join("corpus/parser-features/features.all"))
+        .args(["-Q", "-K", "-I"])
+        .arg(&root)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run apparmor_parser");
+    if let Some(mut si) = child.stdin.take() {
+        let _ = si.write_all(text.as_bytes());
+    }
+    child.wait().is_ok_and(|s| s.success())
+}
+
+#[test]
+fn simple_tests_same_verdict_as_apparmor_parser_308() {
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let Some(parser) = crate::common::require(
+        apparmor_parser(),
+        "apparmor_parser (Debian package apparmor)",
+    ) else {
+        return;
+    };
+    let supported = supported_by_308(&shared);
+    let root = shared.join("corpus/parser-simple-tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("tst");
+    std::fs::create_dir(&cwd).unwrap();
+    std::os::unix::fs::symlink(&root, cwd.join("simple_tests")).unwrap();
+    let known = known_differences();
+    let (mut n, mut same) = (0, 0);
+    let mut diffs = Vec::new();
+    for (case, err, _) in verdicts(&shared) {
+        if !supported.contains(&case.rel) || case.skip {
+            continue;
+        }
+        n += 1;
+        let theirs = oracle_accepts(&parser, &shared, &cwd, &case.text);
+        if theirs == err.is_none() {
+            same += 1;
+        } else if !known.contains_key(&case.rel) {
+            diffs.push(format!(
+                "{}: apparmor_parser {} ours {}",
+                case.rel,
+                if theirs { "accepts" } else { "rejects" },
+                err.map(|d| format!("{} {}", d.code, d.message))
+                    .unwrap_or_else(|| "accepts".into())
+            ));
+        }
+    }
+    println!("apparmor_parser 3.0.8 verdicts: same on {same}/{n} supported cases");
+    for d in &diffs {
+        println!("  {d}");
+    }
+    assert!(n > 1000, "too few supported cases ({n})");
+    assert!(
+        diffs.is_empty(),
+        "{} unlisted verdict differences",
+        diffs.len()
+    );
+}
+
+/// (tree root, base dir) of real profile trees.
+fn trees() -> Vec<(PathBuf, PathBuf)> {
+    let mut v = Vec::new();
+    let etc = PathBuf::from("/etc/apparmor.d");
+    if crate::common::require(
+        etc.join("tunables/global").exists().then_some(()),
+        "Debian's /etc/apparmor.d",
+    )
+    .is_some()
+    {
+        v.push((etc.clone(), etc.clone()));
+        let extra = PathBuf::from("/usr/share/apparmor/extra-profiles");
+        if extra.is_dir() {
+            v.push((extra, etc));
+        }
+    }
+    if let Some(s) = crate::common::shared() {
+        let up = s.join("corpus/profiles-upstream");
+        v.push((up.clone(), up));
+    }
+    v
+}
+
+#[test]
+fn real_trees_have_no_semantic_errors() {
+    use apparmor::policy::resolve::include::dir_entries;
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let features = Features::load(&shared.join("corpus/parser-features/features.all")).unwrap();
+    let opts = CheckOptions {
+        features: Some(features),
+        werror: false,
+    };
+    let mut bad = Vec::new();
+    let (mut files_n, mut warnings) = (0, 0);
+    for (root, base) in trees() {
+        let mut r = Resolver::new(SearchPath {
+            include_dirs: vec![],
+            base: Some(base),
+            cwd: root.clone(),
+        });
+        let (files, _) = dir_entries(&root).expect("list tree");
+        let mut tree_bad = 0;
+        for f in &files {
+            let res = r.resolve_file(f).expect("read");
+            let diags = check(&res, &r.sources, &opts);
+            warnings += diags.iter().filter(|d| !d.is_error()).count();
+            if let Some(d) = res.diagnostics.iter().chain(&diags).find(|d| d.is_error()) {
+                tree_bad += 1;
+                let (p, l, c) = r.sources.locate(d.span).unwrap();
+                bad.push(format!("{}:{l}:{c}: {} {}", p.display(), d.code, d.message));
+            }
+        }
+        println!(
+            "{}: {} files, {tree_bad} with errors",
+            root.display(),
+            files.len()
+        );
+        files_n += files.len();
+    }
+    println!(
+        "real trees: {files_n} files, {} with errors, {warnings} warnings",
+        bad.len()
+    );
+    for b in &bad {
+        println!("  {b}");
+    }
+    assert!(bad.is_empty());
+}

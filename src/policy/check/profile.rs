@@ -55,6 +55,15 @@ impl Checker<'_> {
 
     fn profile_name(&mut self, p: &Profile) {
         let n = &p.name;
+        for builtin in ["profile_name"] {
+            if n.text.contains(&format!("@{{{builtin}}}")) {
+                self.error(
+                    codes::PROFILE_NAME,
+                    n.span,
+                    format!("Failed to find declaration for: @{{{builtin}}} (not defined in a profile name)"),
+                );
+            }
+        }
         let v = n.value();
         if let Some(rest) = v.strip_prefix(':') {
             match rest.find(':') {

@@ -719,11 +719,10 @@ impl Checker<'_> {
                 }
                 if cond.op == CondOp::Eq {
                     any_eq_opts = true;
-                    remount_eq |= true
-                        && cond
-                            .values()
-                            .iter()
-                            .any(|w| w.text.split(',').any(|o| o == "remount"));
+                    remount_eq |= cond
+                        .values()
+                        .iter()
+                        .any(|w| w.text.split(',').any(|o| o == "remount"));
                     props_only_eq |= all_prop && !cond.values().is_empty();
                     for (i, (f, v, s)) in flags.iter().enumerate() {
                         if flags[..i].iter().any(|(g, u, _)| g == f && u != v) {
