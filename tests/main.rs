@@ -8,4 +8,5 @@ mod policy_conformance;
 mod policy_hostile;
 mod policy_roundtrip;
 mod policy_semantic;
+mod policy_semantic_cli;
 mod policy_syntax;

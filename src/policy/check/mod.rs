@@ -135,6 +135,36 @@ impl Checker<'_> {
     }
 }
 
+/// All diagnostics of a resolved file: its parse and resolution diagnostics
+/// plus, when `semantic`, those of [`check`]; sorted by position, and with
+/// [`CheckOptions::werror`] every warning promoted to an error. This is what
+/// `aactl check` reports.
+pub fn diagnostics(
+    resolved: &Resolved,
+    sources: &SourceMap,
+    opts: &CheckOptions,
+    semantic: bool,
+) -> Vec<Diagnostic> {
+    let mut out = resolved.diagnostics.clone();
+    if semantic {
+        out.extend(check(resolved, sources, opts));
+        out.sort_by_key(|d| (d.span.file, d.span.start));
+    }
+    if opts.werror {
+        promote_warnings(&mut out);
+    }
+    out
+}
+
+/// Turns every warning into an error (`--Werror`).
+pub fn promote_warnings(diags: &mut [Diagnostic]) {
+    for d in diags {
+        if d.severity == Severity::Warning {
+            d.severity = Severity::Error;
+        }
+    }
+}
+
 fn key(s: Span) -> (FileId, u32, u32) {
     (s.file, s.start, s.end)
 }
@@ -170,11 +200,7 @@ pub fn check(resolved: &Resolved, sources: &SourceMap, opts: &CheckOptions) -> V
     out.retain(|d| seen.insert((d.code, key(d.span), d.message.clone())));
     out.sort_by_key(|d| (d.span.file, d.span.start));
     if opts.werror {
-        for d in &mut out {
-            if d.severity == Severity::Warning {
-                d.severity = Severity::Error;
-            }
-        }
+        promote_warnings(&mut out);
     }
     out
 }
