@@ -95,6 +95,19 @@ fn features_file_teaches_capabilities() {
         prof.to_str().unwrap(),
     ]);
     assert_eq!(code, 0);
+    // a rule class the ABI lacks: a warning, an error with --Werror
+    let sig = tmp.path().join("s");
+    std::fs::write(&sig, "/usr/bin/foo {\n  signal send,\n}\n").unwrap();
+    let (code, v) = aactl(&["--features", feats.to_str().unwrap(), sig.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(diags(&v), vec!["S0601 warning 2:3"]);
+    let (code, _) = aactl(&[
+        "--Werror",
+        "--features",
+        feats.to_str().unwrap(),
+        sig.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
     let (code, _) = aactl(&["--abi", "/nonexistent/features", prof.to_str().unwrap()]);
     assert_eq!(code, 2);
 }

@@ -45,6 +45,25 @@ fn off(w: &Word, i: usize) -> Span {
 }
 
 impl Checker<'_> {
+    /// A named transition target (`-> name`, `-> :ns:name`).
+    pub(super) fn transition_target(&mut self, t: &Word) {
+        let v = t.value();
+        if let Some(rest) = v.strip_prefix(':') {
+            match rest.find(':') {
+                None => self.error(codes::PROFILE_NAME, t.span, "Namespace not terminated"),
+                Some(0) => self.error(codes::PROFILE_NAME, t.span, "Empty namespace"),
+                Some(i) if rest[i + 1..].is_empty() => self.error(
+                    codes::PROFILE_NAME,
+                    t.span,
+                    "Empty named transition profile name",
+                ),
+                Some(_) => {}
+            }
+        } else {
+            self.glob(t);
+        }
+    }
+
     /// Parses and checks a permission word. `leading` tells the leading form
     /// (case of the exec letter then says nothing about scrubbing), `exec_mod`
     /// the `safe`/`unsafe` keyword.
@@ -158,7 +177,8 @@ impl Checker<'_> {
             );
         }
         if let Some(m) = &p.mode {
-            if m.kind == 'u' || m.fallback == Some('u') {
+            // apparmor_parser's `dangerous` warning: plain `ux` / `unsafe ux`
+            if m.kind == 'u' && m.unsafe_ {
                 self.warning(
                     codes::UNCONFINED_EXEC,
                     w.span,
@@ -176,9 +196,7 @@ impl Checker<'_> {
             self.glob(path);
         }
         if let Some(t) = &r.target {
-            if !t.text.starts_with(':') {
-                self.glob(t);
-            }
+            self.transition_target(t);
         }
         let Some(w) = &r.perms else {
             // bare `file,`

@@ -16,6 +16,8 @@ mod glob;
 mod profile;
 mod rules;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 pub use features::{FeatureNode, Features, FeaturesError};
 pub use file::{ExecMode, FilePerms};
@@ -93,6 +95,11 @@ pub mod codes {
     pub const RULE_PERMS: &str = "S0512";
     /// Stray words in a rule.
     pub const RULE_SYNTAX: &str = "S0513";
+    /// Warning: a rule class the kernel feature ABI cannot enforce ("X rules
+    /// not enforced"; only with a feature ABI).
+    pub const NOT_ENFORCED: &str = "S0601";
+    /// Warning: an alias defined twice.
+    pub const ALIAS: &str = "S0401";
 }
 
 /// Options of a semantic check run.
@@ -108,6 +115,7 @@ pub struct CheckOptions {
 pub(crate) struct Checker<'o> {
     opts: &'o CheckOptions,
     vars: Option<&'o crate::policy::resolve::Variables>,
+    aliases: HashSet<String>,
     diags: Vec<Diagnostic>,
 }
 
@@ -177,6 +185,7 @@ pub fn check(resolved: &Resolved, sources: &SourceMap, opts: &CheckOptions) -> V
     let mut c = Checker {
         opts,
         vars: Some(&resolved.variables),
+        aliases: HashSet::new(),
         diags: Vec::new(),
     };
     // rules that resolution kept (taken branches), checked expanded
@@ -262,6 +271,12 @@ impl Checker<'_> {
                         }
                     }
                 }
+                Item::Alias(a) => {
+                    let from = a.from.value();
+                    if !self.aliases.insert(from.clone()) {
+                        self.warning(codes::ALIAS, a.span, format!("'{from}' is already defined"));
+                    }
+                }
                 Item::Abi(a) if a.target.name().trim().is_empty() => {
                     self.error(
                         codes::PROFILE_HEAD,
@@ -290,9 +305,61 @@ impl Checker<'_> {
     /// Merged-rule checks over one resolved profile and its children.
     fn resolved_profile(&mut self, p: &ResolvedProfile) {
         self.merged_exec(p);
+        self.not_enforced(p);
         self.duplicates(&p.children, &p.name);
         for ch in &p.children {
             self.resolved_profile(ch);
+        }
+    }
+
+    /// With a feature ABI: warn once per profile and rule class the ABI lacks
+    /// (apparmor_parser's `rule-not-enforced` warnings).
+    fn not_enforced(&mut self, p: &ResolvedProfile) {
+        let Some(f) = &self.opts.features else {
+            return;
+        };
+        let mut warned = HashSet::new();
+        for r in &p.rules {
+            if r.quals.access == Some(Access::Deny) {
+                continue;
+            }
+            let (class, feature, msg) = match &r.rule {
+                Rule::Mount(_) | Rule::Remount(_) | Rule::Umount(_) => {
+                    ("mount", "mount", "mount rules not enforced")
+                }
+                Rule::PivotRoot(_) => (
+                    "pivot_root",
+                    "namespaces/pivot_root",
+                    "pivot_root rules not enforced",
+                ),
+                Rule::Dbus(_) => ("dbus", "dbus", "dbus rules not enforced"),
+                Rule::Signal(_) => ("signal", "signal", "signal rules not enforced"),
+                Rule::Ptrace(_) => ("ptrace", "ptrace", "ptrace rules not enforced"),
+                Rule::Unix(_) => (
+                    "unix",
+                    "network/af_unix",
+                    "extended network unix socket rules not enforced",
+                ),
+                Rule::Network(_) => ("network", "network", "network rules not enforced"),
+                Rule::Mqueue(_) => ("mqueue", "ipc/posix_mqueue", "mqueue rules not enforced"),
+                Rule::IoUring(_) => ("io_uring", "io_uring", "io_uring rules not enforced"),
+                Rule::Userns(_) => (
+                    "userns",
+                    "namespaces/userns_create",
+                    "userns rules not enforced",
+                ),
+                _ => continue,
+            };
+            if !f.has(feature) && warned.insert(class) {
+                self.warning(
+                    codes::NOT_ENFORCED,
+                    r.span,
+                    format!(
+                        "profile {}: {msg} (the feature ABI lacks '{feature}')",
+                        p.name
+                    ),
+                );
+            }
         }
     }
 
@@ -311,6 +378,7 @@ impl Checker<'_> {
                     let mut quiet = Checker {
                         opts: self.opts,
                         vars: None,
+                        aliases: HashSet::new(),
                         diags: Vec::new(),
                     };
                     let fp = quiet.file_perms(perms, false, f.leading, f.exec_mod);

@@ -789,6 +789,9 @@ impl Checker<'_> {
     }
 
     fn change_profile(&mut self, c: &ChangeProfileRule, span: Span) {
+        if let Some(t) = &c.target {
+            self.transition_target(t);
+        }
         match (&c.exec_mod, &c.exec) {
             (Some(_), None) => self.error(
                 codes::CHANGE_PROFILE,
