@@ -45,21 +45,10 @@ fn off(w: &Word, i: usize) -> Span {
 }
 
 impl Checker<'_> {
-    /// A named transition target (`-> name`, `-> :ns:name`).
+    /// A named transition target (`-> name`, `-> :ns:name`): apparmor_parser
+    /// 3.0.8 accepts empty namespaces and names here, so only globs are checked.
     pub(super) fn transition_target(&mut self, t: &Word) {
-        let v = t.value();
-        if let Some(rest) = v.strip_prefix(':') {
-            match rest.find(':') {
-                None => self.error(codes::PROFILE_NAME, t.span, "Namespace not terminated"),
-                Some(0) => self.error(codes::PROFILE_NAME, t.span, "Empty namespace"),
-                Some(i) if rest[i + 1..].is_empty() => self.error(
-                    codes::PROFILE_NAME,
-                    t.span,
-                    "Empty named transition profile name",
-                ),
-                Some(_) => {}
-            }
-        } else {
+        if !t.text.starts_with(':') {
             self.glob(t);
         }
     }
@@ -95,7 +84,7 @@ impl Checker<'_> {
                 {
                     fallback = Some(c.to_ascii_lowercase());
                 }
-                'i' | 'u' | 'U' | 'p' | 'P' | 'c' | 'C' => {
+                'i' | 'I' | 'u' | 'U' | 'p' | 'P' | 'c' | 'C' => {
                     if pending.is_some() {
                         self.error(
                             codes::EXEC_CONFLICT,
@@ -237,7 +226,7 @@ impl Checker<'_> {
                     "link and exec perms conflict on a file rule using ->",
                 );
             }
-            if p.link && t.text.starts_with(':') {
+            if p.link && r.leading && t.text.starts_with(':') {
                 self.error(
                     codes::LINK_EXEC,
                     t.span,

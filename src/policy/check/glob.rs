@@ -36,7 +36,10 @@ pub fn check_aare(text: &str) -> Result<(), (usize, String)> {
                     i += 1;
                 }
                 if b.get(i) == Some(&b']') {
-                    i += 1;
+                    return Err((
+                        start,
+                        "Regex grouping error: Invalid empty character class []".into(),
+                    ));
                 }
                 loop {
                     match b.get(i) {
@@ -106,8 +109,8 @@ mod tests {
             "/{,u}random",
             "[^a]x",
             "a\\{b",
-            "/a[]]",
             "@{HOME}/x",
+            "/a[\\]]",
         ] {
             assert!(check_aare(ok).is_ok(), "{ok}");
         }
@@ -120,6 +123,7 @@ mod tests {
             "x{y,z",
             "a\\",
             "/alpha/[]beta",
+            "/a[]]",
         ] {
             assert!(check_aare(bad).is_err(), "{bad}");
         }

@@ -8,6 +8,15 @@ use crate::diag::Span;
 use crate::policy::ast::*;
 use std::collections::HashSet;
 
+/// `peer=(label=…)` written where only a flat label is allowed.
+fn is_group(c: &Cond) -> bool {
+    match &c.value {
+        CondValue::Group(_) => true,
+        CondValue::List(v) => v.iter().any(|w| !w.quoted && w.text.contains('=')),
+        _ => false,
+    }
+}
+
 fn perm_words(c: &CondRule) -> Vec<&Word> {
     c.perms.iter().flat_map(|p| p.words.iter()).collect()
 }
@@ -454,7 +463,9 @@ impl Checker<'_> {
                     continue;
                 };
                 let inner: Vec<&Cond> = g.iter().collect();
-                if !self.conds("dbus", &inner, &["name", "label"], false) {
+                // 3.0.8 accepts any dbus conditional inside peer=()
+                let inner_known = ["name", "label", "bus", "path", "interface", "member"];
+                if !self.conds("dbus", &inner, &inner_known, false) {
                     return;
                 }
                 for i in inner {
@@ -538,6 +549,14 @@ impl Checker<'_> {
                     }
                 }
                 _ => {
+                    if is_group(cond) {
+                        self.error(
+                            codes::RULE_COND,
+                            cond.span,
+                            "signal rule: peer must be a label (peer=NAME), not a group",
+                        );
+                        return;
+                    }
                     if let Some(w) = self.single("signal", cond) {
                         self.glob(&w);
                     }
@@ -571,6 +590,14 @@ impl Checker<'_> {
             return;
         }
         for cond in conds {
+            if is_group(cond) {
+                self.error(
+                    codes::RULE_COND,
+                    cond.span,
+                    "ptrace rule: peer must be a label (peer=NAME), not a group",
+                );
+                return;
+            }
             if let Some(w) = self.single("ptrace", cond) {
                 self.glob(&w);
             }
@@ -741,6 +768,16 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(t) = &c.target {
+            if let Some(cond) = conds.iter().find(|x| x.span.start > t.span.start) {
+                self.error(
+                    codes::MOUNT,
+                    cond.span,
+                    format!("{kind} rule: mount point conditions not currently supported"),
+                );
+                return;
+            }
+        }
         let words: Vec<&Word> = c.words().collect();
         for w in &words {
             self.glob(w);
@@ -852,7 +889,7 @@ impl Checker<'_> {
                 let Some(m) = mult else {
                     return bad(self);
                 };
-                if name == "cpu" && (n as u64).saturating_mul(m) < 1_000_000 {
+                if name == "cpu" && n != 0 && (n as u64).saturating_mul(m) < 1_000_000 {
                     self.error(
                         codes::RLIMIT,
                         r.value.span,

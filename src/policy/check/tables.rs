@@ -163,10 +163,10 @@ pub fn is_signal(s: &str) -> bool {
     if SIGNALS.contains(&s) {
         return true;
     }
+    // apparmor_parser reads the number with strtol: trailing text is ignored
     s.strip_prefix("rtmin+").is_some_and(|n| {
-        !n.is_empty()
-            && n.bytes().all(|b| b.is_ascii_digit())
-            && n.parse::<u32>().is_ok_and(|v| v <= 32)
+        let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
+        !digits.is_empty() && digits.parse::<u32>().is_ok_and(|v| v <= 32)
     })
 }
 
