@@ -343,3 +343,99 @@ fn real_trees_have_no_semantic_errors() {
     }
     assert!(bad.is_empty());
 }
+
+/// Our verdict on one profile text (parse, resolve, semantic checks).
+fn our_verdict(text: &str, opts: &CheckOptions) -> Option<Diagnostic> {
+    let mut r = Resolver::new(SearchPath::default());
+    let res = r.resolve_text(Path::new("probe"), text.to_string());
+    let mut d = res.diagnostics.clone();
+    d.extend(check(&res, &r.sources, opts));
+    d.into_iter().find(Diagnostic::is_error)
+}
+
+#[test]
+fn rule_probes_same_verdict_as_apparmor_parser_308() {
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let Some(parser) = crate::common::require(
+        apparmor_parser(),
+        "apparmor_parser (Debian package apparmor)",
+    ) else {
+        return;
+    };
+    let features = shared.join("corpus/parser-features/features.all");
+    let opts = CheckOptions {
+        features: Some(Features::load(&features).unwrap()),
+        werror: false,
+    };
+    let list = std::fs::read_to_string(
+        crate::common::repo().join("testdata/policy/semantic/probes-3.0.8.txt"),
+    )
+    .unwrap();
+    // (rule, must differ)
+    let probes: Vec<(String, bool)> = list
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with("!skip "))
+        .map(|l| match l.strip_prefix("!6.0 ") {
+            Some(r) => (r.split("  #").next().unwrap().trim().to_string(), true),
+            None => (l.trim().to_string(), false),
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let half = probes.len().div_ceil(2);
+    let theirs: Vec<bool> = std::thread::scope(|s| {
+        let hs: Vec<_> = probes
+            .chunks(half)
+            .enumerate()
+            .map(|(k, chunk)| {
+                let (parser, features, dir) = (&parser, &features, tmp.path());
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(rule, _)| {
+                            let f = dir.join(format!("probe{k}"));
+                            std::fs::write(&f, format!("/usr/bin/foo {{\n  {rule}\n}}\n")).unwrap();
+                            std::process::Command::new(parser)
+                                .args(["-QK", "-M"])
+                                .arg(features)
+                                .arg(&f)
+                                .stdout(std::process::Stdio::null())
+                                .stderr(std::process::Stdio::null())
+                                .status()
+                                .is_ok_and(|s| s.success())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let mut bad = Vec::new();
+    for ((rule, differ), theirs) in probes.iter().zip(theirs) {
+        let ours = our_verdict(&format!("/usr/bin/foo {{\n  {rule}\n}}\n"), &opts);
+        let agree = ours.is_none() == theirs;
+        if agree == *differ {
+            bad.push(format!(
+                "{rule}: apparmor_parser {}, ours {}{}",
+                if theirs { "accepts" } else { "rejects" },
+                ours.map(|d| format!("{} {}", d.code, d.message))
+                    .unwrap_or_else(|| "accepts".into()),
+                if *differ {
+                    " (listed as a 6.0 difference)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    println!(
+        "rule probes: {} compared, {} mismatches",
+        probes.len(),
+        bad.len()
+    );
+    for b in &bad {
+        println!("  {b}");
+    }
+    assert!(bad.is_empty());
+}
