@@ -5,7 +5,9 @@
 mod common;
 mod policy_check_cli;
 mod policy_conformance;
+mod policy_edit;
 mod policy_hostile;
+mod policy_resolve;
 mod policy_roundtrip;
 mod policy_semantic;
 mod policy_semantic_cli;
