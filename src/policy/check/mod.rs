@@ -232,6 +232,7 @@ impl Checker<'_> {
                             audit: r.quals.audit || block.audit,
                             access: r.quals.access.or(block.access),
                             owner: r.quals.owner.or(block.owner),
+                            span: r.quals.span,
                         };
                         self.rule(&q, &r.rule, r.span);
                     }
@@ -250,6 +251,7 @@ impl Checker<'_> {
                         audit: b.quals.audit || block.audit,
                         access: b.quals.access.or(block.access),
                         owner: b.quals.owner.or(block.owner),
+                        span: b.quals.span,
                     };
                     self.items(&b.items, &q, taken, top);
                 }

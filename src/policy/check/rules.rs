@@ -24,6 +24,15 @@ fn perm_words(c: &CondRule) -> Vec<&Word> {
 impl Checker<'_> {
     /// Qualifier checks that depend on the rule kind.
     pub(super) fn qualifiers(&mut self, q: &Qualifiers, rule: &Rule, span: Span) {
+        // point at the qualifier words when they were written on this rule
+        let span = if q.span.end > q.span.start
+            && q.span.file == span.file
+            && q.span.start >= span.start
+        {
+            q.span
+        } else {
+            span
+        };
         if let Some(p) = q.priority {
             if p > 1000 {
                 self.error(
