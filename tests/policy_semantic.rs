@@ -382,6 +382,10 @@ fn rule_probes_same_verdict_as_apparmor_parser_308() {
             None => (l.trim().to_string(), false),
         })
         .collect();
+    let text = |rule: &str| match rule.strip_prefix("@file ") {
+        Some(f) => format!("{}\n", f.replace("\\n", "\n")),
+        None => format!("/usr/bin/foo {{\n  {rule}\n}}\n"),
+    };
     let tmp = tempfile::tempdir().unwrap();
     let half = probes.len().div_ceil(2);
     let theirs: Vec<bool> = std::thread::scope(|s| {
@@ -389,13 +393,13 @@ fn rule_probes_same_verdict_as_apparmor_parser_308() {
             .chunks(half)
             .enumerate()
             .map(|(k, chunk)| {
-                let (parser, features, dir) = (&parser, &features, tmp.path());
+                let (parser, features, dir, text) = (&parser, &features, tmp.path(), &text);
                 s.spawn(move || {
                     chunk
                         .iter()
                         .map(|(rule, _)| {
                             let f = dir.join(format!("probe{k}"));
-                            std::fs::write(&f, format!("/usr/bin/foo {{\n  {rule}\n}}\n")).unwrap();
+                            std::fs::write(&f, text(rule)).unwrap();
                             std::process::Command::new(parser)
                                 .args(["-QK", "-M"])
                                 .arg(features)
@@ -413,7 +417,7 @@ fn rule_probes_same_verdict_as_apparmor_parser_308() {
     });
     let mut bad = Vec::new();
     for ((rule, differ), theirs) in probes.iter().zip(theirs) {
-        let ours = our_verdict(&format!("/usr/bin/foo {{\n  {rule}\n}}\n"), &opts);
+        let ours = our_verdict(&text(rule), &opts);
         let agree = ours.is_none() == theirs;
         if agree == *differ {
             bad.push(format!(

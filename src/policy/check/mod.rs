@@ -366,7 +366,7 @@ impl Checker<'_> {
     }
 
     fn merged_exec(&mut self, p: &ResolvedProfile) {
-        let mut seen: Vec<(String, Option<Owner>, ExecMode, Option<String>)> = Vec::new();
+        let mut seen: Vec<(String, ExecMode, Option<String>)> = Vec::new();
         let mut cp: Vec<(String, String, Option<ExecMod>)> = Vec::new();
         for r in &p.rules {
             if r.quals.access == Some(Access::Deny) {
@@ -387,11 +387,9 @@ impl Checker<'_> {
                     let Some(m) = fp.mode else { continue };
                     let path = path.value();
                     let target = f.target.as_ref().map(Word::value);
-                    if let Some(prev) = seen
-                        .iter()
-                        .find(|(p2, o, _, _)| *p2 == path && *o == r.quals.owner)
-                    {
-                        if prev.2 != m || prev.3 != target {
+                    // owner does not separate exec modes (apparmor_parser merges them)
+                    if let Some(prev) = seen.iter().find(|(p2, _, _)| *p2 == path) {
+                        if prev.1 != m || prev.2 != target {
                             self.error(
                                 codes::MERGED_X,
                                 r.span,
@@ -403,7 +401,7 @@ impl Checker<'_> {
                         }
                         continue;
                     }
-                    seen.push((path, r.quals.owner, m, target));
+                    seen.push((path, m, target));
                 }
                 Rule::ChangeProfile(c) => {
                     let (Some(e), Some(m)) = (&c.exec, c.exec_mod) else {

@@ -24,15 +24,11 @@ fn perm_words(c: &CondRule) -> Vec<&Word> {
 impl Checker<'_> {
     /// Qualifier checks that depend on the rule kind.
     pub(super) fn qualifiers(&mut self, q: &Qualifiers, rule: &Rule, span: Span) {
-        // point at the qualifier words when they were written on this rule
-        let span = if q.span.end > q.span.start
-            && q.span.file == span.file
-            && q.span.start >= span.start
-        {
-            q.span
-        } else {
-            span
-        };
+        // qualifiers written on this rule (a qualifier block's `owner` only
+        // applies to the file rules inside it)
+        let own =
+            q.span.end > q.span.start && q.span.file == span.file && q.span.start >= span.start;
+        let span = if own { q.span } else { span };
         if let Some(p) = q.priority {
             if p > 1000 {
                 self.error(
@@ -49,7 +45,7 @@ impl Checker<'_> {
             }
         }
         let kw = rule.keyword();
-        if q.owner.is_some() && !matches!(rule, Rule::File(_) | Rule::Link(_)) {
+        if own && q.owner.is_some() && !matches!(rule, Rule::File(_) | Rule::Link(_)) {
             let msg = match rule {
                 Rule::Capability(_) | Rule::ChangeProfile(_) => {
                     format!("owner conditional not allowed on {kw} rules")
