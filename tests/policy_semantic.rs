@@ -142,6 +142,16 @@ fn simple_tests_exresult_agreement() {
     }
     let pct = 100.0 * agree as f64 / n.max(1) as f64;
     println!("simple_tests #=EXRESULT agreement: {agree}/{n} ({pct:.2}%)");
+    let mut cats: BTreeMap<&str, usize> = BTreeMap::new();
+    for reason in known.values() {
+        let cat = reason
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .map(|(c, _)| c)
+            .unwrap_or("uncategorised");
+        *cats.entry(cat).or_default() += 1;
+    }
+    println!("known differences by category: {cats:?}");
     for u in &unlisted {
         println!("  unlisted: {u}");
     }
