@@ -173,6 +173,9 @@ pub fn promote_warnings(diags: &mut [Diagnostic]) {
     }
 }
 
+/// (path, exec mode, named target) of an allow rule with an exec transition.
+type ExecRule = (String, ExecMode, Option<String>);
+
 fn key(s: Span) -> (FileId, u32, u32) {
     (s.file, s.start, s.end)
 }
@@ -366,7 +369,8 @@ impl Checker<'_> {
     }
 
     fn merged_exec(&mut self, p: &ResolvedProfile) {
-        let mut seen: Vec<(String, ExecMode, Option<String>)> = Vec::new();
+        let mut seen: Vec<ExecRule> = Vec::new();
+        let mut prio: Vec<i64> = Vec::new();
         let mut cp: Vec<(String, String, Option<ExecMod>)> = Vec::new();
         for r in &p.rules {
             if r.quals.access == Some(Access::Deny) {
@@ -402,6 +406,7 @@ impl Checker<'_> {
                         continue;
                     }
                     seen.push((path, m, target));
+                    prio.push(r.quals.priority.unwrap_or(0));
                 }
                 Rule::ChangeProfile(c) => {
                     let (Some(e), Some(m)) = (&c.exec, c.exec_mod) else {
@@ -415,6 +420,35 @@ impl Checker<'_> {
                     cp.push((e.value(), t, Some(m)));
                 }
                 _ => {}
+            }
+        }
+        // globs whose languages overlap with different exec modes (what
+        // apparmor_parser finds in the DFA); an exact path beats globs
+        // (6.0: a higher priority= wins instead of conflicting)
+        let globs: Vec<(&ExecRule, i64)> = seen
+            .iter()
+            .zip(prio.iter().copied())
+            .filter(|((p, _, _), _)| glob::is_glob(p))
+            .collect();
+        'outer: for (i, (a, pa)) in globs.iter().enumerate() {
+            for (b, pb) in &globs[..i] {
+                if pa == pb && (a.1 != b.1 || a.2 != b.2) && glob::exec_globs_conflict(&a.0, &b.0) {
+                    let span = p
+                        .rules
+                        .iter()
+                        .find(|r| matches!(&r.rule, Rule::File(f) if f.path.as_ref().is_some_and(|w| w.value() == a.0)))
+                        .map(|r| r.span)
+                        .unwrap_or(p.span);
+                    self.error(
+                        codes::MERGED_X,
+                        span,
+                        format!(
+                            "profile {} has merged rule with conflicting x modifiers ('{}' and '{}' overlap)",
+                            p.name, b.0, a.0
+                        ),
+                    );
+                    break 'outer;
+                }
             }
         }
         // change_profile: the same exec condition with and without `unsafe`
