@@ -29,8 +29,10 @@ pub struct Word {
 }
 
 impl Word {
-    /// A bare (unquoted) word with no location, quoting automatically when
-    /// `text` contains blanks, quotes-needing characters or is empty.
+    /// A word with no location, quoted automatically when `text` contains
+    /// blanks, `!`, `#`, parentheses, ends with `,` or is empty. `text` is
+    /// policy source: glob characters (`* ? [ ] { }`) keep their meaning, so
+    /// escape them (`\\*`) when they must match literally.
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let quoted = text.is_empty()
