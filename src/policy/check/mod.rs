@@ -8,7 +8,29 @@
 //! form. Profile-level checks (names, flags, duplicates, merged exec modes)
 //! run on the resolved profiles.
 //!
-//! Every diagnostic carries a stable `S`-prefixed code from [`codes`].
+//! Every diagnostic carries a stable `S`-prefixed code from [`codes`], the
+//! severity apparmor_parser gives it (warnings: `ux`, rules the feature ABI
+//! cannot enforce, a repeated alias) and the span of the offending token.
+//!
+//! ```no_run
+//! use apparmor::policy::check::{self, CheckOptions, Features};
+//! use apparmor::policy::resolve::{Resolver, SearchPath};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut r = Resolver::new(SearchPath {
+//!     base: Some("/etc/apparmor.d".into()),
+//!     ..Default::default()
+//! });
+//! let res = r.resolve_file("/etc/apparmor.d/usr.sbin.cupsd".as_ref())?;
+//! let opts = CheckOptions {
+//!     features: Some(Features::load("/sys/kernel/security/apparmor/features".as_ref())?),
+//!     werror: false,
+//! };
+//! // parse + resolution + semantic diagnostics, sorted, --Werror applied
+//! for d in check::diagnostics(&res, &r.sources, &opts, true) {
+//!     println!("{}", d.to_json(&r.sources));
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod features;
 mod file;
