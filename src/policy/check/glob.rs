@@ -355,6 +355,11 @@ fn wild_overlap(a: &str, b: &str, strict: bool) -> bool {
     let keep = |t: &Vec<Tok>| !strict || t.iter().any(|x| !matches!(x, Tok::Lit(_)));
     let ta: Vec<Vec<Tok>> = xa.iter().map(|s| tokens(s)).filter(keep).collect();
     let tb: Vec<Vec<Tok>> = xb.iter().map(|s| tokens(s)).filter(keep).collect();
+    // bound the product search on hostile input (a miss, never a false error)
+    let size = |v: &Vec<Vec<Tok>>| v.iter().map(Vec::len).sum::<usize>();
+    if size(&ta).saturating_mul(size(&tb)) > 4_000_000 {
+        return false;
+    }
     ta.iter().any(|x| tb.iter().any(|y| tokens_intersect(x, y)))
 }
 

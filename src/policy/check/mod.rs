@@ -451,6 +451,7 @@ impl Checker<'_> {
             .iter()
             .zip(prio.iter().copied())
             .filter(|((p, _, _), _)| glob::is_glob(p))
+            .take(512)
             .collect();
         'outer: for (i, (a, pa)) in globs.iter().enumerate() {
             for (b, pb) in &globs[..i] {

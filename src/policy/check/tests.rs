@@ -93,3 +93,20 @@ fn feature_abi_and_werror() {
     let got = run("/p {\n  signal,\n}\n", &opts);
     assert_eq!(got, [(codes::NOT_ENFORCED, true)]);
 }
+
+#[test]
+fn hostile_inputs_finish() {
+    let long = format!(
+        "/{}* px,\n/{}* ix,",
+        "a".repeat(100_000),
+        "a".repeat(100_000)
+    );
+    let many: String = (0..600)
+        .map(|i| format!("/d{i}/* px,\n/d{i}/x* ix,\n"))
+        .collect();
+    let alts = format!("/{}x* px,\n/* ix,", "{a,b}".repeat(60));
+    let deep = format!("/{}a{} r,", "{".repeat(200), "}".repeat(200));
+    for body in [long, many, alts, deep] {
+        let _ = run(&format!("/p {{\n{body}\n}}\n"), &CheckOptions::default());
+    }
+}
