@@ -834,6 +834,19 @@ impl Checker<'_> {
         if let Some(t) = &c.target {
             self.transition_target(t);
         }
+        // `change_profile safe,`: the keyword was read as the exec condition
+        let bare_kw = c.exec_mod.is_none()
+            && c.exec
+                .as_ref()
+                .is_some_and(|e| !e.quoted && matches!(e.text.as_str(), "safe" | "unsafe"));
+        if bare_kw {
+            self.error(
+                codes::CHANGE_PROFILE,
+                span,
+                "Exec condition is required when unsafe or safe keywords are present",
+            );
+            return;
+        }
         match (&c.exec_mod, &c.exec) {
             (Some(_), None) => self.error(
                 codes::CHANGE_PROFILE,
