@@ -17,7 +17,9 @@ pub fn check_aare(text: &str) -> Result<(), (usize, String)> {
                 i += 2;
                 continue;
             }
-            b'@' if b.get(i + 1) == Some(&b'{') => {
+            b'@' if b.get(i + 1) == Some(&b'{')
+                && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic()) =>
+            {
                 // unexpanded variable reference: skip to its '}'
                 match b[i..].iter().position(|&c| c == b'}') {
                     Some(p) => {

@@ -55,6 +55,18 @@ impl Checker<'_> {
 
     fn profile_name(&mut self, p: &Profile) {
         let n = &p.name;
+        if let Some(vars) = self.vars {
+            for r in crate::policy::resolve::Variables::references(&n.text) {
+                let builtin = matches!(r.as_str(), "profile_name" | "attach_path" | "exec_path");
+                if !builtin && !vars.is_set(&r) {
+                    self.error(
+                        codes::PROFILE_NAME,
+                        n.span,
+                        format!("Failed to find declaration for: @{{{r}}}"),
+                    );
+                }
+            }
+        }
         for builtin in ["profile_name"] {
             if n.text.contains(&format!("@{{{builtin}}}")) {
                 self.error(
