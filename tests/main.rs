@@ -28,4 +28,6 @@ mod policy_edit;
 mod policy_hostile;
 mod policy_resolve;
 mod policy_roundtrip;
+mod policy_semantic;
+mod policy_semantic_cli;
 mod policy_syntax;

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod ast;
+pub mod check;
 pub mod edit;
 pub mod parse;
 pub mod resolve;

@@ -1,4 +1,5 @@
-//! `aactl check [-I DIR]... [--base DIR] [--syntax-only] [--format text|json] PATH...`
+//! `aactl check [-I DIR]... [--base DIR] [--syntax-only] [--Werror] [--features FILE]
+//! [--format text|json] PATH...`
 //!
 //! Parses and resolves profile files (a directory is walked as
 //! apparmor_parser walks /etc/apparmor.d: its regular files, non-recursively,
@@ -8,7 +9,8 @@
 
 use super::{CliError, Exit};
 use crate::cli::Io;
-use crate::diag::render;
+use crate::diag::{Diagnostic, render};
+use crate::policy::check::{self, CheckOptions, Features};
 use crate::policy::resolve::include::{Skip, dir_entries, skip_entry};
 use crate::policy::resolve::{Resolver, SearchPath};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// The clap definition of `aactl check`.
 pub fn command() -> Command {
     Command::new("check")
-        .about("Check profile files: syntax, includes and variables")
+        .about("Check profile files: syntax, includes, variables and semantics")
         .arg(
             Arg::new("include")
                 .short('I')
@@ -40,6 +42,23 @@ pub fn command() -> Command {
                 .long("syntax-only")
                 .action(ArgAction::SetTrue)
                 .help("Check grammar, includes and variables only (no semantic checks)"),
+        )
+        .arg(
+            Arg::new("werror")
+                .long("Werror")
+                .action(ArgAction::SetTrue)
+                .help("Treat warnings as errors"),
+        )
+        .arg(
+            Arg::new("features")
+                .long("features")
+                .visible_alias("abi")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help(
+                    "Kernel feature ABI to check against: a features file or a \
+                     features directory (like apparmor_parser -M)",
+                ),
         )
         .arg(
             Arg::new("format")
@@ -81,6 +100,14 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         d.is_dir().then_some(d)
     });
     let json = m.get_one::<String>("format").is_some_and(|f| f == "json");
+    let semantic = !m.get_flag("syntax-only");
+    let opts = CheckOptions {
+        features: match m.get_one::<PathBuf>("features") {
+            Some(p) => Some(Features::load(p).map_err(|e| CliError::from_error(&e))?),
+            None => None,
+        },
+        werror: m.get_flag("werror"),
+    };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut resolver = Resolver::new(SearchPath {
         include_dirs,
@@ -132,7 +159,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 }
             };
             checked += 1;
-            let ok = resolved.is_ok();
+            let diagnostics = check::diagnostics(&resolved, &resolver.sources, &opts, semantic);
+            let ok = !diagnostics.iter().any(Diagnostic::is_error);
             if !ok {
                 invalid += 1;
             }
@@ -141,14 +169,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     "path": f.display().to_string(),
                     "valid": ok,
                     "profiles": resolved.profile_names(),
-                    "diagnostics": resolved
-                        .diagnostics
+                    "diagnostics": diagnostics
                         .iter()
                         .map(|d| d.to_json(&resolver.sources))
                         .collect::<Vec<_>>(),
                 }));
             } else {
-                for d in &resolved.diagnostics {
+                for d in &diagnostics {
                     let _ = writeln!(io.out, "{}\n", render(d, &resolver.sources, false));
                 }
             }

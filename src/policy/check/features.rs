@@ -1,0 +1,177 @@
+//! Kernel feature ABI (apparmor_parser `-M FILE` / `--abi`): the nested
+//! `name {value}` text format of a features file, or a
+//! `/sys/kernel/security/apparmor/features` style directory tree.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One node of a feature tree: a directory of named children or a leaf value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureNode {
+    /// Named children (`caps { … }`).
+    Dir(BTreeMap<String, FeatureNode>),
+    /// A leaf's text (`yes`, a space-separated mask, `0xffffff`).
+    Value(String),
+}
+
+/// A parsed feature set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Features {
+    root: FeatureNode,
+}
+
+/// Why a feature set could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeaturesError {
+    /// The file or directory could not be read.
+    #[error("could not read features {}: {source}", path.display())]
+    Io {
+        /// The path given.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not a features file (unbalanced braces).
+    #[error("malformed features file at byte {offset}")]
+    Malformed {
+        /// Byte offset of the problem.
+        offset: usize,
+    },
+}
+
+impl Features {
+    /// Parses the text format (`name {child {value\n}\n}` …).
+    pub fn parse(text: &str) -> Result<Features, FeaturesError> {
+        let b = text.as_bytes();
+        let mut pos = 0;
+        let root = parse_dir(b, &mut pos, false)?;
+        Ok(Features { root })
+    }
+
+    /// Reads a features file, or a features directory (each file a leaf).
+    pub fn load(path: &Path) -> Result<Features, FeaturesError> {
+        let io = |source| FeaturesError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let md = std::fs::metadata(path).map_err(io)?;
+        if md.is_dir() {
+            Ok(Features {
+                root: load_dir(path, 0).map_err(io)?,
+            })
+        } else {
+            let t = std::fs::read(path).map_err(io)?;
+            Features::parse(&String::from_utf8_lossy(&t))
+        }
+    }
+
+    /// The node at a `/`-separated path (`caps/mask`).
+    pub fn get(&self, path: &str) -> Option<&FeatureNode> {
+        let mut cur = &self.root;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            match cur {
+                FeatureNode::Dir(m) => cur = m.get(part)?,
+                FeatureNode::Value(_) => return None,
+            }
+        }
+        Some(cur)
+    }
+
+    /// True when the feature at `path` exists.
+    pub fn has(&self, path: &str) -> bool {
+        self.get(path).is_some()
+    }
+
+    /// The whitespace-separated words of the leaf at `path` (empty if absent).
+    pub fn words(&self, path: &str) -> Vec<&str> {
+        match self.get(path) {
+            Some(FeatureNode::Value(v)) => v.split_whitespace().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn load_dir(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
+    let mut m = BTreeMap::new();
+    if depth > 16 {
+        return Ok(FeatureNode::Dir(m));
+    }
+    for e in std::fs::read_dir(path)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let p = e.path();
+        let node = if p.is_dir() {
+            load_dir(&p, depth + 1)?
+        } else {
+            FeatureNode::Value(String::from_utf8_lossy(&std::fs::read(&p)?).into_owned())
+        };
+        m.insert(name, node);
+    }
+    Ok(FeatureNode::Dir(m))
+}
+
+/// Parses `name {…}` entries until `}` (when `nested`) or the end.
+fn parse_dir(b: &[u8], pos: &mut usize, nested: bool) -> Result<FeatureNode, FeaturesError> {
+    let mut m = BTreeMap::new();
+    loop {
+        while *pos < b.len() && b[*pos].is_ascii_whitespace() {
+            *pos += 1;
+        }
+        if *pos >= b.len() {
+            if nested {
+                return Err(FeaturesError::Malformed { offset: *pos });
+            }
+            return Ok(FeatureNode::Dir(m));
+        }
+        if b[*pos] == b'}' {
+            if !nested {
+                return Err(FeaturesError::Malformed { offset: *pos });
+            }
+            *pos += 1;
+            return Ok(FeatureNode::Dir(m));
+        }
+        let start = *pos;
+        while *pos < b.len() && b[*pos] != b'{' && !b[*pos].is_ascii_whitespace() {
+            *pos += 1;
+        }
+        let name = String::from_utf8_lossy(&b[start..*pos]).into_owned();
+        while *pos < b.len() && b[*pos].is_ascii_whitespace() {
+            *pos += 1;
+        }
+        if *pos >= b.len() || b[*pos] != b'{' {
+            return Err(FeaturesError::Malformed { offset: *pos });
+        }
+        *pos += 1;
+        // a leaf when the content has no `{` before its closing `}`
+        let rest = &b[*pos..];
+        let close = rest.iter().position(|&c| c == b'}');
+        let open = rest.iter().position(|&c| c == b'{');
+        let node = match (close, open) {
+            (Some(c), o) if o.is_none_or(|o| o > c) => {
+                let v = String::from_utf8_lossy(&rest[..c]).trim().to_string();
+                *pos += c + 1;
+                FeatureNode::Value(v)
+            }
+            (None, _) => return Err(FeaturesError::Malformed { offset: *pos }),
+            _ => parse_dir(b, pos, true)?,
+        };
+        m.insert(name, node);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_features_text() {
+        let f = Features::parse("caps {mask {chown kill\n}\n}\nnamespaces {profile {yes\n}\n}\n")
+            .unwrap();
+        assert_eq!(f.words("caps/mask"), vec!["chown", "kill"]);
+        assert!(f.has("namespaces/profile"));
+        assert!(!f.has("mount"));
+        assert!(Features::parse("caps {mask {x").is_err());
+    }
+}

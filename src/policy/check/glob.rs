@@ -1,0 +1,389 @@
+//! AARE (glob) well-formedness (spec §4): balanced `[]` and `{}`, at least
+//! one comma inside each `{}`, no trailing lone `\`.
+
+/// Checks the glob as written (escapes unprocessed). On error returns the
+/// byte offset of the offending character and apparmor_parser's message gist.
+pub fn check_aare(text: &str) -> Result<(), (usize, String)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    // stack of (offset of '{', commas seen)
+    let mut braces: Vec<(usize, usize)> = Vec::new();
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                if i + 1 >= b.len() {
+                    return Err((i, "Regex grouping error: trailing backslash".into()));
+                }
+                i += 2;
+                continue;
+            }
+            b'@' if b.get(i + 1) == Some(&b'{')
+                && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic()) =>
+            {
+                // unexpanded variable reference: skip to its '}'
+                match b[i..].iter().position(|&c| c == b'}') {
+                    Some(p) => {
+                        i += p + 1;
+                        continue;
+                    }
+                    None => {
+                        return Err((i, "Regex grouping error: Unclosed {".into()));
+                    }
+                }
+            }
+            b'[' => {
+                let start = i;
+                i += 1;
+                if b.get(i) == Some(&b'^') {
+                    i += 1;
+                }
+                if b.get(i) == Some(&b']') {
+                    return Err((
+                        start,
+                        "Regex grouping error: Invalid empty character class []".into(),
+                    ));
+                }
+                loop {
+                    match b.get(i) {
+                        None => {
+                            return Err((start, "Regex grouping error: Unclosed [".into()));
+                        }
+                        Some(b'\\') => i += 2,
+                        Some(b']') => break,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            b']' => {
+                return Err((
+                    i,
+                    "Regex grouping error: Invalid close ], no matching open [ detected".into(),
+                ));
+            }
+            b'{' => {
+                if braces.len() >= 50 {
+                    return Err((
+                        i,
+                        "Regex grouping error: Exceeded maximum nesting of {}".into(),
+                    ));
+                }
+                braces.push((i, 0));
+            }
+            b',' => {
+                if let Some(top) = braces.last_mut() {
+                    top.1 += 1;
+                }
+            }
+            b'}' => match braces.pop() {
+                None => {
+                    return Err((
+                        i,
+                        "Regex grouping error: Invalid close }, no matching open { detected".into(),
+                    ));
+                }
+                Some((start, 0)) => {
+                    return Err((
+                        start,
+                        "Regex grouping error: Invalid number of items between {}".into(),
+                    ));
+                }
+                Some(_) => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some((start, _)) = braces.first() {
+        return Err((*start, "Regex grouping error: Unclosed {".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_aare;
+
+    #[test]
+    fn globs() {
+        for ok in [
+            "/a/b",
+            "/a{b,c}",
+            "/{,u}random",
+            "[^a]x",
+            "a\\{b",
+            "@{HOME}/x",
+            "/a[\\]]",
+        ] {
+            assert!(check_aare(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/a{b}",
+            "/a{}",
+            "/a[",
+            "/a]",
+            "/a}",
+            "x{y,z",
+            "a\\",
+            "/alpha/[]beta",
+            "/a[]]",
+        ] {
+            assert!(check_aare(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+/// One matching unit of a brace-free glob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Lit(u8),
+    /// `?`: one byte other than `/`.
+    One,
+    /// `[…]`: one byte from the set.
+    Class(Box<[bool; 256]>),
+    /// `*`: any run without `/`.
+    Star,
+    /// `**`: any run.
+    StarStar,
+}
+
+/// True when `s` contains AARE special characters (is not one exact path).
+pub fn is_glob(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'*' | b'?' | b'[' | b'{' => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Expands `{a,b}` alternations; `None` when there would be more than `max`.
+fn expand_braces(s: &str, max: usize) -> Option<Vec<String>> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'[' => {
+                while i < b.len() && b[i] != b']' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'{' => {
+                // find the matching '}' and the top-level commas
+                let (mut depth, mut j, mut parts, mut start) = (0usize, i + 1, Vec::new(), i + 1);
+                while j < b.len() {
+                    match b[j] {
+                        b'\\' => j += 1,
+                        b'{' => depth += 1,
+                        b'}' if depth == 0 => break,
+                        b'}' => depth -= 1,
+                        b',' if depth == 0 => {
+                            parts.push(&s[start..j]);
+                            start = j + 1;
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if j >= b.len() {
+                    return None;
+                }
+                parts.push(&s[start..j]);
+                let (pre, post) = (&s[..i], &s[j + 1..]);
+                let mut out = Vec::new();
+                for p in parts {
+                    for e in expand_braces(&format!("{pre}{p}{post}"), max)? {
+                        out.push(e);
+                        if out.len() > max {
+                            return None;
+                        }
+                    }
+                }
+                return Some(out);
+            }
+            _ => i += 1,
+        }
+    }
+    Some(vec![s.to_string()])
+}
+
+fn tokens(s: &str) -> Vec<Tok> {
+    let b = s.as_bytes();
+    let mut v = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 < b.len() => {
+                v.push(Tok::Lit(b[i + 1]));
+                i += 2;
+                continue;
+            }
+            b'*' if b.get(i + 1) == Some(&b'*') => {
+                while b.get(i) == Some(&b'*') {
+                    i += 1;
+                }
+                v.push(Tok::StarStar);
+                continue;
+            }
+            b'*' => v.push(Tok::Star),
+            b'?' => v.push(Tok::One),
+            b'[' => {
+                let mut set = [false; 256];
+                let mut j = i + 1;
+                let neg = b.get(j) == Some(&b'^');
+                if neg {
+                    j += 1;
+                }
+                let mut prev: Option<u8> = None;
+                while j < b.len() && b[j] != b']' {
+                    let mut c = b[j];
+                    if c == b'\\' && j + 1 < b.len() {
+                        j += 1;
+                        c = b[j];
+                    } else if c == b'-'
+                        && prev.is_some()
+                        && b.get(j + 1).is_some_and(|&n| n != b']')
+                    {
+                        let lo = prev.unwrap_or(0);
+                        let hi = b[j + 1];
+                        for x in lo..=hi.max(lo) {
+                            set[x as usize] = true;
+                        }
+                        j += 2;
+                        prev = None;
+                        continue;
+                    }
+                    set[c as usize] = true;
+                    prev = Some(c);
+                    j += 1;
+                }
+                if neg {
+                    for x in set.iter_mut() {
+                        *x = !*x;
+                    }
+                    set[b'/' as usize] = false;
+                }
+                v.push(Tok::Class(Box::new(set)));
+                i = j + 1;
+                continue;
+            }
+            c => v.push(Tok::Lit(c)),
+        }
+        i += 1;
+    }
+    v
+}
+
+/// Bytes a single-character token can match (`None` = any but `/`).
+fn can_match(t: &Tok, c: u8) -> bool {
+    match t {
+        Tok::Lit(x) => *x == c,
+        Tok::One => c != b'/',
+        Tok::Class(s) => s[c as usize],
+        Tok::Star => c != b'/',
+        Tok::StarStar => true,
+    }
+}
+
+fn one_char_overlap(a: &Tok, b: &Tok) -> bool {
+    (0u8..=255).any(|c| c != 0 && can_match(a, c) && can_match(b, c))
+}
+
+fn is_star(t: &Tok) -> bool {
+    matches!(t, Tok::Star | Tok::StarStar)
+}
+
+/// True when some string matches both token lists.
+fn tokens_intersect(a: &[Tok], b: &[Tok]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        if !seen.insert((i, j)) {
+            continue;
+        }
+        if i == a.len() && j == b.len() {
+            return true;
+        }
+        let (ta, tb) = (a.get(i), b.get(j));
+        if let Some(t) = ta.filter(|t| is_star(t)) {
+            stack.push((i + 1, j));
+            if let Some(u) = tb {
+                if is_star(u) || one_char_overlap(t, u) {
+                    stack.push((i, j + 1));
+                }
+            }
+        }
+        if let Some(u) = tb.filter(|t| is_star(t)) {
+            stack.push((i, j + 1));
+            if let Some(t) = ta {
+                if !is_star(t) && one_char_overlap(t, u) {
+                    stack.push((i + 1, j));
+                }
+            }
+        }
+        if let (Some(t), Some(u)) = (ta, tb) {
+            if !is_star(t) && !is_star(u) && one_char_overlap(t, u) {
+                stack.push((i + 1, j + 1));
+            }
+        }
+    }
+    false
+}
+
+/// True when some path matches both globs (alternations expanded; gives
+/// `false` when expansion would exceed 256 alternatives each).
+#[cfg(test)]
+pub fn globs_intersect(a: &str, b: &str) -> bool {
+    wild_overlap(a, b, false)
+}
+
+/// Like [`globs_intersect`] but only between alternatives that both contain
+/// wildcards: an exact path dominates globs, so apparmor_parser reports
+/// conflicting exec modes only where two wildcard patterns overlap.
+pub fn exec_globs_conflict(a: &str, b: &str) -> bool {
+    wild_overlap(a, b, true)
+}
+
+fn wild_overlap(a: &str, b: &str, strict: bool) -> bool {
+    let (Some(xa), Some(xb)) = (expand_braces(a, 256), expand_braces(b, 256)) else {
+        return false;
+    };
+    let keep = |t: &Vec<Tok>| !strict || t.iter().any(|x| !matches!(x, Tok::Lit(_)));
+    let ta: Vec<Vec<Tok>> = xa.iter().map(|s| tokens(s)).filter(keep).collect();
+    let tb: Vec<Vec<Tok>> = xb.iter().map(|s| tokens(s)).filter(keep).collect();
+    // bound the product search on hostile input (a miss, never a false error)
+    let size = |v: &Vec<Vec<Tok>>| v.iter().map(Vec::len).sum::<usize>();
+    if size(&ta).saturating_mul(size(&tb)) > 4_000_000 {
+        return false;
+    }
+    ta.iter().any(|x| tb.iter().any(|y| tokens_intersect(x, y)))
+}
+
+#[cfg(test)]
+mod intersect_tests {
+    use super::globs_intersect;
+
+    #[test]
+    fn intersections() {
+        assert!(globs_intersect("/b*", "/*"));
+        assert!(globs_intersect("/a*", "/*"));
+        assert!(!globs_intersect("/a*", "/b*"));
+        assert!(!globs_intersect("/a/*", "/a/b/c"));
+        assert!(globs_intersect("/a/**", "/a/b/c"));
+        assert!(globs_intersect("/{a,b}/x", "/b/*"));
+        assert!(!globs_intersect("/usr/bin/[a-c]*", "/usr/bin/d*"));
+        assert!(globs_intersect("/usr/bin/[^a]*", "/usr/bin/d*"));
+        assert!(!globs_intersect("/x?", "/x"));
+        use super::exec_globs_conflict;
+        assert!(exec_globs_conflict("/b*", "/*"));
+        assert!(!exec_globs_conflict("/{,usr/}bin/bzip2", "/*"));
+        assert!(exec_globs_conflict("/usr/*", "/**"));
+        assert!(!exec_globs_conflict("/usr/bin/foo", "/**"));
+    }
+}

@@ -1,0 +1,496 @@
+//! Semantic (post-parse) checks, spec/policy-language.md §5: what
+//! apparmor_parser rejects (or warns about) in a profile that parses.
+//!
+//! Entry point: [`check`] over a [`Resolved`] file. Rule-local checks run on
+//! every rule of the file, also on rules in untaken `if` branches (upstream
+//! validates a rule while building it, before the condition is evaluated);
+//! rules that came from includes are checked in their resolved (expanded)
+//! form. Profile-level checks (names, flags, duplicates, merged exec modes)
+//! run on the resolved profiles.
+//!
+//! Every diagnostic carries a stable `S`-prefixed code from [`codes`], the
+//! severity apparmor_parser gives it (warnings: `ux`, rules the feature ABI
+//! cannot enforce, a repeated alias) and the span of the offending token.
+//!
+//! ```no_run
+//! use apparmor::policy::check::{self, CheckOptions, Features};
+//! use apparmor::policy::resolve::{Resolver, SearchPath};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut r = Resolver::new(SearchPath {
+//!     base: Some("/etc/apparmor.d".into()),
+//!     ..Default::default()
+//! });
+//! let res = r.resolve_file("/etc/apparmor.d/usr.sbin.cupsd".as_ref())?;
+//! let opts = CheckOptions {
+//!     features: Some(Features::load("/sys/kernel/security/apparmor/features".as_ref())?),
+//!     werror: false,
+//! };
+//! // parse + resolution + semantic diagnostics, sorted, --Werror applied
+//! for d in check::diagnostics(&res, &r.sources, &opts, true) {
+//!     println!("{}", d.to_json(&r.sources));
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod features;
+mod file;
+mod glob;
+mod profile;
+mod rules;
+mod tables;
+#[cfg(test)]
+mod tests;
+
+pub use features::{FeatureNode, Features, FeaturesError};
+pub use file::{ExecMode, FilePerms};
+pub use glob::check_aare;
+
+use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
+use crate::policy::ast::*;
+use crate::policy::resolve::{Resolved, ResolvedProfile};
+use std::collections::HashSet;
+
+/// Stable diagnostic codes of the semantic checks (documented in aactl(1)).
+pub mod codes {
+    /// "Conflict 'a' and 'w' perms are mutually exclusive."
+    pub const APPEND_WRITE: &str = "S0101";
+    /// "Exec qualifier 'X' invalid, conflicting qualifier already specified"
+    pub const EXEC_CONFLICT: &str = "S0102";
+    /// "Invalid perms, 'x' must be preceded by exec qualifier …"
+    pub const BARE_X: &str = "S0103";
+    /// "in deny rules 'x' must not be preceded by exec qualifier …"
+    pub const DENY_EXEC: &str = "S0104";
+    /// "unsafe rule missing exec permissions"
+    pub const EXEC_KEYWORD: &str = "S0105";
+    /// "subset can only be used with link rules."
+    pub const SUBSET: &str = "S0106";
+    /// "link and exec perms conflict on a file rule using ->" and link to a
+    /// named transition.
+    pub const LINK_EXEC: &str = "S0107";
+    /// "has merged rule … with conflicting x modifiers"
+    pub const MERGED_X: &str = "S0108";
+    /// "Regex grouping error: …"
+    pub const GLOB: &str = "S0109";
+    /// Unknown permission character or a qualifier without `x`.
+    pub const BAD_PERMS: &str = "S0110";
+    /// Warning: `ux` (unconfined exec).
+    pub const UNCONFINED_EXEC: &str = "S0111";
+    /// `owner` on a rule kind that has no owner.
+    pub const OWNER: &str = "S0201";
+    /// `priority=` not allowed here or out of range.
+    pub const PRIORITY: &str = "S0202";
+    /// Qualifier block prefix conflicts with a rule's.
+    pub const BLOCK_PREFIX: &str = "S0203";
+    /// Profile name / attachment / namespace form.
+    pub const PROFILE_NAME: &str = "S0301";
+    /// "Multiple definitions for profile X exist"
+    pub const DUPLICATE_PROFILE: &str = "S0302";
+    /// "Invalid profile flag: X." and bad flag values.
+    pub const FLAG: &str = "S0303";
+    /// "Profile flag 'A' conflicts with 'B'"
+    pub const FLAG_CONFLICT: &str = "S0304";
+    /// xattrs on hats, identities, head conditionals.
+    pub const PROFILE_HEAD: &str = "S0305";
+    /// "Invalid capability X."
+    pub const CAPABILITY: &str = "S0501";
+    /// Network entry, ip, port and conditional errors.
+    pub const NETWORK: &str = "S0502";
+    /// Local-only permissions with a peer conditional.
+    pub const PEER_PERMS: &str = "S0503";
+    /// Unix rule errors.
+    pub const UNIX: &str = "S0504";
+    /// DBus rule errors.
+    pub const DBUS: &str = "S0505";
+    /// 'unknown signal "X"'.
+    pub const SIGNAL: &str = "S0506";
+    /// Mount, remount, umount and pivot_root errors.
+    pub const MOUNT: &str = "S0507";
+    /// Mqueue errors.
+    pub const MQUEUE: &str = "S0508";
+    /// change_profile errors.
+    pub const CHANGE_PROFILE: &str = "S0509";
+    /// rlimit errors.
+    pub const RLIMIT: &str = "S0510";
+    /// Unknown, repeated or malformed conditionals of any rule kind.
+    pub const RULE_COND: &str = "S0511";
+    /// Access words not valid for the rule kind.
+    pub const RULE_PERMS: &str = "S0512";
+    /// Stray words in a rule.
+    pub const RULE_SYNTAX: &str = "S0513";
+    /// Warning: a rule class the kernel feature ABI cannot enforce ("X rules
+    /// not enforced"; only with a feature ABI).
+    pub const NOT_ENFORCED: &str = "S0601";
+    /// Warning: an alias defined twice.
+    pub const ALIAS: &str = "S0401";
+}
+
+/// Options of a semantic check run.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// The kernel feature ABI to check against (apparmor_parser `-M`); `None`
+    /// means the parser's built-in tables only.
+    pub features: Option<Features>,
+    /// Turn warnings into errors (`--Werror`).
+    pub werror: bool,
+}
+
+pub(crate) struct Checker<'o> {
+    opts: &'o CheckOptions,
+    vars: Option<&'o crate::policy::resolve::Variables>,
+    aliases: HashSet<String>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, span, msg));
+    }
+    fn warning(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(code, span, msg));
+    }
+    /// AARE well-formedness of a word, pointing at the offending byte.
+    fn glob(&mut self, w: &Word) {
+        if let Err((at, msg)) = check_aare(&w.text) {
+            let span = if w.quoted || at >= w.text.len() {
+                w.span
+            } else {
+                Span {
+                    file: w.span.file,
+                    start: w.span.start.saturating_add(at as u32),
+                    end: w.span.start.saturating_add(at as u32 + 1),
+                }
+            };
+            self.error(codes::GLOB, span, msg);
+        }
+    }
+}
+
+/// All diagnostics of a resolved file: its parse and resolution diagnostics
+/// plus, when `semantic`, those of [`check`]; sorted by position, and with
+/// [`CheckOptions::werror`] every warning promoted to an error. This is what
+/// `aactl check` reports.
+pub fn diagnostics(
+    resolved: &Resolved,
+    sources: &SourceMap,
+    opts: &CheckOptions,
+    semantic: bool,
+) -> Vec<Diagnostic> {
+    let mut out = resolved.diagnostics.clone();
+    if semantic {
+        out.extend(check(resolved, sources, opts));
+        out.sort_by_key(|d| (d.span.file, d.span.start));
+    }
+    if opts.werror {
+        promote_warnings(&mut out);
+    }
+    out
+}
+
+/// Turns every warning into an error (`--Werror`).
+pub fn promote_warnings(diags: &mut [Diagnostic]) {
+    for d in diags {
+        if d.severity == Severity::Warning {
+            d.severity = Severity::Error;
+        }
+    }
+}
+
+/// (path, exec mode, named target) of an allow rule with an exec transition.
+type ExecRule = (String, ExecMode, Option<String>);
+
+fn key(s: Span) -> (FileId, u32, u32) {
+    (s.file, s.start, s.end)
+}
+
+/// Runs every semantic check on `resolved` (whose files are in `sources`) and
+/// returns the diagnostics, in source order. With [`CheckOptions::werror`]
+/// warnings come back as errors.
+pub fn check(resolved: &Resolved, sources: &SourceMap, opts: &CheckOptions) -> Vec<Diagnostic> {
+    let _ = sources;
+    let mut c = Checker {
+        opts,
+        vars: Some(&resolved.variables),
+        aliases: HashSet::new(),
+        diags: Vec::new(),
+    };
+    // rules that resolution kept (taken branches), checked expanded
+    let mut taken = HashSet::new();
+    for p in &resolved.profiles {
+        for p in p.all() {
+            for r in &p.rules {
+                taken.insert(key(r.span));
+                c.rule(&r.quals, &r.rule, r.span);
+            }
+        }
+    }
+    // the file's own AST: rules in untaken branches, blocks, profile heads
+    c.items(&resolved.ast.items, &Qualifiers::default(), &taken, true);
+    c.top_profiles(&resolved.profiles);
+    for p in &resolved.profiles {
+        c.resolved_profile(p);
+    }
+    let mut out = c.diags;
+    let mut seen = HashSet::new();
+    out.retain(|d| seen.insert((d.code, key(d.span), d.message.clone())));
+    out.sort_by_key(|d| (d.span.file, d.span.start));
+    if opts.werror {
+        promote_warnings(&mut out);
+    }
+    out
+}
+
+impl Checker<'_> {
+    fn items(
+        &mut self,
+        items: &[Item],
+        block: &Qualifiers,
+        taken: &HashSet<(FileId, u32, u32)>,
+        top: bool,
+    ) {
+        for it in items {
+            match it {
+                Item::Rule(r) => {
+                    self.block_prefix(block, &r.quals, r.span);
+                    if !taken.contains(&key(r.span)) && !top {
+                        let q = Qualifiers {
+                            priority: r.quals.priority.or(block.priority),
+                            audit: r.quals.audit || block.audit,
+                            access: r.quals.access.or(block.access),
+                            owner: r.quals.owner.or(block.owner),
+                            span: r.quals.span,
+                        };
+                        self.rule(&q, &r.rule, r.span);
+                    }
+                }
+                Item::Block(b) => {
+                    if b.quals.priority.is_some() {
+                        self.error(
+                            codes::PRIORITY,
+                            b.span,
+                            "priority is not allowed on rule blocks",
+                        );
+                    }
+                    self.block_prefix(block, &b.quals, b.span);
+                    let q = Qualifiers {
+                        priority: None,
+                        audit: b.quals.audit || block.audit,
+                        access: b.quals.access.or(block.access),
+                        owner: b.quals.owner.or(block.owner),
+                        span: b.quals.span,
+                    };
+                    self.items(&b.items, &q, taken, top);
+                }
+                Item::Profile(p) => {
+                    self.profile_head(p);
+                    self.items(&p.items, &Qualifiers::default(), taken, false);
+                }
+                Item::If(i) => {
+                    let mut cur: &IfBlock = i;
+                    loop {
+                        self.items(&cur.then, block, taken, top);
+                        match &cur.otherwise {
+                            Some(Else::If(n)) => cur = n,
+                            Some(Else::Block(b)) => {
+                                self.items(b, block, taken, top);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                }
+                Item::Alias(a) => {
+                    let from = a.from.value();
+                    if !self.aliases.insert(from.clone()) {
+                        self.warning(codes::ALIAS, a.span, format!("'{from}' is already defined"));
+                    }
+                }
+                Item::Abi(a) if a.target.name().trim().is_empty() => {
+                    self.error(
+                        codes::PROFILE_HEAD,
+                        a.span,
+                        "Could not open '': empty abi name",
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn block_prefix(&mut self, block: &Qualifiers, inner: &Qualifiers, span: Span) {
+        if let (Some(a), Some(b)) = (block.access, inner.access) {
+            if a != b {
+                self.error(codes::BLOCK_PREFIX, span, "conflicting mode prefix");
+            }
+        }
+        if let (Some(a), Some(b)) = (block.owner, inner.owner) {
+            if a != b {
+                self.error(codes::BLOCK_PREFIX, span, "conflicting owner prefix");
+            }
+        }
+    }
+
+    /// Merged-rule checks over one resolved profile and its children.
+    fn resolved_profile(&mut self, p: &ResolvedProfile) {
+        self.merged_exec(p);
+        self.not_enforced(p);
+        self.duplicates(&p.children, &p.name);
+        for ch in &p.children {
+            self.resolved_profile(ch);
+        }
+    }
+
+    /// With a feature ABI: warn once per profile and rule class the ABI lacks
+    /// (apparmor_parser's `rule-not-enforced` warnings).
+    fn not_enforced(&mut self, p: &ResolvedProfile) {
+        let Some(f) = &self.opts.features else {
+            return;
+        };
+        let mut warned = HashSet::new();
+        for r in &p.rules {
+            if r.quals.access == Some(Access::Deny) {
+                continue;
+            }
+            let (class, feature, msg) = match &r.rule {
+                Rule::Mount(_) | Rule::Remount(_) | Rule::Umount(_) => {
+                    ("mount", "mount", "mount rules not enforced")
+                }
+                Rule::PivotRoot(_) => (
+                    "pivot_root",
+                    "namespaces/pivot_root",
+                    "pivot_root rules not enforced",
+                ),
+                Rule::Dbus(_) => ("dbus", "dbus", "dbus rules not enforced"),
+                Rule::Signal(_) => ("signal", "signal", "signal rules not enforced"),
+                Rule::Ptrace(_) => ("ptrace", "ptrace", "ptrace rules not enforced"),
+                Rule::Unix(_) => (
+                    "unix",
+                    "network/af_unix",
+                    "extended network unix socket rules not enforced",
+                ),
+                Rule::Network(_) => ("network", "network", "network rules not enforced"),
+                Rule::Mqueue(_) => ("mqueue", "ipc/posix_mqueue", "mqueue rules not enforced"),
+                Rule::IoUring(_) => ("io_uring", "io_uring", "io_uring rules not enforced"),
+                Rule::Userns(_) => (
+                    "userns",
+                    "namespaces/userns_create",
+                    "userns rules not enforced",
+                ),
+                _ => continue,
+            };
+            if !f.has(feature) && warned.insert(class) {
+                self.warning(
+                    codes::NOT_ENFORCED,
+                    r.span,
+                    format!(
+                        "profile {}: {msg} (the feature ABI lacks '{feature}')",
+                        p.name
+                    ),
+                );
+            }
+        }
+    }
+
+    fn merged_exec(&mut self, p: &ResolvedProfile) {
+        let mut seen: Vec<ExecRule> = Vec::new();
+        let mut prio: Vec<i64> = Vec::new();
+        let mut cp: Vec<(String, String, Option<ExecMod>)> = Vec::new();
+        for r in &p.rules {
+            if r.quals.access == Some(Access::Deny) {
+                continue;
+            }
+            match &r.rule {
+                Rule::File(f) => {
+                    let (Some(path), Some(perms)) = (&f.path, &f.perms) else {
+                        continue;
+                    };
+                    let mut quiet = Checker {
+                        opts: self.opts,
+                        vars: None,
+                        aliases: HashSet::new(),
+                        diags: Vec::new(),
+                    };
+                    let fp = quiet.file_perms(perms, false, f.leading, f.exec_mod);
+                    let Some(m) = fp.mode else { continue };
+                    let path = path.value();
+                    let target = f.target.as_ref().map(Word::value);
+                    // owner does not separate exec modes (apparmor_parser merges them)
+                    if let Some(prev) = seen.iter().find(|(p2, _, _)| *p2 == path) {
+                        if prev.1 != m || prev.2 != target {
+                            self.error(
+                                codes::MERGED_X,
+                                r.span,
+                                format!(
+                                    "profile {} has merged rule {path} with conflicting x modifiers",
+                                    p.name
+                                ),
+                            );
+                        }
+                        continue;
+                    }
+                    seen.push((path, m, target));
+                    prio.push(r.quals.priority.unwrap_or(0));
+                }
+                Rule::ChangeProfile(c) => {
+                    let (Some(e), Some(m)) = (&c.exec, c.exec_mod) else {
+                        if let Some(e) = &c.exec {
+                            let t = c.target.as_ref().map(Word::value).unwrap_or_default();
+                            cp.push((e.value(), t, None));
+                        }
+                        continue;
+                    };
+                    let t = c.target.as_ref().map(Word::value).unwrap_or_default();
+                    cp.push((e.value(), t, Some(m)));
+                }
+                _ => {}
+            }
+        }
+        // globs whose languages overlap with different exec modes (what
+        // apparmor_parser finds in the DFA); an exact path beats globs
+        // (6.0: a higher priority= wins instead of conflicting)
+        let globs: Vec<(&ExecRule, i64)> = seen
+            .iter()
+            .zip(prio.iter().copied())
+            .filter(|((p, _, _), _)| glob::is_glob(p))
+            .take(512)
+            .collect();
+        'outer: for (i, (a, pa)) in globs.iter().enumerate() {
+            for (b, pb) in &globs[..i] {
+                if pa == pb && (a.1 != b.1 || a.2 != b.2) && glob::exec_globs_conflict(&a.0, &b.0) {
+                    let span = p
+                        .rules
+                        .iter()
+                        .find(|r| matches!(&r.rule, Rule::File(f) if f.path.as_ref().is_some_and(|w| w.value() == a.0)))
+                        .map(|r| r.span)
+                        .unwrap_or(p.span);
+                    self.error(
+                        codes::MERGED_X,
+                        span,
+                        format!(
+                            "profile {} has merged rule with conflicting x modifiers ('{}' and '{}' overlap)",
+                            p.name, b.0, a.0
+                        ),
+                    );
+                    break 'outer;
+                }
+            }
+        }
+        // change_profile: the same exec condition with and without `unsafe`
+        for (i, a) in cp.iter().enumerate() {
+            let unsafe_a = a.2 == Some(ExecMod::Unsafe);
+            if cp[..i]
+                .iter()
+                .any(|b| b.0 == a.0 && b.1 == a.1 && (b.2 == Some(ExecMod::Unsafe)) != unsafe_a)
+            {
+                self.error(
+                    codes::MERGED_X,
+                    p.span,
+                    format!(
+                        "profile {} has merged change_profile rule {} with conflicting safe/unsafe modifiers",
+                        p.name, a.0
+                    ),
+                );
+                break;
+            }
+        }
+    }
+}
