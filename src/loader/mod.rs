@@ -90,10 +90,10 @@ impl<R: Runner> Loader<R> {
     /// # Errors
     /// [`LoaderError::Spawn`].
     pub fn run_command(&mut self, cmd: &ParserCommand) -> Result<RunReport, LoaderError> {
-        let raw = self.runner.run(cmd).map_err(|e| LoaderError::Spawn {
-            program: cmd.program.clone(),
-            source: e,
-        })?;
+        let raw = self
+            .runner
+            .run(cmd)
+            .map_err(|e| spawn_error(&cmd.program, e))?;
         Ok(diagnose(cmd.action, &cmd.files, &raw))
     }
 
@@ -116,6 +116,22 @@ impl<R: Runner> Loader<R> {
         Step::KernelRemove {
             path: apparmorfs.join(".remove"),
             name: name.to_owned(),
+        }
+    }
+}
+
+/// The error for a parser that could not be started: a missing program is
+/// [`LoaderError::ParserNotFound`] naming it (pitfall H-01), anything else
+/// [`LoaderError::Spawn`].
+pub fn spawn_error(program: &Path, e: std::io::Error) -> LoaderError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        LoaderError::ParserNotFound {
+            searched: vec![program.to_owned()],
+        }
+    } else {
+        LoaderError::Spawn {
+            program: program.to_owned(),
+            source: e,
         }
     }
 }

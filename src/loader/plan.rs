@@ -146,10 +146,9 @@ pub fn render_step(step: &Step, s: &mut String) {
 pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome, LoaderError> {
     match step {
         Step::Run { command } => {
-            let raw = runner.run(command).map_err(|e| LoaderError::Spawn {
-                program: command.program.clone(),
-                source: e,
-            })?;
+            let raw = runner
+                .run(command)
+                .map_err(|e| super::spawn_error(&command.program, e))?;
             Ok(StepOutcome::Ran(diagnose(
                 command.action,
                 &command.files,
