@@ -256,10 +256,7 @@ fn missing_parser_is_a_clear_error() {
 fn killed_by_signal_is_reported_as_such() {
     // G-07: a parser killed by SIGTERM prints nothing; we must not call that success.
     let dir = tempfile::tempdir().unwrap();
-    let fake = dir.path().join("apparmor_parser");
-    std::fs::write(&fake, "#!/bin/sh\nkill -TERM $$\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = fake_parser(dir.path(), "kill -TERM $$");
     let mut l = Loader::new(Parser::new(&fake), SystemRunner);
     let r = l.run_file(Action::Replace, &td("base/e1")).unwrap();
     assert_eq!(r.termination, Termination::Signaled(15));
@@ -273,6 +270,25 @@ fn killed_by_signal_is_reported_as_such() {
 }
 
 type Want<'a> = Option<(KernelOp, &'a str, KernelErrorKind, i32)>;
+
+/// Writes an executable `apparmor_parser` shell script with `body` into `dir` and
+/// waits until it can be executed (another test thread forking while the file was
+/// open for writing would make exec fail with ETXTBSY for a moment).
+pub fn fake_parser(dir: &Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = dir.join("apparmor_parser");
+    std::fs::write(&fake, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for _ in 0..100 {
+        match std::process::Command::new(&fake).output() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => break,
+        }
+    }
+    fake
+}
 
 fn captured(name: &str) -> RawOutput {
     let stderr = std::fs::read(td(&format!("captured/{name}.stderr"))).unwrap();

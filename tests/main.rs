@@ -4,3 +4,4 @@
 
 mod common;
 mod loader;
+mod loader_cli;

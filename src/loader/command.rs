@@ -446,6 +446,25 @@ impl Parser {
     }
 }
 
+/// The command that prints the parser's version (`--version`); its `action`
+/// field is [`Action::Names`] (no kernel access). See [`parse_version`].
+pub fn version_command(program: impl Into<PathBuf>) -> ParserCommand {
+    ParserCommand {
+        program: program.into(),
+        action: Action::Names,
+        args: vec!["--version".into()],
+        files: Vec::new(),
+    }
+}
+
+/// The version from `--version` output (`AppArmor parser version 3.0.8` → `3.0.8`).
+pub fn parse_version(stdout: &str) -> Option<String> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("AppArmor parser version "))
+        .map(|v| v.trim().to_owned())
+}
+
 /// One exact `apparmor_parser` invocation: program, argv and the files in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParserCommand {

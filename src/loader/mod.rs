@@ -20,7 +20,9 @@ pub mod locate;
 pub mod plan;
 pub mod runner;
 
-pub use command::{Action, CacheOptions, Jobs, Parser, ParserCommand, Warning};
+pub use command::{
+    Action, CacheOptions, Jobs, Parser, ParserCommand, Warning, parse_version, version_command,
+};
 pub use diagnose::{ProfileDone, RunReport, Skipped, diagnose};
 pub use error::{KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic};
 pub use locate::{find_parser, find_parser_from_env};
@@ -95,6 +97,16 @@ impl<R: Runner> Loader<R> {
             .run(cmd)
             .map_err(|e| spawn_error(&cmd.program, e))?;
         Ok(diagnose(cmd.action, &cmd.files, &raw))
+    }
+
+    /// The parser's version (`3.0.8`), from one `--version` run; `None` when it
+    /// cannot be run or says something else.
+    pub fn version(&mut self) -> Option<String> {
+        let raw = self
+            .runner
+            .run(&version_command(self.parser.program()))
+            .ok()?;
+        parse_version(&String::from_utf8_lossy(&raw.stdout))
     }
 
     /// The fully qualified names of the profiles in `paths` (files or directories),

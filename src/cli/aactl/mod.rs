@@ -8,6 +8,8 @@ use super::Io;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+pub mod load;
+
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -54,6 +56,9 @@ pub fn command() -> Command {
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Read the system state under DIR (a snapshot) instead of /"),
         )
+        .subcommand(load::command())
+        .subcommand(load::replace_command())
+        .subcommand(load::unload_command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -86,8 +91,10 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
 }
 
 fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let _ = io;
     match matches.subcommand() {
+        Some(("load", m)) => load::run(m, io),
+        Some(("replace", m)) => load::run_replace(m, io),
+        Some(("unload", m)) => load::run_unload(m, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
