@@ -5,3 +5,5 @@
 mod common;
 mod loader;
 mod loader_cli;
+mod policy_roundtrip;
+mod policy_syntax;

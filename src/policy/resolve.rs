@@ -1,0 +1,1 @@
+//! Include, variable and condition resolution.
