@@ -5,5 +5,6 @@
 mod common;
 mod loader;
 mod loader_cli;
+mod loader_mode;
 mod policy_roundtrip;
 mod policy_syntax;

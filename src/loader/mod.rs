@@ -10,13 +10,14 @@
 //!   writes) that can be rendered (dry run) or executed.
 //! - [`Loader`]: one file per parser invocation (multi-file exit codes are
 //!   ambiguous, spec §4.2), unloading by name through `.remove`.
-//! - `mode`: enforce / complain / audit / disable / enable edits (spec §4.4).
+//! - [`mode`]: enforce / complain / audit / disable / enable edits (spec §4.4).
 //! - `unknown`: which loaded profiles `remove-unknown` unloads (spec §4.5).
 
 pub mod command;
 pub mod diagnose;
 pub mod error;
 pub mod locate;
+pub mod mode;
 pub mod plan;
 pub mod runner;
 
@@ -145,6 +146,18 @@ pub fn spawn_error(program: &Path, e: std::io::Error) -> LoaderError {
             program: program.to_owned(),
             source: e,
         }
+    }
+}
+
+/// True when `p` is taken for a profile file by `aactl unload` and the mode commands: a directory, or an
+/// existing regular file with no execute bit (a program path such as
+/// `/usr/bin/man` is a profile *name*).
+pub fn is_profile_file(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => true,
+        Ok(m) => m.is_file() && m.permissions().mode() & 0o111 == 0,
+        Err(_) => false,
     }
 }
 

@@ -9,12 +9,12 @@ use crate::cli::Io;
 use crate::escape::escape_str;
 use crate::loader::{
     Action, Jobs, LoadError, Loader, LoaderError, Parser, Plan, RunReport, Runner, Step,
-    SystemRunner, Warning, expand_paths,
+    SystemRunner, Warning, expand_paths, is_profile_file,
 };
 use crate::system::System;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `aactl load`: `apparmor_parser --add` (fails with "already exists" for loaded profiles).
 pub fn command() -> Command {
@@ -228,12 +228,12 @@ pub struct Context {
     pub dry_run: bool,
 }
 
-/// Builds the [`Context`] from the shared options. The parser is located only
-/// when it will run (not for `--dry-run` without `--parser`).
+/// Builds the [`Context`] from the shared options. The parser must be found
+/// only when it will run (`needs_parser` and not `--dry-run`).
 ///
 /// # Errors
 /// [`CliError`] when the parser is needed and cannot be found.
-pub fn context(m: &ArgMatches) -> Result<Context, CliError> {
+pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> {
     let system = m
         .get_one::<PathBuf>("root")
         .map(System::with_root)
@@ -244,7 +244,7 @@ pub fn context(m: &ArgMatches) -> Result<Context, CliError> {
         None => match crate::loader::find_parser_from_env() {
             Ok(p) => p,
             // A dry run shows the command even where no parser is installed.
-            Err(_) if dry_run => PathBuf::from(crate::loader::locate::PARSER_NAME),
+            Err(_) if dry_run || !needs_parser => PathBuf::from(crate::loader::locate::PARSER_NAME),
             Err(e) => return Err(CliError::from_error(&e)),
         },
     };
@@ -368,20 +368,8 @@ pub fn run_unload(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_action(Action::Remove, m, io)
 }
 
-/// True when `p` is taken for a profile file by `unload`: a directory, or an
-/// existing regular file with no execute bit (a program path such as
-/// `/usr/bin/man` is a profile *name*).
-pub fn is_profile_file(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    match std::fs::metadata(p) {
-        Ok(m) if m.is_dir() => true,
-        Ok(m) => m.is_file() && m.permissions().mode() & 0o111 == 0,
-        Err(_) => false,
-    }
-}
-
 fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let ctx = context(m)?;
+    let ctx = context(m, true)?;
     let targets: Vec<PathBuf> = m
         .get_many::<PathBuf>("targets")
         .into_iter()

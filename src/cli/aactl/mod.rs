@@ -9,6 +9,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 pub mod load;
+pub mod mode;
 
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,11 @@ pub fn command() -> Command {
         .subcommand(load::command())
         .subcommand(load::replace_command())
         .subcommand(load::unload_command())
+        .subcommand(mode::command())
+        .subcommand(mode::complain_command())
+        .subcommand(mode::audit_command())
+        .subcommand(mode::disable_command())
+        .subcommand(mode::enable_command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -95,6 +101,11 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("load", m)) => load::run(m, io),
         Some(("replace", m)) => load::run_replace(m, io),
         Some(("unload", m)) => load::run_unload(m, io),
+        Some(("enforce", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Enforce),
+        Some(("complain", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Complain),
+        Some(("audit", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Audit),
+        Some(("disable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Disable),
+        Some(("enable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Enable),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
