@@ -6,5 +6,6 @@ mod common;
 mod loader;
 mod loader_cli;
 mod loader_mode;
+mod loader_unknown;
 mod policy_roundtrip;
 mod policy_syntax;

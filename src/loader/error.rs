@@ -276,7 +276,26 @@ pub enum LoaderError {
         #[source]
         source: std::io::Error,
     },
+    /// A parser run the loader depends on failed (e.g. `--names` on the profile
+    /// directories: acting on an incomplete list would remove known profiles).
+    #[error("apparmor_parser failed: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Parser {
+        /// What the parser reported.
+        errors: Vec<LoadError>,
+    },
     /// Loaded policy could not be read (e.g. EACCES on `profiles` as non-root, pitfall H-02).
     #[error("cannot read loaded policy: {0}")]
     Runtime(String),
+}
+
+/// An error and its sources joined by `: ` (for messages that keep the cause).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
 }

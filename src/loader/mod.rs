@@ -11,7 +11,7 @@
 //! - [`Loader`]: one file per parser invocation (multi-file exit codes are
 //!   ambiguous, spec §4.2), unloading by name through `.remove`.
 //! - [`mode`]: enforce / complain / audit / disable / enable edits (spec §4.4).
-//! - `unknown`: which loaded profiles `remove-unknown` unloads (spec §4.5).
+//! - [`unknown`]: which loaded profiles `remove-unknown` unloads (spec §4.5).
 
 pub mod command;
 pub mod diagnose;
@@ -20,6 +20,7 @@ pub mod locate;
 pub mod mode;
 pub mod plan;
 pub mod runner;
+pub mod unknown;
 
 pub use command::{
     Action, CacheOptions, Jobs, Parser, ParserCommand, Warning, parse_version, version_command,

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 
 pub mod load;
 pub mod mode;
+pub mod remove_unknown;
 
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,7 @@ pub fn command() -> Command {
         .subcommand(mode::audit_command())
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
+        .subcommand(remove_unknown::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -106,6 +108,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("audit", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Audit),
         Some(("disable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Disable),
         Some(("enable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Enable),
+        Some(("remove-unknown", m)) => remove_unknown::run(m, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
