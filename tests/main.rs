@@ -7,5 +7,6 @@ mod loader;
 mod loader_cli;
 mod loader_mode;
 mod loader_unknown;
+mod policy_conformance;
 mod policy_roundtrip;
 mod policy_syntax;

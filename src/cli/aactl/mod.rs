@@ -4,6 +4,8 @@
 //! definition) and `run(&ArgMatches, &mut Io) -> Result<Exit, CliError>`. The
 //! mapping from errors to exit codes is here and only here.
 
+pub mod check;
+
 use super::Io;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
@@ -67,6 +69,7 @@ pub fn command() -> Command {
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
+        .subcommand(check::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -109,6 +112,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("disable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Disable),
         Some(("enable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Enable),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
+        Some(("check", sub)) => check::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

@@ -280,7 +280,11 @@ impl<'a> P<'a> {
                     k += 1;
                     break;
                 }
-                b'}' if k > start || self.pos > from => break,
+                b'}' if (k > start || self.pos > from)
+                    && (k == 0 || matches!(b[k - 1], b' ' | b'\t' | b'\n' | b',')) =>
+                {
+                    break;
+                }
                 b',' if b
                     .get(k + 1)
                     .is_none_or(|n| matches!(n, b' ' | b'\t' | b'\n' | b'\r')) =>
@@ -646,6 +650,13 @@ impl<'a> P<'a> {
                 }
             }
         }
+        if values.is_empty() {
+            return self.err(
+                codes::SYNTAX,
+                self.pos,
+                "syntax error, unexpected end of line, expecting a variable value",
+            );
+        }
         Ok(Some(VarAssign {
             name: name.to_string(),
             op,
@@ -777,7 +788,16 @@ impl<'a> P<'a> {
             self.expect("=")?;
             self.blanks();
             self.expect("(")?;
-            identities.push(self.value_list()?);
+            let at = self.pos;
+            let ids = self.value_list()?;
+            if ids.is_empty() {
+                return self.err(
+                    codes::SYNTAX,
+                    at,
+                    "syntax error, unexpected ')', expecting an identity",
+                );
+            }
+            identities.push(ids);
             last = self.pos;
             self.ws();
         }
@@ -789,7 +809,7 @@ impl<'a> P<'a> {
             self.expect("=")?;
             self.blanks();
             self.expect("(")?;
-            let list = self.value_list()?;
+            let list = self.flag_list()?;
             flags = Some(Flags {
                 keyword: true,
                 flags: list,
@@ -799,7 +819,7 @@ impl<'a> P<'a> {
             self.ws();
         } else if self.peek() == Some(b'(') {
             self.pos += 1;
-            let list = self.value_list()?;
+            let list = self.flag_list()?;
             flags = Some(Flags {
                 keyword: false,
                 flags: list,
@@ -824,6 +844,19 @@ impl<'a> P<'a> {
             head_span,
             span: self.span(start),
         })
+    }
+
+    fn flag_list(&mut self) -> PResult<Vec<Word>> {
+        let at = self.pos;
+        let v = self.value_list()?;
+        if v.is_empty() {
+            return self.err(
+                codes::SYNTAX,
+                at,
+                "syntax error, unexpected ')', expecting a flag",
+            );
+        }
+        Ok(v)
     }
 
     /// Values after `(` up to `)` (consumed), separated by blanks and/or commas.
@@ -998,6 +1031,7 @@ impl<'a> P<'a> {
         if let Some(n) = self.lex(bool_var) {
             return Ok(Expr::Bool(n.to_string()));
         }
+        let start = self.pos;
         let a = self.operand()?;
         let save = self.pos;
         self.ws();
@@ -1026,7 +1060,20 @@ impl<'a> P<'a> {
             }
             None => {
                 self.pos = save;
-                Ok(Expr::Operand(a))
+                match &a {
+                    Operand::Word(w)
+                        if !w.quoted
+                            && (w.text.eq_ignore_ascii_case("true")
+                                || w.text.eq_ignore_ascii_case("false")) =>
+                    {
+                        Ok(Expr::Operand(a))
+                    }
+                    _ => self.err(
+                        codes::SYNTAX,
+                        start,
+                        "syntax error in condition, expecting a boolean variable, 'not', 'defined' or a comparison",
+                    ),
+                }
             }
         }
     }
@@ -1065,6 +1112,68 @@ fn is_blank_after(s: &str, n: usize) -> bool {
 
 fn is_hash_include(s: &str) -> bool {
     s.starts_with("#include") && matches!(s.as_bytes().get(8), Some(b' ' | b'\t' | b'<' | b'"'))
+}
+
+/// True for the words of the keyword table (spec §1.5).
+pub(crate) fn is_keyword(w: &str) -> bool {
+    const KW: &[&str] = &[
+        "network",
+        "unix",
+        "capability",
+        "change_profile",
+        "link",
+        "ptrace",
+        "file",
+        "mount",
+        "remount",
+        "umount",
+        "unmount",
+        "pivot_root",
+        "dbus",
+        "signal",
+        "userns",
+        "mqueue",
+        "io_uring",
+        "all",
+        "abi",
+        "alias",
+        "rewrite",
+        "audit",
+        "deny",
+        "allow",
+        "prompt",
+        "owner",
+        "user",
+        "other",
+        "priority",
+        "set",
+        "rlimit",
+        "if",
+        "else",
+        "not",
+        "defined",
+        "and",
+        "or",
+        "in",
+        "safe",
+        "unsafe",
+        "subset",
+        "send",
+        "receive",
+        "bind",
+        "read",
+        "write",
+        "eavesdrop",
+        "peer",
+        "trace",
+        "tracedby",
+        "readby",
+        "delete",
+        "open",
+        "override_creds",
+        "sqpoll",
+    ];
+    KW.contains(&w)
 }
 
 /// True when the text at `s` starts a rule (keyword or qualifier) rather than a profile head.

@@ -1,1 +1,0 @@
-//! Include, variable and condition resolution.
