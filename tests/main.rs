@@ -10,3 +10,13 @@ mod loader_unknown;
 mod policy_conformance;
 mod policy_roundtrip;
 mod policy_syntax;
+// aa-status vs upstream 6.0's recorded results on the shared fake systems (root, unshare)
+mod compliance;
+// JSON-as-data reader used by the compliance tests
+mod status_json;
+// generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
+mod status_fake;
+// System on testdata, aactl snapshot round trip, bad input
+mod status_system;
+// man/aa-status.8 is generated and current
+mod status_man;

@@ -53,8 +53,9 @@ impl Default for ProcessScan {
 pub struct Process {
     /// The process id.
     pub pid: u32,
-    /// The AppArmor attribute text (`current`) with one trailing `\n` or NUL dropped, lossy
-    /// UTF-8; `None` when it could not be read.
+    /// The AppArmor attribute text (`current`) exactly as read (normally the label and
+    /// `\n`), lossy UTF-8; `None` when it could not be read. An empty string means an empty
+    /// file, which libapparmor reads as "no label, no mode".
     pub context: Option<String>,
     /// The executable: the canonical path when requested and resolvable, else the `exe` link
     /// text (`/usr/bin/foo (deleted)`, a relative text); `None` when the link cannot be read
@@ -68,7 +69,7 @@ impl Process {
     /// The label, split strictly (`aa_splitcon`): `None` when the attribute was unreadable,
     /// `Some(Err)` when it does not split (`---`, `:ns:unconfined`, another LSM's context).
     /// An empty attribute gives `Some(Err(LabelError::Empty))`; aa-status treats that task as
-    /// unconfined.
+    /// unconfined (but not one holding just `\n`, which does not split).
     pub fn label(&self) -> Option<Result<Label, LabelError>> {
         self.context.as_deref().map(Label::split_con)
     }
@@ -79,6 +80,13 @@ fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
     let mut buf = Vec::with_capacity(128);
     f.read_to_end(&mut buf).ok()?;
     Some(buf)
+}
+
+fn lossy(b: Vec<u8>) -> String {
+    match String::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 fn attr_text(mut b: Vec<u8>) -> String {
@@ -160,7 +168,7 @@ impl System {
                 AttrInterface::Shared => read_small(&p, "attr/current"),
                 AttrInterface::Unavailable => None,
             };
-            let context = attr.map(attr_text);
+            let context = attr.map(lossy);
             if context.is_none() && scan.skip_unlabelled {
                 continue;
             }

@@ -13,6 +13,7 @@ use std::ffi::OsString;
 pub mod load;
 pub mod mode;
 pub mod remove_unknown;
+pub mod snapshot;
 
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,7 @@ pub fn command() -> Command {
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
         .subcommand(check::command())
+        .subcommand(snapshot::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -113,6 +115,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("enable", m)) => mode::run(m, io, crate::loader::mode::ModeChange::Enable),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
+        Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
