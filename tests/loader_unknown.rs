@@ -248,3 +248,43 @@ fn no_policy_loaded_is_not_an_error() {
     ]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
 }
+
+#[test]
+fn unreadable_profiles_list_as_non_root_is_a_distinct_error() {
+    // H-02: as uid 65534 the kernel's `profiles` file gives EACCES; that is
+    // "cannot read", not "AppArmor disabled", and nothing is removed.
+    use std::os::unix::fs::PermissionsExt;
+    let Some(p) = real_parser() else { return };
+    if !crate::common::is_root() || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("SKIP: needs root and setpriv");
+        return;
+    }
+    let root = copy_tree(&td("root"));
+    for e in walkdir::WalkDir::new(root.path()) {
+        let e = e.unwrap();
+        if e.file_type().is_symlink() {
+            continue;
+        }
+        let mode = if e.file_type().is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let list = root.path().join("sys/kernel/security/apparmor/profiles");
+    std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = std::process::Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_aactl"))
+        .args([
+            "remove-unknown",
+            "--root",
+            s(root.path()),
+            "--parser",
+            s(&p),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(err.contains("needs root"), "{err}");
+    assert!(out.stdout.is_empty());
+}
