@@ -345,3 +345,25 @@ fn complain_reloads_with_the_real_parser() {
     assert_eq!(done, ["child", "hat", "foo"]);
     assert!(std::fs::metadata(fs.path().join(".replace")).unwrap().len() > 0);
 }
+
+#[test]
+fn unparsable_file_is_not_edited_and_the_line_is_named() {
+    // G-01's profile: our parser rejects it like apparmor_parser 3.0.8 does, so a
+    // mode change refuses to rewrite it instead of guessing.
+    let (_d, base) = tree();
+    let f = base.join("g01");
+    std::fs::copy(td("profiles/g01-mount-operator"), &f).unwrap();
+    let before = std::fs::read_to_string(&f).unwrap();
+    let (code, _out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "p",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not edited: the policy parser reports line 3:"), "{err}");
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), before);
+}

@@ -449,3 +449,4 @@ pub fn plan_change(
     }
     Ok(out)
 }
+
