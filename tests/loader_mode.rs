@@ -364,6 +364,72 @@ fn unparsable_file_is_not_edited_and_the_line_is_named() {
         "p",
     ]);
     assert_eq!(code, 1);
-    assert!(err.contains("not edited: the policy parser reports line 3:"), "{err}");
+    assert!(
+        err.contains("not edited: the policy parser reports line 3:"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&f).unwrap(), before);
+}
+
+#[test]
+fn edited_debian_tree_still_parses_in_apparmor_parser() {
+    // Every top-level profile of every Debian file switched to complain, then the
+    // real parser (--names: parse only) must accept the edited copies and list the
+    // same profiles as for the originals.
+    let Some(p) = real_parser() else { return };
+    let dir = Path::new("/etc/apparmor.d");
+    if require(
+        dir.join("usr.bin.man").exists().then_some(()),
+        "Debian's /etc/apparmor.d",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let mut edited = 0;
+    for f in apparmor::loader::profile_files(dir).unwrap() {
+        let Ok(i) = IndexedFile::read(&f) else {
+            continue;
+        };
+        let mut text = i.text.clone();
+        for prof in i.profiles.iter().filter(|p| p.top_level) {
+            text = edit_flags(&f, &text, &prof.name, ModeChange::Complain)
+                .unwrap()
+                .0;
+            edited += 1;
+        }
+        let after = IndexedFile::from_text(f.clone(), text.clone());
+        for prof in after.profiles.iter().filter(|p| p.top_level) {
+            assert!(
+                prof.flags.contains(&"complain".to_string()),
+                "{}",
+                prof.name
+            );
+        }
+        std::fs::write(out.path().join(f.file_name().unwrap()), text).unwrap();
+    }
+    let names = |d: &Path| {
+        let o = std::process::Command::new(&p)
+            .args([
+                "--names",
+                "--base=/etc/apparmor.d",
+                "--Include=/etc/apparmor.d",
+                "--",
+            ])
+            .arg(d)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    println!("{edited} top-level profiles edited");
+    assert!(edited > 20);
+    assert_eq!(names(out.path()), names(dir));
 }

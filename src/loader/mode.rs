@@ -449,4 +449,3 @@ pub fn plan_change(
     }
     Ok(out)
 }
-
