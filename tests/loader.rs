@@ -385,3 +385,60 @@ fn captured_outputs_decode_to_typed_errors() {
     let r = diagnose(Action::Remove, &[], &captured("remove-worker-crash-3.0.8"));
     assert_eq!(r.errors, [LoadError::WorkerDied]);
 }
+
+#[test]
+fn recording_runner_sees_exact_effects_of_a_mode_plan() {
+    use apparmor::loader::mode::{ModeChange, ProfileIndex, plan_change};
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("d");
+    std::fs::create_dir_all(base.join("force-complain")).unwrap();
+    std::fs::copy(td("profiles/foo"), base.join("foo")).unwrap();
+    std::os::unix::fs::symlink(base.join("foo"), base.join("force-complain/foo")).unwrap();
+    let mut index = ProfileIndex::scan(&base).unwrap();
+    let resolved = index.resolve("/usr/bin/foo", &base).unwrap();
+    assert_eq!(resolved[0].profiles, ["foo"]);
+    let parser = Parser::new("/sbin/apparmor_parser")
+        .base(&base)
+        .include(&base);
+    let plans = plan_change(ModeChange::Enforce, &base, &resolved, &index, &parser, true).unwrap();
+    assert_eq!(plans.len(), 1);
+    let steps = &plans[0].plan.steps;
+    assert_eq!(
+        steps[0],
+        Step::RemoveLink {
+            link: base.join("force-complain/foo")
+        }
+    );
+    assert!(matches!(&steps[1], Step::Edit { path, .. } if path == &base.join("foo")));
+    // The parser's answer is scripted: a kernel refusal on reload.
+    let mut rec = RecordingRunner::new().then(RawOutput::exited(
+        243,
+        "",
+        "apparmor_parser: Unable to replace \"foo\".  Permission denied; attempted to load a profile while confined?\n",
+    ));
+    let outcomes = plans[0].plan.execute(&mut rec).unwrap();
+    let cmds = rec.commands();
+    assert_eq!(cmds.len(), 1);
+    let b = base.display();
+    assert_eq!(
+        cmds[0].display(),
+        format!("/sbin/apparmor_parser --replace --Include={b} --base={b} --verbose -- {b}/foo")
+    );
+    let StepOutcome::Ran(report) = outcomes.last().unwrap() else {
+        panic!()
+    };
+    assert!(matches!(
+        report.errors[..],
+        [LoadError::Kernel {
+            kind: KernelErrorKind::PermissionDenied,
+            ..
+        }]
+    ));
+    // The edit and the link removal happened before the reload.
+    assert!(
+        !std::fs::read_to_string(base.join("foo"))
+            .unwrap()
+            .contains("flags=(complain) {\n  /etc")
+    );
+    assert!(std::fs::symlink_metadata(base.join("force-complain/foo")).is_err());
+}
