@@ -230,6 +230,7 @@ fn werror_prints_the_converted_warning() {
     let d = one_syntax_error(&r);
     assert!(d.message.contains("dbus rules not enforced"), "{d:?}");
     assert!(d.message.contains("profile w"), "{d:?}");
+    assert_eq!(d.profile.as_deref(), Some("w"));
 }
 
 #[test]

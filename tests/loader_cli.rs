@@ -157,6 +157,26 @@ fn unload_by_name_writes_remove_with_nul() {
         std::fs::read(fs.path().join(".remove")).unwrap(),
         b"unknown with space\0"
     );
+    let (code, out, err) = aactl(&[
+        "unload",
+        "--apparmorfs",
+        s(fs.path()),
+        "--namespace",
+        "lxd-c1",
+        "--dry-run",
+        "--parser",
+        "/nonexistent",
+        "/usr/bin/man",
+        ":other:x",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fsd = fs.path().display();
+    assert_eq!(
+        out,
+        format!(
+            "write ':lxd-c1:/usr/bin/man\\0' > {fsd}/.remove\nwrite ':other:x\\0' > {fsd}/.remove\n"
+        )
+    );
 }
 
 #[test]

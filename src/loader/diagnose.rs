@@ -154,6 +154,7 @@ pub fn diagnose(action: Action, files: &[PathBuf], raw: &RawOutput) -> RunReport
                     file: Some(PathBuf::from(&c["file"])),
                     read_file: None,
                     line: None,
+                    profile: Some(c["prof"].to_owned()),
                     message: format!(
                         "{} (profile {}; warning turned into an error)",
                         &c["msg"], &c["prof"]
@@ -225,6 +226,7 @@ pub fn diagnose(action: Action, files: &[PathBuf], raw: &RawOutput) -> RunReport
                     file: (files.len() == 1).then(|| files[0].clone()),
                     read_file: None,
                     line: None,
+                    profile: None,
                     message: line.to_owned(),
                     lexer_state: None,
                     hint: None,
@@ -383,6 +385,7 @@ pub fn parse_parser_error(line: &str, files: &[PathBuf]) -> ParserDiagnostic {
         file,
         read_file: read,
         line: lineno,
+        profile: None,
         message: msg,
         lexer_state,
         hint,

@@ -24,6 +24,9 @@ pub struct ParserDiagnostic {
     pub read_file: Option<PathBuf>,
     /// 1-based line number in `read_file`, when printed.
     pub line: Option<u32>,
+    /// The profile, when the parser really names one (`Warning converted to Error
+    /// from profile NAME (FILE)`); never taken from the misleading "in profile".
+    pub profile: Option<String>,
     /// The parser's message, e.g. `Invalid capability bogus.`.
     pub message: String,
     /// The lexer state of a `Lexer found unexpected character` error (e.g. `MOUNT_MODE`).

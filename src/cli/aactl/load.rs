@@ -382,7 +382,13 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
     let mut steps: Vec<(String, &'static str, Step)> = Vec::new();
     for t in &targets {
         if action == Action::Remove && (by_name || !is_profile_file(t)) {
-            let name = t.to_string_lossy().into_owned();
+            let mut name = t.to_string_lossy().into_owned();
+            // With --namespace, a plain name addresses that namespace (`:NS:name`).
+            if let Some(ns) = m.get_one::<String>("namespace") {
+                if !name.starts_with(':') {
+                    name = format!(":{ns}:{name}");
+                }
+            }
             let Some(fs) = &ctx.apparmorfs else {
                 return Err(CliError(format!(
                     "cannot unload profile {}: no AppArmor filesystem found (give --apparmorfs)",
