@@ -433,3 +433,38 @@ fn edited_debian_tree_still_parses_in_apparmor_parser() {
     assert!(edited > 20);
     assert_eq!(names(out.path()), names(dir));
 }
+
+#[test]
+fn program_path_matches_an_attachment_glob() {
+    // Debian's dnsmasq profile attaches to /usr/{bin,sbin}/dnsmasq.
+    let (_d, base) = tree();
+    std::fs::write(
+        base.join("baz"),
+        "profile baz /usr/{bin,sbin}/baz flags=(attach_disconnected) {\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "/usr/sbin/baz",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("baz: attach_disconnected -> complain,attach_disconnected; ok"),
+        "{out}"
+    );
+    let (code, _, _) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "/usr/lib/baz",
+    ]);
+    assert_eq!(code, 1);
+}

@@ -226,16 +226,21 @@ impl ProfileIndex {
             }]);
         }
         let mut out = Vec::new();
-        for pass in 0..2 {
+        // Pass 0: profile name; 1: attachment written exactly; 2: a program path
+        // matched by an attachment (or path-like name) glob.
+        for pass in 0..3 {
             for f in &self.files {
                 let hits: Vec<String> = f
                     .profiles
                     .iter()
-                    .filter(|p| {
-                        if pass == 0 {
-                            p.name == target
-                        } else {
-                            p.attachment.as_deref() == Some(target)
+                    .filter(|p| match pass {
+                        0 => p.name == target,
+                        1 => p.attachment.as_deref() == Some(target),
+                        _ => {
+                            target.starts_with('/') && {
+                                let pat = p.attachment.as_deref().unwrap_or(&p.name);
+                                pat.starts_with('/') && glob_matches(pat, target)
+                            }
                         }
                     })
                     .map(|p| p.name.clone())
@@ -262,6 +267,69 @@ impl ProfileIndex {
     pub fn file(&self, path: &Path) -> Option<&IndexedFile> {
         self.files.iter().find(|f| f.path == path)
     }
+}
+
+/// True when the program path `path` matches the AppArmor attachment glob `pat`:
+/// `**` any run of characters, `*` any run without `/`, `?` one character other
+/// than `/`, `{a,b}` alternatives, `[…]` a character class; a variable (`@{x}`)
+/// matches any non-empty run (variables are not expanded here).
+pub fn glob_matches(pat: &str, path: &str) -> bool {
+    let mut re = String::from("^");
+    let chars: Vec<char> = pat.chars().collect();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                re.push_str(".*");
+                i += 1;
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '{' => {
+                depth += 1;
+                re.push_str("(?:");
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                re.push(')');
+            }
+            ',' if depth > 0 => re.push('|'),
+            '@' if chars.get(i + 1) == Some(&'{') => {
+                match chars[i..].iter().position(|c| *c == '}') {
+                    Some(end) => {
+                        re.push_str(".+");
+                        i += end;
+                    }
+                    None => re.push_str(&regex::escape("@")),
+                }
+            }
+            '[' => match chars[i..].iter().position(|c| *c == ']') {
+                Some(end) if end > 1 => {
+                    re.push('[');
+                    for (k, c) in chars[i + 1..i + end].iter().enumerate() {
+                        match c {
+                            '^' if k == 0 => re.push('^'),
+                            '-' => re.push('-'),
+                            c => re.push_str(&regex::escape(&c.to_string())),
+                        }
+                    }
+                    re.push(']');
+                    i += end;
+                }
+                _ => re.push_str("\\["),
+            },
+            '\\' if i + 1 < chars.len() => {
+                re.push_str(&regex::escape(&chars[i + 1].to_string()));
+                i += 1;
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    re.push('$');
+    regex::Regex::new(&re).is_ok_and(|r| r.is_match(path))
 }
 
 /// The flags of one profile before and after.
@@ -448,4 +516,23 @@ pub fn plan_change(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn attachment_globs() {
+        assert!(glob_matches("/usr/{bin,sbin}/dnsmasq", "/usr/sbin/dnsmasq"));
+        assert!(!glob_matches("/usr/{bin,sbin}/dnsmasq", "/usr/lib/dnsmasq"));
+        assert!(glob_matches("/usr/lib/**/foo", "/usr/lib/a/b/foo"));
+        assert!(!glob_matches("/usr/lib/*/foo", "/usr/lib/a/b/foo"));
+        assert!(glob_matches("/usr/bin/fo[ox]", "/usr/bin/fox"));
+        assert!(glob_matches("/usr/bin/[^a]b", "/usr/bin/bb"));
+        assert!(!glob_matches("/usr/bin/[^a]b", "/usr/bin/ab"));
+        assert!(glob_matches("/usr/bin/[a-c&]", "/usr/bin/&"));
+        assert!(glob_matches("@{exec_path}", "/usr/bin/x"));
+        assert!(!glob_matches("/usr/bin/a.b", "/usr/bin/aXb"));
+    }
 }
