@@ -401,7 +401,16 @@ fn recording_runner_sees_exact_effects_of_a_mode_plan() {
     let parser = Parser::new("/sbin/apparmor_parser")
         .base(&base)
         .include(&base);
-    let plans = plan_change(ModeChange::Enforce, &base, &resolved, &index, &parser, true).unwrap();
+    let plans = plan_change(
+        ModeChange::Enforce,
+        &base,
+        &resolved,
+        &index,
+        &parser,
+        true,
+        false,
+    )
+    .unwrap();
     assert_eq!(plans.len(), 1);
     let steps = &plans[0].plan.steps;
     assert_eq!(

@@ -468,3 +468,37 @@ fn program_path_matches_an_attachment_glob() {
     ]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn enforcing_an_unconfined_profile_needs_force() {
+    let (_d, base) = tree();
+    std::fs::write(
+        base.join("u"),
+        "profile u flags=(unconfined) {\n  userns,\n}\n",
+    )
+    .unwrap();
+    let args = |force: bool| {
+        let mut a = vec![
+            "enforce",
+            "--base",
+            s(&base),
+            "--no-reload",
+            "--parser",
+            "/x",
+            "u",
+        ];
+        if force {
+            a.push("--force");
+        }
+        aactl(&a)
+    };
+    let (code, _, err) = args(false);
+    assert_eq!(code, 1);
+    assert!(err.contains("flagged unconfined"), "{err}");
+    let (code, _, err) = args(true);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(base.join("u")).unwrap(),
+        "profile u {\n  userns,\n}\n"
+    );
+}

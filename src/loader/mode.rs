@@ -408,10 +408,12 @@ pub fn edit_flags(
 /// Plans `change` for resolved targets: per file, the link changes (in `base`'s
 /// `disable/` and `force-complain/`), the flag edit of the named profiles, and
 /// (unless `reload` is false) the parser run (`--replace`, or `--remove` for
-/// disable) with `parser`'s options.
+/// disable) with `parser`'s options. Like upstream 6.0, enforce refuses a profile
+/// flagged `unconfined` unless `force` (such profiles exist to not confine).
 ///
 /// # Errors
-/// [`LoaderError::Edit`] when a file does not parse or a profile is missing.
+/// [`LoaderError::Edit`] when a file does not parse, a profile is missing, or an
+/// `unconfined` profile would be enforced without `force`.
 pub fn plan_change(
     change: ModeChange,
     base: &Path,
@@ -419,6 +421,7 @@ pub fn plan_change(
     index: &ProfileIndex,
     parser: &Parser,
     reload: bool,
+    force: bool,
 ) -> Result<Vec<FilePlan>, LoaderError> {
     let mut order: Vec<PathBuf> = Vec::new();
     for r in resolved {
@@ -488,6 +491,17 @@ pub fn plan_change(
             let mut text = indexed.text.clone();
             for n in &names {
                 let (new, fc) = edit_flags(&file, &text, n, change)?;
+                if change == ModeChange::Enforce
+                    && !force
+                    && fc.before.iter().any(|f| f == "unconfined")
+                {
+                    return Err(LoaderError::Edit {
+                        path: file.clone(),
+                        message: format!(
+                            "profile {n} is flagged unconfined; enforcing it may break the program (use --force)"
+                        ),
+                    });
+                }
                 text = new;
                 changes.push(fc);
             }

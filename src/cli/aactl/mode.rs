@@ -41,6 +41,12 @@ pub fn command() -> Command {
         "enforce",
         "Set profiles to enforce mode (remove mode flags, disable/ and force-complain/ links) and reload",
     )
+    .arg(
+        Arg::new("force")
+            .long("force")
+            .action(ArgAction::SetTrue)
+            .help("Also enforce profiles flagged unconfined"),
+    )
 }
 
 /// `aactl complain`.
@@ -147,7 +153,15 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, 
     let mut plans: Vec<Result<FilePlan, PlanFailure>> = Vec::new();
     for f in &files {
         let mine: Vec<Resolved> = resolved.iter().filter(|r| &r.file == f).cloned().collect();
-        match plan_change(change, &ctx.base, &mine, &index, &ctx.parser, reload) {
+        match plan_change(
+            change,
+            &ctx.base,
+            &mine,
+            &index,
+            &ctx.parser,
+            reload,
+            m.get_flag_opt("force"),
+        ) {
             Ok(mut p) => plans.push(Ok(p.remove(0))),
             Err(e) => plans.push(Err((
                 mine.iter().map(|r| r.target.clone()).collect(),
