@@ -80,9 +80,9 @@ fn targets_arg(name: &'static str, help: &'static str) -> Arg {
         .help(help)
 }
 
-/// Adds the options shared by the loader commands (parser location and options,
-/// `--json`, `--dry-run`).
-pub fn with_parser_args(c: Command) -> Command {
+/// Adds the options of every loader command: parser location, profile and
+/// include directories, apparmorfs, `--json`, `--dry-run`.
+pub fn with_common_args(c: Command) -> Command {
     let path = || clap::value_parser!(PathBuf);
     c.arg(
         Arg::new("parser")
@@ -116,88 +116,6 @@ pub fn with_parser_args(c: Command) -> Command {
             .help("AppArmor filesystem (default: found in /proc/mounts of --root or the host)"),
     )
     .arg(
-        Arg::new("namespace")
-            .long("namespace")
-            .short('n')
-            .value_name("NS")
-            .help("Load into policy namespace NS"),
-    )
-    .arg(
-        Arg::new("skip-kernel-load")
-            .long("skip-kernel-load")
-            .short('Q')
-            .action(ArgAction::SetTrue)
-            .help("Compile only; do not load into the kernel"),
-    )
-    .arg(
-        Arg::new("skip-cache")
-            .long("skip-cache")
-            .short('K')
-            .action(ArgAction::SetTrue)
-            .help("Neither read nor write the policy cache"),
-    )
-    .arg(
-        Arg::new("write-cache")
-            .long("write-cache")
-            .short('W')
-            .action(ArgAction::SetTrue)
-            .help("Write compiled policy to the cache"),
-    )
-    .arg(
-        Arg::new("cache-loc")
-            .long("cache-loc")
-            .value_name("DIR")
-            .action(ArgAction::Append)
-            .value_parser(path())
-            .help("Cache location (repeatable)"),
-    )
-    .arg(
-        Arg::new("features-file")
-            .long("features-file")
-            .short('M')
-            .value_name("FILE")
-            .value_parser(path())
-            .help("Feature set to compile for"),
-    )
-    .arg(
-        Arg::new("config-file")
-            .long("config-file")
-            .value_name("FILE")
-            .value_parser(path())
-            .help("apparmor_parser configuration file"),
-    )
-    .arg(
-        Arg::new("jobs")
-            .long("jobs")
-            .short('j')
-            .value_name("N")
-            .value_parser(clap::value_parser!(u32))
-            .help("Compile jobs per parser run"),
-    )
-    .arg(
-        Arg::new("warn")
-            .long("warn")
-            .value_name("CLASS")
-            .action(ArgAction::Append)
-            .value_parser(Warning::ALL.map(Warning::as_str))
-            .help("Enable a warning class"),
-    )
-    .arg(
-        Arg::new("werror")
-            .long("werror")
-            .value_name("CLASS")
-            .action(ArgAction::Append)
-            .value_parser(Warning::ALL.map(Warning::as_str))
-            .help("Turn a warning class into an error (its message is printed)"),
-    )
-    .arg(
-        Arg::new("quiet")
-            .long("quiet")
-            .short('q')
-            .action(ArgAction::SetTrue)
-            .help("Pass --quiet to the parser (no warnings)"),
-    )
-    .arg(
         Arg::new("json")
             .long("json")
             .action(ArgAction::SetTrue)
@@ -209,6 +127,95 @@ pub fn with_parser_args(c: Command) -> Command {
             .action(ArgAction::SetTrue)
             .help("Print the exact commands and file edits; change nothing"),
     )
+}
+
+/// Adds the common options ([`with_common_args`]) and the parser's load options
+/// (namespace, cache, features, jobs, warnings).
+pub fn with_parser_args(c: Command) -> Command {
+    let path = || clap::value_parser!(PathBuf);
+    with_common_args(c)
+        .arg(
+            Arg::new("namespace")
+                .long("namespace")
+                .short('n')
+                .value_name("NS")
+                .help("Load into policy namespace NS"),
+        )
+        .arg(
+            Arg::new("skip-kernel-load")
+                .long("skip-kernel-load")
+                .short('Q')
+                .action(ArgAction::SetTrue)
+                .help("Compile only; do not load into the kernel"),
+        )
+        .arg(
+            Arg::new("skip-cache")
+                .long("skip-cache")
+                .short('K')
+                .action(ArgAction::SetTrue)
+                .help("Neither read nor write the policy cache"),
+        )
+        .arg(
+            Arg::new("write-cache")
+                .long("write-cache")
+                .short('W')
+                .action(ArgAction::SetTrue)
+                .help("Write compiled policy to the cache"),
+        )
+        .arg(
+            Arg::new("cache-loc")
+                .long("cache-loc")
+                .value_name("DIR")
+                .action(ArgAction::Append)
+                .value_parser(path())
+                .help("Cache location (repeatable)"),
+        )
+        .arg(
+            Arg::new("features-file")
+                .long("features-file")
+                .short('M')
+                .value_name("FILE")
+                .value_parser(path())
+                .help("Feature set to compile for"),
+        )
+        .arg(
+            Arg::new("config-file")
+                .long("config-file")
+                .value_name("FILE")
+                .value_parser(path())
+                .help("apparmor_parser configuration file"),
+        )
+        .arg(
+            Arg::new("jobs")
+                .long("jobs")
+                .short('j')
+                .value_name("N")
+                .value_parser(clap::value_parser!(u32))
+                .help("Compile jobs per parser run"),
+        )
+        .arg(
+            Arg::new("warn")
+                .long("warn")
+                .value_name("CLASS")
+                .action(ArgAction::Append)
+                .value_parser(Warning::ALL.map(Warning::as_str))
+                .help("Enable a warning class"),
+        )
+        .arg(
+            Arg::new("werror")
+                .long("werror")
+                .value_name("CLASS")
+                .action(ArgAction::Append)
+                .value_parser(Warning::ALL.map(Warning::as_str))
+                .help("Turn a warning class into an error (its message is printed)"),
+        )
+        .arg(
+            Arg::new("quiet")
+                .long("quiet")
+                .short('q')
+                .action(ArgAction::SetTrue)
+                .help("Pass --quiet to the parser (no warnings)"),
+        )
 }
 
 /// What the loader commands need from their options.
@@ -238,8 +245,8 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
         .get_one::<PathBuf>("root")
         .map(System::with_root)
         .unwrap_or_default();
-    let dry_run = m.get_flag("dry-run");
-    let program = match m.get_one::<PathBuf>("parser") {
+    let dry_run = flag(m, "dry-run");
+    let program = match one::<PathBuf>(m, "parser") {
         Some(p) => p.clone(),
         None => match crate::loader::find_parser_from_env() {
             Ok(p) => p,
@@ -252,54 +259,54 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
         .get_one::<PathBuf>("base")
         .cloned()
         .unwrap_or_else(|| system.path(crate::loader::DEFAULT_PROFILE_DIR));
-    let apparmorfs = match m.get_one::<PathBuf>("apparmorfs") {
+    let apparmorfs = match one::<PathBuf>(m, "apparmorfs") {
         Some(p) => Some(p.clone()),
         None => system.securityfs().ok(),
     };
     let mut parser = Parser::new(program)
         .base(&base)
-        .skip_kernel_load(m.get_flag("skip-kernel-load"))
-        .skip_cache(m.get_flag("skip-cache"))
-        .write_cache(m.get_flag("write-cache"))
-        .quiet(m.get_flag("quiet"));
+        .skip_kernel_load(flag(m, "skip-kernel-load"))
+        .skip_cache(flag(m, "skip-cache"))
+        .write_cache(flag(m, "write-cache"))
+        .quiet(flag(m, "quiet"));
     // Includes: the profile directory first (as the upstream utils do), then -I.
     parser = parser.include(&base);
-    for i in m.get_many::<PathBuf>("include").into_iter().flatten() {
+    for i in many::<PathBuf>(m, "include") {
         parser = parser.include(i);
     }
     // Only pass --subdomainfs when told where it is (or reading another root):
     // otherwise the parser finds it itself.
-    if m.get_one::<PathBuf>("apparmorfs").is_some() || !system.is_host() {
+    if one::<PathBuf>(m, "apparmorfs").is_some() || !system.is_host() {
         if let Some(fs) = &apparmorfs {
             parser = parser.apparmorfs(fs);
         }
     }
-    if let Some(ns) = m.get_one::<String>("namespace") {
+    if let Some(ns) = one::<String>(m, "namespace") {
         parser = parser.namespace(ns);
     }
-    for c in m.get_many::<PathBuf>("cache-loc").into_iter().flatten() {
+    for c in many::<PathBuf>(m, "cache-loc") {
         parser = parser.cache_loc(c);
     }
-    if let Some(f) = m.get_one::<PathBuf>("features-file") {
+    if let Some(f) = one::<PathBuf>(m, "features-file") {
         parser = parser.features_file(f);
     }
-    if let Some(f) = m.get_one::<PathBuf>("config-file") {
+    if let Some(f) = one::<PathBuf>(m, "config-file") {
         parser = parser.config_file(f);
     }
-    if let Some(j) = m.get_one::<u32>("jobs") {
+    if let Some(j) = one::<u32>(m, "jobs") {
         parser = parser.jobs(Jobs::Count(*j));
     }
-    for w in m.get_many::<String>("warn").into_iter().flatten() {
+    for w in many::<String>(m, "warn") {
         if let Some(w) = Warning::from_name(w) {
             parser = parser.warn(w);
         }
     }
-    for w in m.get_many::<String>("werror").into_iter().flatten() {
+    for w in many::<String>(m, "werror") {
         if let Some(w) = Warning::from_name(w) {
             parser = parser.werror(w);
         }
     }
-    if m.try_get_one::<bool>("complain").ok().flatten() == Some(&true) {
+    if flag(m, "complain") {
         parser = parser.complain(true);
     }
     Ok(Context {
@@ -307,9 +314,27 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
         base,
         apparmorfs,
         system,
-        json: m.get_flag("json"),
+        json: flag(m, "json"),
         dry_run,
     })
+}
+
+/// True when the boolean option `id` exists in `m` and is set.
+pub fn flag(m: &ArgMatches, id: &str) -> bool {
+    m.try_get_one::<bool>(id).ok().flatten() == Some(&true)
+}
+
+/// The value of option `id`, `None` when unset or not defined for this command.
+pub fn one<'a, T: Clone + Send + Sync + 'static>(m: &'a ArgMatches, id: &str) -> Option<&'a T> {
+    m.try_get_one::<T>(id).ok().flatten()
+}
+
+/// Every value of option `id` (none when unset or not defined for this command).
+pub fn many<'a, T: Clone + Send + Sync + 'static>(
+    m: &'a ArgMatches,
+    id: &str,
+) -> impl Iterator<Item = &'a T> {
+    m.try_get_many::<T>(id).ok().flatten().into_iter().flatten()
 }
 
 /// One target's result.
@@ -376,15 +401,14 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         .flatten()
         .cloned()
         .collect();
-    let by_name =
-        action == Action::Remove && m.try_get_one::<bool>("name").ok().flatten() == Some(&true);
+    let by_name = action == Action::Remove && flag(m, "name");
     // Build the plan: one step per file, or one kernel write per name.
     let mut steps: Vec<(String, &'static str, Step)> = Vec::new();
     for t in &targets {
         if action == Action::Remove && (by_name || !is_profile_file(t)) {
             let mut name = t.to_string_lossy().into_owned();
             // With --namespace, a plain name addresses that namespace (`:NS:name`).
-            if let Some(ns) = m.get_one::<String>("namespace") {
+            if let Some(ns) = one::<String>(m, "namespace") {
                 if !name.starts_with(':') {
                     name = format!(":{ns}:{name}");
                 }

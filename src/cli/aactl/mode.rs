@@ -8,7 +8,7 @@
 //! found and changed (and reloaded), 1 when any was not found or failed, 2 when
 //! nothing could be tried.
 
-use super::load::{context, with_parser_args, write_json, write_out};
+use super::load::{context, flag, with_parser_args, write_json, write_out};
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
@@ -118,7 +118,7 @@ struct JsonOut<'a> {
 /// # Errors
 /// [`CliError`] when nothing could be tried (unreadable profile directory, no parser).
 pub fn run(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, CliError> {
-    let change = if change == ModeChange::Audit && m.get_flag_opt("remove") {
+    let change = if change == ModeChange::Audit && flag(m, "remove") {
         ModeChange::NoAudit
     } else {
         change
@@ -160,7 +160,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, 
             &index,
             &ctx.parser,
             reload,
-            m.get_flag_opt("force"),
+            flag(m, "force"),
         ) {
             Ok(mut p) => plans.push(Ok(p.remove(0))),
             Err(e) => plans.push(Err((
@@ -340,14 +340,4 @@ fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(
     io.err
         .write_all(s.as_bytes())
         .map_err(|e| CliError::from_error(&e))
-}
-
-trait FlagOpt {
-    fn get_flag_opt(&self, id: &str) -> bool;
-}
-
-impl FlagOpt for ArgMatches {
-    fn get_flag_opt(&self, id: &str) -> bool {
-        self.try_get_one::<bool>(id).ok().flatten() == Some(&true)
-    }
 }

@@ -6,7 +6,7 @@
 //! 1 when a removal failed, 2 when nothing could be decided (loaded policy
 //! unreadable, `--names` failed, no parser).
 
-use super::load::{context, with_parser_args, write_json, write_out};
+use super::load::{context, with_common_args, write_json, write_out};
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
@@ -20,14 +20,15 @@ use std::path::PathBuf;
 
 /// `aactl remove-unknown`.
 pub fn command() -> Command {
-    with_parser_args(
+    with_common_args(
         Command::new("remove-unknown")
             .about("Unload loaded profiles that are in no profile directory")
             .long_about(
                 "Unload loaded profiles whose names are not defined by any file of the profile \
                  directories (apparmor_parser --names; disabled files count as absent). \
-                 Profiles of child namespaces (container policy), prompt-mode profiles, \
-                 children of other profiles and libvirt-UUID profiles are kept unless asked.",
+                 Profiles of child namespaces (container policy) and prompt-mode profiles \
+                 are kept unless asked; children of other profiles (they go with their \
+                 parent) and libvirt-UUID profiles are always kept.",
             ),
     )
     .arg(
