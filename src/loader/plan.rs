@@ -210,7 +210,7 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
 
 /// Writes `data` to `path` atomically: a temporary file in the same directory,
 /// given the original's permissions and (when possible) owner and group, synced,
-/// then renamed over `path`. A symlinked `path` is resolved first so the link
+/// then renamed over `path` (and the directory synced). A symlinked `path` is resolved first so the link
 /// stays a link.
 ///
 /// # Errors
@@ -244,6 +244,10 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
         }
     }
     tmp.persist(&real).map_err(|e| io(e.error))?;
+    // Make the rename itself durable (best effort: some file systems refuse).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
 }
 
