@@ -23,6 +23,18 @@ pub const STANDARD_DIRS: [&str; 2] = ["/sbin", "/usr/sbin"];
 /// # Errors
 /// [`LoaderError::ParserNotFound`] with every directory that was searched.
 pub fn find_parser(path_var: Option<&OsStr>) -> Result<PathBuf, LoaderError> {
+    let standard: Vec<&Path> = STANDARD_DIRS.iter().map(Path::new).collect();
+    find_parser_in(path_var, &standard)
+}
+
+/// Like [`find_parser`] with other fallback directories than [`STANDARD_DIRS`].
+///
+/// # Errors
+/// [`LoaderError::ParserNotFound`] with every directory that was searched.
+pub fn find_parser_in(
+    path_var: Option<&OsStr>,
+    fallback: &[&Path],
+) -> Result<PathBuf, LoaderError> {
     let mut searched: Vec<PathBuf> = Vec::new();
     let from_path = path_var
         .map(|p| std::env::split_paths(p).collect::<Vec<_>>())
@@ -30,7 +42,7 @@ pub fn find_parser(path_var: Option<&OsStr>) -> Result<PathBuf, LoaderError> {
     let dirs = from_path
         .into_iter()
         .filter(|d| !d.as_os_str().is_empty())
-        .chain(STANDARD_DIRS.iter().map(PathBuf::from));
+        .chain(fallback.iter().map(|p| p.to_path_buf()));
     for dir in dirs {
         if searched.contains(&dir) {
             continue;
@@ -63,16 +75,35 @@ mod tests {
 
     #[test]
     fn missing_parser_names_every_directory() {
+        // H-01 / G-10: no parser anywhere → the error lists PATH, then the fallbacks.
         let dir = tempfile::tempdir().unwrap();
-        let path = std::env::join_paths([dir.path(), Path::new("/nonexistent-aa")]).unwrap();
-        match find_parser(Some(&path)) {
-            Err(LoaderError::ParserNotFound { searched }) => {
-                // Only reachable when no standard dir has the parser.
-                assert_eq!(searched[0], dir.path());
-                assert!(searched.contains(&PathBuf::from("/sbin")));
-            }
-            Ok(p) => assert!(p.starts_with("/sbin") || p.starts_with("/usr/sbin")),
-            Err(e) => panic!("{e}"),
+        let path = std::env::join_paths([dir.path(), Path::new(""), Path::new("/nonexistent-aa")])
+            .unwrap();
+        let e = find_parser_in(Some(&path), &[Path::new("/nonexistent-sbin")]).unwrap_err();
+        let LoaderError::ParserNotFound { searched } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(
+            searched,
+            &[
+                dir.path().to_path_buf(),
+                PathBuf::from("/nonexistent-aa"),
+                PathBuf::from("/nonexistent-sbin")
+            ]
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "apparmor_parser not found (looked in: {}, /nonexistent-aa, /nonexistent-sbin); install the apparmor package or give its path",
+                dir.path().display()
+            )
+        );
+        // With the real fallbacks, the standard directories are searched after PATH.
+        if let Err(LoaderError::ParserNotFound { searched }) = find_parser(Some(&path)) {
+            assert_eq!(
+                searched[2..],
+                [PathBuf::from("/sbin"), PathBuf::from("/usr/sbin")]
+            );
         }
     }
 
