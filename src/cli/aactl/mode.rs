@@ -112,12 +112,51 @@ struct JsonOut<'a> {
     results: &'a [FileResult],
 }
 
-/// Runs `change` for the matched subcommand (`enforce`, `complain`, `audit`,
-/// `disable`, `enable`).
+/// `aactl enforce`.
 ///
 /// # Errors
 /// [`CliError`] when nothing could be tried (unreadable profile directory, no parser).
-pub fn run(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, CliError> {
+pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Enforce)
+}
+
+/// `aactl complain`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_complain(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Complain)
+}
+
+/// `aactl audit` (`--remove`: remove the flag).
+///
+/// # Errors
+/// See [`run`].
+pub fn run_audit(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Audit)
+}
+
+/// `aactl disable`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_disable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Disable)
+}
+
+/// `aactl enable`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_enable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Enable)
+}
+
+/// Runs `change` on the targets of `m`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, CliError> {
     let change = if change == ModeChange::Audit && flag(m, "remove") {
         ModeChange::NoAudit
     } else {
