@@ -173,7 +173,10 @@ fn kernel_write_failures_decode_256_minus_errno() {
 fn missing_interface_file_is_not_found() {
     let Some(p) = real_parser() else { return };
     let fs = tempfile::tempdir().unwrap();
-    let mut l = Loader::new(Parser::new(p).apparmorfs(fs.path()), SystemRunner);
+    let mut l = Loader::new(
+        Parser::new(p).apparmorfs(fs.path()).skip_cache(true),
+        SystemRunner,
+    );
     let r = l.run_file(Action::Add, &td("base/e1")).unwrap();
     assert_eq!(r.termination, Termination::Exited(254));
     assert!(matches!(
