@@ -3,6 +3,17 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod loader;
+mod loader_cli;
+mod loader_mode;
+mod loader_unknown;
+mod policy_check_cli;
+mod policy_conformance;
+mod policy_edit;
+mod policy_hostile;
+mod policy_resolve;
+mod policy_roundtrip;
+mod policy_syntax;
 // aa-status vs upstream 6.0's recorded results on the shared fake systems (root, unshare)
 mod compliance;
 // JSON-as-data reader used by the compliance tests

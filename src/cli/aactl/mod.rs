@@ -13,6 +13,9 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 pub mod ps;
+pub mod load;
+pub mod mode;
+pub mod remove_unknown;
 pub mod snapshot;
 pub mod status;
 
@@ -66,7 +69,17 @@ pub fn command() -> Command {
         .subcommand(ps::command())
         .subcommand(snapshot::command())
         .subcommand(log::command())
+        .subcommand(load::command())
+        .subcommand(load::replace_command())
+        .subcommand(load::unload_command())
+        .subcommand(mode::command())
+        .subcommand(mode::complain_command())
+        .subcommand(mode::audit_command())
+        .subcommand(mode::disable_command())
+        .subcommand(mode::enable_command())
+        .subcommand(remove_unknown::command())
         .subcommand(check::command())
+        .subcommand(snapshot::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -105,7 +118,17 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("ps", m)) => ps::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
+        Some(("load", m)) => load::run(m, io),
+        Some(("replace", m)) => load::run_replace(m, io),
+        Some(("unload", m)) => load::run_unload(m, io),
+        Some(("enforce", m)) => mode::run(m, io),
+        Some(("complain", m)) => mode::run_complain(m, io),
+        Some(("audit", m)) => mode::run_audit(m, io),
+        Some(("disable", m)) => mode::run_disable(m, io),
+        Some(("enable", m)) => mode::run_enable(m, io),
+        Some(("remove-unknown", m)) => remove_unknown::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
+        Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

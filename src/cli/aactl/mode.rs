@@ -1,0 +1,382 @@
+//! `aactl enforce|complain|audit|disable|enable PROFILE|PATH...`
+//! (spec/runtime-and-logs.md §4.4; the differences from upstream are in
+//! [`crate::loader::mode`]).
+//!
+//! A target is a profile file, a profile name (`name`, `parent//hat`) or a program
+//! path matching a profile's attachment, looked up in the profile directory
+//! (`--base`, default `/etc/apparmor.d`). Exit status: 0 when every target was
+//! found and changed (and reloaded), 1 when any was not found or failed, 2 when
+//! nothing could be tried.
+
+use super::load::{context, flag, with_parser_args, write_json, write_out};
+use super::{CliError, Exit};
+use crate::cli::Io;
+use crate::escape::escape_str;
+use crate::loader::mode::{FilePlan, ModeChange, ProfileIndex, Resolved, plan_change};
+use crate::loader::{LoaderError, RunReport, StepOutcome, SystemRunner};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde::Serialize;
+
+fn base_command(name: &'static str, about: &'static str) -> Command {
+    with_parser_args(
+        Command::new(name).about(about).arg(
+            Arg::new("targets")
+                .value_name("PROFILE|PATH")
+                .num_args(1..)
+                .required(true)
+                .help("Profile names, profile files, or program paths (attachments)"),
+        ),
+    )
+    .arg(
+        Arg::new("no-reload")
+            .long("no-reload")
+            .action(ArgAction::SetTrue)
+            .help("Change the files and links only; do not run apparmor_parser"),
+    )
+}
+
+/// `aactl enforce`.
+pub fn command() -> Command {
+    base_command(
+        "enforce",
+        "Set profiles to enforce mode (remove mode flags, disable/ and force-complain/ links) and reload",
+    )
+    .arg(
+        Arg::new("force")
+            .long("force")
+            .action(ArgAction::SetTrue)
+            .help("Also enforce profiles flagged unconfined"),
+    )
+}
+
+/// `aactl complain`.
+pub fn complain_command() -> Command {
+    base_command(
+        "complain",
+        "Set profiles to complain mode (flags=(complain), remove disable/ link) and reload",
+    )
+}
+
+/// `aactl audit`.
+pub fn audit_command() -> Command {
+    base_command("audit", "Add the audit flag to profiles and reload").arg(
+        Arg::new("remove")
+            .long("remove")
+            .short('r')
+            .action(ArgAction::SetTrue)
+            .help("Remove the audit flag instead"),
+    )
+}
+
+/// `aactl disable`.
+pub fn disable_command() -> Command {
+    base_command(
+        "disable",
+        "Disable profile files (link in disable/) and unload their profiles",
+    )
+}
+
+/// `aactl enable`.
+pub fn enable_command() -> Command {
+    base_command(
+        "enable",
+        "Re-enable disabled profile files (remove the disable/ link) and load them",
+    )
+}
+
+/// A file that could not be planned: its targets, the file, the error.
+type PlanFailure = (Vec<String>, std::path::PathBuf, LoaderError);
+
+/// One file's (or one unresolved target's) result.
+#[derive(Debug, Serialize)]
+struct FileResult {
+    targets: Vec<String>,
+    file: Option<String>,
+    ok: bool,
+    changes: Vec<crate::loader::mode::FlagChange>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<crate::loader::Plan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<RunReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    action: &'a str,
+    ok: bool,
+    dry_run: bool,
+    results: &'a [FileResult],
+}
+
+/// `aactl enforce`.
+///
+/// # Errors
+/// [`CliError`] when nothing could be tried (unreadable profile directory, no parser).
+pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Enforce)
+}
+
+/// `aactl complain`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_complain(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Complain)
+}
+
+/// `aactl audit` (`--remove`: remove the flag).
+///
+/// # Errors
+/// See [`run`].
+pub fn run_audit(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Audit)
+}
+
+/// `aactl disable`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_disable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Disable)
+}
+
+/// `aactl enable`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_enable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Enable)
+}
+
+/// Runs `change` on the targets of `m`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, CliError> {
+    let change = if change == ModeChange::Audit && flag(m, "remove") {
+        ModeChange::NoAudit
+    } else {
+        change
+    };
+    let reload = !m.get_flag("no-reload");
+    let ctx = context(m, reload)?;
+    let mut index = ProfileIndex::scan(&ctx.base).map_err(|e| CliError::from_error(&e))?;
+    let mut results: Vec<FileResult> = Vec::new();
+    let mut resolved: Vec<Resolved> = Vec::new();
+    for t in m.get_many::<String>("targets").into_iter().flatten() {
+        match index.resolve(t, &ctx.base) {
+            Ok(r) => resolved.extend(r),
+            Err(e) => results.push(FileResult {
+                targets: vec![t.clone()],
+                file: None,
+                ok: false,
+                changes: Vec::new(),
+                warnings: Vec::new(),
+                plan: None,
+                report: None,
+                error: Some(CliError::from_error(&e).0),
+            }),
+        }
+    }
+    // One plan per file, so a file that cannot be edited does not stop the others.
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for r in &resolved {
+        if !files.contains(&r.file) {
+            files.push(r.file.clone());
+        }
+    }
+    let mut plans: Vec<Result<FilePlan, PlanFailure>> = Vec::new();
+    for f in &files {
+        let mine: Vec<Resolved> = resolved.iter().filter(|r| &r.file == f).cloned().collect();
+        match plan_change(
+            change,
+            &ctx.base,
+            &mine,
+            &index,
+            &ctx.parser,
+            reload,
+            flag(m, "force"),
+        ) {
+            Ok(mut p) => plans.push(Ok(p.remove(0))),
+            Err(e) => plans.push(Err((
+                mine.iter().map(|r| r.target.clone()).collect(),
+                f.clone(),
+                e,
+            ))),
+        }
+    }
+    let mut runner = SystemRunner;
+    for p in plans {
+        match p {
+            Err((targets, file, e)) => results.push(FileResult {
+                targets,
+                file: Some(file.to_string_lossy().into_owned()),
+                ok: false,
+                changes: Vec::new(),
+                warnings: Vec::new(),
+                plan: None,
+                report: None,
+                error: Some(CliError::from_error(&e).0),
+            }),
+            Ok(fp) => {
+                let mut warnings = Vec::new();
+                if matches!(change, ModeChange::Audit | ModeChange::NoAudit) {
+                    let name = fp.file.file_name().unwrap_or_default();
+                    if std::fs::symlink_metadata(ctx.base.join("disable").join(name)).is_ok() {
+                        warnings.push("the profile file is disabled (disable/ link)".into());
+                    }
+                }
+                let mut res = FileResult {
+                    targets: fp.targets.clone(),
+                    file: Some(fp.file.to_string_lossy().into_owned()),
+                    ok: true,
+                    changes: fp.changes.clone(),
+                    warnings,
+                    plan: None,
+                    report: None,
+                    error: None,
+                };
+                if ctx.dry_run {
+                    res.plan = Some(fp.plan);
+                } else {
+                    match fp.plan.execute(&mut runner) {
+                        Ok(outcomes) => {
+                            for o in outcomes {
+                                if let StepOutcome::Ran(r) = o {
+                                    res.ok = r.ok();
+                                    res.report = Some(r);
+                                }
+                            }
+                        }
+                        Err(e @ LoaderError::ParserNotFound { .. }) => {
+                            return Err(CliError::from_error(&e));
+                        }
+                        Err(e) => {
+                            res.ok = false;
+                            res.error = Some(CliError::from_error(&e).0);
+                        }
+                    }
+                }
+                results.push(res);
+            }
+        }
+    }
+    let ok = results.iter().all(|r| r.ok);
+    let verb = change.as_str();
+    if ctx.json {
+        write_json(
+            io,
+            &JsonOut {
+                action: verb,
+                ok,
+                dry_run: ctx.dry_run,
+                results: &results,
+            },
+        )?;
+    } else if ctx.dry_run {
+        let mut s = String::new();
+        for r in &results {
+            if let Some(p) = &r.plan {
+                s.push_str(&p.render());
+            }
+        }
+        write_out(io, &s)?;
+        write_errors(io, verb, &results)?;
+    } else {
+        let mut s = String::new();
+        for r in results
+            .iter()
+            .filter(|r| r.file.is_some() && r.error.is_none())
+        {
+            s.push_str(&describe(verb, r));
+        }
+        write_out(io, &s)?;
+        write_errors(io, verb, &results)?;
+    }
+    Ok(if ok { Exit::Success } else { Exit::Failure })
+}
+
+fn flags_text(f: &[String]) -> String {
+    if f.is_empty() {
+        "(none)".into()
+    } else {
+        f.join(",")
+    }
+}
+
+fn describe(verb: &str, r: &FileResult) -> String {
+    let mut s = format!(
+        "{verb} {}:",
+        escape_str(r.file.as_deref().unwrap_or_default())
+    );
+    let changes: Vec<String> = r
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                " {}: {} -> {}",
+                escape_str(&c.profile),
+                escape_str(&flags_text(&c.before)),
+                escape_str(&flags_text(&c.after))
+            )
+        })
+        .collect();
+    s.push_str(&changes.join(";"));
+    if r.ok {
+        s.push_str(if changes.is_empty() { " ok" } else { "; ok" });
+    } else {
+        s.push_str(if changes.is_empty() {
+            " FAILED"
+        } else {
+            "; FAILED"
+        });
+    }
+    if let Some(rep) = &r.report {
+        if !rep.done.is_empty() {
+            let names: Vec<String> = rep
+                .done
+                .iter()
+                .map(|d| escape_str(&d.name).into_owned())
+                .collect();
+            s.push_str(&format!(" (parser: {})", names.join(", ")));
+        }
+    }
+    s.push('\n');
+    for w in &r.warnings {
+        s.push_str(&format!("  warning: {}\n", escape_str(w)));
+    }
+    s
+}
+
+fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(), CliError> {
+    let mut s = String::new();
+    for r in results.iter().filter(|r| !r.ok) {
+        let what = match &r.file {
+            Some(f) => f.clone(),
+            None => r.targets.join(" "),
+        };
+        if let Some(e) = &r.error {
+            s.push_str(&format!(
+                "aactl: {verb} {}: {}\n",
+                escape_str(&what),
+                escape_str(e)
+            ));
+        }
+        if let Some(rep) = &r.report {
+            for e in &rep.errors {
+                s.push_str(&format!(
+                    "aactl: {verb} {}: {}\n",
+                    escape_str(&what),
+                    escape_str(&e.to_string())
+                ));
+            }
+        }
+    }
+    io.err
+        .write_all(s.as_bytes())
+        .map_err(|e| CliError::from_error(&e))
+}

@@ -1,0 +1,552 @@
+//! Switching profiles between enforce, complain, audit, disabled and enabled
+//! (spec/runtime-and-logs.md §4.4, pitfalls §5 items 33–35).
+//!
+//! Like upstream's aa-enforce / aa-complain / aa-audit / aa-disable, but:
+//! - the flags are edited through the policy parser's source-preserving edit
+//!   ([`crate::policy::edit`]) on the **named profile only** (upstream also rewrites
+//!   every hat of the file); a file target edits its top-level profiles;
+//! - comments and formatting are kept; the write is atomic and keeps owner and mode;
+//! - a target that matches no profile is an error ([`LoaderError::ProfileNotFound`]),
+//!   not a silent exit 0;
+//! - a file the policy parser cannot parse is not edited (the error names its line).
+//!
+//! Symlinks, as upstream: complain removes `disable/<file>`; enforce removes
+//! `disable/<file>` and `force-complain/<file>`; disable creates
+//! `disable/<file>` → the file's absolute path and unloads with `--remove`;
+//! enable removes `disable/<file>` and reloads. Every other change reloads with
+//! `--replace`.
+
+use super::plan::{Plan, Step};
+use super::{Action, LoaderError, Parser};
+use crate::diag::FileId;
+use crate::policy::ast::Profile;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The change asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeChange {
+    /// Remove mode flags (`complain`, `kill`, `unconfined`, `prompt`, …): enforce.
+    Enforce,
+    /// Set the `complain` flag (replacing other mode flags).
+    Complain,
+    /// Add the `audit` flag.
+    Audit,
+    /// Remove the `audit` flag.
+    NoAudit,
+    /// Create `disable/<file>` and unload.
+    Disable,
+    /// Remove `disable/<file>` and load.
+    Enable,
+}
+
+impl ModeChange {
+    /// The verb for messages (`enforce`, `complain`, `audit`, `audit-off`, `disable`, `enable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModeChange::Enforce => "enforce",
+            ModeChange::Complain => "complain",
+            ModeChange::Audit => "audit",
+            ModeChange::NoAudit => "audit-off",
+            ModeChange::Disable => "disable",
+            ModeChange::Enable => "enable",
+        }
+    }
+
+    fn edits_flags(self) -> bool {
+        matches!(
+            self,
+            ModeChange::Enforce | ModeChange::Complain | ModeChange::Audit | ModeChange::NoAudit
+        )
+    }
+}
+
+/// One profile found in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexedProfile {
+    /// Fully qualified name (`parent//hat` for hats and children).
+    pub name: String,
+    /// The attachment, when written.
+    pub attachment: Option<String>,
+    /// The flags as written.
+    pub flags: Vec<String>,
+    /// True for a top-level profile.
+    pub top_level: bool,
+}
+
+/// One profile file and its profiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// Its profiles, parents before children.
+    pub profiles: Vec<IndexedProfile>,
+    /// The first parse error (`line: message`), when the file does not parse.
+    pub parse_error: Option<String>,
+}
+
+impl IndexedFile {
+    /// Reads and parses one file.
+    ///
+    /// # Errors
+    /// [`LoaderError::Io`] when it cannot be read.
+    pub fn read(path: &Path) -> Result<Self, LoaderError> {
+        let bytes = std::fs::read(path).map_err(|e| LoaderError::Io {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| LoaderError::Edit {
+            path: path.to_owned(),
+            message: "not valid UTF-8".into(),
+        })?;
+        Ok(Self::from_text(path.to_owned(), text))
+    }
+
+    /// Parses `text` as the content of `path` (pure).
+    pub fn from_text(path: PathBuf, text: String) -> Self {
+        let parsed = crate::policy::parse_str(&text, FileId(0));
+        let parse_error = parsed.diagnostics.iter().find(|d| d.is_error()).map(|d| {
+            let line = 1 + text[..(d.span.start as usize).min(text.len())]
+                .bytes()
+                .filter(|b| *b == b'\n')
+                .count();
+            format!("line {line}: {}", d.message)
+        });
+        let mut profiles = Vec::new();
+        let mut top = Vec::new();
+        crate::policy::ast::collect_profiles(&parsed.ast.items, &mut top);
+        for p in top {
+            walk(p, None, &mut profiles);
+        }
+        IndexedFile {
+            path,
+            text,
+            profiles,
+            parse_error,
+        }
+    }
+}
+
+fn walk(p: &Profile, parent: Option<&str>, out: &mut Vec<IndexedProfile>) {
+    let name = match parent {
+        Some(par) => format!("{par}//{}", p.name.value()),
+        None => p.name.value(),
+    };
+    out.push(IndexedProfile {
+        name: name.clone(),
+        attachment: p.attachment.as_ref().map(|a| a.value()),
+        flags: p
+            .flags
+            .as_ref()
+            .map(|f| f.flags.iter().map(|w| w.value()).collect())
+            .unwrap_or_default(),
+        top_level: parent.is_none(),
+    });
+    for c in p.children() {
+        walk(c, Some(&name), out);
+    }
+}
+
+/// The profile files of a directory, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileIndex {
+    /// The files, in directory order.
+    pub files: Vec<IndexedFile>,
+}
+
+/// A target resolved to a file and profiles in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The argument as given.
+    pub target: String,
+    /// The profile file.
+    pub file: PathBuf,
+    /// The profiles to edit (fully qualified names).
+    pub profiles: Vec<String>,
+}
+
+impl ProfileIndex {
+    /// Reads every profile file directly in `dir` ([`super::profile_files`]).
+    /// Unreadable files are skipped (they cannot be targets).
+    ///
+    /// # Errors
+    /// [`LoaderError::Io`] when `dir` cannot be read.
+    pub fn scan(dir: &Path) -> Result<Self, LoaderError> {
+        let mut files = Vec::new();
+        for f in super::profile_files(dir)? {
+            if let Ok(i) = IndexedFile::read(&f) {
+                files.push(i);
+            }
+        }
+        Ok(ProfileIndex { files })
+    }
+
+    /// Resolves a target: an existing profile file (all its top-level profiles),
+    /// else a profile name (`name` or `parent//hat`), else a program path matching
+    /// a profile's attachment or name. A name found in several files is resolved
+    /// to every one of them (each is edited).
+    ///
+    /// # Errors
+    /// [`LoaderError::ProfileNotFound`] (with `dir`), or the read error of a file target.
+    pub fn resolve(&mut self, target: &str, dir: &Path) -> Result<Vec<Resolved>, LoaderError> {
+        let p = Path::new(target);
+        if super::is_profile_file(p) && p.is_file() {
+            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+            let idx = match self
+                .files
+                .iter()
+                .position(|f| std::fs::canonicalize(&f.path).ok().as_deref() == Some(&canon))
+            {
+                Some(i) => i,
+                None => {
+                    self.files.push(IndexedFile::read(p)?);
+                    self.files.len() - 1
+                }
+            };
+            let f = &self.files[idx];
+            let profiles: Vec<String> = f
+                .profiles
+                .iter()
+                .filter(|p| p.top_level)
+                .map(|p| p.name.clone())
+                .collect();
+            if profiles.is_empty() {
+                return Err(LoaderError::ProfileNotFound {
+                    name: target.to_owned(),
+                    dir: f.path.clone(),
+                });
+            }
+            return Ok(vec![Resolved {
+                target: target.to_owned(),
+                file: f.path.clone(),
+                profiles,
+            }]);
+        }
+        let mut out = Vec::new();
+        // Pass 0: profile name; 1: attachment written exactly; 2: a program path
+        // matched by an attachment (or path-like name) glob.
+        for pass in 0..3 {
+            for f in &self.files {
+                let hits: Vec<String> = f
+                    .profiles
+                    .iter()
+                    .filter(|p| match pass {
+                        0 => p.name == target,
+                        1 => p.attachment.as_deref() == Some(target),
+                        _ => {
+                            target.starts_with('/') && {
+                                let pat = p.attachment.as_deref().unwrap_or(&p.name);
+                                pat.starts_with('/') && glob_matches(pat, target)
+                            }
+                        }
+                    })
+                    .map(|p| p.name.clone())
+                    .collect();
+                if !hits.is_empty() {
+                    out.push(Resolved {
+                        target: target.to_owned(),
+                        file: f.path.clone(),
+                        profiles: hits,
+                    });
+                }
+            }
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+        Err(LoaderError::ProfileNotFound {
+            name: target.to_owned(),
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The indexed file at `path`.
+    pub fn file(&self, path: &Path) -> Option<&IndexedFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+/// True when the program path `path` matches the AppArmor attachment glob `pat`:
+/// `**` any run of characters, `*` any run without `/`, `?` one character other
+/// than `/`, `{a,b}` alternatives, `[…]` a character class; a variable (`@{x}`)
+/// matches any non-empty run (variables are not expanded here).
+pub fn glob_matches(pat: &str, path: &str) -> bool {
+    let mut re = String::from("^");
+    let chars: Vec<char> = pat.chars().collect();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                re.push_str(".*");
+                i += 1;
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '{' => {
+                depth += 1;
+                re.push_str("(?:");
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                re.push(')');
+            }
+            ',' if depth > 0 => re.push('|'),
+            '@' if chars.get(i + 1) == Some(&'{') => {
+                match chars[i..].iter().position(|c| *c == '}') {
+                    Some(end) => {
+                        re.push_str(".+");
+                        i += end;
+                    }
+                    None => re.push_str(&regex::escape("@")),
+                }
+            }
+            '[' => match chars[i..].iter().position(|c| *c == ']') {
+                Some(end) if end > 1 => {
+                    re.push('[');
+                    for (k, c) in chars[i + 1..i + end].iter().enumerate() {
+                        match c {
+                            '^' if k == 0 => re.push('^'),
+                            '-' => re.push('-'),
+                            c => re.push_str(&regex::escape(&c.to_string())),
+                        }
+                    }
+                    re.push(']');
+                    i += end;
+                }
+                _ => re.push_str("\\["),
+            },
+            '\\' if i + 1 < chars.len() => {
+                re.push_str(&regex::escape(&chars[i + 1].to_string()));
+                i += 1;
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    re.push('$');
+    regex::Regex::new(&re).is_ok_and(|r| r.is_match(path))
+}
+
+/// The flags of one profile before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagChange {
+    /// The profile.
+    pub profile: String,
+    /// Flags before.
+    pub before: Vec<String>,
+    /// Flags after.
+    pub after: Vec<String>,
+}
+
+/// Everything done to one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilePlan {
+    /// The profile file.
+    pub file: PathBuf,
+    /// The targets that led here.
+    pub targets: Vec<String>,
+    /// Flag changes, per profile.
+    pub changes: Vec<FlagChange>,
+    /// The steps: link changes, the edit, the reload.
+    pub plan: Plan,
+}
+
+/// Returns `text` with `change` applied to profile `name`, and the flags before
+/// and after.
+///
+/// # Errors
+/// [`LoaderError::Edit`] when the profile is not in the text.
+pub fn edit_flags(
+    path: &Path,
+    text: &str,
+    name: &str,
+    change: ModeChange,
+) -> Result<(String, FlagChange), LoaderError> {
+    use crate::policy::edit;
+    let err = |e: edit::EditError| LoaderError::Edit {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let before = edit::profile_flags(text, name)
+        .map_err(err)?
+        .unwrap_or_default();
+    let new = match change {
+        ModeChange::Enforce => edit::set_profile_mode(text, name, None),
+        ModeChange::Complain => edit::set_profile_mode(text, name, Some("complain")),
+        ModeChange::Audit | ModeChange::NoAudit => {
+            let mut flags: Vec<String> = before.iter().filter(|f| *f != "audit").cloned().collect();
+            if change == ModeChange::Audit {
+                flags.push("audit".into());
+            }
+            if flags == before {
+                Ok(text.to_owned())
+            } else {
+                edit::set_profile_flags(text, name, &flags)
+            }
+        }
+        ModeChange::Disable | ModeChange::Enable => Ok(text.to_owned()),
+    }
+    .map_err(err)?;
+    let after = edit::profile_flags(&new, name)
+        .map_err(err)?
+        .unwrap_or_default();
+    Ok((
+        new,
+        FlagChange {
+            profile: name.to_owned(),
+            before,
+            after,
+        },
+    ))
+}
+
+/// Plans `change` for resolved targets: per file, the link changes (in `base`'s
+/// `disable/` and `force-complain/`), the flag edit of the named profiles, and
+/// (unless `reload` is false) the parser run (`--replace`, or `--remove` for
+/// disable) with `parser`'s options. Like upstream 6.0, enforce refuses a profile
+/// flagged `unconfined` unless `force` (such profiles exist to not confine).
+///
+/// # Errors
+/// [`LoaderError::Edit`] when a file does not parse, a profile is missing, or an
+/// `unconfined` profile would be enforced without `force`.
+pub fn plan_change(
+    change: ModeChange,
+    base: &Path,
+    resolved: &[Resolved],
+    index: &ProfileIndex,
+    parser: &Parser,
+    reload: bool,
+    force: bool,
+) -> Result<Vec<FilePlan>, LoaderError> {
+    let mut order: Vec<PathBuf> = Vec::new();
+    for r in resolved {
+        if !order.contains(&r.file) {
+            order.push(r.file.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for file in order {
+        let indexed = match index.file(&file) {
+            Some(f) => f.clone(),
+            None => IndexedFile::read(&file)?,
+        };
+        let targets: Vec<String> = resolved
+            .iter()
+            .filter(|r| r.file == file)
+            .map(|r| r.target.clone())
+            .collect();
+        let mut names: Vec<String> = Vec::new();
+        for r in resolved.iter().filter(|r| r.file == file) {
+            for p in &r.profiles {
+                if !names.contains(p) {
+                    names.push(p.clone());
+                }
+            }
+        }
+        let mut steps = Vec::new();
+        let basename = file
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| file.clone());
+        let disable_link = base.join("disable").join(&basename);
+        let force_link = base.join("force-complain").join(&basename);
+        match change {
+            ModeChange::Enforce => {
+                steps.push(Step::RemoveLink { link: force_link });
+                steps.push(Step::RemoveLink { link: disable_link });
+            }
+            ModeChange::Complain | ModeChange::Enable => {
+                steps.push(Step::RemoveLink { link: disable_link })
+            }
+            ModeChange::Disable => {
+                let target = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+                steps.push(Step::Symlink {
+                    link: disable_link,
+                    target,
+                });
+            }
+            ModeChange::Audit | ModeChange::NoAudit => {}
+        }
+        // Only link steps that change something are kept.
+        steps.retain(|s| match s {
+            Step::RemoveLink { link } => std::fs::symlink_metadata(link).is_ok(),
+            Step::Symlink { link, target } => {
+                std::fs::read_link(link).ok().as_ref() != Some(target)
+            }
+            _ => true,
+        });
+        let mut changes = Vec::new();
+        if change.edits_flags() {
+            if let Some(e) = &indexed.parse_error {
+                return Err(LoaderError::Edit {
+                    path: file.clone(),
+                    message: format!("not edited: the policy parser reports {e}"),
+                });
+            }
+            let mut text = indexed.text.clone();
+            for n in &names {
+                let (new, fc) = edit_flags(&file, &text, n, change)?;
+                if change == ModeChange::Enforce
+                    && !force
+                    && fc.before.iter().any(|f| f == "unconfined")
+                {
+                    return Err(LoaderError::Edit {
+                        path: file.clone(),
+                        message: format!(
+                            "profile {n} is flagged unconfined; enforcing it may break the program (use --force)"
+                        ),
+                    });
+                }
+                text = new;
+                changes.push(fc);
+            }
+            if text != indexed.text {
+                steps.push(Step::Edit {
+                    path: file.clone(),
+                    before: indexed.text.clone(),
+                    after: text,
+                });
+            }
+        }
+        if reload {
+            let action = if change == ModeChange::Disable {
+                Action::Remove
+            } else {
+                Action::Replace
+            };
+            let command = parser.clone().action(action).verbose(true).command([&file]);
+            steps.push(Step::Run { command });
+        }
+        out.push(FilePlan {
+            file,
+            targets,
+            changes,
+            plan: Plan { steps },
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn attachment_globs() {
+        assert!(glob_matches("/usr/{bin,sbin}/dnsmasq", "/usr/sbin/dnsmasq"));
+        assert!(!glob_matches("/usr/{bin,sbin}/dnsmasq", "/usr/lib/dnsmasq"));
+        assert!(glob_matches("/usr/lib/**/foo", "/usr/lib/a/b/foo"));
+        assert!(!glob_matches("/usr/lib/*/foo", "/usr/lib/a/b/foo"));
+        assert!(glob_matches("/usr/bin/fo[ox]", "/usr/bin/fox"));
+        assert!(glob_matches("/usr/bin/[^a]b", "/usr/bin/bb"));
+        assert!(!glob_matches("/usr/bin/[^a]b", "/usr/bin/ab"));
+        assert!(glob_matches("/usr/bin/[a-c&]", "/usr/bin/&"));
+        assert!(glob_matches("@{exec_path}", "/usr/bin/x"));
+        assert!(!glob_matches("/usr/bin/a.b", "/usr/bin/aXb"));
+    }
+}

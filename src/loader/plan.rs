@@ -1,0 +1,310 @@
+//! Plans: the exact effects of a loader operation, shown by `--dry-run` and
+//! executed step by step otherwise.
+//!
+//! A [`Plan`] is a list of [`Step`]s: parser commands, profile-file edits (with
+//! the text before and after), symlinks created or removed, and kernel-interface
+//! writes. [`Plan::render`] prints them; [`Plan::execute`] performs them through a
+//! [`Runner`] (parser, kernel) and the file system (edits, links).
+
+use super::diagnose::{RunReport, diagnose};
+use super::{LoaderError, ParserCommand, Runner};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// One effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Run `apparmor_parser`.
+    Run {
+        /// The exact command.
+        command: ParserCommand,
+    },
+    /// Replace a profile file's text atomically, keeping owner and permissions.
+    Edit {
+        /// The file.
+        path: PathBuf,
+        /// Its text now.
+        before: String,
+        /// Its text after the edit.
+        after: String,
+    },
+    /// Create a symlink `link` → `target` (creating the parent directory).
+    Symlink {
+        /// The link to create.
+        link: PathBuf,
+        /// Where it points (absolute, as upstream writes it).
+        target: PathBuf,
+    },
+    /// Remove a symlink (only if it is a symlink).
+    RemoveLink {
+        /// The link.
+        link: PathBuf,
+    },
+    /// Write `NAME\0` to the kernel's `.remove` file.
+    KernelRemove {
+        /// The `.remove` file.
+        path: PathBuf,
+        /// The profile's fully qualified name.
+        name: String,
+    },
+}
+
+/// What executing one step gave.
+#[derive(Debug, Serialize)]
+pub enum StepOutcome {
+    /// A file or link step, or a kernel write, that worked.
+    Done,
+    /// A parser run, decoded (may hold errors).
+    Ran(RunReport),
+}
+
+/// An ordered list of steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The steps, in execution order.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Text for people: `$ command` lines, `edit PATH` with changed lines as
+    /// `-`/`+` and their line numbers, `ln -s`, `rm`, `write NAME\0 > FILE`.
+    /// Untrusted text (names, file contents) is escaped.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for step in &self.steps {
+            render_step(step, &mut s);
+        }
+        s
+    }
+
+    /// Runs every step in order and stops at the first one that fails
+    /// (an error, or a parser run whose report has errors; that report is the
+    /// last outcome returned).
+    ///
+    /// # Errors
+    /// [`LoaderError`] for file, link and kernel-write failures and for a parser
+    /// that cannot be started.
+    pub fn execute(&self, runner: &mut dyn Runner) -> Result<Vec<StepOutcome>, LoaderError> {
+        let mut out = Vec::new();
+        for step in &self.steps {
+            let o = execute_step(step, runner)?;
+            let failed = matches!(&o, StepOutcome::Ran(r) if !r.ok());
+            out.push(o);
+            if failed {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Renders one step (see [`Plan::render`]).
+pub fn render_step(step: &Step, s: &mut String) {
+    use crate::escape::escape_str;
+    use std::fmt::Write as _;
+    match step {
+        Step::Run { command } => {
+            let _ = writeln!(s, "$ {}", command.display());
+        }
+        Step::Edit {
+            path,
+            before,
+            after,
+        } => {
+            let _ = writeln!(s, "edit {}", escape_str(&path.display().to_string()));
+            for d in line_diff(before, after) {
+                let _ = writeln!(s, "  {}", escape_str(&d));
+            }
+        }
+        Step::Symlink { link, target } => {
+            let _ = writeln!(
+                s,
+                "ln -s {} {}",
+                escape_str(&target.display().to_string()),
+                escape_str(&link.display().to_string())
+            );
+        }
+        Step::RemoveLink { link } => {
+            let _ = writeln!(s, "rm {}", escape_str(&link.display().to_string()));
+        }
+        Step::KernelRemove { path, name } => {
+            let _ = writeln!(
+                s,
+                "write '{}\\0' > {}",
+                escape_str(name),
+                escape_str(&path.display().to_string())
+            );
+        }
+    }
+}
+
+/// Performs one step.
+///
+/// # Errors
+/// See [`Plan::execute`].
+pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome, LoaderError> {
+    match step {
+        Step::Run { command } => {
+            let raw = runner
+                .run(command)
+                .map_err(|e| super::spawn_error(&command.program, e))?;
+            Ok(StepOutcome::Ran(diagnose(
+                command.action,
+                &command.files,
+                &raw,
+            )))
+        }
+        Step::Edit { path, after, .. } => {
+            atomic_write(path, after.as_bytes())?;
+            Ok(StepOutcome::Done)
+        }
+        Step::Symlink { link, target } => {
+            let io = |e| LoaderError::Io {
+                path: link.clone(),
+                source: e,
+            };
+            if let Some(parent) = link.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            match std::fs::symlink_metadata(link) {
+                Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(link).map_err(io)?,
+                Ok(_) => {
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "exists and is not a symlink",
+                    )));
+                }
+                Err(_) => {}
+            }
+            std::os::unix::fs::symlink(target, link).map_err(io)?;
+            Ok(StepOutcome::Done)
+        }
+        Step::RemoveLink { link } => {
+            match std::fs::symlink_metadata(link) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    std::fs::remove_file(link).map_err(|e| LoaderError::Io {
+                        path: link.clone(),
+                        source: e,
+                    })?
+                }
+                _ => {}
+            }
+            Ok(StepOutcome::Done)
+        }
+        Step::KernelRemove { path, name } => {
+            let mut data = name.as_bytes().to_vec();
+            data.push(0);
+            runner
+                .kernel_write(path, &data)
+                .map_err(|e| LoaderError::KernelWrite {
+                    path: path.clone(),
+                    name: name.clone(),
+                    kind: super::KernelErrorKind::from_errno(e.raw_os_error().unwrap_or(0)),
+                    source: e,
+                })?;
+            Ok(StepOutcome::Done)
+        }
+    }
+}
+
+/// Writes `data` to `path` atomically: a temporary file in the same directory,
+/// given the original's permissions and (when possible) owner and group, synced,
+/// then renamed over `path` (and the directory synced). A symlinked `path` is resolved first so the link
+/// stays a link.
+///
+/// # Errors
+/// [`LoaderError::Io`] naming the file.
+pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(path).map_err(|e| LoaderError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let io = |e| LoaderError::Io {
+        path: real.clone(),
+        source: e,
+    };
+    let meta = std::fs::metadata(&real).map_err(io)?;
+    let dir = real.parent().unwrap_or(Path::new("/"));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".aactl-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(data).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
+    // Keeping the owner needs privileges when it differs from ours; try, and
+    // only fail when the owner would actually change.
+    if let Err(e) = std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid())) {
+        let tm = std::fs::metadata(tmp.path()).map_err(io)?;
+        if tm.uid() != meta.uid() || tm.gid() != meta.gid() {
+            return Err(io(e));
+        }
+    }
+    tmp.persist(&real).map_err(|e| io(e.error))?;
+    // Make the rename itself durable (best effort: some file systems refuse).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The changed lines between two texts: the common head and tail are dropped,
+/// the rest shown as `-N: old` / `+N: new` (1-based line numbers).
+pub fn line_diff(before: &str, after: &str) -> Vec<String> {
+    let a: Vec<&str> = before.lines().collect();
+    let b: Vec<&str> = after.lines().collect();
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut out = Vec::new();
+    for (i, l) in a[head..a.len() - tail].iter().enumerate() {
+        out.push(format!("-{}: {}", head + i + 1, l));
+    }
+    for (i, l) in b[head..b.len() - tail].iter().enumerate() {
+        out.push(format!("+{}: {}", head + i + 1, l));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_only_changed_lines() {
+        let d = line_diff("a\nb flags=(complain) {\nc\n", "a\nb {\nc\n");
+        assert_eq!(d, ["-2: b flags=(complain) {", "+2: b {"]);
+    }
+
+    #[test]
+    fn atomic_write_keeps_mode_and_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("prof");
+        std::fs::write(&f, "old").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        atomic_write(&link, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}

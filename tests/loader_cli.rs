@@ -1,0 +1,231 @@
+//! `aactl load|replace|unload` end to end, with the real apparmor_parser and a fake apparmorfs.
+
+use crate::loader::{fake_parser, real_parser, td};
+use std::path::Path;
+
+/// Runs aactl in-process; returns (exit status, stdout, stderr).
+pub fn aactl(args: &[&str]) -> (u8, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = std::iter::once("aactl")
+        .chain(args.iter().copied())
+        .map(Into::into)
+        .collect();
+    let code = {
+        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
+        apparmor::cli::aactl::run(argv, &mut io)
+    };
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+pub fn fake_apparmorfs() -> tempfile::TempDir {
+    let fs = tempfile::tempdir().unwrap();
+    for f in [".load", ".replace", ".remove"] {
+        std::fs::write(fs.path().join(f), "").unwrap();
+    }
+    fs
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn replace_reports_per_profile_and_fails_for_the_bad_file() {
+    let Some(p) = real_parser() else { return };
+    let fs = fake_apparmorfs();
+    let good = td("profiles/foo");
+    let bad = td("profiles/uses-broken-include");
+    let inc = td("inc");
+    let (code, out, err) = aactl(&[
+        "replace",
+        "--parser",
+        s(&p),
+        "--apparmorfs",
+        s(fs.path()),
+        "-K",
+        "-I",
+        s(&inc),
+        s(&good),
+        s(&bad),
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["action"], "replace");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["parser_version"], "3.0.8");
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["ok"], true);
+    let names: Vec<_> = r[0]["report"]["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["child", "hat", "foo"]);
+    assert_eq!(r[1]["ok"], false);
+    let e = &r[1]["report"]["errors"][0];
+    assert_eq!(e["error"], "syntax");
+    assert_eq!(e["diagnostic"]["line"], 3);
+    assert_eq!(
+        e["diagnostic"]["read_file"],
+        s(&td("inc/abstractions/broken"))
+    );
+    assert_eq!(e["diagnostic"]["file"], s(&bad));
+    // The exact argv is part of the result.
+    let argv = r[1]["command"].as_array().unwrap();
+    assert_eq!(argv.last().unwrap(), s(&bad));
+    assert!(argv.iter().any(|a| a == "--replace"));
+}
+
+#[test]
+fn load_of_a_directory_text_output() {
+    let Some(p) = real_parser() else { return };
+    let base = td("base");
+    let (code, out, err) = aactl(&[
+        "load",
+        "--parser",
+        s(&p),
+        "--base",
+        s(&base),
+        "-Q",
+        "-K",
+        s(&base),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b = base.display();
+    assert_eq!(
+        out,
+        format!(
+            "load {b}/c1: ok (c1; complain mode forced by force-complain/)\n\
+             load {b}/d1: ok (skipped: disabled)\n\
+             load {b}/e1: ok (e1)\n"
+        )
+    );
+}
+
+#[test]
+fn dry_run_runs_nothing_and_shows_exact_commands() {
+    let fs = fake_apparmorfs();
+    let (code, out, err) = aactl(&[
+        "unload",
+        "--parser",
+        "/nonexistent/apparmor_parser",
+        "--apparmorfs",
+        s(fs.path()),
+        "--base",
+        "/etc/apparmor.d",
+        "--dry-run",
+        s(&td("profiles/foo")),
+        "name with space",
+        "/usr/bin/env",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fsd = fs.path().display();
+    assert_eq!(
+        out,
+        format!(
+            "$ /nonexistent/apparmor_parser --remove --Include=/etc/apparmor.d --base=/etc/apparmor.d --subdomainfs={fsd} --verbose -- {}\n\
+             write 'name with space\\0' > {fsd}/.remove\n\
+             write '/usr/bin/env\\0' > {fsd}/.remove\n",
+            td("profiles/foo").display()
+        )
+    );
+    assert_eq!(std::fs::read(fs.path().join(".remove")).unwrap(), b"");
+}
+
+#[test]
+fn unload_by_name_writes_remove_with_nul() {
+    let fs = fake_apparmorfs();
+    let (code, _out, err) = aactl(&[
+        "unload",
+        "--apparmorfs",
+        s(fs.path()),
+        "--name",
+        "--parser",
+        "/nonexistent",
+        "unknown with space",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(fs.path().join(".remove")).unwrap(),
+        b"unknown with space\0"
+    );
+    let (code, out, err) = aactl(&[
+        "unload",
+        "--apparmorfs",
+        s(fs.path()),
+        "--namespace",
+        "lxd-c1",
+        "--dry-run",
+        "--parser",
+        "/nonexistent",
+        "/usr/bin/man",
+        ":other:x",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fsd = fs.path().display();
+    assert_eq!(
+        out,
+        format!(
+            "write ':lxd-c1:/usr/bin/man\\0' > {fsd}/.remove\nwrite ':other:x\\0' > {fsd}/.remove\n"
+        )
+    );
+}
+
+#[test]
+fn unload_kernel_error_is_reported_with_exit_1() {
+    // .remove → /dev/full: ENOSPC on write, as a refusing kernel would answer.
+    let fs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/full", fs.path().join(".remove")).unwrap();
+    let (code, out, err) = aactl(&[
+        "unload",
+        "--apparmorfs",
+        s(fs.path()),
+        "--parser",
+        "/nonexistent",
+        "--name",
+        "x",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no space left for policy"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_parser_exits_2_naming_the_path() {
+    let (code, out, err) = aactl(&["load", "--parser", "/nonexistent/ap", "x"]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "aactl: apparmor_parser not found (looked in: /nonexistent/ap); install the apparmor package or give its path\n"
+    );
+}
+
+#[test]
+fn already_exists_gets_a_replace_hint() {
+    // G-04: a fake parser script prints what 3.0.8 prints for EEXIST (no kernel here).
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_parser(
+        dir.path(),
+        "echo 'apparmor_parser: Unable to add \"e1\".  Profile already exists' >&2\nexit 239",
+    );
+    let (code, _out, err) = aactl(&["load", "--parser", s(&fake), s(&td("base/e1"))]);
+    assert_eq!(code, 1);
+    assert!(err.contains("profile already exists"), "{err}");
+    assert!(err.contains("use `aactl replace`"), "{err}");
+}

@@ -1,0 +1,504 @@
+//! Mode changes: flag edits on the named profile only, comments kept, symlinks,
+//! reloads; and a sweep over every profile of Debian's tree and upstream's corpus.
+
+use crate::common::{require, shared};
+use crate::loader::{real_parser, td};
+use crate::loader_cli::{aactl, fake_apparmorfs};
+use apparmor::loader::mode::{IndexedFile, ModeChange, edit_flags};
+use std::path::{Path, PathBuf};
+
+/// Checks one edit: only lines inside the profile's head changed, the profile
+/// now has the wanted flags, and every other profile's flags are unchanged.
+fn check_edit(path: &Path, text: &str, name: &str, change: ModeChange) -> Result<(), String> {
+    let before = IndexedFile::from_text(path.to_owned(), text.to_owned());
+    let (new, fc) = edit_flags(path, text, name, change).map_err(|e| e.to_string())?;
+    let after = IndexedFile::from_text(path.to_owned(), new.clone());
+    if after.parse_error.is_some() {
+        return Err(format!(
+            "{name}: edited text does not parse: {:?}",
+            after.parse_error
+        ));
+    }
+    // Same line count, and at most one changed line (the profile's head line).
+    let a: Vec<&str> = text.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    if a.len() != b.len() {
+        return Err(format!("{name}: line count changed"));
+    }
+    let changed: Vec<usize> = (0..a.len()).filter(|i| a[*i] != b[*i]).collect();
+    if changed.len() > 1 {
+        return Err(format!("{name}: {} lines changed", changed.len()));
+    }
+    for i in &changed {
+        // Comments on the changed line are kept too.
+        if let Some(pos) = a[*i].find(" #") {
+            if !b[*i].ends_with(&a[*i][pos..]) {
+                return Err(format!("{name}: trailing comment lost on line {}", i + 1));
+            }
+        }
+    }
+    for (p0, p1) in before.profiles.iter().zip(&after.profiles) {
+        if p0.name != p1.name {
+            return Err(format!("{name}: profile list changed"));
+        }
+        if p0.name == name {
+            let ok = match change {
+                ModeChange::Complain => {
+                    p1.flags.contains(&"complain".to_string())
+                        && !p1.flags.iter().any(|f| f == "enforce" || f == "kill")
+                }
+                ModeChange::Enforce => !p1.flags.iter().any(|f| {
+                    ["complain", "kill", "unconfined", "prompt", "default_allow"]
+                        .contains(&f.as_str())
+                }),
+                ModeChange::Audit => p1.flags.contains(&"audit".to_string()),
+                _ => true,
+            };
+            if !ok || fc.after != p1.flags {
+                return Err(format!("{name}: flags now {:?}", p1.flags));
+            }
+        } else if p0.flags != p1.flags {
+            return Err(format!("{}: flags of another profile changed", p1.name));
+        }
+    }
+    Ok(())
+}
+
+fn sweep(dir: &Path) -> (usize, usize, Vec<String>) {
+    let mut profiles = 0;
+    let mut skipped_files = 0;
+    let mut failures = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).max_depth(1).min_depth(1) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(f) = IndexedFile::read(entry.path()) else {
+            continue;
+        };
+        if f.parse_error.is_some() {
+            skipped_files += 1;
+            continue;
+        }
+        for p in &f.profiles {
+            profiles += 1;
+            for change in [ModeChange::Complain, ModeChange::Enforce, ModeChange::Audit] {
+                if let Err(e) = check_edit(&f.path, &f.text, &p.name, change) {
+                    failures.push(format!("{}: {}: {e}", f.path.display(), change.as_str()));
+                }
+            }
+        }
+    }
+    (profiles, skipped_files, failures)
+}
+
+#[test]
+fn flags_edit_keeps_everything_else_in_debians_tree() {
+    let dir = Path::new("/etc/apparmor.d");
+    let Some(dir) = require(
+        dir.join("usr.bin.man").exists().then_some(dir),
+        "Debian's /etc/apparmor.d",
+    ) else {
+        return;
+    };
+    let (n, skipped, failures) = sweep(dir);
+    println!("debian tree: {n} profiles edited 3 ways, {skipped} files not parsed");
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(skipped, 0, "every Debian profile file should parse");
+    assert!(n > 30);
+}
+
+#[test]
+fn flags_edit_keeps_everything_else_in_upstream_corpus() {
+    let Some(shared) = shared() else { return };
+    let (n, skipped, failures) = sweep(&shared.join("corpus/profiles-upstream"));
+    println!("upstream corpus: {n} profiles edited 3 ways, {skipped} files not parsed");
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(n > 200);
+}
+
+fn tree() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("apparmor.d");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::copy(td("profiles/foo"), base.join("foo")).unwrap();
+    std::fs::write(
+        base.join("bar"),
+        "# bar's header comment\n/usr/bin/bar {  # trailing\n  /etc/bar r,\n}\n",
+    )
+    .unwrap();
+    (d, base)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn enforce_edits_only_the_named_profile_not_its_hats() {
+    // Upstream's aa-enforce also strips the hat's own complain flag (§5 item 33).
+    let (_d, base) = tree();
+    let (code, out, err) = aactl(&[
+        "enforce",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "foo",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(base.join("foo")).unwrap();
+    assert_eq!(
+        text,
+        "# comment kept\nprofile foo /usr/bin/foo {\n  /etc/passwd r,\n  ^hat flags=(complain) {\n    /tmp/** rw,\n  }\n  profile child {\n  }\n}\n"
+    );
+    assert!(out.contains("foo: complain -> (none)"), "{out}");
+}
+
+#[test]
+fn complain_on_a_hat_only_and_by_program_path() {
+    let (_d, base) = tree();
+    let args = |t: &'static str| {
+        vec![
+            "complain",
+            "--base",
+            s(&base),
+            "--no-reload",
+            "--parser",
+            "/nonexistent",
+            t,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| aactl(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, _, err) = run(args("foo//child"));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(base.join("foo")).unwrap();
+    assert!(
+        text.contains("  profile child flags=(complain) {\n"),
+        "{text}"
+    );
+    assert!(text.contains("profile foo /usr/bin/foo flags=(complain) {\n"));
+    // By program path (the attachment) and by name: the trailing comment stays.
+    let (code, _, err) = run(args("/usr/bin/bar"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(base.join("bar")).unwrap(),
+        "# bar's header comment\n/usr/bin/bar flags=(complain) {  # trailing\n  /etc/bar r,\n}\n"
+    );
+}
+
+#[test]
+fn unknown_profile_is_an_error_not_exit_0() {
+    let (_d, base) = tree();
+    let (code, _out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "nosuchprofile",
+        "foo",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("profile nosuchprofile not found in"), "{err}");
+    // The other target is still done.
+    assert!(
+        std::fs::read_to_string(base.join("foo"))
+            .unwrap()
+            .contains("profile foo /usr/bin/foo flags=(complain)")
+    );
+}
+
+#[test]
+fn disable_and_enable_manage_the_symlink() {
+    let (_d, base) = tree();
+    let common = [
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+    ];
+    let (code, _, err) = aactl(&[&["disable"], &common[..], &["foo"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let link = base.join("disable/foo");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        std::fs::canonicalize(base.join("foo")).unwrap()
+    );
+    // The profile text is untouched by disable.
+    assert_eq!(
+        std::fs::read_to_string(base.join("foo")).unwrap(),
+        std::fs::read_to_string(td("profiles/foo")).unwrap()
+    );
+    let (code, _, err) = aactl(&[&["enable"], &common[..], &["foo"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    // complain removes a disable link; enforce also removes force-complain.
+    std::fs::create_dir_all(base.join("force-complain")).unwrap();
+    std::os::unix::fs::symlink(base.join("bar"), base.join("force-complain/bar")).unwrap();
+    std::os::unix::fs::symlink(base.join("bar"), base.join("disable/bar")).unwrap();
+    let (code, _, err) = aactl(&[&["enforce"], &common[..], &["/usr/bin/bar"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(base.join("force-complain/bar")).is_err());
+    assert!(std::fs::symlink_metadata(base.join("disable/bar")).is_err());
+}
+
+#[test]
+fn edit_keeps_owner_and_permissions() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (_d, base) = tree();
+    let f = base.join("bar");
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = std::fs::metadata(&f).unwrap();
+    let (code, _, err) = aactl(&[
+        "audit",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "/usr/bin/bar",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let after = std::fs::metadata(&f).unwrap();
+    assert_eq!(after.permissions().mode() & 0o7777, 0o600);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_ne!(
+        after.ino(),
+        before.ino(),
+        "written through a temp file and rename"
+    );
+    assert!(
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .contains("/usr/bin/bar flags=(audit) {")
+    );
+}
+
+#[test]
+fn dry_run_shows_link_edit_and_reload_without_changing_anything() {
+    let (_d, base) = tree();
+    std::fs::create_dir_all(base.join("disable")).unwrap();
+    std::os::unix::fs::symlink(base.join("foo"), base.join("disable/foo")).unwrap();
+    let before = std::fs::read_to_string(base.join("foo")).unwrap();
+    let (code, out, err) = aactl(&[
+        "enforce",
+        "--base",
+        s(&base),
+        "--parser",
+        "/usr/sbin/apparmor_parser",
+        "--dry-run",
+        "foo",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b = base.display();
+    assert_eq!(
+        out,
+        format!(
+            "rm {b}/disable/foo\n\
+             edit {b}/foo\n\
+             \x20 -2: profile foo /usr/bin/foo flags=(complain) {{\n\
+             \x20 +2: profile foo /usr/bin/foo {{\n\
+             $ /usr/sbin/apparmor_parser --replace --Include={b} --base={b} --verbose -- {b}/foo\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(base.join("foo")).unwrap(), before);
+    assert!(std::fs::symlink_metadata(base.join("disable/foo")).is_ok());
+}
+
+#[test]
+fn complain_reloads_with_the_real_parser() {
+    let Some(p) = real_parser() else { return };
+    let (_d, base) = tree();
+    let fs = fake_apparmorfs();
+    let (code, out, err) = aactl(&[
+        "enforce",
+        "--base",
+        s(&base),
+        "--apparmorfs",
+        s(fs.path()),
+        "-K",
+        "--parser",
+        s(&p),
+        "--json",
+        "foo",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["changes"][0]["profile"], "foo");
+    assert_eq!(r["changes"][0]["before"], serde_json::json!(["complain"]));
+    assert_eq!(r["changes"][0]["after"], serde_json::json!([]));
+    let done: Vec<_> = r["report"]["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(done, ["child", "hat", "foo"]);
+    assert!(std::fs::metadata(fs.path().join(".replace")).unwrap().len() > 0);
+}
+
+#[test]
+fn unparsable_file_is_not_edited_and_the_line_is_named() {
+    // G-01's profile: our parser rejects it like apparmor_parser 3.0.8 does, so a
+    // mode change refuses to rewrite it instead of guessing.
+    let (_d, base) = tree();
+    let f = base.join("g01");
+    std::fs::copy(td("profiles/g01-mount-operator"), &f).unwrap();
+    let before = std::fs::read_to_string(&f).unwrap();
+    let (code, _out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "p",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not edited: the policy parser reports line 3:"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), before);
+}
+
+#[test]
+fn edited_debian_tree_still_parses_in_apparmor_parser() {
+    // Every top-level profile of every Debian file switched to complain, then the
+    // real parser (--names: parse only) must accept the edited copies and list the
+    // same profiles as for the originals.
+    let Some(p) = real_parser() else { return };
+    let dir = Path::new("/etc/apparmor.d");
+    if require(
+        dir.join("usr.bin.man").exists().then_some(()),
+        "Debian's /etc/apparmor.d",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let mut edited = 0;
+    for f in apparmor::loader::profile_files(dir).unwrap() {
+        let Ok(i) = IndexedFile::read(&f) else {
+            continue;
+        };
+        let mut text = i.text.clone();
+        for prof in i.profiles.iter().filter(|p| p.top_level) {
+            text = edit_flags(&f, &text, &prof.name, ModeChange::Complain)
+                .unwrap()
+                .0;
+            edited += 1;
+        }
+        let after = IndexedFile::from_text(f.clone(), text.clone());
+        for prof in after.profiles.iter().filter(|p| p.top_level) {
+            assert!(
+                prof.flags.contains(&"complain".to_string()),
+                "{}",
+                prof.name
+            );
+        }
+        std::fs::write(out.path().join(f.file_name().unwrap()), text).unwrap();
+    }
+    let names = |d: &Path| {
+        let o = std::process::Command::new(&p)
+            .args([
+                "--names",
+                "--base=/etc/apparmor.d",
+                "--Include=/etc/apparmor.d",
+                "--",
+            ])
+            .arg(d)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    println!("{edited} top-level profiles edited");
+    assert!(edited > 20);
+    assert_eq!(names(out.path()), names(dir));
+}
+
+#[test]
+fn program_path_matches_an_attachment_glob() {
+    // Debian's dnsmasq profile attaches to /usr/{bin,sbin}/dnsmasq.
+    let (_d, base) = tree();
+    std::fs::write(
+        base.join("baz"),
+        "profile baz /usr/{bin,sbin}/baz flags=(attach_disconnected) {\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "/usr/sbin/baz",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("baz: attach_disconnected -> complain,attach_disconnected; ok"),
+        "{out}"
+    );
+    let (code, _, _) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+        "/usr/lib/baz",
+    ]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn enforcing_an_unconfined_profile_needs_force() {
+    let (_d, base) = tree();
+    std::fs::write(
+        base.join("u"),
+        "profile u flags=(unconfined) {\n  userns,\n}\n",
+    )
+    .unwrap();
+    let args = |force: bool| {
+        let mut a = vec![
+            "enforce",
+            "--base",
+            s(&base),
+            "--no-reload",
+            "--parser",
+            "/x",
+            "u",
+        ];
+        if force {
+            a.push("--force");
+        }
+        aactl(&a)
+    };
+    let (code, _, err) = args(false);
+    assert_eq!(code, 1);
+    assert!(err.contains("flagged unconfined"), "{err}");
+    let (code, _, err) = args(true);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(base.join("u")).unwrap(),
+        "profile u {\n  userns,\n}\n"
+    );
+}
