@@ -79,7 +79,6 @@ pub fn command() -> Command {
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
         .subcommand(check::command())
-        .subcommand(snapshot::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -128,7 +127,6 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("enable", m)) => mode::run_enable(m, io),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
-        Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
