@@ -29,9 +29,9 @@ mod status_fake;
 // System on testdata, aactl snapshot round trip, bad input
 mod status_system;
 // man/aa-status.8 is generated and current
-mod status_man;
 mod log_conformance;
 mod log_pitfalls;
 mod log_robust;
 mod policy_semantic;
 mod policy_semantic_cli;
+mod status_man;

@@ -12,9 +12,9 @@ pub mod log;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
-pub mod ps;
 pub mod load;
 pub mod mode;
+pub mod ps;
 pub mod remove_unknown;
 pub mod snapshot;
 pub mod status;
