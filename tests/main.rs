@@ -3,3 +3,4 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+mod vm;
