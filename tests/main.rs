@@ -3,4 +3,15 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+// aa-status vs upstream 6.0's recorded results on the shared fake systems (root, unshare)
+mod compliance;
+// JSON-as-data reader used by the compliance tests
+mod status_json;
+// generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
+mod status_fake;
+// System on testdata, aactl snapshot round trip, bad input
+mod status_system;
+// man/aa-status.8 is generated and current
+mod status_man;
+// live AppArmor kernel under qemu: ours vs Debian's aa-status, aactl, apparmor=0
 mod vm;

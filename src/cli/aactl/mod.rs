@@ -8,6 +8,8 @@ use super::Io;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+pub mod snapshot;
+
 /// Exit status of `aactl` (documented in aactl(1)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -54,6 +56,7 @@ pub fn command() -> Command {
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Read the system state under DIR (a snapshot) instead of /"),
         )
+        .subcommand(snapshot::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -86,8 +89,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
 }
 
 fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let _ = io;
     match matches.subcommand() {
+        Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

@@ -1,0 +1,508 @@
+//! securityfs/apparmor: the `profiles` list, the `policy/` tree, `features/` and `revision`
+//! (spec/runtime-and-logs.md §1.2).
+
+use super::{System, SystemError, read_trimmed};
+use crate::label::{Label, Mode};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One line of `securityfs/apparmor/profiles`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileLine {
+    /// A loaded profile: its full name as printed (`:ns:name`, `parent//hat`) and its mode.
+    Profile {
+        /// The profile name, relative to the reader's namespace.
+        name: String,
+        /// Its mode (`user` reads as [`Mode::Prompt`]).
+        mode: Mode,
+    },
+    /// A line that does not split as `NAME (MODE)` (including a bare `unconfined`).
+    Malformed {
+        /// The line as read, including its trailing `\n` when it had one.
+        line: String,
+        /// 1-based line number.
+        lineno: usize,
+    },
+}
+
+/// The parsed `profiles` file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfilesList {
+    /// The path that was read.
+    pub path: PathBuf,
+    /// Every line in kernel order.
+    pub lines: Vec<ProfileLine>,
+    /// Set when reading stopped early on an I/O error (e.g. `profiles` is a directory); the
+    /// lines read before it are kept. The text is `strerror`-style.
+    pub read_error: Option<String>,
+}
+
+impl ProfilesList {
+    /// Parses the text of a `profiles` file (pure). Each line is split with the strict
+    /// `aa_splitcon` rule; a line without a mode becomes [`ProfileLine::Malformed`].
+    pub fn parse(path: PathBuf, text: &str) -> ProfilesList {
+        let mut lines = Vec::new();
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            match crate::label::split_con(line) {
+                Some((name, Some(mode))) => lines.push(ProfileLine::Profile {
+                    name: name.to_owned(),
+                    mode: Mode::from_word(mode),
+                }),
+                _ => lines.push(ProfileLine::Malformed {
+                    line: line.to_owned(),
+                    lineno: i + 1,
+                }),
+            }
+        }
+        ProfilesList {
+            path,
+            lines,
+            read_error: None,
+        }
+    }
+
+    /// The well-formed profiles, in kernel order.
+    pub fn profiles(&self) -> impl Iterator<Item = (&str, &Mode)> {
+        self.lines.iter().filter_map(|l| match l {
+            ProfileLine::Profile { name, mode } => Some((name.as_str(), mode)),
+            ProfileLine::Malformed { .. } => None,
+        })
+    }
+}
+
+/// A profile directory of the `policy/` tree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyProfile {
+    /// The directory name (`usr.bin.foo.12`; lossy mangling, never parse it).
+    pub dir: String,
+    /// Contents of `name`: the full profile name (hats as `parent//child`).
+    pub name: String,
+    /// Contents of `mode`, when readable.
+    pub mode: Option<Mode>,
+    /// Contents of `attach`, when readable (`<unknown>` when only a DFA exists).
+    pub attach: Option<String>,
+    /// First line of `identity` (not in mainline kernels), when present and not blank.
+    pub identity: Option<String>,
+    /// Child profiles and hats (`profiles/` inside the directory).
+    pub children: Vec<PolicyProfile>,
+}
+
+/// A namespace directory of the `policy/` tree (the reader's namespace at the top).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyNamespace {
+    /// The namespace name relative to the reader (empty for the reader's own namespace).
+    pub name: String,
+    /// Its top-level profiles, sorted by directory name.
+    pub profiles: Vec<PolicyProfile>,
+    /// Child namespaces, sorted by name.
+    pub namespaces: Vec<PolicyNamespace>,
+}
+
+impl PolicyNamespace {
+    /// Every profile of this namespace and its children, depth first, with its namespace path
+    /// (`""` for the top, `ns1//ns2` below).
+    pub fn walk(&self) -> Vec<(String, &PolicyProfile)> {
+        fn profs<'a>(ns: &str, p: &'a PolicyProfile, out: &mut Vec<(String, &'a PolicyProfile)>) {
+            out.push((ns.to_owned(), p));
+            for c in &p.children {
+                profs(ns, c, out);
+            }
+        }
+        fn go<'a>(
+            prefix: &str,
+            n: &'a PolicyNamespace,
+            out: &mut Vec<(String, &'a PolicyProfile)>,
+        ) {
+            for p in &n.profiles {
+                profs(prefix, p, out);
+            }
+            for c in &n.namespaces {
+                let path = if prefix.is_empty() {
+                    c.name.clone()
+                } else {
+                    format!("{prefix}//{}", c.name)
+                };
+                go(&path, c, out);
+            }
+        }
+        let mut out = Vec::new();
+        go("", self, &mut out);
+        out
+    }
+}
+
+/// A node of the `features/` tree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum FeatureNode {
+    /// A leaf file's content, verbatim (normally one value and `\n`).
+    Value(String),
+    /// A directory: entries by name (byte order, like `alphasort` in the C locale).
+    Dir(BTreeMap<String, FeatureNode>),
+}
+
+/// The kernel's feature set (`securityfs/apparmor/features`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Features {
+    /// The tree; a [`FeatureNode::Value`] when `features` is a file that already holds a
+    /// flattened feature string.
+    pub root: FeatureNode,
+}
+
+impl Features {
+    /// The flattened feature string libapparmor builds (the format of
+    /// `/usr/share/apparmor-features/features`): for each entry in byte order, skipping names
+    /// starting with `.`, `NAME {` then the leaf's text or the children, then `}\n`.
+    pub fn to_feature_string(&self) -> String {
+        fn go(map: &BTreeMap<String, FeatureNode>, out: &mut String) {
+            for (name, node) in map {
+                if name.starts_with('.') {
+                    continue;
+                }
+                out.push_str(name);
+                out.push_str(" {");
+                match node {
+                    FeatureNode::Value(v) => out.push_str(v),
+                    FeatureNode::Dir(d) => go(d, out),
+                }
+                out.push_str("}\n");
+            }
+        }
+        match &self.root {
+            FeatureNode::Value(v) => v.clone(),
+            FeatureNode::Dir(d) => {
+                let mut s = String::new();
+                go(d, &mut s);
+                s
+            }
+        }
+    }
+
+    /// The node at `path` (`domain/stack`), if the tree has it.
+    pub fn get(&self, path: &str) -> Option<&FeatureNode> {
+        let mut node = &self.root;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            match node {
+                FeatureNode::Dir(d) => node = d.get(part)?,
+                FeatureNode::Value(_) => return None,
+            }
+        }
+        Some(node)
+    }
+
+    /// True when the feature exists (its value is not checked), like `aa_features_supports`.
+    pub fn supports(&self, path: &str) -> bool {
+        self.get(path).is_some()
+    }
+
+    /// A leaf's value with surrounding whitespace trimmed (`domain/version` → `1.2`).
+    pub fn value(&self, path: &str) -> Option<&str> {
+        match self.get(path)? {
+            FeatureNode::Value(v) => Some(v.trim()),
+            FeatureNode::Dir(_) => None,
+        }
+    }
+}
+
+fn read_policy_profile(dir: &Path) -> PolicyProfile {
+    let name_of = |f: &str| read_trimmed(&dir.join(f)).ok();
+    let dirname = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let identity = std::fs::read(dir.join("identity")).ok().and_then(|b| {
+        let s = String::from_utf8_lossy(&b);
+        let first = s.split('\n').next().unwrap_or("").to_owned();
+        (!first.trim().is_empty()).then_some(first)
+    });
+    PolicyProfile {
+        name: name_of("name").unwrap_or_default(),
+        mode: name_of("mode").map(|m| Mode::from_word(m.trim())),
+        attach: name_of("attach"),
+        identity,
+        children: read_profiles_dir(&dir.join("profiles")),
+        dir: dirname,
+    }
+}
+
+fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.path())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+fn read_profiles_dir(dir: &Path) -> Vec<PolicyProfile> {
+    sorted_subdirs(dir)
+        .iter()
+        .map(|d| read_policy_profile(d))
+        .collect()
+}
+
+fn read_namespace(dir: &Path, name: String) -> PolicyNamespace {
+    PolicyNamespace {
+        name,
+        profiles: read_profiles_dir(&dir.join("profiles")),
+        namespaces: sorted_subdirs(&dir.join("namespaces"))
+            .iter()
+            .map(|d| {
+                let n = d
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                read_namespace(d, n)
+            })
+            .collect(),
+    }
+}
+
+fn read_feature_node(path: &Path) -> std::io::Result<FeatureNode> {
+    let md = std::fs::metadata(path)?;
+    if md.is_dir() {
+        let mut map = BTreeMap::new();
+        for e in std::fs::read_dir(path)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Ok(n) = read_feature_node(&e.path()) {
+                map.insert(name, n);
+            }
+        }
+        Ok(FeatureNode::Dir(map))
+    } else {
+        let b = std::fs::read(path)?;
+        Ok(FeatureNode::Value(String::from_utf8_lossy(&b).into_owned()))
+    }
+}
+
+impl System {
+    /// Reads and splits `<securityfs>/apparmor/profiles`.
+    ///
+    /// A read error after a successful open (e.g. the path is a directory: EISDIR) ends the
+    /// list, as in upstream, and is recorded in [`ProfilesList::read_error`].
+    ///
+    /// # Errors
+    /// [`SystemError::NoSecurityfs`] when securityfs is not found; the open error otherwise
+    /// ([`SystemError::PermissionDenied`] for EACCES, as the kernel refuses readers without
+    /// policy-view capability).
+    pub fn profiles(&self) -> Result<ProfilesList, SystemError> {
+        let path = self.securityfs()?.join("profiles");
+        self.profiles_at(path)
+    }
+
+    /// Like [`System::profiles`] with an explicit `profiles` path.
+    ///
+    /// # Errors
+    /// The open error, with the path.
+    pub fn profiles_at(&self, path: PathBuf) -> Result<ProfilesList, SystemError> {
+        let mut f = std::fs::File::open(&path).map_err(|e| SystemError::io(&path, e))?;
+        let mut buf = Vec::new();
+        let read_error = f.read_to_end(&mut buf).err().map(|e| super::strerror(&e));
+        let text = String::from_utf8_lossy(&buf);
+        let mut list = ProfilesList::parse(path, &text);
+        list.read_error = read_error;
+        Ok(list)
+    }
+
+    /// Reads the `policy/` tree of the reader's namespace: per profile `name`, `mode`,
+    /// `attach` (and `identity` where the kernel has it), children, and child namespaces.
+    /// Unreadable entries are left out or `None`.
+    ///
+    /// # Errors
+    /// [`SystemError::NoSecurityfs`], or the error listing `policy/` itself.
+    pub fn policy(&self) -> Result<PolicyNamespace, SystemError> {
+        let dir = self.securityfs()?.join("policy");
+        std::fs::read_dir(&dir).map_err(|e| SystemError::io(&dir, e))?;
+        Ok(read_namespace(&dir, String::new()))
+    }
+
+    /// Reads `features/` as a tree (or as a string when `features` is a file).
+    ///
+    /// # Errors
+    /// [`SystemError::NoSecurityfs`], or the error reading `features` itself.
+    pub fn features(&self) -> Result<Features, SystemError> {
+        let dir = self.securityfs()?.join("features");
+        let root = read_feature_node(&dir).map_err(|e| SystemError::io(&dir, e))?;
+        Ok(Features { root })
+    }
+
+    /// The policy revision counter (`revision`, a decimal number).
+    ///
+    /// # Errors
+    /// [`SystemError::NoSecurityfs`], the read error, or [`SystemError::Io`] with
+    /// `InvalidData` when the text is not a number.
+    pub fn revision(&self) -> Result<u64, SystemError> {
+        let p = self.securityfs()?.join("revision");
+        let s = read_trimmed(&p).map_err(|e| SystemError::io(&p, e))?;
+        s.trim().parse().map_err(|_| {
+            SystemError::io(
+                &p,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "not a number"),
+            )
+        })
+    }
+}
+
+/// The kernel's directory-name mangling for a profile name (spec §1.2.2), without the `.ID`
+/// suffix: leading `/` and `.` dropped, `/` → `.`, whitespace → `_`, only `[A-Za-z0-9._-]` kept.
+pub(crate) fn mangle(name: &str) -> String {
+    let trimmed = name.trim_start_matches(['/', '.']);
+    let mut out = String::with_capacity(trimmed.len());
+    for c in trimmed.chars() {
+        match c {
+            '/' => out.push('.'),
+            c if c.is_ascii_whitespace() => out.push('_'),
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl System {
+    /// The identity of each profile (upstream 6.0 shows it after the name), looked up in the
+    /// `policy/` tree of the reader's namespace: a directory whose `name` file equals the
+    /// profile name, or, for directories without a `name` file, whose mangled name plus
+    /// `.ID` matches. Hats are looked up in their parent's `profiles/`; `:ns:` names in
+    /// `namespaces/ns/`. Names without an identity are absent from the map. Never fails:
+    /// a missing `policy/` simply yields no identities.
+    pub fn identities<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> std::collections::HashMap<String, String> {
+        let mut out = std::collections::HashMap::new();
+        let Ok(sfs) = self.securityfs() else {
+            return out;
+        };
+        let policy = sfs.join("policy");
+        // profiles/ directory -> mangled stem -> entries with that stem
+        type Index = std::collections::HashMap<String, Vec<String>>;
+        let mut listings: std::collections::HashMap<PathBuf, Index> =
+            std::collections::HashMap::new();
+        for name in names {
+            let label = Label::new(name, None);
+            let comps = label.components();
+            let Some(c) = comps.first() else { continue };
+            let mut dir = policy.clone();
+            for ns in c.namespace_path() {
+                dir = dir.join("namespaces").join(ns);
+            }
+            let mut found = true;
+            for part in c.path() {
+                let pdir = dir.join("profiles");
+                let index = listings.entry(pdir.clone()).or_insert_with(|| {
+                    let mut idx = Index::new();
+                    if let Ok(rd) = std::fs::read_dir(&pdir) {
+                        for e in rd.flatten() {
+                            let e = e.file_name().to_string_lossy().into_owned();
+                            if let Some((stem, id)) = e.rsplit_once('.')
+                                && !id.is_empty()
+                                && id.bytes().all(|b| b.is_ascii_digit())
+                            {
+                                idx.entry(stem.to_owned()).or_default().push(e);
+                            }
+                        }
+                    }
+                    idx
+                });
+                let candidates = index.get(&mangle(part)).map(Vec::as_slice).unwrap_or(&[]);
+                let hit = match candidates {
+                    [] => None,
+                    [only] => Some(pdir.join(only)),
+                    many => many.iter().map(|e| pdir.join(e)).find(|d| {
+                        read_trimmed(&d.join("name"))
+                            .is_ok_and(|n| n.rsplit("//").next() == Some(part))
+                    }),
+                };
+                match hit {
+                    Some(d) => dir = d,
+                    None => {
+                        found = false;
+                        break;
+                    }
+                }
+            }
+            if !found {
+                continue;
+            }
+            if let Ok(b) = std::fs::read(dir.join("identity")) {
+                let s = String::from_utf8_lossy(&b);
+                let first = s.split('\n').next().unwrap_or("");
+                if !first.is_empty() {
+                    out.insert(name.to_owned(), first.to_owned());
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_lines() {
+        let l = ProfilesList::parse(
+            PathBuf::from("p"),
+            "/a (enforce)\nnomode\nunconfined\nx (user)\nlast (complain)",
+        );
+        assert_eq!(
+            l.profiles()
+                .map(|(n, m)| (n, m.clone()))
+                .collect::<Vec<_>>(),
+            [
+                ("/a", Mode::Enforce),
+                ("x", Mode::Prompt),
+                ("last", Mode::Complain)
+            ]
+        );
+        assert_eq!(
+            l.lines[1],
+            ProfileLine::Malformed {
+                line: "nomode\n".into(),
+                lineno: 2
+            }
+        );
+        assert!(
+            matches!(&l.lines[2], ProfileLine::Malformed { line, .. } if line == "unconfined\n")
+        );
+    }
+
+    #[test]
+    fn mangling() {
+        assert_eq!(mangle("/usr/bin/foo"), "usr.bin.foo");
+        assert_eq!(mangle("a b"), "a_b");
+        assert_eq!(mangle("firefox"), "firefox");
+        assert_eq!(mangle("x\"y"), "xy");
+    }
+
+    #[test]
+    fn feature_string() {
+        let mut dom = BTreeMap::new();
+        dom.insert("stack".to_owned(), FeatureNode::Value("yes\n".into()));
+        dom.insert("version".to_owned(), FeatureNode::Value("1.2\n".into()));
+        let mut top = BTreeMap::new();
+        top.insert("domain".to_owned(), FeatureNode::Dir(dom));
+        top.insert("caps".to_owned(), FeatureNode::Dir(BTreeMap::new()));
+        top.insert(".hidden".to_owned(), FeatureNode::Value("x\n".into()));
+        let f = Features {
+            root: FeatureNode::Dir(top),
+        };
+        assert_eq!(
+            f.to_feature_string(),
+            "caps {}\ndomain {stack {yes\n}\nversion {1.2\n}\n}\n"
+        );
+        assert!(f.supports("domain/stack"));
+        assert!(!f.supports("domain/nope"));
+        assert_eq!(f.value("domain/version"), Some("1.2"));
+    }
+}
