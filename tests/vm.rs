@@ -449,6 +449,7 @@ fn status_checks(r: &Results, t: &mut Tally) {
     // The guest's setup must have worked, or the comparisons mean little.
     for id in [
         "load-debian",
+        "load-debian-compile-one",
         "load-vmtest",
         "mkdir-ns",
         "load-vmtest-ns",
@@ -461,6 +462,22 @@ fn status_checks(r: &Results, t: &mut Tally) {
     }
     let snapshot = r.dir.join("snapshot");
     let kernel = kernel_profiles(&snapshot);
+    t.record(
+        "every profile of Debian's /etc/apparmor.d is loaded",
+        kernel.as_ref().map_err(Clone::clone).and_then(|k| {
+            let names = r.check("debian-policy-names")?.out();
+            let missing: Vec<_> = names
+                .lines()
+                .filter(|n| !k.iter().any(|(_, name)| name == n))
+                .collect();
+            ensure(!names.is_empty() && missing.is_empty(), || {
+                format!(
+                    "not loaded: {missing:?} (of {} names)",
+                    names.lines().count()
+                )
+            })
+        }),
+    );
 
     // The reference first: it must agree with the kernel's own list, and
     // must show each test process (so that the comparison covers them).
