@@ -58,6 +58,8 @@ struct Check {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     rc: i32,
+    /// Killed by the guest's per-command timeout (`RUN_TIMEOUT` in lib.sh).
+    timed_out: bool,
 }
 
 impl Check {
@@ -65,6 +67,12 @@ impl Check {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
     fn describe(&self) -> String {
+        if self.timed_out {
+            return format!(
+                "hung: killed by the guest's timeout; stderr {:?}",
+                clip(&String::from_utf8_lossy(&self.stderr))
+            );
+        }
         format!(
             "rc {}, stdout {:?}, stderr {:?}",
             self.rc,
@@ -103,6 +111,7 @@ impl Results {
                 .trim()
                 .parse()
                 .map_err(|_| format!("check {id}: bad rc"))?,
+            timed_out: d.join("timeout").exists(),
         })
     }
     fn note(&self, key: &str) -> Option<String> {

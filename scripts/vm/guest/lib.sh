@@ -8,6 +8,7 @@
 # names, one a line. To add steps (e.g. loader checks), add a step file and
 # list it in a suite; the host test reads the checks it knows by ID.
 R=/results
+RUN_TIMEOUT=${RUN_TIMEOUT:-45}
 mkdir -p "$R/checks" "$R/notes" "$R/steps"
 
 # Milliseconds since boot (from /proc/uptime, 10 ms resolution).
@@ -31,9 +32,17 @@ run() {
 	mkdir -p "$_d"
 	printf '%s\n' "$@" >"$_d/argv"
 	_t0=$(now_ms)
-	"$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null
-	echo $? >"$_d/rc"
+	# A command that hangs (e.g. a second read() on securityfs `revision`
+	# blocks until the policy changes) is killed after $RUN_TIMEOUT seconds;
+	# its rc is then 124 and checks/ID/timeout exists.
+	timeout -s KILL "$RUN_TIMEOUT" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null
+	_rc=$?
 	_t1=$(now_ms)
+	if [ "$_rc" = 137 ] && [ $((_t1 - _t0)) -ge $((RUN_TIMEOUT * 1000)) ]; then
+		echo "killed after $RUN_TIMEOUT s" >"$_d/timeout"
+		_rc=124
+	fi
+	echo "$_rc" >"$_d/rc"
 	echo $((_t1 - _t0)) >"$_d/ms"
 }
 
