@@ -672,7 +672,13 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
             })
         }),
     );
-    // A snapshot gives the same answer as the live system.
+    // A snapshot gives the same answer as the live system. The commands
+    // themselves (and any other short-lived process) run with PIDs above
+    // every long-lived one, so entries for such PIDs are left out of both
+    // sides: a text line with a number token above the highest long-lived
+    // PID, a JSON object whose "pid" is not a long-lived PID.
+    let stable = stable_pids(r);
+    let max_stable = stable.iter().max().copied().unwrap_or(0);
     t.record("aactl snapshot", run_ok("aactl-snapshot").map(drop));
     for (live, snap) in [
         ("aactl-status", "aactl-root-status"),
@@ -687,17 +693,68 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
                 let a = run_ok(live)?;
                 let b = run_ok(snap)?;
                 if live.ends_with("json") {
-                    let (x, y) = (Json::parse(&a.stdout)?, Json::parse(&b.stdout)?);
-                    ensure(strip_root(x.clone()) == strip_root(y.clone()), || {
+                    let x = drop_transient(strip_root(Json::parse(&a.stdout)?), &stable);
+                    let y = drop_transient(strip_root(Json::parse(&b.stdout)?), &stable);
+                    ensure(x == y, || {
                         format!("live {:?}\nsnapshot {:?}", clip(&a.out()), clip(&b.out()))
                     })
                 } else {
-                    ensure(a.stdout == b.stdout, || {
+                    let keep = |c: &Check| -> Vec<String> {
+                        c.out()
+                            .lines()
+                            .filter(|l| {
+                                !l.split(|ch: char| !ch.is_ascii_digit())
+                                    .filter_map(|w| w.parse::<u64>().ok())
+                                    .any(|n| n > max_stable)
+                            })
+                            .map(str::to_string)
+                            .collect()
+                    };
+                    ensure(keep(&a) == keep(&b), || {
                         format!("live {:?}\nsnapshot {:?}", clip(&a.out()), clip(&b.out()))
                     })
                 }
             })(),
         );
+    }
+}
+
+/// PIDs that lived through the whole suite: those in the guest's own snapshot
+/// (taken before the aa-status and aactl steps; kernel threads, init, the
+/// test processes).
+fn stable_pids(r: &Results) -> BTreeSet<u64> {
+    std::fs::read_dir(r.dir.join("snapshot/proc"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Removes, at any depth, objects whose "pid" member (string or number) is
+/// not a long-lived PID.
+fn drop_transient(j: Json, stable: &BTreeSet<u64>) -> Json {
+    let transient = |x: &Json| match x.get("pid") {
+        Some(Json::String(p) | Json::Number(p)) => {
+            p.parse::<u64>().is_ok_and(|p| !stable.contains(&p))
+        }
+        _ => false,
+    };
+    match j {
+        Json::Array(v) => Json::Array(
+            v.into_iter()
+                .filter(|x| !transient(x))
+                .map(|x| drop_transient(x, stable))
+                .collect(),
+        ),
+        Json::Object(v) => Json::Object(
+            v.into_iter()
+                .filter(|(_, x)| !transient(x))
+                .map(|(k, x)| (k, drop_transient(x, stable)))
+                .collect(),
+        ),
+        x => x,
     }
 }
 
