@@ -922,3 +922,100 @@ fn vm_suite() {
     println!("VM suite: {} passed, {} failed", t.passed, t.failed.len());
     assert!(t.failed.is_empty(), "VM suite failures: {:?}", t.failed);
 }
+
+/// The committed real snapshot (testdata/systems/debian12-vm, captured by
+/// scripts/vm/capture-snapshot) is whole and self-consistent: the kernel's
+/// `profiles` list matches the `policy/` tree (names and modes, namespaces
+/// included), every process has its comm and label, every label names loaded
+/// profiles, and the module parameters say AppArmor is enabled. Runs
+/// everywhere (no VM).
+#[test]
+fn snapshot_debian12_vm_is_consistent() {
+    let snap = common::repo().join("testdata/systems/debian12-vm");
+    let aa = snap.join("sys/kernel/security/apparmor");
+    let listed = kernel_profiles(&snap).expect("profiles list");
+    assert!(listed.len() >= 40, "only {} profiles", listed.len());
+
+    // policy/: PREFIX is "" in the root namespace, ":ns:" (":a//b:" nested)
+    // below. On the live 6.1 kernel a child profile's `name` file holds only
+    // its own name (`sub`, `libvirt_leaseshelper`), not `parent//child`:
+    // the full name is built from the parents.
+    fn walk_ns(dir: &Path, prefix: &str, out: &mut BTreeSet<(String, String)>) {
+        fn walk_profiles(dir: &Path, prefix: &str, out: &mut BTreeSet<(String, String)>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                let name = std::fs::read_to_string(p.join("name")).expect("name");
+                let mode = std::fs::read_to_string(p.join("mode")).expect("mode");
+                assert!(p.join("attach").exists(), "{} lacks attach", p.display());
+                let full = format!("{prefix}{}", name.trim_end());
+                out.insert((mode.trim_end().to_string(), full.clone()));
+                walk_profiles(&p.join("profiles"), &format!("{full}//"), out);
+            }
+        }
+        walk_profiles(&dir.join("profiles"), prefix, out);
+        for e in std::fs::read_dir(dir.join("namespaces"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let ns = e.file_name().to_string_lossy().into_owned();
+            let inner = if prefix.is_empty() {
+                format!(":{ns}:")
+            } else {
+                format!("{}//{ns}:", prefix.trim_end_matches(':'))
+            };
+            walk_ns(&e.path(), &inner, out);
+        }
+    }
+    let mut tree = BTreeSet::new();
+    walk_ns(&aa.join("policy"), "", &mut tree);
+    assert_eq!(listed, tree, "profiles list vs policy/ tree");
+
+    let names: BTreeSet<&str> = listed.iter().map(|p| p.1.as_str()).collect();
+    let mut confined = 0;
+    for e in std::fs::read_dir(snap.join("proc"))
+        .expect("proc")
+        .flatten()
+    {
+        if e.file_name()
+            .to_str()
+            .is_none_or(|n| n.parse::<u32>().is_err())
+        {
+            continue;
+        }
+        let p = e.path();
+        assert!(p.join("comm").is_file(), "{} lacks comm", p.display());
+        let label = std::fs::read_to_string(p.join("attr/current")).expect("attr/current");
+        assert!(label.ends_with('\n'), "{}: label lacks \\n", p.display());
+        if let Ok(new) = std::fs::read_to_string(p.join("attr/apparmor/current")) {
+            assert_eq!(new, label, "{}: attr/apparmor/current", p.display());
+        }
+        let label = label.trim_end();
+        if label == "unconfined" {
+            continue;
+        }
+        confined += 1;
+        let (stack, _mode) = label.rsplit_once(" (").expect("label with mode");
+        let mut ns = String::new();
+        for part in stack.split("//&") {
+            let full = match part.strip_prefix(':').and_then(|r| r.split_once(':')) {
+                Some((n, name)) => {
+                    ns = format!(":{n}:");
+                    format!("{ns}{name}")
+                }
+                None => format!("{ns}{part}"),
+            };
+            assert!(
+                names.contains(full.as_str()),
+                "{}: {full:?} not loaded",
+                p.display()
+            );
+        }
+    }
+    assert!(confined >= 10, "only {confined} confined processes");
+    let enabled = std::fs::read_to_string(snap.join("sys/module/apparmor/parameters/enabled"));
+    assert_eq!(enabled.expect("enabled").trim(), "Y");
+    assert!(aa.join("features/domain/stack").is_file(), "features tree");
+    let mounts = std::fs::read_to_string(snap.join("proc/mounts")).expect("mounts");
+    assert!(mounts.contains("securityfs /sys/kernel/security securityfs"));
+}
