@@ -20,6 +20,7 @@ use crate::common;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -940,7 +941,11 @@ fn vm_suite() {
             t.pending.len()
         );
     }
-    println!("VM suite: {} passed, {} failed", t.passed, t.failed.len());
+    let summary = format!("VM suite: {} passed, {} failed", t.passed, t.failed.len());
+    println!("{summary}");
+    // Also straight to the process's stderr, past libtest's capture, so that
+    // the line is in every CI log, passing or not.
+    let _ = writeln!(std::io::stderr(), "{summary}");
     assert!(t.failed.is_empty(), "VM suite failures: {:?}", t.failed);
 }
 
