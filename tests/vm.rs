@@ -942,9 +942,8 @@ fn vm_suite() {
         );
     }
     let summary = format!("VM suite: {} passed, {} failed", t.passed, t.failed.len());
-    println!("{summary}");
-    // Also straight to the process's stderr, past libtest's capture, so that
-    // the line is in every CI log, passing or not.
+    // Straight to the process's stderr, past libtest's capture, so that the
+    // line is in every CI log, passing or not.
     let _ = writeln!(std::io::stderr(), "{summary}");
     assert!(t.failed.is_empty(), "VM suite failures: {:?}", t.failed);
 }
