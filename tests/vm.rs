@@ -335,7 +335,11 @@ impl Report {
 
     /// Parses `--json` / `--pretty-json` output (schema version "2").
     fn from_json(text: &[u8]) -> Result<Report, String> {
-        let j = Json::parse(text)?;
+        Report::from_json_value(&Json::parse(text)?)
+    }
+
+    /// As [`Report::from_json`], from a parsed value.
+    fn from_json_value(j: &Json) -> Result<Report, String> {
         if j.get("version").and_then(Json::as_str) != Some("2") {
             return Err("\"version\" is not \"2\"".into());
         }
@@ -600,7 +604,76 @@ fn status_checks(r: &Results, t: &mut Tally) {
         }
     }
 
+    if let Ok(rep) = &reference {
+        upstream6_checks(r, t, rep);
+    }
     aactl_checks(r, t, reference.ok());
+}
+
+/// Options 3.0.8 lacks, checked against the reference's data.
+fn upstream6_checks(r: &Results, t: &mut Tally, rep: &Report) {
+    let json_ok = |id: &str| -> Result<Json, String> {
+        let c = r.check(id)?;
+        ensure(c.rc == 0, || c.describe())?;
+        Json::parse(&c.stdout)
+    };
+    t.record(
+        "aa-status --count --json (6.0) counts as the reference lists",
+        json_ok("aa-status-ours6-count-json").and_then(|j| {
+            let want = Json::Object(vec![
+                ("version".into(), Json::String("2".into())),
+                (
+                    "profile_count".into(),
+                    Json::Number(rep.profiles.len().to_string()),
+                ),
+                (
+                    "process_count".into(),
+                    Json::Number(rep.processes.len().to_string()),
+                ),
+            ]);
+            ensure(j == want, || format!("{j:?}, expected {want:?}"))
+        }),
+    );
+    t.record(
+        "aa-status --show=profiles --json (6.0): the reference's profiles, no processes",
+        json_ok("aa-status-ours6-show-profiles-json").and_then(|j| {
+            ensure(j.get("processes").is_none(), || "has \"processes\"".into())?;
+            let mut with_procs = j.clone();
+            if let Json::Object(v) = &mut with_procs {
+                v.push(("processes".into(), Json::Object(Vec::new())));
+            }
+            let got = Report::from_json_value(&with_procs)?;
+            ensure(got.profiles == rep.profiles, || {
+                format!(
+                    "profiles differ: {:?}",
+                    got.profiles
+                        .symmetric_difference(&rep.profiles)
+                        .collect::<Vec<_>>()
+                )
+            })
+        }),
+    );
+    t.record(
+        "aa-status --filter.mode=mixed --json (6.0): the reference's mixed processes",
+        json_ok("aa-status-ours6-filter-mixed-json").and_then(|j| {
+            let got = Report::from_json_value(&j)?;
+            let want: BTreeSet<_> = rep
+                .processes
+                .iter()
+                .filter(|p| p.0 == "mixed")
+                .cloned()
+                .collect();
+            ensure(
+                !want.is_empty() && got.processes == want && got.profiles.is_empty(),
+                || {
+                    format!(
+                        "got {:?} / {:?}, expected processes {want:?}",
+                        got.profiles, got.processes
+                    )
+                },
+            )
+        }),
+    );
 }
 
 fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {

@@ -8,3 +8,7 @@ for a in default --json --pretty-json --verbose --enabled --profiled --enforced 
 	run "aa-status-ref-$name" /usr/sbin/aa-status "$@"
 	run "aa-status-ours-$name" /opt/ours/aa-status "$@"
 done
+# Options only upstream 6.0 has (ours only; checked against the reference's data).
+run aa-status-ours6-count-json /opt/ours/aa-status --count --json
+run aa-status-ours6-show-profiles-json /opt/ours/aa-status --show=profiles --json
+run aa-status-ours6-filter-mixed-json /opt/ours/aa-status --filter.mode=mixed --json
