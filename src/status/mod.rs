@@ -5,7 +5,7 @@
 //! Reading goes through [`System`]; everything after that is pure and works on literal
 //! values in tests. `aactl status`/`aactl ps` build their tables on [`Status`].
 
-use crate::label::{Label, Mode};
+use crate::label::Mode;
 use crate::system::{ProcessScan, ProfileLine, System, SystemError};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ pub struct ProcessEntry {
 }
 
 /// A `profiles` line that could not be split.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MalformedLine {
     /// The line as read, with its `\n` when it had one.
     pub line: String,
@@ -49,7 +49,7 @@ pub struct MalformedLine {
 }
 
 /// The loaded policy as read from `profiles`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LoadedProfiles {
     /// The path that was read.
     pub path: PathBuf,
@@ -63,7 +63,7 @@ pub struct LoadedProfiles {
 }
 
 /// Everything aa-status shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
     /// The loaded profiles.
     pub loaded: LoadedProfiles,
@@ -174,25 +174,44 @@ pub fn process_entry(
     exe: Option<&str>,
     profile_names: &HashSet<&str>,
 ) -> Option<ProcessEntry> {
-    let context = context?;
-    let label = if context.is_empty() {
+    process_entry_owned(
+        pid,
+        context.map(str::to_owned),
+        exe.map(str::to_owned),
+        profile_names,
+    )
+}
+
+/// [`process_entry`] taking the strings by value (they are reused, not copied).
+pub fn process_entry_owned(
+    pid: u32,
+    context: Option<String>,
+    exe: Option<String>,
+    profile_names: &HashSet<&str>,
+) -> Option<ProcessEntry> {
+    let mut context = context?;
+    let split = if context.is_empty() {
         // An empty file: libapparmor returns no label and no mode.
         None
     } else {
-        Some(Label::split_con(context).ok()?)
+        let (name, mode) = crate::label::split_con(&context)?;
+        Some((name.len(), mode.map(Mode::from_word)))
     };
     let exe = exe?;
-    match label.map(Label::into_parts) {
-        Some((name, Some(mode))) => Some(ProcessEntry {
+    match split {
+        Some((name_len, Some(mode))) => {
+            context.truncate(name_len);
+            Some(ProcessEntry {
+                pid,
+                exe,
+                profile: context,
+                mode,
+            })
+        }
+        _ => profile_names.contains(exe.as_str()).then(|| ProcessEntry {
             pid,
-            exe: exe.to_owned(),
-            profile: name,
-            mode,
-        }),
-        _ => profile_names.contains(exe).then(|| ProcessEntry {
-            pid,
-            exe: exe.to_owned(),
-            profile: exe.to_owned(),
+            profile: exe.clone(),
+            exe,
             mode: Mode::Unconfined,
         }),
     }
@@ -212,12 +231,16 @@ pub fn confined_processes(
         canonicalize_exe: true,
         comm: false,
         skip_unlabelled: true,
+        threads: 0,
     };
-    let procs = sys.processes(&scan).map_err(StatusError::Processes)?;
-    Ok(procs
-        .into_iter()
-        .filter_map(|p| process_entry(p.pid, p.context.as_deref(), p.exe.as_deref(), &names))
-        .collect())
+    let mut out = Vec::new();
+    sys.scan_processes(&scan, |p| {
+        if let Some(e) = process_entry_owned(p.pid, p.context, p.exe, &names) {
+            out.push(e);
+        }
+    })
+    .map_err(StatusError::Processes)?;
+    Ok(out)
 }
 
 /// Reads everything: module check, profiles, processes.

@@ -34,6 +34,9 @@ pub struct ProcessScan {
     /// Leave out processes whose label cannot be read (kernel threads with unreadable
     /// attributes, vanished tasks), without reading anything else for them.
     pub skip_unlabelled: bool,
+    /// Worker threads reading `/proc/PID` entries in parallel (results keep /proc order);
+    /// 0 = one per CPU, at most 4.
+    pub threads: usize,
 }
 
 impl Default for ProcessScan {
@@ -44,12 +47,13 @@ impl Default for ProcessScan {
             canonicalize_exe: true,
             comm: true,
             skip_unlabelled: false,
+            threads: 0,
         }
     }
 }
 
 /// One process as read from `/proc/PID`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Process {
     /// The process id.
     pub pid: u32,
@@ -77,7 +81,27 @@ impl Process {
 
 fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
     let mut f = p.open_relative(rel).ok()?;
-    let mut buf = Vec::with_capacity(128);
+    let mut stack = [0u8; 256];
+    let mut len = 0;
+    loop {
+        match f.read(&mut stack[len..]) {
+            Ok(0) => return Some(stack[..len].to_vec()),
+            Ok(n) => {
+                len += n;
+                // procfs attributes arrive in one read ending in a newline; skip the EOF read.
+                if len < stack.len() && stack[len - 1] == b'\n' {
+                    return Some(stack[..len].to_vec());
+                }
+                if len == stack.len() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    // Longer than the stack buffer: read the rest into a vector.
+    let mut buf = stack.to_vec();
     f.read_to_end(&mut buf).ok()?;
     Some(buf)
 }
@@ -136,78 +160,153 @@ impl System {
     /// # Errors
     /// Only when `<root>/proc` itself cannot be listed.
     pub fn processes(&self, scan: &ProcessScan) -> Result<Vec<Process>, SystemError> {
-        let proc_dir = self.proc_dir();
-        let iter = procfs::process::all_processes_with_root(&proc_dir)
-            .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
-        let iface = self.attr_interface();
-        let enabled_n = matches!(
-            std::fs::read(self.parameter_path("enabled")).map(|b| b.first().copied()),
-            Ok(Some(b'N'))
-        );
-        let canonicalize = scan.canonicalize_exe && self.is_host();
-        let mut cache: HashMap<std::ffi::OsString, Option<String>> = HashMap::new();
         let mut out = Vec::new();
-        for p in iter {
-            let Ok(p) = p else { continue };
-            let Ok(pid) = u32::try_from(p.pid()) else {
-                continue;
-            };
-            if pid == 0 {
-                continue;
-            }
-            let attr = match iface {
-                AttrInterface::Apparmor | AttrInterface::TryBoth => {
-                    read_small(&p, "attr/apparmor/current").or_else(|| {
-                        if enabled_n {
-                            None
-                        } else {
-                            read_small(&p, "attr/current")
-                        }
-                    })
-                }
-                AttrInterface::Shared => read_small(&p, "attr/current"),
-                AttrInterface::Unavailable => None,
-            };
-            let context = attr.map(lossy);
-            if context.is_none() && scan.skip_unlabelled {
-                continue;
-            }
-            let exe = if scan.exe {
-                match p.exe() {
-                    Ok(target) => {
-                        let key = target.into_os_string();
-                        let text = key.to_string_lossy().into_owned();
-                        if canonicalize && text.starts_with('/') {
-                            let resolved = cache
-                                .entry(key)
-                                .or_insert_with(|| {
-                                    std::fs::canonicalize(&text)
-                                        .ok()
-                                        .map(|r| r.to_string_lossy().into_owned())
-                                })
-                                .clone();
-                            Some(resolved.unwrap_or(text))
-                        } else {
-                            Some(text)
-                        }
-                    }
-                    Err(_) => None,
-                }
-            } else {
-                None
-            };
-            let comm = if scan.comm {
-                read_small(&p, "comm").map(attr_text)
-            } else {
-                None
-            };
-            out.push(Process {
-                pid,
-                context,
-                exe,
-                comm,
-            });
-        }
+        self.scan_processes(scan, |p| out.push(p))?;
         Ok(out)
+    }
+
+    /// Like [`System::processes`], handing each process to `f` as it is read instead of
+    /// collecting them (constant memory beyond what `f` keeps).
+    ///
+    /// # Errors
+    /// Only when `<root>/proc` itself cannot be listed.
+    pub fn scan_processes(
+        &self,
+        scan: &ProcessScan,
+        mut f: impl FnMut(Process),
+    ) -> Result<(), SystemError> {
+        let proc_dir = self.proc_dir();
+        let mut iter = procfs::process::all_processes_with_root(&proc_dir)
+            .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
+        let reader = Reader {
+            iface: self.attr_interface(),
+            enabled_n: matches!(
+                std::fs::read(self.parameter_path("enabled")).map(|b| b.first().copied()),
+                Ok(Some(b'N'))
+            ),
+            canonicalize: scan.canonicalize_exe && self.is_host(),
+            scan: *scan,
+        };
+        let threads = match scan.threads {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get().min(4))
+                .unwrap_or(1),
+            n => n,
+        };
+        if threads <= 1 {
+            let mut cache = HashMap::new();
+            for p in iter.by_ref().flatten() {
+                if let Some(p) = reader.read(&p, &mut cache) {
+                    f(p);
+                }
+            }
+            return Ok(());
+        }
+        // Workers take directory entries in turn; results are put back in /proc order.
+        let shared = std::sync::Mutex::new((iter, 0usize));
+        let parts: Vec<Vec<(usize, Process)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut local = Vec::new();
+                        let mut cache = HashMap::new();
+                        loop {
+                            let (idx, item) = {
+                                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                                let Some(item) = g.0.next() else { break };
+                                g.1 += 1;
+                                (g.1, item)
+                            };
+                            if let Ok(p) = item
+                                && let Some(p) = reader.read(&p, &mut cache)
+                            {
+                                local.push((idx, p));
+                            }
+                        }
+                        local
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut all: Vec<(usize, Process)> = parts.into_iter().flatten().collect();
+        all.sort_unstable_by_key(|(i, _)| *i);
+        for (_, p) in all {
+            f(p);
+        }
+        Ok(())
+    }
+}
+
+/// Per-scan settings shared by the workers.
+struct Reader {
+    iface: AttrInterface,
+    enabled_n: bool,
+    canonicalize: bool,
+    scan: ProcessScan,
+}
+
+impl Reader {
+    fn read(
+        &self,
+        p: &procfs::process::Process,
+        cache: &mut HashMap<std::ffi::OsString, Option<String>>,
+    ) -> Option<Process> {
+        let pid = u32::try_from(p.pid()).ok().filter(|&pid| pid != 0)?;
+        let attr = match self.iface {
+            AttrInterface::Apparmor | AttrInterface::TryBoth => {
+                read_small(p, "attr/apparmor/current").or_else(|| {
+                    if self.enabled_n {
+                        None
+                    } else {
+                        read_small(p, "attr/current")
+                    }
+                })
+            }
+            AttrInterface::Shared => read_small(p, "attr/current"),
+            AttrInterface::Unavailable => None,
+        };
+        let context = attr.map(lossy);
+        if context.is_none() && self.scan.skip_unlabelled {
+            return None;
+        }
+        let exe = if self.scan.exe {
+            match p.exe() {
+                Ok(target) => {
+                    let key = target.into_os_string();
+                    let text = key.to_string_lossy().into_owned();
+                    if self.canonicalize && text.starts_with('/') {
+                        let resolved = cache
+                            .entry(key)
+                            .or_insert_with(|| {
+                                std::fs::canonicalize(&text)
+                                    .ok()
+                                    .map(|r| r.to_string_lossy().into_owned())
+                            })
+                            .clone();
+                        Some(resolved.unwrap_or(text))
+                    } else {
+                        Some(text)
+                    }
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let comm = if self.scan.comm {
+            read_small(p, "comm").map(attr_text)
+        } else {
+            None
+        };
+        Some(Process {
+            pid,
+            context,
+            exe,
+            comm,
+        })
     }
 }

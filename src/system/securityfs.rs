@@ -82,7 +82,8 @@ pub struct PolicyProfile {
     pub mode: Option<Mode>,
     /// Contents of `attach`, when readable (`<unknown>` when only a DFA exists).
     pub attach: Option<String>,
-    /// First line of `identity` (not in mainline kernels), when present and not blank.
+    /// First line of `identity` (not in mainline kernels) when the file exists; empty when
+    /// the profile has none.
     pub identity: Option<String>,
     /// Child profiles and hats (`profiles/` inside the directory).
     pub children: Vec<PolicyProfile>,
@@ -211,10 +212,9 @@ fn read_policy_profile(dir: &Path) -> PolicyProfile {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let identity = std::fs::read(dir.join("identity")).ok().and_then(|b| {
+    let identity = std::fs::read(dir.join("identity")).ok().map(|b| {
         let s = String::from_utf8_lossy(&b);
-        let first = s.split('\n').next().unwrap_or("").to_owned();
-        (!first.trim().is_empty()).then_some(first)
+        s.split('\n').next().unwrap_or("").to_owned()
     });
     PolicyProfile {
         name: name_of("name").unwrap_or_default(),
@@ -351,6 +351,20 @@ impl System {
     }
 }
 
+/// True when profile identities can exist: `features/domain/identity` is present, or the
+/// first directory listed in `policy/profiles/` has an `identity` file.
+fn kernel_has_identities(sfs: &Path) -> bool {
+    if sfs.join("features/domain/identity").exists() {
+        return true;
+    }
+    let Ok(mut rd) = std::fs::read_dir(sfs.join("policy/profiles")) else {
+        return false;
+    };
+    rd.next()
+        .and_then(Result::ok)
+        .is_some_and(|e| e.path().join("identity").exists())
+}
+
 /// The kernel's directory-name mangling for a profile name (spec §1.2.2), without the `.ID`
 /// suffix: leading `/` and `.` dropped, `/` → `.`, whitespace → `_`, only `[A-Za-z0-9._-]` kept.
 pub(crate) fn mangle(name: &str) -> String {
@@ -368,12 +382,18 @@ pub(crate) fn mangle(name: &str) -> String {
 }
 
 impl System {
-    /// The identity of each profile (upstream 6.0 shows it after the name), looked up in the
-    /// `policy/` tree of the reader's namespace: a directory whose `name` file equals the
-    /// profile name, or, for directories without a `name` file, whose mangled name plus
-    /// `.ID` matches. Hats are looked up in their parent's `profiles/`; `:ns:` names in
-    /// `namespaces/ns/`. Names without an identity are absent from the map. Never fails:
-    /// a missing `policy/` simply yields no identities.
+    /// The identity of each named profile (upstream 6.0 shows it after the name): the first
+    /// line of `identity` in the profile's directory of the `policy/` tree, where the kernel
+    /// provides it (not mainline). The directory is the one named with the kernel's mangling
+    /// of the name plus `.ID`; when several share that stem, the one whose `name` file holds
+    /// the name. Hats are looked up in their parent's `profiles/`, `:ns:` names under
+    /// `namespaces/NS/`. Returns name → identity; names without one (blank, missing) are
+    /// absent. Never fails: without a `policy/` tree there are simply no identities.
+    ///
+    /// A kernel with identities has the file in every profile directory, so the lookup is
+    /// skipped (no per-name work) when `features/domain/identity` is absent and the first
+    /// directory of `policy/profiles/` has no `identity` file (mainline kernels). Otherwise
+    /// the cost is one directory listing per `profiles/` folder and one open per name.
     pub fn identities<'a>(
         &self,
         names: impl IntoIterator<Item = &'a str>,
@@ -383,6 +403,9 @@ impl System {
             return out;
         };
         let policy = sfs.join("policy");
+        if !kernel_has_identities(&sfs) {
+            return out;
+        }
         // profiles/ directory -> mangled stem -> entries with that stem
         type Index = std::collections::HashMap<String, Vec<String>>;
         let mut listings: std::collections::HashMap<PathBuf, Index> =
