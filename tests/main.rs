@@ -35,3 +35,5 @@ mod log_robust;
 mod policy_semantic;
 mod policy_semantic_cli;
 mod status_man;
+// live AppArmor kernel under qemu: ours vs Debian's aa-status, aactl, apparmor=0
+mod vm;
