@@ -19,3 +19,5 @@ mod status_fake;
 mod status_system;
 // man/aa-status.8 is generated and current
 mod status_man;
+// QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)
+mod qa_status;

@@ -212,10 +212,12 @@ fn read_policy_profile(dir: &Path) -> PolicyProfile {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let identity = std::fs::read(dir.join("identity")).ok().map(|b| {
-        let s = String::from_utf8_lossy(&b);
-        s.split('\n').next().unwrap_or("").to_owned()
-    });
+    let identity = crate::system::read_bytes(dir.join("identity"))
+        .ok()
+        .map(|b| {
+            let s = String::from_utf8_lossy(&b);
+            s.split('\n').next().unwrap_or("").to_owned()
+        });
     PolicyProfile {
         name: name_of("name").unwrap_or_default(),
         mode: name_of("mode").map(|m| Mode::from_word(m.trim())),
@@ -278,7 +280,7 @@ fn read_feature_node(path: &Path) -> std::io::Result<FeatureNode> {
         }
         Ok(FeatureNode::Dir(map))
     } else {
-        let b = std::fs::read(path)?;
+        let b = crate::system::read_bytes(path)?;
         Ok(FeatureNode::Value(String::from_utf8_lossy(&b).into_owned()))
     }
 }
@@ -303,7 +305,7 @@ impl System {
     /// # Errors
     /// The open error, with the path.
     pub fn profiles_at(&self, path: PathBuf) -> Result<ProfilesList, SystemError> {
-        let mut f = std::fs::File::open(&path).map_err(|e| SystemError::io(&path, e))?;
+        let mut f = super::open_file(&path).map_err(|e| SystemError::io(&path, e))?;
         let mut buf = Vec::new();
         let read_error = f.read_to_end(&mut buf).err().map(|e| super::strerror(&e));
         let text = String::from_utf8_lossy(&buf);
@@ -456,7 +458,7 @@ impl System {
             if !found {
                 continue;
             }
-            if let Ok(b) = std::fs::read(dir.join("identity")) {
+            if let Ok(b) = crate::system::read_bytes(dir.join("identity")) {
                 let s = String::from_utf8_lossy(&b);
                 let first = s.split('\n').next().unwrap_or("");
                 if !first.is_empty() {

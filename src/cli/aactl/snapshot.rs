@@ -140,7 +140,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
         let out = dest.join(SECURITYFS).join("apparmor");
         std::fs::create_dir_all(&out).map_err(|e| io_err(&out, e))?;
         let src = sfs.join("profiles");
-        match std::fs::read(&src) {
+        match crate::system::read_bytes(&src) {
             Ok(bytes) => {
                 summary.profiles = bytes
                     .split(|&b| b == b'\n')

@@ -314,11 +314,13 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         Err(_) => (BTreeMap::new(), Vec::new()),
     };
     let features = sys.features().ok().map(|f| summarize_features(&f));
-    let namespace = std::fs::read(securityfs.join(".ns_name")).ok().map(|b| {
-        String::from_utf8_lossy(&b)
-            .trim_end_matches('\n')
-            .to_owned()
-    });
+    let namespace = crate::system::read_bytes(securityfs.join(".ns_name"))
+        .ok()
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\n')
+                .to_owned()
+        });
     Ok(StatusReport {
         schema: SCHEMA,
         kind: "aactl-status",

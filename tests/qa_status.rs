@@ -1,0 +1,193 @@
+//! Hostile input for the runtime-state readers, `aa-status`, `aactl status`, `aactl ps`:
+//! FIFOs, devices, symlink loops, malformed files. Each test is a regression test for a bug
+//! found by QA; every run is bounded by a timeout so that a hang fails instead of blocking CI.
+
+use apparmor::cli::Io;
+use apparmor::system::System;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// `apparmor/` under the fake securityfs.
+pub const SFS: &str = "sys/kernel/security/apparmor";
+
+/// A minimal fake root: module parameters, one securityfs mount, three profiles, a
+/// `policy/` tree with one profile, a small `features/` tree and two processes.
+pub fn fake_root() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path();
+    let w = |rel: &str, text: &[u8]| {
+        let p = r.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    w(
+        "proc/mounts",
+        b"proc /proc proc rw 0 0\nsecurityfs /sys/kernel/security securityfs rw 0 0\n",
+    );
+    w("proc/sys/kernel/osrelease", b"6.1.0-fake\n");
+    for (k, v) in [("enabled", "Y"), ("mode", "enforce"), ("audit", "normal")] {
+        w(
+            &format!("sys/module/apparmor/parameters/{k}"),
+            format!("{v}\n").as_bytes(),
+        );
+    }
+    w(
+        &format!("{SFS}/profiles"),
+        b"/usr/bin/a (enforce)\n/usr/bin/b (complain)\nc (kill)\n",
+    );
+    w(&format!("{SFS}/revision"), b"3\n");
+    w(
+        &format!("{SFS}/policy/profiles/usr.bin.a.1/name"),
+        b"/usr/bin/a\n",
+    );
+    w(
+        &format!("{SFS}/policy/profiles/usr.bin.a.1/mode"),
+        b"enforce\n",
+    );
+    w(&format!("{SFS}/features/domain/stack"), b"yes\n");
+    w(&format!("{SFS}/features/domain/version"), b"1.2\n");
+    for (pid, label, exe) in [
+        (10, "/usr/bin/a (enforce)\n", "/usr/bin/a"),
+        (11, "unconfined\n", "/bin/sh"),
+    ] {
+        w(&format!("proc/{pid}/attr/current"), label.as_bytes());
+        w(&format!("proc/{pid}/comm"), b"x\n");
+        std::os::unix::fs::symlink(exe, r.join(format!("proc/{pid}/exe"))).unwrap();
+    }
+    d
+}
+
+/// Runs `f` on a thread and fails the test when it takes longer than 20 s (a hang).
+pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s (hang)"))
+}
+
+/// `aactl ARGS --root ROOT` in process: (stdout, stderr, exit code).
+pub fn aactl(root: &Path, args: &[&str]) -> (String, String, u8) {
+    let mut argv: Vec<OsString> = vec!["aactl".into()];
+    argv.extend(args.iter().map(OsString::from));
+    argv.push("--root".into());
+    argv.push(root.into());
+    let what = format!("aactl {args:?}");
+    bounded(&what, move || {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = apparmor::cli::aactl::run(argv, &mut Io::new(&mut out, &mut err));
+        (
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+            code,
+        )
+    })
+}
+
+/// `aa-status ARGS` on `root` in process: (stdout, stderr, exit code).
+pub fn aa_status(root: &Path, args: &[&str]) -> (String, String, u8) {
+    let sys = System::with_root(root);
+    let mut argv: Vec<OsString> = vec!["aa-status".into()];
+    argv.extend(args.iter().map(OsString::from));
+    let what = format!("aa-status {args:?}");
+    bounded(&what, move || {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code =
+            apparmor::cli::status::run_with(argv, &sys, &mut Io::new(&mut out, &mut err)).code();
+        (
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+            code,
+        )
+    })
+}
+
+fn mkfifo(p: &Path) {
+    let _ = std::fs::remove_file(p);
+    let st = Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(st.success());
+}
+
+fn all_views(root: &Path) -> Vec<(String, (String, String, u8))> {
+    let mut v = Vec::new();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["ps"],
+        &["ps", "--json"],
+    ] {
+        v.push((format!("aactl {args:?}"), aactl(root, args)));
+    }
+    for args in [&[][..], &["--json"], &["--verbose"]] {
+        v.push((format!("aa-status {args:?}"), aa_status(root, args)));
+    }
+    v
+}
+
+#[test]
+fn profiles_fifo_does_not_hang() {
+    let d = fake_root();
+    let p = d.path().join(SFS).join("profiles");
+    mkfifo(&p);
+    for (what, (_, err, code)) in all_views(d.path()) {
+        if what.starts_with("aactl [\"ps\"") {
+            assert_eq!(code, 0, "{what}: {err}");
+            assert!(err.contains("not a regular file"), "{what}: {err}");
+        } else if what.starts_with("aactl") {
+            assert_eq!(code, 2, "{what}: {err}");
+            assert!(err.contains(&p.display().to_string()), "{what}: {err}");
+            assert!(err.contains("not a regular file"), "{what}: {err}");
+        } else {
+            assert_eq!(code, 4, "{what}: {err}");
+            assert!(err.contains("Could not open"), "{what}: {err}");
+        }
+    }
+}
+
+#[test]
+fn profiles_device_is_refused() {
+    let d = fake_root();
+    let p = d.path().join(SFS).join("profiles");
+    std::fs::remove_file(&p).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+    let (_, err, code) = aactl(d.path(), &["status"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    let (_, err, code) = aa_status(d.path(), &[]);
+    assert_eq!(code, 4, "{err}");
+}
+
+#[test]
+fn fifos_elsewhere_do_not_hang() {
+    let d = fake_root();
+    let r = d.path();
+    mkfifo(&r.join("proc/10/attr/current"));
+    mkfifo(&r.join("proc/10/comm"));
+    mkfifo(&r.join("sys/module/apparmor/parameters/audit"));
+    mkfifo(&r.join(SFS).join("revision"));
+    mkfifo(&r.join(SFS).join("features/domain/version"));
+    mkfifo(&r.join(SFS).join("policy/profiles/usr.bin.a.1/mode"));
+    for (what, (out, err, code)) in all_views(r) {
+        assert_eq!(code, 0, "{what}: {err}");
+        assert!(!out.is_empty(), "{what}");
+    }
+    // The process with a FIFO attribute is unreadable, not "unconfined".
+    let (out, _, _) = aactl(r, &["ps", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p10 = v["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == 10)
+        .expect("pid 10 listed");
+    assert!(p10["label"].is_null(), "{p10}");
+    // /proc/mounts as a FIFO: no securityfs found, no hang.
+    mkfifo(&r.join("proc/mounts"));
+    let (_, _, code) = aactl(r, &["status"]);
+    assert_eq!(code, 2);
+    let (_, _, code) = aa_status(r, &[]);
+    assert_eq!(code, 3);
+}
