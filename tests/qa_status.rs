@@ -5,7 +5,7 @@
 use apparmor::cli::Io;
 use apparmor::system::System;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -190,4 +190,41 @@ fn fifos_elsewhere_do_not_hang() {
     assert_eq!(code, 2);
     let (_, _, code) = aa_status(r, &[]);
     assert_eq!(code, 3);
+}
+
+#[test]
+fn symlink_loops_in_features_and_policy_are_not_followed() {
+    let d = fake_root();
+    let s = d.path().join(SFS);
+    let sym = |target: &str, link: PathBuf| std::os::unix::fs::symlink(target, link).unwrap();
+    // Each `..` link doubled the walk: 2^40 directories before ELOOP stopped it.
+    for i in 0..3 {
+        sym("..", s.join(format!("features/loop{i}")));
+        sym(".", s.join(format!("features/domain/self{i}")));
+        sym("..", s.join(format!("policy/profiles/usr.bin.a.1/loop{i}")));
+        sym("../..", s.join(format!("policy/profiles/loop{i}.9")));
+    }
+    std::fs::create_dir_all(s.join("policy/namespaces")).unwrap();
+    sym("..", s.join("policy/namespaces/ns"));
+    // Deep nesting is read (up to a bound) without overflowing the stack.
+    let mut deep = s.join("features/deep");
+    for _ in 0..300 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("leaf"), "v\n").unwrap();
+
+    for (what, (out, err, code)) in all_views(d.path()) {
+        assert_eq!(code, 0, "{what}: {err}");
+        assert!(!out.is_empty(), "{what}");
+    }
+    let sys = System::with_root(d.path());
+    let f = bounded("features", move || sys.features().unwrap());
+    assert_eq!(f.value("domain/version"), Some("1.2"));
+    assert!(!f.supports("loop0"));
+    assert!(f.supports("deep/d/d/d"));
+    let sys = System::with_root(d.path());
+    let p = bounded("policy", move || sys.policy().unwrap());
+    assert_eq!(p.profiles.len(), 1, "{p:?}");
+    assert!(p.namespaces.is_empty());
 }
