@@ -228,3 +228,26 @@ fn symlink_loops_in_features_and_policy_are_not_followed() {
     assert_eq!(p.profiles.len(), 1, "{p:?}");
     assert!(p.namespaces.is_empty());
 }
+
+#[test]
+fn aactl_reports_a_profiles_directory_instead_of_an_empty_policy() {
+    let d = fake_root();
+    let p = d.path().join(SFS).join("profiles");
+    std::fs::remove_file(&p).unwrap();
+    std::fs::create_dir(&p).unwrap();
+    let want = format!("cannot read {}: Is a directory", p.display());
+    for args in [&["status"][..], &["status", "--json"]] {
+        let (out, err, code) = aactl(d.path(), args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains(&want), "{args:?}: {err}");
+    }
+    // ps still lists processes; the warning is strerror text, no "(os error N)".
+    std::fs::remove_dir(&p).unwrap();
+    let (out, err, code) = aactl(d.path(), &["ps"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/usr/bin/a"), "{out}");
+    assert!(err.contains("No such file or directory;"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    // aa-status keeps upstream's behaviour (tests/compliance.rs case 08).
+}

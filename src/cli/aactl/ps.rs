@@ -179,7 +179,7 @@ pub fn row(
 
 /// Reads the loaded profiles' modes; `None` (with the reason) when `profiles` is unreadable.
 pub fn profile_modes(sys: &System) -> Result<ProfileModes, String> {
-    let list = sys.profiles().map_err(|e| CliError::from_error(&e).0)?;
+    let list = super::status::read_profiles(sys).map_err(|e| e.0)?;
     Ok(list
         .profiles()
         .map(|(n, m)| (n.to_owned(), m.clone()))

@@ -54,6 +54,23 @@ pub fn preflight(sys: &System) -> Result<(), CliError> {
     }
 }
 
+/// Reads the `profiles` list for `aactl`: an open error, or a read error after opening (the
+/// path is a directory, an I/O error mid-file), is an error naming the path; a partial list
+/// is never shown as if it were complete.
+///
+/// # Errors
+/// The message for the open or read error.
+pub(crate) fn read_profiles(sys: &System) -> Result<crate::system::ProfilesList, CliError> {
+    let list = sys.profiles().map_err(|e| profiles_error(&e))?;
+    if let Some(why) = &list.read_error {
+        return Err(CliError(format!(
+            "cannot read {}: {why}",
+            list.path.display()
+        )));
+    }
+    Ok(list)
+}
+
 /// The message for a `profiles` file that cannot be opened.
 fn profiles_error(e: &SystemError) -> CliError {
     match e {
@@ -244,7 +261,7 @@ pub fn typed_parameter(name: &str, text: &str) -> serde_json::Value {
 pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     preflight(sys)?;
     let securityfs = sys.securityfs().map_err(|e| CliError::from_error(&e))?;
-    let list = sys.profiles().map_err(|e| profiles_error(&e))?;
+    let list = read_profiles(sys)?;
     let policy = sys.policy().ok();
     let mut attach: HashMap<(String, String), String> = HashMap::new();
     if let Some(p) = &policy {
