@@ -251,3 +251,49 @@ fn aactl_reports_a_profiles_directory_instead_of_an_empty_policy() {
     assert!(!err.contains("os error"), "{err}");
     // aa-status keeps upstream's behaviour (tests/compliance.rs case 08).
 }
+
+#[test]
+fn bracket_equivalence_and_collating_classes_are_the_character() {
+    use apparmor::status::filter::Filter;
+    // `[[=a=]]` was translated to `[\a]` (BEL), `[[.n.]]` to `[\n]` (newline).
+    let f = Filter::new("[[=a=]]").unwrap();
+    assert!(f.is_match("a") && !f.is_match("\x07"));
+    let f = Filter::new("x[[.n.]]").unwrap();
+    assert!(f.is_match("xn") && !f.is_match("x\n"));
+    let f = Filter::new("[[.-.]]").unwrap();
+    assert!(f.is_match("-") && !f.is_match("a"));
+    // Unknown class names do not compile (regcomp: REG_ECTYPE); they used to match `f`/`o`.
+    assert!(Filter::new("[[:foo:]]").is_err());
+    assert!(Filter::new("[[:alpha:]]").unwrap().is_match("q"));
+    let d = fake_root();
+    let (out, err, code) = aa_status(d.path(), &["--filter.profiles=[[:foo:]]"]);
+    assert_eq!(code, 42, "{out}{err}");
+    assert!(err.contains("failed to compile profiles filter"), "{err}");
+    let (out, _, code) = aa_status(d.path(), &["--filter.profiles=^[[=c=]]$"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("1 profiles are in kill mode.\n   c\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn hostile_filters_terminate() {
+    let d = fake_root();
+    let nested = r"\(x*\)*".repeat(2000);
+    let intervals = r"x\{1000\}".repeat(50);
+    let long = "y".repeat(100_000);
+    for f in [
+        nested.as_str(),
+        intervals.as_str(),
+        long.as_str(),
+        r"\(a*\)*b",
+        "*",
+        "^*",
+    ] {
+        let arg = format!("--filter.profiles={f}");
+        let (_, err, code) = aa_status(d.path(), &[&arg]);
+        assert!(code == 0 || code == 42, "{code} {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
