@@ -297,3 +297,61 @@ fn hostile_filters_terminate() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// A standard output that fails every write and flush with EPIPE (`pipe`) or ENOSPC.
+struct Failing {
+    pipe: bool,
+}
+
+impl Failing {
+    fn error(&self) -> std::io::Error {
+        std::io::Error::from_raw_os_error(if self.pipe { 32 } else { 28 })
+    }
+}
+
+impl std::io::Write for Failing {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(self.error())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(self.error())
+    }
+}
+
+fn aactl_into(root: &Path, args: &[&str], pipe: bool) -> (String, u8) {
+    let mut argv: Vec<OsString> = vec!["aactl".into()];
+    argv.extend(args.iter().map(OsString::from));
+    argv.push("--root".into());
+    argv.push(root.into());
+    let mut out = Failing { pipe };
+    let mut err = Vec::new();
+    let code = apparmor::cli::aactl::run(argv, &mut Io::new(&mut out, &mut err));
+    (String::from_utf8_lossy(&err).into_owned(), code)
+}
+
+#[test]
+fn aactl_output_to_a_closed_pipe_is_quiet_and_a_full_disk_is_reported() {
+    let d = fake_root();
+    let snap = d.path().join("snap");
+    let snap = snap.to_str().unwrap();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["ps"],
+        &["ps", "--json"],
+    ] {
+        // Was: "aactl: Broken pipe (os error 32)" and exit 2 for `aactl ps | head -1`.
+        let (err, code) = aactl_into(d.path(), args, true);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+        let (err, code) = aactl_into(d.path(), args, false);
+        assert_eq!(code, 2, "{args:?}");
+        assert_eq!(
+            err, "aactl: cannot write to standard output: No space left on device\n",
+            "{args:?}"
+        );
+    }
+    // The snapshot's closing line was written with its error ignored.
+    let (err, code) = aactl_into(d.path(), &["snapshot", snap], false);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot write to standard output"), "{err}");
+}

@@ -198,12 +198,12 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         return Err(CliError("missing DIR".into()));
     };
     let s = snapshot(&sys, dest)?;
-    let _ = writeln!(
+    let written = writeln!(
         io.out,
         "snapshot written to {}: {} profiles, {} processes",
         crate::escape::escape_str(&dest.display().to_string()),
         s.profiles,
         s.processes
     );
-    Ok(Exit::Success)
+    super::ps::finish_output(io, written)
 }

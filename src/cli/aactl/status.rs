@@ -610,12 +610,12 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             escape_str(&mline.text)
         );
     }
-    if m.get_flag("json") {
-        write_json(io, &report)?;
+    let written = if m.get_flag("json") {
+        write_json(io, &report)
     } else {
-        render(&report, io.out).map_err(|e| CliError::from_error(&e))?;
-    }
-    Ok(Exit::Success)
+        render(&report, io.out)
+    };
+    ps::finish_output(io, written)
 }
 
 #[cfg(test)]
