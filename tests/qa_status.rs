@@ -355,3 +355,27 @@ fn aactl_output_to_a_closed_pipe_is_quiet_and_a_full_disk_is_reported() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot write to standard output"), "{err}");
 }
+
+#[test]
+fn snapshot_errors_say_write_and_name_the_path() {
+    let d = fake_root();
+    // A destination below a regular file cannot be created.
+    let dest = d.path().join("proc/mounts/snap");
+    let (_, err, code) = aactl(d.path(), &["snapshot", dest.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        format!("aactl: cannot write {}: Not a directory\n", dest.display())
+    );
+    // A hostile source (FIFO profiles) is refused by name, without hanging.
+    let p = d.path().join(SFS).join("profiles");
+    mkfifo(&p);
+    let dest = tempfile::tempdir().unwrap();
+    let dest = dest.path().join("s");
+    let (_, err, code) = aactl(d.path(), &["snapshot", dest.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("cannot read {}", p.display())),
+        "{err}"
+    );
+}

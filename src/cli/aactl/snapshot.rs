@@ -42,8 +42,13 @@ pub struct Summary {
     pub processes: usize,
 }
 
+/// An error creating or writing `path` in the snapshot: "cannot write PATH: REASON".
 fn io_err(path: &Path, e: std::io::Error) -> CliError {
-    CliError::from_error(&SystemError::io(path, e))
+    CliError(format!(
+        "cannot write {}: {}",
+        path.display(),
+        crate::system::strerror(&e)
+    ))
 }
 
 fn write_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
@@ -148,7 +153,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
                     .count();
                 write_file(&out.join("profiles"), &bytes)?;
             }
-            Err(e) => return Err(io_err(&src, e)),
+            Err(e) => return Err(CliError::from_error(&SystemError::io(&src, e))),
         }
         if let Ok(policy) = sys.policy() {
             write_namespace(&out.join("policy"), &policy)?;
