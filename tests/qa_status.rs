@@ -379,3 +379,38 @@ fn snapshot_errors_say_write_and_name_the_path() {
         "{err}"
     );
 }
+
+#[test]
+fn a_mount_point_with_dotdot_stays_inside_the_root() {
+    let outer = tempfile::tempdir().unwrap();
+    // A decoy apparmor directory outside the root, next to it.
+    let d = outer.path().join("root");
+    std::fs::create_dir(&d).unwrap();
+    let src = fake_root();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", src.path().display()))
+        .arg(&d)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::create_dir_all(outer.path().join("decoy/apparmor")).unwrap();
+    std::fs::write(
+        outer.path().join("decoy/apparmor/profiles"),
+        "/outside (enforce)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("proc/mounts"),
+        "securityfs /../decoy securityfs rw 0 0\nsecurityfs /sys/kernel/../kernel/security securityfs rw 0 0\n",
+    )
+    .unwrap();
+    let sys = System::with_root(&d);
+    assert_eq!(sys.path("/../decoy"), d.join("decoy"));
+    assert_eq!(sys.path("/a/./b/../c"), d.join("a/c"));
+    assert_eq!(sys.securityfs().unwrap(), d.join(SFS));
+    let (out, err, code) = aa_status(&d, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("/outside"), "{out}");
+    assert!(out.contains("3 profiles are loaded."), "{out}");
+}

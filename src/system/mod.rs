@@ -122,10 +122,22 @@ impl System {
         self.root == Path::new("/")
     }
 
-    /// `abs` (an absolute path such as `/proc/mounts`) interpreted under the root.
+    /// `abs` (an absolute path such as `/proc/mounts`) interpreted under the root. `.` and
+    /// `..` components are resolved lexically and never climb above the root (`/..` is `/`,
+    /// as in a chroot), so a mount point read from a snapshot's `/proc/mounts` stays inside
+    /// the snapshot.
     pub fn path(&self, abs: impl AsRef<Path>) -> PathBuf {
-        let abs = abs.as_ref();
-        let rel = abs.strip_prefix("/").unwrap_or(abs);
+        use std::path::Component;
+        let mut rel = PathBuf::new();
+        for c in abs.as_ref().components() {
+            match c {
+                Component::Normal(n) => rel.push(n),
+                Component::ParentDir => {
+                    rel.pop();
+                }
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
         if rel.as_os_str().is_empty() {
             self.root.clone()
         } else {
