@@ -414,3 +414,53 @@ fn a_mount_point_with_dotdot_stays_inside_the_root() {
     assert!(!out.contains("/outside"), "{out}");
     assert!(out.contains("3 profiles are loaded."), "{out}");
 }
+
+mod label_fuzz {
+    use apparmor::label::{Label, Mode, split_con};
+    use proptest::prelude::*;
+
+    /// Strings made of the label syntax's own pieces, so that odd combinations are frequent.
+    fn labelish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(":".to_owned()),
+            Just("//".to_owned()),
+            Just("//&".to_owned()),
+            Just("&".to_owned()),
+            Just(" (".to_owned()),
+            Just(")".to_owned()),
+            Just("(".to_owned()),
+            Just(" ".to_owned()),
+            Just("\n".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("unconfined".to_owned()),
+            Just("enforce".to_owned()),
+            Just("user".to_owned()),
+            Just("é".to_owned()),
+            "[a-z/]{0,3}",
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn label_parsing_never_panics(s in labelish()) {
+            let _ = split_con(&s);
+            if let Ok(l) = Label::split_con(&s) {
+                for c in l.components() {
+                    let _ = (c.base(), c.is_hat(), c.is_unconfined(), c.namespace_path());
+                    let _ = c.path().count();
+                }
+                let _ = (l.is_stack(), l.is_unconfined());
+            }
+            if let Ok(l) = Label::parse(&s) {
+                let _ = l.components();
+            }
+            let l = Label::new(s.clone(), Some(Mode::from_word(&s)));
+            let _ = (l.components(), l.is_stack());
+            // Every line is either a profile or a malformed line: nothing is dropped.
+            let list = apparmor::system::ProfilesList::parse("p".into(), &s);
+            prop_assert_eq!(list.lines.len(), s.split_inclusive('\n').count());
+        }
+    }
+}
