@@ -415,6 +415,28 @@ fn a_mount_point_with_dotdot_stays_inside_the_root() {
     assert!(out.contains("3 profiles are loaded."), "{out}");
 }
 
+#[test]
+fn unreadable_features_are_explained_with_the_path() {
+    let d = fake_root();
+    let f = d.path().join(SFS).join("features");
+    std::fs::remove_dir_all(&f).unwrap();
+    mkfifo(&f);
+    let want = format!(
+        "aactl: warning: cannot read {}: not a regular file\n",
+        f.display()
+    );
+    let (out, err, code) = aactl(d.path(), &["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Features: unreadable."), "{out}");
+    assert_eq!(err, want);
+    let (out, err, code) = aactl(d.path(), &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, want);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["features"].is_null());
+    assert!(v.get("features_error").is_none());
+}
+
 mod label_fuzz {
     use apparmor::label::{Label, Mode, split_con};
     use proptest::prelude::*;

@@ -235,6 +235,10 @@ pub struct StatusReport {
     pub unreadable_parameters: Vec<String>,
     /// Features summary, `null` when `features/` is unreadable.
     pub features: Option<FeaturesSummary>,
+    /// Why `features` is `null` (the path and the reason); printed as a warning on stderr,
+    /// not part of the JSON document.
+    #[serde(skip)]
+    pub features_error: Option<String>,
 }
 
 /// A parameter's text as a typed JSON value.
@@ -330,7 +334,10 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         ),
         Err(_) => (BTreeMap::new(), Vec::new()),
     };
-    let features = sys.features().ok().map(|f| summarize_features(&f));
+    let (features, features_error) = match sys.features() {
+        Ok(f) => (Some(summarize_features(&f)), None),
+        Err(e) => (None, Some(CliError::from_error(&e).0)),
+    };
     let namespace = crate::system::read_bytes(securityfs.join(".ns_name"))
         .ok()
         .map(|b| {
@@ -357,6 +364,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         parameters,
         unreadable_parameters,
         features,
+        features_error,
     })
 }
 
@@ -609,6 +617,9 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             mline.line,
             escape_str(&mline.text)
         );
+    }
+    if let Some(why) = &report.features_error {
+        let _ = writeln!(io.err, "aactl: warning: {}", escape_str(why));
     }
     let written = if m.get_flag("json") {
         write_json(io, &report)
