@@ -435,6 +435,11 @@ fn unreadable_features_are_explained_with_the_path() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["features"].is_null());
     assert!(v.get("features_error").is_none());
+    // No features/ at all (a minimal snapshot): no warning.
+    std::fs::remove_file(&f).unwrap();
+    let (out, err, code) = aactl(d.path(), &["status"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.contains("Features: unreadable."), "{out}");
 }
 
 mod label_fuzz {

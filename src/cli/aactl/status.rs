@@ -235,8 +235,8 @@ pub struct StatusReport {
     pub unreadable_parameters: Vec<String>,
     /// Features summary, `null` when `features/` is unreadable.
     pub features: Option<FeaturesSummary>,
-    /// Why `features` is `null` (the path and the reason); printed as a warning on stderr,
-    /// not part of the JSON document.
+    /// Why `features` is `null` (the path and the reason) unless `features/` is simply
+    /// absent; printed as a warning on stderr, not part of the JSON document.
     #[serde(skip)]
     pub features_error: Option<String>,
 }
@@ -336,6 +336,13 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     };
     let (features, features_error) = match sys.features() {
         Ok(f) => (Some(summarize_features(&f)), None),
+        // A tree without features/ (a minimal snapshot) is not worth a warning on every run.
+        Err(e)
+            if e.io_error()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            (None, None)
+        }
         Err(e) => (None, Some(CliError::from_error(&e).0)),
     };
     let namespace = crate::system::read_bytes(securityfs.join(".ns_name"))
