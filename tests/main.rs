@@ -37,3 +37,5 @@ mod policy_semantic_cli;
 mod status_man;
 // live AppArmor kernel under qemu: ours vs Debian's aa-status, aactl, apparmor=0
 mod vm;
+// QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)
+mod qa_status;

@@ -217,8 +217,8 @@ pub fn translate_bre(bre: &str) -> Result<String, FilterError> {
             }
             '.' => out.push('.'),
             '[' => {
-                let (class, next) =
-                    translate_bracket(&chars, i).ok_or_else(|| invalid("unterminated ["))?;
+                let (class, next) = translate_bracket(&chars, i)
+                    .ok_or_else(|| invalid("unterminated [ or unknown class name"))?;
                 out.push_str(&class);
                 i = next;
                 continue;
@@ -263,6 +263,15 @@ fn translate_bracket(chars: &[char], start: usize) -> Option<(String, usize)> {
             }
             match kind {
                 ':' => {
+                    // regcomp refuses unknown class names (REG_ECTYPE); `regex` would read
+                    // `[:foo:]` as a nested set of the characters `:`, `f`, `o`.
+                    const CLASSES: [&str; 12] = [
+                        "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print",
+                        "punct", "space", "upper", "xdigit",
+                    ];
+                    if !CLASSES.contains(&name.as_str()) {
+                        return None;
+                    }
                     out.push_str("[:");
                     out.push_str(&name);
                     out.push_str(":]");
@@ -273,8 +282,9 @@ fn translate_bracket(chars: &[char], start: usize) -> Option<(String, usize)> {
                     if it.next().is_some() {
                         return None;
                     }
-                    out.push('\\');
-                    out.push(ch);
+                    // `[[=a=]]`, `[[.n.]]`: the character itself (escaped only when it is
+                    // punctuation; `\a` or `\n` would be a control character).
+                    push_literal(&mut out, ch);
                 }
             }
             i = j + 2;

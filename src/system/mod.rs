@@ -122,10 +122,22 @@ impl System {
         self.root == Path::new("/")
     }
 
-    /// `abs` (an absolute path such as `/proc/mounts`) interpreted under the root.
+    /// `abs` (an absolute path such as `/proc/mounts`) interpreted under the root. `.` and
+    /// `..` components are resolved lexically and never climb above the root (`/..` is `/`,
+    /// as in a chroot), so a mount point read from a snapshot's `/proc/mounts` stays inside
+    /// the snapshot.
     pub fn path(&self, abs: impl AsRef<Path>) -> PathBuf {
-        let abs = abs.as_ref();
-        let rel = abs.strip_prefix("/").unwrap_or(abs);
+        use std::path::Component;
+        let mut rel = PathBuf::new();
+        for c in abs.as_ref().components() {
+            match c {
+                Component::Normal(n) => rel.push(n),
+                Component::ParentDir => {
+                    rel.pop();
+                }
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
         if rel.as_os_str().is_empty() {
             self.root.clone()
         } else {
@@ -159,7 +171,7 @@ impl System {
     /// be read).
     pub fn securityfs(&self) -> Result<PathBuf, SystemError> {
         let mounts = self.path("/proc/mounts");
-        let text = std::fs::read(&mounts).unwrap_or_default();
+        let text = read_bytes(&mounts).unwrap_or_default();
         for line in text.split(|&b| b == b'\n') {
             let mut fields = line
                 .split(|&b| b == b' ' || b == b'\t')
@@ -214,9 +226,51 @@ pub fn strerror(e: &io::Error) -> String {
     }
 }
 
+/// Opens `path` for reading without blocking on a FIFO (`O_NONBLOCK`), and refuses anything
+/// that is neither a regular file nor a directory (FIFOs, sockets, devices such as
+/// `/dev/zero`), so that a hostile snapshot or fake root cannot hang or flood a reader.
+/// Directories open (reading them then fails with EISDIR, as upstream expects of `profiles`).
+///
+/// # Errors
+/// The open error, or `InvalidInput` "not a regular file".
+pub(crate) fn open_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    check_regular(&f)?;
+    Ok(f)
+}
+
+/// Fails with `InvalidInput` "not a regular file" unless `f` is a regular file or directory.
+pub(crate) fn check_regular(f: &std::fs::File) -> io::Result<()> {
+    let ft = f.metadata()?.file_type();
+    if ft.is_file() || ft.is_dir() {
+        Ok(())
+    } else {
+        Err(not_regular())
+    }
+}
+
+/// The error for a FIFO, socket or device where a file was expected.
+pub(crate) fn not_regular() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
+}
+
+/// Reads a whole file like `std::fs::read`, through [`open_file`] (never blocks on a FIFO,
+/// refuses devices).
+pub(crate) fn read_bytes(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = open_file(path.as_ref())?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
 /// Reads a small file to a string (lossy UTF-8), dropping one trailing newline.
 pub(crate) fn read_trimmed(path: &Path) -> io::Result<String> {
-    let bytes = std::fs::read(path)?;
+    let bytes = read_bytes(path)?;
     let mut s = String::from_utf8_lossy(&bytes).into_owned();
     if s.ends_with('\n') {
         s.pop();

@@ -138,7 +138,7 @@ impl System {
     /// (else `available` = `Y` means private-only), then securityfs must be found.
     pub fn enabled(&self) -> Enabled {
         let first = |name: &str| -> io::Result<u8> {
-            let b = std::fs::read(self.parameter_path(name))?;
+            let b = crate::system::read_bytes(self.parameter_path(name))?;
             Ok(b.first().copied().unwrap_or(0))
         };
         let mut private_only = false;

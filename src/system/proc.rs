@@ -82,12 +82,24 @@ impl Process {
 }
 
 fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
-    let mut f = p.open_relative(rel).ok()?;
+    // O_NONBLOCK: a FIFO in a fake /proc must not hang the scan (no effect on procfs files).
+    let mut f = p
+        .open_relative_flags(
+            rel,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK,
+        )
+        .ok()?;
     let mut stack = [0u8; 256];
     let mut len = 0;
     loop {
         match f.read(&mut stack[len..]) {
-            Ok(0) => return Some(stack[..len].to_vec()),
+            Ok(0) => {
+                if len == 0 {
+                    // Empty: a real empty attribute, or a FIFO/device in a fake /proc.
+                    super::check_regular(&f).ok()?;
+                }
+                return Some(stack[..len].to_vec());
+            }
             Ok(n) => {
                 len += n;
                 // procfs attributes arrive in one read ending in a newline; skip the EOF read.
@@ -102,7 +114,9 @@ fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
             Err(_) => return None,
         }
     }
-    // Longer than the stack buffer: read the rest into a vector.
+    // Longer than the stack buffer: make sure it is a file (not a device such as /dev/zero
+    // in a fake /proc), then read the rest into a vector.
+    super::check_regular(&f).ok()?;
     let mut buf = stack.to_vec();
     f.read_to_end(&mut buf).ok()?;
     Some(buf)
@@ -140,7 +154,8 @@ impl System {
             }
             Err(_) => {}
         }
-        let first = |n: &str| std::fs::read(self.parameter_path(n)).map(|b| b.first().copied());
+        let first =
+            |n: &str| crate::system::read_bytes(self.parameter_path(n)).map(|b| b.first().copied());
         match first("enabled") {
             Ok(Some(b'N')) => {
                 if matches!(first("available"), Ok(Some(b'Y'))) {
@@ -183,7 +198,8 @@ impl System {
         let reader = Reader {
             iface: self.attr_interface(),
             enabled_n: matches!(
-                std::fs::read(self.parameter_path("enabled")).map(|b| b.first().copied()),
+                crate::system::read_bytes(self.parameter_path("enabled"))
+                    .map(|b| b.first().copied()),
                 Ok(Some(b'N'))
             ),
             canonicalize: scan.canonicalize_exe && self.is_host(),

@@ -212,10 +212,12 @@ fn read_policy_profile(dir: &Path) -> PolicyProfile {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let identity = std::fs::read(dir.join("identity")).ok().map(|b| {
-        let s = String::from_utf8_lossy(&b);
-        s.split('\n').next().unwrap_or("").to_owned()
-    });
+    let identity = crate::system::read_bytes(dir.join("identity"))
+        .ok()
+        .map(|b| {
+            let s = String::from_utf8_lossy(&b);
+            s.split('\n').next().unwrap_or("").to_owned()
+        });
     PolicyProfile {
         name: name_of("name").unwrap_or_default(),
         mode: name_of("mode").map(|m| Mode::from_word(m.trim())),
@@ -230,7 +232,8 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .flatten()
-            .filter(|e| e.path().is_dir())
+            // Real directories only: a symbolic link (a loop in a snapshot) is not followed.
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.path())
             .collect(),
         Err(_) => Vec::new(),
@@ -263,22 +266,30 @@ fn read_namespace(dir: &Path, name: String) -> PolicyNamespace {
     }
 }
 
-fn read_feature_node(path: &Path) -> std::io::Result<FeatureNode> {
+/// Deepest `features/` nesting read (the kernel's is 3 levels); deeper entries are left out.
+const MAX_FEATURE_DEPTH: usize = 64;
+
+fn read_feature_node(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
     let md = std::fs::metadata(path)?;
     if md.is_dir() {
         let mut map = BTreeMap::new();
+        if depth >= MAX_FEATURE_DEPTH {
+            return Ok(FeatureNode::Dir(map));
+        }
         for e in std::fs::read_dir(path)?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
+            // The kernel's tree has no symbolic links; following them in a snapshot could
+            // loop (each `..` link doubles the walk).
+            if name.starts_with('.') || e.file_type().is_ok_and(|t| t.is_symlink()) {
                 continue;
             }
-            if let Ok(n) = read_feature_node(&e.path()) {
+            if let Ok(n) = read_feature_node(&e.path(), depth + 1) {
                 map.insert(name, n);
             }
         }
         Ok(FeatureNode::Dir(map))
     } else {
-        let b = std::fs::read(path)?;
+        let b = crate::system::read_bytes(path)?;
         Ok(FeatureNode::Value(String::from_utf8_lossy(&b).into_owned()))
     }
 }
@@ -303,7 +314,7 @@ impl System {
     /// # Errors
     /// The open error, with the path.
     pub fn profiles_at(&self, path: PathBuf) -> Result<ProfilesList, SystemError> {
-        let mut f = std::fs::File::open(&path).map_err(|e| SystemError::io(&path, e))?;
+        let mut f = super::open_file(&path).map_err(|e| SystemError::io(&path, e))?;
         let mut buf = Vec::new();
         let read_error = f.read_to_end(&mut buf).err().map(|e| super::strerror(&e));
         let text = String::from_utf8_lossy(&buf);
@@ -330,7 +341,7 @@ impl System {
     /// [`SystemError::NoSecurityfs`], or the error reading `features` itself.
     pub fn features(&self) -> Result<Features, SystemError> {
         let dir = self.securityfs()?.join("features");
-        let root = read_feature_node(&dir).map_err(|e| SystemError::io(&dir, e))?;
+        let root = read_feature_node(&dir, 0).map_err(|e| SystemError::io(&dir, e))?;
         Ok(Features { root })
     }
 
@@ -456,7 +467,7 @@ impl System {
             if !found {
                 continue;
             }
-            if let Ok(b) = std::fs::read(dir.join("identity")) {
+            if let Ok(b) = crate::system::read_bytes(dir.join("identity")) {
                 let s = String::from_utf8_lossy(&b);
                 let first = s.split('\n').next().unwrap_or("");
                 if !first.is_empty() {

@@ -179,7 +179,7 @@ pub fn row(
 
 /// Reads the loaded profiles' modes; `None` (with the reason) when `profiles` is unreadable.
 pub fn profile_modes(sys: &System) -> Result<ProfileModes, String> {
-    let list = sys.profiles().map_err(|e| CliError::from_error(&e).0)?;
+    let list = super::status::read_profiles(sys).map_err(|e| e.0)?;
     Ok(list
         .profiles()
         .map(|(n, m)| (n.to_owned(), m.clone()))
@@ -384,9 +384,30 @@ pub(super) fn system(m: &ArgMatches) -> System {
 }
 
 /// Writes `value` as pretty JSON and a newline.
-pub(super) fn write_json<T: serde::Serialize>(io: &mut Io<'_>, value: &T) -> Result<(), CliError> {
-    serde_json::to_writer_pretty(&mut *io.out, value).map_err(|e| CliError::from_error(&e))?;
-    writeln!(io.out).map_err(|e| CliError::from_error(&e))
+pub(super) fn write_json<T: serde::Serialize>(io: &mut Io<'_>, value: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *io.out, value).map_err(std::io::Error::from)?;
+    writeln!(io.out)
+}
+
+/// The end of a command's output: flushes it and maps a write error. A reader that has
+/// gone away (`aactl ps | head -1`, EPIPE) ends the command quietly with success, like
+/// `aa-status`; any other error (ENOSPC on `> /dev/full`) is reported once, naming standard
+/// output.
+///
+/// # Errors
+/// "cannot write to standard output: REASON".
+pub(super) fn finish_output(
+    io: &mut Io<'_>,
+    written: std::io::Result<()>,
+) -> Result<Exit, CliError> {
+    match written.and_then(|()| io.out.flush()) {
+        Ok(()) => Ok(Exit::Success),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Success),
+        Err(e) => Err(CliError(format!(
+            "cannot write to standard output: {}",
+            crate::system::strerror(&e)
+        ))),
+    }
 }
 
 /// Runs `aactl ps`.
@@ -433,12 +454,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             root: sys.root().to_path_buf(),
             processes: rows,
         };
-        write_json(io, &report)?;
+        let written = write_json(io, &report);
+        finish_output(io, written)
     } else {
         let text = super::status::trim_lines(&table(&rows).to_string());
-        writeln!(io.out, "{text}").map_err(|e| CliError::from_error(&e))?;
+        let written = writeln!(io.out, "{text}");
+        finish_output(io, written)
     }
-    Ok(Exit::Success)
 }
 
 #[cfg(test)]

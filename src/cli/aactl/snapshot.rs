@@ -42,8 +42,13 @@ pub struct Summary {
     pub processes: usize,
 }
 
+/// An error creating or writing `path` in the snapshot: "cannot write PATH: REASON".
 fn io_err(path: &Path, e: std::io::Error) -> CliError {
-    CliError::from_error(&SystemError::io(path, e))
+    CliError(format!(
+        "cannot write {}: {}",
+        path.display(),
+        crate::system::strerror(&e)
+    ))
 }
 
 fn write_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
@@ -140,7 +145,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
         let out = dest.join(SECURITYFS).join("apparmor");
         std::fs::create_dir_all(&out).map_err(|e| io_err(&out, e))?;
         let src = sfs.join("profiles");
-        match std::fs::read(&src) {
+        match crate::system::read_bytes(&src) {
             Ok(bytes) => {
                 summary.profiles = bytes
                     .split(|&b| b == b'\n')
@@ -148,7 +153,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
                     .count();
                 write_file(&out.join("profiles"), &bytes)?;
             }
-            Err(e) => return Err(io_err(&src, e)),
+            Err(e) => return Err(CliError::from_error(&SystemError::io(&src, e))),
         }
         if let Ok(policy) = sys.policy() {
             write_namespace(&out.join("policy"), &policy)?;
@@ -198,12 +203,12 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         return Err(CliError("missing DIR".into()));
     };
     let s = snapshot(&sys, dest)?;
-    let _ = writeln!(
+    let written = writeln!(
         io.out,
         "snapshot written to {}: {} profiles, {} processes",
         crate::escape::escape_str(&dest.display().to_string()),
         s.profiles,
         s.processes
     );
-    Ok(Exit::Success)
+    super::ps::finish_output(io, written)
 }

@@ -54,6 +54,23 @@ pub fn preflight(sys: &System) -> Result<(), CliError> {
     }
 }
 
+/// Reads the `profiles` list for `aactl`: an open error, or a read error after opening (the
+/// path is a directory, an I/O error mid-file), is an error naming the path; a partial list
+/// is never shown as if it were complete.
+///
+/// # Errors
+/// The message for the open or read error.
+pub(crate) fn read_profiles(sys: &System) -> Result<crate::system::ProfilesList, CliError> {
+    let list = sys.profiles().map_err(|e| profiles_error(&e))?;
+    if let Some(why) = &list.read_error {
+        return Err(CliError(format!(
+            "cannot read {}: {why}",
+            list.path.display()
+        )));
+    }
+    Ok(list)
+}
+
 /// The message for a `profiles` file that cannot be opened.
 fn profiles_error(e: &SystemError) -> CliError {
     match e {
@@ -218,6 +235,10 @@ pub struct StatusReport {
     pub unreadable_parameters: Vec<String>,
     /// Features summary, `null` when `features/` is unreadable.
     pub features: Option<FeaturesSummary>,
+    /// Why `features` is `null` (the path and the reason) unless `features/` is simply
+    /// absent; printed as a warning on stderr, not part of the JSON document.
+    #[serde(skip)]
+    pub features_error: Option<String>,
 }
 
 /// A parameter's text as a typed JSON value.
@@ -244,7 +265,7 @@ pub fn typed_parameter(name: &str, text: &str) -> serde_json::Value {
 pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     preflight(sys)?;
     let securityfs = sys.securityfs().map_err(|e| CliError::from_error(&e))?;
-    let list = sys.profiles().map_err(|e| profiles_error(&e))?;
+    let list = read_profiles(sys)?;
     let policy = sys.policy().ok();
     let mut attach: HashMap<(String, String), String> = HashMap::new();
     if let Some(p) = &policy {
@@ -313,12 +334,24 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         ),
         Err(_) => (BTreeMap::new(), Vec::new()),
     };
-    let features = sys.features().ok().map(|f| summarize_features(&f));
-    let namespace = std::fs::read(securityfs.join(".ns_name")).ok().map(|b| {
-        String::from_utf8_lossy(&b)
-            .trim_end_matches('\n')
-            .to_owned()
-    });
+    let (features, features_error) = match sys.features() {
+        Ok(f) => (Some(summarize_features(&f)), None),
+        // A tree without features/ (a minimal snapshot) is not worth a warning on every run.
+        Err(e)
+            if e.io_error()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            (None, None)
+        }
+        Err(e) => (None, Some(CliError::from_error(&e).0)),
+    };
+    let namespace = crate::system::read_bytes(securityfs.join(".ns_name"))
+        .ok()
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\n')
+                .to_owned()
+        });
     Ok(StatusReport {
         schema: SCHEMA,
         kind: "aactl-status",
@@ -338,6 +371,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         parameters,
         unreadable_parameters,
         features,
+        features_error,
     })
 }
 
@@ -591,12 +625,15 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             escape_str(&mline.text)
         );
     }
-    if m.get_flag("json") {
-        write_json(io, &report)?;
-    } else {
-        render(&report, io.out).map_err(|e| CliError::from_error(&e))?;
+    if let Some(why) = &report.features_error {
+        let _ = writeln!(io.err, "aactl: warning: {}", escape_str(why));
     }
-    Ok(Exit::Success)
+    let written = if m.get_flag("json") {
+        write_json(io, &report)
+    } else {
+        render(&report, io.out)
+    };
+    ps::finish_output(io, written)
 }
 
 #[cfg(test)]
