@@ -8,11 +8,12 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Returns `s` with every control character (C0, DEL and C1) replaced by a
+/// Returns `s` with every control character (C0, DEL and C1) and every
+/// bidirectional-text control replaced by a
 /// visible escape: `\n`, `\t`, `\r`, `\\` is kept as is, others as `\xNN`
 /// (or `\u{NNNN}` for C1 code points). Borrowed when nothing needed escaping.
 pub fn escape_str(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -42,6 +43,14 @@ pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Control characters, and the bidirectional-text controls (U+200E, U+200F,
+/// U+202A–U+202E, U+2066–U+2069) that can make a terminal show text in an
+/// order other than the bytes' ("Trojan Source").
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn push_char(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
@@ -50,7 +59,7 @@ fn push_char(out: &mut String, c: char) {
         c if (c as u32) < 0x80 && c.is_control() => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
-        c if c.is_control() => {
+        c if needs_escape(c) => {
             let _ = write!(out, "\\u{{{:04x}}}", c as u32);
         }
         c => out.push(c),
@@ -72,6 +81,11 @@ mod tests {
             escape_str("a\x1b[31mb\nc\u{85}"),
             "a\\x1b[31mb\\nc\\u{0085}"
         );
+    }
+
+    #[test]
+    fn bidi_controls_are_escaped() {
+        assert_eq!(escape_str("a\u{202e}b"), "a\\u{202e}b");
     }
 
     #[test]
