@@ -5,3 +5,5 @@
 mod common;
 mod log_conformance;
 mod log_pitfalls;
+mod policy_roundtrip;
+mod policy_syntax;

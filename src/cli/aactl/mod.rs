@@ -4,6 +4,8 @@
 //! definition) and `run(&ArgMatches, &mut Io) -> Result<Exit, CliError>`. The
 //! mapping from errors to exit codes is here and only here.
 
+pub mod check;
+
 use super::Io;
 
 pub mod log;
@@ -57,6 +59,7 @@ pub fn command() -> Command {
                 .help("Read the system state under DIR (a snapshot) instead of /"),
         )
         .subcommand(log::command())
+        .subcommand(check::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -91,6 +94,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
 fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     match matches.subcommand() {
         Some(("log", sub)) => log::run(sub, io),
+        Some(("check", sub)) => check::run(sub, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

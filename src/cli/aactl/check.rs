@@ -1,0 +1,162 @@
+//! `aactl check [-I DIR]... [--base DIR] [--syntax-only] [--format text|json] PATH...`
+//!
+//! Parses and resolves profile files (a directory is walked as
+//! apparmor_parser walks /etc/apparmor.d: its regular files, non-recursively,
+//! skipping dot files, README and package-manager leftovers) and reports
+//! diagnostics. Exit 0 when all are valid, 1 when any is invalid, 2 for usage
+//! or I/O errors.
+
+use super::{CliError, Exit};
+use crate::cli::Io;
+use crate::diag::render;
+use crate::policy::resolve::include::{Skip, dir_entries, skip_entry};
+use crate::policy::resolve::{Resolver, SearchPath};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::path::{Path, PathBuf};
+
+/// The clap definition of `aactl check`.
+pub fn command() -> Command {
+    Command::new("check")
+        .about("Check profile files: syntax, includes and variables")
+        .arg(
+            Arg::new("include")
+                .short('I')
+                .long("Include")
+                .value_name("DIR")
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Search DIR for <...> includes (in order, before the base directory)"),
+        )
+        .arg(
+            Arg::new("base")
+                .short('b')
+                .long("base")
+                .value_name("DIR")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Base directory for includes [default: /etc/apparmor.d]"),
+        )
+        .arg(
+            Arg::new("syntax-only")
+                .long("syntax-only")
+                .action(ArgAction::SetTrue)
+                .help("Check grammar, includes and variables only (no semantic checks)"),
+        )
+        .arg(
+            Arg::new("format")
+                .long("format")
+                .value_name("FORMAT")
+                .value_parser(["text", "json"])
+                .default_value("text")
+                .help("Output format"),
+        )
+        .arg(
+            Arg::new("paths")
+                .value_name("PATH")
+                .required(true)
+                .num_args(1..)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Profile files or directories of profiles"),
+        )
+}
+
+/// The files to check for each PATH argument, or an I/O error message.
+fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let md = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if md.is_dir() {
+        let (files, _) = dir_entries(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(files)
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
+}
+
+/// Runs `aactl check`.
+pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    let include_dirs: Vec<PathBuf> = m
+        .get_many::<PathBuf>("include")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_default();
+    let base = m.get_one::<PathBuf>("base").cloned().or_else(|| {
+        let d = PathBuf::from("/etc/apparmor.d");
+        d.is_dir().then_some(d)
+    });
+    let json = m.get_one::<String>("format").is_some_and(|f| f == "json");
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut resolver = Resolver::new(SearchPath {
+        include_dirs,
+        base,
+        cwd,
+    });
+    let mut io_error = false;
+    let mut invalid = 0usize;
+    let mut checked = 0usize;
+    let mut reports = Vec::new();
+    for p in m.get_many::<PathBuf>("paths").into_iter().flatten() {
+        let files = match expand(p) {
+            Ok(f) => f,
+            Err(e) => {
+                io_error = true;
+                let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
+                continue;
+            }
+        };
+        for f in files {
+            if let Some(name) = f.file_name() {
+                if skip_entry(&name.to_string_lossy()) == Skip::Noisy {
+                    let _ = writeln!(io.err, "Ignoring: '{}'", f.display());
+                }
+            }
+            let resolved = match resolver.resolve_file(&f) {
+                Ok(r) => r,
+                Err(e) => {
+                    io_error = true;
+                    let _ = writeln!(
+                        io.err,
+                        "aactl check: {}",
+                        crate::escape::escape_str(&CliError::from_error(&e).0)
+                    );
+                    continue;
+                }
+            };
+            checked += 1;
+            let ok = resolved.is_ok();
+            if !ok {
+                invalid += 1;
+            }
+            if json {
+                reports.push(serde_json::json!({
+                    "path": f.display().to_string(),
+                    "valid": ok,
+                    "profiles": resolved.profile_names(),
+                    "diagnostics": resolved
+                        .diagnostics
+                        .iter()
+                        .map(|d| d.to_json(&resolver.sources))
+                        .collect::<Vec<_>>(),
+                }));
+            } else {
+                for d in &resolved.diagnostics {
+                    let _ = writeln!(io.out, "{}\n", render(d, &resolver.sources, false));
+                }
+            }
+        }
+    }
+    if json {
+        let doc = serde_json::json!({
+            "valid": invalid == 0 && !io_error,
+            "checked": checked,
+            "invalid": invalid,
+            "files": reports,
+        });
+        let _ = writeln!(io.out, "{doc}");
+    } else {
+        let _ = writeln!(io.out, "{checked} file(s) checked, {invalid} invalid");
+    }
+    Ok(if io_error {
+        Exit::Error
+    } else if invalid > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}

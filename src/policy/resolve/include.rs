@@ -1,0 +1,121 @@
+//! Include search (spec §6.1): `-I` directories in order then the base
+//! directory for `<name>`; `"name"` and bare names relative to the working
+//! directory; directory includes with apparmor_parser's skip list and order.
+
+use crate::policy::ast::IncludeTarget;
+use std::path::{Path, PathBuf};
+
+/// Deepest chain of nested includes followed before giving up.
+pub const MAX_INCLUDE_DEPTH: usize = 64;
+
+/// Where includes are looked up.
+#[derive(Debug, Clone, Default)]
+pub struct SearchPath {
+    /// `-I` directories, in command-line order.
+    pub include_dirs: Vec<PathBuf>,
+    /// The base directory (searched last), usually `/etc/apparmor.d`.
+    pub base: Option<PathBuf>,
+    /// Directory that `"name"` and bare includes are relative to.
+    pub cwd: PathBuf,
+}
+
+impl SearchPath {
+    /// The search directories for `<name>` in order.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.include_dirs
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(self.base.as_deref())
+    }
+
+    /// Finds the file or directory an include names, or `None`.
+    pub fn find(&self, target: &IncludeTarget) -> Option<PathBuf> {
+        match target {
+            IncludeTarget::Angle { name, .. } => self
+                .dirs()
+                .map(|d| PathBuf::from(format!("{}/{}", d.display(), name)))
+                .find(|p| p.exists()),
+            IncludeTarget::Quoted(n) | IncludeTarget::Bare(n) => {
+                let n = crate::policy::ast::unescape(n);
+                let p = Path::new(&n);
+                let p = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    self.cwd.join(p)
+                };
+                p.exists().then_some(p)
+            }
+        }
+    }
+}
+
+/// What to do with a directory entry (spec §6.1 item 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Use it.
+    No,
+    /// Skip silently (dot files, README, package-manager leftovers).
+    Silent,
+    /// Skip with apparmor_parser's "Ignoring: 'path'" message.
+    Noisy,
+}
+
+/// Classifies a directory entry name as apparmor_parser does when it
+/// includes or loads a directory.
+pub fn skip_entry(name: &str) -> Skip {
+    const SILENT: &[&str] = &[
+        ".dpkg-new",
+        ".dpkg-old",
+        ".dpkg-dist",
+        ".dpkg-bak",
+        ".dpkg-remove",
+        ".pacsave",
+        ".pacnew",
+    ];
+    const NOISY: &[&str] = &[".rpmnew", ".rpmsave", ".orig", ".rej", "~"];
+    if name.is_empty() || name.starts_with('.') || name == "README" {
+        return Skip::Silent;
+    }
+    if SILENT.iter().any(|s| name.ends_with(s)) {
+        return Skip::Silent;
+    }
+    if NOISY.iter().any(|s| name.ends_with(s)) {
+        return Skip::Noisy;
+    }
+    Skip::No
+}
+
+/// The regular files (symlinks followed) of `dir` that apparmor_parser would
+/// use, sorted by name, non-recursively; plus the noisily skipped ones.
+pub fn dir_entries(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut use_ = Vec::new();
+    let mut ignored = Vec::new();
+    for e in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                if err.depth() == 0 {
+                    return Err(err
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk failed")));
+                }
+                continue;
+            }
+        };
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy();
+        match skip_entry(&name) {
+            Skip::No => use_.push(e.into_path()),
+            Skip::Silent => {}
+            Skip::Noisy => ignored.push(e.into_path()),
+        }
+    }
+    Ok((use_, ignored))
+}

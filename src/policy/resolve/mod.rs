@@ -1,0 +1,642 @@
+//! Resolution (spec §6): includes, variables and `if` conditions applied to
+//! a parsed policy file, giving a resolved view: for each profile its rules
+//! (with qualifier blocks folded into each rule's qualifiers and variables
+//! expanded), each rule still pointing at the file and bytes it came from.
+//!
+//! Entry point: [`Resolver`]. It owns the [`SourceMap`] of every file it read
+//! and caches parsed include files across calls, so checking a whole tree
+//! parses each abstraction once.
+
+pub mod include;
+pub mod vars;
+
+pub use include::{MAX_INCLUDE_DEPTH, SearchPath};
+pub use vars::{VarError, Variables};
+
+use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
+use crate::policy::ast::*;
+use crate::policy::parse::{Mode, parse};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Diagnostic codes emitted by resolution.
+pub mod codes {
+    /// "Could not open 'X'" (include target missing, without `if exists`).
+    pub const INCLUDE_NOT_FOUND: &str = "R0001";
+    /// "Could not process include directory" / unreadable include file.
+    pub const INCLUDE_IO: &str = "R0002";
+    /// An include that (indirectly) includes itself.
+    pub const INCLUDE_CYCLE: &str = "R0003";
+    /// Includes nested deeper than [`super::MAX_INCLUDE_DEPTH`].
+    pub const INCLUDE_DEPTH: &str = "R0004";
+    /// "Failed to find declaration for: @{X}".
+    pub const UNDEFINED_VARIABLE: &str = "R0005";
+    /// Variable assignment errors (redefinition, `+=` on undefined, recursion).
+    pub const VARIABLE: &str = "R0006";
+    /// Boolean and `if` condition errors.
+    pub const CONDITION: &str = "R0007";
+    /// An included item that is not allowed where the include sits.
+    pub const MISPLACED: &str = "R0008";
+    /// "Ignoring: 'path'" for skipped directory entries (warning).
+    pub const IGNORED: &str = "R0009";
+}
+
+/// Errors that prevent resolution from starting at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// The top-level file could not be read.
+    #[error("could not read {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A rule after resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRule {
+    /// Qualifiers, with enclosing qualifier blocks folded in.
+    pub quals: Qualifiers,
+    /// The rule with variables expanded.
+    pub rule: Rule,
+    /// Where the rule was written (file id into the resolver's [`SourceMap`]).
+    pub span: Span,
+}
+
+/// A profile after resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedProfile {
+    /// Full name: `parent//child` for hats and children; variables expanded,
+    /// quotes and escapes processed (as `apparmor_parser -N` prints it).
+    pub name: String,
+    /// Head form.
+    pub kind: ProfileKind,
+    /// Attachment, expanded.
+    pub attachment: Option<String>,
+    /// Flags as written (escapes processed).
+    pub flags: Vec<String>,
+    /// The rules of this profile (not of its children), in order.
+    pub rules: Vec<ResolvedRule>,
+    /// Hats and child profiles.
+    pub children: Vec<ResolvedProfile>,
+    /// The profile's head.
+    pub span: Span,
+}
+
+impl ResolvedProfile {
+    /// This profile and all descendants, depth first.
+    pub fn all(&self) -> Vec<&ResolvedProfile> {
+        let mut v = vec![self];
+        for c in &self.children {
+            v.extend(c.all());
+        }
+        v
+    }
+}
+
+/// The resolved view of one policy file.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The file's id in the resolver's source map.
+    pub file: FileId,
+    /// The parsed AST of the file itself.
+    pub ast: PolicyFile,
+    /// Top-level profiles.
+    pub profiles: Vec<ResolvedProfile>,
+    /// Final variable table.
+    pub variables: Variables,
+    /// `alias` rules (from, to), expanded.
+    pub aliases: Vec<(String, String)>,
+    /// The first `abi` seen.
+    pub abi: Option<IncludeTarget>,
+    /// Every file that was read (the file itself first, then includes).
+    pub files: Vec<PathBuf>,
+    /// Parse and resolution diagnostics of this file and its includes.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Resolved {
+    /// True when no diagnostic is an error.
+    pub fn is_ok(&self) -> bool {
+        !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+    /// Names of all profiles, children as `parent//child`, in order.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.profiles
+            .iter()
+            .flat_map(|p| p.all().into_iter().map(|p| p.name.clone()))
+            .collect()
+    }
+}
+
+/// Resolves policy files against a search path; caches parsed includes.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    /// Where includes are found.
+    pub search: SearchPath,
+    /// Every text read so far.
+    pub sources: SourceMap,
+    cache: HashMap<PathBuf, Rc<(FileId, Parsed2)>>,
+}
+
+#[derive(Debug)]
+struct Parsed2 {
+    ast: PolicyFile,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Resolver {
+    /// A resolver using `search`.
+    pub fn new(search: SearchPath) -> Self {
+        Resolver {
+            search,
+            ..Default::default()
+        }
+    }
+
+    /// Reads and resolves the policy file at `path`.
+    pub fn resolve_file(&mut self, path: &Path) -> Result<Resolved, ResolveError> {
+        let bytes = std::fs::read(path).map_err(|source| ResolveError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(self.resolve_text(path, text))
+    }
+
+    /// Resolves `text` as if read from `path`. Only the parse is needed for
+    /// `--syntax-only`-style checks of everything but includes/variables.
+    pub fn resolve_text(&mut self, path: &Path, text: String) -> Resolved {
+        let parsed = parse(&text, FileId(self.sources.len() as u32), Mode::Policy);
+        let file = self.sources.add(path, text);
+        let mut w = Walk {
+            r: self,
+            vars: Variables::new(),
+            diags: parsed.diagnostics.clone(),
+            stack: vec![path.to_path_buf()],
+            once: vec![HashSet::new()],
+            aliases: Vec::new(),
+            abi: None,
+            files: vec![path.to_path_buf()],
+            reported: HashSet::new(),
+        };
+        let mut top = Vec::new();
+        w.walk(
+            &parsed.ast.items,
+            &mut Sink::Top(&mut top),
+            &Qualifiers::default(),
+            0,
+        );
+        let mut profiles = Vec::new();
+        for p in top {
+            profiles.push(w.finish(p, None));
+        }
+        let aliases = std::mem::take(&mut w.aliases);
+        let aliases = aliases
+            .into_iter()
+            .filter_map(|(a, b)| {
+                let x = w.expand_word(&a).map(|w| w.value());
+                let y = w.expand_word(&b).map(|w| w.value());
+                Some((x?, y?))
+            })
+            .collect();
+        Resolved {
+            file,
+            ast: parsed.ast,
+            profiles,
+            variables: w.vars,
+            aliases,
+            abi: w.abi,
+            files: w.files,
+            diagnostics: w.diags,
+        }
+    }
+}
+
+/// A profile collected during the walk, before variable expansion.
+struct RawProfile {
+    profile: Profile,
+    rules: Vec<ResolvedRule>,
+    children: Vec<RawProfile>,
+}
+
+enum Sink<'s> {
+    Top(&'s mut Vec<RawProfile>),
+    Body(&'s mut RawProfile),
+}
+
+struct Walk<'r> {
+    r: &'r mut Resolver,
+    vars: Variables,
+    diags: Vec<Diagnostic>,
+    stack: Vec<PathBuf>,
+    once: Vec<HashSet<PathBuf>>,
+    aliases: Vec<(Word, Word)>,
+    abi: Option<IncludeTarget>,
+    files: Vec<PathBuf>,
+    reported: HashSet<FileId>,
+}
+
+fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
+    Qualifiers {
+        priority: inner.priority.or(outer.priority),
+        audit: inner.audit || outer.audit,
+        access: inner.access.or(outer.access),
+        owner: inner.owner.or(outer.owner),
+    }
+}
+
+impl Walk<'_> {
+    fn diag(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, span, msg));
+    }
+
+    fn walk(&mut self, items: &[Item], sink: &mut Sink<'_>, quals: &Qualifiers, depth: usize) {
+        for it in items {
+            match it {
+                Item::Comment(_) => {}
+                Item::Include(inc) => self.include(inc, sink, quals, depth),
+                Item::Abi(a) => {
+                    if self.abi.is_none() {
+                        self.abi = Some(a.target.clone());
+                    }
+                }
+                Item::Variable(v) => {
+                    if let Sink::Body(_) = sink {
+                        if depth > 0 {
+                            self.diag(
+                                codes::MISPLACED,
+                                v.span,
+                                "syntax error: variable declarations must come before any profile",
+                            );
+                        }
+                    }
+                    let vals = v.values.iter().map(|w| w.text.clone()).collect();
+                    if let Err(e) = self.vars.assign(&v.name, v.op, vals) {
+                        self.diag(codes::VARIABLE, v.span, e.to_string());
+                    }
+                }
+                Item::Boolean(b) => {
+                    let r = match &b.value {
+                        Expr::Operand(Operand::Word(w)) => {
+                            match w.value().to_ascii_lowercase().as_str() {
+                                "true" => Ok(true),
+                                "false" => Ok(false),
+                                other => Err(VarError::BadBool(other.to_string())),
+                            }
+                        }
+                        e => self.vars.eval(e),
+                    };
+                    match r.and_then(|v| self.vars.assign_bool(&b.name, b.op, v)) {
+                        Ok(()) => {}
+                        Err(e) => self.diag(codes::CONDITION, b.span, e.to_string()),
+                    }
+                }
+                Item::Alias(a) => self.aliases.push((a.from.clone(), a.to.clone())),
+                Item::Profile(p) => {
+                    let raw = self.profile(p, depth);
+                    match sink {
+                        Sink::Top(v) => v.push(raw),
+                        Sink::Body(b) => b.children.push(raw),
+                    }
+                }
+                Item::Rule(r) => match sink {
+                    Sink::Body(b) => b.rules.push(ResolvedRule {
+                        quals: merge(quals, &r.quals),
+                        rule: r.rule.clone(),
+                        span: r.span,
+                    }),
+                    Sink::Top(_) => {
+                        if depth > 0 {
+                            self.diag(
+                                codes::MISPLACED,
+                                r.span,
+                                "syntax error: rules must be inside a profile",
+                            );
+                        }
+                    }
+                },
+                Item::Block(b) => {
+                    let q = merge(quals, &b.quals);
+                    self.walk(&b.items, sink, &q, depth);
+                }
+                Item::If(i) => {
+                    let mut cur: &IfBlock = i;
+                    loop {
+                        let taken = match self.vars.eval(&cur.cond) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                self.diag(codes::CONDITION, cur.span, e.to_string());
+                                false
+                            }
+                        };
+                        if taken {
+                            self.walk(&cur.then, sink, quals, depth);
+                            break;
+                        }
+                        match &cur.otherwise {
+                            Some(Else::If(n)) => cur = n,
+                            Some(Else::Block(b)) => {
+                                self.walk(b, sink, quals, depth);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn profile(&mut self, p: &Profile, depth: usize) -> RawProfile {
+        let mut raw = RawProfile {
+            profile: Profile {
+                items: Vec::new(),
+                ..p.clone()
+            },
+            rules: Vec::new(),
+            children: Vec::new(),
+        };
+        self.once.push(HashSet::new());
+        self.walk(
+            &p.items,
+            &mut Sink::Body(&mut raw),
+            &Qualifiers::default(),
+            depth,
+        );
+        self.once.pop();
+        raw
+    }
+
+    fn include(&mut self, inc: &Include, sink: &mut Sink<'_>, quals: &Qualifiers, depth: usize) {
+        if depth >= MAX_INCLUDE_DEPTH {
+            self.diag(
+                codes::INCLUDE_DEPTH,
+                inc.span,
+                format!("includes nested deeper than {MAX_INCLUDE_DEPTH} levels"),
+            );
+            return;
+        }
+        let Some(path) = self.r.search.find(&inc.target) else {
+            if !inc.if_exists {
+                self.diag(
+                    codes::INCLUDE_NOT_FOUND,
+                    inc.span,
+                    format!("Could not open '{}'", inc.target.name()),
+                );
+            }
+            return;
+        };
+        let files = if path.is_dir() {
+            match include::dir_entries(&path) {
+                Ok((mut files, ignored)) => {
+                    for i in ignored {
+                        self.diags.push(Diagnostic {
+                            code: codes::IGNORED,
+                            severity: Severity::Warning,
+                            span: inc.span,
+                            message: format!("Ignoring: '{}'", i.display()),
+                        });
+                    }
+                    // apparmor_parser pushes each entry on its lexer stack: last name first
+                    files.reverse();
+                    files
+                }
+                Err(e) => {
+                    self.diag(
+                        codes::INCLUDE_IO,
+                        inc.span,
+                        format!(
+                            "Could not process include directory '{}': {e}",
+                            path.display()
+                        ),
+                    );
+                    return;
+                }
+            }
+        } else {
+            vec![path]
+        };
+        for f in files {
+            let key = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+            if self
+                .stack
+                .iter()
+                .any(|s| std::fs::canonicalize(s).unwrap_or_else(|_| s.clone()) == key)
+            {
+                self.diag(
+                    codes::INCLUDE_CYCLE,
+                    inc.span,
+                    format!("include cycle: '{}' includes itself", f.display()),
+                );
+                continue;
+            }
+            if let Some(set) = self.once.last_mut() {
+                if !set.insert(key.clone()) {
+                    continue;
+                }
+            }
+            let Some(entry) = self.load(&key, &f, inc.span) else {
+                continue;
+            };
+            if !self.files.contains(&f) {
+                self.files.push(f.clone());
+            }
+            if self.reported.insert(entry.0) {
+                self.diags.extend(entry.1.diagnostics.iter().cloned());
+            }
+            self.stack.push(key);
+            self.walk(&entry.1.ast.items, sink, quals, depth + 1);
+            self.stack.pop();
+        }
+    }
+
+    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Rc<(FileId, Parsed2)>> {
+        if let Some(e) = self.r.cache.get(key) {
+            return Some(e.clone());
+        }
+        let bytes = match std::fs::read(f) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diag(
+                    codes::INCLUDE_IO,
+                    span,
+                    format!("Could not open '{}': {e}", f.display()),
+                );
+                return None;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let id = FileId(self.r.sources.len() as u32);
+        let p = parse(&text, id, Mode::Fragment);
+        self.r.sources.add(f, text);
+        let e = Rc::new((
+            id,
+            Parsed2 {
+                ast: p.ast,
+                diagnostics: p.diagnostics,
+            },
+        ));
+        self.r.cache.insert(key.to_path_buf(), e.clone());
+        Some(e)
+    }
+
+    /// Expands variables in a word; diagnoses at the word on failure.
+    fn expand_word(&mut self, w: &Word) -> Option<Word> {
+        match self.vars.expand(&w.text) {
+            Ok(t) => Some(Word {
+                text: t,
+                ..w.clone()
+            }),
+            Err(e) => {
+                let code = match e {
+                    VarError::Undefined(_) => codes::UNDEFINED_VARIABLE,
+                    _ => codes::VARIABLE,
+                };
+                self.diag(code, w.span, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn finish(&mut self, raw: RawProfile, parent: Option<&str>) -> ResolvedProfile {
+        let p = raw.profile;
+        let own = self
+            .expand_word(&p.name)
+            .map(|w| w.value())
+            .unwrap_or_else(|| p.name.value());
+        let name = match parent {
+            Some(par) => format!("{par}//{own}"),
+            None => own,
+        };
+        let attachment = p
+            .attachment
+            .as_ref()
+            .and_then(|a| self.expand_word(a))
+            .map(|w| w.value())
+            .or_else(|| (p.kind == ProfileKind::Bare).then(|| name.clone()));
+        // built-ins scoped to this profile
+        let pn = self
+            .vars
+            .set_builtin("profile_name", Some(vec![escape_glob(&name)]));
+        let user_exec = self.vars.is_set("exec_path");
+        let user_attach = self.vars.is_set("attach_path");
+        let (ep, ap) = match (&attachment, user_exec, user_attach) {
+            (Some(a), _, _) => (
+                (!user_exec).then(|| self.vars.set_builtin("exec_path", Some(vec![a.clone()]))),
+                (!user_attach).then(|| self.vars.set_builtin("attach_path", Some(vec![a.clone()]))),
+            ),
+            _ => (None, None),
+        };
+        let mut rules = Vec::with_capacity(raw.rules.len());
+        for mut r in raw.rules {
+            let mut ok = true;
+            for_each_word_mut(&mut r.rule, &mut |w| {
+                if ok {
+                    match self.expand_word(w) {
+                        Some(n) => *w = n,
+                        None => ok = false,
+                    }
+                }
+            });
+            rules.push(r);
+        }
+        let children = raw
+            .children
+            .into_iter()
+            .map(|c| self.finish(c, Some(&name)))
+            .collect();
+        self.vars.set_builtin("profile_name", pn);
+        if let Some(prev) = ep {
+            self.vars.set_builtin("exec_path", prev);
+        }
+        if let Some(prev) = ap {
+            self.vars.set_builtin("attach_path", prev);
+        }
+        ResolvedProfile {
+            name,
+            kind: p.kind,
+            attachment,
+            flags: p
+                .flags
+                .map(|f| f.flags.iter().map(Word::value).collect())
+                .unwrap_or_default(),
+            rules,
+            children,
+            span: p.head_span,
+        }
+    }
+}
+
+fn escape_glob(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '{' | '}' | '[' | ']' | '*' | '?') {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// Calls `f` on every word of `rule` that variables may appear in.
+pub fn for_each_word_mut(rule: &mut Rule, f: &mut dyn FnMut(&mut Word)) {
+    fn cond(c: &mut Cond, f: &mut dyn FnMut(&mut Word)) {
+        match &mut c.value {
+            CondValue::Single(w) => f(w),
+            CondValue::List(v) => v.iter_mut().for_each(|w| f(w)),
+            CondValue::Group(g) => g.iter_mut().for_each(|c| cond(c, f)),
+            CondValue::None => {}
+        }
+    }
+    match rule {
+        Rule::File(r) => {
+            if let Some(p) = &mut r.path {
+                f(p);
+            }
+            if let Some(t) = &mut r.target {
+                f(t);
+            }
+        }
+        Rule::Link(l) => {
+            f(&mut l.from);
+            f(&mut l.to);
+        }
+        Rule::Network(c)
+        | Rule::Unix(c)
+        | Rule::Dbus(c)
+        | Rule::Signal(c)
+        | Rule::Ptrace(c)
+        | Rule::Mount(c)
+        | Rule::Remount(c)
+        | Rule::Umount(c)
+        | Rule::PivotRoot(c)
+        | Rule::Mqueue(c)
+        | Rule::IoUring(c)
+        | Rule::Userns(c) => {
+            for a in &mut c.args {
+                match a {
+                    Arg::Cond(c) => cond(c, f),
+                    Arg::Word(w) => f(w),
+                }
+            }
+            if let Some(t) = &mut c.target {
+                f(t);
+            }
+        }
+        Rule::ChangeProfile(c) => {
+            if let Some(e) = &mut c.exec {
+                f(e);
+            }
+            if let Some(t) = &mut c.target {
+                f(t);
+            }
+        }
+        Rule::Capability(_) | Rule::Rlimit(_) | Rule::All => {}
+    }
+}
