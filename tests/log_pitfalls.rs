@@ -230,7 +230,7 @@ fn pitfalls_e_and_d_sources() {
     std::fs::create_dir_all(root.join("var/log/journal")).unwrap();
     std::fs::write(root.join("run/auditd.pid"), "812\n").unwrap();
     std::fs::write(root.join("var/log/audit/audit.log"), "").unwrap();
-    let d = detect(root);
+    let d = detect(&apparmor::system::System::with_root(root));
     assert_eq!(d.auditd_pid, Some(812));
     assert_eq!(
         d.candidates[0].0,
@@ -245,7 +245,7 @@ fn pitfalls_e_and_d_sources() {
     // D-04: journald only: the journal is a candidate without any log file.
     let dir2 = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir2.path().join("var/log/journal")).unwrap();
-    let d = detect(dir2.path());
+    let d = detect(&apparmor::system::System::with_root(dir2.path()));
     assert_eq!(d.auditd_pid, None);
     assert_eq!(d.candidates.len(), 1, "{:?}", d.candidates);
     assert_eq!(d.candidates[0].0, Source::Journal(JournalQuery::default()));

@@ -38,6 +38,16 @@ pub trait LineSource {
     fn name(&self) -> &str;
 }
 
+impl<T: LineSource + ?Sized> LineSource for Box<T> {
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
+        (**self).next_line(buf, max)
+    }
+
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+}
+
 /// What [`LineSource::next_line`] read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NextLine {

@@ -7,6 +7,7 @@
 //! (SYSCALL, CWD, PATH, PROCTITLE) and provenance.
 
 use crate::escape::escape_bytes;
+use crate::label::Label;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -360,14 +361,21 @@ impl Record {
         }
     }
 
-    /// The subject label split into its stack components (`a//&b` → `a`, `b`),
-    /// with a leading `:ns:` namespace kept on each component that carries it.
-    /// Empty when there is no profile.
-    pub fn profile_components(&self) -> Vec<Text> {
-        match &self.profile {
-            Some(p) => split_stack(p.as_bytes()),
-            None => Vec::new(),
-        }
+    /// The subject label as a [`Label`] (no mode: audit records print
+    /// labels without one). Bytes that are not UTF-8 are replaced by U+FFFD;
+    /// use [`Record::profile`] for the raw value.
+    pub fn profile_label(&self) -> Option<Label> {
+        self.profile
+            .as_ref()
+            .map(|p| Label::new(p.to_str_lossy().into_owned(), None))
+    }
+
+    /// The peer's label (`peer_profile`, else `peer`) as a [`Label`].
+    pub fn peer_label(&self) -> Option<Label> {
+        self.peer_profile
+            .as_ref()
+            .or(self.peer.as_ref())
+            .map(|p| Label::new(p.to_str_lossy().into_owned(), None))
     }
 
     /// Looks up an unknown (`extra`) or enrichment key by name.
@@ -391,54 +399,22 @@ impl Record {
     }
 }
 
-/// Splits a label at `//&` into stack components. A `:ns:` prefix applies
-/// to the following components until another one appears (spec §1.5), so it
-/// is repeated on each component it covers.
-pub fn split_stack(label: &[u8]) -> Vec<Text> {
-    let mut out = Vec::new();
-    let mut ns: Option<&[u8]> = None;
-    for part in memchr::memmem::find_iter(label, b"//&")
-        .chain(std::iter::once(label.len()))
-        .scan(0usize, |start, end| {
-            let s = *start;
-            *start = end + 3;
-            Some(&label[s..end.max(s)])
-        })
-    {
-        let part_ns = if part.first() == Some(&b':') {
-            memchr::memchr(b':', &part[1..]).map(|i| &part[..i + 2])
-        } else {
-            None
-        };
-        match part_ns {
-            Some(p) => {
-                ns = Some(p);
-                out.push(Text::from_bytes(part));
-            }
-            None => match ns {
-                Some(p) => {
-                    let mut v = p.to_vec();
-                    v.extend_from_slice(part);
-                    out.push(Text(v.into()));
-                }
-                None => out.push(Text::from_bytes(part)),
-            },
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn stack_split_repeats_namespace() {
-        let v = split_stack(b":ns:a//&b");
-        assert_eq!(v, vec![Text::from(":ns:a"), Text::from(":ns:b")]);
-        let v = split_stack(b"cri-containerd.apparmor.d//&unconfined");
-        assert_eq!(v.len(), 2);
-        assert_eq!(split_stack(b"a//b"), vec![Text::from("a//b")]);
+    fn labels_from_records() {
+        let r = Record {
+            profile: Some(Text::from(":ns:a//&b")),
+            peer: Some(Text::from("cri-containerd.apparmor.d//&unconfined")),
+            ..Record::default()
+        };
+        let l = r.profile_label().unwrap();
+        let c = l.components();
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[1].namespace, c[1].profile), (Some("ns"), "b"));
+        assert!(r.peer_label().unwrap().is_stack());
     }
 
     #[test]

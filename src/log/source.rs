@@ -3,13 +3,14 @@
 //! `/dev/kmsg`), and auto-detection of the place this host's AppArmor
 //! records go (pitfalls E-01, D-04, D-05).
 //!
-//! The host is a parameter: every path is taken under a root directory
+//! The host is a parameter ([`System`]): every path is taken under its root
 //! (`/` for the running host; a snapshot directory in tests). The journal is
 //! read with `journalctl --root ROOT` when the root is not `/`; the ring
 //! buffer only exists for the running host.
 
 use super::parse::AuditId;
 use super::reader::{BufReadLines, LineMeta, LineSource, NextLine, read_line_bounded};
+use crate::system::System;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -76,8 +77,10 @@ impl Source {
     }
 }
 
-/// Opens `source` for the host under `root`.
-pub fn open(source: &Source, root: &Path) -> Result<Box<dyn LineSource>, LogError> {
+/// Opens `source` on the host `sys` (file paths are used as given: they name
+/// files of the reader, not of the inspected host).
+pub fn open(source: &Source, sys: &System) -> Result<Box<dyn LineSource>, LogError> {
+    let root = sys.root();
     match source {
         Source::File(p) if p.as_os_str() == "-" => {
             let stdin = io::stdin();
@@ -445,10 +448,12 @@ fn readable(p: &Path) -> Result<(), String> {
     }
 }
 
-/// Finds where AppArmor records go on the host under `root`: auditd's log
+/// Finds where AppArmor records go on the host `sys`: auditd's log
 /// when auditd runs (or its log exists), else the journal, else
 /// syslog/kern.log/messages, else the ring buffer (running host only).
-pub fn detect(root: &Path) -> Detected {
+/// Paths are `sys.path("/var/log/audit/audit.log")` etc.
+pub fn detect(sys: &System) -> Detected {
+    let root = sys.root();
     let mut d = Detected {
         auditd_pid: auditd_pid(root),
         ..Detected::default()

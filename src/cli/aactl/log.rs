@@ -8,6 +8,7 @@ use crate::log::reader::{LogReader, ReaderOptions, Stats};
 use crate::log::render::{text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
+use crate::system::System;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
@@ -241,10 +242,10 @@ fn print_stats(io: &mut Io<'_>, json: bool, per: &[(String, Stats)], total: &Sta
 
 /// Runs `aactl log`.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let root = m
-        .get_one::<PathBuf>("root")
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from("/"));
+    let root = match m.get_one::<PathBuf>("root") {
+        Some(r) => System::with_root(r),
+        None => System::host(),
+    };
     let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),
