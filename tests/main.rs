@@ -5,5 +5,6 @@
 mod common;
 mod log_conformance;
 mod log_pitfalls;
+mod log_robust;
 mod policy_roundtrip;
 mod policy_syntax;

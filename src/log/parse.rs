@@ -177,9 +177,22 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
 
     // Locate the payload: the earliest of the markers, each checked for a
     // plausible left neighbour so that values (`name="…type=…"`) do not count.
-    let m_type = find_marker(line, b"type=", |b| {
-        matches!(b, b' ' | b':' | b']' | b';' | b'\t')
+    // auditd's own lines (the common case) start with `type=` or `node=`.
+    let fast = if line.starts_with(b"type=") {
+        Some(0)
+    } else if line.starts_with(b"node=") {
+        memmem::find(line, b" type=").map(|p| p + 1)
+    } else {
+        None
+    };
+    let m_type = fast.or_else(|| {
+        find_marker(line, b"type=", |b| {
+            matches!(b, b' ' | b':' | b']' | b';' | b'\t')
+        })
     });
+    if let Some(start) = fast {
+        return typed_line(line, start, rec);
+    }
     let m_audit = find_marker(line, b"audit(", |b| matches!(b, b' ' | b'=' | b':'));
     let m_aa = find_marker(line, b"apparmor=", |b| b == b' ' || b == b'\t');
     let m_avc = find_marker(line, b"AVC ", |b| b == b' ').or_else(|| {
@@ -195,48 +208,12 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     let Some(start) = earliest else {
         return Parsed::NotAudit;
     };
+    if Some(start) == m_type {
+        return typed_line(line, start, rec);
+    }
     let prefix = &line[..start];
     let payload = &line[start..];
     parse_prefix(prefix, &mut rec);
-
-    if Some(start) == m_type {
-        let rest = &payload[5..];
-        let tend = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
-        let type_name = &rest[..tend];
-        let after = trim_start(&rest[tend..]);
-        let (framing, hdr) = if let Some(a) = after.strip_prefix(b"msg=") {
-            (Framing::Auditd, a)
-        } else {
-            (Framing::Kernel, after)
-        };
-        rec.framing = if framing == Framing::Auditd && prefix_is_node_or_empty(prefix) {
-            Framing::Auditd
-        } else if framing == Framing::Auditd {
-            // `audit.log:type=AVC msg=…` from grep -H, or syslog-forwarded auditd
-            Framing::Auditd
-        } else {
-            Framing::Kernel
-        };
-        rec.audit_type = Some(String::from_utf8_lossy(type_name).into_owned());
-        let body = match audit_header(hdr) {
-            Ok((id, text, body)) => {
-                set_id(&mut rec, id, text);
-                body
-            }
-            Err(Some(body)) => {
-                rec.problem = Some("malformed audit id".into());
-                body
-            }
-            Err(None) => {
-                // `type=N` without an audit header: not something we know.
-                if let Some(p) = m_aa {
-                    return finish_bare(rec, &line[p..], Framing::Bare);
-                }
-                return Parsed::NotAudit;
-            }
-        };
-        return typed_body(rec, type_name, body, hdr);
-    }
     if Some(start) == m_audit {
         rec.framing = if prefix.ends_with(b"msg=") {
             Framing::Dispatcher
@@ -269,8 +246,43 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     finish_bare(rec, payload, Framing::Bare)
 }
 
-fn prefix_is_node_or_empty(prefix: &[u8]) -> bool {
-    prefix.is_empty() || prefix.starts_with(b"node=")
+/// The line from the `type=` marker at `start` on (auditd, printk'd kernel
+/// records, `node=` and grep prefixes before it).
+fn typed_line(line: &[u8], start: usize, mut rec: Record) -> Parsed<'_> {
+    let prefix = &line[..start];
+    let payload = &line[start..];
+    parse_prefix(prefix, &mut rec);
+    let rest = &payload[5..];
+    let tend = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
+    let type_name = &rest[..tend];
+    let after = trim_start(&rest[tend..]);
+    // `msg=audit(` is auditd's form (also behind `node=`, a grep -H
+    // `FILE:` prefix or a syslog forwarder); `audit(` alone is printk's.
+    let (framing, hdr) = if let Some(a) = after.strip_prefix(b"msg=") {
+        (Framing::Auditd, a)
+    } else {
+        (Framing::Kernel, after)
+    };
+    rec.framing = framing;
+    rec.audit_type = Some(String::from_utf8_lossy(type_name).into_owned());
+    let body = match audit_header(hdr) {
+        Ok((id, text, body)) => {
+            set_id(&mut rec, id, text);
+            body
+        }
+        Err(Some(body)) => {
+            rec.problem = Some("malformed audit id".into());
+            body
+        }
+        Err(None) => {
+            // `type=N` without an audit header: not something we know.
+            return match find_marker(line, b"apparmor=", |b| b == b' ' || b == b'\t') {
+                Some(p) => finish_bare(rec, &line[p..], Framing::Bare),
+                None => Parsed::NotAudit,
+            };
+        }
+    };
+    typed_body(rec, type_name, body, hdr)
 }
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {

@@ -242,7 +242,18 @@ fn push_quoted(s: &mut String, b: &[u8]) {
 fn text_json(t: &Text) -> Value {
     match t.as_str() {
         Some(s) => Value::String(s.to_owned()),
-        None => Value::String(escape_bytes(t.as_bytes()).into_owned()),
+        None => {
+            // valid runs as they are (JSON escapes control characters),
+            // each invalid byte as the text `\xNN`
+            let mut out = String::with_capacity(t.as_bytes().len() + 8);
+            for chunk in t.as_bytes().utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+            Value::String(out)
+        }
     }
 }
 
