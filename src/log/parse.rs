@@ -57,6 +57,11 @@ pub enum Parsed<'a> {
 /// hold an AppArmor record? False positives are fine, false negatives are not
 /// (for the framings this module parses).
 pub fn may_be_apparmor(line: &[u8]) -> bool {
+    // (triage) old kernels' printk records `kernel: [ts] type=1503 audit(…):`
+    // carry neither `apparmor=` nor `type=1400` (corpus testcase03, …).
+    if memmem::find(line, b"type=150").is_some() {
+        return true;
+    }
     // auditd lines name their type up front: decide on it without a scan.
     if let Some(rest) = line.strip_prefix(b"type=") {
         let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());

@@ -141,11 +141,17 @@ fn mask_words(m: &Text) -> Vec<String> {
 
 /// Permission words: one bare word, or a parenthesised list.
 fn perms(words: Vec<String>) -> Option<Perms> {
+    perms_in(words, false)
+}
+
+/// Permission words, parenthesised when `paren` or when there are several
+/// (network and unix rules always use the list form, as the utils write them).
+fn perms_in(words: Vec<String>, paren: bool) -> Option<Perms> {
     if words.is_empty() {
         return None;
     }
     Some(Perms {
-        paren: words.len() > 1,
+        paren: paren || words.len() > 1,
         words: words.iter().map(|w| word(w)).collect(),
     })
 }
@@ -329,7 +335,7 @@ pub fn rule_for(r: &Record) -> Result<Draft, NoRule> {
                 }
             }
             Ok(entry(Rule::Network(CondRule {
-                perms: perms(accesses),
+                perms: perms_in(accesses, true),
                 args,
                 target: None,
             })))
@@ -349,7 +355,7 @@ pub fn rule_for(r: &Record) -> Result<Draft, NoRule> {
                 args.push(group("peer", vec![single("addr", tword(a))]));
             }
             Ok(entry(Rule::Unix(CondRule {
-                perms: perms(mask_words(d)),
+                perms: perms_in(mask_words(d), true),
                 args,
                 target: None,
             })))
