@@ -8,3 +8,5 @@ mod log_pitfalls;
 mod log_robust;
 mod policy_roundtrip;
 mod policy_syntax;
+mod triage_conformance;
+mod triage_pitfalls;

@@ -73,11 +73,7 @@ impl FollowFile {
         let f = File::open(&self.path)?;
         let md = f.metadata()?;
         let mut r = BufReader::with_capacity(64 << 10, f);
-        self.pos = if at_end {
-            r.seek(SeekFrom::End(0))?
-        } else {
-            0
-        };
+        self.pos = if at_end { r.seek(SeekFrom::End(0))? } else { 0 };
         self.ino = md.ino();
         self.reader = Some(r);
         Ok(())

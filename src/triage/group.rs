@@ -32,6 +32,9 @@ pub struct GroupKey {
     pub target: Text,
     /// The denied (else requested) mask (empty when absent).
     pub mask: Text,
+    /// A file access by the file's owner (`fsuid == ouid`, or an
+    /// `owner::` mask): the suggested rule carries `owner` (pitfalls D-02).
+    pub owner: bool,
 }
 
 /// One group of records.
@@ -269,6 +272,14 @@ impl Summary {
             operation: r.operation.clone().unwrap_or_default(),
             target: target_of(r, cat),
             mask: effective_mask(r).cloned().unwrap_or_default(),
+            owner: cat == Category::File
+                && match effective_mask(r)
+                    .and_then(Text::as_str)
+                    .and_then(|m| m.split_once("::"))
+                {
+                    Some((l, _)) => !l.is_empty(),
+                    None => r.fsuid.is_some() && r.fsuid == r.ouid,
+                },
         };
         let none = ["(none)".to_string()];
         let profs: &[String] = if profiles.is_empty() { &none } else { profiles };
@@ -320,6 +331,7 @@ impl Summary {
                 operation: k.operation.to_str_lossy().into_owned(),
                 target: k.target.to_str_lossy().into_owned(),
                 mask: k.mask.to_str_lossy().into_owned(),
+                owner: k.owner,
                 count: g.count,
                 first: g.first.map(|(s, ms)| crate::log::render::rfc3339(s, ms)),
                 last: g.last.map(|(s, ms)| crate::log::render::rfc3339(s, ms)),
@@ -352,6 +364,8 @@ pub struct GroupJson {
     pub target: String,
     /// Denied (else requested) mask.
     pub mask: String,
+    /// Access by the file's owner (the rule gets `owner`).
+    pub owner: bool,
     /// Number of records.
     pub count: u64,
     /// First time seen.

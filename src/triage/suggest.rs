@@ -310,7 +310,11 @@ pub fn rule_for(r: &Record) -> Result<Draft, NoRule> {
             let Some(family) = &r.net_family else {
                 return no("network record without a family");
             };
-            let accesses = r.requested_mask.as_ref().map(mask_words).unwrap_or_default();
+            let accesses = r
+                .requested_mask
+                .as_ref()
+                .map(mask_words)
+                .unwrap_or_default();
             let local_only = accesses.iter().any(|a| LOCAL_ONLY.contains(&a.as_str()));
             let mut args = vec![Arg::Word(tword(family))];
             if let Some(t) = &r.net_sock_type {
@@ -526,7 +530,11 @@ pub fn rule_for(r: &Record) -> Result<Draft, NoRule> {
             let Some(d) = denied.or(r.requested_mask.as_ref()) else {
                 return no("mqueue record without a mask");
             };
-            let class = r.class.as_ref().map(|c| c.to_str_lossy()).unwrap_or_default();
+            let class = r
+                .class
+                .as_ref()
+                .map(|c| c.to_str_lossy())
+                .unwrap_or_default();
             let mut args = Vec::new();
             if let Some(t) = class.strip_suffix("_mqueue") {
                 args.push(cond("type", word(t)));
@@ -574,7 +582,10 @@ pub fn rule_for(r: &Record) -> Result<Draft, NoRule> {
                 no(format!("{} record", r.event.as_kernel_name()))
             }
             _ => no(match &r.operation {
-                Some(o) => format!("operation {} is not mediated by a rule kind we know", o.escaped()),
+                Some(o) => format!(
+                    "operation {} is not mediated by a rule kind we know",
+                    o.escaped()
+                ),
                 None => "record without an operation".into(),
             }),
         },
@@ -682,11 +693,7 @@ impl Suggestions {
     /// profile name `a//b` and the rule); used to drop rules already allowed
     /// by the policy on disk. Returns how many were removed.
     pub fn retain(&mut self, keep: &mut dyn FnMut(&str, &RuleEntry) -> bool) -> usize {
-        fn walk(
-            name: &str,
-            n: &mut Node,
-            keep: &mut dyn FnMut(&str, &RuleEntry) -> bool,
-        ) -> usize {
+        fn walk(name: &str, n: &mut Node, keep: &mut dyn FnMut(&str, &RuleEntry) -> bool) -> usize {
             let mut removed = 0;
             let files = std::mem::take(&mut n.files);
             for (k, v) in files {
@@ -821,7 +828,6 @@ impl Node {
             }
         }
     }
-
 }
 
 fn split_hats(profile: &str) -> Vec<String> {
@@ -943,8 +949,14 @@ mod tests {
     fn words() {
         assert_eq!(policy_word(b"/a b", true).to_string(), "\"/a b\"");
         assert_eq!(policy_word(b"/a*[x]", true).to_string(), "/a\\*\\[x\\]");
-        assert_eq!(policy_word(b"/a\x1b\xff", true).to_string(), "\"/a\\x1b\\xff\"");
-        assert_eq!(policy_word(b"/dev/shm/test(me", true).to_string(), "/dev/shm/test(me");
+        assert_eq!(
+            policy_word(b"/a\x1b\xff", true).to_string(),
+            "\"/a\\x1b\\xff\""
+        );
+        assert_eq!(
+            policy_word(b"/dev/shm/test(me", true).to_string(),
+            "/dev/shm/test(me"
+        );
     }
 
     #[test]

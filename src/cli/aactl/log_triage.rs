@@ -12,7 +12,7 @@ use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Record, Source};
 use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
-use crate::triage::{Filter, ModeSet, Summary, Suggestions};
+use crate::triage::{Filter, ModeSet, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,12 +122,15 @@ pub fn wanted(m: &ArgMatches) -> bool {
 
 fn has_file_source(m: &ArgMatches) -> bool {
     m.contains_id("file")
-        || m.get_many::<PathBuf>("source").into_iter().flatten().any(|p| {
-            !matches!(
-                p.to_str(),
-                Some("journal" | "kernel" | "dmesg" | "kmsg" | "auto")
-            )
-        })
+        || m.get_many::<PathBuf>("source")
+            .into_iter()
+            .flatten()
+            .any(|p| {
+                !matches!(
+                    p.to_str(),
+                    Some("journal" | "kernel" | "dmesg" | "kmsg" | "auto")
+                )
+            })
 }
 
 fn journal_query(m: &ArgMatches) -> JournalQuery {
@@ -182,9 +185,8 @@ fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filt
         ..Filter::default()
     };
     if let Some(re) = m.get_one::<String>("profile") {
-        f.profile = Some(
-            regex::Regex::new(re).map_err(|e| CliError(format!("--profile {re:?}: {e}")))?,
-        );
+        f.profile =
+            Some(regex::Regex::new(re).map_err(|e| CliError(format!("--profile {re:?}: {e}")))?);
     }
     f.operations = m
         .get_many::<String>("operation")
@@ -198,7 +200,12 @@ fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filt
         .flatten()
         .cloned()
         .collect();
-    f.pids = m.get_many::<u64>("pid").into_iter().flatten().copied().collect();
+    f.pids = m
+        .get_many::<u64>("pid")
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
     f.comms = m
         .get_many::<String>("comm")
         .into_iter()
@@ -429,7 +436,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 }
 
 fn time(t: Option<(u64, u32)>) -> String {
-    t.map(|(s, ms)| rfc3339(s, ms)).unwrap_or_else(|| "-".into())
+    t.map(|(s, ms)| rfc3339(s, ms))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
@@ -471,7 +479,16 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
         );
         let mut b = tabled::builder::Builder::default();
         b.push_record([
-            "COUNT", "CLASS", "OPERATION", "TARGET", "MASK", "FIRST", "LAST", "COMMANDS", "PIDS",
+            "COUNT",
+            "EVENT",
+            "CLASS",
+            "OPERATION",
+            "TARGET",
+            "MASK",
+            "FIRST",
+            "LAST",
+            "COMMANDS",
+            "PIDS",
         ]);
         for (k, g) in &groups[i..j] {
             let mut comms: Vec<String> = g
@@ -486,12 +503,18 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
             if g.more_pids {
                 pids.push("…".into());
             }
+            let events: Vec<&str> = g.events.iter().map(|e| e.as_kernel_name()).collect();
             b.push_record([
                 g.count.to_string(),
+                events.join(","),
                 escape_str(&k.class).into_owned(),
                 k.operation.escaped().into_owned(),
                 k.target.escaped().into_owned(),
-                k.mask.escaped().into_owned(),
+                if k.owner {
+                    format!("owner {}", k.mask.escaped())
+                } else {
+                    k.mask.escaped().into_owned()
+                },
                 time(g.first),
                 time(g.last),
                 comms.join(" "),
@@ -562,7 +585,11 @@ fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
             io.err,
             "  {} {}: {} ({n}×)",
             escape_str(&k.profile),
-            if k.operation.is_empty() { "-" } else { &k.operation },
+            if k.operation.is_empty() {
+                "-"
+            } else {
+                &k.operation
+            },
             escape_str(&k.reason.0)
         );
     }
