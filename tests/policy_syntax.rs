@@ -84,6 +84,7 @@ fn simple_tests_pass_cases_parse() {
     for f in &fails {
         println!("  {f}");
     }
+    assert!(fails.is_empty());
 }
 
 #[test]
@@ -154,6 +155,10 @@ fn real_trees_parse() {
             };
             let text = String::from_utf8_lossy(&bytes);
             let rel = e.path().strip_prefix(&root).unwrap();
+            // abi files are feature lists and README is prose, not policy
+            if rel.starts_with("abi") || e.file_name() == "README" {
+                continue;
+            }
             let top = rel.components().count() == 1;
             let mode = if top { Mode::Policy } else { Mode::Fragment };
             n += 1;
@@ -174,8 +179,44 @@ fn real_trees_parse() {
             }
         }
     }
-    println!("real tree files: {n}, failures: {}", fails.len());
+    println!(
+        "real tree files parsed and round-tripped: {n}, failures: {}",
+        fails.len()
+    );
     for f in fails.iter().take(40) {
         println!("  {f}");
     }
+    assert!(fails.is_empty());
+}
+
+#[test]
+#[ignore]
+fn list_syntax_fail_cases_we_accept() {
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let root = shared.join("corpus/parser-simple-tests");
+    let tsv = std::fs::read_to_string(shared.join("spec/simple_tests-verdicts.tsv")).unwrap();
+    let mut n = 0;
+    for line in tsv.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        if c.len() < 10 || c[1] != "FAIL" {
+            continue;
+        }
+        let gist = c[9];
+        if !(gist.contains("syntax error") || gist.contains("Lexer") || gist.contains("unexpected"))
+        {
+            continue;
+        }
+        let rel = c[0].trim_start_matches("simple_tests/");
+        let Some((text, _, _)) = load_case(&root.join(rel)) else {
+            continue;
+        };
+        let p = parse_str(&text, FileId(0));
+        if p.is_ok() {
+            n += 1;
+            println!("{rel}\t{gist}");
+        }
+    }
+    println!("{n} syntax-FAIL cases accepted");
 }

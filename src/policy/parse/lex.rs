@@ -59,9 +59,9 @@ pub fn quoted(i: &str) -> IResult<&str, &str> {
     Err(nom::Err::Error(Error::new(i, ErrorKind::Char)))
 }
 
-/// True for the bytes that always end a word: blanks, CR, LF, `"`, `!`.
+/// True for the bytes that always end a word: blanks, CR, LF, `"`, `!`, NUL.
 pub fn is_hard_stop(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'!')
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'!' | 0)
 }
 
 /// Scans a word with the IDS rules (spec §1.3): stops at blanks, CR, LF,

@@ -17,6 +17,10 @@ use lex::*;
 /// the parser's stack bounded on hostile input.
 pub const MAX_NESTING: usize = 128;
 
+/// Most syntax errors reported for one text; parsing stops after that many
+/// (each error costs memory, and a binary file would produce one per line).
+pub const MAX_DIAGNOSTICS: usize = 200;
+
 /// Largest policy text accepted (bytes); longer inputs are diagnosed, not parsed.
 pub const MAX_POLICY_FILE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -42,6 +46,8 @@ pub mod codes {
     pub const MISSING_COMMA: &str = "P0009";
     /// A NUL byte or other unexpected character.
     pub const BAD_CHAR: &str = "P0010";
+    /// More than [`super::MAX_DIAGNOSTICS`] errors; the rest was skipped.
+    pub const TOO_MANY: &str = "P0011";
 }
 
 /// What the parser produced: the AST and everything it had to say.
@@ -239,6 +245,18 @@ impl<'a> P<'a> {
     }
 
     fn record(&mut self, e: PErr) {
+        if self.diags.len() >= MAX_DIAGNOSTICS {
+            return;
+        }
+        if self.diags.len() + 1 == MAX_DIAGNOSTICS {
+            self.diags.push(Diagnostic::error(
+                codes::TOO_MANY,
+                Span::new(self.file, e.at..e.at),
+                format!("too many errors ({MAX_DIAGNOSTICS}); giving up on the rest of the file"),
+            ));
+            self.pos = self.src.len();
+            return;
+        }
         let end = (e.at + 1).min(self.src.len()).max(e.at);
         let mut end = end;
         while end < self.src.len() && !self.src.is_char_boundary(end) {
@@ -650,6 +668,13 @@ impl<'a> P<'a> {
                 }
             }
         }
+        if values.is_empty() {
+            return self.err(
+                codes::SYNTAX,
+                self.pos,
+                "syntax error, unexpected end of line, expecting a variable value",
+            );
+        }
         Ok(Some(VarAssign {
             name: name.to_string(),
             op,
@@ -781,7 +806,16 @@ impl<'a> P<'a> {
             self.expect("=")?;
             self.blanks();
             self.expect("(")?;
-            identities.push(self.value_list()?);
+            let at = self.pos;
+            let ids = self.value_list()?;
+            if ids.is_empty() {
+                return self.err(
+                    codes::SYNTAX,
+                    at,
+                    "syntax error, unexpected ')', expecting an identity",
+                );
+            }
+            identities.push(ids);
             last = self.pos;
             self.ws();
         }
@@ -793,7 +827,7 @@ impl<'a> P<'a> {
             self.expect("=")?;
             self.blanks();
             self.expect("(")?;
-            let list = self.value_list()?;
+            let list = self.flag_list()?;
             flags = Some(Flags {
                 keyword: true,
                 flags: list,
@@ -803,7 +837,7 @@ impl<'a> P<'a> {
             self.ws();
         } else if self.peek() == Some(b'(') {
             self.pos += 1;
-            let list = self.value_list()?;
+            let list = self.flag_list()?;
             flags = Some(Flags {
                 keyword: false,
                 flags: list,
@@ -828,6 +862,19 @@ impl<'a> P<'a> {
             head_span,
             span: self.span(start),
         })
+    }
+
+    fn flag_list(&mut self) -> PResult<Vec<Word>> {
+        let at = self.pos;
+        let v = self.value_list()?;
+        if v.is_empty() {
+            return self.err(
+                codes::SYNTAX,
+                at,
+                "syntax error, unexpected ')', expecting a flag",
+            );
+        }
+        Ok(v)
     }
 
     /// Values after `(` up to `)` (consumed), separated by blanks and/or commas.
@@ -1002,6 +1049,7 @@ impl<'a> P<'a> {
         if let Some(n) = self.lex(bool_var) {
             return Ok(Expr::Bool(n.to_string()));
         }
+        let start = self.pos;
         let a = self.operand()?;
         let save = self.pos;
         self.ws();
@@ -1030,7 +1078,20 @@ impl<'a> P<'a> {
             }
             None => {
                 self.pos = save;
-                Ok(Expr::Operand(a))
+                match &a {
+                    Operand::Word(w)
+                        if !w.quoted
+                            && (w.text.eq_ignore_ascii_case("true")
+                                || w.text.eq_ignore_ascii_case("false")) =>
+                    {
+                        Ok(Expr::Operand(a))
+                    }
+                    _ => self.err(
+                        codes::SYNTAX,
+                        start,
+                        "syntax error in condition, expecting a boolean variable, 'not', 'defined' or a comparison",
+                    ),
+                }
             }
         }
     }
@@ -1069,6 +1130,68 @@ fn is_blank_after(s: &str, n: usize) -> bool {
 
 fn is_hash_include(s: &str) -> bool {
     s.starts_with("#include") && matches!(s.as_bytes().get(8), Some(b' ' | b'\t' | b'<' | b'"'))
+}
+
+/// True for the words of the keyword table (spec §1.5).
+pub(crate) fn is_keyword(w: &str) -> bool {
+    const KW: &[&str] = &[
+        "network",
+        "unix",
+        "capability",
+        "change_profile",
+        "link",
+        "ptrace",
+        "file",
+        "mount",
+        "remount",
+        "umount",
+        "unmount",
+        "pivot_root",
+        "dbus",
+        "signal",
+        "userns",
+        "mqueue",
+        "io_uring",
+        "all",
+        "abi",
+        "alias",
+        "rewrite",
+        "audit",
+        "deny",
+        "allow",
+        "prompt",
+        "owner",
+        "user",
+        "other",
+        "priority",
+        "set",
+        "rlimit",
+        "if",
+        "else",
+        "not",
+        "defined",
+        "and",
+        "or",
+        "in",
+        "safe",
+        "unsafe",
+        "subset",
+        "send",
+        "receive",
+        "bind",
+        "read",
+        "write",
+        "eavesdrop",
+        "peer",
+        "trace",
+        "tracedby",
+        "readby",
+        "delete",
+        "open",
+        "override_creds",
+        "sqpoll",
+    ];
+    KW.contains(&w)
 }
 
 /// True when the text at `s` starts a rule (keyword or qualifier) rather than a profile head.

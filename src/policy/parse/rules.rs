@@ -21,7 +21,9 @@ const DBUS_PERMS: &[&str] = &[
     "wr",
 ];
 const SIGNAL_PERMS: &[&str] = &["send", "receive", "read", "write", "r", "w", "rw", "wr"];
-const PTRACE_PERMS: &[&str] = &["read", "readby", "trace", "tracedby", "r", "w", "rw", "wr"];
+const PTRACE_PERMS: &[&str] = &[
+    "read", "readby", "trace", "tracedby", "write", "r", "w", "rw", "wr",
+];
 const MQUEUE_PERMS: &[&str] = &[
     "create", "open", "delete", "getattr", "setattr", "read", "write", "r", "w", "rw", "wr",
 ];
@@ -71,6 +73,19 @@ impl Kind {
             Kind::Mqueue => Rule::Mqueue(c),
             Kind::IoUring => Rule::IoUring(c),
             Kind::Userns => Rule::Userns(c),
+        }
+    }
+    /// How many positional words the grammar allows (spec §2.8).
+    fn max_words(self) -> usize {
+        match self {
+            Kind::Network => 2,
+            Kind::Mqueue | Kind::Mount | Kind::Remount | Kind::Umount | Kind::PivotRoot => 1,
+            Kind::Unix
+            | Kind::Dbus
+            | Kind::Signal
+            | Kind::Ptrace
+            | Kind::IoUring
+            | Kind::Userns => 0,
         }
     }
     /// Whether `peer=(` opens a conditional group (else a flat label value).
@@ -193,7 +208,18 @@ impl<'a> P<'a> {
                 if self.peek().is_none() || self.peek() == Some(b'}') {
                     return self.unexpected("',' at the end of the rule");
                 }
-                names.push(self.word_by(rule_word, "a capability name")?);
+                let w = self.word_by(rule_word, "a capability name")?;
+                if !w.quoted && super::is_keyword(&w.text) {
+                    return self.err(
+                        codes::SYNTAX,
+                        w.span.start as usize,
+                        format!(
+                            "syntax error, unexpected keyword '{}' in a capability rule",
+                            w.text
+                        ),
+                    );
+                }
+                names.push(w);
             }
         }
         if self.eat_kw("link") {
@@ -267,6 +293,18 @@ impl<'a> P<'a> {
             (Some(path), Some(m), true, subset)
         } else {
             let path = self.ids_word("a file rule")?;
+            if !path.quoted {
+                if let Some(bad) = var_then_op(&path.text) {
+                    return self.err(
+                        codes::BAD_CHAR,
+                        path.span.start as usize + bad,
+                        format!(
+                            "Lexer found unexpected character: '{}'",
+                            &path.text[bad..bad + 1]
+                        ),
+                    );
+                }
+            }
             self.ws();
             let Some(m) = self.modes_word() else {
                 return self.err(
@@ -405,6 +443,13 @@ impl<'a> P<'a> {
                     return Ok(kind.wrap(r));
                 }
                 None | Some(b'}') => return self.unexpected("',' at the end of the rule"),
+                Some(b'(') if matches!(kind, Kind::Userns) => {
+                    return self.err(
+                        codes::SYNTAX,
+                        start,
+                        "Lexer found unexpected character: '(' in state: USERNS_MODE",
+                    );
+                }
                 Some(b'(') if r.perms.is_none() && r.args.is_empty() => {
                     self.pos += 1;
                     let words = self.value_list()?;
@@ -447,6 +492,17 @@ impl<'a> P<'a> {
                     words: vec![w],
                     paren: false,
                 });
+            } else if r.words().count() >= kind.max_words()
+                || (matches!(kind, Kind::Network) && r.conds().next().is_some())
+            {
+                return self.err(
+                    codes::SYNTAX,
+                    start,
+                    format!(
+                        "syntax error, unexpected '{}', expecting a conditional or ','",
+                        crate::escape::escape_str(&w.text)
+                    ),
+                );
             } else {
                 r.args.push(Arg::Word(w));
             }
@@ -456,4 +512,13 @@ impl<'a> P<'a> {
 
 fn keyword_at(s: &str, kw: &'static str) -> bool {
     keyword(kw)(s).is_ok()
+}
+
+/// `@{NAME}` directly followed by `+`, `?` or `=` ends the word in upstream's
+/// lexer, leaving an unexpected character; returns its offset.
+fn var_then_op(w: &str) -> Option<usize> {
+    let rest = w.strip_prefix("@{")?;
+    let end = rest.find('}')?;
+    let after = 2 + end + 1;
+    matches!(w.as_bytes().get(after), Some(b'+' | b'?' | b'=')).then_some(after)
 }

@@ -180,3 +180,23 @@ fn spans_point_at_source() {
     assert_eq!(&src[r.span.range()], "/a r,");
     assert_eq!(&src[p.head_span.range()], "profile t");
 }
+
+#[test]
+fn diagnostics_are_capped() {
+    let s = format!("profile a {{\n{}}}\n", "  /a r /b\n".repeat(10_000));
+    let p = parse(&s, FileId(0), Mode::Policy);
+    assert_eq!(p.diagnostics.len(), MAX_DIAGNOSTICS);
+    assert_eq!(p.diagnostics.last().unwrap().code, codes::TOO_MANY);
+}
+
+#[test]
+fn recovery_keeps_later_rules() {
+    let p = parse(
+        "profile a {\n  /a r /b\n  /c r,\n  capability chown,\n}\n",
+        FileId(0),
+        Mode::Policy,
+    );
+    assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
+    let prof = &p.ast.profiles()[0];
+    assert_eq!(prof.items.len(), 2);
+}

@@ -71,12 +71,13 @@ pub struct ResolvedRule {
 /// A profile after resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedProfile {
-    /// Full name: `parent//child` for hats and children; variables expanded,
-    /// quotes and escapes processed (as `apparmor_parser -N` prints it).
+    /// Full name as `apparmor_parser -N` prints it: `parent//child` for hats
+    /// and children, `:ns://name` for namespaces, quotes and escapes
+    /// processed, variables not expanded.
     pub name: String,
     /// Head form.
     pub kind: ProfileKind,
-    /// Attachment, expanded.
+    /// Attachment (explicit, or the name when it is a path), expanded.
     pub attachment: Option<String>,
     /// Flags as written (escapes processed).
     pub flags: Vec<String>,
@@ -178,12 +179,14 @@ impl Resolver {
             r: self,
             vars: Variables::new(),
             diags: parsed.diagnostics.clone(),
-            stack: vec![path.to_path_buf()],
+            stack: vec![std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())],
             once: vec![HashSet::new()],
             aliases: Vec::new(),
             abi: None,
             files: vec![path.to_path_buf()],
             reported: HashSet::new(),
+            user_exec_path: false,
+            user_attach_path: false,
         };
         let mut top = Vec::new();
         w.walk(
@@ -192,6 +195,8 @@ impl Resolver {
             &Qualifiers::default(),
             0,
         );
+        w.user_exec_path = w.vars.is_set("exec_path");
+        w.user_attach_path = w.vars.is_set("attach_path");
         let mut profiles = Vec::new();
         for p in top {
             profiles.push(w.finish(p, None));
@@ -240,6 +245,8 @@ struct Walk<'r> {
     abi: Option<IncludeTarget>,
     files: Vec<PathBuf>,
     reported: HashSet<FileId>,
+    user_exec_path: bool,
+    user_attach_path: bool,
 }
 
 fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
@@ -262,6 +269,14 @@ impl Walk<'_> {
                 Item::Comment(_) => {}
                 Item::Include(inc) => self.include(inc, sink, quals, depth),
                 Item::Abi(a) => {
+                    let special = matches!(&a.target, IncludeTarget::Angle { name, .. } if name == "kernel" || name == "default");
+                    if !special && self.r.search.find(&a.target).is_none() {
+                        self.diag(
+                            codes::INCLUDE_NOT_FOUND,
+                            a.span,
+                            format!("Could not open '{}'", a.target.name()),
+                        );
+                    }
                     if self.abi.is_none() {
                         self.abi = Some(a.target.clone());
                     }
@@ -299,6 +314,13 @@ impl Walk<'_> {
                 }
                 Item::Alias(a) => self.aliases.push((a.from.clone(), a.to.clone())),
                 Item::Profile(p) => {
+                    if p.kind == ProfileKind::Bare && matches!(sink, Sink::Body(_)) {
+                        self.diag(
+                            codes::MISPLACED,
+                            p.head_span,
+                            "syntax error: a child profile needs the 'profile' keyword",
+                        );
+                    }
                     let raw = self.profile(p, depth);
                     match sink {
                         Sink::Top(v) => v.push(raw),
@@ -424,11 +446,10 @@ impl Walk<'_> {
         };
         for f in files {
             let key = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
-            if self
-                .stack
-                .iter()
-                .any(|s| std::fs::canonicalize(s).unwrap_or_else(|_| s.clone()) == key)
-            {
+            if self.once.last().is_some_and(|s| s.contains(&key)) {
+                continue;
+            }
+            if self.stack.contains(&key) {
                 self.diag(
                     codes::INCLUDE_CYCLE,
                     inc.span,
@@ -437,9 +458,7 @@ impl Walk<'_> {
                 continue;
             }
             if let Some(set) = self.once.last_mut() {
-                if !set.insert(key.clone()) {
-                    continue;
-                }
+                set.insert(key.clone());
             }
             let Some(entry) = self.load(&key, &f, inc.span) else {
                 continue;
@@ -506,33 +525,25 @@ impl Walk<'_> {
 
     fn finish(&mut self, raw: RawProfile, parent: Option<&str>) -> ResolvedProfile {
         let p = raw.profile;
-        let own = self
-            .expand_word(&p.name)
-            .map(|w| w.value())
-            .unwrap_or_else(|| p.name.value());
+        // Names are kept as written (apparmor_parser -N prints them unexpanded);
+        // a namespace `:ns:name` is printed as `:ns://name`.
+        let own = normalize_ns(&p.name.value());
         let name = match parent {
             Some(par) => format!("{par}//{own}"),
-            None => own,
+            None => own.clone(),
         };
-        let attachment = p
-            .attachment
-            .as_ref()
-            .and_then(|a| self.expand_word(a))
-            .map(|w| w.value())
-            .or_else(|| (p.kind == ProfileKind::Bare).then(|| name.clone()));
-        // built-ins scoped to this profile
+        let attachment = match &p.attachment {
+            Some(a) => self.expand_word(a).map(|w| w.value()),
+            None if own.starts_with('/') => self.expand_word(&p.name).map(|w| w.value()),
+            None => None,
+        };
+        // built-ins scoped to this profile (a user definition wins)
         let pn = self
             .vars
             .set_builtin("profile_name", Some(vec![escape_glob(&name)]));
-        let user_exec = self.vars.is_set("exec_path");
-        let user_attach = self.vars.is_set("attach_path");
-        let (ep, ap) = match (&attachment, user_exec, user_attach) {
-            (Some(a), _, _) => (
-                (!user_exec).then(|| self.vars.set_builtin("exec_path", Some(vec![a.clone()]))),
-                (!user_attach).then(|| self.vars.set_builtin("attach_path", Some(vec![a.clone()]))),
-            ),
-            _ => (None, None),
-        };
+        let att = attachment.as_ref().map(|a| vec![a.clone()]);
+        let ep = (!self.user_exec_path).then(|| self.vars.set_builtin("exec_path", att.clone()));
+        let ap = (!self.user_attach_path).then(|| self.vars.set_builtin("attach_path", att));
         let mut rules = Vec::with_capacity(raw.rules.len());
         for mut r in raw.rules {
             let mut ok = true;
@@ -573,6 +584,20 @@ impl Walk<'_> {
     }
 }
 
+/// `:ns:name` → `:ns://name` (as apparmor_parser prints namespaced names).
+fn normalize_ns(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix(':') {
+        if let Some(i) = rest.find(':') {
+            let (ns, tail) = (&rest[..i], &rest[i + 1..]);
+            if tail.starts_with("//") {
+                return name.to_string();
+            }
+            return format!(":{ns}://{tail}");
+        }
+    }
+    name.to_string()
+}
+
 fn escape_glob(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -589,7 +614,7 @@ pub fn for_each_word_mut(rule: &mut Rule, f: &mut dyn FnMut(&mut Word)) {
     fn cond(c: &mut Cond, f: &mut dyn FnMut(&mut Word)) {
         match &mut c.value {
             CondValue::Single(w) => f(w),
-            CondValue::List(v) => v.iter_mut().for_each(|w| f(w)),
+            CondValue::List(v) => v.iter_mut().for_each(&mut *f),
             CondValue::Group(g) => g.iter_mut().for_each(|c| cond(c, f)),
             CondValue::None => {}
         }
