@@ -13,3 +13,4 @@ mod policy_roundtrip;
 mod policy_syntax;
 mod triage_conformance;
 mod triage_pitfalls;
+mod triage_write;

@@ -20,6 +20,7 @@ fn log_file(text: &str) -> tempfile::NamedTempFile {
 fn run(args: &[&str], text: &str) -> (u8, String, String) {
     let f = log_file(text);
     let mut a: Vec<&str> = args.to_vec();
+    a.extend(["--profile-dir", "/nonexistent"]);
     let p = f.path().to_str().unwrap().to_owned();
     a.push(&p);
     aactl(&a)

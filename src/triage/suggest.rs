@@ -689,32 +689,44 @@ impl Suggestions {
         self.node(profile).add(d);
     }
 
-    /// Removes every rule for which `keep` returns false (given the full
-    /// profile name `a//b` and the rule); used to drop rules already allowed
-    /// by the policy on disk. Returns how many were removed.
-    pub fn retain(&mut self, keep: &mut dyn FnMut(&str, &RuleEntry) -> bool) -> usize {
-        fn walk(name: &str, n: &mut Node, keep: &mut dyn FnMut(&str, &RuleEntry) -> bool) -> usize {
+    /// Passes every rule through `f` (given the full profile name `a//b`
+    /// and the rule): `None` drops it, `Some(rule)` keeps it, possibly
+    /// reduced (used to drop what the policy on disk already allows, or to
+    /// keep only the missing file permissions). Returns how many rules were
+    /// dropped.
+    pub fn retain(&mut self, f: &mut dyn FnMut(&str, &RuleEntry) -> Option<RuleEntry>) -> usize {
+        fn walk(
+            name: &str,
+            n: &mut Node,
+            f: &mut dyn FnMut(&str, &RuleEntry) -> Option<RuleEntry>,
+        ) -> usize {
             let mut removed = 0;
             let files = std::mem::take(&mut n.files);
             for (k, v) in files {
                 let e = file_entry(&k.0, k.1, &v.0, v.1);
-                if keep(name, &e) {
-                    n.files.insert(k, v);
-                } else {
-                    removed += 1;
+                match f(name, &e) {
+                    None => removed += 1,
+                    Some(e2) if e2 == e => {
+                        n.files.insert(k, v);
+                    }
+                    Some(e2) => n.rules.push((e2, None)),
                 }
             }
-            let before = n.rules.len();
-            n.rules.retain(|(e, _)| keep(name, e));
-            removed += before - n.rules.len();
+            let rules = std::mem::take(&mut n.rules);
+            for (e, c) in rules {
+                match f(name, &e) {
+                    None => removed += 1,
+                    Some(e2) => n.rules.push((e2, c)),
+                }
+            }
             for (c, child) in &mut n.children {
-                removed += walk(&format!("{name}//{c}"), child, keep);
+                removed += walk(&format!("{name}//{c}"), child, f);
             }
             removed
         }
         let mut removed = 0;
         for (name, n) in &mut self.top {
-            removed += walk(name, n, keep);
+            removed += walk(name, n, f);
         }
         removed
     }

@@ -10,8 +10,12 @@ use crate::log::reader::{LogReader, ReaderOptions};
 use crate::log::render::{rfc3339, text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Record, Source};
+use crate::policy::ast::Item;
 use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
+use crate::triage::generalize::generalize;
+use crate::triage::ondisk::{OnDisk, missing};
+use crate::triage::write::plan;
 use crate::triage::{Filter, ModeSet, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
@@ -543,14 +547,47 @@ fn finish_suggest(
     json: bool,
     io: &mut Io<'_>,
 ) -> Result<Exit, CliError> {
-    let _ = (m, sys);
+    let dir = m
+        .get_one::<PathBuf>("profile-dir")
+        .cloned()
+        .unwrap_or_else(|| sys.path("/etc/apparmor.d"));
+    let mut disk = dir.is_dir().then(|| OnDisk::new(dir.clone()));
+    if let Some(d) = disk.as_mut() {
+        let removed = s.retain(&mut |name, rule| {
+            let top = name.split("//").next().unwrap_or(name);
+            match d.find(top).and_then(|f| f.get(name)) {
+                Some(p) => missing(p, rule),
+                None => Some(rule.clone()),
+            }
+        });
+        if removed > 0 {
+            let _ = writeln!(
+                io.err,
+                "aactl log: {removed} rule(s) left out: already allowed by the profiles in {}",
+                escape_str(&dir.display().to_string())
+            );
+        }
+    }
+    if m.get_flag("generalize") {
+        s.rewrite(&mut generalize);
+    }
+    if m.get_flag("write") {
+        return write_out(m, &dir, disk.as_mut(), s, io);
+    }
     if json {
         let blocks: Vec<serde_json::Value> = s
             .blocks()
             .iter()
             .map(|b| {
+                let rules: Vec<String> = b
+                    .items
+                    .iter()
+                    .filter(|i| matches!(i, Item::Rule(_)))
+                    .map(Item::to_string)
+                    .collect();
                 serde_json::json!({
                     "profile": b.name.value(),
+                    "rules": rules,
                     "block": b.to_string(),
                 })
             })
@@ -572,6 +609,84 @@ fn finish_suggest(
         print_notes(s, io);
     }
     Ok(Exit::Success)
+}
+
+fn write_out(
+    m: &ArgMatches,
+    dir: &Path,
+    disk: Option<&mut OnDisk>,
+    s: &Suggestions,
+    io: &mut Io<'_>,
+) -> Result<Exit, CliError> {
+    let dry = m.get_flag("dry-run");
+    let Some(disk) = disk else {
+        return Err(CliError(format!(
+            "--write: profile directory {} not found (use --profile-dir)",
+            dir.display()
+        )));
+    };
+    let mut failed = false;
+    let mut changes = Vec::new();
+    for b in s.blocks() {
+        let name = b.name.value();
+        let shown = escape_str(&name).into_owned();
+        let rules: Vec<Item> = b
+            .items
+            .iter()
+            .filter(|i| !matches!(i, Item::Profile(_)))
+            .cloned()
+            .collect();
+        if b.items.iter().any(|i| matches!(i, Item::Profile(_))) {
+            let _ = writeln!(
+                io.err,
+                "aactl log: {shown}: rules for hats and child profiles are not written to the local override; add them to the hat in the profile"
+            );
+        }
+        if !rules.iter().any(|i| matches!(i, Item::Rule(_))) {
+            continue;
+        }
+        let Some(found) = disk.find(&name) else {
+            let _ = writeln!(
+                io.err,
+                "aactl log: {shown}: no profile file in {} defines it; nothing written",
+                escape_str(&dir.display().to_string())
+            );
+            failed = true;
+            continue;
+        };
+        match plan(found, &name, &rules) {
+            Ok(c) => changes.extend(c),
+            Err(e) => {
+                let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                failed = true;
+            }
+        }
+    }
+    for c in &changes {
+        let _ = write!(io.out, "{}", c.diff());
+    }
+    if changes.is_empty() {
+        let _ = writeln!(io.err, "aactl log: nothing to write");
+    }
+    if !dry {
+        for c in &changes {
+            match c.apply() {
+                Ok(()) => {
+                    let _ = writeln!(
+                        io.err,
+                        "aactl log: wrote {}",
+                        escape_str(&c.path.display().to_string())
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                    failed = true;
+                }
+            }
+        }
+    }
+    print_notes(s, io);
+    Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 
 fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
