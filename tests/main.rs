@@ -11,6 +11,7 @@ mod policy_conformance;
 mod policy_hostile;
 mod policy_roundtrip;
 mod policy_syntax;
+mod triage_big;
 mod triage_conformance;
 mod triage_pitfalls;
 mod triage_write;

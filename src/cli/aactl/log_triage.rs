@@ -446,12 +446,19 @@ fn time(t: Option<(u64, u32)>) -> String {
 
 fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
     if json {
-        let v = serde_json::json!({
-            "records": s.records,
-            "groups": s.to_json(),
-            "overflow_records": s.overflow_records,
-        });
-        let _ = writeln!(io.out, "{v}");
+        #[derive(serde::Serialize)]
+        struct Out {
+            records: u64,
+            groups: Vec<crate::triage::group::GroupJson>,
+            overflow_records: u64,
+        }
+        let v = Out {
+            records: s.records,
+            groups: s.to_json(),
+            overflow_records: s.overflow_records,
+        };
+        let _ = serde_json::to_writer(&mut *io.out, &v);
+        let _ = writeln!(io.out);
         return;
     }
     if s.is_empty() {
