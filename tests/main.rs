@@ -13,5 +13,6 @@ mod policy_roundtrip;
 mod policy_syntax;
 mod triage_big;
 mod triage_conformance;
+mod triage_follow;
 mod triage_pitfalls;
 mod triage_write;

@@ -250,6 +250,8 @@ struct Sink {
     suggest: Option<Suggestions>,
     list: bool,
     json: bool,
+    /// Flush after every record (`--follow`).
+    flush: bool,
     kept: u64,
     closed: bool,
 }
@@ -274,7 +276,7 @@ impl Sink {
             } else {
                 writeln!(io.out, "{}", text_line(r))
             };
-            if res.is_err() {
+            if res.is_err() || (self.flush && io.out.flush().is_err()) {
                 self.closed = true;
             }
         }
@@ -319,12 +321,15 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         suggest: suggest.then(Suggestions::default),
         list: (!summary && !suggest) || follow,
         json,
+        flush: follow,
         kept: 0,
         closed: false,
     };
     let opts = ReaderOptions {
         keep_invalid: false,
-        group: !m.get_flag("no-group"),
+        // Grouping holds a record back until its audit event is complete
+        // (or 32 lines later): while following, a record must show at once.
+        group: !m.get_flag("no-group") && !follow,
         ..ReaderOptions::default()
     };
     let mut failed = false;

@@ -1,0 +1,78 @@
+//! `aactl log --follow FILE`: records appear as they are written, across a
+//! rotation; Ctrl-C (SIGINT) ends it cleanly with the final summary.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn line(n: u32) -> String {
+    format!(
+        "type=AVC msg=audit(1700000000.{n:03}:{n}): apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/bin/f\" name=\"/data/f{n}\" pid={n} comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=1\n"
+    )
+}
+
+#[test]
+fn follow_prints_records_and_a_final_summary_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, line(1)).unwrap(); // existing content is not repeated
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args([
+            "log",
+            "--follow",
+            "--summary",
+            "--profile-dir",
+            "/nonexistent",
+        ])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            let l = l.unwrap();
+            tx.send(l).unwrap();
+        }
+    });
+    let expect = |want: &str| {
+        let t = Instant::now();
+        loop {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(100))
+                && l.contains(want)
+            {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "no line with {want}");
+        }
+    };
+    let append = |s: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(s.as_bytes()).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    append(&line(2));
+    expect("/data/f2");
+    std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    append(&line(3));
+    expect("/data/f3");
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // the summary: one profile, two groups
+    expect("/usr/bin/f (2 records, 2 groups)");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
+    assert!(rx.try_iter().all(|l| !l.contains("/data/f1")));
+}
