@@ -107,3 +107,39 @@ fn suggest_matches_every_profile_case() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(matched + same_ast, cases.len());
 }
+
+/// A real kernel log captured in the VM (scripts/vm, an enforce and a
+/// complain profile exercised with busybox): the summary counts every
+/// denial and the suggested profile compiles with apparmor_parser.
+#[test]
+fn real_kernel_log_from_the_vm() {
+    let log = common::repo().join("testdata/triage/vm-dmesg.txt");
+    let log = log.to_str().unwrap();
+    let (code, out, _) = aactl(&["log", "--summary", "--format", "json", log]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 7, "{out}");
+    let (_, out, _) = aactl(&["log", "--suggest", "--profile-dir", "/nonexistent", log]);
+    assert_eq!(
+        out,
+        "profile triage-complain {\n  owner /root/secret r,\n}\n\n\
+profile triage-enforce {\n  signal send set=exists peer=unconfined,\n  owner /root/ r,\n  owner /root/secret r,\n  owner /tmp/work/ w,\n  owner /tmp/work/a w,\n  owner /tmp/work/d/ w,\n}\n"
+    );
+    let parser = std::path::Path::new("/sbin/apparmor_parser");
+    let Some(parser) = common::require(parser.exists().then_some(parser), "apparmor_parser") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("suggested");
+    std::fs::write(&f, &out).unwrap();
+    let o = std::process::Command::new(parser)
+        .args(["-Q", "-K"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "apparmor_parser rejects the suggestion: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
