@@ -143,7 +143,7 @@ fn generate(n: u64, path: &Path) -> std::io::Result<()> {
         secs += rng.below(2);
         let ts = format!("{secs}.{:03}:{serial}", rng.below(1000));
         let r = rng.below(100);
-        if r < 30 {
+        if r < 43 {
             if rng.below(12) == 0 {
                 // dbus-daemon's USER_AVC
                 writeln!(
@@ -158,7 +158,7 @@ fn generate(n: u64, path: &Path) -> std::io::Result<()> {
             writeln!(w, "{}", apparmor_record(&mut rng, &ts))?;
             lines += 1;
             // the rest of the event: SYSCALL, CWD, PATH, PROCTITLE
-            if rng.below(2) == 0 {
+            if rng.below(4) == 0 {
                 let comm = rng.pick(COMMS);
                 writeln!(
                     w,

@@ -221,4 +221,29 @@ fn logparse_probes() {
         fails.len()
     );
     assert!(fails.is_empty(), "{}", fails.join("\n"));
+
+    // what the `.out` layout cannot show: kept keys and enrichment
+    let rec = |i: usize| match parse_line(probes[i - 1].0.as_bytes()) {
+        apparmor::log::Parsed::AppArmor(r) => r,
+        other => panic!("probe {i}: {other:?}"),
+    };
+    assert_eq!(rec(39).extra_value("bogus_key").unwrap(), "x");
+    assert_eq!(rec(40).extra_value("FSUID").unwrap(), "root");
+    let r28 = rec(28);
+    assert_eq!(r28.extra_value("UID").unwrap(), "root");
+    assert_eq!(r28.extra_value("AUID").unwrap(), "unset");
+    let r27 = rec(27);
+    assert!(
+        r27.header
+            .iter()
+            .any(|(k, v)| k == "subj" && *v == "unconfined")
+    );
+    assert_eq!(rec(41).event, apparmor::log::EventType::Killed);
+    assert!(rec(41).event.is_denial());
+    assert_eq!(rec(46).extra_value("capability"), None);
+    assert_eq!(rec(48).extra_value("addr").unwrap(), "none");
+    assert!(matches!(
+        parse_line(probes[50].0.as_bytes()),
+        apparmor::log::Parsed::Other(_)
+    ));
 }

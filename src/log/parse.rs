@@ -14,6 +14,47 @@ use nom::character::complete::{char, digit1, space1};
 use nom::combinator::{opt, recognize};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// Prebuilt substring searchers (building one per call costs more than the search).
+struct Finders {
+    apparmor_eq: memmem::Finder<'static>,
+    pparmor: memmem::Finder<'static>,
+    upper: memmem::Finder<'static>,
+    unknown: memmem::Finder<'static>,
+    t1400: memmem::Finder<'static>,
+    profile_eq: memmem::Finder<'static>,
+    label_eq: memmem::Finder<'static>,
+    type_eq: memmem::Finder<'static>,
+    sp_type_eq: memmem::Finder<'static>,
+    audit_paren: memmem::Finder<'static>,
+    avc: memmem::Finder<'static>,
+    user_avc: memmem::Finder<'static>,
+    msg_quote: memmem::Finder<'static>,
+}
+
+static F: LazyLock<Finders> = LazyLock::new(|| Finders {
+    apparmor_eq: memmem::Finder::new(b"apparmor="),
+    pparmor: memmem::Finder::new(b"pparmor"),
+    upper: memmem::Finder::new(b"PPARMOR"),
+    unknown: memmem::Finder::new(b"UNKNOWN[150"),
+    t1400: memmem::Finder::new(b"type=1400"),
+    profile_eq: memmem::Finder::new(b"profile="),
+    label_eq: memmem::Finder::new(b"label="),
+    type_eq: memmem::Finder::new(b"type="),
+    sp_type_eq: memmem::Finder::new(b" type="),
+    audit_paren: memmem::Finder::new(b"audit("),
+    avc: memmem::Finder::new(b"AVC "),
+    user_avc: memmem::Finder::new(b"USER_AVC "),
+    msg_quote: memmem::Finder::new(b"msg='"),
+});
+
+fn has_aa_keys(b: &[u8]) -> bool {
+    F.apparmor_eq.find(b).is_some()
+        || F.profile_eq.find(b).is_some()
+        || F.label_eq.find(b).is_some()
+}
 
 /// An audit id `audit(EPOCH.MSEC:SERIAL)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,23 +108,19 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
         let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
         let t = &rest[..end];
         return match t {
-            b"AVC" | b"1400" | b"USER_AVC" | b"1107" => {
-                memmem::find(rest, b"apparmor=").is_some()
-                    || memmem::find(rest, b"profile=").is_some()
-                    || memmem::find(rest, b"label=").is_some()
-            }
+            b"AVC" | b"1400" | b"USER_AVC" | b"1107" => has_aa_keys(rest),
             _ => {
                 t.starts_with(b"APPARMOR")
                     || t.starts_with(b"UNKNOWN[150")
                     || t.starts_with(b"150")
-                    || memmem::find(rest, b"apparmor=").is_some()
+                    || F.apparmor_eq.find(rest).is_some()
             }
         };
     }
-    memmem::find(line, b"pparmor").is_some()
-        || memmem::find(line, b"PPARMOR").is_some()
-        || memmem::find(line, b"UNKNOWN[150").is_some()
-        || memmem::find(line, b"type=1400").is_some()
+    F.pparmor.find(line).is_some()
+        || F.upper.find(line).is_some()
+        || F.unknown.find(line).is_some()
+        || F.t1400.find(line).is_some()
 }
 
 fn is_ws(b: u8) -> bool {
@@ -97,8 +134,14 @@ fn trim_end(mut s: &[u8]) -> &[u8] {
     s
 }
 
-fn find_marker(hay: &[u8], needle: &[u8], ok_before: impl Fn(u8) -> bool) -> Option<usize> {
-    memmem::find_iter(hay, needle).find(|&p| p == 0 || ok_before(hay[p - 1]))
+fn find_marker(
+    hay: &[u8],
+    needle: &memmem::Finder<'_>,
+    ok_before: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    needle
+        .find_iter(hay)
+        .find(|&p| p == 0 || ok_before(hay[p - 1]))
 }
 
 /// Parses `EPOCH.MSEC:SERIAL` inside `audit(…)`.
@@ -178,7 +221,7 @@ fn event_from_type(t: &[u8]) -> Option<EventType> {
 /// Parses one line (a trailing newline is ignored). Never panics.
 pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     let line = trim_end(line);
-    let mut rec = Record::default();
+    let mut rec = Box::<Record>::default();
 
     // Locate the payload: the earliest of the markers, each checked for a
     // plausible left neighbour so that values (`name="…type=…"`) do not count.
@@ -186,25 +229,25 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     let fast = if line.starts_with(b"type=") {
         Some(0)
     } else if line.starts_with(b"node=") {
-        memmem::find(line, b" type=").map(|p| p + 1)
+        F.sp_type_eq.find(line).map(|p| p + 1)
     } else {
         None
     };
     let m_type = fast.or_else(|| {
-        find_marker(line, b"type=", |b| {
+        find_marker(line, &F.type_eq, |b| {
             matches!(b, b' ' | b':' | b']' | b';' | b'\t')
         })
     });
     if let Some(start) = fast {
         return typed_line(line, start, rec);
     }
-    let m_audit = find_marker(line, b"audit(", |b| matches!(b, b' ' | b'=' | b':'));
-    let m_aa = find_marker(line, b"apparmor=", |b| b == b' ' || b == b'\t');
-    let m_avc = find_marker(line, b"AVC ", |b| b == b' ').or_else(|| {
+    let m_audit = find_marker(line, &F.audit_paren, |b| matches!(b, b' ' | b'=' | b':'));
+    let m_aa = find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t');
+    let m_avc = find_marker(line, &F.avc, |b| b == b' ').or_else(|| {
         // journald's MESSAGE field as stored starts with the type name
         line.starts_with(b"AVC ").then_some(0)
     });
-    let m_uavc = find_marker(line, b"USER_AVC ", |b| b == b' ');
+    let m_uavc = find_marker(line, &F.user_avc, |b| b == b' ');
 
     let earliest = [m_type, m_audit, m_aa, m_avc, m_uavc]
         .into_iter()
@@ -253,7 +296,7 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
 
 /// The line from the `type=` marker at `start` on (auditd, printk'd kernel
 /// records, `node=` and grep prefixes before it).
-fn typed_line(line: &[u8], start: usize, mut rec: Record) -> Parsed<'_> {
+fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
     let prefix = &line[..start];
     let payload = &line[start..];
     parse_prefix(prefix, &mut rec);
@@ -281,7 +324,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Record) -> Parsed<'_> {
         }
         Err(None) => {
             // `type=N` without an audit header: not something we know.
-            return match find_marker(line, b"apparmor=", |b| b == b' ' || b == b'\t') {
+            return match find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t') {
                 Some(p) => finish_bare(rec, &line[p..], Framing::Bare),
                 None => Parsed::NotAudit,
             };
@@ -299,28 +342,25 @@ fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     }
 }
 
-fn finish_bare(mut rec: Record, body: &[u8], framing: Framing) -> Parsed<'_> {
+fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> Parsed<'_> {
     rec.framing = framing;
     kv_list(body, &mut rec, false);
     finish_event(&mut rec, true);
-    Parsed::AppArmor(Box::new(rec))
+    Parsed::AppArmor(rec)
 }
 
 /// Handles the body after the audit header according to the type name.
-fn typed_body<'a>(mut rec: Record, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) -> Parsed<'a> {
+fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) -> Parsed<'a> {
     match t {
         b"AVC" | b"1400" => {
-            if memmem::find(body, b"apparmor=").is_none()
-                && memmem::find(body, b"profile=").is_none()
-                && memmem::find(body, b"label=").is_none()
-            {
+            if !has_aa_keys(body) {
                 return other(rec, t, body);
             }
             kv_list(body, &mut rec, false);
             finish_event(&mut rec, true);
         }
         b"USER_AVC" | b"1107" => {
-            if memmem::find(body, b"apparmor=").is_none() {
+            if F.apparmor_eq.find(body).is_none() {
                 return other(rec, t, body);
             }
             user_avc(body, &mut rec);
@@ -339,7 +379,7 @@ fn typed_body<'a>(mut rec: Record, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) 
                 rec.event = ev;
                 kv_list(body, &mut rec, false);
                 finish_event(&mut rec, false);
-            } else if memmem::find(body, b"apparmor=").is_some() {
+            } else if F.apparmor_eq.find(body).is_some() {
                 kv_list(body, &mut rec, false);
                 finish_event(&mut rec, true);
             } else {
@@ -347,10 +387,10 @@ fn typed_body<'a>(mut rec: Record, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) 
             }
         }
     }
-    Parsed::AppArmor(Box::new(rec))
+    Parsed::AppArmor(rec)
 }
 
-fn other<'a>(rec: Record, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
+fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
     let id = match (rec.epoch, rec.epoch_msec, rec.audit_sub_id) {
         (Some(epoch), Some(msec), Some(serial)) => Some(AuditId {
             epoch,
@@ -427,7 +467,7 @@ fn user_avc(body: &[u8], rec: &mut Record) {
 
 /// A raw value.
 enum Val<'a> {
-    Quoted(Vec<u8>),
+    Quoted(Cow<'a, [u8]>),
     Bare(&'a [u8]),
 }
 
@@ -459,7 +499,7 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
         let close = memchr::memchr2(b'"', b'\\', q);
         match close {
             Some(p) if q[p] == b'"' => {
-                return Some((k, Val::Quoted(q[..p].to_vec()), &q[p + 1..]));
+                return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..]));
             }
             _ => {
                 let mut out = Vec::with_capacity(q.len());
@@ -470,7 +510,7 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
                             out.push(q[j + 1]);
                             j += 2;
                         }
-                        b'"' => return Some((k, Val::Quoted(out), &q[j + 1..])),
+                        b'"' => return Some((k, Val::Quoted(Cow::Owned(out)), &q[j + 1..])),
                         b => {
                             out.push(b);
                             j += 1;
@@ -478,7 +518,7 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
                     }
                 }
                 // unterminated: take the rest
-                return Some((k, Val::Quoted(out), &q[q.len()..]));
+                return Some((k, Val::Quoted(Cow::Owned(out)), &q[q.len()..]));
             }
         }
     }
@@ -607,13 +647,13 @@ fn kv_tail<'a>(tail: &'a [u8], after: &'a [u8]) -> Option<(&'a [u8], Val<'a>, &'
     let v = &tail[eq + 1..];
     if let Some(q) = v.strip_prefix(b"\"") {
         if let Some(p) = memchr::memchr(b'"', q) {
-            return Some((k, Val::Quoted(q[..p].to_vec()), after));
+            return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), after));
         }
         // the quoted value contains whitespace: continue into `after`
         let p = memchr::memchr(b'"', after)?;
         let mut val = q.to_vec();
         val.extend_from_slice(&after[..p]);
-        return Some((k, Val::Quoted(val), &after[p + 1..]));
+        return Some((k, Val::Quoted(Cow::Owned(val)), &after[p + 1..]));
     }
     Some((k, Val::Bare(v), after))
 }
@@ -878,33 +918,54 @@ fn parse_prefix(prefix: &[u8], rec: &mut Record) {
 /// True when `line` opens a USER_AVC `msg='` quote that it does not close:
 /// the next line may continue it (pitfalls B-16).
 pub fn has_open_quote(line: &[u8]) -> bool {
-    match memmem::find(line, b"msg='") {
+    match F.msg_quote.find(line) {
         Some(p) => memchr::memchr(b'\'', &line[p + 5..]).is_none(),
         None => false,
     }
 }
 
-/// Parses the `key=value` fields of a non-AppArmor audit record body
-/// (SYSCALL, CWD, PATH, PROCTITLE), values decoded like AppArmor strings.
-pub fn other_fields(body: &[u8]) -> Vec<(&[u8], Text)> {
-    let mut out = Vec::new();
-    let mut i = body;
-    loop {
-        i = trim_start(i);
-        if i.is_empty() {
-            return out;
-        }
-        match kv(i) {
-            Some((k, v, rest)) => {
-                out.push((k, string_val(v)));
-                i = rest;
-            }
-            None => {
-                let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
-                i = &i[end..];
-            }
+/// A value of a non-AppArmor audit record, decoded only on request.
+pub struct RawValue<'a>(Val<'a>);
+
+impl RawValue<'_> {
+    /// The value decoded like an AppArmor string (quotes removed, bare
+    /// uppercase hex decoded).
+    pub fn text(self) -> Text {
+        string_val(self.0)
+    }
+
+    /// The value as written (without quotes), not hex-decoded.
+    pub fn raw(&self) -> &[u8] {
+        match &self.0 {
+            Val::Quoted(q) => q,
+            Val::Bare(b) => b,
         }
     }
+}
+
+/// Iterates over the `key=value` fields of a non-AppArmor audit record body
+/// (SYSCALL, CWD, PATH, PROCTITLE) without allocating; words that are not
+/// `key=value` are skipped.
+pub fn other_fields(body: &[u8]) -> impl Iterator<Item = (&[u8], RawValue<'_>)> {
+    let mut i = body;
+    std::iter::from_fn(move || {
+        loop {
+            i = trim_start(i);
+            if i.is_empty() {
+                return None;
+            }
+            match kv(i) {
+                Some((k, v, rest)) => {
+                    i = rest;
+                    return Some((k, RawValue(v)));
+                }
+                None => {
+                    let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
+                    i = &i[end..];
+                }
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -55,6 +55,10 @@ pub enum NextLine {
     Line(LineMeta),
     /// A line longer than the limit was skipped.
     Oversized(LineMeta),
+    /// No data for now (a followed file or journal is idle). The reader
+    /// releases the audit events it holds open for grouping and returns
+    /// `None` if it has nothing else; calling `next()` again later resumes.
+    Idle,
 }
 
 /// Lines of any [`BufRead`] (a file, a decompressed file, stdin, a pipe).
@@ -230,15 +234,23 @@ pub struct ReadError {
 
 struct Pending {
     key: Option<(u64, u32, u64)>,
-    records: Vec<Record>,
+    records: VecDeque<Box<Record>>,
     last_line: u64,
     closed: bool,
 }
 
 /// Turns a [`LineSource`] into a stream of [`Record`]s.
 ///
-/// An `Iterator<Item = Result<Record, ReadError>>`: after an `Err` the
-/// iterator ends. [`LogReader::stats`] counts what was seen.
+/// An `Iterator<Item = Result<Record, ReadError>>`: after an `Err` or the
+/// end of the source the iterator ends. It is not fused for followed
+/// sources: when the source reports [`NextLine::Idle`], pending records are
+/// released, `next()` returns `None`, and a later `next()` reads on.
+/// [`LogReader::stats`] counts what was seen.
+///
+/// Records come out in input order, except that an AppArmor record waits
+/// until its audit event is complete (PROCTITLE or EOE seen, or
+/// [`ReaderOptions::group_window`] lines later) so that SYSCALL/CWD/PATH/
+/// PROCTITLE can enrich it.
 pub struct LogReader<S> {
     src: S,
     opts: ReaderOptions,
@@ -286,7 +298,7 @@ impl<S: LineSource> LogReader<S> {
         self.src.next_line(&mut self.buf, self.opts.max_line)
     }
 
-    fn pop_ready(&mut self, all: bool) -> Option<Record> {
+    fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
         loop {
             let too_many = self.pending.len() > 256;
             let last_line = self.last_line;
@@ -303,7 +315,7 @@ impl<S: LineSource> LogReader<S> {
                 self.pending.pop_front();
                 continue;
             }
-            let r = front.records.remove(0);
+            let r = front.records.pop_front()?;
             if front.records.is_empty() {
                 self.pending.pop_front();
             }
@@ -311,7 +323,7 @@ impl<S: LineSource> LogReader<S> {
         }
     }
 
-    fn push_record(&mut self, rec: Record, line: u64) {
+    fn push_record(&mut self, mut rec: Box<Record>, line: u64) {
         let key = if self.opts.group {
             rec.event_key()
         } else {
@@ -319,19 +331,16 @@ impl<S: LineSource> LogReader<S> {
         };
         if let Some(p) = key.and_then(|k| self.pending.iter_mut().rev().find(|p| p.key == Some(k)))
         {
-            if let Some(ctx) = p.records.first().and_then(|r| r.context.clone()) {
-                let mut rec = rec;
+            if let Some(ctx) = p.records.front().and_then(|r| r.context.clone()) {
                 rec.context = Some(ctx);
-                p.records.push(rec);
-            } else {
-                p.records.push(rec);
             }
+            p.records.push_back(rec);
             p.last_line = line;
             return;
         }
         self.pending.push_back(Pending {
             key,
-            records: vec![rec],
+            records: VecDeque::from([rec]),
             last_line: line,
             closed: key.is_none(),
         });
@@ -348,38 +357,62 @@ impl<S: LineSource> LogReader<S> {
             p.closed = true;
             return true;
         }
-        let fields = parse::other_fields(body);
-        for r in &mut p.records {
-            let ctx = r.context.get_or_insert_with(AuditContext::default);
-            ctx.records.push(String::from_utf8_lossy(t).into_owned());
-            for (k, v) in &fields {
-                match (t, *k) {
-                    (b"SYSCALL" | b"1300", b"syscall") => ctx.syscall = v.as_str().map(Into::into),
-                    (b"SYSCALL" | b"1300", b"success") => ctx.success = v.as_str().map(Into::into),
-                    (b"SYSCALL" | b"1300", b"exit") => {
-                        ctx.exit = v.as_str().and_then(|s| s.parse().ok())
-                    }
-                    (b"SYSCALL" | b"1300", b"exe") => ctx.exe = Some(v.clone()),
-                    (b"SYSCALL" | b"1300", b"comm") => ctx.comm = Some(v.clone()),
-                    (b"SYSCALL" | b"1300", b"uid") => {
-                        ctx.uid = v.as_str().and_then(|s| s.parse().ok())
-                    }
-                    (b"SYSCALL" | b"1300", b"auid") => {
-                        ctx.auid = v.as_str().and_then(|s| s.parse().ok())
-                    }
-                    (b"CWD" | b"1307", b"cwd") => ctx.cwd = Some(v.clone()),
-                    (b"PATH" | b"1302", b"name") => ctx.paths.push(v.clone()),
-                    (b"PROCTITLE" | b"1327", b"proctitle") => {
-                        let t: Vec<u8> = v
-                            .as_bytes()
-                            .iter()
-                            .map(|&b| if b == 0 { b' ' } else { b })
-                            .collect();
-                        let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
-                        ctx.proctitle = Some(Text::from_bytes(&t[..end]));
-                    }
-                    _ => {}
+        let is = |names: [&[u8]; 2]| names.contains(&t);
+        let (syscall, cwd, path, proctitle) = (
+            is([b"SYSCALL", b"1300"]),
+            is([b"CWD", b"1307"]),
+            is([b"PATH", b"1302"]),
+            is([b"PROCTITLE", b"1327"]),
+        );
+        let mut ctx = AuditContext::default();
+        let tname = String::from_utf8_lossy(t).into_owned();
+        for (k, v) in parse::other_fields(body) {
+            let num = |v: &parse::RawValue<'_>| {
+                std::str::from_utf8(v.raw())
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+            };
+            match k {
+                b"syscall" if syscall => ctx.syscall = Some(v.text().to_str_lossy().into_owned()),
+                b"success" if syscall => ctx.success = Some(v.text().to_str_lossy().into_owned()),
+                b"exit" if syscall => ctx.exit = num(&v),
+                b"exe" if syscall => ctx.exe = Some(v.text()),
+                b"comm" if syscall => ctx.comm = Some(v.text()),
+                b"uid" if syscall => ctx.uid = num(&v).and_then(|n| u64::try_from(n).ok()),
+                b"auid" if syscall => ctx.auid = num(&v).and_then(|n| u64::try_from(n).ok()),
+                b"cwd" if cwd => ctx.cwd = Some(v.text()),
+                b"name" if path => ctx.paths.push(v.text()),
+                b"proctitle" if proctitle => {
+                    let t: Vec<u8> = v
+                        .text()
+                        .as_bytes()
+                        .iter()
+                        .map(|&b| if b == 0 { b' ' } else { b })
+                        .collect();
+                    let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+                    ctx.proctitle = Some(Text::from_bytes(&t[..end]));
                 }
+                _ => {}
+            }
+        }
+        for r in &mut p.records {
+            let c = r.context.get_or_insert_with(Box::default);
+            c.records.push(tname.clone());
+            if ctx.syscall.is_some() {
+                c.syscall.clone_from(&ctx.syscall);
+                c.success.clone_from(&ctx.success);
+                c.exit = ctx.exit;
+                c.exe.clone_from(&ctx.exe);
+                c.comm.clone_from(&ctx.comm);
+                c.uid = ctx.uid;
+                c.auid = ctx.auid;
+            }
+            if ctx.cwd.is_some() {
+                c.cwd.clone_from(&ctx.cwd);
+            }
+            c.paths.extend(ctx.paths.iter().cloned());
+            if ctx.proctitle.is_some() {
+                c.proctitle.clone_from(&ctx.proctitle);
             }
         }
         if t == b"PROCTITLE" || t == b"1327" {
@@ -455,8 +488,7 @@ impl<S: LineSource> LogReader<S> {
         }
         let parsed = parse::parse_line(&self.buf);
         match parsed {
-            Parsed::AppArmor(rec) => {
-                let mut rec = *rec;
+            Parsed::AppArmor(mut rec) => {
                 rec.provenance.source = self.name.clone();
                 rec.provenance.line = meta.line;
                 rec.provenance.cursor = meta.cursor;
@@ -542,13 +574,19 @@ impl<S: LineSource> Iterator for LogReader<S> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(r) = self.pop_ready(self.done) {
-                return Some(Ok(r));
+                return Some(Ok(*r));
             }
             if self.done {
                 return None;
             }
             match self.read() {
                 Ok(Some(NextLine::Line(meta))) => self.process(meta),
+                Ok(Some(NextLine::Idle)) => {
+                    if let Some(r) = self.pop_ready(true) {
+                        return Some(Ok(*r));
+                    }
+                    return None;
+                }
                 Ok(Some(NextLine::Oversized(meta))) => {
                     self.last_line = meta.line;
                     self.stats.lines += 1;
@@ -603,6 +641,45 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
         assert_eq!(c.exit, Some(-13));
         assert_eq!(st.grouped, 3);
         assert_eq!(st.lines, 5);
+    }
+
+    struct Scripted(Vec<Option<&'static str>>, u64);
+
+    impl LineSource for Scripted {
+        fn next_line(&mut self, buf: &mut Vec<u8>, _max: usize) -> io::Result<Option<NextLine>> {
+            if self.0.is_empty() {
+                return Ok(None);
+            }
+            self.1 += 1;
+            Ok(Some(match self.0.remove(0) {
+                Some(l) => {
+                    buf.clear();
+                    buf.extend_from_slice(l.as_bytes());
+                    NextLine::Line(LineMeta {
+                        line: self.1,
+                        ..LineMeta::default()
+                    })
+                }
+                None => NextLine::Idle,
+            }))
+        }
+        fn name(&self) -> &str {
+            "scripted"
+        }
+    }
+
+    #[test]
+    fn idle_source_releases_pending_and_resumes() {
+        let avc = "type=AVC msg=audit(1.5:7): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\"";
+        let avc2 = "type=AVC msg=audit(1.5:8): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/y\"";
+        let mut r = LogReader::new(
+            Scripted(vec![Some(avc), None, None, Some(avc2), None], 0),
+            ReaderOptions::default(),
+        );
+        assert_eq!(r.next().unwrap().unwrap().audit_sub_id, Some(7));
+        assert!(r.next().is_none(), "idle, nothing pending");
+        assert_eq!(r.next().unwrap().unwrap().audit_sub_id, Some(8));
+        assert!(r.next().is_none(), "end");
     }
 
     #[test]

@@ -16,45 +16,102 @@ use std::sync::Arc;
 /// decoding. The kernel hex-encodes names with spaces, quotes, control or
 /// non-ASCII bytes, so a decoded value need not be UTF-8; it is kept
 /// losslessly here and escaped only when printed ([`Text::escaped`]).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Text(Box<[u8]>);
+#[derive(Clone)]
+pub struct Text(Repr);
+
+/// Short values (masks, classes, operations, most comms) are stored inline
+/// (no allocation): a log holds millions of them.
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+const INLINE: usize = 22;
+
+impl Default for Text {
+    fn default() -> Self {
+        Text(Repr::Inline {
+            len: 0,
+            buf: [0; INLINE],
+        })
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, o: &Self) -> bool {
+        self.as_bytes() == o.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_bytes().hash(h)
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(o.as_bytes())
+    }
+}
 
 impl Text {
     /// Wraps raw bytes.
     pub fn from_bytes(b: &[u8]) -> Self {
-        Text(b.into())
+        if b.len() <= INLINE {
+            let mut buf = [0; INLINE];
+            buf[..b.len()].copy_from_slice(b);
+            Text(Repr::Inline {
+                len: b.len() as u8,
+                buf,
+            })
+        } else {
+            Text(Repr::Heap(b.into()))
+        }
     }
 
     /// The raw bytes (exactly what the kernel logged, decoded).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..usize::from(*len).min(INLINE)],
+            Repr::Heap(b) => b,
+        }
     }
 
     /// The value as text when it is valid UTF-8.
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
     /// The value with invalid UTF-8 replaced by U+FFFD (for matching, not for display).
     pub fn to_str_lossy(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
+        String::from_utf8_lossy(self.as_bytes())
     }
 
     /// The value safe for a terminal: control characters and bytes that are
     /// not UTF-8 escaped (`\n`, `\x1b`, `\xff`, …) by [`crate::escape`].
     pub fn escaped(&self) -> Cow<'_, str> {
-        escape_bytes(&self.0)
+        escape_bytes(self.as_bytes())
     }
 
     /// True when the value is empty (`target=""`).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_bytes().is_empty()
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(s.as_bytes().into())
+        Text::from_bytes(s.as_bytes())
     }
 }
 
@@ -73,13 +130,13 @@ impl fmt::Display for Text {
 
 impl PartialEq<str> for Text {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -327,7 +384,7 @@ pub struct Record {
     /// `subj`, …): the sender (dbus-daemon), not the subject.
     pub header: Vec<(String, Text)>,
     /// Other records of the same audit event merged into this one.
-    pub context: Option<AuditContext>,
+    pub context: Option<Box<AuditContext>>,
     /// The audit record type as logged (`AVC`, `1400`, `USER_AVC`, `APPARMOR_DENIED`, …).
     pub audit_type: Option<String>,
     /// How the line was framed.

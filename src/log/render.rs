@@ -3,9 +3,10 @@
 //! the conformance tests (spec/runtime-and-logs.md §3.7).
 
 use super::parse::Parsed;
-use super::record::{Record, Text};
+use super::record::{AuditContext, Record, Text};
 use crate::escape::{escape_bytes, escape_str};
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Version of the NDJSON schema written by [`to_json`] (key `version`).
@@ -239,137 +240,156 @@ fn push_quoted(s: &mut String, b: &[u8]) {
     }
 }
 
-fn text_json(t: &Text) -> Value {
-    match t.as_str() {
-        Some(s) => Value::String(s.to_owned()),
-        None => {
-            // valid runs as they are (JSON escapes control characters),
-            // each invalid byte as the text `\xNN`
-            let mut out = String::with_capacity(t.as_bytes().len() + 8);
-            for chunk in t.as_bytes().utf8_chunks() {
-                out.push_str(chunk.valid());
-                for b in chunk.invalid() {
-                    let _ = write!(out, "\\x{b:02x}");
-                }
-            }
-            Value::String(out)
-        }
-    }
-}
-
-fn pairs_json(p: &[(String, Text)]) -> Value {
-    let mut m = Map::new();
-    for (k, v) in p {
-        m.insert(k.clone(), text_json(v));
-    }
-    Value::Object(m)
-}
-
 /// The NDJSON object for a record (schema version [`JSON_SCHEMA_VERSION`],
-/// documented in docs/log-schema.md). Strings that are not UTF-8 are given
-/// with each invalid byte as the four characters `\xNN`.
+/// documented in docs/log-schema.md) as a [`Value`]. Same content as
+/// [`RecordJson`], which serializes without building the tree.
 pub fn to_json(r: &Record) -> Value {
-    let mut m = Map::new();
-    m.insert("version".into(), JSON_SCHEMA_VERSION.into());
-    m.insert("event".into(), r.event.as_aa_name().into());
-    if let Some(id) = &r.audit_id {
-        m.insert("audit_id".into(), id.clone().into());
-    }
-    if let Some(e) = r.epoch {
-        m.insert("epoch".into(), e.into());
-    }
-    if let Some(s) = r.audit_sub_id {
-        m.insert("audit_sub_id".into(), s.into());
-    }
-    for (k, _, v) in fields(r) {
-        m.insert(
-            k.into(),
-            match v {
-                FieldValue::Num(n) => n.into(),
-                FieldValue::Text(t) => text_json(t),
-            },
-        );
-    }
-    // zero-valued numbers the libapparmor layout hides are real values here
-    for (k, v) in [
-        ("pid", r.pid),
-        ("peer_pid", r.peer_pid),
-        ("error_code", r.error_code),
-        ("net_local_port", r.net_local_port),
-        ("net_foreign_port", r.net_foreign_port),
-        ("task", r.task),
-        ("parent", r.parent),
-        ("magic_token", r.magic_token),
-    ] {
-        if let Some(0) = v {
-            m.insert(k.into(), 0.into());
+    serde_json::to_value(RecordJson(r)).unwrap_or(Value::Null)
+}
+
+/// Serializes a record as its NDJSON object (docs/log-schema.md): keys in
+/// a fixed order, absent fields omitted. Strings that are not UTF-8 are
+/// written with each invalid byte as the four characters `\xNN`.
+pub struct RecordJson<'a>(pub &'a Record);
+
+struct TextJson<'a>(&'a Text);
+
+impl Serialize for TextJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_str() {
+            Some(t) => s.serialize_str(t),
+            None => {
+                // valid runs as they are (JSON escapes control characters),
+                // each invalid byte as the text `\xNN`
+                let b = self.0.as_bytes();
+                let mut out = String::with_capacity(b.len() + 8);
+                for chunk in b.utf8_chunks() {
+                    out.push_str(chunk.valid());
+                    for x in chunk.invalid() {
+                        let _ = write!(out, "\\x{x:02x}");
+                    }
+                }
+                s.serialize_str(&out)
+            }
         }
     }
-    if let Some(c) = &r.context {
-        let mut cm = Map::new();
-        cm.insert("records".into(), c.records.clone().into());
+}
+
+struct PairsJson<'a>(&'a [(String, Text)]);
+
+impl Serialize for PairsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.0.iter().filter(|(k, _)| !k.is_empty()) {
+            m.serialize_entry(k, &TextJson(v))?;
+        }
+        m.end()
+    }
+}
+
+struct ContextJson<'a>(&'a AuditContext);
+
+impl Serialize for ContextJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("records", &c.records)?;
         if let Some(x) = &c.syscall {
-            cm.insert("syscall".into(), x.clone().into());
+            m.serialize_entry("syscall", x)?;
         }
         if let Some(x) = &c.success {
-            cm.insert("success".into(), x.clone().into());
+            m.serialize_entry("success", x)?;
         }
         if let Some(x) = c.exit {
-            cm.insert("exit".into(), x.into());
+            m.serialize_entry("exit", &x)?;
         }
         if let Some(x) = &c.exe {
-            cm.insert("exe".into(), text_json(x));
+            m.serialize_entry("exe", &TextJson(x))?;
         }
         if let Some(x) = &c.comm {
-            cm.insert("comm".into(), text_json(x));
+            m.serialize_entry("comm", &TextJson(x))?;
         }
         if let Some(x) = c.uid {
-            cm.insert("uid".into(), x.into());
+            m.serialize_entry("uid", &x)?;
         }
         if let Some(x) = c.auid {
-            cm.insert("auid".into(), x.into());
+            m.serialize_entry("auid", &x)?;
         }
         if let Some(x) = &c.cwd {
-            cm.insert("cwd".into(), text_json(x));
+            m.serialize_entry("cwd", &TextJson(x))?;
         }
         if !c.paths.is_empty() {
-            cm.insert(
-                "paths".into(),
-                Value::Array(c.paths.iter().map(text_json).collect()),
-            );
+            let p: Vec<TextJson<'_>> = c.paths.iter().map(TextJson).collect();
+            m.serialize_entry("paths", &p)?;
         }
         if let Some(x) = &c.proctitle {
-            cm.insert("proctitle".into(), text_json(x));
+            m.serialize_entry("proctitle", &TextJson(x))?;
         }
-        m.insert("context".into(), Value::Object(cm));
+        m.end()
     }
-    let extra: Vec<(String, Text)> = r
-        .extra
-        .iter()
-        .filter(|(k, _)| !k.is_empty())
-        .cloned()
-        .collect();
-    if !extra.is_empty() {
-        m.insert("extra".into(), pairs_json(&extra));
+}
+
+impl Serialize for RecordJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("version", &JSON_SCHEMA_VERSION)?;
+        m.serialize_entry("event", r.event.as_aa_name())?;
+        if let Some(id) = &r.audit_id {
+            m.serialize_entry("audit_id", id)?;
+        }
+        if let Some(e) = r.epoch {
+            m.serialize_entry("epoch", &e)?;
+        }
+        if let Some(x) = r.audit_sub_id {
+            m.serialize_entry("audit_sub_id", &x)?;
+        }
+        for (k, _, v) in fields(r) {
+            match v {
+                FieldValue::Num(n) => m.serialize_entry(k, &n)?,
+                FieldValue::Text(t) => m.serialize_entry(k, &TextJson(t))?,
+            }
+        }
+        // zero-valued numbers the libapparmor layout hides are real values here
+        for (k, v) in [
+            ("task", r.task),
+            ("parent", r.parent),
+            ("magic_token", r.magic_token),
+            ("error_code", r.error_code),
+            ("pid", r.pid),
+            ("peer_pid", r.peer_pid),
+            ("net_local_port", r.net_local_port),
+            ("net_foreign_port", r.net_foreign_port),
+        ] {
+            if v == Some(0) {
+                m.serialize_entry(k, &0u64)?;
+            }
+        }
+        if let Some(c) = &r.context {
+            m.serialize_entry("context", &ContextJson(c))?;
+        }
+        if r.extra.iter().any(|(k, _)| !k.is_empty()) {
+            m.serialize_entry("extra", &PairsJson(&r.extra))?;
+        }
+        if !r.enrichment.is_empty() {
+            m.serialize_entry("enrichment", &PairsJson(&r.enrichment))?;
+        }
+        if !r.header.is_empty() {
+            m.serialize_entry("header", &PairsJson(&r.header))?;
+        }
+        if let Some(p) = &r.problem {
+            m.serialize_entry("problem", p)?;
+        }
+        m.serialize_entry("source", &*r.provenance.source)?;
+        m.serialize_entry("line", &r.provenance.line)?;
+        if let Some(c) = &r.provenance.cursor {
+            m.serialize_entry("cursor", c)?;
+        }
+        if let Some((sec, ms)) = r.timestamp() {
+            m.serialize_entry("time", &rfc3339(sec, ms))?;
+        }
+        m.end()
     }
-    if !r.enrichment.is_empty() {
-        m.insert("enrichment".into(), pairs_json(&r.enrichment));
-    }
-    if !r.header.is_empty() {
-        m.insert("header".into(), pairs_json(&r.header));
-    }
-    if let Some(p) = &r.problem {
-        m.insert("problem".into(), p.clone().into());
-    }
-    m.insert("source".into(), r.provenance.source.to_string().into());
-    m.insert("line".into(), r.provenance.line.into());
-    if let Some(c) = &r.provenance.cursor {
-        m.insert("cursor".into(), c.clone().into());
-    }
-    if let Some((s, ms)) = r.timestamp() {
-        m.insert("time".into(), rfc3339(s, ms).into());
-    }
-    Value::Object(m)
 }
 
 #[cfg(test)]

@@ -53,6 +53,9 @@ pub struct JournalQuery {
     pub until: Option<String>,
     /// Resume after this cursor (`--after-cursor`).
     pub after_cursor: Option<String>,
+    /// Keep reading new entries (`--follow`); the read blocks while the
+    /// journal is idle.
+    pub follow: bool,
 }
 
 /// A log source.
@@ -197,6 +200,9 @@ impl JournalLines {
         }
         if let Some(c) = &q.after_cursor {
             a.push(format!("--after-cursor={c}"));
+        }
+        if q.follow {
+            a.push("--follow".into());
         }
         // kernel transport OR audit transport, OR dbus-daemon's own lines
         a.push("_TRANSPORT=kernel".into());

@@ -5,7 +5,7 @@
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
-use crate::log::render::{text_line, to_json};
+use crate::log::render::{RecordJson, text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
 use crate::system::System;
@@ -111,7 +111,7 @@ impl Out<'_, '_> {
             return;
         }
         let res = if self.json {
-            serde_json::to_writer(&mut *self.io.out, &to_json(r))
+            serde_json::to_writer(&mut *self.io.out, &RecordJson(r))
                 .map_err(std::io::Error::other)
                 .and_then(|_| self.io.out.write_all(b"\n"))
         } else {
@@ -130,6 +130,7 @@ fn journal_query(m: &ArgMatches) -> JournalQuery {
         since: m.get_one::<String>("since").cloned(),
         until: m.get_one::<String>("until").cloned(),
         after_cursor: None,
+        follow: false,
     }
 }
 
