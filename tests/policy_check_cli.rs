@@ -93,11 +93,16 @@ fn directories_and_search_order() {
     );
     write(p, "profiles/README", "not a profile {\n");
     write(p, "profiles/b.dpkg-old", "garbage {\n");
+    write(p, "profiles/c.rpmsave", "garbage {\n");
     write(p, "profiles/.hidden", "garbage {\n");
     write(p, "profiles/sub/c", "garbage {\n");
     let profiles = p.join("profiles").display().to_string();
-    let (c, out, _) = run(&["--base", &base_dir, &profiles]);
+    let (c, out, err) = run(&["--base", &base_dir, &profiles]);
     assert_eq!(c, 0, "{out}");
+    assert!(
+        err.contains("Ignoring: '") && err.contains("c.rpmsave'"),
+        "{err}"
+    );
     assert!(out.contains("1 file(s) checked"), "{out}");
     // -I directories are searched in order before the base
     let mut r = apparmor::policy::resolve::Resolver::new(apparmor::policy::resolve::SearchPath {

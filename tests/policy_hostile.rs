@@ -178,3 +178,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #[test]
+    fn arbitrary_unicode_never_panics(s in any::<String>()) {
+        let text = format!("profile p {{\n{s}\n}}\n{s}");
+        let a = parse(&text, FileId(0), Mode::Policy);
+        let _ = parse(&s, FileId(0), Mode::Fragment);
+        let _ = apparmor::policy::edit::set_profile_mode(&text, "p", Some("complain"));
+        if a.is_ok() {
+            let again = parse(&a.ast.to_string(), FileId(0), Mode::Policy);
+            prop_assert_eq!(again.ast, a.ast);
+        }
+    }
+}

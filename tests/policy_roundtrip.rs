@@ -238,6 +238,7 @@ fn quals() -> impl Strategy<Value = Qualifiers> {
             audit,
             access,
             owner,
+            span: Span::default(),
         })
 }
 

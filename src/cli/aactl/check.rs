@@ -60,13 +60,13 @@ pub fn command() -> Command {
 }
 
 /// The files to check for each PATH argument, or an I/O error message.
-fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+/// Also returns the entries skipped with apparmor_parser's "Ignoring" message.
+fn expand(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
     let md = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if md.is_dir() {
-        let (files, _) = dir_entries(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(files)
+        dir_entries(path).map_err(|e| format!("{}: {e}", path.display()))
     } else {
-        Ok(vec![path.to_path_buf()])
+        Ok((vec![path.to_path_buf()], Vec::new()))
     }
 }
 
@@ -93,7 +93,16 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let mut reports = Vec::new();
     for p in m.get_many::<PathBuf>("paths").into_iter().flatten() {
         let files = match expand(p) {
-            Ok(f) => f,
+            Ok((f, ignored)) => {
+                for i in ignored {
+                    let _ = writeln!(
+                        io.err,
+                        "Ignoring: '{}'",
+                        crate::escape::escape_str(&i.display().to_string())
+                    );
+                }
+                f
+            }
             Err(e) => {
                 io_error = true;
                 let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
@@ -103,7 +112,11 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         for f in files {
             if let Some(name) = f.file_name() {
                 if skip_entry(&name.to_string_lossy()) == Skip::Noisy {
-                    let _ = writeln!(io.err, "Ignoring: '{}'", f.display());
+                    let _ = writeln!(
+                        io.err,
+                        "Ignoring: '{}'",
+                        crate::escape::escape_str(&f.display().to_string())
+                    );
                 }
             }
             let resolved = match resolver.resolve_file(&f) {

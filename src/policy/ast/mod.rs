@@ -3,7 +3,10 @@
 //! Every node carries a [`Span`] (file id and byte range) whose equality always
 //! holds, so two ASTs compare equal when they mean the same text regardless of
 //! layout. Comments are kept as [`Item::Comment`] where they stand (a comment
-//! on the same line after an item is `trailing`). Words keep their source
+//! on the same line after an item is `trailing`); a comment written inside a
+//! construct (between the conditionals of a multi-line rule, inside a profile
+//! head or an `if` condition) becomes an item right after that rule, or the
+//! first item of that profile's or branch's body. Words keep their source
 //! spelling ([`Word::text`], escapes unprocessed, quotes removed but recorded),
 //! so printing with `Display` and re-parsing yields an equal AST.
 //!
@@ -26,8 +29,10 @@ pub struct Word {
 }
 
 impl Word {
-    /// A bare (unquoted) word with no location, quoting automatically when
-    /// `text` contains blanks, quotes-needing characters or is empty.
+    /// A word with no location, quoted automatically when `text` contains
+    /// blanks, `!`, `#`, parentheses, ends with `,` or is empty. `text` is
+    /// policy source: glob characters (`* ? [ ] { }`) keep their meaning, so
+    /// escape them (`\\*`) when they must match literally.
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let quoted = text.is_empty()
@@ -184,7 +189,7 @@ pub struct Comment {
 }
 
 /// Target of an include or abi rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IncludeTarget {
     /// `<name>` (search path); `quoted` for `<"name">`.
     Angle {
@@ -421,12 +426,14 @@ pub struct Qualifiers {
     pub access: Option<Access>,
     /// `owner`/`other`.
     pub owner: Option<Owner>,
+    /// Location of the qualifier words (empty when there are none).
+    pub span: Span,
 }
 
 impl Qualifiers {
     /// True when no qualifier is present.
     pub fn is_empty(&self) -> bool {
-        *self == Qualifiers::default()
+        self.priority.is_none() && !self.audit && self.access.is_none() && self.owner.is_none()
     }
 }
 
@@ -767,5 +774,76 @@ impl Rule {
             Rule::Rlimit(_) => "rlimit",
             Rule::All => "all",
         }
+    }
+}
+
+impl RuleEntry {
+    /// A rule with qualifiers and no location (for building rules to print).
+    pub fn new(quals: Qualifiers, rule: Rule) -> Self {
+        RuleEntry {
+            quals,
+            rule,
+            span: Span::default(),
+        }
+    }
+}
+
+impl Cond {
+    /// `name=value` with no location.
+    pub fn eq(name: impl Into<String>, value: Word) -> Self {
+        Cond {
+            name: name.into(),
+            op: CondOp::Eq,
+            value: CondValue::Single(value),
+            span: Span::default(),
+        }
+    }
+}
+
+impl FileRule {
+    /// `PATH PERMS` (trailing permissions) with no location.
+    pub fn new(path: Word, perms: &str) -> Self {
+        FileRule {
+            keyword: false,
+            exec_mod: None,
+            path: Some(path),
+            perms: Some(Word::new(perms)),
+            leading: false,
+            subset: false,
+            target: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_rules_print() {
+        let r = RuleEntry::new(
+            Qualifiers {
+                owner: Some(Owner::Owner),
+                ..Default::default()
+            },
+            Rule::File(FileRule::new(Word::new("/home/a b/**"), "rw")),
+        );
+        assert_eq!(r.to_string(), "owner \"/home/a b/**\" rw,");
+        let s = RuleEntry::new(
+            Qualifiers::default(),
+            Rule::Signal(CondRule {
+                perms: Some(Perms {
+                    words: vec![Word::new("send")],
+                    paren: true,
+                }),
+                args: vec![
+                    Arg::Cond(Cond::eq("set", Word::new("term"))),
+                    Arg::Cond(Cond::eq("peer", Word::new("foo//&bar"))),
+                ],
+                target: None,
+            }),
+        );
+        assert_eq!(s.to_string(), "signal (send) set=term peer=foo//&bar,");
+        assert_eq!(unescape("a\\x41\\101\\d065\\*\\q"), "aAAA\\*\\q");
     }
 }

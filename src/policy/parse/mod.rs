@@ -86,6 +86,7 @@ pub fn parse(text: &str, file: FileId, mode: Mode) -> Parsed {
         diags: Vec::new(),
         depth: 0,
         mode,
+        pending: Default::default(),
     };
     if text.len() > MAX_POLICY_FILE_BYTES {
         let d = Diagnostic::error(
@@ -125,6 +126,7 @@ pub(crate) struct P<'a> {
     pub diags: Vec<Diagnostic>,
     pub depth: usize,
     pub mode: Mode,
+    pub pending: std::collections::BTreeMap<usize, Comment>,
 }
 
 impl<'a> P<'a> {
@@ -174,14 +176,26 @@ impl<'a> P<'a> {
     pub fn blanks(&mut self) {
         self.lex(blanks);
     }
-    /// Skips blanks, line ends and comments (comments inside a construct are dropped).
+    /// Skips blanks, line ends and comments. Comments inside a construct
+    /// (a multi-line rule, a profile head) are kept in `pending` and emitted
+    /// as items right after it.
     pub fn ws(&mut self) {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n') => self.pos += 1,
                 Some(b'\r') if self.peek_at(1) == Some(b'\n') => self.pos += 2,
-                Some(b'#') if !self.starts("#include") => {
-                    self.lex(comment);
+                Some(b'#') if !is_hash_include(self.rest()) => {
+                    let start = self.pos;
+                    let text = self.lex(comment).unwrap_or_default().to_string();
+                    // kept, and placed after the construct it sits in
+                    self.pending.insert(
+                        start,
+                        Comment {
+                            text,
+                            trailing: false,
+                            span: self.span(start),
+                        },
+                    );
                 }
                 _ => break,
             }
@@ -335,6 +349,7 @@ impl<'a> P<'a> {
                     _ => break,
                 }
             }
+            self.flush_pending(&mut items);
             let start = self.pos;
             match self.peek() {
                 None => {
@@ -360,6 +375,8 @@ impl<'a> P<'a> {
                     return items;
                 }
                 Some(b'#') if !is_hash_include(self.rest()) => {
+                    self.pending.remove(&start);
+                    self.flush_pending(&mut items);
                     let text = self.lex(comment).unwrap_or_default().to_string();
                     let trailing = last_end.is_some_and(|e| !self.src[e..start].contains('\n'));
                     items.push(Item::Comment(Comment {
@@ -374,7 +391,20 @@ impl<'a> P<'a> {
             }
             match self.item(top) {
                 Ok(Some(it)) => {
+                    if top && self.mode == Mode::Policy {
+                        let preamble_only = matches!(
+                            it,
+                            Item::Variable(_) | Item::Boolean(_) | Item::Alias(_) | Item::Abi(_)
+                        );
+                        if preamble_only && items.iter().any(|i| matches!(i, Item::Profile(_))) {
+                            self.misplaced(
+                                start,
+                                "syntax error: preamble items (variables, aliases, abi) must come before the first profile",
+                            );
+                        }
+                    }
                     items.push(it);
+                    self.flush_pending(&mut items);
                     last_end = Some(self.pos);
                 }
                 Ok(None) => {}
@@ -393,6 +423,16 @@ impl<'a> P<'a> {
                 }
             }
         }
+    }
+
+    /// Moves the pending comments that lie before the current position into `items`.
+    fn flush_pending(&mut self, items: &mut Vec<Item>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let later = self.pending.split_off(&self.pos);
+        let done = std::mem::replace(&mut self.pending, later);
+        items.extend(done.into_values().map(Item::Comment));
     }
 
     fn misplaced(&mut self, start: usize, msg: &str) {

@@ -2,6 +2,7 @@
 
 use super::lex::*;
 use super::{P, PResult, codes};
+use crate::diag::Span;
 use crate::policy::ast::*;
 
 const NET_PERMS: &[&str] = &[
@@ -98,6 +99,7 @@ impl<'a> P<'a> {
     /// Qualifiers, then a qualifier block or a rule.
     pub(super) fn rule_or_block(&mut self, start: usize) -> PResult<Item> {
         let mut q = Qualifiers::default();
+        let mut quals_end = start;
         if self.at_kw("priority") {
             let save = self.pos;
             self.pos += 8;
@@ -112,6 +114,7 @@ impl<'a> P<'a> {
                     Ok(v) => q.priority = Some(v),
                     Err(_) => return self.err(codes::SYNTAX, at, format!("invalid priority {n}")),
                 }
+                quals_end = self.pos;
                 self.ws();
             } else {
                 self.pos = save;
@@ -119,6 +122,7 @@ impl<'a> P<'a> {
         }
         if self.eat_kw("audit") {
             q.audit = true;
+            quals_end = self.pos;
             self.ws();
         }
         for (kw, a) in [
@@ -128,6 +132,7 @@ impl<'a> P<'a> {
         ] {
             if self.eat_kw(kw) {
                 q.access = Some(a);
+                quals_end = self.pos;
                 self.ws();
                 break;
             }
@@ -139,10 +144,12 @@ impl<'a> P<'a> {
         ] {
             if self.eat_kw(kw) {
                 q.owner = Some(o);
+                quals_end = self.pos;
                 self.ws();
                 break;
             }
         }
+        q.span = Span::new(self.file, start..quals_end.max(start));
         if !q.is_empty() && self.peek() == Some(b'{') {
             let items = self.block()?;
             return Ok(Item::Block(QualBlock {
@@ -464,6 +471,14 @@ impl<'a> P<'a> {
                 continue;
             }
             if let Some((name, op)) = self.cond_head() {
+                if op == CondOp::Assign {
+                    // `:=` is only lexed inside `peer=(…)` (spec §1.7)
+                    return self.err(
+                        codes::BAD_CHAR,
+                        start + name.len(),
+                        "Lexer found unexpected character: ':' (':=' is only allowed inside peer=(...))",
+                    );
+                }
                 self.blanks();
                 let value = if self.eat("(") {
                     if name == "peer" && kind.peer_group() {

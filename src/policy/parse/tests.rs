@@ -200,3 +200,73 @@ fn recovery_keeps_later_rules() {
     let prof = &p.ast.profiles()[0];
     assert_eq!(prof.items.len(), 2);
 }
+
+#[test]
+fn preamble_after_profile_is_an_error() {
+    bad("profile a {\n}\n@{X}=/x\n");
+    bad("profile a {\n}\nabi <abi/3.0>,\n");
+    bad("profile a {\n  @{X}=/x\n}\n");
+    bad("profile a {\n  alias /a -> /b,\n}\n");
+    ok("profile a {\n  abi <abi/3.0>,\n}\n");
+}
+
+#[test]
+fn qualifier_spans() {
+    let src = "profile t {\n  audit deny owner /a r,\n  capability,\n}\n";
+    let f = ok(src);
+    let p = &f.profiles()[0];
+    let Item::Rule(r) = &p.items[0] else { panic!() };
+    assert_eq!(&src[r.quals.span.range()], "audit deny owner");
+    let Item::Rule(r) = &p.items[1] else { panic!() };
+    assert!(r.quals.span.range().is_empty());
+}
+
+#[test]
+fn more_traps() {
+    bad("profile t {\n  network label:=x,\n}\n");
+    ok("profile t {\n  network peer=(label:=x),\n}\n");
+    ok("abi<abi/3.0>,\n#include<tunables/global>\n");
+    bad("include<tunables/global>\n");
+    bad("profile t {\n  link <= /a -> /b,\n}\n");
+    bad("profile t {\n  unix peer=(label=(a b)),\n}\n");
+    ok("profile t {\n  set rlimit nproc<=1,\n  set rlimit cpu <= 1 minutes,\n}\n");
+    bad("profile t {\n  audit set rlimit nproc <= 1,\n}\n");
+    bad("profile t {\n  userns (create),\n}\n");
+    ok("profile t {\n  /a/b#c r, # real comment\n}\n");
+}
+
+#[test]
+fn comments_inside_constructs_are_kept() {
+    let src = "profile t # head\n  flags=(complain) {\n  dbus send # why\n    # more\n    bus=system,\n  /a r, # trailing\n  if $x # c\n  {\n  }\n}\n";
+    let p = parse(src, FileId(0), Mode::Policy);
+    assert!(p.is_ok(), "{:?}", p.diagnostics);
+    let prof = &p.ast.profiles()[0];
+    let texts: Vec<String> = prof
+        .items
+        .iter()
+        .map(|i| match i {
+            Item::Comment(c) => format!("#{}{}", c.text, if c.trailing { "T" } else { "" }),
+            Item::Rule(r) => r.rule.keyword().to_string(),
+            Item::If(_) => "if".into(),
+            _ => "?".into(),
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "# head",
+            "dbus",
+            "# why",
+            "# more",
+            "file",
+            "# trailingT",
+            "if"
+        ]
+    );
+    let Item::If(i) = &prof.items[6] else {
+        panic!()
+    };
+    assert!(matches!(&i.then[0], Item::Comment(c) if c.text == " c"));
+    let again = parse(&p.ast.to_string(), FileId(0), Mode::Policy);
+    assert_eq!(again.ast, p.ast, "{}", p.ast);
+}

@@ -143,6 +143,19 @@ pub struct Resolver {
     /// Every text read so far.
     pub sources: SourceMap,
     cache: HashMap<PathBuf, Rc<(FileId, Parsed2)>>,
+    /// Include lookups: target → (canonical path, files to read) or None.
+    /// The tree is assumed not to change during one resolver's life.
+    found: HashMap<IncludeTarget, Option<Rc<Found>>>,
+}
+
+#[derive(Debug)]
+enum Found {
+    File(PathBuf, PathBuf),
+    Dir {
+        files: Vec<(PathBuf, PathBuf)>,
+        ignored: Vec<PathBuf>,
+    },
+    DirError(PathBuf, String),
 }
 
 #[derive(Debug)]
@@ -152,6 +165,33 @@ struct Parsed2 {
 }
 
 impl Resolver {
+    fn lookup(&mut self, target: &IncludeTarget) -> Option<Rc<Found>> {
+        if let Some(f) = self.found.get(target) {
+            return f.clone();
+        }
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let r = self.search.find(target).map(|path| {
+            Rc::new(if path.is_dir() {
+                match include::dir_entries(&path) {
+                    Ok((mut files, ignored)) => {
+                        // apparmor_parser pushes each entry on its lexer stack: last name first
+                        files.reverse();
+                        Found::Dir {
+                            files: files.into_iter().map(|f| (f.clone(), canon(&f))).collect(),
+                            ignored,
+                        }
+                    }
+                    Err(e) => Found::DirError(path, e.to_string()),
+                }
+            } else {
+                let key = canon(&path);
+                Found::File(path, key)
+            })
+        });
+        self.found.insert(target.clone(), r.clone());
+        r
+    }
+
     /// A resolver using `search`.
     pub fn new(search: SearchPath) -> Self {
         Resolver {
@@ -210,6 +250,8 @@ impl Resolver {
                 Some((x?, y?))
             })
             .collect();
+        // report in source order (file by file)
+        w.diags.sort_by_key(|d| (d.span.file, d.span.start));
         Resolved {
             file,
             ast: parsed.ast,
@@ -255,6 +297,11 @@ fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
         audit: inner.audit || outer.audit,
         access: inner.access.or(outer.access),
         owner: inner.owner.or(outer.owner),
+        span: if inner.is_empty() {
+            outer.span
+        } else {
+            inner.span
+        },
     }
 }
 
@@ -378,8 +425,15 @@ impl Walk<'_> {
     fn profile(&mut self, p: &Profile, depth: usize) -> RawProfile {
         let mut raw = RawProfile {
             profile: Profile {
+                kind: p.kind,
+                name: p.name.clone(),
+                attachment: p.attachment.clone(),
+                xattrs: p.xattrs.clone(),
+                identities: p.identities.clone(),
+                flags: p.flags.clone(),
                 items: Vec::new(),
-                ..p.clone()
+                head_span: p.head_span,
+                span: p.span,
             },
             rules: Vec::new(),
             children: Vec::new(),
@@ -404,7 +458,7 @@ impl Walk<'_> {
             );
             return;
         }
-        let Some(path) = self.r.search.find(&inc.target) else {
+        let Some(found) = self.r.lookup(&inc.target) else {
             if !inc.if_exists {
                 self.diag(
                     codes::INCLUDE_NOT_FOUND,
@@ -414,38 +468,32 @@ impl Walk<'_> {
             }
             return;
         };
-        let files = if path.is_dir() {
-            match include::dir_entries(&path) {
-                Ok((mut files, ignored)) => {
-                    for i in ignored {
-                        self.diags.push(Diagnostic {
-                            code: codes::IGNORED,
-                            severity: Severity::Warning,
-                            span: inc.span,
-                            message: format!("Ignoring: '{}'", i.display()),
-                        });
-                    }
-                    // apparmor_parser pushes each entry on its lexer stack: last name first
-                    files.reverse();
-                    files
+        let files: Vec<(PathBuf, PathBuf)> = match &*found {
+            Found::File(f, key) => vec![(f.clone(), key.clone())],
+            Found::Dir { files, ignored, .. } => {
+                for i in ignored {
+                    self.diags.push(Diagnostic {
+                        code: codes::IGNORED,
+                        severity: Severity::Warning,
+                        span: inc.span,
+                        message: format!("Ignoring: '{}'", i.display()),
+                    });
                 }
-                Err(e) => {
-                    self.diag(
-                        codes::INCLUDE_IO,
-                        inc.span,
-                        format!(
-                            "Could not process include directory '{}': {e}",
-                            path.display()
-                        ),
-                    );
-                    return;
-                }
+                files.clone()
             }
-        } else {
-            vec![path]
+            Found::DirError(path, e) => {
+                self.diag(
+                    codes::INCLUDE_IO,
+                    inc.span,
+                    format!(
+                        "Could not process include directory '{}': {e}",
+                        path.display()
+                    ),
+                );
+                return;
+            }
         };
-        for f in files {
-            let key = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+        for (f, key) in files {
             if self.once.last().is_some_and(|s| s.contains(&key)) {
                 continue;
             }
