@@ -250,9 +250,8 @@ impl FollowJournal {
             q.since = None;
             q.boot = None;
         }
-        let mut a = vec!["--follow".to_string()];
-        a.extend(JournalLines::args(&q, &self.root));
-        a
+        q.follow = true;
+        JournalLines::args(&q, &self.root)
     }
 
     fn start(&mut self) -> io::Result<()> {

@@ -142,7 +142,7 @@ fn journal_query(m: &ArgMatches) -> JournalQuery {
         boot: m.get_one::<String>("boot").cloned(),
         since: m.get_one::<String>("since").cloned(),
         until: m.get_one::<String>("until").cloned(),
-        after_cursor: None,
+        ..JournalQuery::default()
     }
 }
 
