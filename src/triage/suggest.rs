@@ -617,7 +617,15 @@ pub struct Suggestions {
     top: BTreeMap<String, Node>,
     /// Records without a rule, with counts.
     pub notes: BTreeMap<NoteKey, u64>,
+    /// Distinct rules held (bounded by [`MAX_RULES`]).
+    rules: usize,
+    /// Records whose rule was not kept because [`MAX_RULES`] distinct rules
+    /// were already held.
+    pub overflow_records: u64,
 }
+
+/// Most distinct rules kept (memory bound for huge logs).
+pub const MAX_RULES: usize = 200_000;
 
 /// Most distinct no-rule notes kept.
 const MAX_NOTES: usize = 10_000;
@@ -649,9 +657,14 @@ impl Suggestions {
             return;
         }
         for p in profiles {
+            let full = self.rules >= MAX_RULES;
             let node = self.node(p);
             match &result {
-                Ok(d) => node.add(d.clone()),
+                Ok(d) => match node.add(d.clone(), full) {
+                    Some(true) => self.rules += 1,
+                    Some(false) => {}
+                    None => self.overflow_records += 1,
+                },
                 Err(e) => {
                     let e = e.clone();
                     self.note(p.clone(), op.clone(), e);
@@ -686,7 +699,9 @@ impl Suggestions {
 
     /// Adds a draft rule to `profile` directly.
     pub fn add_draft(&mut self, profile: &str, d: Draft) {
-        self.node(profile).add(d);
+        if self.node(profile).add(d, false) == Some(true) {
+            self.rules += 1;
+        }
     }
 
     /// Passes every rule through `f` (given the full profile name `a//b`
@@ -820,7 +835,9 @@ impl Suggestions {
 }
 
 impl Node {
-    fn add(&mut self, d: Draft) {
+    /// Adds a draft: `Some(true)` when it made a new rule, `Some(false)`
+    /// when it merged into one, `None` when it was new but `full`.
+    fn add(&mut self, d: Draft, full: bool) -> Option<bool> {
         match d {
             Draft::File {
                 owner,
@@ -828,15 +845,29 @@ impl Node {
                 perms,
                 exec,
             } => {
-                let e = self.files.entry((path, owner)).or_default();
-                e.0.extend(perms);
-                e.1 |= exec;
+                let key = (path, owner);
+                if let Some(e) = self.files.get_mut(&key) {
+                    e.0.extend(perms);
+                    e.1 |= exec;
+                    return Some(false);
+                }
+                if full {
+                    return None;
+                }
+                self.files.insert(key, (perms, exec));
+                Some(true)
             }
             Draft::Rule(r) => {
                 let key = r.to_string();
-                if self.seen.insert(key) {
-                    self.rules.push((r, None));
+                if self.seen.contains(&key) {
+                    return Some(false);
                 }
+                if full {
+                    return None;
+                }
+                self.seen.insert(key);
+                self.rules.push((r, None));
+                Some(true)
             }
         }
     }

@@ -702,6 +702,14 @@ fn write_out(
 }
 
 fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
+    if s.overflow_records > 0 {
+        let _ = writeln!(
+            io.err,
+            "aactl log: {} record(s) not turned into rules: more than {} distinct rules",
+            s.overflow_records,
+            crate::triage::suggest::MAX_RULES
+        );
+    }
     if s.notes.is_empty() {
         return;
     }
