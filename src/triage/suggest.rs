@@ -55,7 +55,7 @@ pub fn policy_word(raw: &[u8], literal: bool) -> Word {
     for chunk in raw.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
-                ' ' | '\t' => {
+                ' ' => {
                     quoted = true;
                     text.push(c);
                 }
@@ -1000,6 +1000,32 @@ mod tests {
             policy_word(b"/dev/shm/test(me", true).to_string(),
             "/dev/shm/test(me"
         );
+    }
+
+    proptest::proptest! {
+        /// Any logged name becomes a rule that the parser reads back as
+        /// the same AST, and whose literal is the name (lossy for bytes
+        /// that are not UTF-8).
+        #[test]
+        fn any_name_round_trips(name in proptest::collection::vec(proptest::num::u8::ANY, 1..40),
+                                prof in "[a-z/][a-z0-9 ./_-]{0,12}") {
+            let mut path = b"/".to_vec();
+            path.extend_from_slice(&name);
+            let mut s = Suggestions::default();
+            s.add_draft(&prof, Draft::File { owner: true, path: path.clone(), perms: ['r'].into(), exec: false });
+            let text = s.render();
+            proptest::prop_assert!(!text.bytes().any(|b| b < 0x20 && b != b'\n'), "{}", text);
+            let parsed = crate::policy::parse_str(&text, crate::diag::FileId(0));
+            proptest::prop_assert!(parsed.is_ok(), "{}: {:?}", text, parsed.diagnostics);
+            let ours = s.blocks();
+            let got = parsed.ast.profiles();
+            proptest::prop_assert_eq!(got.len(), 1);
+            proptest::prop_assert_eq!(got[0], &ours[0]);
+            if let Item::Rule(RuleEntry { rule: Rule::File(f), .. }) = &ours[0].items[0] {
+                let lit = super::super::ondisk::literal(f.path.as_ref().unwrap());
+                proptest::prop_assert_eq!(lit, String::from_utf8_lossy(&path).into_owned());
+            }
+        }
     }
 
     #[test]
