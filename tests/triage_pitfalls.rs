@@ -292,3 +292,64 @@ fn names_are_escaped() {
         assert!(!err.contains('\x1b'), "{args:?}: {err:?}");
     }
 }
+
+const MIX: &str = "type=AVC msg=audit(1700000000.000:1): apparmor=\"DENIED\" operation=\"open\" class=\"file\" profile=\"/usr/bin/a\" name=\"/etc/a\" pid=10 comm=\"a\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=1\n\
+type=AVC msg=audit(1700000100.000:2): apparmor=\"DENIED\" operation=\"capable\" class=\"cap\" profile=\"/usr/bin/a\" pid=11 comm=\"a2\" capability=12 capname=\"net_admin\"\n\
+type=AVC msg=audit(1700000200.000:3): apparmor=\"ALLOWED\" operation=\"exec\" class=\"file\" profile=\"/usr/bin/b\" name=\"/usr/bin/tool\" pid=12 comm=\"b\" requested_mask=\"x\" denied_mask=\"x\" fsuid=0 ouid=0\n\
+type=AVC msg=audit(1700000300.000:4): apparmor=\"AUDIT\" operation=\"open\" class=\"file\" profile=\"/usr/bin/b\" name=\"/etc/b\" pid=13 comm=\"b\" requested_mask=\"r\" fsuid=0 ouid=0\n";
+
+fn count(args: &[&str]) -> u64 {
+    let mut a = vec!["log", "--summary", "--format", "json"];
+    a.extend_from_slice(args);
+    let (code, out, err) = run(&a, MIX);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["records"].as_u64().unwrap()
+}
+
+#[test]
+fn filters_on_every_view() {
+    assert_eq!(count(&[]), 3); // denied and allowed by default
+    assert_eq!(count(&["--mode", "denied"]), 2);
+    assert_eq!(count(&["--mode", "allowed"]), 1);
+    assert_eq!(count(&["--mode", "audit"]), 1);
+    assert_eq!(count(&["--mode", "all"]), 4);
+    assert_eq!(count(&["--profile", "b$"]), 1);
+    assert_eq!(count(&["--operation", "capable"]), 1);
+    assert_eq!(count(&["--class", "cap"]), 1);
+    assert_eq!(count(&["--class", "capability"]), 1);
+    assert_eq!(count(&["--class", "exec"]), 1);
+    assert_eq!(count(&["--class", "file"]), 2);
+    assert_eq!(count(&["--pid", "10", "--pid", "12"]), 2);
+    assert_eq!(count(&["--comm", "a2"]), 1);
+    assert_eq!(count(&["--since", "@1700000100"]), 2);
+    assert_eq!(count(&["--until", "2023-11-14 22:13:20"]), 1);
+    assert_eq!(
+        count(&["--since", "@1700000050", "--until", "@1700000150"]),
+        1
+    );
+    // --boot on a file: records since the host's boot time
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("proc")).unwrap();
+    std::fs::write(root.path().join("proc/stat"), "cpu 1\nbtime 1700000150\n").unwrap();
+    assert_eq!(
+        count(&["--boot", "--root", root.path().to_str().unwrap()]),
+        1
+    );
+    // the same filters on the record listing and on suggestions
+    let (_, out, _) = run(&["log", "--pid", "12"], MIX);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (_, out, _) = run(&["log", "--suggest", "--profile", "^/usr/bin/b$"], MIX);
+    assert_eq!(out, "/usr/bin/b {\n  /usr/bin/tool mrix,\n}\n");
+    let (_, out, _) = run(
+        &["log", "--suggest", "--format", "json", "--class", "cap"],
+        MIX,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["profiles"][0]["rules"][0], "capability net_admin,");
+    // bad values are usage errors
+    let (code, _, err) = run(&["log", "--summary", "--since", "soon"], MIX);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = run(&["log", "--summary", "--profile", "("], MIX);
+    assert_eq!(code, 2);
+}
