@@ -109,11 +109,10 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
         let t = &rest[..end];
         return match t {
             b"AVC" | b"1400" | b"USER_AVC" | b"1107" => has_aa_keys(rest),
+            // auditd names every other type (SYSCALL, PATH, USER_*, …); none
+            // carries AppArmor fields, so the line is not scanned.
             _ => {
-                t.starts_with(b"APPARMOR")
-                    || t.starts_with(b"UNKNOWN[150")
-                    || t.starts_with(b"150")
-                    || F.apparmor_eq.find(rest).is_some()
+                t.starts_with(b"APPARMOR") || t.starts_with(b"UNKNOWN[150") || t.starts_with(b"150")
             }
         };
     }
@@ -522,7 +521,10 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
             }
         }
     }
-    let end = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
+    // Lines are split at \n and a trailing \r is trimmed, so a bare value
+    // ends at a space, a tab or auditd's 0x1d (a CR/LF inside a journal
+    // MESSAGE stays part of the value).
+    let end = memchr::memchr3(b' ', b'\t', 0x1d, rest).unwrap_or(rest.len());
     Some((k, Val::Bare(&rest[..end]), &rest[end..]))
 }
 
