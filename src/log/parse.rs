@@ -98,11 +98,6 @@ pub enum Parsed<'a> {
 /// hold an AppArmor record? False positives are fine, false negatives are not
 /// (for the framings this module parses).
 pub fn may_be_apparmor(line: &[u8]) -> bool {
-    // (triage) old kernels' printk records `kernel: [ts] type=1503 audit(…):`
-    // carry neither `apparmor=` nor `type=1400` (corpus testcase03, …).
-    if memmem::find(line, b"type=150").is_some() {
-        return true;
-    }
     // auditd lines name their type up front: decide on it without a scan.
     if let Some(rest) = line.strip_prefix(b"type=") {
         let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
@@ -115,6 +110,11 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
                 t.starts_with(b"APPARMOR") || t.starts_with(b"UNKNOWN[150") || t.starts_with(b"150")
             }
         };
+    }
+    // (triage) old kernels' printk records `kernel: [ts] type=1503 audit(…):`
+    // carry neither `apparmor=` nor `type=1400` (corpus testcase03, …).
+    if memmem::find(line, b" type=150").is_some() {
+        return true;
     }
     F.pparmor.find(line).is_some()
         || F.upper.find(line).is_some()
