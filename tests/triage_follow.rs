@@ -76,3 +76,52 @@ fn follow_prints_records_and_a_final_summary_on_sigint() {
     reader.join().unwrap();
     assert!(rx.try_iter().all(|l| !l.contains("/data/f1")));
 }
+
+/// Without a source, `--follow` follows the live file of the detected
+/// place (auditd's log, not its rotated copy).
+#[test]
+fn follow_auto_detects_the_live_file() {
+    let root = tempfile::tempdir().unwrap();
+    let logdir = root.path().join("var/log/audit");
+    std::fs::create_dir_all(&logdir).unwrap();
+    std::fs::write(logdir.join("audit.log.1"), line(1)).unwrap();
+    std::fs::write(logdir.join("audit.log"), "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args(["log", "--follow", "--root"])
+        .arg(root.path())
+        .args(["--profile-dir", "/nonexistent"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            tx.send(l.unwrap()).unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logdir.join("audit.log"))
+        .unwrap();
+    f.write_all(line(7).as_bytes()).unwrap();
+    let t = Instant::now();
+    loop {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            assert!(!l.contains("/data/f1"), "{l}");
+            if l.contains("/data/f7") {
+                break;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "record not followed");
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+}

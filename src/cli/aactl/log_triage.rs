@@ -337,14 +337,29 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let src = match &explicit {
             Some(v) if v.len() == 1 => v[0].clone(),
             Some(_) => return Err(CliError("--follow reads exactly one source".into())),
-            None => detect(&sys)
-                .candidates
-                .into_iter()
-                .map(|c| c.0)
-                .find(|s| !matches!(s, Source::Kernel))
-                .ok_or_else(|| {
-                    CliError("--follow: no file or journal holds this host's records".into())
-                })?,
+            None => {
+                // the first place records go; of a rotated set (oldest
+                // first) the live file, which is last
+                let c = detect(&sys).candidates;
+                let first = c
+                    .iter()
+                    .find(|s| !matches!(s.0, Source::Kernel))
+                    .map(|s| s.1.clone())
+                    .ok_or_else(|| {
+                        CliError("--follow: no file or journal holds this host's records".into())
+                    })?;
+                let mut chosen = None;
+                for (s, why) in c {
+                    if why == first {
+                        chosen = Some(s);
+                    }
+                }
+                match chosen {
+                    Some(Source::Journal(_)) => Source::Journal(journal_query(m)),
+                    Some(s) => s,
+                    None => return Err(CliError("--follow: no source found".into())),
+                }
+            }
         };
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
