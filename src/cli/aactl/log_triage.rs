@@ -24,7 +24,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Adds the triage options to the `aactl log` command.
 pub fn args(cmd: Command) -> Command {
-    cmd.arg(
+    cmd.mut_arg("since", |a| {
+        a.help("Entries since TIME: journalctl syntax for the journal; for files @EPOCH, YYYY-MM-DD[ HH:MM[:SS]] (UTC), today, -2h, \"3 days ago\"")
+    })
+    .mut_arg("until", |a| a.help("Entries until TIME (as --since)"))
+    .mut_arg("boot", |a| {
+        a.help("Only this boot (default the current one); for files, records since the host's boot")
+    })
+    .arg(
         Arg::new("summary")
             .long("summary")
             .action(ArgAction::SetTrue)
