@@ -211,7 +211,18 @@ pub fn profiles_of(r: &Record) -> Vec<String> {
     if p.is_empty() {
         return Vec::new();
     }
-    let label = Label::new(p.to_str_lossy().into_owned(), None);
+    let mut name = p.to_str_lossy().into_owned();
+    // old kernels log a profile outside the root namespace as
+    // `namespace=NS profile=NAME` (spec §3.6)
+    if let Some(ns) = r.namespace.as_ref().map(|n| n.to_str_lossy())
+        && !matches!(&*ns, "" | "root" | "default")
+        && !name.starts_with(':')
+    {
+        let ns = ns.strip_prefix("root//").unwrap_or(&ns);
+        let ns = ns.trim_matches(':');
+        name = format!(":{ns}:{name}");
+    }
+    let label = Label::new(name, None);
     let comps = label.components();
     let mut real: Vec<String> = comps
         .iter()
@@ -256,5 +267,9 @@ mod tests {
             r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" profile="unconfined" name="/x" requested_mask="r" denied_mask="r""#,
         );
         assert_eq!(profiles_of(&r), vec!["unconfined".to_string()]);
+        let r = rec(
+            r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" namespace="ns2" profile="p" name="/x" requested_mask="r" denied_mask="r""#,
+        );
+        assert_eq!(profiles_of(&r), vec![":ns2:p".to_string()]);
     }
 }
