@@ -53,6 +53,10 @@ fn d02_owner_in_rule_and_event_view() {
     let (_, out, _) = run(&["log", "--summary", "--format", "json"], D02);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["groups"][0]["owner"], true);
+    assert_eq!(
+        v["groups"][0]["rule"],
+        "owner /root/.cache/vim/swap/%etc%makepkg.conf.swx w,"
+    );
     let (_, out, _) = run(&["log", "--summary"], D02);
     assert!(out.contains("owner c"), "{out}");
 }

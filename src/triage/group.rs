@@ -56,6 +56,9 @@ pub struct Group {
     pub more_pids: bool,
     /// Event kinds seen (DENIED, ALLOWED, …).
     pub events: BTreeSet<EventType>,
+    /// The rule that would allow the group's first record (canonical
+    /// text), or why there is none.
+    pub rule: Option<Result<String, String>>,
 }
 
 impl Group {
@@ -228,6 +231,20 @@ pub fn target_of(r: &Record, cat: Category) -> Text {
     Text::from_bytes(&out)
 }
 
+/// The rule for one record as text (see [`super::suggest::rule_for`]).
+fn rule_text(r: &Record) -> Result<String, String> {
+    match super::suggest::rule_for(r) {
+        Ok(super::suggest::Draft::File {
+            owner,
+            path,
+            perms,
+            exec,
+        }) => Ok(super::suggest::file_entry(&path, owner, &perms, exec).to_string()),
+        Ok(super::suggest::Draft::Rule(e)) => Ok(e.to_string()),
+        Err(e) => Err(e.0),
+    }
+}
+
 /// Groups of records, bounded (see the module doc).
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -289,7 +306,10 @@ impl Summary {
             if let Some(g) = self.groups.get_mut(&k) {
                 g.add(r);
             } else if self.groups.len() < self.max_groups {
-                let mut g = Group::default();
+                let mut g = Group {
+                    rule: Some(rule_text(r)),
+                    ..Group::default()
+                };
                 g.add(r);
                 self.groups.insert(k, g);
             } else {
@@ -344,6 +364,8 @@ impl Summary {
                 other_comms: g.other_comms,
                 pids: g.pids.iter().copied().collect(),
                 more_pids: g.more_pids,
+                rule: g.rule.as_ref().and_then(|r| r.as_ref().ok().cloned()),
+                no_rule: g.rule.as_ref().and_then(|r| r.as_ref().err().cloned()),
             })
             .collect()
     }
@@ -384,4 +406,11 @@ pub struct GroupJson {
     pub pids: Vec<u64>,
     /// More pids were seen than listed.
     pub more_pids: bool,
+    /// The rule that would allow these records (as `--suggest` prints it,
+    /// before merging and before the on-disk check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why the records give no rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_rule: Option<String>,
 }

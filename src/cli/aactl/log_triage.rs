@@ -527,6 +527,7 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
             "LAST",
             "COMMANDS",
             "PIDS",
+            "RULE",
         ]);
         for (k, g) in &groups[i..j] {
             let mut comms: Vec<String> = g
@@ -557,6 +558,11 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
                 time(g.last),
                 comms.join(" "),
                 pids.join(" "),
+                match &g.rule {
+                    Some(Ok(r)) => escape_str(r).into_owned(),
+                    Some(Err(e)) => format!("({})", escape_str(e)),
+                    None => String::new(),
+                },
             ]);
         }
         let mut t = b.build();
