@@ -216,7 +216,13 @@ pub struct FollowJournal {
     query: JournalQuery,
     root: PathBuf,
     stop: Arc<AtomicBool>,
-    child: Option<(Child, BufReader<ChildStdout>)>,
+    /// The running journalctl (shared with the watcher thread, which kills
+    /// it when the stop flag is set: a read blocked on an idle journal
+    /// must end even when journalctl itself ignores SIGINT).
+    child: Arc<std::sync::Mutex<Option<Child>>>,
+    out: Option<BufReader<ChildStdout>>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+    done: Arc<AtomicBool>,
     json: Vec<u8>,
     index: u64,
     /// The cursor of the last entry read (where a restart resumes).
@@ -233,7 +239,10 @@ impl FollowJournal {
             query,
             root,
             stop,
-            child: None,
+            child: Arc::new(std::sync::Mutex::new(None)),
+            out: None,
+            watcher: None,
+            done: Arc::new(AtomicBool::new(false)),
             json: Vec::new(),
             index: 0,
             starts: 0,
@@ -266,12 +275,33 @@ impl FollowJournal {
             .take()
             .ok_or_else(|| io::Error::other("journalctl: no stdout"))?;
         self.starts += 1;
-        self.child = Some((child, BufReader::new(out)));
+        if let Ok(mut g) = self.child.lock() {
+            *g = Some(child);
+        }
+        self.out = Some(BufReader::new(out));
+        if self.watcher.is_none() {
+            let (stop, done, child) = (self.stop.clone(), self.done.clone(), self.child.clone());
+            self.watcher = Some(std::thread::spawn(move || {
+                while !done.load(Ordering::SeqCst) {
+                    if stop.load(Ordering::SeqCst) {
+                        if let Ok(mut g) = child.lock()
+                            && let Some(c) = g.as_mut()
+                        {
+                            let _ = c.kill();
+                        }
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }));
+        }
         Ok(())
     }
 
     fn stop_child(&mut self) {
-        if let Some((mut c, _)) = self.child.take() {
+        self.out = None;
+        let taken = self.child.lock().ok().and_then(|mut g| g.take());
+        if let Some(mut c) = taken {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -280,7 +310,11 @@ impl FollowJournal {
 
 impl Drop for FollowJournal {
     fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
         self.stop_child();
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
     }
 }
 
@@ -291,7 +325,7 @@ impl LineSource for FollowJournal {
                 self.stop_child();
                 return Ok(None);
             }
-            if self.child.is_none() {
+            if self.out.is_none() {
                 if self.starts > 0 {
                     std::thread::sleep(Duration::from_secs(1));
                     if self.stop.load(Ordering::SeqCst) {
@@ -300,7 +334,7 @@ impl LineSource for FollowJournal {
                 }
                 self.start()?;
             }
-            let Some((_, out)) = self.child.as_mut() else {
+            let Some(out) = self.out.as_mut() else {
                 continue;
             };
             let mut json = std::mem::take(&mut self.json);
