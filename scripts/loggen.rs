@@ -7,9 +7,10 @@
 //! trailers), each followed by the SYSCALL/CWD/PATH/PROCTITLE records of its
 //! event, mixed with USER_* and other noise.
 //!
-//! `loggen parse PATH`: streams PATH through `apparmor::log::LogReader`
-//! (pre-filter, parse, grouping) and prints the counts: the work measured
-//! against libapparmor's `parse_record`.
+//! `loggen parse [--no-group] PATH`: streams PATH through
+//! `apparmor::log::LogReader` (pre-filter, parse, and unless `--no-group`
+//! the merging of SYSCALL/CWD/PATH/PROCTITLE into the records) and prints
+//! the counts: the work measured against libapparmor's `parse_record`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use apparmor::log::reader::{LogReader, ReaderOptions};
@@ -210,9 +211,13 @@ fn generate(n: u64, path: &Path) -> std::io::Result<()> {
     w.flush()
 }
 
-fn parse(path: &Path) -> Result<(), String> {
+fn parse(path: &Path, group: bool) -> Result<(), String> {
     let src = open_file(path).map_err(|e| e.to_string())?;
-    let mut r = LogReader::new(src, ReaderOptions::default());
+    let opts = ReaderOptions {
+        group,
+        ..ReaderOptions::default()
+    };
+    let mut r = LogReader::new(src, opts);
     let mut denials = 0u64;
     let mut with_context = 0u64;
     for rec in r.by_ref() {
@@ -239,8 +244,11 @@ fn main() -> ExitCode {
             Ok(n) => generate(n, Path::new(&args[3])).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         },
-        Some("parse") if args.len() == 3 => parse(Path::new(&args[2])),
-        _ => Err("usage: loggen gen N PATH | loggen parse PATH".into()),
+        Some("parse") if args.len() == 3 => parse(Path::new(&args[2]), true),
+        Some("parse") if args.len() == 4 && args[2] == "--no-group" => {
+            parse(Path::new(&args[3]), false)
+        }
+        _ => Err("usage: loggen gen N PATH | loggen parse [--no-group] PATH".into()),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -306,3 +306,11 @@ fn kernel_ring_buffer_source_runs() {
         c => panic!("exit {c}: {err}"),
     }
 }
+
+#[test]
+fn journalctl_failure_is_reported() {
+    // a bad --since makes journalctl fail; its message reaches the user
+    let (code, out, err) = aactl(&["log", "journal", "--since", "not a date"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("journalctl"), "{err}");
+}

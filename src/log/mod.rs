@@ -9,6 +9,42 @@
 //!   auto-detection;
 //! - [`render`]: text, NDJSON ([`render::JSON_SCHEMA_VERSION`]) and the
 //!   libapparmor `test_multi` layout.
+//!
+//! # Reading records
+//!
+//! ```no_run
+//! use apparmor::log::{LogReader, ReaderOptions, Source, open};
+//! use apparmor::system::System;
+//!
+//! let src = open(&Source::File("/var/log/audit/audit.log".into()), &System::host())?;
+//! let mut reader = LogReader::new(src, ReaderOptions::default());
+//! for rec in reader.by_ref() {
+//!     let rec = rec?; // a read error ends the stream
+//!     if rec.event.is_denial() {
+//!         let who = rec.profile_label(); // Label: stack/namespace components
+//!         let when = rec.timestamp(); // (seconds, ms), None for a zero audit id
+//!         let _ = (who, when);
+//!     }
+//! }
+//! let seen = reader.stats(); // lines, records, invalid, skipped, …
+//! # let _ = seen;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # For triage (grouping, follow mode)
+//!
+//! - Group on owned values: `profile_label().components()` (one group per
+//!   stacked profile), `class` (fall back to `operation` for old kernels),
+//!   `operation`, the target (`name`, `peer`/`peer_profile`, addresses,
+//!   dbus fields, `name2`), `denied_mask`; keep counts and
+//!   [`Record::timestamp`] first/last, `comm`/`pid`. Records are owned and
+//!   can be dropped after they are folded into a group: memory stays bounded.
+//! - Follow: implement [`LineSource`] over a tailed file (reopen on inode
+//!   change or truncation) returning [`reader::NextLine::Idle`] when there is
+//!   no new data: the reader then releases the events it holds open for
+//!   grouping and `next()` returns `None` until more lines arrive. The
+//!   journal follows with [`source::JournalQuery::follow`] and resumes with
+//!   `after_cursor` = the last [`Provenance::cursor`].
 
 pub mod parse;
 pub mod reader;

@@ -218,7 +218,7 @@ impl JournalLines {
             .args(Self::args(q, root))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|error| LogError::Spawn {
                 program: "journalctl".into(),
@@ -235,6 +235,26 @@ impl JournalLines {
             index: 0,
             bad_entries: 0,
         })
+    }
+}
+
+impl JournalLines {
+    /// At the end of the output: journalctl's exit status, with its message
+    /// when it failed (its stderr is small: read after stdout closed).
+    fn finish(&mut self) -> io::Result<()> {
+        let mut msg = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut msg);
+        }
+        let status = self.child.wait()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "journalctl failed ({status}): {}",
+                msg.trim()
+            )))
+        }
     }
 }
 
@@ -299,7 +319,7 @@ impl LineSource for JournalLines {
             };
             let Some(over) = r else {
                 self.json = json;
-                return Ok(None);
+                return self.finish().map(|()| None);
             };
             self.index += 1;
             if over {
