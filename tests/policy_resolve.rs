@@ -138,3 +138,18 @@ fn conditions_and_undefined_variables() {
     assert!(matches!(&rules[1].rule, Rule::File(f) if f.path.as_ref().unwrap().text == "/in"));
     assert!(rules[2].quals.audit && rules[2].quals.owner.is_some());
 }
+
+#[test]
+fn aliases_duplicate_matching_file_rules() {
+    let d = tree(&[(
+        "p",
+        "alias /usr/ -> /User/,\nprofile p {\n  /usr/bin/x r,\n  /etc/x r,\n}\n",
+    )]);
+    let (res, _) = resolve(d.path(), "p");
+    assert!(res.is_ok(), "{:?}", res.diagnostics);
+    assert_eq!(
+        res.aliases,
+        vec![("/usr/".to_string(), "/User/".to_string())]
+    );
+    assert_eq!(paths(&res, 0), vec!["/User/bin/x", "/usr/bin/x", "/etc/x"]);
+}

@@ -18,7 +18,7 @@ use crate::policy::ast::*;
 use crate::policy::parse::{Mode, parse};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Diagnostic codes emitted by resolution.
 pub mod codes {
@@ -81,7 +81,8 @@ pub struct ResolvedProfile {
     pub attachment: Option<String>,
     /// Flags as written (escapes processed).
     pub flags: Vec<String>,
-    /// The rules of this profile (not of its children), in order.
+    /// The rules of this profile (not of its children), in order; a file
+    /// rule matched by an `alias` is preceded by its aliased copy.
     pub rules: Vec<ResolvedRule>,
     /// Hats and child profiles.
     pub children: Vec<ResolvedProfile>,
@@ -142,10 +143,10 @@ pub struct Resolver {
     pub search: SearchPath,
     /// Every text read so far.
     pub sources: SourceMap,
-    cache: HashMap<PathBuf, Rc<(FileId, Parsed2)>>,
+    cache: HashMap<PathBuf, Arc<(FileId, Parsed2)>>,
     /// Include lookups: target → (canonical path, files to read) or None.
     /// The tree is assumed not to change during one resolver's life.
-    found: HashMap<IncludeTarget, Option<Rc<Found>>>,
+    found: HashMap<IncludeTarget, Option<Arc<Found>>>,
 }
 
 #[derive(Debug)]
@@ -165,13 +166,13 @@ struct Parsed2 {
 }
 
 impl Resolver {
-    fn lookup(&mut self, target: &IncludeTarget) -> Option<Rc<Found>> {
+    fn lookup(&mut self, target: &IncludeTarget) -> Option<Arc<Found>> {
         if let Some(f) = self.found.get(target) {
             return f.clone();
         }
         let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let r = self.search.find(target).map(|path| {
-            Rc::new(if path.is_dir() {
+            Arc::new(if path.is_dir() {
                 match include::dir_entries(&path) {
                     Ok((mut files, ignored)) => {
                         // apparmor_parser pushes each entry on its lexer stack: last name first
@@ -227,6 +228,7 @@ impl Resolver {
             reported: HashSet::new(),
             user_exec_path: false,
             user_attach_path: false,
+            alias_pairs: Vec::new(),
         };
         let mut top = Vec::new();
         w.walk(
@@ -237,12 +239,8 @@ impl Resolver {
         );
         w.user_exec_path = w.vars.is_set("exec_path");
         w.user_attach_path = w.vars.is_set("attach_path");
-        let mut profiles = Vec::new();
-        for p in top {
-            profiles.push(w.finish(p, None));
-        }
         let aliases = std::mem::take(&mut w.aliases);
-        let aliases = aliases
+        let aliases: Vec<(String, String)> = aliases
             .into_iter()
             .filter_map(|(a, b)| {
                 let x = w.expand_word(&a).map(|w| w.value());
@@ -250,6 +248,11 @@ impl Resolver {
                 Some((x?, y?))
             })
             .collect();
+        w.alias_pairs = aliases.clone();
+        let mut profiles = Vec::new();
+        for p in top {
+            profiles.push(w.finish(p, None));
+        }
         // report in source order (file by file)
         w.diags.sort_by_key(|d| (d.span.file, d.span.start));
         Resolved {
@@ -289,6 +292,7 @@ struct Walk<'r> {
     reported: HashSet<FileId>,
     user_exec_path: bool,
     user_attach_path: bool,
+    alias_pairs: Vec<(String, String)>,
 }
 
 fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
@@ -523,7 +527,7 @@ impl Walk<'_> {
         }
     }
 
-    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Rc<(FileId, Parsed2)>> {
+    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Arc<(FileId, Parsed2)>> {
         if let Some(e) = self.r.cache.get(key) {
             return Some(e.clone());
         }
@@ -542,7 +546,7 @@ impl Walk<'_> {
         let id = FileId(self.r.sources.len() as u32);
         let p = parse(&text, id, Mode::Fragment);
         self.r.sources.add(f, text);
-        let e = Rc::new((
+        let e = Arc::new((
             id,
             Parsed2 {
                 ast: p.ast,
@@ -603,6 +607,23 @@ impl Walk<'_> {
                     }
                 }
             });
+            // alias rules (spec §6.4): a copy with the prefix replaced
+            if let Rule::File(f) = &r.rule {
+                if let Some(path) = &f.path {
+                    for (from, to) in &self.alias_pairs {
+                        if let Some(rest) = path.text.strip_prefix(from.as_str()) {
+                            let mut copy = r.clone();
+                            if let Rule::File(cf) = &mut copy.rule {
+                                cf.path = Some(Word {
+                                    text: format!("{to}{rest}"),
+                                    ..path.clone()
+                                });
+                            }
+                            rules.push(copy);
+                        }
+                    }
+                }
+            }
             rules.push(r);
         }
         let children = raw
