@@ -39,3 +39,8 @@ mod status_man;
 mod vm;
 // QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)
 mod qa_status;
+mod triage_big;
+mod triage_conformance;
+mod triage_follow;
+mod triage_pitfalls;
+mod triage_write;

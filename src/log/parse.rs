@@ -111,6 +111,11 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
             }
         };
     }
+    // (triage) old kernels' printk records `kernel: [ts] type=1503 audit(…):`
+    // carry neither `apparmor=` nor `type=1400` (corpus testcase03, …).
+    if memmem::find(line, b" type=150").is_some() {
+        return true;
+    }
     F.pparmor.find(line).is_some()
         || F.upper.find(line).is_some()
         || F.unknown.find(line).is_some()

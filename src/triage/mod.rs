@@ -1,1 +1,29 @@
-//! Denial triage: grouping records and suggesting rules.
+//! Denial triage: grouping records and suggesting rules (issue 6; spec
+//! runtime-and-logs.md §3.8–3.9).
+//!
+//! - [`classify`]: the kind of access a record is about ([`Category`]) and
+//!   the profiles it is attributed to (every profile of a stack, with its
+//!   namespace);
+//! - [`filter`]: the filters every view shares ([`Filter`], [`ModeSet`]);
+//! - [`group`]: bounded grouping for `--summary` ([`Summary`]);
+//! - [`suggest`]: rules as policy AST nodes, merged per profile
+//!   ([`Suggestions`]);
+//! - [`ondisk`]: the profiles on disk, and whether they already allow a rule;
+//! - [`generalize`]: rewriting paths with tunables (`--generalize`);
+//! - [`write`](mod@write): appending to `local/NAME` overrides, atomically, with a diff;
+//! - [`follow`]: sources that follow a file across rotation, or the journal
+//!   by cursor (`--follow`).
+
+pub mod classify;
+pub mod filter;
+pub mod follow;
+pub mod generalize;
+pub mod group;
+pub mod ondisk;
+pub mod suggest;
+pub mod write;
+
+pub use classify::{Category, category, profiles_of};
+pub use filter::{Filter, ModeSet};
+pub use group::{Group, GroupKey, Summary};
+pub use suggest::{Draft, NoRule, Suggestions, rule_for};

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 
 /// The clap definition of `aactl log`.
 pub fn command() -> Command {
+    super::log_triage::args(command_base())
+}
+
+fn command_base() -> Command {
     Command::new("log")
         .about("Read AppArmor audit records from logs, the journal or the kernel ring buffer")
         .long_about(
@@ -243,6 +247,9 @@ fn print_stats(io: &mut Io<'_>, json: bool, per: &[(String, Stats)], total: &Sta
 
 /// Runs `aactl log`.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    if super::log_triage::wanted(m) {
+        return super::log_triage::run(m, io);
+    }
     let root = match m.get_one::<PathBuf>("root") {
         Some(r) => System::with_root(r),
         None => System::host(),

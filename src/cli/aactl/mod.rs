@@ -9,6 +9,7 @@ pub mod check;
 use super::Io;
 
 pub mod log;
+pub mod log_triage;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 

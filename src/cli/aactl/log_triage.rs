@@ -1,0 +1,759 @@
+//! The triage views of `aactl log`: filters on every view, `--summary`,
+//! `--suggest` (with `--generalize`, `--write`, `--dry-run`) and `--follow`.
+//! The logic lives in [`crate::triage`]; this module maps arguments and
+//! prints.
+
+use super::{CliError, Exit};
+use crate::cli::Io;
+use crate::escape::escape_str;
+use crate::log::reader::{LogReader, ReaderOptions};
+use crate::log::render::{rfc3339, text_line, to_json};
+use crate::log::source::{JournalQuery, detect, open, rotated_set};
+use crate::log::{LineSource, Record, Source};
+use crate::policy::ast::Item;
+use crate::system::System;
+use crate::triage::filter::{boot_time, parse_time};
+use crate::triage::generalize::generalize;
+use crate::triage::ondisk::{OnDisk, missing};
+use crate::triage::write::plan;
+use crate::triage::{Filter, ModeSet, Suggestions, Summary};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Adds the triage options to the `aactl log` command.
+pub fn args(cmd: Command) -> Command {
+    cmd.mut_arg("since", |a| {
+        a.help("Entries since TIME: journalctl syntax for the journal; for files @EPOCH, YYYY-MM-DD[ HH:MM[:SS]] (UTC), today, -2h, \"3 days ago\"")
+    })
+    .mut_arg("until", |a| a.help("Entries until TIME (as --since)"))
+    .mut_arg("boot", |a| {
+        a.help("Only this boot (default the current one); for files, records since the host's boot")
+    })
+    .arg(
+        Arg::new("summary")
+            .long("summary")
+            .action(ArgAction::SetTrue)
+            .help("Group records by profile, class, operation, target and mask, with counts"),
+    )
+    .arg(
+        Arg::new("suggest")
+            .long("suggest")
+            .action(ArgAction::SetTrue)
+            .help("Print the rules that would allow the records, as profile blocks"),
+    )
+    .arg(
+        Arg::new("generalize")
+            .long("generalize")
+            .action(ArgAction::SetTrue)
+            .requires("suggest")
+            .help("With --suggest: rewrite paths with tunables (@{HOME}, @{PROC}, @{pid}, …)"),
+    )
+    .arg(
+        Arg::new("write")
+            .long("write")
+            .action(ArgAction::SetTrue)
+            .requires("suggest")
+            .help("With --suggest: append the rules to each profile's local/NAME override"),
+    )
+    .arg(
+        Arg::new("dry-run")
+            .long("dry-run")
+            .action(ArgAction::SetTrue)
+            .requires("write")
+            .help("With --write: show the changes without writing"),
+    )
+    .arg(
+        Arg::new("profile-dir")
+            .long("profile-dir")
+            .value_name("DIR")
+            .value_parser(clap::value_parser!(PathBuf))
+            .help("Profiles on disk (default /etc/apparmor.d under --root): rules they already allow are not suggested"),
+    )
+    .arg(
+        Arg::new("follow")
+            .long("follow")
+            .action(ArgAction::SetTrue)
+            .help("Keep reading new records (file or journal) until Ctrl-C, then summarise"),
+    )
+    .arg(
+        Arg::new("profile")
+            .long("profile")
+            .value_name("REGEX")
+            .help("Only records of profiles matching REGEX"),
+    )
+    .arg(
+        Arg::new("operation")
+            .long("operation")
+            .value_name("OP")
+            .action(ArgAction::Append)
+            .help("Only this operation (repeatable)"),
+    )
+    .arg(
+        Arg::new("class")
+            .long("class")
+            .value_name("CLASS")
+            .action(ArgAction::Append)
+            .help("Only this class: file, net, cap, … or exec, network, capability, … (repeatable)"),
+    )
+    .arg(
+        Arg::new("mode")
+            .long("mode")
+            .value_name("MODE")
+            .help("denied, allowed, audit or all (comma list; default denied,allowed)"),
+    )
+    .arg(
+        Arg::new("pid")
+            .long("pid")
+            .value_name("PID")
+            .action(ArgAction::Append)
+            .value_parser(clap::value_parser!(u64))
+            .help("Only this pid (repeatable)"),
+    )
+    .arg(
+        Arg::new("comm")
+            .long("comm")
+            .value_name("COMM")
+            .action(ArgAction::Append)
+            .help("Only this command name (repeatable)"),
+    )
+}
+
+/// True when a triage option was given (the plain listing handles the rest).
+pub fn wanted(m: &ArgMatches) -> bool {
+    ["summary", "suggest", "follow"]
+        .iter()
+        .any(|f| m.get_flag(f))
+        || ["profile", "operation", "class", "mode", "pid", "comm"]
+            .iter()
+            .any(|a| m.contains_id(a))
+        || (["since", "until", "boot"].iter().any(|a| m.contains_id(a)) && has_file_source(m))
+}
+
+fn has_file_source(m: &ArgMatches) -> bool {
+    m.contains_id("file")
+        || m.get_many::<PathBuf>("source")
+            .into_iter()
+            .flatten()
+            .any(|p| {
+                !matches!(
+                    p.to_str(),
+                    Some("journal" | "kernel" | "dmesg" | "kmsg" | "auto")
+                )
+            })
+}
+
+fn journal_query(m: &ArgMatches) -> JournalQuery {
+    JournalQuery {
+        boot: m.get_one::<String>("boot").cloned(),
+        since: m.get_one::<String>("since").cloned(),
+        until: m.get_one::<String>("until").cloned(),
+        ..JournalQuery::default()
+    }
+}
+
+fn sources(m: &ArgMatches) -> Option<Vec<Source>> {
+    let mut v = Vec::new();
+    let rotated = m.get_flag("rotated");
+    let push = |v: &mut Vec<Source>, p: &Path| {
+        if rotated && p.as_os_str() != "-" {
+            let set = rotated_set(p);
+            if !set.is_empty() {
+                v.extend(set.into_iter().map(Source::File));
+                return;
+            }
+        }
+        v.push(Source::File(p.to_path_buf()));
+    };
+    for p in m.get_many::<PathBuf>("source").into_iter().flatten() {
+        match p.to_str() {
+            Some("journal") => v.push(Source::Journal(journal_query(m))),
+            Some("kernel" | "dmesg" | "kmsg") => v.push(Source::Kernel),
+            Some("auto") => {}
+            _ => push(&mut v, p),
+        }
+    }
+    for p in m.get_many::<PathBuf>("file").into_iter().flatten() {
+        push(&mut v, p);
+    }
+    (!v.is_empty()).then_some(v)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filter, CliError> {
+    let mut f = Filter {
+        mode: match m.get_one::<String>("mode") {
+            Some(s) => ModeSet::parse(s).map_err(CliError)?,
+            None => ModeSet::default(),
+        },
+        ..Filter::default()
+    };
+    if let Some(re) = m.get_one::<String>("profile") {
+        f.profile =
+            Some(regex::Regex::new(re).map_err(|e| CliError(format!("--profile {re:?}: {e}")))?);
+    }
+    f.operations = m
+        .get_many::<String>("operation")
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    f.classes = m
+        .get_many::<String>("class")
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    f.pids = m
+        .get_many::<u64>("pid")
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+    f.comms = m
+        .get_many::<String>("comm")
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    // The journal applies --since/--until/--boot itself (journalctl syntax);
+    // for files we apply them here.
+    if !journal_only {
+        let t = now();
+        for (id, slot) in [("since", &mut f.since), ("until", &mut f.until)] {
+            if let Some(s) = m.get_one::<String>(id) {
+                *slot = Some(parse_time(s, t).map_err(|e| CliError(format!("--{id}: {e}")))?);
+            }
+        }
+        if let Some(b) = m.get_one::<String>("boot") {
+            if !(b.is_empty() || b == "0") {
+                return Err(CliError(
+                    "--boot with an id or offset needs the journal as source; files only know \
+                     the current boot"
+                        .into(),
+                ));
+            }
+            let stat = std::fs::read_to_string(sys.proc_dir().join("stat"))
+                .map_err(|e| CliError(format!("--boot: reading /proc/stat: {e}")))?;
+            let bt = boot_time(&stat)
+                .ok_or_else(|| CliError("--boot: no btime in /proc/stat".into()))?;
+            f.since = Some(f.since.map_or(bt, |s| s.max(bt)));
+        }
+    }
+    Ok(f)
+}
+
+/// Where the records go.
+struct Sink {
+    filter: Filter,
+    summary: Option<Summary>,
+    suggest: Option<Suggestions>,
+    list: bool,
+    json: bool,
+    /// Flush after every record (`--follow`).
+    flush: bool,
+    kept: u64,
+    closed: bool,
+}
+
+impl Sink {
+    fn record(&mut self, r: &Record, io: &mut Io<'_>) {
+        let Some(profiles) = self.filter.apply(r) else {
+            return;
+        };
+        self.kept += 1;
+        if let Some(s) = &mut self.summary {
+            s.add(r, &profiles);
+        }
+        if let Some(s) = &mut self.suggest {
+            s.add(r, &profiles);
+        }
+        if self.list && !self.closed {
+            let res = if self.json {
+                serde_json::to_writer(&mut *io.out, &to_json(r))
+                    .map_err(std::io::Error::other)
+                    .and_then(|_| io.out.write_all(b"\n"))
+            } else {
+                writeln!(io.out, "{}", text_line(r))
+            };
+            if res.is_err() || (self.flush && io.out.flush().is_err()) {
+                self.closed = true;
+            }
+        }
+    }
+}
+
+fn read_all(
+    src: Box<dyn LineSource>,
+    opts: &ReaderOptions,
+    sink: &mut Sink,
+    io: &mut Io<'_>,
+) -> (u64, Option<String>) {
+    let mut reader = LogReader::new(src, opts.clone());
+    let mut err = None;
+    for item in reader.by_ref() {
+        match item {
+            Ok(r) => sink.record(&r, io),
+            Err(e) => err = Some(e.to_string()),
+        }
+    }
+    (reader.stats().records, err)
+}
+
+/// Runs the triage views of `aactl log`.
+pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    let sys = match m.get_one::<PathBuf>("root") {
+        Some(r) => System::with_root(r),
+        None => System::host(),
+    };
+    let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
+    let explicit = sources(m);
+    let journal_only = explicit
+        .as_ref()
+        .is_some_and(|v| v.iter().all(|s| matches!(s, Source::Journal(_))));
+    let filter = build_filter(m, &sys, journal_only)?;
+    let summary = m.get_flag("summary");
+    let suggest = m.get_flag("suggest");
+    let follow = m.get_flag("follow");
+    let mut sink = Sink {
+        filter,
+        summary: (summary || follow).then(Summary::default),
+        suggest: suggest.then(Suggestions::default),
+        list: (!summary && !suggest) || follow,
+        json,
+        flush: follow,
+        kept: 0,
+        closed: false,
+    };
+    let opts = ReaderOptions {
+        keep_invalid: false,
+        // Grouping holds a record back until its audit event is complete
+        // (or 32 lines later): while following, a record must show at once.
+        group: !m.get_flag("no-group") && !follow,
+        ..ReaderOptions::default()
+    };
+    let mut failed = false;
+    if follow {
+        let src = match &explicit {
+            Some(v) if v.len() == 1 => v[0].clone(),
+            Some(_) => return Err(CliError("--follow reads exactly one source".into())),
+            None => {
+                // the first place records go; of a rotated set (oldest
+                // first) the live file, which is last
+                let c = detect(&sys).candidates;
+                let first = c
+                    .iter()
+                    .find(|s| !matches!(s.0, Source::Kernel))
+                    .map(|s| s.1.clone())
+                    .ok_or_else(|| {
+                        CliError("--follow: no file or journal holds this host's records".into())
+                    })?;
+                let mut chosen = None;
+                for (s, why) in c {
+                    if why == first {
+                        chosen = Some(s);
+                    }
+                }
+                match chosen {
+                    Some(Source::Journal(_)) => Source::Journal(journal_query(m)),
+                    Some(s) => s,
+                    None => return Err(CliError("--follow: no source found".into())),
+                }
+            }
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        // A second Ctrl-C while we are still shutting down is ignored.
+        let _ = ctrlc::set_handler(move || s2.store(true, Ordering::SeqCst));
+        let line_src: Box<dyn LineSource> = match &src {
+            Source::File(p) if p.as_os_str() != "-" => Box::new(
+                crate::triage::follow::FollowFile::new(p.clone(), false, stop.clone()),
+            ),
+            Source::Journal(q) => Box::new(crate::triage::follow::FollowJournal::new(
+                q.clone(),
+                sys.root().to_path_buf(),
+                stop.clone(),
+            )),
+            _ => {
+                return Err(CliError(
+                    "--follow works on a file or the journal, not on stdin or the ring buffer"
+                        .into(),
+                ));
+            }
+        };
+        let (_, err) = read_all(line_src, &opts, &mut sink, io);
+        if let Some(e) = err {
+            let _ = writeln!(io.err, "aactl log: {}", escape_str(&e));
+            failed = true;
+        }
+    } else {
+        match explicit {
+            Some(v) => {
+                for s in &v {
+                    match open(s, &sys) {
+                        Ok(src) => {
+                            let (_, err) = read_all(src, &opts, &mut sink, io);
+                            if let Some(e) = err {
+                                let _ = writeln!(io.err, "aactl log: {}", escape_str(&e));
+                                failed = true;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                            failed = true;
+                        }
+                    }
+                }
+            }
+            None => {
+                let mut d = detect(&sys);
+                for c in &mut d.candidates {
+                    if let Source::Journal(q) = &mut c.0 {
+                        *q = journal_query(m);
+                    }
+                }
+                let mut tried = Vec::new();
+                let mut found: Option<String> = None;
+                for (s, why) in &d.candidates {
+                    if found.as_ref().is_some_and(|g| g != why) {
+                        break;
+                    }
+                    match open(s, &sys) {
+                        Ok(src) => {
+                            let (n, err) = read_all(src, &opts, &mut sink, io);
+                            tried.push((
+                                s.describe(),
+                                match err {
+                                    Some(e) => format!("{n} AppArmor records, then error: {e}"),
+                                    None => format!("{n} AppArmor records"),
+                                },
+                            ));
+                            if n > 0 {
+                                found = Some(why.clone());
+                            }
+                        }
+                        Err(e) => tried.push((s.describe(), format!("cannot read: {e}"))),
+                    }
+                }
+                if found.is_none() {
+                    for (i, l) in d.explain_empty(&tried).lines().enumerate() {
+                        let lead = if i == 0 { "aactl log: " } else { "" };
+                        let _ = writeln!(io.err, "{lead}{}", escape_str(l));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(s) = &sink.summary
+        && (summary || follow)
+    {
+        print_summary(s, json, io);
+    }
+    if let Some(mut s) = sink.suggest.take() {
+        let r = finish_suggest(m, &sys, &mut s, json, io)?;
+        if r == Exit::Failure {
+            failed = true;
+        }
+    }
+    let _ = io.out.flush();
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+fn time(t: Option<(u64, u32)>) -> String {
+    t.map(|(s, ms)| rfc3339(s, ms))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
+    if json {
+        #[derive(serde::Serialize)]
+        struct Out {
+            records: u64,
+            groups: Vec<crate::triage::group::GroupJson>,
+            overflow_records: u64,
+        }
+        let v = Out {
+            records: s.records,
+            groups: s.to_json(),
+            overflow_records: s.overflow_records,
+        };
+        let _ = serde_json::to_writer(&mut *io.out, &v);
+        let _ = writeln!(io.out);
+        return;
+    }
+    if s.is_empty() {
+        let _ = writeln!(io.out, "no matching records");
+        return;
+    }
+    let groups = s.sorted();
+    let mut i = 0;
+    let mut first = true;
+    while i < groups.len() {
+        let prof = &groups[i].0.profile;
+        let j = groups[i..]
+            .iter()
+            .position(|g| &g.0.profile != prof)
+            .map_or(groups.len(), |p| i + p);
+        let total: u64 = groups[i..j].iter().map(|g| g.1.count).sum();
+        if !first {
+            let _ = writeln!(io.out);
+        }
+        first = false;
+        let _ = writeln!(
+            io.out,
+            "{} ({} record{}, {} group{})",
+            escape_str(prof),
+            total,
+            if total == 1 { "" } else { "s" },
+            j - i,
+            if j - i == 1 { "" } else { "s" }
+        );
+        let mut b = tabled::builder::Builder::default();
+        b.push_record([
+            "COUNT",
+            "EVENT",
+            "CLASS",
+            "OPERATION",
+            "TARGET",
+            "MASK",
+            "FIRST",
+            "LAST",
+            "COMMANDS",
+            "PIDS",
+            "RULE",
+        ]);
+        for (k, g) in &groups[i..j] {
+            let mut comms: Vec<String> = g
+                .comms
+                .iter()
+                .map(|(c, n)| format!("{}×{n}", c.escaped()))
+                .collect();
+            if g.other_comms > 0 {
+                comms.push(format!("+{}", g.other_comms));
+            }
+            let mut pids: Vec<String> = g.pids.iter().map(u64::to_string).collect();
+            if g.more_pids {
+                pids.push("…".into());
+            }
+            let events: Vec<&str> = g.events.iter().map(|e| e.as_kernel_name()).collect();
+            b.push_record([
+                g.count.to_string(),
+                events.join(","),
+                escape_str(&k.class).into_owned(),
+                k.operation.escaped().into_owned(),
+                k.target.escaped().into_owned(),
+                if k.owner {
+                    format!("owner {}", k.mask.escaped())
+                } else {
+                    k.mask.escaped().into_owned()
+                },
+                time(g.first),
+                time(g.last),
+                comms.join(" "),
+                pids.join(" "),
+                match &g.rule {
+                    Some(Ok(r)) => escape_str(r).into_owned(),
+                    Some(Err(e)) => format!("({})", escape_str(e)),
+                    None => String::new(),
+                },
+            ]);
+        }
+        let mut t = b.build();
+        t.with(tabled::settings::Style::psql());
+        let _ = writeln!(io.out, "{t}");
+        i = j;
+    }
+    if s.overflow_records > 0 {
+        let _ = writeln!(
+            io.out,
+            "\n{} record(s) not grouped: more than {} groups",
+            s.overflow_records, s.max_groups
+        );
+    }
+}
+
+/// Prints (and with `--write` applies) the suggestions.
+fn finish_suggest(
+    m: &ArgMatches,
+    sys: &System,
+    s: &mut Suggestions,
+    json: bool,
+    io: &mut Io<'_>,
+) -> Result<Exit, CliError> {
+    let dir = m
+        .get_one::<PathBuf>("profile-dir")
+        .cloned()
+        .unwrap_or_else(|| sys.path("/etc/apparmor.d"));
+    let mut disk = dir.is_dir().then(|| OnDisk::new(dir.clone()));
+    if let Some(d) = disk.as_mut() {
+        let removed = s.retain(&mut |name, rule| {
+            let top = name.split("//").next().unwrap_or(name);
+            match d.find(top).and_then(|f| f.get(name)) {
+                Some(p) => missing(p, rule),
+                None => Some(rule.clone()),
+            }
+        });
+        if removed > 0 {
+            let _ = writeln!(
+                io.err,
+                "aactl log: {removed} rule(s) left out: already allowed by the profiles in {}",
+                escape_str(&dir.display().to_string())
+            );
+        }
+    }
+    if m.get_flag("generalize") {
+        s.rewrite(&mut generalize);
+    }
+    if m.get_flag("write") {
+        return write_out(m, &dir, disk.as_mut(), s, io);
+    }
+    if json {
+        let blocks: Vec<serde_json::Value> = s
+            .blocks()
+            .iter()
+            .map(|b| {
+                let rules: Vec<String> = b
+                    .items
+                    .iter()
+                    .filter(|i| matches!(i, Item::Rule(_)))
+                    .map(Item::to_string)
+                    .collect();
+                serde_json::json!({
+                    "profile": b.name.value(),
+                    "rules": rules,
+                    "block": b.to_string(),
+                })
+            })
+            .collect();
+        let notes: Vec<serde_json::Value> = s
+            .notes
+            .iter()
+            .map(|(k, n)| {
+                serde_json::json!({
+                    "profile": k.profile, "operation": k.operation,
+                    "reason": k.reason.0, "count": n,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({ "profiles": blocks, "no_rule": notes });
+        let _ = writeln!(io.out, "{v}");
+    } else {
+        let _ = write!(io.out, "{}", s.render());
+        print_notes(s, io);
+    }
+    Ok(Exit::Success)
+}
+
+fn write_out(
+    m: &ArgMatches,
+    dir: &Path,
+    disk: Option<&mut OnDisk>,
+    s: &Suggestions,
+    io: &mut Io<'_>,
+) -> Result<Exit, CliError> {
+    let dry = m.get_flag("dry-run");
+    let Some(disk) = disk else {
+        return Err(CliError(format!(
+            "--write: profile directory {} not found (use --profile-dir)",
+            dir.display()
+        )));
+    };
+    let mut failed = false;
+    let mut changes = Vec::new();
+    for b in s.blocks() {
+        let name = b.name.value();
+        let shown = escape_str(&name).into_owned();
+        let rules: Vec<Item> = b
+            .items
+            .iter()
+            .filter(|i| !matches!(i, Item::Profile(_)))
+            .cloned()
+            .collect();
+        if b.items.iter().any(|i| matches!(i, Item::Profile(_))) {
+            let _ = writeln!(
+                io.err,
+                "aactl log: {shown}: rules for hats and child profiles are not written to the local override; add them to the hat in the profile"
+            );
+        }
+        if !rules.iter().any(|i| matches!(i, Item::Rule(_))) {
+            continue;
+        }
+        let Some(found) = disk.find(&name) else {
+            let _ = writeln!(
+                io.err,
+                "aactl log: {shown}: no profile file in {} defines it; nothing written",
+                escape_str(&dir.display().to_string())
+            );
+            failed = true;
+            continue;
+        };
+        match plan(found, &name, &rules) {
+            Ok(c) => changes.extend(c),
+            Err(e) => {
+                let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                failed = true;
+            }
+        }
+    }
+    for c in &changes {
+        let _ = write!(io.out, "{}", c.diff());
+    }
+    if changes.is_empty() {
+        let _ = writeln!(io.err, "aactl log: nothing to write");
+    }
+    if !dry {
+        for c in &changes {
+            match c.apply() {
+                Ok(()) => {
+                    let _ = writeln!(
+                        io.err,
+                        "aactl log: wrote {}",
+                        escape_str(&c.path.display().to_string())
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                    failed = true;
+                }
+            }
+        }
+    }
+    print_notes(s, io);
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
+    if s.overflow_records > 0 {
+        let _ = writeln!(
+            io.err,
+            "aactl log: {} record(s) not turned into rules: more than {} distinct rules",
+            s.overflow_records,
+            crate::triage::suggest::MAX_RULES
+        );
+    }
+    if s.notes.is_empty() {
+        return;
+    }
+    let total: u64 = s.notes.values().sum();
+    let _ = writeln!(io.err, "aactl log: {total} record(s) produced no rule:");
+    for (k, n) in &s.notes {
+        let _ = writeln!(
+            io.err,
+            "  {} {}: {} ({n}×)",
+            escape_str(&k.profile),
+            if k.operation.is_empty() {
+                "-"
+            } else {
+                &k.operation
+            },
+            escape_str(&k.reason.0)
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! `--write`: append suggested rules to a profile's local override file
+//! (`local/NAME` beside the profile, where `NAME` is the profile file's
+//! name), creating it when missing and adding `include if exists
+//! <local/NAME>` to the profile when it lacks it. Every change is shown as
+//! a diff first; files are replaced atomically (temp file in the same
+//! folder, then rename) and the profile keeps its comments and layout.
+
+use super::ondisk::Found;
+use crate::policy::ast::*;
+use std::path::{Path, PathBuf};
+
+/// Errors planning or applying a write.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The profile file has no usable name.
+    #[error("{}: cannot derive the local override name", path.display())]
+    Name {
+        /// The profile file.
+        path: PathBuf,
+    },
+    /// The profile was not found in its file's AST.
+    #[error("{}: profile {name} not found in the file's text", path.display())]
+    NotInFile {
+        /// The profile file.
+        path: PathBuf,
+        /// The profile.
+        name: String,
+    },
+    /// Reading or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One file change: its path and text before (`None`: new file) and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// The file.
+    pub path: PathBuf,
+    /// Current text, `None` when the file does not exist.
+    pub before: Option<String>,
+    /// New text.
+    pub after: String,
+}
+
+impl FileChange {
+    /// A unified diff of the change (one hunk: common lines at both ends
+    /// are skipped, three lines of context kept).
+    pub fn diff(&self) -> String {
+        let before = self.before.as_deref().unwrap_or("");
+        let a: Vec<&str> = before.lines().collect();
+        let b: Vec<&str> = self.after.lines().collect();
+        let mut pre = 0;
+        while pre < a.len() && pre < b.len() && a[pre] == b[pre] {
+            pre += 1;
+        }
+        let mut suf = 0;
+        while suf < a.len() - pre
+            && suf < b.len() - pre
+            && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
+        {
+            suf += 1;
+        }
+        let ctx = 3;
+        let start = pre.saturating_sub(ctx);
+        let a_end = (a.len() - suf + ctx).min(a.len());
+        let b_end = (b.len() - suf + ctx).min(b.len());
+        let p = crate::escape::escape_str(&self.path.display().to_string()).into_owned();
+        let mut s = String::new();
+        s.push_str(&format!(
+            "--- {}\n+++ {p}\n",
+            if self.before.is_some() {
+                p.as_str()
+            } else {
+                "/dev/null"
+            }
+        ));
+        let range = |st: usize, n: usize| {
+            if n == 0 {
+                format!("{st},0")
+            } else {
+                format!("{},{n}", st + 1)
+            }
+        };
+        s.push_str(&format!(
+            "@@ -{} +{} @@\n",
+            range(start, a_end - start),
+            range(start, b_end - start)
+        ));
+        for l in &a[start..pre] {
+            s.push_str(&format!(" {}\n", crate::escape::escape_str(l)));
+        }
+        for l in &a[pre..a.len() - suf] {
+            s.push_str(&format!("-{}\n", crate::escape::escape_str(l)));
+        }
+        for l in &b[pre..b.len() - suf] {
+            s.push_str(&format!("+{}\n", crate::escape::escape_str(l)));
+        }
+        for l in &a[a.len() - suf..a_end] {
+            s.push_str(&format!(" {}\n", crate::escape::escape_str(l)));
+        }
+        s
+    }
+
+    /// Writes `after` atomically: a temp file in the same folder (created
+    /// if missing), the old file's permissions, then a rename.
+    ///
+    /// # Errors
+    /// [`WriteError::Io`] naming the file.
+    pub fn apply(&self) -> Result<(), WriteError> {
+        let io = |source| WriteError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, self.after.as_bytes()).map_err(io)?;
+        if let Ok(md) = std::fs::metadata(&self.path) {
+            std::fs::set_permissions(tmp.path(), md.permissions()).map_err(io)?;
+        }
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&self.path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+}
+
+fn find_profile<'a>(items: &'a [Item], name: &str) -> Option<&'a Profile> {
+    items.iter().find_map(|it| match it {
+        Item::Profile(p) if p.name.value() == name => Some(&**p),
+        _ => None,
+    })
+}
+
+/// Plans adding `rules` (printed rule items) to the local override of the
+/// top-level profile `name` found on disk. Rules already present in the
+/// local file (same text) are not added again. Returns the changes (the
+/// local file, and the profile file when the include line is missing);
+/// empty when there is nothing to add.
+///
+/// # Errors
+/// [`WriteError`] when the local name cannot be derived or the profile is
+/// not in its file.
+pub fn plan(found: &Found, name: &str, rules: &[Item]) -> Result<Vec<FileChange>, WriteError> {
+    let base = found
+        .file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| WriteError::Name {
+            path: found.file.clone(),
+        })?;
+    let dir = found.file.parent().unwrap_or(Path::new("."));
+    let local = dir.join("local").join(base);
+    let before = match std::fs::read_to_string(&local) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(WriteError::Io {
+                path: local,
+                source,
+            });
+        }
+    };
+    let existing: Vec<String> = before
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .collect();
+    let mut add = String::new();
+    for it in rules {
+        let line = it.to_string();
+        if !existing.contains(&line.trim().to_owned()) && !add.lines().any(|l| l == line) {
+            add.push_str(&line);
+            add.push('\n');
+        }
+    }
+    let mut changes = Vec::new();
+    if add.is_empty() {
+        return Ok(changes);
+    }
+    let mut after = before
+        .clone()
+        .unwrap_or_else(|| format!("# Site-specific additions and overrides for {base}.\n"));
+    if !after.is_empty() && !after.ends_with('\n') {
+        after.push('\n');
+    }
+    after.push_str("# added by aactl log --suggest --write\n");
+    after.push_str(&add);
+    changes.push(FileChange {
+        path: local,
+        before,
+        after,
+    });
+    // the include line in the profile
+    let p = find_profile(&found.ast.items, name).ok_or_else(|| WriteError::NotInFile {
+        path: found.file.clone(),
+        name: name.to_owned(),
+    })?;
+    let target = format!("local/{base}");
+    let has = p
+        .items
+        .iter()
+        .any(|it| matches!(it, Item::Include(i) if i.target.name() == target));
+    if !has {
+        let end = p.span.end as usize;
+        let text = &found.text;
+        // the profile's closing brace is the last byte of its span
+        let close =
+            text[..end.min(text.len())]
+                .rfind('}')
+                .ok_or_else(|| WriteError::NotInFile {
+                    path: found.file.clone(),
+                    name: name.to_owned(),
+                })?;
+        let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
+        let indent: String = text[line_start..close]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        let only_ws = text[line_start..close].trim().is_empty();
+        let ins = format!("{indent}  include if exists <{target}>\n");
+        let after = if only_ws {
+            format!("{}{ins}{}", &text[..line_start], &text[line_start..])
+        } else {
+            format!("{}\n{ins}{}", &text[..close], &text[close..])
+        };
+        changes.push(FileChange {
+            path: found.file.clone(),
+            before: Some(text.clone()),
+            after,
+        });
+    }
+    Ok(changes)
+}

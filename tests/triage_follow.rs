@@ -1,0 +1,204 @@
+//! `aactl log --follow FILE`: records appear as they are written, across a
+//! rotation; Ctrl-C (SIGINT) ends it cleanly with the final summary.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn line(n: u32) -> String {
+    format!(
+        "type=AVC msg=audit(1700000000.{n:03}:{n}): apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/bin/f\" name=\"/data/f{n}\" pid={n} comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=1\n"
+    )
+}
+
+#[test]
+fn follow_prints_records_and_a_final_summary_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, line(1)).unwrap(); // existing content is not repeated
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args([
+            "log",
+            "--follow",
+            "--summary",
+            "--profile-dir",
+            "/nonexistent",
+        ])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            let l = l.unwrap();
+            tx.send(l).unwrap();
+        }
+    });
+    let expect = |want: &str| {
+        let t = Instant::now();
+        loop {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(100))
+                && l.contains(want)
+            {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "no line with {want}");
+        }
+    };
+    let append = |s: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(s.as_bytes()).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    append(&line(2));
+    expect("/data/f2");
+    std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    append(&line(3));
+    expect("/data/f3");
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // the summary: one profile, two groups
+    expect("/usr/bin/f (2 records, 2 groups)");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
+    assert!(rx.try_iter().all(|l| !l.contains("/data/f1")));
+}
+
+/// Without a source, `--follow` follows the live file of the detected
+/// place (auditd's log, not its rotated copy).
+#[test]
+fn follow_auto_detects_the_live_file() {
+    let root = tempfile::tempdir().unwrap();
+    let logdir = root.path().join("var/log/audit");
+    std::fs::create_dir_all(&logdir).unwrap();
+    std::fs::write(logdir.join("audit.log.1"), line(1)).unwrap();
+    std::fs::write(logdir.join("audit.log"), "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args(["log", "--follow", "--root"])
+        .arg(root.path())
+        .args(["--profile-dir", "/nonexistent"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            tx.send(l.unwrap()).unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logdir.join("audit.log"))
+        .unwrap();
+    f.write_all(line(7).as_bytes()).unwrap();
+    let t = Instant::now();
+    loop {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            assert!(!l.contains("/data/f1"), "{l}");
+            if l.contains("/data/f7") {
+                break;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "record not followed");
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+}
+
+/// The journal is followed with `journalctl --follow`; when journalctl
+/// exits, it is started again after the last cursor (a fake journalctl on
+/// PATH records its arguments). SIGINT to aactl alone ends it even though
+/// journalctl (here `sleep`) is still running: the follower kills it.
+#[test]
+fn follow_resumes_the_journal_by_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let args_log = dir.path().join("args");
+    let entry = |c: &str, n: u32| {
+        format!(
+            "{{\"__CURSOR\":\"{c}\",\"__REALTIME_TIMESTAMP\":\"170000000{n}000000\",\"_TRANSPORT\":\"kernel\",\"MESSAGE\":\"audit: type=1400 audit(170000000{n}.000:{n}): apparmor=\\\"DENIED\\\" operation=\\\"open\\\" profile=\\\"/j\\\" name=\\\"/j{n}\\\" pid={n} comm=\\\"c\\\" requested_mask=\\\"r\\\" denied_mask=\\\"r\\\"\"}}"
+        )
+    };
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> '{}'\ncase \"$*\" in\n*--after-cursor=c2*) echo '{}'; exec sleep 30 ;;\n*--after-cursor=*) exec sleep 30 ;;\n*) echo '{}'; echo '{}' ;;\nesac\n",
+        args_log.display(),
+        entry("c3", 3),
+        entry("c1", 1),
+        entry("c2", 2)
+    );
+    let fake = dir.path().join("journalctl");
+    std::fs::write(&fake, script).unwrap();
+    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args([
+            "log",
+            "journal",
+            "--follow",
+            "--summary",
+            "--profile-dir",
+            "/nonexistent",
+        ])
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            tx.send(l.unwrap()).unwrap();
+        }
+    });
+    let mut seen = Vec::new();
+    let t = Instant::now();
+    while !seen.iter().any(|l: &String| l.contains("/j3")) {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push(l);
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "{seen:?}");
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("/j (3 records, 3 groups)")),
+        "{rest:?}"
+    );
+    let calls = std::fs::read_to_string(&args_log).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[0].contains("--follow") && !calls[0].contains("--after-cursor"));
+    assert!(calls[1].contains("--follow") && calls[1].contains("--after-cursor=c2"));
+    assert_eq!(seen.iter().filter(|l| l.contains("/j1")).count(), 1);
+}
