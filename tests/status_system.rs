@@ -131,6 +131,21 @@ fn aa_status_on_the_fixture() {
 }
 
 #[test]
+fn threaded_scan_gives_the_same_processes_in_the_same_order() {
+    let sys = System::with_root(basic());
+    let one = sys.processes(&no_canon()).unwrap();
+    for threads in [0, 2, 3] {
+        let many = sys
+            .processes(&ProcessScan {
+                threads,
+                ..no_canon()
+            })
+            .unwrap();
+        assert_eq!(one, many, "threads = {threads}");
+    }
+}
+
+#[test]
 fn snapshot_round_trip() {
     let src = System::with_root(basic());
     let tmp = tempfile::tempdir().unwrap();

@@ -231,7 +231,7 @@ pub fn confined_processes(
         canonicalize_exe: true,
         comm: false,
         skip_unlabelled: true,
-        threads: 0,
+        threads: 1,
     };
     let mut out = Vec::new();
     sys.scan_processes(&scan, |p| {

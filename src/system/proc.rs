@@ -35,19 +35,21 @@ pub struct ProcessScan {
     /// attributes, vanished tasks), without reading anything else for them.
     pub skip_unlabelled: bool,
     /// Worker threads reading `/proc/PID` entries in parallel (results keep /proc order);
-    /// 0 = one per CPU, at most 4.
+    /// 0 = one per CPU, at most 4. The default is 1: procfs's iterator opens each entry
+    /// under the shared lock, and on the 20,000-process benchmark 4 workers were 1.26x
+    /// slower than one (scripts/bench-status).
     pub threads: usize,
 }
 
 impl Default for ProcessScan {
-    /// Everything: exe (canonicalised), comm, and unlabelled processes too.
+    /// Everything: exe (canonicalised), comm, and unlabelled processes too; one thread.
     fn default() -> Self {
         ProcessScan {
             exe: true,
             canonicalize_exe: true,
             comm: true,
             skip_unlabelled: false,
-            threads: 0,
+            threads: 1,
         }
     }
 }
@@ -193,11 +195,32 @@ impl System {
                 .unwrap_or(1),
             n => n,
         };
+        // realpath(3) of each distinct link target, once (single-threaded, after the reads).
+        let mut cache: HashMap<String, Option<String>> = HashMap::new();
+        let mut resolve = |mut p: Process| {
+            if reader.canonicalize
+                && let Some(text) = p.exe.take()
+            {
+                p.exe = Some(if text.starts_with('/') {
+                    cache
+                        .entry(text.clone())
+                        .or_insert_with(|| {
+                            std::fs::canonicalize(&text)
+                                .ok()
+                                .map(|r| r.to_string_lossy().into_owned())
+                        })
+                        .clone()
+                        .unwrap_or(text)
+                } else {
+                    text
+                });
+            }
+            f(p)
+        };
         if threads <= 1 {
-            let mut cache = HashMap::new();
             for p in iter.by_ref().flatten() {
-                if let Some(p) = reader.read(&p, &mut cache) {
-                    f(p);
+                if let Some(p) = reader.read(&p) {
+                    resolve(p);
                 }
             }
             return Ok(());
@@ -209,18 +232,26 @@ impl System {
                 .map(|_| {
                     s.spawn(|| {
                         let mut local = Vec::new();
-                        let mut cache = HashMap::new();
+                        let mut batch = Vec::with_capacity(BATCH);
                         loop {
-                            let (idx, item) = {
-                                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
-                                let Some(item) = g.0.next() else { break };
-                                g.1 += 1;
-                                (g.1, item)
-                            };
-                            if let Ok(p) = item
-                                && let Some(p) = reader.read(&p, &mut cache)
+                            // Take a batch of entries under the lock (few futex calls).
                             {
-                                local.push((idx, p));
+                                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                                for _ in 0..BATCH {
+                                    let Some(item) = g.0.next() else { break };
+                                    g.1 += 1;
+                                    batch.push((g.1, item));
+                                }
+                            }
+                            if batch.is_empty() {
+                                break;
+                            }
+                            for (idx, item) in batch.drain(..) {
+                                if let Ok(p) = item
+                                    && let Some(p) = reader.read(&p)
+                                {
+                                    local.push((idx, p));
+                                }
                             }
                         }
                         local
@@ -235,11 +266,14 @@ impl System {
         let mut all: Vec<(usize, Process)> = parts.into_iter().flatten().collect();
         all.sort_unstable_by_key(|(i, _)| *i);
         for (_, p) in all {
-            f(p);
+            resolve(p);
         }
         Ok(())
     }
 }
+
+/// Directory entries a worker takes at once.
+const BATCH: usize = 64;
 
 /// Per-scan settings shared by the workers.
 struct Reader {
@@ -250,11 +284,7 @@ struct Reader {
 }
 
 impl Reader {
-    fn read(
-        &self,
-        p: &procfs::process::Process,
-        cache: &mut HashMap<std::ffi::OsString, Option<String>>,
-    ) -> Option<Process> {
+    fn read(&self, p: &procfs::process::Process) -> Option<Process> {
         let pid = u32::try_from(p.pid()).ok().filter(|&pid| pid != 0)?;
         let attr = match self.iface {
             AttrInterface::Apparmor | AttrInterface::TryBoth => {
@@ -274,26 +304,9 @@ impl Reader {
             return None;
         }
         let exe = if self.scan.exe {
-            match p.exe() {
-                Ok(target) => {
-                    let key = target.into_os_string();
-                    let text = key.to_string_lossy().into_owned();
-                    if self.canonicalize && text.starts_with('/') {
-                        let resolved = cache
-                            .entry(key)
-                            .or_insert_with(|| {
-                                std::fs::canonicalize(&text)
-                                    .ok()
-                                    .map(|r| r.to_string_lossy().into_owned())
-                            })
-                            .clone();
-                        Some(resolved.unwrap_or(text))
-                    } else {
-                        Some(text)
-                    }
-                }
-                Err(_) => None,
-            }
+            p.exe()
+                .ok()
+                .map(|t| t.into_os_string().to_string_lossy().into_owned())
         } else {
             None
         };

@@ -86,10 +86,15 @@ impl Formatter for CJsonPretty {
 pub struct JsonProcess<'a> {
     /// The label without mode.
     pub profile: &'a str,
-    /// Decimal pid, as a string (upstream's schema).
-    pub pid: String,
+    /// The pid, written as a decimal string (upstream's schema).
+    #[serde(serialize_with = "pid_as_string")]
+    pub pid: u32,
     /// The mode word.
     pub status: &'a str,
+}
+
+fn pid_as_string<S: Serializer>(pid: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(pid)
 }
 
 /// The aa-status JSON document, version "2". Members are written in upstream's order and
@@ -156,17 +161,15 @@ impl JsonDoc<'_> {
     /// # Errors
     /// Write errors of `w`.
     pub fn write(&self, w: &mut dyn Write, pretty: bool) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(4096);
         let r = if pretty {
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, CJsonPretty::default());
+            let mut ser = serde_json::Serializer::with_formatter(&mut *w, CJsonPretty::default());
             serde::Serialize::serialize(self, &mut ser)
         } else {
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, UpstreamCompact);
+            let mut ser = serde_json::Serializer::with_formatter(&mut *w, UpstreamCompact);
             serde::Serialize::serialize(self, &mut ser)
         };
         r.map_err(io::Error::other)?;
-        buf.push(b'\n');
-        w.write_all(&buf)
+        w.write_all(b"\n")
     }
 }
 
@@ -183,12 +186,12 @@ mod tests {
                 vec![
                     JsonProcess {
                         profile: "a\"b",
-                        pid: "1".into(),
+                        pid: 1,
                         status: "enforce",
                     },
                     JsonProcess {
                         profile: "a\"b",
-                        pid: "2".into(),
+                        pid: 2,
                         status: "enforce",
                     },
                 ],

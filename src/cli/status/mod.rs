@@ -528,7 +528,7 @@ fn json_report(
                 for p in status::processes_in(processes, s, filters, ProcessOrder::ByExe) {
                     let entry = json::JsonProcess {
                         profile: &p.profile,
-                        pid: p.pid.to_string(),
+                        pid: p.pid,
                         status: p.mode.as_str(),
                     };
                     match index.get(p.exe.as_str()) {
