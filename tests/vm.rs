@@ -24,9 +24,21 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// aactl checks that are run and reported but not counted as failures until
-/// the lead enables them (by emptying this list) once the subcommands exist.
-const PENDING_AACTL_CHECKS: &[&str] = &[];
+/// Checks of `aactl status` and `aactl ps`, which did not exist on this
+/// branch at its deadline: they run and print as `PENDING` with their result,
+/// but are not counted in the summary. LEAD: empty this list once those
+/// subcommands are merged, so that they count (a missing subcommand then
+/// fails). `aactl snapshot` exists and is not in this list.
+const PENDING_AACTL_CHECKS: &[&str] = &[
+    "aactl status",
+    "aactl status --json",
+    "aactl ps",
+    "aactl ps --json",
+    "aactl --root snapshot: status same as live",
+    "aactl --root snapshot: status-json same as live",
+    "aactl --root snapshot: ps same as live",
+    "aactl --root snapshot: ps-json same as live",
+];
 
 /// The aa-status options run on both binaries (`default` = no argument).
 const STATUS_ARGS: &[&str] = &[
@@ -1008,13 +1020,13 @@ fn vm_suite() {
     }
 
     println!("vm: total {:.1} s", start.elapsed().as_secs_f64());
+    let mut summary = format!("VM suite: {} passed, {} failed", t.passed, t.failed.len());
     if !t.pending.is_empty() {
-        println!(
-            "vm: {} pending aactl checks (PENDING_AACTL_CHECKS)",
+        summary.push_str(&format!(
+            " ({} pending: PENDING_AACTL_CHECKS)",
             t.pending.len()
-        );
+        ));
     }
-    let summary = format!("VM suite: {} passed, {} failed", t.passed, t.failed.len());
     // Straight to the process's stderr, past libtest's capture, so that the
     // line is in every CI log, passing or not.
     let _ = writeln!(std::io::stderr(), "{summary}");
