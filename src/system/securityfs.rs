@@ -352,7 +352,10 @@ impl System {
     /// `InvalidData` when the text is not a number.
     pub fn revision(&self) -> Result<u64, SystemError> {
         let p = self.securityfs()?.join("revision");
-        let s = read_trimmed(&p).map_err(|e| SystemError::io(&p, e))?;
+        // One read only: on a live kernel a second read() of `revision` blocks until
+        // the policy changes (spec/runtime-and-logs.md §1.2), or fails with EAGAIN
+        // when the file was opened non-blocking.
+        let s = read_once(&p).map_err(|e| SystemError::io(&p, e))?;
         s.trim().parse().map_err(|_| {
             SystemError::io(
                 &p,
@@ -360,6 +363,15 @@ impl System {
             )
         })
     }
+}
+
+/// Reads at most 64 bytes with a single `read()` call, as UTF-8 (lossy).
+fn read_once(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = super::open_file(path)?;
+    let mut buf = [0u8; 64];
+    let n = f.read(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 /// True when profile identities can exist: `features/domain/identity` is present, or the
