@@ -479,20 +479,40 @@ impl Val<'_> {
     }
 }
 
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
-}
+/// Byte classes for the key/value scan (a table lookup per byte on the
+/// hot path): bit 0 a key byte (`[A-Za-z0-9_.-]`), bit 1 ends a bare value
+/// (space, tab, auditd's 0x1d).
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' {
+            t[b] |= 1;
+        }
+        if c == b' ' || c == b'\t' || c == 0x1d {
+            t[b] |= 2;
+        }
+        b += 1;
+    }
+    t
+};
 
-fn key(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    take_while1(is_key_byte).parse(i)
+fn key_len(i: &[u8]) -> usize {
+    i.iter()
+        .position(|&b| CLASS[b as usize] & 1 == 0)
+        .unwrap_or(i.len())
 }
 
 /// One `key=value` at the start of `i`: quoted (`"…"`, backslash escapes the
 /// next byte), or bare up to whitespace. Returns None when `i` does not
 /// start with `key=`.
 fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
-    let (rest, k) = key(i).ok()?;
-    let rest = rest.strip_prefix(b"=")?;
+    let n = key_len(i);
+    if n == 0 || i.get(n) != Some(&b'=') {
+        return None;
+    }
+    let (k, rest) = (&i[..n], &i[n + 1..]);
     if let Some(q) = rest.strip_prefix(b"\"") {
         // fast path: no backslash before the closing quote
         let close = memchr::memchr2(b'"', b'\\', q);
@@ -524,7 +544,11 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
     // Lines are split at \n and a trailing \r is trimmed, so a bare value
     // ends at a space, a tab or auditd's 0x1d (a CR/LF inside a journal
     // MESSAGE stays part of the value).
-    let end = memchr::memchr3(b' ', b'\t', 0x1d, rest).unwrap_or(rest.len());
+    // bare values are short: a table scan beats a SIMD search setup
+    let end = rest
+        .iter()
+        .position(|&b| CLASS[b as usize] & 2 != 0)
+        .unwrap_or(rest.len());
     Some((k, Val::Bare(&rest[..end]), &rest[end..]))
 }
 

@@ -232,11 +232,23 @@ pub struct ReadError {
     pub error: io::Error,
 }
 
+/// An audit event held open for grouping: its first AppArmor record inline
+/// and any later ones (rare) in `rest`, so that an event costs no queue
+/// allocation of its own.
 struct Pending {
     key: Option<(u64, u32, u64)>,
-    records: VecDeque<Box<Record>>,
+    first: Box<Record>,
+    // boxed: records (about 1 KiB) move to the ready queue without a copy
+    #[allow(clippy::vec_box)]
+    rest: Vec<Box<Record>>,
     last_line: u64,
     closed: bool,
+}
+
+impl Pending {
+    fn records_mut(&mut self) -> impl Iterator<Item = &mut Box<Record>> {
+        std::iter::once(&mut self.first).chain(self.rest.iter_mut())
+    }
 }
 
 /// Turns a [`LineSource`] into a stream of [`Record`]s.
@@ -259,6 +271,8 @@ pub struct LogReader<S> {
     buf: Vec<u8>,
     ahead: Option<(Vec<u8>, NextLine)>,
     pending: VecDeque<Pending>,
+    /// Records of released events not yet returned (after the first).
+    ready: VecDeque<Box<Record>>,
     last_line: u64,
     done: bool,
 }
@@ -275,6 +289,7 @@ impl<S: LineSource> LogReader<S> {
             buf: Vec::with_capacity(4096),
             ahead: None,
             pending: VecDeque::new(),
+            ready: VecDeque::new(),
             last_line: 0,
             done: false,
         }
@@ -299,28 +314,20 @@ impl<S: LineSource> LogReader<S> {
     }
 
     fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
-        loop {
-            let too_many = self.pending.len() > 256;
-            let last_line = self.last_line;
-            let window = self.opts.group_window;
-            let front = self.pending.front_mut()?;
-            let ready = all
-                || front.closed
-                || last_line.saturating_sub(front.last_line) > window
-                || too_many;
-            if !ready {
-                return None;
-            }
-            if front.records.is_empty() {
-                self.pending.pop_front();
-                continue;
-            }
-            let r = front.records.pop_front()?;
-            if front.records.is_empty() {
-                self.pending.pop_front();
-            }
+        if let Some(r) = self.ready.pop_front() {
             return Some(r);
         }
+        let front = self.pending.front()?;
+        let ready = all
+            || front.closed
+            || self.last_line.saturating_sub(front.last_line) > self.opts.group_window
+            || self.pending.len() > 256;
+        if !ready {
+            return None;
+        }
+        let p = self.pending.pop_front()?;
+        self.ready.extend(p.rest);
+        Some(p.first)
     }
 
     fn push_record(&mut self, mut rec: Box<Record>, line: u64) {
@@ -331,16 +338,17 @@ impl<S: LineSource> LogReader<S> {
         };
         if let Some(p) = key.and_then(|k| self.pending.iter_mut().rev().find(|p| p.key == Some(k)))
         {
-            if let Some(ctx) = p.records.front().and_then(|r| r.context.clone()) {
+            if let Some(ctx) = p.first.context.clone() {
                 rec.context = Some(ctx);
             }
-            p.records.push_back(rec);
+            p.rest.push(rec);
             p.last_line = line;
             return;
         }
         self.pending.push_back(Pending {
             key,
-            records: VecDeque::from([rec]),
+            first: rec,
+            rest: Vec::new(),
             last_line: line,
             closed: key.is_none(),
         });
@@ -366,12 +374,31 @@ impl<S: LineSource> LogReader<S> {
         );
         let mut ctx = AuditContext::default();
         let tname = String::from_utf8_lossy(t).into_owned();
+        // auditd's ENRICHED trailer (after 0x1d) holds uppercase keys only,
+        // none of which is read here: do not scan it.
+        let body = &body[..memchr::memchr(0x1d, body).unwrap_or(body.len())];
+        // The SYSCALL keys read here, as bits; once all were seen (the
+        // kernel writes each once, `exe=` near the end) the scan stops.
+        const ALL: u8 = 0x7f;
+        let mut seen = 0u8;
         for (k, v) in parse::other_fields(body) {
             let num = |v: &parse::RawValue<'_>| {
                 std::str::from_utf8(v.raw())
                     .ok()
                     .and_then(|s| s.parse::<i64>().ok())
             };
+            if syscall {
+                seen |= match k {
+                    b"syscall" => 1,
+                    b"success" => 2,
+                    b"exit" => 4,
+                    b"exe" => 8,
+                    b"comm" => 16,
+                    b"uid" => 32,
+                    b"auid" => 64,
+                    _ => 0,
+                };
+            }
             match k {
                 b"syscall" if syscall => ctx.syscall = Some(v.text().to_str_lossy().into_owned()),
                 b"success" if syscall => ctx.success = Some(v.text().to_str_lossy().into_owned()),
@@ -394,26 +421,19 @@ impl<S: LineSource> LogReader<S> {
                 }
                 _ => {}
             }
+            if seen == ALL {
+                break;
+            }
         }
-        for r in &mut p.records {
-            let c = r.context.get_or_insert_with(Box::default);
-            c.records.push(tname.clone());
-            if ctx.syscall.is_some() {
-                c.syscall.clone_from(&ctx.syscall);
-                c.success.clone_from(&ctx.success);
-                c.exit = ctx.exit;
-                c.exe.clone_from(&ctx.exe);
-                c.comm.clone_from(&ctx.comm);
-                c.uid = ctx.uid;
-                c.auid = ctx.auid;
+        // The common event has one AppArmor record: move the context into
+        // it; clone only for the others.
+        let n = 1 + p.rest.len();
+        for (i, r) in p.records_mut().enumerate() {
+            if i + 1 == n {
+                merge_context(r, std::mem::take(&mut ctx), tname);
+                break;
             }
-            if ctx.cwd.is_some() {
-                c.cwd.clone_from(&ctx.cwd);
-            }
-            c.paths.extend(ctx.paths.iter().cloned());
-            if ctx.proctitle.is_some() {
-                c.proctitle.clone_from(&ctx.proctitle);
-            }
+            merge_context(r, ctx.clone(), tname.clone());
         }
         if t == b"PROCTITLE" || t == b"1327" {
             // the last record of an auditd event (EOE follows only sometimes)
@@ -520,6 +540,33 @@ impl<S: LineSource> LogReader<S> {
             }
             Parsed::NotAudit => self.stats.not_apparmor += 1,
         }
+    }
+}
+
+/// Merges the fields one SYSCALL/CWD/PATH/PROCTITLE record (`tname`)
+/// contributed (`ctx`) into `r`'s audit context.
+fn merge_context(r: &mut Record, ctx: AuditContext, tname: String) {
+    let c = r.context.get_or_insert_with(Box::default);
+    c.records.push(tname);
+    if ctx.syscall.is_some() {
+        c.syscall = ctx.syscall;
+        c.success = ctx.success;
+        c.exit = ctx.exit;
+        c.exe = ctx.exe;
+        c.comm = ctx.comm;
+        c.uid = ctx.uid;
+        c.auid = ctx.auid;
+    }
+    if ctx.cwd.is_some() {
+        c.cwd = ctx.cwd;
+    }
+    if c.paths.is_empty() {
+        c.paths = ctx.paths;
+    } else {
+        c.paths.extend(ctx.paths);
+    }
+    if ctx.proctitle.is_some() {
+        c.proctitle = ctx.proctitle;
     }
 }
 
