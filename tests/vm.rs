@@ -716,7 +716,15 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
             let missing: Vec<_> = rep
                 .profiles
                 .iter()
-                .filter(|p| !s.contains(&p.1) || !s.contains(&p.0))
+                .filter(|p| {
+                    // `:ns:name` is split into "namespace" and "name" in our JSON.
+                    let name_found = s.contains(&p.1)
+                        || p.1
+                            .strip_prefix(':')
+                            .and_then(|r| r.split_once(':'))
+                            .is_some_and(|(ns, n)| s.contains(ns) && s.contains(n));
+                    !name_found || !s.contains(&p.0)
+                })
                 .collect();
             ensure(missing.is_empty(), || {
                 format!("profiles not in JSON: {missing:?}")
@@ -763,10 +771,20 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
             &name,
             (|| {
                 let a = run_ok(live)?;
-                let b = run_ok(snap)?;
+                let mut b = run_ok(snap)?;
+                // Paths read from the snapshot are under its root: print them as live.
+                b.stdout = String::from_utf8_lossy(&b.stdout)
+                    .replace(SNAPSHOT_ROOT, "")
+                    .into_bytes();
                 if live.ends_with("json") {
-                    let x = drop_transient(strip_root(Json::parse(&a.stdout)?), &stable);
-                    let y = drop_transient(strip_root(Json::parse(&b.stdout)?), &stable);
+                    let x = drop_unconfined(drop_transient(
+                        strip_root(Json::parse(&a.stdout)?),
+                        &stable,
+                    ));
+                    let y = drop_unconfined(drop_transient(
+                        strip_root(Json::parse(&b.stdout)?),
+                        &stable,
+                    ));
                     ensure(x == y, || {
                         format!("live {:?}\nsnapshot {:?}", clip(&a.out()), clip(&b.out()))
                     })
@@ -775,9 +793,13 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
                         c.out()
                             .lines()
                             .filter(|l| {
-                                !l.split(|ch: char| !ch.is_ascii_digit())
-                                    .filter_map(|w| w.parse::<u64>().ok())
-                                    .any(|n| n > max_stable)
+                                // Unconfined rows of `ps` (kernel threads whose comm
+                                // changes, the guest's own helpers) are not compared.
+                                l.split('|').nth(3).map(str::trim) != Some("unconfined")
+                                    && !l
+                                        .split(|ch: char| !ch.is_ascii_digit())
+                                        .filter_map(|w| w.parse::<u64>().ok())
+                                        .any(|n| n > max_stable)
                             })
                             .map(str::to_string)
                             .collect()
@@ -873,6 +895,30 @@ fn label_parts(label: &str) -> Vec<String> {
 }
 
 /// Drops a top-level "root" member (the folder read), which differs by design.
+/// Where the guest writes `aactl snapshot` (scripts/vm/guest/steps).
+const SNAPSHOT_ROOT: &str = "/tmp/snap";
+
+/// Drops process objects whose `state` is `unconfined` (kernel threads change
+/// their comm between two reads; the guest's helpers come and go).
+fn drop_unconfined(j: Json) -> Json {
+    let unconfined =
+        |x: &Json| matches!(x.get("state"), Some(Json::String(s)) if s == "unconfined");
+    match j {
+        Json::Array(v) => Json::Array(
+            v.into_iter()
+                .filter(|x| !unconfined(x))
+                .map(drop_unconfined)
+                .collect(),
+        ),
+        Json::Object(v) => Json::Object(
+            v.into_iter()
+                .map(|(k, x)| (k, drop_unconfined(x)))
+                .collect(),
+        ),
+        x => x,
+    }
+}
+
 fn strip_root(j: Json) -> Json {
     match j {
         Json::Object(v) => Json::Object(v.into_iter().filter(|(k, _)| k != "root").collect()),

@@ -1,7 +1,8 @@
 //! `aactl snapshot DIR`: copies the AppArmor state that the inspection commands read into DIR,
 //! in the layout of a root directory, so that `--root DIR` (or `System::with_root(DIR)`) reads
 //! it back: the `profiles` list, the `policy/` tree (name, mode, attach, identity), features,
-//! revision, module parameters, and per process its label, exe link target and comm, plus a
+//! revision, the reader's namespace files (`.ns_name`, `.ns_level`, `.stacked`,
+//! `.ns_stacked`), module parameters, and per process its label, exe link target and comm, plus a
 //! `proc/mounts` line for securityfs. Attach the folder to a bug report.
 
 use super::{CliError, Exit};
@@ -163,6 +164,12 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
         }
         if let Ok(rev) = sys.revision() {
             write_file(&out.join("revision"), format!("{rev}\n").as_bytes())?;
+        }
+        // The reader's namespace and stacking state (small text files; optional).
+        for name in [".ns_name", ".ns_level", ".stacked", ".ns_stacked"] {
+            if let Ok(bytes) = crate::system::read_bytes(sfs.join(name)) {
+                write_file(&out.join(name), &bytes)?;
+            }
         }
     }
     write_file(&dest.join("proc/mounts"), mounts.as_bytes())?;
