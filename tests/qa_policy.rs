@@ -110,3 +110,33 @@ fn proc_files_are_read_bounded() {
     assert_eq!(c, 1, "{out}");
     assert!(out.contains("/proc/self/status:1:"), "{out}");
 }
+
+#[test]
+fn control_characters_are_escaped_in_text_output() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().display().to_string();
+    // a file name with ESC and a newline, text with ESC, BEL and a C1 CSI
+    let name = d.path().join("e\u{1b}[31mx\nz");
+    std::fs::write(
+        &name,
+        "profile a {\n /x \u{9b}31m\u{1b}[2J\u{7},\n}\nprofile b {\n /x r\n}\n",
+    )
+    .unwrap();
+    let argv = ["aactl", "check", "--base", &base, "--syntax-only", "--"]
+        .iter()
+        .map(std::ffi::OsString::from)
+        .chain(std::iter::once(name.clone().into_os_string()))
+        .collect();
+    let (c, out, err) = run_os(argv);
+    assert_eq!(c, 1, "{out}{err}");
+    for bad in ['\u{1b}', '\u{9b}', '\u{7}'] {
+        assert!(!out.contains(bad), "raw {bad:?} in output:\n{out}");
+    }
+    assert!(out.contains("e\\x1b[31mx\\nz:2:5"), "{out}");
+    assert!(out.contains("e\\x1b[31mx\\nz:6:1"), "{out}");
+    // the caret still stands under the offending token
+    let lines: Vec<&str> = out.lines().collect();
+    let i = lines.iter().position(|l| l.starts_with("2 |")).unwrap();
+    let col = |l: &str, pat: char| l.char_indices().position(|(_, c)| c == pat).unwrap();
+    assert_eq!(col(lines[i], '\u{fffd}'), col(lines[i + 1], '^'), "{out}");
+}
