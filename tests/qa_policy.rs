@@ -140,3 +140,36 @@ fn control_characters_are_escaped_in_text_output() {
     let col = |l: &str, pat: char| l.char_indices().position(|(_, c)| c == pat).unwrap();
     assert_eq!(col(lines[i], '\u{fffd}'), col(lines[i + 1], '^'), "{out}");
 }
+
+/// `@{Vn}` defined from two copies of `@{Vn-1}`: 2^n text or lookups.
+fn exponential_vars(n: usize, braces: bool) -> String {
+    let mut s = String::from("@{V0}=x y\n");
+    for i in 1..n {
+        if braces {
+            s += &format!("@{{V{i}}}={{@{{V{0}}},@{{V{0}}}}}\n", i - 1);
+        } else {
+            s += &format!("@{{V{i}}}=@{{V{0}}} @{{V{0}}}\n", i - 1);
+        }
+    }
+    s + &format!("profile a {{\n  /@{{V{}}} r,\n}}\n", n - 1)
+}
+
+#[test]
+fn exponential_variables_are_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().display().to_string();
+    for braces in [true, false] {
+        let p = write(d.path(), "exp", &exponential_vars(30, braces));
+        let t = std::time::Instant::now();
+        let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &p]);
+        assert_eq!(c, 1, "{out}");
+        assert!(out.contains("Variable expansion too large"), "{out}");
+        assert!(out.contains("exp:32:3"), "{out}");
+        // bounded: a budget, not 2^30 steps (generous for debug builds)
+        assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    }
+    // a short chain still expands
+    let p = write(d.path(), "ok", &exponential_vars(6, false));
+    let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &p]);
+    assert_eq!(c, 0, "{out}");
+}
