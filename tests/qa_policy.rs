@@ -173,3 +173,46 @@ fn exponential_variables_are_bounded() {
     let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &p]);
     assert_eq!(c, 0, "{out}");
 }
+
+#[test]
+fn dry_run_commands_round_trip_through_a_shell() {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let d = tempfile::tempdir().unwrap();
+    let names: [&[u8]; 4] = [
+        b"-leading dash",
+        b"new\nline\x1b[31m",
+        b"bad\xffutf8 'q' \\n",
+        b"c1\xc2\x9bcsi",
+    ];
+    for name in names {
+        let p = d.path().join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(&p, "profile n {\n}\n").unwrap();
+        let argv = ["aactl", "load", "-Q", "--dry-run", "--"]
+            .iter()
+            .map(std::ffi::OsString::from)
+            .chain(std::iter::once(p.clone().into_os_string()))
+            .collect();
+        let (c, out, err) = run_os(argv);
+        assert_eq!(c, 0, "{out}{err}");
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("$ "))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            !line.contains(['\n', '\u{1b}', '\u{9b}', '\u{fffd}']),
+            "{line}"
+        );
+        // the last word, given to bash, must be exactly the file name
+        let word = line.rsplit_once(" -- ").expect("-- before files").1;
+        let got = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("printf %s {word}"))
+            .output()
+            .expect("bash");
+        assert_eq!(
+            got.stdout,
+            p.clone().into_os_string().into_vec(),
+            "{word} did not round-trip"
+        );
+    }
+}
