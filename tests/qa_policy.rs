@@ -216,3 +216,29 @@ fn dry_run_commands_round_trip_through_a_shell() {
         );
     }
 }
+
+#[test]
+fn symlink_loops_in_a_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().display().to_string();
+    let dir = d.path().join("sl");
+    std::fs::create_dir(&dir).unwrap();
+    write(&dir, "ok", "profile ok {}\n");
+    // a link to an ancestor directory is a directory: skipped, as apparmor_parser does
+    std::os::unix::fs::symlink("../sl", dir.join("up")).unwrap();
+    let dir_s = dir.display().to_string();
+    let (c, out, err) = run(&["check", "--base", &base, &dir_s]);
+    assert_eq!(c, 0, "{out}{err}");
+    // links that point at each other: apparmor_parser fails (exit 40); we give
+    // an I/O error naming each one (exit 2) and still check the rest
+    std::os::unix::fs::symlink("l2", dir.join("l1")).unwrap();
+    std::os::unix::fs::symlink("l1", dir.join("l2")).unwrap();
+    let (c, out, err) = run(&["check", "--base", &base, &dir_s]);
+    assert_eq!(c, 2, "{out}{err}");
+    assert!(
+        err.contains("sl/l1: Too many levels of symbolic links"),
+        "{err}"
+    );
+    assert!(err.contains("sl/l2: "), "{err}");
+    assert!(out.contains("1 file(s) checked, 0 invalid"), "{out}");
+}
