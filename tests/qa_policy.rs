@@ -242,3 +242,47 @@ fn symlink_loops_in_a_directory() {
     assert!(err.contains("sl/l2: "), "{err}");
     assert!(out.contains("1 file(s) checked, 0 invalid"), "{out}");
 }
+
+#[test]
+fn many_diagnostics_on_a_large_binary_file_render_quickly() {
+    // 1 MiB of pseudo-random bytes: thousands of diagnostics. Rendering each
+    // one used to rescan the whole file (minutes); `run` fails after 60 s.
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().display().to_string();
+    let mut x: u32 = 12345;
+    let bytes: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect();
+    let p = d.path().join("bin");
+    std::fs::write(&p, bytes).unwrap();
+    let p = p.display().to_string();
+    let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &p]);
+    assert_eq!(c, 1);
+    let (cj, json, _) = run(&[
+        "check",
+        "--base",
+        &base,
+        "--syntax-only",
+        "--format",
+        "json",
+        &p,
+    ]);
+    assert_eq!(cj, 1);
+    // text and JSON name the same file and line for every diagnostic (JSON
+    // columns count bytes, text columns characters: documented)
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("json");
+    let diags = v["files"][0]["diagnostics"].as_array().unwrap();
+    assert!(diags.len() > 100, "{}", diags.len());
+    let locs: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--> "))
+        .collect();
+    assert_eq!(locs.len(), diags.len());
+    for (l, d) in locs.iter().zip(diags) {
+        let want = format!("{p}:{}:", d["line"]);
+        assert!(l.starts_with(&want), "{l} vs {want}");
+    }
+}

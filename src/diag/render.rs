@@ -32,11 +32,22 @@ pub fn render(diag: &Diagnostic, map: &SourceMap, styled: bool) -> String {
             let end = floor_char(&src.text, end).max(start);
             // annotate-snippets shows C0 controls as visible symbols but passes
             // C1 controls (U+0080..U+009F, e.g. CSI U+009B) to the terminal.
-            let (text, start, end) = without_c1(&src.text, start, end);
+            // Give annotate-snippets only the annotated line: it scans the
+            // whole source it is given, which made thousands of diagnostics on
+            // a 1 MiB binary file take minutes.
+            let line_start = src.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = src.text[end..].find('\n').map_or(len, |i| end + i);
+            let line_no = src.line_col(line_start).0;
+            let (text, start, end) = without_c1(
+                &src.text[line_start..line_end],
+                start - line_start,
+                end - line_start,
+            );
             // file names may hold control characters (ESC, newline): escape them
             let path = crate::escape::escape_str(&src.path.display().to_string()).into_owned();
             let report = &[title.element(
                 Snippet::source(text.as_ref())
+                    .line_start(line_no)
                     .path(path)
                     .annotation(AnnotationKind::Primary.span(start..end)),
             )];
