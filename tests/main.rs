@@ -14,6 +14,8 @@ mod policy_hostile;
 mod policy_resolve;
 mod policy_roundtrip;
 mod policy_syntax;
+// hostile and odd input for check, mode commands and loader
+mod qa_policy;
 // aa-status vs upstream 6.0's recorded results on the shared fake systems (root, unshare)
 mod compliance;
 // JSON-as-data reader used by the compliance tests

@@ -30,9 +30,24 @@ pub fn render(diag: &Diagnostic, map: &SourceMap, styled: bool) -> String {
             }
             let start = floor_char(&src.text, start);
             let end = floor_char(&src.text, end).max(start);
-            let path = src.path.display().to_string();
+            // annotate-snippets shows C0 controls as visible symbols but passes
+            // C1 controls (U+0080..U+009F, e.g. CSI U+009B) to the terminal.
+            // Give annotate-snippets only the annotated line: it scans the
+            // whole source it is given, which made thousands of diagnostics on
+            // a 1 MiB binary file take minutes.
+            let line_start = src.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = src.text[end..].find('\n').map_or(len, |i| end + i);
+            let line_no = src.line_col(line_start).0;
+            let (text, start, end) = without_c1(
+                &src.text[line_start..line_end],
+                start - line_start,
+                end - line_start,
+            );
+            // file names may hold control characters (ESC, newline): escape them
+            let path = crate::escape::escape_str(&src.path.display().to_string()).into_owned();
             let report = &[title.element(
-                Snippet::source(src.text.as_str())
+                Snippet::source(text.as_ref())
+                    .line_start(line_no)
                     .path(path)
                     .annotation(AnnotationKind::Primary.span(start..end)),
             )];
@@ -40,6 +55,21 @@ pub fn render(diag: &Diagnostic, map: &SourceMap, styled: bool) -> String {
         }
         None => renderer.render(&[title.element(annotate_snippets::Padding)]),
     }
+}
+
+/// `text` with each C1 control replaced by U+FFFD, and the byte offsets
+/// `start`/`end` moved to match (each replacement is one byte longer).
+fn without_c1(text: &str, start: usize, end: usize) -> (std::borrow::Cow<'_, str>, usize, usize) {
+    let is_c1 = |c: char| ('\u{80}'..='\u{9f}').contains(&c);
+    if !text.chars().any(is_c1) {
+        return (std::borrow::Cow::Borrowed(text), start, end);
+    }
+    let shift = |i: usize| i + text[..i].chars().filter(|&c| is_c1(c)).count();
+    let out: String = text
+        .chars()
+        .map(|c| if is_c1(c) { '\u{fffd}' } else { c })
+        .collect();
+    (std::borrow::Cow::Owned(out), shift(start), shift(end))
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {

@@ -507,17 +507,35 @@ fn ser_lossy<S: serde::Serializer>(v: &[OsString], s: S) -> Result<S::Ok, S::Err
     s.collect_seq(v.iter().map(|a| a.to_string_lossy()))
 }
 
-/// Quotes one word for display like a POSIX shell would need.
+/// Quotes one word for display so that pasting it into a shell gives back
+/// exactly the same bytes: plain words as they are, printable text in single
+/// quotes, and words with control characters (C0, DEL, C1) or bytes that are
+/// not UTF-8 in `$'…'` quoting (POSIX.1-2024, bash, zsh, ksh) with `\xNN`
+/// escapes, so nothing reaches the terminal raw and nothing is lost.
 pub fn quote(w: &OsStr) -> String {
-    let s = w.to_string_lossy();
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c));
+    use std::os::unix::ffi::OsStrExt;
+    let b = w.as_bytes();
+    let plain = !b.is_empty()
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"-_./=,:+@%".contains(&c));
     if plain {
-        s.into_owned()
-    } else {
-        let inner = s.replace('\'', "'\\''");
-        format!("'{}'", crate::escape::escape_str(&inner))
+        return w.to_string_lossy().into_owned();
+    }
+    match std::str::from_utf8(b) {
+        Ok(s) if !s.chars().any(char::is_control) => format!("'{}'", s.replace('\'', "'\\''")),
+        _ => {
+            let mut out = String::from("$'");
+            for &c in b {
+                match c {
+                    b'\'' => out.push_str("\\'"),
+                    b'\\' => out.push_str("\\\\"),
+                    0x20..=0x7e => out.push(char::from(c)),
+                    _ => out.push_str(&format!("\\x{c:02x}")),
+                }
+            }
+            out.push('\'');
+            out
+        }
     }
 }
 
@@ -579,7 +597,9 @@ mod tests {
     #[test]
     fn quoting_is_safe() {
         assert_eq!(quote(OsStr::new("it's")), "'it'\\''s'");
-        assert_eq!(quote(OsStr::new("a\nb")), "'a\\nb'");
+        assert_eq!(quote(OsStr::new("a\nb")), "$'a\\x0ab'");
+        assert_eq!(quote(OsStr::new("a\\nb")), "'a\\nb'");
+        assert_eq!(quote(OsStr::new("\u{9b}'\\")), "$'\\xc2\\x9b\\'\\\\'");
         assert_eq!(quote(OsStr::new("")), "''");
     }
 }

@@ -94,7 +94,7 @@ impl IndexedFile {
     /// # Errors
     /// [`LoaderError::Io`] when it cannot be read.
     pub fn read(path: &Path) -> Result<Self, LoaderError> {
-        let bytes = std::fs::read(path).map_err(|e| LoaderError::Io {
+        let bytes = crate::policy::read_policy_file(path).map_err(|e| LoaderError::Io {
             path: path.to_owned(),
             source: e,
         })?;

@@ -58,9 +58,66 @@ pub fn parse_fragment(text: &str, file: FileId) -> Parsed {
     parse::parse(text, file, Mode::Fragment)
 }
 
-/// Reads `path` (invalid UTF-8 replaced), registers it in `map` and parses it.
+/// The largest policy file [`read_policy_file`] accepts, in bytes (64 MiB;
+/// Debian's whole /etc/apparmor.d is about 2 MiB).
+pub const MAX_POLICY_FILE: u64 = 64 << 20;
+
+/// Reads a policy file's bytes safely: the path (symlinks followed) must be a
+/// regular file, so a FIFO, `/dev/zero` or a socket gives an
+/// [`std::io::ErrorKind::InvalidInput`] error instead of blocking or reading
+/// forever. The file is opened non-blocking and checked again after opening
+/// (no race with a swapped-in FIFO). Files over [`MAX_POLICY_FILE`] bytes
+/// (including `/proc` files that grow while read) are refused with
+/// [`std::io::ErrorKind::FileTooLarge`].
+pub fn read_policy_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    fn not_regular(ft: std::fs::FileType) -> std::io::Error {
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        )
+    }
+    let md = std::fs::metadata(path)?;
+    if !md.is_file() {
+        return Err(not_regular(md.file_type()));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Err(not_regular(md.file_type()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(md.len().min(MAX_POLICY_FILE)).unwrap_or(0));
+    f.take(MAX_POLICY_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_POLICY_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("file larger than {MAX_POLICY_FILE} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads `path` (invalid UTF-8 replaced; see [`read_policy_file`]), registers
+/// it in `map` and parses it.
 pub fn parse_file(path: &Path, map: &mut SourceMap, mode: Mode) -> Result<Parsed, PolicyError> {
-    let bytes = std::fs::read(path).map_err(|source| PolicyError::Io {
+    let bytes = read_policy_file(path).map_err(|source| PolicyError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -11,7 +11,7 @@ use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::diag::{Diagnostic, render};
 use crate::policy::check::{self, CheckOptions, Features};
-use crate::policy::resolve::include::{Skip, dir_entries, skip_entry};
+use crate::policy::resolve::include::{Skip, dir_entries_with_errors, skip_entry};
 use crate::policy::resolve::{Resolver, SearchPath};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
@@ -80,12 +80,21 @@ pub fn command() -> Command {
 
 /// The files to check for each PATH argument, or an I/O error message.
 /// Also returns the entries skipped with apparmor_parser's "Ignoring" message.
-fn expand(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
+/// Entries of a directory that could not be examined (symlink loops) come
+/// back as messages in the third list.
+#[allow(clippy::type_complexity)]
+fn expand(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<String>), String> {
     let md = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if md.is_dir() {
-        dir_entries(path).map_err(|e| format!("{}: {e}", path.display()))
+        let (u, i, errs) =
+            dir_entries_with_errors(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let errs = errs
+            .into_iter()
+            .map(|(p, e)| format!("{}: {e}", p.display()))
+            .collect();
+        Ok((u, i, errs))
     } else {
-        Ok((vec![path.to_path_buf()], Vec::new()))
+        Ok((vec![path.to_path_buf()], Vec::new(), Vec::new()))
     }
 }
 
@@ -120,7 +129,11 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let mut reports = Vec::new();
     for p in m.get_many::<PathBuf>("paths").into_iter().flatten() {
         let files = match expand(p) {
-            Ok((f, ignored)) => {
+            Ok((f, ignored, errs)) => {
+                for e in errs {
+                    io_error = true;
+                    let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
+                }
                 for i in ignored {
                     let _ = writeln!(
                         io.err,

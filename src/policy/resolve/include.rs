@@ -88,8 +88,22 @@ pub fn skip_entry(name: &str) -> Skip {
 /// The regular files (symlinks followed) of `dir` that apparmor_parser would
 /// use, sorted by name, non-recursively; plus the noisily skipped ones.
 pub fn dir_entries(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    dir_entries_with_errors(dir).map(|(u, i, _)| (u, i))
+}
+
+/// An entry of a profile directory that could not be examined (a symlink
+/// loop, a dangling or unreadable link): its path and why.
+pub type EntryError = (PathBuf, std::io::Error);
+
+/// As [`dir_entries`], also returning the entries that could not be
+/// examined (apparmor_parser fails on these, e.g. exit 40 for a symlink loop).
+#[allow(clippy::type_complexity)]
+pub fn dir_entries_with_errors(
+    dir: &Path,
+) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<EntryError>)> {
     let mut use_ = Vec::new();
     let mut ignored = Vec::new();
+    let mut errors = Vec::new();
     for e in walkdir::WalkDir::new(dir)
         .min_depth(1)
         .max_depth(1)
@@ -104,6 +118,15 @@ pub fn dir_entries(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> 
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("walk failed")));
                 }
+                // a link back to an ancestor directory is a directory: skipped
+                // like every directory
+                if err.loop_ancestor().is_none() {
+                    let path = err.path().map(Path::to_path_buf).unwrap_or_default();
+                    let e = err
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk failed"));
+                    errors.push((path, e));
+                }
                 continue;
             }
         };
@@ -117,5 +140,5 @@ pub fn dir_entries(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> 
             Skip::Noisy => ignored.push(e.into_path()),
         }
     }
-    Ok((use_, ignored))
+    Ok((use_, ignored, errors))
 }

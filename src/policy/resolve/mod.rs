@@ -203,7 +203,7 @@ impl Resolver {
 
     /// Reads and resolves the policy file at `path`.
     pub fn resolve_file(&mut self, path: &Path) -> Result<Resolved, ResolveError> {
-        let bytes = std::fs::read(path).map_err(|source| ResolveError::Io {
+        let bytes = crate::policy::read_policy_file(path).map_err(|source| ResolveError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -531,7 +531,7 @@ impl Walk<'_> {
         if let Some(e) = self.r.cache.get(key) {
             return Some(e.clone());
         }
-        let bytes = match std::fs::read(f) {
+        let bytes = match crate::policy::read_policy_file(f) {
             Ok(b) => b,
             Err(e) => {
                 self.diag(

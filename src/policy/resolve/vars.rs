@@ -8,6 +8,19 @@ use std::collections::{BTreeSet, HashMap};
 /// Deepest chain of variables referring to variables.
 pub const MAX_VAR_DEPTH: usize = 32;
 
+/// Most work one expansion may do, in bytes of expanded text plus
+/// [`LOOKUP_COST`] per variable lookup (4 Mi). Chains like `@{B}={@{A},@{A}}` double at each
+/// step; past this budget expansion stops with [`VarError::TooLarge`]
+/// instead of running out of time or memory.
+pub const MAX_EXPANSION: usize = 4 << 20;
+
+/// What one variable lookup costs of [`MAX_EXPANSION`] (at most 64 Ki
+/// lookups per expansion).
+pub const LOOKUP_COST: usize = 64;
+
+/// Most variable lookups in one expansion: [`MAX_EXPANSION`] / [`LOOKUP_COST`].
+pub const MAX_LOOKUPS: usize = MAX_EXPANSION / LOOKUP_COST;
+
 /// Why a variable operation failed (messages follow apparmor_parser's gist).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -24,6 +37,11 @@ pub enum VarError {
     /// A variable that refers to itself.
     #[error("Variable @{{{0}}} is referenced recursively")]
     Recursive(String),
+    /// Expanding the variable would exceed [`MAX_EXPANSION`].
+    #[error(
+        "Variable expansion too large at @{{{0}}} (over {MAX_EXPANSION} bytes or {MAX_LOOKUPS} lookups)"
+    )]
+    TooLarge(String),
     /// A boolean value other than true/false.
     #[error("Invalid boolean : '{0}' is not true or false")]
     BadBool(String),
@@ -152,10 +170,15 @@ impl Variables {
     /// become `{v1,v2,…}`; slashes at the splice point are normalised
     /// (spec §4). Errors name the first undefined or recursive variable.
     pub fn expand(&self, text: &str) -> Result<String, VarError> {
-        self.expand_depth(text, &mut Vec::new())
+        self.expand_depth(text, &mut Vec::new(), &mut { MAX_EXPANSION })
     }
 
-    fn expand_depth(&self, text: &str, stack: &mut Vec<String>) -> Result<String, VarError> {
+    fn expand_depth(
+        &self,
+        text: &str,
+        stack: &mut Vec<String>,
+        budget: &mut usize,
+    ) -> Result<String, VarError> {
         if !text.contains("@{") {
             return Ok(text.to_string());
         }
@@ -184,7 +207,7 @@ impl Variables {
                 }
                 out.push_str(&text[lit..i]);
                 let after = i + 3 + end;
-                let values = self.values_depth(name, stack)?;
+                let values = self.values_depth(name, stack, budget)?;
                 let before_slash = out.ends_with('/');
                 let after_slash = text[after.min(text.len())..].starts_with('/');
                 let fix = |v: &str| {
@@ -205,6 +228,9 @@ impl Variables {
                     out.push_str(&vals.join(","));
                     out.push('}');
                 }
+                if out.len() > *budget {
+                    return Err(VarError::TooLarge(name.into()));
+                }
                 i = after;
                 lit = after;
                 continue;
@@ -217,13 +243,21 @@ impl Variables {
 
     /// The fully expanded value set of `@{name}` (duplicates removed, sorted).
     pub fn values(&self, name: &str) -> Result<Vec<String>, VarError> {
-        self.values_depth(name, &mut Vec::new())
+        self.values_depth(name, &mut Vec::new(), &mut { MAX_EXPANSION })
     }
 
-    fn values_depth(&self, name: &str, stack: &mut Vec<String>) -> Result<Vec<String>, VarError> {
+    fn values_depth(
+        &self,
+        name: &str,
+        stack: &mut Vec<String>,
+        budget: &mut usize,
+    ) -> Result<Vec<String>, VarError> {
         if stack.iter().any(|s| s == name) || stack.len() >= MAX_VAR_DEPTH {
             return Err(VarError::Recursive(name.into()));
         }
+        *budget = budget
+            .checked_sub(LOOKUP_COST)
+            .ok_or_else(|| VarError::TooLarge(name.into()))?;
         let raw = self
             .sets
             .get(name)
@@ -231,7 +265,11 @@ impl Variables {
         stack.push(name.into());
         let mut set = BTreeSet::new();
         for v in raw {
-            set.insert(self.expand_depth(v, stack)?);
+            let e = self.expand_depth(v, stack, budget)?;
+            *budget = budget
+                .checked_sub(e.len())
+                .ok_or_else(|| VarError::TooLarge(name.into()))?;
+            set.insert(e);
         }
         stack.pop();
         Ok(set.into_iter().collect())
