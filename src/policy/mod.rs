@@ -97,7 +97,7 @@ pub fn read_policy_file(path: &Path) -> std::io::Result<Vec<u8>> {
     }
     let f = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)?;
     let md = f.metadata()?;
     if !md.is_file() {
