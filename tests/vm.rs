@@ -9,7 +9,11 @@
 //!   loaded, processes started under enforce, complain, kill, unconfined-mode,
 //!   hat, stacked and child-namespace labels; every aa-status option run with
 //!   the reference and ours; the aactl inspection commands, live and on a
-//!   snapshot;
+//!   snapshot; then the loader (`scripts/vm/guest/steps/loader.sh`): replace,
+//!   load and unload of a Debian profile, enforce/complain and disable/enable
+//!   in a copy of the profile folder, load errors, denials under an enforce and
+//!   a complain profile read back with `aactl log kernel` (`--summary`,
+//!   `--suggest`), and `remove-unknown`, each verified through securityfs;
 //! - boot 2 (`apparmor=0`, `aavm.suite=disabled`): the "not enabled" exits.
 //!
 //! It prints one line `VM suite: N passed, M failed` and fails when M > 0.
@@ -794,6 +798,427 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
 /// PIDs that lived through the whole suite: those in the guest's own snapshot
 /// (taken before the aa-status and aactl steps; kernel threads, init, the
 /// test processes).
+/// Profiles listed in securityfs `profiles` (`NAME (MODE)` lines): name → mode.
+fn listed(c: &Check) -> BTreeMap<String, String> {
+    c.out()
+        .lines()
+        .filter_map(|l| l.rsplit_once(" ("))
+        .map(|(n, m)| (n.to_string(), m.trim_end_matches(')').to_string()))
+        .collect()
+}
+
+/// The JSON document an `aactl ... --json` check printed.
+fn json_out(c: &Check) -> Result<serde_json::Value, String> {
+    serde_json::from_slice(&c.stdout).map_err(|e| format!("invalid JSON ({e}): {}", c.describe()))
+}
+
+/// Every `report.errors` entry of every result of an `aactl` JSON document.
+fn json_errors(j: &serde_json::Value) -> Vec<serde_json::Value> {
+    j["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            r["report"]["errors"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `c` exited 0 and printed `"ok": true`.
+fn json_ok(c: &Check) -> Result<serde_json::Value, String> {
+    let j = json_out(c)?;
+    ensure(c.rc == 0 && j["ok"] == true, || {
+        format!("expected success: {}", c.describe())
+    })?;
+    Ok(j)
+}
+
+/// Whether `names` are all listed (`present`) or all absent, with their modes.
+fn expect_listed(
+    r: &Results,
+    id: &str,
+    names: &[(&str, Option<&str>)],
+    present: bool,
+) -> Result<(), String> {
+    let c = r.check(id)?;
+    ensure(c.rc == 0, || format!("{id}: {}", c.describe()))?;
+    let l = listed(&c);
+    for (name, mode) in names {
+        match (present, l.get(*name)) {
+            (true, None) => return Err(format!("{id}: {name} is not loaded")),
+            (true, Some(m)) if mode.is_some_and(|w| w != m) => {
+                return Err(format!("{id}: {name} is in mode {m}, expected {mode:?}"));
+            }
+            (false, Some(m)) => return Err(format!("{id}: {name} ({m}) is still loaded")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The loader on the live kernel (issue 7; guest step `loader`).
+fn loader_checks(r: &Results, t: &mut Tally) {
+    const MAN: &[(&str, Option<&str>)] = &[
+        ("/usr/bin/man", Some("enforce")),
+        ("man_filter", Some("enforce")),
+        ("man_groff", Some("enforce")),
+    ];
+    // 1. replace, load of a loaded file, unload, load.
+    t.record(
+        "loader: replace usr.bin.man, its 3 profiles in securityfs",
+        (|| {
+            let j = json_ok(&r.check("loader-replace")?)?;
+            let done: BTreeSet<&str> = j["results"][0]["report"]["done"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["name"].as_str())
+                .collect();
+            ensure(MAN.iter().all(|(n, _)| done.contains(n)), || {
+                format!("replaced: {done:?}")
+            })?;
+            expect_listed(r, "loader-replace-verify", MAN, true)
+        })(),
+    );
+    t.record(
+        "loader: load of a loaded profile fails with already_exists (errno 17)",
+        (|| {
+            let c = r.check("loader-load-exists")?;
+            let j = json_out(&c)?;
+            ensure(c.rc != 0 && j["ok"] == false, || c.describe())?;
+            let errs = json_errors(&j);
+            ensure(
+                !errs.is_empty()
+                    && errs.iter().all(|e| {
+                        e["error"] == "kernel" && e["errno"] == 17 && e["kind"] == "already_exists"
+                    }),
+                || format!("errors: {errs:?}"),
+            )
+        })(),
+    );
+    t.record(
+        "loader: unload usr.bin.man, its profiles gone from securityfs",
+        (|| {
+            json_ok(&r.check("loader-unload")?)?;
+            expect_listed(r, "loader-unload-verify", MAN, false)
+        })(),
+    );
+    t.record(
+        "loader: load usr.bin.man again, listed",
+        (|| {
+            json_ok(&r.check("loader-reload")?)?;
+            expect_listed(r, "loader-reload-verify", MAN, true)
+        })(),
+    );
+    // 2. enforce, complain (klogd is flags=(complain) in Debian).
+    t.record(
+        "loader: enforce klogd in a profile dir copy, mode file enforce",
+        (|| {
+            json_ok(&r.check("loader-enforce")?)?;
+            let m = r.check("loader-enforce-mode")?.out();
+            ensure(m.trim() == "enforce", || format!("mode {m:?}"))
+        })(),
+    );
+    t.record(
+        "loader: enforce edits only the flags of the profile line",
+        (|| {
+            let d = r.check("loader-enforce-diff")?.out();
+            let changed: Vec<&str> = d
+                .lines()
+                .filter(|l| {
+                    (l.starts_with('-') && !l.starts_with("---"))
+                        || (l.starts_with('+') && !l.starts_with("+++"))
+                })
+                .collect();
+            ensure(
+                changed
+                    == [
+                        "-profile klogd /{usr/,}{bin,sbin}/klogd flags=(complain) {",
+                        "+profile klogd /{usr/,}{bin,sbin}/klogd {",
+                    ],
+                || format!("diff: {d}"),
+            )
+        })(),
+    );
+    t.record(
+        "loader: complain klogd, mode file complain, file back byte for byte",
+        (|| {
+            json_ok(&r.check("loader-complain")?)?;
+            let m = r.check("loader-complain-mode")?.out();
+            ensure(m.trim() == "complain", || format!("mode {m:?}"))?;
+            let d = r.check("loader-complain-diff")?;
+            ensure(d.rc == 0 && d.stdout.is_empty(), || {
+                format!("file differs from Debian's: {}", d.describe())
+            })
+        })(),
+    );
+    // 3. disable, enable.
+    t.record(
+        "loader: disable klogd, disable/ link made, profile gone",
+        (|| {
+            json_ok(&r.check("loader-disable")?)?;
+            let l = r.check("loader-disable-link")?;
+            ensure(l.out().trim() == "/tmp/aad/sbin.klogd", || l.describe())?;
+            expect_listed(r, "loader-disable-verify", &[("klogd", None)], false)
+        })(),
+    );
+    t.record(
+        "loader: enable klogd, loaded again in complain",
+        (|| {
+            json_ok(&r.check("loader-enable")?)?;
+            let m = r.check("loader-enable-mode")?.out();
+            ensure(m.trim() == "complain", || format!("mode {m:?}"))?;
+            expect_listed(
+                r,
+                "loader-enable-verify",
+                &[("klogd", Some("complain"))],
+                true,
+            )
+        })(),
+    );
+    // 5. Load errors with file and line.
+    for (id, file, what) in [
+        ("loader-bad-syntax", "/tmp/vmbad/syntax", "syntax error"),
+        (
+            "loader-bad-include",
+            "/tmp/vmbad/include",
+            "vm-no-such-file",
+        ),
+    ] {
+        t.record(
+            &format!("loader: load error reported with file and line ({id})"),
+            (|| {
+                let c = r.check(id)?;
+                let j = json_out(&c)?;
+                ensure(c.rc != 0 && j["ok"] == false, || c.describe())?;
+                let errs = json_errors(&j);
+                let d = &errs.first().ok_or("no error reported")?["diagnostic"];
+                ensure(
+                    d["file"] == file
+                        && d["line"] == 3
+                        && d["message"].as_str().is_some_and(|m| m.contains(what)),
+                    || format!("errors: {errs:?}"),
+                )
+            })(),
+        );
+    }
+    t.record(
+        "loader: profiles with load errors are not loaded",
+        expect_listed(
+            r,
+            "loader-bad-verify",
+            &[("vmbad-syntax", None), ("vmbad-include", None)],
+            false,
+        ),
+    );
+    // 6. Denials read back from the ring buffer.
+    denial_checks(r, t);
+    // 4. remove-unknown.
+    let unknown: &[(&str, Option<&str>)] = &[
+        ("vmtest-enforce", None),
+        ("vmtest with space", None),
+        ("vmtest-hat", None),
+        ("vmdeny-enforce", None),
+    ];
+    let ns: &[(&str, Option<&str>)] = &[(":vmns:vmtest-ns", None)];
+    let known: &[(&str, Option<&str>)] = &[("/usr/bin/man", None), ("klogd", None)];
+    t.record(
+        "loader: remove-unknown --dry-run lists the unknown profiles, removes nothing",
+        (|| {
+            let j = json_ok(&r.check("loader-ru-dry")?)?;
+            let planned: BTreeSet<&str> = j["plan"]["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["step"] == "kernel_remove")
+                .filter_map(|s| s["name"].as_str())
+                .collect();
+            for (n, _) in unknown {
+                ensure(planned.contains(n), || {
+                    format!("{n} not in the plan: {planned:?}")
+                })?;
+            }
+            ensure(
+                planned
+                    .iter()
+                    .all(|n| !n.starts_with(':') && !n.contains("man") && *n != "klogd"),
+                || format!("a child-namespace or known profile in the plan: {planned:?}"),
+            )?;
+            let verdicts = j["decision"]["verdicts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            ensure(
+                verdicts
+                    .iter()
+                    .any(|v| v["name"] == ":vmns:vmtest-ns" && v["keep"] == "namespace"),
+                || format!("no keep=namespace verdict for :vmns:vmtest-ns: {verdicts:?}"),
+            )?;
+            expect_listed(r, "loader-ru-dry-verify", unknown, true)
+        })(),
+    );
+    t.record(
+        "loader: remove-unknown removes profiles not in /etc/apparmor.d, keeps vmns",
+        (|| {
+            json_ok(&r.check("loader-ru")?)?;
+            expect_listed(r, "loader-ru-verify", unknown, false)?;
+            expect_listed(r, "loader-ru-verify", ns, true)?;
+            expect_listed(r, "loader-ru-verify", known, true)
+        })(),
+    );
+    t.record(
+        "loader: remove-unknown --namespaces removes the vmns profiles",
+        (|| {
+            json_ok(&r.check("loader-ru-ns")?)?;
+            expect_listed(r, "loader-ru-ns-verify", ns, false)?;
+            expect_listed(r, "loader-ru-ns-verify", known, true)
+        })(),
+    );
+}
+
+/// Step 6 of the loader step: a read denied under `vmdeny-enforce` and allowed
+/// (logged) under `vmdeny-complain`, found by `aactl log kernel`. Prints the
+/// ring buffer's AppArmor lines and our `--summary` and `--suggest` outputs.
+fn denial_checks(r: &Results, t: &mut Tally) {
+    const ENF: &str = "/tmp/vmdeny/enforce-secret";
+    const CMP: &str = "/tmp/vmdeny/complain-secret";
+    t.record(
+        "loader: load the denial profiles, listed in their modes",
+        (|| {
+            json_ok(&r.check("loader-deny-load")?)?;
+            expect_listed(
+                r,
+                "loader-deny-load-verify",
+                &[
+                    ("vmdeny-enforce", Some("enforce")),
+                    ("vmdeny-complain", Some("complain")),
+                ],
+                true,
+            )
+        })(),
+    );
+    t.record(
+        "loader: read denied in enforce mode, allowed in complain mode",
+        (|| {
+            let e = r.check("loader-deny-enforce")?;
+            ensure(e.rc != 0 && e.stdout.is_empty(), || {
+                format!("enforce: {}", e.describe())
+            })?;
+            let c = r.check("loader-deny-complain")?;
+            ensure(c.rc == 0 && c.out() == "complain\n", || {
+                format!("complain: {}", c.describe())
+            })
+        })(),
+    );
+    let dmesg = r.check("loader-dmesg").map(|c| c.out()).unwrap_or_default();
+    let aa_lines: Vec<&str> = dmesg
+        .lines()
+        .filter(|l| l.contains("apparmor=\"DENIED\"") || l.contains("apparmor=\"ALLOWED\""))
+        .collect();
+    println!(
+        "vm: ring buffer AppArmor denials seen by the guest ({}; whole dmesg in {}):",
+        aa_lines.len(),
+        r.dir.join("checks/loader-dmesg/stdout").display()
+    );
+    for l in &aa_lines {
+        println!("    {l}");
+    }
+    t.record(
+        "loader: the ring buffer holds the DENIED and ALLOWED records",
+        ensure(
+            aa_lines.iter().any(|l| {
+                l.contains("apparmor=\"DENIED\"")
+                    && l.contains("profile=\"vmdeny-enforce\"")
+                    && l.contains(ENF)
+            }) && aa_lines.iter().any(|l| {
+                l.contains("apparmor=\"ALLOWED\"")
+                    && l.contains("profile=\"vmdeny-complain\"")
+                    && l.contains(CMP)
+            }),
+            || format!("dmesg: {}", clip(&aa_lines.join("\n"))),
+        ),
+    );
+    t.record(
+        "loader: aactl log kernel finds both records",
+        (|| {
+            let c = r.check("loader-log")?;
+            ensure(c.rc == 0, || c.describe())?;
+            let recs: Vec<serde_json::Value> = c
+                .out()
+                .lines()
+                .map(|l| serde_json::from_str(l).map_err(|e| format!("{e}: {l}")))
+                .collect::<Result<_, _>>()?;
+            let has = |event: &str, profile: &str, name: &str| {
+                recs.iter().any(|j| {
+                    j["event"] == event
+                        && j["profile"] == profile
+                        && j["name"] == name
+                        && j["operation"] == "open"
+                        && j["denied_mask"] == "r"
+                        && j["source"] == "dmesg"
+                })
+            };
+            ensure(
+                has("AA_RECORD_DENIED", "vmdeny-enforce", ENF)
+                    && has("AA_RECORD_ALLOWED", "vmdeny-complain", CMP),
+                || format!("records: {}", clip(&c.out())),
+            )
+        })(),
+    );
+    for (id, what) in [
+        ("loader-log-summary", "--summary"),
+        ("loader-log-suggest", "--suggest"),
+    ] {
+        if let Ok(c) = r.check(id) {
+            println!("vm: aactl log kernel {what} (rc {}):", c.rc);
+            for l in c.out().lines() {
+                println!("    {l}");
+            }
+        }
+    }
+    t.record(
+        "loader: aactl log kernel --summary groups both profiles",
+        (|| {
+            let c = r.check("loader-log-summary")?;
+            let o = c.out();
+            ensure(
+                c.rc == 0
+                    && ["vmdeny-enforce", "vmdeny-complain", ENF, CMP]
+                        .iter()
+                        .all(|w| o.contains(w)),
+                || c.describe(),
+            )
+        })(),
+    );
+    t.record(
+        "loader: aactl log kernel --suggest prints the allowing rules",
+        (|| {
+            let c = r.check("loader-log-suggest")?;
+            let o = c.out();
+            let block = |p: &str, path: &str| {
+                let start = o.find(&format!("profile {p} {{"))?;
+                let body = &o[start..];
+                let body = &body[..body.find("\n}").unwrap_or(body.len())];
+                body.lines()
+                    .any(|l| {
+                        let l = l.trim();
+                        l == format!("{path} r,") || l == format!("owner {path} r,")
+                    })
+                    .then_some(())
+            };
+            ensure(
+                c.rc == 0
+                    && block("vmdeny-enforce", ENF).is_some()
+                    && block("vmdeny-complain", CMP).is_some(),
+                || c.describe(),
+            )
+        })(),
+    );
+}
+
 fn stable_pids(r: &Results) -> BTreeSet<u64> {
     std::fs::read_dir(r.dir.join("snapshot/proc"))
         .map(|rd| {
@@ -981,6 +1406,7 @@ fn vm_suite() {
             r.step_ms()
         );
         status_checks(r, &mut t);
+        loader_checks(r, &mut t);
     }
 
     let initrd = base.join("status/initrd.gz");
