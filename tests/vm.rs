@@ -720,7 +720,14 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
             let missing: Vec<_> = rep
                 .profiles
                 .iter()
-                .filter(|p| !s.contains(&p.1) || !s.contains(&p.0))
+                .filter(|p| {
+                    // A child namespace's profile `:ns:name` is the pair
+                    // `"namespace": "ns"`, `"name": "name"` in the JSON.
+                    let name = p.1.strip_prefix(':').and_then(|x| x.split_once(':'));
+                    !s.contains(&p.0)
+                        || !(s.contains(&p.1)
+                            || name.is_some_and(|(ns, n)| s.contains(ns) && s.contains(n)))
+                })
                 .collect();
             ensure(missing.is_empty(), || {
                 format!("profiles not in JSON: {missing:?}")
@@ -775,15 +782,32 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
                         format!("live {:?}\nsnapshot {:?}", clip(&a.out()), clip(&b.out()))
                     })
                 } else {
+                    // Rows compared cell by cell (column widths follow the
+                    // longest cell); the snapshot's folder prefix and a
+                    // kworker's current work queue (`kworker/0:2-events`) are
+                    // not part of the answer.
                     let keep = |c: &Check| -> Vec<String> {
                         c.out()
+                            .replace("/tmp/snap/", "/")
                             .lines()
                             .filter(|l| {
                                 !l.split(|ch: char| !ch.is_ascii_digit())
                                     .filter_map(|w| w.parse::<u64>().ok())
                                     .any(|n| n > max_stable)
                             })
-                            .map(str::to_string)
+                            .filter(|l| !l.chars().all(|ch| matches!(ch, '-' | '+' | ' ')))
+                            .map(|l| {
+                                l.split('|')
+                                    .map(|cell| {
+                                        let cell = cell.trim();
+                                        match cell.strip_prefix("kworker/") {
+                                            Some(k) => k.split('-').next().unwrap_or(k),
+                                            None => cell,
+                                        }
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join("|")
+                            })
                             .collect()
                     };
                     ensure(keep(&a) == keep(&b), || {
@@ -1298,9 +1322,31 @@ fn label_parts(label: &str) -> Vec<String> {
 }
 
 /// Drops a top-level "root" member (the folder read), which differs by design.
+/// Leaves out the top-level `root`, takes the snapshot folder off paths, and
+/// cuts a kworker's `comm` at its work queue (`kworker/0:2-events`), which
+/// changes between two reads.
 fn strip_root(j: Json) -> Json {
+    fn norm(j: Json) -> Json {
+        match j {
+            Json::String(s) => {
+                let s = match s.strip_prefix("/tmp/snap/") {
+                    Some(rest) => format!("/{rest}"),
+                    None => s,
+                };
+                Json::String(match s.strip_prefix("kworker/") {
+                    Some(k) => format!("kworker/{}", k.split('-').next().unwrap_or(k)),
+                    None => s,
+                })
+            }
+            Json::Array(v) => Json::Array(v.into_iter().map(norm).collect()),
+            Json::Object(v) => Json::Object(v.into_iter().map(|(k, x)| (k, norm(x))).collect()),
+            x => x,
+        }
+    }
     match j {
-        Json::Object(v) => Json::Object(v.into_iter().filter(|(k, _)| k != "root").collect()),
+        Json::Object(v) => norm(Json::Object(
+            v.into_iter().filter(|(k, _)| k != "root").collect(),
+        )),
         x => x,
     }
 }
