@@ -1574,3 +1574,35 @@ fn snapshot_debian12_vm_is_consistent() {
     let mounts = std::fs::read_to_string(snap.join("proc/mounts")).expect("mounts");
     assert!(mounts.contains("securityfs /sys/kernel/security securityfs"));
 }
+
+/// `aactl snapshot` keeps the reader's namespace (`.ns_name`): on the live
+/// kernel `aactl status --json` said `"namespace": "root"` and the same command
+/// on the guest's snapshot `null` (VM check "aactl --root snapshot:
+/// status-json same as live"). Checked here on a fixture tree, without a VM.
+#[test]
+fn aactl_snapshot_keeps_the_namespace_name() {
+    let fixture = common::repo().join("testdata/status-aactl/mixed");
+    let d = tempfile::tempdir().unwrap();
+    let snap = d.path().join("snap");
+    let status = |root: &Path| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_aactl"))
+            .arg("--root")
+            .arg(root)
+            .args(["status", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .arg("--root")
+        .arg(&fixture)
+        .arg("snapshot")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let live = status(&fixture)["namespace"].clone();
+    assert!(live.is_string(), "fixture has .ns_name: {live}");
+    assert_eq!(status(&snap)["namespace"], live);
+}

@@ -164,6 +164,10 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
         if let Ok(rev) = sys.revision() {
             write_file(&out.join("revision"), format!("{rev}\n").as_bytes())?;
         }
+        // The reader's namespace name (`aactl status` reports it).
+        if let Ok(ns) = crate::system::read_bytes(sfs.join(".ns_name")) {
+            write_file(&out.join(".ns_name"), &ns)?;
+        }
     }
     write_file(&dest.join("proc/mounts"), mounts.as_bytes())?;
 
