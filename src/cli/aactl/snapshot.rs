@@ -1,8 +1,9 @@
 //! `aactl snapshot DIR`: copies the AppArmor state that the inspection commands read into DIR,
 //! in the layout of a root directory, so that `--root DIR` (or `System::with_root(DIR)`) reads
 //! it back: the `profiles` list, the `policy/` tree (name, mode, attach, identity), features,
-//! revision, module parameters, and per process its label, exe link target and comm, plus a
-//! `proc/mounts` line for securityfs. Attach the folder to a bug report.
+//! revision, the reader's namespace name (`.ns_name`), module parameters, and per process its
+//! label, exe link target and comm, plus a `proc/mounts` line for securityfs. Attach the
+//! folder to a bug report.
 
 use super::{CliError, Exit};
 use crate::cli::Io;
