@@ -189,7 +189,9 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             "files": reports,
         });
         let _ = writeln!(io.out, "{doc}");
-    } else {
+    } else if checked > 0 || !io_error {
+        // nothing could be read: the messages on stderr say why; a "0 checked" line would
+        // read like a clean result
         let _ = writeln!(io.out, "{checked} file(s) checked, {invalid} invalid");
     }
     Ok(if io_error {

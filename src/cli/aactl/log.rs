@@ -353,5 +353,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     if m.get_flag("stats") {
         print_stats(io, json, &per, &total);
     }
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    // Every failure here is a source that could not be opened or read: exit 2, as for any
+    // input that cannot be read (aactl(1), EXIT STATUS).
+    Ok(if failed { Exit::Error } else { Exit::Success })
 }

@@ -340,6 +340,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         ..ReaderOptions::default()
     };
     let mut failed = false;
+    // a source that could not be opened or read: exit 2 (aactl(1), EXIT STATUS)
+    let mut unreadable = false;
     if follow {
         let src = match &explicit {
             Some(v) if v.len() == 1 => v[0].clone(),
@@ -391,7 +393,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let (_, err) = read_all(line_src, &opts, &mut sink, io);
         if let Some(e) = err {
             let _ = writeln!(io.err, "aactl log: {}", escape_str(&e));
-            failed = true;
+            unreadable = true;
         }
     } else {
         match explicit {
@@ -402,12 +404,12 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                             let (_, err) = read_all(src, &opts, &mut sink, io);
                             if let Some(e) = err {
                                 let _ = writeln!(io.err, "aactl log: {}", escape_str(&e));
-                                failed = true;
+                                unreadable = true;
                             }
                         }
                         Err(e) => {
                             let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
-                            failed = true;
+                            unreadable = true;
                         }
                     }
                 }
@@ -463,7 +465,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         }
     }
     let _ = io.out.flush();
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    Ok(if unreadable {
+        Exit::Error
+    } else if failed {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
 }
 
 fn time(t: Option<(u64, u32)>) -> String {
