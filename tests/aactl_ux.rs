@@ -52,3 +52,79 @@ fn ps_unknown_mode_warns() {
         assert_eq!(err, "", "{known}");
     }
 }
+
+/// `aactl status` tables: singular and plural counts, `(pattern)` for the kernel's
+/// `<unknown>` attachment (null plus `attach_kind` in JSON), labels without the repeated mode.
+#[test]
+fn status_wording_and_pattern_attachments() {
+    let (code, out, err) = on(&mixed(), &["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("13 profiles are loaded."), "{out}");
+    assert!(out.contains("10 processes are confined."), "{out}");
+    assert!(
+        out.contains(
+            "1 process is unconfined but has a profile defined (restart it to confine it)."
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("<unknown>"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("lxc-container-default") && l.contains("| enforce"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.ends_with("| (pattern)"), "{line}");
+    // the LABEL column has no " (MODE)" suffix: the MODE column shows it
+    let procs = out.split("processes are confined.").nth(1).unwrap();
+    let procs = procs.split("\n\n").next().unwrap();
+    assert!(procs.contains("| mixed"), "{procs}");
+    assert!(!procs.contains("(mixed)"), "{procs}");
+    assert!(!procs.contains("(enforce)"), "{procs}");
+
+    let (_, out, _) = on(&mixed(), &["status", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let profiles = j["profiles"]["profiles"].as_array().unwrap();
+    let lxc = profiles
+        .iter()
+        .find(|p| p["name"] == "lxc-container-default")
+        .unwrap();
+    assert_eq!(lxc["attach"], serde_json::Value::Null);
+    assert_eq!(lxc["attach_kind"], "pattern");
+    for p in profiles {
+        match p["attach_kind"].as_str() {
+            Some("text") => assert!(p["attach"].is_string(), "{p}"),
+            Some("pattern") | None => assert!(p["attach"].is_null(), "{p}"),
+            Some(other) => panic!("{other}"),
+        }
+    }
+    // the raw label stays in JSON
+    assert!(
+        j["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["label"].as_str().is_some_and(|l| l.ends_with(" (mixed)")))
+    );
+}
+
+/// One profile and one process: singular wording.
+#[test]
+fn status_singular_counts() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |rel: &str, text: &str| {
+        let p = d.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    w(
+        "proc/mounts",
+        "securityfs /sys/kernel/security securityfs rw 0 0\n",
+    );
+    w("sys/module/apparmor/parameters/enabled", "Y\n");
+    w("sys/kernel/security/apparmor/profiles", "a (enforce)\n");
+    w("proc/42/attr/current", "a (enforce)\n");
+    w("proc/42/comm", "a\n");
+    let (code, out, err) = on(d.path(), &["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 profile is loaded."), "{out}");
+    assert!(out.contains("1 process is confined."), "{out}");
+}

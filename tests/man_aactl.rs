@@ -115,7 +115,11 @@ An object: \fBpath\fR (the profile list read), \fBtotal\fR (number of profiles),
 \fBnamespaces\fR (array, the reader's namespace first, each with \fBnamespace\fR,
 \fBtotal\fR and \fBmodes\fR, an object from mode word to count holding only modes that
 occur), \fBprofiles\fR (array sorted by namespace then name, each with \fBnamespace\fR,
-\fBname\fR, \fBmode\fR and \fBattach\fR, the attachment from the policy tree or null) and
+\fBname\fR, \fBmode\fR, \fBattach\fR, the attachment text from the policy tree or null, and
+\fBattach_kind\fR: \fB"text"\fR when \fBattach\fR holds the text, \fB"pattern"\fR when the
+kernel keeps only the compiled attachment pattern (its \fIattach\fR file reads
+\fB<unknown>\fR; \fBattach\fR is null and the table shows \fB(pattern)\fR), null when the
+policy tree does not have the profile) and
 \fBmalformed\fR (skipped lines of the list, each with \fBline\fR, 1\-based, and \fBtext\fR).
 .TP
 \fBprocesses\fR
