@@ -128,3 +128,40 @@ fn status_singular_counts() {
     assert!(out.contains("1 profile is loaded."), "{out}");
     assert!(out.contains("1 process is confined."), "{out}");
 }
+
+/// `aactl snapshot` on a host without AppArmor fails (exit 2, nothing written) unless
+/// `--force`, which writes what there is and warns.
+#[test]
+fn snapshot_needs_apparmor_unless_forced() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(host.path().join("proc/1")).unwrap();
+    std::fs::write(host.path().join("proc/1/comm"), "init\n").unwrap();
+    std::fs::write(host.path().join("proc/mounts"), "proc /proc proc rw 0 0\n").unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let dest = out_dir.path().join("snap");
+    let dest_s = dest.to_str().unwrap();
+    let (code, out, err) = on(host.path(), &["snapshot", dest_s]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.starts_with("aactl: AppArmor is not available: "),
+        "{err}"
+    );
+    assert!(err.contains("sys/module/apparmor"), "{err}");
+    assert_eq!(out, "");
+    assert!(!dest.exists());
+
+    let (code, out, err) = on(host.path(), &["snapshot", "--force", dest_s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with("aactl: warning: AppArmor is not available"),
+        "{err}"
+    );
+    assert!(out.contains("0 profiles, 1 process\n"), "{out}");
+    assert!(dest.join("proc/1/comm").is_file());
+
+    // with AppArmor there, no warning
+    let dest2 = out_dir.path().join("snap2");
+    let (code, _, err) = on(&mixed(), &["snapshot", dest2.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "");
+}
