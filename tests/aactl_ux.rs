@@ -165,3 +165,30 @@ fn snapshot_needs_apparmor_unless_forced() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(err, "");
 }
+
+/// `--root DIR` says what it changes, and `check` resolves `<...>` includes in
+/// DIR/etc/apparmor.d by default (as the loader commands do).
+#[test]
+fn root_help_is_accurate_and_check_uses_it() {
+    let (code, out, _) = aactl(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("/etc/apparmor.d are read under it"), "{out}");
+    let (_, out, _) = aactl(&["check", "--help"]);
+    assert!(out.contains("/etc/apparmor.d are read under it"), "{out}");
+
+    let root = tempfile::tempdir().unwrap();
+    let abs = root.path().join("etc/apparmor.d/abstractions");
+    std::fs::create_dir_all(&abs).unwrap();
+    std::fs::write(abs.join("aactl-ux-test"), "  /tmp/x r,\n").unwrap();
+    let prof = root.path().join("prof");
+    std::fs::write(
+        &prof,
+        "profile p {\n  #include <abstractions/aactl-ux-test>\n}\n",
+    )
+    .unwrap();
+    let p = prof.to_str().unwrap();
+    let (code, out, err) = on(root.path(), &["check", p]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = aactl(&["check", p]);
+    assert_ne!(code, 0, "{out}{err}");
+}

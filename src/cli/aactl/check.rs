@@ -35,7 +35,9 @@ pub fn command() -> Command {
                 .long("base")
                 .value_name("DIR")
                 .value_parser(clap::value_parser!(PathBuf))
-                .help("Base directory for includes [default: /etc/apparmor.d]"),
+                .help(
+                    "Base directory for includes [default: /etc/apparmor.d, under --root if given]",
+                ),
         )
         .arg(
             Arg::new("syntax-only")
@@ -95,8 +97,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         .get_many::<PathBuf>("include")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
+    // The default base is the host's /etc/apparmor.d, under --root when one is given (as
+    // for the loader commands).
     let base = m.get_one::<PathBuf>("base").cloned().or_else(|| {
-        let d = PathBuf::from("/etc/apparmor.d");
+        let d = match m.get_one::<PathBuf>("root") {
+            Some(r) => crate::system::System::with_root(r).path("/etc/apparmor.d"),
+            None => PathBuf::from("/etc/apparmor.d"),
+        };
         d.is_dir().then_some(d)
     });
     let json = m.get_one::<String>("format").is_some_and(|f| f == "json");

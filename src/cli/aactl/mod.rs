@@ -64,7 +64,11 @@ pub fn command() -> Command {
                 .global(true)
                 .value_name("DIR")
                 .value_parser(clap::value_parser!(std::path::PathBuf))
-                .help("Read the system state under DIR (a snapshot) instead of /"),
+                .help(
+                    "Use DIR as the root of the host (a snapshot or a fake tree): /proc, /sys \
+                     (securityfs) and /etc/apparmor.d are read under it, and so are the logs \
+                     aactl log finds by itself; paths given on the command line are used as given",
+                ),
         )
         .subcommand(status::command())
         .subcommand(ps::command())
