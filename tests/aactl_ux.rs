@@ -192,3 +192,28 @@ fn root_help_is_accurate_and_check_uses_it() {
     let (code, out, err) = aactl(&["check", p]);
     assert_ne!(code, 0, "{out}{err}");
 }
+
+/// Every message of aactl starts with "aactl: ": usage errors, I/O errors of check and log.
+#[test]
+fn messages_start_with_aactl() {
+    for args in [
+        &["check", "/nonexistent-aactl-ux"][..],
+        &["log", "/nonexistent-aactl-ux"],
+        &["log", "--summary", "/nonexistent-aactl-ux"],
+        &["check", "--bogus", "x"],
+        &["nosuchcommand"],
+        &["--root", "/nonexistent-aactl-ux", "status"],
+    ] {
+        let (code, _, err) = aactl(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.starts_with("aactl: "), "{args:?}: {err}");
+        for l in err.lines() {
+            assert!(
+                !l.starts_with("error:")
+                    && !l.starts_with("aactl log:")
+                    && !l.starts_with("aactl check:"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}

@@ -139,7 +139,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             }
             Err(e) => {
                 io_error = true;
-                let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
+                let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&e));
                 continue;
             }
         };
@@ -159,7 +159,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     io_error = true;
                     let _ = writeln!(
                         io.err,
-                        "aactl check: {}",
+                        "aactl: {}",
                         crate::escape::escape_str(&CliError::from_error(&e).0)
                     );
                     continue;

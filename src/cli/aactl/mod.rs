@@ -96,8 +96,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
             } else {
                 Exit::Success
             };
-            // Plain text: clap's styled rendering would put escape codes into pipes.
-            let rendered = e.render();
+            // Plain text: clap's styled rendering would put escape codes into pipes. Usage
+            // errors carry the same "aactl: " prefix as every other message of aactl.
+            let rendered = e.render().to_string();
+            let rendered = match rendered.strip_prefix("error: ") {
+                Some(rest) if e.use_stderr() => format!("aactl: {rest}"),
+                _ => rendered,
+            };
             let _ = if e.use_stderr() {
                 write!(io.err, "{rendered}")
             } else {
