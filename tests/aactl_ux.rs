@@ -217,3 +217,58 @@ fn messages_start_with_aactl() {
         }
     }
 }
+
+/// `check --format json` is one document with `schema` and `kind`; unreadable paths are listed
+/// in it; `--json` is `--format json` on check and log.
+#[test]
+fn check_json_document_and_json_alias() {
+    let d = tempfile::tempdir().unwrap();
+    let good = d.path().join("good");
+    std::fs::write(&good, "profile good { }\n").unwrap();
+    let missing = d.path().join("missing");
+    let (g, m) = (good.to_str().unwrap(), missing.to_str().unwrap());
+    for flags in [&["--format", "json"][..], &["--json"]] {
+        let mut args = vec!["check", "--base", "/nonexistent"];
+        args.extend_from_slice(flags);
+        args.extend([g, m]);
+        let (code, out, err) = aactl(&args);
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["schema"], 1);
+        assert_eq!(v["kind"], "aactl-check");
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["checked"], 1);
+        assert_eq!(v["invalid"], 0);
+        assert_eq!(v["files"][0]["path"], g);
+        assert_eq!(v["files"][0]["valid"], true);
+        assert_eq!(v["unreadable"][0]["path"], m);
+        assert!(
+            v["unreadable"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("No such file")
+        );
+    }
+    let (code, _, err) = aactl(&["check", "--json", "--format", "text", g]);
+    assert_eq!(code, 2, "{err}");
+
+    let log = d.path().join("log");
+    std::fs::write(
+        &log,
+        "type=AVC msg=audit(1700000000.123:42): apparmor=\"DENIED\" operation=\"open\" \
+         profile=\"p\" name=\"/etc/shadow\" pid=1 comm=\"cat\" requested_mask=\"r\" \
+         denied_mask=\"r\" fsuid=0 ouid=0\n",
+    )
+    .unwrap();
+    let l = log.to_str().unwrap();
+    let (code, a, err) = aactl(&["log", "--json", l]);
+    assert_eq!(code, 0, "{err}");
+    let (_, b, _) = aactl(&["log", "--format", "json", l]);
+    assert_eq!(a, b);
+    let v: serde_json::Value = serde_json::from_str(a.trim()).unwrap();
+    assert_eq!(v["profile"], "p");
+    let (code, a, err) = aactl(&["log", "--summary", "--json", l]);
+    assert_eq!(code, 0, "{err}");
+    assert!(serde_json::from_str::<serde_json::Value>(a.trim()).unwrap()["groups"].is_array());
+}

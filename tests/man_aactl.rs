@@ -45,10 +45,23 @@ values of one filter are alternatives.
 "#;
 
 const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
-Each document is one JSON object whose \fBschema\fR member is the schema version (currently
-\fB1\fR) and whose \fBkind\fR names the command. Within a schema version members are only
-ever added; a member that changes meaning or disappears bumps the version. Absent or
-unreadable values are \fBnull\fR, never left out. Mode words are \fBenforce\fR,
+The conventions differ by command; each is described below.
+.PP
+\fBaactl status \-\-json\fR, \fBaactl ps \-\-json\fR and \fBaactl check \-\-format json\fR
+(or \fB\-\-json\fR) print one JSON object whose \fBschema\fR member is the schema version
+(currently \fB1\fR) and whose \fBkind\fR names the command. Within a schema version members
+are only ever added; a member that changes meaning or disappears bumps the version. In these
+documents absent or unreadable values are \fBnull\fR, never left out.
+.PP
+\fBaactl log \-\-format json\fR (or \fB\-\-json\fR) prints NDJSON, one object per record,
+versioned by its own \fBversion\fR member; absent fields are left out (see below).
+.PP
+The loader commands (\fBload\fR, \fBreplace\fR, \fBunload\fR, \fBenforce\fR, \fBcomplain\fR,
+\fBaudit\fR, \fBdisable\fR, \fBenable\fR, \fBremove\-unknown\fR) with \fB\-\-json\fR print one
+indented object with \fBaction\fR, \fBok\fR, \fBdry_run\fR and \fBresults\fR (one entry per
+file or profile); they have no \fBschema\fR or \fBkind\fR member yet.
+.PP
+Mode words are \fBenforce\fR,
 \fBcomplain\fR, \fBprompt\fR (the kernel's \fBuser\fR), \fBkill\fR, \fBunconfined\fR,
 \fBmixed\fR, or any newer word the kernel prints, verbatim. Namespaces are relative to the
 reader's own namespace, nested levels joined by \fB//\fR; \fBnull\fR is the reader's own.
@@ -142,6 +155,40 @@ versions such as \fB"v8"\fR, ascending), \fBdomain_version\fR (string or null),
 network, unix, mount, pivot_root, signal, ptrace, dbus, rlimit, change_profile, userns,
 io_uring, mqueue \- to a boolean telling whether the kernel mediates it) and
 \fBtop_level\fR (the feature tree's top\-level entries).
+.SS "aactl check \-\-format json"
+One object, also when a path could not be read (exit status 2).
+.TP
+\fBschema\fR, \fBkind\fR
+\fB1\fR and \fB"aactl\-check"\fR.
+.TP
+\fBvalid\fR
+True when every file was read and none is invalid.
+.TP
+\fBchecked\fR, \fBinvalid\fR
+Number of files read and checked, and how many of them have an error.
+.TP
+\fBunreadable\fR
+Array of the paths that could not be read, each with \fBpath\fR and \fBerror\fR (the message
+also printed on standard error).
+.TP
+\fBfiles\fR
+Array of the files checked, in order, each with \fBpath\fR, \fBvalid\fR (boolean),
+\fBprofiles\fR (the names of the profiles it defines, hats as \fIparent//hat\fR) and
+\fBdiagnostics\fR (array, each with \fBcode\fR, a stable code such as \fBP0001\fR,
+\fBseverity\fR (\fBerror\fR, \fBwarning\fR or \fBnote\fR), \fBfile\fR (the file the span is in, which can
+be an included file), \fBline\fR and \fBcolumn\fR (1\-based; column in bytes) and
+\fBmessage\fR).
+.SS "aactl log \-\-format json"
+NDJSON: one object per AppArmor record, one per line, in the order read. The members are
+specified in \fIdocs/log\-schema.md\fR: \fBversion\fR (\fB1\fR), \fBevent\fR
+(\fBAA_RECORD_DENIED\fR, \fBAA_RECORD_ALLOWED\fR, ...), \fBoperation\fR, \fBclass\fR,
+\fBprofile\fR, \fBname\fR, \fBrequested_mask\fR, \fBdenied_mask\fR, \fBpid\fR, \fBcomm\fR,
+the network, D\-Bus, signal and mount fields, \fBcontext\fR (the other records of the same
+audit event), \fBsource\fR, \fBline\fR and \fBtime\fR (RFC 3339, UTC). Unlike the documents
+above, a field the record does not have is left out, not \fBnull\fR. With \fB\-\-stats\fR,
+a \fBstats\fR object goes to standard error. \fB\-\-summary\fR prints one object with
+\fBrecords\fR, \fBgroups\fR and \fBoverflow_records\fR; \fB\-\-suggest\fR one object with
+\fBprofiles\fR and \fBno_rule\fR (both in \fIdocs/triage.md\fR).
 "#;
 
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
@@ -390,6 +437,48 @@ fn json_output_section_names_every_member() {
         assert!(
             JSON_OUTPUT.contains(&format!("\\fB{k}\\fR")),
             "JSON member {k} is not documented in JSON OUTPUT"
+        );
+    }
+}
+
+/// Every member of `aactl check --format json` (with a diagnostic and an unreadable path) is
+/// named in JSON OUTPUT.
+#[test]
+fn json_output_section_names_every_check_member() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("bad");
+    std::fs::write(&bad, "profile bad {\n  /x rwq,\n}\n").unwrap();
+    let missing = d.path().join("missing");
+    let (code, out, _) = crate::aactl_status::aactl(&[
+        "check",
+        "--json",
+        "--base",
+        "/nonexistent",
+        bad.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    keys(&v, &mut all);
+    assert!(all.contains(&"severity".to_string()), "{all:?}");
+    assert!(all.contains(&"error".to_string()), "{all:?}");
+    for k in all {
+        assert!(
+            JSON_OUTPUT.contains(&format!("\\fB{k}\\fR")),
+            "check JSON member {k} is not documented in JSON OUTPUT"
         );
     }
 }

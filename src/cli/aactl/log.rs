@@ -58,6 +58,7 @@ fn command_base() -> Command {
                 .default_value("text")
                 .help("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"),
         )
+        .arg(super::json_flag())
         .arg(
             Arg::new("stats")
                 .long("stats")
@@ -254,7 +255,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(r) => System::with_root(r),
         None => System::host(),
     };
-    let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
+    let json = super::wants_json(m);
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),
         group: !m.get_flag("no-group"),

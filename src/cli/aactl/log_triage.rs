@@ -313,7 +313,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(r) => System::with_root(r),
         None => System::host(),
     };
-    let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
+    let json = super::wants_json(m);
     let explicit = sources(m);
     let journal_only = explicit
         .as_ref()

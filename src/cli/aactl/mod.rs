@@ -51,6 +51,21 @@ impl CliError {
     }
 }
 
+/// `--json`, the short form of `--format json` (for commands with `--format`).
+pub(super) fn json_flag() -> Arg {
+    Arg::new("json")
+        .long("json")
+        .action(clap::ArgAction::SetTrue)
+        .conflicts_with("format")
+        .help("Same as --format json")
+}
+
+/// Whether `--format json` or `--json` was given.
+pub(super) fn wants_json(m: &ArgMatches) -> bool {
+    m.get_one::<String>("format").map(String::as_str) == Some("json")
+        || m.try_get_one::<bool>("json").ok().flatten().copied() == Some(true)
+}
+
 /// The clap definition of `aactl` with all of its subcommands.
 pub fn command() -> Command {
     Command::new("aactl")

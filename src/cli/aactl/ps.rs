@@ -16,7 +16,8 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// Version of the JSON documents printed by `aactl ps --json` and `aactl status --json`.
+/// Version of the JSON documents printed by `aactl ps --json`, `aactl status --json` and
+/// `aactl check --format json` (their `schema` member).
 /// Bumped when a field changes meaning or disappears; new fields may be added without a bump.
 pub const SCHEMA: u32 = 1;
 
