@@ -41,7 +41,42 @@ label, \fBmixed\fR when the stacked profiles differ; the per\-profile modes come
 profile list). By default every process is listed, unconfined ones and those whose label
 cannot be read included; \fB\-\-confined\fR, \fB\-\-mode\fR, \fB\-\-profile\fR and
 \fB\-\-namespace\fR narrow the list. Filters of different kinds must all match; repeated
-values of one filter are alternatives.
+values of one filter are alternatives. A \fB\-\-mode\fR word that is not a known mode is
+still matched verbatim (a newer kernel can print new modes), with a warning.
+.PP
+\fBaactl snapshot\fR \fIDIR\fR copies what \fBstatus\fR, \fBps\fR and \fBaa\-status\fR(8)
+read into \fIDIR\fR, laid out as a root directory, for \fB\-\-root\fR \fIDIR\fR. It fails
+(status 2) when AppArmor cannot be inspected, as \fBstatus\fR does; \fB\-\-force\fR writes
+what there is and warns.
+.PP
+\fBaactl check\fR parses and checks profile files as \fBapparmor_parser\fR(8) would
+(grammar, includes, variables and semantic rules), walking a directory as the parser walks
+\fI/etc/apparmor.d\fR. Each problem is reported with file, line, column and a stable code;
+\fB\-\-format json\fR (or \fB\-\-json\fR) prints one document instead.
+.PP
+\fBaactl log\fR reads AppArmor audit records from files (plain, rotated or compressed),
+standard input, the journal or the kernel ring buffer; without a source it finds where this
+host sends them. By default it prints one escaped line per record (NDJSON with
+\fB\-\-format json\fR). Filters (\fB\-\-profile\fR, \fB\-\-operation\fR, \fB\-\-class\fR,
+\fB\-\-mode\fR, \fB\-\-pid\fR, \fB\-\-comm\fR) apply to every view. \fB\-\-summary\fR groups
+the records by profile, class, operation, target and mask with counts and times;
+\fB\-\-suggest\fR prints the rules that would allow them (leaving out what the profiles on
+disk already allow) and with \fB\-\-write\fR appends them to the profiles' local overrides;
+\fB\-\-follow\fR keeps reading a file or the journal as records arrive (see
+\fIdocs/triage.md\fR).
+.PP
+\fBaactl load\fR, \fBreplace\fR and \fBunload\fR run \fBapparmor_parser\fR(8) with the
+right options and report a result per file and per profile; \fBunload\fR also removes loaded
+profiles by name. \fB\-\-dry\-run\fR prints the exact commands and changes nothing.
+.PP
+\fBaactl enforce\fR, \fBcomplain\fR, \fBaudit\fR, \fBdisable\fR and \fBenable\fR change a
+profile's mode where it is defined: only that profile's flags are rewritten (comments and
+layout kept, the file replaced atomically; \fBdisable\fR and \fBenable\fR manage the
+\fIdisable/\fR link), then the profile is reloaded. A profile is named by its name, its file
+or the program path it attaches to.
+.PP
+\fBaactl remove\-unknown\fR unloads the profiles that are loaded but defined by no file of
+the profile directories.
 "#;
 
 const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
@@ -197,17 +232,24 @@ const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 Success (also \fB\-\-help\fR and \fB\-\-version\fR).
 .TP
 \fB1\fR
-The command ran but found a problem (an invalid profile, a failed load).
+The command ran but found a problem: an invalid profile (\fBcheck\fR), a failed load, a
+profile not found (the loader and mode commands).
 .TP
 \fB2\fR
-Usage error, or the state could not be read; a message on standard error names the path:
+Usage error, or input that could not be read (a profile file or directory for \fBcheck\fR,
+a log source for \fBlog\fR), or the state could not be inspected; a message on standard
+error names the path:
 AppArmor is not available (\fIsys/module/apparmor\fR or its \fIparameters/enabled\fR is
 missing), disabled at boot (\fIparameters/enabled\fR is not \fBY\fR), or its file system is
 not mounted (no \fBsecurityfs\fR entry with an \fIapparmor\fR directory in
 \fIproc/mounts\fR); for \fBaactl status\fR also when the profile list cannot be opened
 (without root the kernel refuses it), and for every command when \fIproc\fR cannot be
-listed. Unlike \fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one
-status for "could not inspect" and tells the cause in the message.
+listed; the same for \fBaactl snapshot\fR unless \fB\-\-force\fR. Unlike
+\fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one status for
+"could not inspect" and tells the cause in the message.
+.SH DIAGNOSTICS
+Every message \fBaactl\fR prints on standard error starts with \fBaactl: \fR (warnings with
+\fBaactl: warning: \fR), usage errors included.
 "#;
 
 const EXAMPLES: &str = r#".SH EXAMPLES
@@ -304,6 +346,127 @@ fn part(s: String, header: bool) -> String {
     out
 }
 
+/// `text` with roff's `-` escaped.
+fn roff_escape(text: &str) -> String {
+    text.replace('-', "\\-")
+}
+
+/// Markdown-style `code` spans in clap's help texts become bold (roff has no backticks).
+fn no_backticks(roff: &str) -> String {
+    let mut out = String::new();
+    for (i, piece) in roff.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("\\fB{piece}\\fR"));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    assert!(
+        roff.matches('`').count() % 2 == 0,
+        "unbalanced backticks in: {roff}"
+    );
+    out
+}
+
+/// One synopsis line for `cmd` shown as `name`: every option with its value names
+/// (`[\-\-root DIR]`, `[\-m|\-\-mode MODE]...`), then the positionals as in `--help`.
+fn synopsis(cmd: &clap::Command, name: &str) -> String {
+    let mut parts = vec![format!("\\fB{}\\fR", roff_escape(name))];
+    let values = |a: &clap::Arg| -> String {
+        let names: Vec<String> = a
+            .get_value_names()
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| vec![a.get_id().to_string().to_uppercase()]);
+        names
+            .iter()
+            .map(|n| format!("\\fI{}\\fR", roff_escape(n)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        if a.is_positional() {
+            continue;
+        }
+        let mut flag = Vec::new();
+        if let Some(c) = a.get_short() {
+            flag.push(format!("\\fB\\-{c}\\fR"));
+        }
+        if let Some(l) = a.get_long() {
+            flag.push(format!("\\fB\\-\\-{}\\fR", roff_escape(l)));
+        }
+        let mut item = flag.join("|");
+        if a.get_action().takes_values() {
+            let optional = a.get_num_args().is_some_and(|n| n.min_values() == 0);
+            if optional {
+                item.push_str(&format!(" [{}]", values(a)));
+            } else {
+                item.push_str(&format!(" {}", values(a)));
+            }
+        }
+        let repeat = matches!(
+            a.get_action(),
+            clap::ArgAction::Append | clap::ArgAction::Count
+        );
+        let mut s = if a.is_required_set() {
+            item
+        } else {
+            format!("[{item}]")
+        };
+        if repeat {
+            s.push_str("...");
+        }
+        parts.push(s);
+    }
+    for a in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        let many = a.get_num_args().is_some_and(|n| n.max_values() > 1)
+            || matches!(a.get_action(), clap::ArgAction::Append);
+        let v = values(a);
+        let mut s = if a.is_required_set() {
+            v
+        } else {
+            format!("[{v}]")
+        };
+        if many {
+            s.push_str("...");
+        }
+        parts.push(s);
+    }
+    if cmd.has_subcommands() {
+        parts.push("\\fICOMMAND\\fR".to_owned());
+    }
+    parts.join(" ") + "\n"
+}
+
+/// Adds each option's visible aliases (`\-\-features`, `\-\-abi`) to its entry in a rendered
+/// options section; clap_mangen leaves them out.
+fn with_aliases(cmd: &clap::Command, opts: &str) -> String {
+    let mut out = opts.to_owned();
+    for a in cmd.get_arguments() {
+        let (Some(long), Some(aliases)) = (a.get_long(), a.get_visible_aliases()) else {
+            continue;
+        };
+        let head = format!("\\fB\\-\\-{}\\fR", roff_escape(long));
+        let extra: String = aliases
+            .iter()
+            .map(|al| format!(", \\fB\\-\\-{}\\fR", roff_escape(al)))
+            .collect();
+        out = out
+            .lines()
+            .map(|l| {
+                if l.starts_with(&head) || l.contains(&format!(", {head}")) {
+                    let at = l.find(&head).unwrap() + head.len();
+                    format!("{}{extra}{}", &l[..at], &l[at..])
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+    }
+    out
+}
+
 /// The built `aactl` command as the page shows it (no `help` subcommand).
 fn built() -> clap::Command {
     let mut cmd = apparmor::cli::aactl::command().disable_help_subcommand(true);
@@ -317,18 +480,18 @@ fn commands(cmd: &clap::Command, out: &mut String) {
         let name = sub.get_bin_name().unwrap_or(sub.get_name()).to_owned();
         out.push_str(&format!(".SS \"{name}\"\n"));
         let man = Man::new(sub.clone());
-        out.push_str(&part(render_part(|w| man.render_synopsis_section(w)), true));
+        out.push_str(&synopsis(sub, &name));
         if sub.get_long_about().or(sub.get_about()).is_some() {
             out.push_str(".PP\n");
-            out.push_str(&part(
+            out.push_str(&no_backticks(&part(
                 render_part(|w| man.render_description_section(w)),
                 true,
-            ));
+            )));
         }
         let opts = part(render_part(|w| man.render_options_section(w)), true);
         if !opts.trim().is_empty() {
             out.push_str(".PP\nOptions:\n");
-            out.push_str(&opts);
+            out.push_str(&no_backticks(&with_aliases(sub, &opts)));
         }
         commands(sub, out);
     }
@@ -337,19 +500,23 @@ fn commands(cmd: &clap::Command, out: &mut String) {
 /// The whole page.
 pub fn render() -> String {
     let cmd = built();
+    // The same footer as aa-status(8) (tests/status_man.rs): "apparmor VERSION", "AppArmor".
     let man = Man::new(cmd.clone())
+        .title("AACTL")
         .date(DATE)
-        .manual("AppArmor tools")
+        .source(format!("apparmor {}", env!("CARGO_PKG_VERSION")))
+        .manual("AppArmor")
         .section("1");
     let mut page = String::new();
     page.push_str(&render_part(|w| man.render_title(w)));
     page.push_str(&part(render_part(|w| man.render_name_section(w)), false));
-    page.push_str(&part(
-        render_part(|w| man.render_synopsis_section(w)),
-        false,
-    ));
+    page.push_str(".SH SYNOPSIS\n");
+    page.push_str(&synopsis(&cmd, "aactl"));
     page.push_str(DESCRIPTION);
-    page.push_str(&part(render_part(|w| man.render_options_section(w)), false));
+    page.push_str(&no_backticks(&part(
+        render_part(|w| man.render_options_section(w)),
+        false,
+    )));
     page.push_str(".SH COMMANDS\n");
     commands(&cmd, &mut page);
     page.push_str(JSON_OUTPUT);
@@ -481,4 +648,51 @@ fn json_output_section_names_every_check_member() {
             "check JSON member {k} is not documented in JSON OUTPUT"
         );
     }
+}
+
+/// The user-facing shape of the page: synopsis values, a paragraph per subcommand, exit
+/// statuses, no Markdown, aliases, and the footer of aa-status(8).
+#[test]
+fn page_reads_well() {
+    let page = render();
+    assert!(
+        page.contains("\\fBaactl\\fR [\\fB\\-\\-root\\fR \\fIDIR\\fR]"),
+        "synopsis"
+    );
+    assert!(page.contains("[\\fB\\-m\\fR|\\fB\\-\\-mode\\fR \\fIMODE\\fR]..."));
+    assert!(page.contains("[\\fISOURCE\\fR]...\n"), "log synopsis");
+    assert!(!page.contains('`'), "Markdown backticks in roff");
+    assert!(page.contains("\\fB\\-\\-features\\fR, \\fB\\-\\-abi\\fR"));
+    let exit = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap();
+    assert!(exit.contains("profile not found"));
+    let desc = page
+        .split(".SH DESCRIPTION")
+        .nth(1)
+        .unwrap()
+        .split(".SH OPTIONS")
+        .next()
+        .unwrap();
+    for sub in built().get_subcommands() {
+        let bold = format!("\\fB{}\\fR", sub.get_name().replace('-', "\\-"));
+        let full = format!("\\fBaactl {}\\fR", sub.get_name().replace('-', "\\-"));
+        assert!(
+            desc.contains(&bold) || desc.contains(&full),
+            "DESCRIPTION does not cover {}",
+            sub.get_name()
+        );
+    }
+    for flag in ["\\-\\-summary", "\\-\\-suggest", "\\-\\-follow"] {
+        assert!(desc.contains(flag), "{flag}");
+    }
+    // same footer (source and manual) as aa-status(8)
+    let th = |text: &str| -> String {
+        let l = text
+            .lines()
+            .find(|l| l.starts_with(".TH "))
+            .unwrap()
+            .to_owned();
+        l.splitn(5, ' ').nth(4).unwrap().to_owned()
+    };
+    let status = std::fs::read_to_string(common::repo().join("man/aa-status.8")).unwrap();
+    assert_eq!(th(&page), th(&status));
 }
