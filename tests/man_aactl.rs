@@ -524,7 +524,8 @@ pub fn render() -> String {
     page.push_str(EXAMPLES);
     page.push_str(FILES);
     page.push_str(SEE_ALSO);
-    page
+    // troff reads bytes: non-ASCII text from the help strings becomes named glyphs.
+    page.replace('…', "\\[u2026]")
 }
 
 #[test]
@@ -662,6 +663,7 @@ fn page_reads_well() {
     assert!(page.contains("[\\fB\\-m\\fR|\\fB\\-\\-mode\\fR \\fIMODE\\fR]..."));
     assert!(page.contains("[\\fISOURCE\\fR]...\n"), "log synopsis");
     assert!(!page.contains('`'), "Markdown backticks in roff");
+    assert!(page.is_ascii(), "non-ASCII text in roff");
     assert!(page.contains("\\fB\\-\\-features\\fR, \\fB\\-\\-abi\\fR"));
     let exit = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap();
     assert!(exit.contains("profile not found"));
