@@ -64,7 +64,7 @@ fn tables_escape_names_and_count_by_namespace_and_mode() {
     assert!(out.contains("13 profiles are loaded."), "{out}");
     assert!(out.contains("10 processes are confined."), "{out}");
     assert!(
-        out.contains("1 processes are unconfined but have a profile defined"),
+        out.contains("1 process is unconfined but has a profile defined"),
         "{out}"
     );
     assert!(out.contains("policy revision 7"));
@@ -158,7 +158,7 @@ fn json_document_field_by_field() {
     assert_eq!(
         find(Value::Null, "my \"quoted\" profile"),
         &json!({"namespace": null, "name": "my \"quoted\" profile", "mode": "complain",
-                "attach": "/usr/bin/my quoted*"})
+                "attach": "/usr/bin/my quoted*", "attach_kind": "text"})
     );
     assert_eq!(
         find(Value::Null, "esc\u{1b}[31mred")["mode"],
@@ -174,7 +174,7 @@ fn json_document_field_by_field() {
     assert_eq!(
         find(json!("lxd-c1"), "/usr/bin/man"),
         &json!({"namespace": "lxd-c1", "name": "/usr/bin/man", "mode": "enforce",
-                "attach": "/usr/bin/man"})
+                "attach": "/usr/bin/man", "attach_kind": "text"})
     );
     assert_eq!(
         find(json!("ns1//ns2"), "deep")["attach"],
@@ -441,7 +441,7 @@ fn no_policy_loaded() {
     let (code, out, err) = on(d.path(), &["status"]);
     assert_eq!((code, err.as_str()), (0, ""));
     assert!(
-        out.contains("0 profiles are loaded.\n\n1 processes are confined."),
+        out.contains("0 profiles are loaded.\n\n1 process is confined."),
         "{out}"
     );
     let j = json_of(d.path());

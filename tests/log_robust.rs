@@ -229,7 +229,8 @@ fn missing_file_is_a_clear_error_and_others_still_read() {
     std::fs::write(&good, format!("{AVC}\n")).unwrap();
     let missing = dir.path().join("nope.log");
     let (code, out, err) = aactl(&["log", missing.to_str().unwrap(), good.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    // input that cannot be read: exit 2 (aactl(1), EXIT STATUS)
+    assert_eq!(code, 2);
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("nope.log: No such file"), "{err}");
     assert!(Path::new(&good).exists());
@@ -302,7 +303,7 @@ fn kernel_ring_buffer_source_runs() {
     // or a clear message when the ring buffer is not readable
     match code {
         0 => assert!(err.contains("total:"), "{err}"),
-        1 => assert!(err.contains("kernel ring buffer"), "{err}"),
+        2 => assert!(err.contains("kernel ring buffer"), "{err}"),
         c => panic!("exit {c}: {err}"),
     }
 }
@@ -311,6 +312,6 @@ fn kernel_ring_buffer_source_runs() {
 fn journalctl_failure_is_reported() {
     // a bad --since makes journalctl fail; its message reaches the user
     let (code, out, err) = aactl(&["log", "journal", "--since", "not a date"]);
-    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(err.contains("journalctl"), "{err}");
 }

@@ -24,6 +24,8 @@ mod status_json;
 mod aactl_status;
 // aactl ps: states, stacks, namespaces, filters, escaping
 mod aactl_ps;
+// aactl first-use fixes: exit codes, JSON conventions, messages, preflight, wording
+mod aactl_ux;
 // man/aactl.1: generated from aactl's clap definition plus written sections; stale check
 mod man_aactl;
 // generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root

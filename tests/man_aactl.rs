@@ -41,14 +41,62 @@ label, \fBmixed\fR when the stacked profiles differ; the per\-profile modes come
 profile list). By default every process is listed, unconfined ones and those whose label
 cannot be read included; \fB\-\-confined\fR, \fB\-\-mode\fR, \fB\-\-profile\fR and
 \fB\-\-namespace\fR narrow the list. Filters of different kinds must all match; repeated
-values of one filter are alternatives.
+values of one filter are alternatives. A \fB\-\-mode\fR word that is not a known mode is
+still matched verbatim (a newer kernel can print new modes), with a warning.
+.PP
+\fBaactl snapshot\fR \fIDIR\fR copies what \fBstatus\fR, \fBps\fR and \fBaa\-status\fR(8)
+read into \fIDIR\fR, laid out as a root directory, for \fB\-\-root\fR \fIDIR\fR. It fails
+(status 2) when AppArmor cannot be inspected, as \fBstatus\fR does; \fB\-\-force\fR writes
+what there is and warns.
+.PP
+\fBaactl check\fR parses and checks profile files as \fBapparmor_parser\fR(8) would
+(grammar, includes, variables and semantic rules), walking a directory as the parser walks
+\fI/etc/apparmor.d\fR. Each problem is reported with file, line, column and a stable code;
+\fB\-\-format json\fR (or \fB\-\-json\fR) prints one document instead.
+.PP
+\fBaactl log\fR reads AppArmor audit records from files (plain, rotated or compressed),
+standard input, the journal or the kernel ring buffer; without a source it finds where this
+host sends them. By default it prints one escaped line per record (NDJSON with
+\fB\-\-format json\fR). Filters (\fB\-\-profile\fR, \fB\-\-operation\fR, \fB\-\-class\fR,
+\fB\-\-mode\fR, \fB\-\-pid\fR, \fB\-\-comm\fR) apply to every view. \fB\-\-summary\fR groups
+the records by profile, class, operation, target and mask with counts and times;
+\fB\-\-suggest\fR prints the rules that would allow them (leaving out what the profiles on
+disk already allow) and with \fB\-\-write\fR appends them to the profiles' local overrides;
+\fB\-\-follow\fR keeps reading a file or the journal as records arrive (see
+\fIdocs/triage.md\fR).
+.PP
+\fBaactl load\fR, \fBreplace\fR and \fBunload\fR run \fBapparmor_parser\fR(8) with the
+right options and report a result per file and per profile; \fBunload\fR also removes loaded
+profiles by name. \fB\-\-dry\-run\fR prints the exact commands and changes nothing.
+.PP
+\fBaactl enforce\fR, \fBcomplain\fR, \fBaudit\fR, \fBdisable\fR and \fBenable\fR change a
+profile's mode where it is defined: only that profile's flags are rewritten (comments and
+layout kept, the file replaced atomically; \fBdisable\fR and \fBenable\fR manage the
+\fIdisable/\fR link), then the profile is reloaded. A profile is named by its name, its file
+or the program path it attaches to.
+.PP
+\fBaactl remove\-unknown\fR unloads the profiles that are loaded but defined by no file of
+the profile directories.
 "#;
 
 const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
-Each document is one JSON object whose \fBschema\fR member is the schema version (currently
-\fB1\fR) and whose \fBkind\fR names the command. Within a schema version members are only
-ever added; a member that changes meaning or disappears bumps the version. Absent or
-unreadable values are \fBnull\fR, never left out. Mode words are \fBenforce\fR,
+The conventions differ by command; each is described below.
+.PP
+\fBaactl status \-\-json\fR, \fBaactl ps \-\-json\fR and \fBaactl check \-\-format json\fR
+(or \fB\-\-json\fR) print one JSON object whose \fBschema\fR member is the schema version
+(currently \fB1\fR) and whose \fBkind\fR names the command. Within a schema version members
+are only ever added; a member that changes meaning or disappears bumps the version. In these
+documents absent or unreadable values are \fBnull\fR, never left out.
+.PP
+\fBaactl log \-\-format json\fR (or \fB\-\-json\fR) prints NDJSON, one object per record,
+versioned by its own \fBversion\fR member; absent fields are left out (see below).
+.PP
+The loader commands (\fBload\fR, \fBreplace\fR, \fBunload\fR, \fBenforce\fR, \fBcomplain\fR,
+\fBaudit\fR, \fBdisable\fR, \fBenable\fR, \fBremove\-unknown\fR) with \fB\-\-json\fR print one
+indented object with \fBaction\fR, \fBok\fR, \fBdry_run\fR and \fBresults\fR (one entry per
+file or profile); they have no \fBschema\fR or \fBkind\fR member yet.
+.PP
+Mode words are \fBenforce\fR,
 \fBcomplain\fR, \fBprompt\fR (the kernel's \fBuser\fR), \fBkill\fR, \fBunconfined\fR,
 \fBmixed\fR, or any newer word the kernel prints, verbatim. Namespaces are relative to the
 reader's own namespace, nested levels joined by \fB//\fR; \fBnull\fR is the reader's own.
@@ -115,7 +163,11 @@ An object: \fBpath\fR (the profile list read), \fBtotal\fR (number of profiles),
 \fBnamespaces\fR (array, the reader's namespace first, each with \fBnamespace\fR,
 \fBtotal\fR and \fBmodes\fR, an object from mode word to count holding only modes that
 occur), \fBprofiles\fR (array sorted by namespace then name, each with \fBnamespace\fR,
-\fBname\fR, \fBmode\fR and \fBattach\fR, the attachment from the policy tree or null) and
+\fBname\fR, \fBmode\fR, \fBattach\fR, the attachment text from the policy tree or null, and
+\fBattach_kind\fR: \fB"text"\fR when \fBattach\fR holds the text, \fB"pattern"\fR when the
+kernel keeps only the compiled attachment pattern (its \fIattach\fR file reads
+\fB<unknown>\fR; \fBattach\fR is null and the table shows \fB(pattern)\fR), null when the
+policy tree does not have the profile) and
 \fBmalformed\fR (skipped lines of the list, each with \fBline\fR, 1\-based, and \fBtext\fR).
 .TP
 \fBprocesses\fR
@@ -138,6 +190,40 @@ versions such as \fB"v8"\fR, ascending), \fBdomain_version\fR (string or null),
 network, unix, mount, pivot_root, signal, ptrace, dbus, rlimit, change_profile, userns,
 io_uring, mqueue \- to a boolean telling whether the kernel mediates it) and
 \fBtop_level\fR (the feature tree's top\-level entries).
+.SS "aactl check \-\-format json"
+One object, also when a path could not be read (exit status 2).
+.TP
+\fBschema\fR, \fBkind\fR
+\fB1\fR and \fB"aactl\-check"\fR.
+.TP
+\fBvalid\fR
+True when every file was read and none is invalid.
+.TP
+\fBchecked\fR, \fBinvalid\fR
+Number of files read and checked, and how many of them have an error.
+.TP
+\fBunreadable\fR
+Array of the paths that could not be read, each with \fBpath\fR and \fBerror\fR (the message
+also printed on standard error).
+.TP
+\fBfiles\fR
+Array of the files checked, in order, each with \fBpath\fR, \fBvalid\fR (boolean),
+\fBprofiles\fR (the names of the profiles it defines, hats as \fIparent//hat\fR) and
+\fBdiagnostics\fR (array, each with \fBcode\fR, a stable code such as \fBP0001\fR,
+\fBseverity\fR (\fBerror\fR, \fBwarning\fR or \fBnote\fR), \fBfile\fR (the file the span is in, which can
+be an included file), \fBline\fR and \fBcolumn\fR (1\-based; column in bytes) and
+\fBmessage\fR).
+.SS "aactl log \-\-format json"
+NDJSON: one object per AppArmor record, one per line, in the order read. The members are
+specified in \fIdocs/log\-schema.md\fR: \fBversion\fR (\fB1\fR), \fBevent\fR
+(\fBAA_RECORD_DENIED\fR, \fBAA_RECORD_ALLOWED\fR, ...), \fBoperation\fR, \fBclass\fR,
+\fBprofile\fR, \fBname\fR, \fBrequested_mask\fR, \fBdenied_mask\fR, \fBpid\fR, \fBcomm\fR,
+the network, D\-Bus, signal and mount fields, \fBcontext\fR (the other records of the same
+audit event), \fBsource\fR, \fBline\fR and \fBtime\fR (RFC 3339, UTC). Unlike the documents
+above, a field the record does not have is left out, not \fBnull\fR. With \fB\-\-stats\fR,
+a \fBstats\fR object goes to standard error. \fB\-\-summary\fR prints one object with
+\fBrecords\fR, \fBgroups\fR and \fBoverflow_records\fR; \fB\-\-suggest\fR one object with
+\fBprofiles\fR and \fBno_rule\fR (both in \fIdocs/triage.md\fR).
 "#;
 
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
@@ -146,17 +232,24 @@ const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 Success (also \fB\-\-help\fR and \fB\-\-version\fR).
 .TP
 \fB1\fR
-The command ran but found a problem (an invalid profile, a failed load).
+The command ran but found a problem: an invalid profile (\fBcheck\fR), a failed load, a
+profile not found (the loader and mode commands).
 .TP
 \fB2\fR
-Usage error, or the state could not be read; a message on standard error names the path:
+Usage error, or input that could not be read (a profile file or directory for \fBcheck\fR,
+a log source for \fBlog\fR), or the state could not be inspected; a message on standard
+error names the path:
 AppArmor is not available (\fIsys/module/apparmor\fR or its \fIparameters/enabled\fR is
 missing), disabled at boot (\fIparameters/enabled\fR is not \fBY\fR), or its file system is
 not mounted (no \fBsecurityfs\fR entry with an \fIapparmor\fR directory in
 \fIproc/mounts\fR); for \fBaactl status\fR also when the profile list cannot be opened
 (without root the kernel refuses it), and for every command when \fIproc\fR cannot be
-listed. Unlike \fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one
-status for "could not inspect" and tells the cause in the message.
+listed; the same for \fBaactl snapshot\fR unless \fB\-\-force\fR. Unlike
+\fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one status for
+"could not inspect" and tells the cause in the message.
+.SH DIAGNOSTICS
+Every message \fBaactl\fR prints on standard error starts with \fBaactl: \fR (warnings with
+\fBaactl: warning: \fR), usage errors included.
 "#;
 
 const EXAMPLES: &str = r#".SH EXAMPLES
@@ -253,6 +346,127 @@ fn part(s: String, header: bool) -> String {
     out
 }
 
+/// `text` with roff's `-` escaped.
+fn roff_escape(text: &str) -> String {
+    text.replace('-', "\\-")
+}
+
+/// Markdown-style `code` spans in clap's help texts become bold (roff has no backticks).
+fn no_backticks(roff: &str) -> String {
+    let mut out = String::new();
+    for (i, piece) in roff.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("\\fB{piece}\\fR"));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    assert!(
+        roff.matches('`').count() % 2 == 0,
+        "unbalanced backticks in: {roff}"
+    );
+    out
+}
+
+/// One synopsis line for `cmd` shown as `name`: every option with its value names
+/// (`[\-\-root DIR]`, `[\-m|\-\-mode MODE]...`), then the positionals as in `--help`.
+fn synopsis(cmd: &clap::Command, name: &str) -> String {
+    let mut parts = vec![format!("\\fB{}\\fR", roff_escape(name))];
+    let values = |a: &clap::Arg| -> String {
+        let names: Vec<String> = a
+            .get_value_names()
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| vec![a.get_id().to_string().to_uppercase()]);
+        names
+            .iter()
+            .map(|n| format!("\\fI{}\\fR", roff_escape(n)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        if a.is_positional() {
+            continue;
+        }
+        let mut flag = Vec::new();
+        if let Some(c) = a.get_short() {
+            flag.push(format!("\\fB\\-{c}\\fR"));
+        }
+        if let Some(l) = a.get_long() {
+            flag.push(format!("\\fB\\-\\-{}\\fR", roff_escape(l)));
+        }
+        let mut item = flag.join("|");
+        if a.get_action().takes_values() {
+            let optional = a.get_num_args().is_some_and(|n| n.min_values() == 0);
+            if optional {
+                item.push_str(&format!(" [{}]", values(a)));
+            } else {
+                item.push_str(&format!(" {}", values(a)));
+            }
+        }
+        let repeat = matches!(
+            a.get_action(),
+            clap::ArgAction::Append | clap::ArgAction::Count
+        );
+        let mut s = if a.is_required_set() {
+            item
+        } else {
+            format!("[{item}]")
+        };
+        if repeat {
+            s.push_str("...");
+        }
+        parts.push(s);
+    }
+    for a in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        let many = a.get_num_args().is_some_and(|n| n.max_values() > 1)
+            || matches!(a.get_action(), clap::ArgAction::Append);
+        let v = values(a);
+        let mut s = if a.is_required_set() {
+            v
+        } else {
+            format!("[{v}]")
+        };
+        if many {
+            s.push_str("...");
+        }
+        parts.push(s);
+    }
+    if cmd.has_subcommands() {
+        parts.push("\\fICOMMAND\\fR".to_owned());
+    }
+    parts.join(" ") + "\n"
+}
+
+/// Adds each option's visible aliases (`\-\-features`, `\-\-abi`) to its entry in a rendered
+/// options section; clap_mangen leaves them out.
+fn with_aliases(cmd: &clap::Command, opts: &str) -> String {
+    let mut out = opts.to_owned();
+    for a in cmd.get_arguments() {
+        let (Some(long), Some(aliases)) = (a.get_long(), a.get_visible_aliases()) else {
+            continue;
+        };
+        let head = format!("\\fB\\-\\-{}\\fR", roff_escape(long));
+        let extra: String = aliases
+            .iter()
+            .map(|al| format!(", \\fB\\-\\-{}\\fR", roff_escape(al)))
+            .collect();
+        out = out
+            .lines()
+            .map(|l| {
+                if l.starts_with(&head) || l.contains(&format!(", {head}")) {
+                    let at = l.find(&head).unwrap() + head.len();
+                    format!("{}{extra}{}", &l[..at], &l[at..])
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+    }
+    out
+}
+
 /// The built `aactl` command as the page shows it (no `help` subcommand).
 fn built() -> clap::Command {
     let mut cmd = apparmor::cli::aactl::command().disable_help_subcommand(true);
@@ -266,18 +480,18 @@ fn commands(cmd: &clap::Command, out: &mut String) {
         let name = sub.get_bin_name().unwrap_or(sub.get_name()).to_owned();
         out.push_str(&format!(".SS \"{name}\"\n"));
         let man = Man::new(sub.clone());
-        out.push_str(&part(render_part(|w| man.render_synopsis_section(w)), true));
+        out.push_str(&synopsis(sub, &name));
         if sub.get_long_about().or(sub.get_about()).is_some() {
             out.push_str(".PP\n");
-            out.push_str(&part(
+            out.push_str(&no_backticks(&part(
                 render_part(|w| man.render_description_section(w)),
                 true,
-            ));
+            )));
         }
         let opts = part(render_part(|w| man.render_options_section(w)), true);
         if !opts.trim().is_empty() {
             out.push_str(".PP\nOptions:\n");
-            out.push_str(&opts);
+            out.push_str(&no_backticks(&with_aliases(sub, &opts)));
         }
         commands(sub, out);
     }
@@ -286,19 +500,23 @@ fn commands(cmd: &clap::Command, out: &mut String) {
 /// The whole page.
 pub fn render() -> String {
     let cmd = built();
+    // The same footer as aa-status(8) (tests/status_man.rs): "apparmor VERSION", "AppArmor".
     let man = Man::new(cmd.clone())
+        .title("AACTL")
         .date(DATE)
-        .manual("AppArmor tools")
+        .source(format!("apparmor {}", env!("CARGO_PKG_VERSION")))
+        .manual("AppArmor")
         .section("1");
     let mut page = String::new();
     page.push_str(&render_part(|w| man.render_title(w)));
     page.push_str(&part(render_part(|w| man.render_name_section(w)), false));
-    page.push_str(&part(
-        render_part(|w| man.render_synopsis_section(w)),
-        false,
-    ));
+    page.push_str(".SH SYNOPSIS\n");
+    page.push_str(&synopsis(&cmd, "aactl"));
     page.push_str(DESCRIPTION);
-    page.push_str(&part(render_part(|w| man.render_options_section(w)), false));
+    page.push_str(&no_backticks(&part(
+        render_part(|w| man.render_options_section(w)),
+        false,
+    )));
     page.push_str(".SH COMMANDS\n");
     commands(&cmd, &mut page);
     page.push_str(JSON_OUTPUT);
@@ -306,7 +524,8 @@ pub fn render() -> String {
     page.push_str(EXAMPLES);
     page.push_str(FILES);
     page.push_str(SEE_ALSO);
-    page
+    // troff reads bytes: non-ASCII text from the help strings becomes named glyphs.
+    page.replace('…', "\\[u2026]")
 }
 
 #[test]
@@ -388,4 +607,94 @@ fn json_output_section_names_every_member() {
             "JSON member {k} is not documented in JSON OUTPUT"
         );
     }
+}
+
+/// Every member of `aactl check --format json` (with a diagnostic and an unreadable path) is
+/// named in JSON OUTPUT.
+#[test]
+fn json_output_section_names_every_check_member() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("bad");
+    std::fs::write(&bad, "profile bad {\n  /x rwq,\n}\n").unwrap();
+    let missing = d.path().join("missing");
+    let (code, out, _) = crate::aactl_status::aactl(&[
+        "check",
+        "--json",
+        "--base",
+        "/nonexistent",
+        bad.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    keys(&v, &mut all);
+    assert!(all.contains(&"severity".to_string()), "{all:?}");
+    assert!(all.contains(&"error".to_string()), "{all:?}");
+    for k in all {
+        assert!(
+            JSON_OUTPUT.contains(&format!("\\fB{k}\\fR")),
+            "check JSON member {k} is not documented in JSON OUTPUT"
+        );
+    }
+}
+
+/// The user-facing shape of the page: synopsis values, a paragraph per subcommand, exit
+/// statuses, no Markdown, aliases, and the footer of aa-status(8).
+#[test]
+fn page_reads_well() {
+    let page = render();
+    assert!(
+        page.contains("\\fBaactl\\fR [\\fB\\-\\-root\\fR \\fIDIR\\fR]"),
+        "synopsis"
+    );
+    assert!(page.contains("[\\fB\\-m\\fR|\\fB\\-\\-mode\\fR \\fIMODE\\fR]..."));
+    assert!(page.contains("[\\fISOURCE\\fR]...\n"), "log synopsis");
+    assert!(!page.contains('`'), "Markdown backticks in roff");
+    assert!(page.is_ascii(), "non-ASCII text in roff");
+    assert!(page.contains("\\fB\\-\\-features\\fR, \\fB\\-\\-abi\\fR"));
+    let exit = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap();
+    assert!(exit.contains("profile not found"));
+    let desc = page
+        .split(".SH DESCRIPTION")
+        .nth(1)
+        .unwrap()
+        .split(".SH OPTIONS")
+        .next()
+        .unwrap();
+    for sub in built().get_subcommands() {
+        let bold = format!("\\fB{}\\fR", sub.get_name().replace('-', "\\-"));
+        let full = format!("\\fBaactl {}\\fR", sub.get_name().replace('-', "\\-"));
+        assert!(
+            desc.contains(&bold) || desc.contains(&full),
+            "DESCRIPTION does not cover {}",
+            sub.get_name()
+        );
+    }
+    for flag in ["\\-\\-summary", "\\-\\-suggest", "\\-\\-follow"] {
+        assert!(desc.contains(flag), "{flag}");
+    }
+    // same footer (source and manual) as aa-status(8)
+    let th = |text: &str| -> String {
+        let l = text
+            .lines()
+            .find(|l| l.starts_with(".TH "))
+            .unwrap()
+            .to_owned();
+        l.splitn(5, ' ').nth(4).unwrap().to_owned()
+    };
+    let status = std::fs::read_to_string(common::repo().join("man/aa-status.8")).unwrap();
+    assert_eq!(th(&page), th(&status));
 }

@@ -1,5 +1,8 @@
 //! `aactl check [-I DIR]... [--base DIR] [--syntax-only] [--Werror] [--features FILE]
-//! [--format text|json] PATH...`
+//! [--format text|json | --json] PATH...`
+//!
+//! With `--format json` (or `--json`) one JSON document, `kind` `"aactl-check"` (members in
+//! aactl(1), JSON OUTPUT).
 //!
 //! Parses and resolves profile files (a directory is walked as
 //! apparmor_parser walks /etc/apparmor.d: its regular files, non-recursively,
@@ -35,7 +38,9 @@ pub fn command() -> Command {
                 .long("base")
                 .value_name("DIR")
                 .value_parser(clap::value_parser!(PathBuf))
-                .help("Base directory for includes [default: /etc/apparmor.d]"),
+                .help(
+                    "Base directory for includes [default: /etc/apparmor.d, under --root if given]",
+                ),
         )
         .arg(
             Arg::new("syntax-only")
@@ -66,8 +71,9 @@ pub fn command() -> Command {
                 .value_name("FORMAT")
                 .value_parser(["text", "json"])
                 .default_value("text")
-                .help("Output format"),
+                .help("Output format: text, or json (one document, kind \"aactl-check\")"),
         )
+        .arg(super::json_flag())
         .arg(
             Arg::new("paths")
                 .value_name("PATH")
@@ -104,11 +110,16 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         .get_many::<PathBuf>("include")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
+    // The default base is the host's /etc/apparmor.d, under --root when one is given (as
+    // for the loader commands).
     let base = m.get_one::<PathBuf>("base").cloned().or_else(|| {
-        let d = PathBuf::from("/etc/apparmor.d");
+        let d = match m.get_one::<PathBuf>("root") {
+            Some(r) => crate::system::System::with_root(r).path("/etc/apparmor.d"),
+            None => PathBuf::from("/etc/apparmor.d"),
+        };
         d.is_dir().then_some(d)
     });
-    let json = m.get_one::<String>("format").is_some_and(|f| f == "json");
+    let json = super::wants_json(m);
     let semantic = !m.get_flag("syntax-only");
     let opts = CheckOptions {
         features: match m.get_one::<PathBuf>("features") {
@@ -127,6 +138,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let mut invalid = 0usize;
     let mut checked = 0usize;
     let mut reports = Vec::new();
+    let mut unreadable: Vec<serde_json::Value> = Vec::new();
     for p in m.get_many::<PathBuf>("paths").into_iter().flatten() {
         let files = match expand(p) {
             Ok((f, ignored, errs)) => {
@@ -145,7 +157,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             }
             Err(e) => {
                 io_error = true;
-                let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
+                let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&e));
+                unreadable.push(serde_json::json!({"path": p.display().to_string(), "error": e}));
                 continue;
             }
         };
@@ -163,11 +176,10 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 Ok(r) => r,
                 Err(e) => {
                     io_error = true;
-                    let _ = writeln!(
-                        io.err,
-                        "aactl check: {}",
-                        crate::escape::escape_str(&CliError::from_error(&e).0)
-                    );
+                    let msg = CliError::from_error(&e).0;
+                    let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&msg));
+                    unreadable
+                        .push(serde_json::json!({"path": f.display().to_string(), "error": msg}));
                     continue;
                 }
             };
@@ -196,13 +208,18 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     }
     if json {
         let doc = serde_json::json!({
+            "schema": super::ps::SCHEMA,
+            "kind": "aactl-check",
             "valid": invalid == 0 && !io_error,
+            "unreadable": unreadable,
             "checked": checked,
             "invalid": invalid,
             "files": reports,
         });
         let _ = writeln!(io.out, "{doc}");
-    } else {
+    } else if checked > 0 || !io_error {
+        // nothing could be read: the messages on stderr say why; a "0 checked" line would
+        // read like a clean result
         let _ = writeln!(io.out, "{checked} file(s) checked, {invalid} invalid");
     }
     Ok(if io_error {

@@ -58,6 +58,7 @@ fn command_base() -> Command {
                 .default_value("text")
                 .help("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"),
         )
+        .arg(super::json_flag())
         .arg(
             Arg::new("stats")
                 .long("stats")
@@ -197,7 +198,7 @@ fn warn_stats(io: &mut Io<'_>, name: &str, st: &Stats) {
     if st.binary_lines > 0 {
         let _ = writeln!(
             io.err,
-            "aactl log: {}: {} line(s) contain NUL bytes: this looks like a binary file (a journal \
+            "aactl: {}: {} line(s) contain NUL bytes: this looks like a binary file (a journal \
              file? read the journal with `aactl log journal`)",
             crate::escape::escape_str(name),
             st.binary_lines
@@ -206,7 +207,7 @@ fn warn_stats(io: &mut Io<'_>, name: &str, st: &Stats) {
     if st.oversized > 0 {
         let _ = writeln!(
             io.err,
-            "aactl log: {}: {} line(s) longer than 16 MiB skipped",
+            "aactl: {}: {} line(s) longer than 16 MiB skipped",
             crate::escape::escape_str(name),
             st.oversized
         );
@@ -254,7 +255,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(r) => System::with_root(r),
         None => System::host(),
     };
-    let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
+    let json = super::wants_json(m);
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),
         group: !m.get_flag("no-group"),
@@ -330,13 +331,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             }
             if found_group.is_none() {
                 for (i, l) in d.explain_empty(&tried).lines().enumerate() {
-                    let lead = if i == 0 { "aactl log: " } else { "" };
+                    let lead = if i == 0 { "aactl: " } else { "" };
                     let _ = writeln!(out.io.err, "{lead}{}", crate::escape::escape_str(l));
                 }
             } else if m.get_flag("stats") {
                 let _ = writeln!(
                     out.io.err,
-                    "aactl log: read {}",
+                    "aactl: read {}",
                     found_group.unwrap_or_default()
                 );
             }
@@ -348,10 +349,12 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         warn_stats(io, n, st);
     }
     for e in &errors {
-        let _ = writeln!(io.err, "aactl log: {}", crate::escape::escape_str(e));
+        let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(e));
     }
     if m.get_flag("stats") {
         print_stats(io, json, &per, &total);
     }
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    // Every failure here is a source that could not be opened or read: exit 2, as for any
+    // input that cannot be read (aactl(1), EXIT STATUS).
+    Ok(if failed { Exit::Error } else { Exit::Success })
 }

@@ -313,7 +313,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(r) => System::with_root(r),
         None => System::host(),
     };
-    let json = m.get_one::<String>("format").map(String::as_str) == Some("json");
+    let json = super::wants_json(m);
     let explicit = sources(m);
     let journal_only = explicit
         .as_ref()
@@ -340,6 +340,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         ..ReaderOptions::default()
     };
     let mut failed = false;
+    // a source that could not be opened or read: exit 2 (aactl(1), EXIT STATUS)
+    let mut unreadable = false;
     if follow {
         let src = match &explicit {
             Some(v) if v.len() == 1 => v[0].clone(),
@@ -390,8 +392,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         };
         let (_, err) = read_all(line_src, &opts, &mut sink, io);
         if let Some(e) = err {
-            let _ = writeln!(io.err, "aactl log: {}", escape_str(&e));
-            failed = true;
+            let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
+            unreadable = true;
         }
     } else {
         match explicit {
@@ -401,13 +403,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                         Ok(src) => {
                             let (_, err) = read_all(src, &opts, &mut sink, io);
                             if let Some(e) = err {
-                                let _ = writeln!(io.err, "aactl log: {}", escape_str(&e));
-                                failed = true;
+                                let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
+                                unreadable = true;
                             }
                         }
                         Err(e) => {
-                            let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
-                            failed = true;
+                            let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                            unreadable = true;
                         }
                     }
                 }
@@ -444,7 +446,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 }
                 if found.is_none() {
                     for (i, l) in d.explain_empty(&tried).lines().enumerate() {
-                        let lead = if i == 0 { "aactl log: " } else { "" };
+                        let lead = if i == 0 { "aactl: " } else { "" };
                         let _ = writeln!(io.err, "{lead}{}", escape_str(l));
                     }
                 }
@@ -463,7 +465,13 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         }
     }
     let _ = io.out.flush();
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    Ok(if unreadable {
+        Exit::Error
+    } else if failed {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
 }
 
 fn time(t: Option<(u64, u32)>) -> String {
@@ -603,7 +611,7 @@ fn finish_suggest(
         if removed > 0 {
             let _ = writeln!(
                 io.err,
-                "aactl log: {removed} rule(s) left out: already allowed by the profiles in {}",
+                "aactl: {removed} rule(s) left out: already allowed by the profiles in {}",
                 escape_str(&dir.display().to_string())
             );
         }
@@ -679,7 +687,7 @@ fn write_out(
         if b.items.iter().any(|i| matches!(i, Item::Profile(_))) {
             let _ = writeln!(
                 io.err,
-                "aactl log: {shown}: rules for hats and child profiles are not written to the local override; add them to the hat in the profile"
+                "aactl: {shown}: rules for hats and child profiles are not written to the local override; add them to the hat in the profile"
             );
         }
         if !rules.iter().any(|i| matches!(i, Item::Rule(_))) {
@@ -688,7 +696,7 @@ fn write_out(
         let Some(found) = disk.find(&name) else {
             let _ = writeln!(
                 io.err,
-                "aactl log: {shown}: no profile file in {} defines it; nothing written",
+                "aactl: {shown}: no profile file in {} defines it; nothing written",
                 escape_str(&dir.display().to_string())
             );
             failed = true;
@@ -697,7 +705,7 @@ fn write_out(
         match plan(found, &name, &rules) {
             Ok(c) => changes.extend(c),
             Err(e) => {
-                let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
                 failed = true;
             }
         }
@@ -706,7 +714,7 @@ fn write_out(
         let _ = write!(io.out, "{}", c.diff());
     }
     if changes.is_empty() {
-        let _ = writeln!(io.err, "aactl log: nothing to write");
+        let _ = writeln!(io.err, "aactl: nothing to write");
     }
     if !dry {
         for c in &changes {
@@ -714,12 +722,12 @@ fn write_out(
                 Ok(()) => {
                     let _ = writeln!(
                         io.err,
-                        "aactl log: wrote {}",
+                        "aactl: wrote {}",
                         escape_str(&c.path.display().to_string())
                     );
                 }
                 Err(e) => {
-                    let _ = writeln!(io.err, "aactl log: {}", escape_str(&e.to_string()));
+                    let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
                     failed = true;
                 }
             }
@@ -733,7 +741,7 @@ fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
     if s.overflow_records > 0 {
         let _ = writeln!(
             io.err,
-            "aactl log: {} record(s) not turned into rules: more than {} distinct rules",
+            "aactl: {} record(s) not turned into rules: more than {} distinct rules",
             s.overflow_records,
             crate::triage::suggest::MAX_RULES
         );
@@ -742,7 +750,7 @@ fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
         return;
     }
     let total: u64 = s.notes.values().sum();
-    let _ = writeln!(io.err, "aactl log: {total} record(s) produced no rule:");
+    let _ = writeln!(io.err, "aactl: {total} record(s) produced no rule:");
     for (k, n) in &s.notes {
         let _ = writeln!(
             io.err,

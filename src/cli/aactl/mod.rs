@@ -51,6 +51,21 @@ impl CliError {
     }
 }
 
+/// `--json`, the short form of `--format json` (for commands with `--format`).
+pub(super) fn json_flag() -> Arg {
+    Arg::new("json")
+        .long("json")
+        .action(clap::ArgAction::SetTrue)
+        .conflicts_with("format")
+        .help("Same as --format json")
+}
+
+/// Whether `--format json` or `--json` was given.
+pub(super) fn wants_json(m: &ArgMatches) -> bool {
+    m.get_one::<String>("format").map(String::as_str) == Some("json")
+        || m.try_get_one::<bool>("json").ok().flatten().copied() == Some(true)
+}
+
 /// The clap definition of `aactl` with all of its subcommands.
 pub fn command() -> Command {
     Command::new("aactl")
@@ -64,7 +79,11 @@ pub fn command() -> Command {
                 .global(true)
                 .value_name("DIR")
                 .value_parser(clap::value_parser!(std::path::PathBuf))
-                .help("Read the system state under DIR (a snapshot) instead of /"),
+                .help(
+                    "Use DIR as the root of the host (a snapshot or a fake tree): /proc, /sys \
+                     (securityfs) and /etc/apparmor.d are read under it, and so are the logs \
+                     aactl log finds by itself; paths given on the command line are used as given",
+                ),
         )
         .subcommand(status::command())
         .subcommand(ps::command())
@@ -92,8 +111,13 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
             } else {
                 Exit::Success
             };
-            // Plain text: clap's styled rendering would put escape codes into pipes.
-            let rendered = e.render();
+            // Plain text: clap's styled rendering would put escape codes into pipes. Usage
+            // errors carry the same "aactl: " prefix as every other message of aactl.
+            let rendered = e.render().to_string();
+            let rendered = match rendered.strip_prefix("error: ") {
+                Some(rest) if e.use_stderr() => format!("aactl: {rest}"),
+                _ => rendered,
+            };
             let _ = if e.use_stderr() {
                 write!(io.err, "{rendered}")
             } else {

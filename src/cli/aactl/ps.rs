@@ -16,7 +16,8 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// Version of the JSON documents printed by `aactl ps --json` and `aactl status --json`.
+/// Version of the JSON documents printed by `aactl ps --json`, `aactl status --json` and
+/// `aactl check --format json` (their `schema` member).
 /// Bumped when a field changes meaning or disappears; new fields may be added without a bump.
 pub const SCHEMA: u32 = 1;
 
@@ -351,7 +352,8 @@ pub fn command() -> Command {
                 .value_delimiter(',')
                 .help(
                     "Only processes whose label mode is MODE (enforce, complain, prompt, kill, \
-                     unconfined, mixed); repeat or separate with commas for several",
+                     unconfined, mixed; another word is matched verbatim, with a warning); \
+                     repeat or separate with commas for several",
                 ),
         )
         .arg(
@@ -412,6 +414,46 @@ pub(super) fn finish_output(
 
 /// Runs `aactl ps`.
 ///
+/// The warning for a `--mode` word that is not one of the known modes (the word is still
+/// used: a newer kernel can print modes this version does not know), with the closest known
+/// word when one is near; `None` for a known word (`user` included).
+pub fn unknown_mode_warning(word: &str) -> Option<String> {
+    if !matches!(Mode::from_word(word), Mode::Unknown(_)) {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    let near = Mode::SECTIONS
+        .iter()
+        .map(Mode::as_str)
+        .map(|k| (edit_distance(&lower, k), k))
+        .filter(|(d, k)| *d <= 2 || lower.starts_with(k) || k.starts_with(lower.as_str()))
+        .min();
+    let known = "known modes: enforce, complain, prompt, kill, unconfined, mixed";
+    Some(match near {
+        Some((_, k)) if !lower.is_empty() => {
+            format!("no known mode '{word}'; did you mean '{k}'? ({known})")
+        }
+        _ => format!(
+            "no known mode '{word}'; it only matches a mode the kernel prints verbatim ({known})"
+        ),
+    })
+}
+
+/// Levenshtein distance over chars (short words only).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// # Errors
 /// AppArmor absent or disabled (see [`super::status::preflight`]), or `/proc` unreadable.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
@@ -428,6 +470,11 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             ProfileModes::new()
         }
     };
+    for w in m.get_many::<String>("mode").into_iter().flatten() {
+        if let Some(msg) = unknown_mode_warning(w) {
+            let _ = writeln!(io.err, "aactl: warning: {}", escape_str(&msg));
+        }
+    }
     let sel = Selection {
         confined: m.get_flag("confined"),
         modes: m

@@ -23,7 +23,17 @@ pub fn command() -> Command {
         .long_about(
             "Copy the AppArmor state that `aactl status`, `aactl ps` and aa-status read into \
              DIR, laid out like a root directory (DIR/proc, DIR/sys/...). Read it back with \
-             `--root DIR`. DIR must not exist or be empty.",
+             `--root DIR`. DIR must not exist or be empty. Fails (exit 2) when AppArmor \
+             cannot be inspected, as `aactl status` does, unless --force is given.",
+        )
+        .arg(
+            Arg::new("force")
+                .long("force")
+                .action(clap::ArgAction::SetTrue)
+                .help(
+                    "Write what there is even when AppArmor is absent, disabled or not \
+                     mounted (with a warning)",
+                ),
         )
         .arg(
             Arg::new("dir")
@@ -200,7 +210,8 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
 /// Runs `aactl snapshot DIR` (reading the system given by `--root`, default `/`).
 ///
 /// # Errors
-/// See [`snapshot`].
+/// AppArmor cannot be inspected (see [`super::status::preflight`]) and `--force` is not
+/// given; otherwise see [`snapshot`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = match m.get_one::<PathBuf>("root") {
         Some(r) => System::with_root(r),
@@ -209,13 +220,36 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let Some(dest) = m.get_one::<PathBuf>("dir") else {
         return Err(CliError("missing DIR".into()));
     };
+    if let Err(e) = super::status::preflight(&sys) {
+        if !m.get_flag("force") {
+            return Err(CliError(format!(
+                "{}; nothing written (--force writes what there is)",
+                e.0
+            )));
+        }
+        let _ = writeln!(
+            io.err,
+            "aactl: warning: {}; writing what there is (--force)",
+            crate::escape::escape_str(&e.0)
+        );
+    }
     let s = snapshot(&sys, dest)?;
     let written = writeln!(
         io.out,
-        "snapshot written to {}: {} profiles, {} processes",
+        "snapshot written to {}: {} {}, {} {}",
         crate::escape::escape_str(&dest.display().to_string()),
         s.profiles,
-        s.processes
+        if s.profiles == 1 {
+            "profile"
+        } else {
+            "profiles"
+        },
+        s.processes,
+        if s.processes == 1 {
+            "process"
+        } else {
+            "processes"
+        },
     );
     super::ps::finish_output(io, written)
 }

@@ -98,9 +98,26 @@ pub struct ProfileRow {
     pub name: String,
     /// Mode (`prompt` for the kernel's `user`; unknown words verbatim).
     pub mode: Mode,
-    /// Attachment from the `policy/` tree (`<unknown>` when only a DFA exists); `null` when
-    /// the tree does not have the profile.
+    /// Attachment text from the `policy/` tree; `null` when the tree does not have the
+    /// profile, or when the kernel keeps only the compiled pattern (it prints `<unknown>`;
+    /// see [`ProfileRow::attach_kind`]).
     pub attach: Option<String>,
+    /// `"text"` when [`ProfileRow::attach`] holds the kernel's attachment text, `"pattern"`
+    /// when the kernel has only a compiled attachment pattern (its `attach` file reads
+    /// `<unknown>`), `null` when the policy tree does not have the profile.
+    pub attach_kind: Option<&'static str>,
+}
+
+/// The kernel's `attach` text for an attachment it keeps only as a compiled pattern.
+pub const ATTACH_PATTERN_ONLY: &str = "<unknown>";
+
+/// Splits the kernel's `attach` text into ([`ProfileRow::attach`], [`ProfileRow::attach_kind`]).
+fn attach_fields(raw: Option<&String>) -> (Option<String>, Option<&'static str>) {
+    match raw.map(|a| a.trim_end_matches('\n')) {
+        None => (None, None),
+        Some(ATTACH_PATTERN_ONLY) => (None, Some("pattern")),
+        Some(a) => (Some(a.to_owned()), Some("text")),
+    }
 }
 
 /// Profile counts of one namespace.
@@ -286,10 +303,11 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
                     }
                     _ => (None, name.clone()),
                 };
+                let (attach, attach_kind) =
+                    attach_fields(attach.get(&(ns.clone().unwrap_or_default(), pname.clone())));
                 rows.push(ProfileRow {
-                    attach: attach
-                        .get(&(ns.clone().unwrap_or_default(), pname.clone()))
-                        .cloned(),
+                    attach,
+                    attach_kind,
                     namespace: ns,
                     name: pname,
                     mode: mode.clone(),
@@ -434,6 +452,31 @@ pub(super) fn trim_lines(s: &str) -> String {
     s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
+/// `one` or `many` by `n`.
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// "1 profile is", "2 profiles are".
+fn count(n: usize, one: &'static str, many: &'static str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
+/// A label for the LABEL column: without the trailing ` (MODE)` the MODE column shows
+/// (the JSON keeps the kernel's text).
+fn label_cell(label: Option<&str>) -> String {
+    match label {
+        Some(l) => {
+            let bare = l
+                .strip_suffix(')')
+                .and_then(|x| x.rfind(" (").map(|i| &x[..i]))
+                .unwrap_or(l);
+            opt(Some(bare))
+        }
+        None => opt(None),
+    }
+}
+
 /// Renders the report as text tables.
 pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
     let rev = r
@@ -446,7 +489,11 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
         escape_str(&r.securityfs.to_string_lossy())
     )?;
     writeln!(w)?;
-    writeln!(w, "{} profiles are loaded.", r.profiles.total)?;
+    writeln!(
+        w,
+        "{} loaded.",
+        count(r.profiles.total, "profile is", "profiles are")
+    )?;
     let mut word_cols: Vec<String> = crate::status::PROFILE_SECTIONS
         .iter()
         .map(|m| m.as_str().to_owned())
@@ -489,13 +536,20 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
                 ns_cell(p.namespace.as_deref()),
                 escape_str(&p.name).into_owned(),
                 escape_str(p.mode.as_str()).into_owned(),
-                opt(p.attach.as_deref()),
+                match p.attach_kind {
+                    Some("pattern") => "(pattern)".to_owned(),
+                    _ => opt(p.attach.as_deref()),
+                },
             ]);
         }
         writeln!(w, "{}", styled(b))?;
     }
     writeln!(w)?;
-    writeln!(w, "{} processes are confined.", r.processes.len())?;
+    writeln!(
+        w,
+        "{} confined.",
+        count(r.processes.len(), "process is", "processes are")
+    )?;
     if !r.processes.is_empty() {
         let mut b = tabled::builder::Builder::new();
         b.push_record(["PID", "COMM", "EXE", "LABEL", "MODE"]);
@@ -504,7 +558,7 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
                 p.pid.to_string(),
                 opt(p.comm.as_deref()),
                 opt(p.exe.as_deref()),
-                opt(p.label.as_deref()),
+                label_cell(p.label.as_deref()),
                 mode_word(p.mode.as_ref()),
             ]);
         }
@@ -514,8 +568,15 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
         writeln!(w)?;
         writeln!(
             w,
-            "{} processes are unconfined but have a profile defined (restart them to confine them).",
-            r.unconfined_with_profile.len()
+            "{} unconfined but {} a profile defined (restart {} to confine {}).",
+            count(
+                r.unconfined_with_profile.len(),
+                "process is",
+                "processes are"
+            ),
+            plural(r.unconfined_with_profile.len(), "has", "have"),
+            plural(r.unconfined_with_profile.len(), "it", "them"),
+            plural(r.unconfined_with_profile.len(), "it", "them"),
         )?;
         let mut b = tabled::builder::Builder::new();
         b.push_record(["PID", "COMM", "EXE", "PROFILE"]);
