@@ -269,8 +269,10 @@ impl Display for Cond {
             CondValue::None => Ok(()),
             CondValue::Single(w) => write!(f, "{op}{w}"),
             CondValue::List(v) => {
+                // Commas, as the utils write lists (`options=(rw, nosuid)`); the
+                // grammar accepts blanks and commas alike.
                 write!(f, "{op}(")?;
-                write_words(f, v, " ")?;
+                write_words(f, v, ", ")?;
                 f.write_str(")")
             }
             CondValue::Group(g) => {
