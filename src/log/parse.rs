@@ -219,8 +219,13 @@ fn event_from_type(t: &[u8]) -> Option<EventType> {
 
 /// Parses one line (a trailing newline is ignored). Never panics.
 pub fn parse_line(line: &[u8]) -> Parsed<'_> {
+    parse_line_into(line, Box::default())
+}
+
+/// [`parse_line`] filling `rec`, which must be a default (empty) record: the
+/// reader recycles the boxes of records already returned.
+pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
     let line = trim_end(line);
-    let mut rec = Box::<Record>::default();
 
     // Locate the payload: the earliest of the markers, each checked for a
     // plausible left neighbour so that values (`name="…type=…"`) do not count.
@@ -575,8 +580,9 @@ fn hex_decode(b: &[u8]) -> Vec<u8> {
 /// (the kernel's encoding for untrusted strings), else kept literally.
 fn string_val(v: Val<'_>) -> Text {
     match v {
-        Val::Quoted(q) => Text::from_bytes(&q),
-        Val::Bare(b) if is_upper_hex(b) => Text::from_bytes(&hex_decode(b)),
+        Val::Quoted(Cow::Borrowed(q)) => Text::from_bytes(q),
+        Val::Quoted(Cow::Owned(q)) => Text::from_vec(q),
+        Val::Bare(b) if is_upper_hex(b) => Text::from_vec(hex_decode(b)),
         Val::Bare(b) => Text::from_bytes(b),
     }
 }
