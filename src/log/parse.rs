@@ -32,6 +32,8 @@ struct Finders {
     avc: memmem::Finder<'static>,
     user_avc: memmem::Finder<'static>,
     msg_quote: memmem::Finder<'static>,
+    sp_comm_eq: memmem::Finder<'static>,
+    sp_exe_eq: memmem::Finder<'static>,
 }
 
 static F: LazyLock<Finders> = LazyLock::new(|| Finders {
@@ -48,6 +50,8 @@ static F: LazyLock<Finders> = LazyLock::new(|| Finders {
     avc: memmem::Finder::new(b"AVC "),
     user_avc: memmem::Finder::new(b"USER_AVC "),
     msg_quote: memmem::Finder::new(b"msg='"),
+    sp_comm_eq: memmem::Finder::new(b" comm="),
+    sp_exe_eq: memmem::Finder::new(b" exe="),
 });
 
 fn has_aa_keys(b: &[u8]) -> bool {
@@ -950,9 +954,24 @@ fn parse_prefix(prefix: &[u8], rec: &mut Record) {
 /// True when `line` opens a USER_AVC `msg='` quote that it does not close:
 /// the next line may continue it (pitfalls B-16).
 pub fn has_open_quote(line: &[u8]) -> bool {
+    // most lines hold no quote at all: one byte search decides
+    if memchr::memchr(b'\'', line).is_none() {
+        return false;
+    }
     match F.msg_quote.find(line) {
         Some(p) => memchr::memchr(b'\'', &line[p + 5..]).is_none(),
         None => false,
+    }
+}
+
+/// Where ` comm=` starts in a SYSCALL record body, when no ` exe=` comes
+/// before it: the keys in between (the kernel writes `gid … tty ses`) can
+/// be skipped by a reader that wants only `comm`, `exe` and earlier keys.
+pub(crate) fn syscall_comm_split(body: &[u8]) -> Option<usize> {
+    let p = F.sp_comm_eq.find(body)?;
+    match F.sp_exe_eq.find(&body[..p]) {
+        Some(_) => None,
+        None => Some(p),
     }
 }
 

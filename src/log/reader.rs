@@ -491,8 +491,29 @@ impl State {
         // The SYSCALL keys read here, as bits; once all were seen (the
         // kernel writes each once, `exe=` near the end) the scan stops.
         const ALL: u8 = 0x7f;
+        // syscall, success, exit, uid, auid: the keys before `comm=`
+        const HEAD: u8 = 0x67;
         let mut seen = 0u8;
-        for (k, v) in parse::other_fields(body) {
+        // A SYSCALL record's `comm=` and `exe=` follow ten keys not read
+        // here (gid … ses): once the head keys were seen, jump to ` comm=`.
+        let split = if syscall {
+            parse::syscall_comm_split(body)
+        } else {
+            None
+        };
+        let (head, tail) = body.split_at(split.unwrap_or(body.len()));
+        let mut in_head = split.is_some();
+        let mut fields = parse::other_fields(head);
+        loop {
+            let (k, v) = match fields.next() {
+                Some(f) => f,
+                None if in_head => {
+                    in_head = false;
+                    fields = parse::other_fields(tail);
+                    continue;
+                }
+                None => break,
+            };
             let num = |v: &parse::RawValue<'_>| {
                 std::str::from_utf8(v.raw())
                     .ok()
@@ -537,6 +558,10 @@ impl State {
             }
             if seen == ALL {
                 break;
+            }
+            if in_head && seen & HEAD == HEAD {
+                in_head = false;
+                fields = parse::other_fields(tail);
             }
         }
         // The common event has one AppArmor record: move the context into
