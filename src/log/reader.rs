@@ -484,7 +484,7 @@ impl State {
             is([b"PROCTITLE", b"1327"]),
         );
         let mut ctx = AuditContext::default();
-        let tname = lossy_string(t);
+        let tname = parse::lossy_string(t);
         // auditd's ENRICHED trailer (after 0x1d) holds uppercase keys only,
         // none of which is read here: do not scan it.
         let body = &body[..memchr::memchr(0x1d, body).unwrap_or(body.len())];
@@ -532,8 +532,12 @@ impl State {
                 };
             }
             match k {
-                b"syscall" if syscall => ctx.syscall = Some(lossy_string(v.text().as_bytes())),
-                b"success" if syscall => ctx.success = Some(lossy_string(v.text().as_bytes())),
+                b"syscall" if syscall => {
+                    ctx.syscall = Some(parse::lossy_string(v.text().as_bytes()))
+                }
+                b"success" if syscall => {
+                    ctx.success = Some(parse::lossy_string(v.text().as_bytes()))
+                }
                 b"exit" if syscall => ctx.exit = num(&v),
                 b"exe" if syscall => ctx.exe = Some(v.text()),
                 b"comm" if syscall => ctx.comm = Some(v.text()),
@@ -691,14 +695,6 @@ impl State {
             }
             Parsed::NotAudit => self.stats.not_apparmor += 1,
         }
-    }
-}
-
-/// `b` as a String, invalid UTF-8 replaced by U+FFFD (one allocation).
-fn lossy_string(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
