@@ -32,6 +32,8 @@ struct Finders {
     avc: memmem::Finder<'static>,
     user_avc: memmem::Finder<'static>,
     msg_quote: memmem::Finder<'static>,
+    sp_comm_eq: memmem::Finder<'static>,
+    sp_exe_eq: memmem::Finder<'static>,
 }
 
 static F: LazyLock<Finders> = LazyLock::new(|| Finders {
@@ -48,6 +50,8 @@ static F: LazyLock<Finders> = LazyLock::new(|| Finders {
     avc: memmem::Finder::new(b"AVC "),
     user_avc: memmem::Finder::new(b"USER_AVC "),
     msg_quote: memmem::Finder::new(b"msg='"),
+    sp_comm_eq: memmem::Finder::new(b" comm="),
+    sp_exe_eq: memmem::Finder::new(b" exe="),
 });
 
 fn has_aa_keys(b: &[u8]) -> bool {
@@ -219,8 +223,13 @@ fn event_from_type(t: &[u8]) -> Option<EventType> {
 
 /// Parses one line (a trailing newline is ignored). Never panics.
 pub fn parse_line(line: &[u8]) -> Parsed<'_> {
+    parse_line_into(line, Box::default())
+}
+
+/// [`parse_line`] filling `rec`, which must be a default (empty) record: the
+/// reader recycles the boxes of records already returned.
+pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
     let line = trim_end(line);
-    let mut rec = Box::<Record>::default();
 
     // Locate the payload: the earliest of the markers, each checked for a
     // plausible left neighbour so that values (`name="…type=…"`) do not count.
@@ -287,7 +296,7 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
             (b"AVC", &payload[4..])
         };
         rec.framing = Framing::JournalAudit;
-        rec.audit_type = Some(String::from_utf8_lossy(t).into_owned());
+        rec.audit_type = Some(lossy_string(t));
         return typed_body(rec, t, trim_start(body), body);
     }
     finish_bare(rec, payload, Framing::Bare)
@@ -311,7 +320,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
         (Framing::Kernel, after)
     };
     rec.framing = framing;
-    rec.audit_type = Some(String::from_utf8_lossy(type_name).into_owned());
+    rec.audit_type = Some(lossy_string(type_name));
     let body = match audit_header(hdr) {
         Ok((id, text, body)) => {
             set_id(&mut rec, id, text);
@@ -334,7 +343,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     if let Some(id) = id {
-        rec.audit_id = Some(String::from_utf8_lossy(text).into_owned());
+        rec.audit_id = Some(lossy_string(text));
         rec.epoch = Some(id.epoch);
         rec.epoch_msec = Some(id.msec);
         rec.audit_sub_id = Some(id.serial);
@@ -451,8 +460,7 @@ fn user_avc(body: &[u8], rec: &mut Record) {
         }
         match kv(i) {
             Some((k, v, rest)) => {
-                rec.header
-                    .push((String::from_utf8_lossy(k).into_owned(), v.decoded_plain()));
+                rec.header.push((lossy_string(k), v.decoded_plain()));
                 i = rest;
             }
             None => {
@@ -575,8 +583,9 @@ fn hex_decode(b: &[u8]) -> Vec<u8> {
 /// (the kernel's encoding for untrusted strings), else kept literally.
 fn string_val(v: Val<'_>) -> Text {
     match v {
-        Val::Quoted(q) => Text::from_bytes(&q),
-        Val::Bare(b) if is_upper_hex(b) => Text::from_bytes(&hex_decode(b)),
+        Val::Quoted(Cow::Borrowed(q)) => Text::from_bytes(q),
+        Val::Quoted(Cow::Owned(q)) => Text::from_vec(q),
+        Val::Bare(b) if is_upper_hex(b) => Text::from_vec(hex_decode(b)),
         Val::Bare(b) => Text::from_bytes(b),
     }
 }
@@ -620,8 +629,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) {
         };
         i = rest;
         if enriched || is_enrichment_key(k) {
-            rec.enrichment
-                .push((String::from_utf8_lossy(k).into_owned(), v.decoded_plain()));
+            rec.enrichment.push((lossy_string(k), v.decoded_plain()));
             continue;
         }
         // auditd ENRICHED output with the 0x1d lost in copy-paste:
@@ -637,8 +645,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) {
                 Some(x) => x,
                 None => continue,
             };
-            rec.enrichment
-                .push((String::from_utf8_lossy(k2).into_owned(), v2.decoded_plain()));
+            rec.enrichment.push((lossy_string(k2), v2.decoded_plain()));
             i = rest2;
         }
     }
@@ -824,8 +831,7 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
 }
 
 fn keep_extra(rec: &mut Record, k: &[u8], v: Val<'_>) {
-    rec.extra
-        .push((String::from_utf8_lossy(k).into_owned(), v.decoded_plain()));
+    rec.extra.push((lossy_string(k), v.decoded_plain()));
 }
 
 // ---------------------------------------------------------------- prefixes
@@ -910,14 +916,14 @@ fn parse_prefix(prefix: &[u8], rec: &mut Record) {
     let p = &mut rec.provenance;
     if let Some(n) = prefix.strip_prefix(b"node=") {
         let end = n.iter().position(|&b| b == b' ').unwrap_or(n.len());
-        p.host = Some(String::from_utf8_lossy(&n[..end]).into_owned());
+        p.host = Some(lossy_string(&n[..end]));
         return;
     }
     let after_date = if let Ok((rest, d)) = classic_date(prefix) {
-        p.prefix_time = Some(String::from_utf8_lossy(d).into_owned());
+        p.prefix_time = Some(lossy_string(d));
         Some(rest)
     } else if let Ok((rest, d)) = iso_date(prefix) {
-        p.prefix_time = Some(String::from_utf8_lossy(d).into_owned());
+        p.prefix_time = Some(lossy_string(d));
         Some(rest)
     } else if let Ok((_, t)) = bracket_time(prefix) {
         p.prefix_time = Some(format!("[{}]", String::from_utf8_lossy(t)));
@@ -935,7 +941,7 @@ fn parse_prefix(prefix: &[u8], rec: &mut Record) {
         if let Ok((after, h)) = host(rest) {
             // `host prog[pid]:` – a host is followed by a space, a program by ':' or '['
             if after.first() == Some(&b' ') {
-                p.host = Some(String::from_utf8_lossy(h).into_owned());
+                p.host = Some(lossy_string(h));
             }
         }
     }
@@ -944,9 +950,33 @@ fn parse_prefix(prefix: &[u8], rec: &mut Record) {
 /// True when `line` opens a USER_AVC `msg='` quote that it does not close:
 /// the next line may continue it (pitfalls B-16).
 pub fn has_open_quote(line: &[u8]) -> bool {
+    // most lines hold no quote at all: one byte search decides
+    if memchr::memchr(b'\'', line).is_none() {
+        return false;
+    }
     match F.msg_quote.find(line) {
         Some(p) => memchr::memchr(b'\'', &line[p + 5..]).is_none(),
         None => false,
+    }
+}
+
+/// `b` as a String, invalid UTF-8 replaced by U+FFFD: one allocation, and
+/// no per-chunk scan for the (usual) valid input.
+pub(crate) fn lossy_string(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// Where ` comm=` starts in a SYSCALL record body, when no ` exe=` comes
+/// before it: the keys in between (the kernel writes `gid … tty ses`) can
+/// be skipped by a reader that wants only `comm`, `exe` and earlier keys.
+pub(crate) fn syscall_comm_split(body: &[u8]) -> Option<usize> {
+    let p = F.sp_comm_eq.find(body)?;
+    match F.sp_exe_eq.find(&body[..p]) {
+        Some(_) => None,
+        None => Some(p),
     }
 }
 

@@ -36,11 +36,41 @@ pub trait LineSource {
     fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>>;
     /// The source name used in provenance (a path, `-`, `journal`, `dmesg`).
     fn name(&self) -> &str;
+
+    /// Like [`LineSource::next_line`], but the line may be borrowed from the
+    /// source's own read buffer instead of being copied into `buf`: the
+    /// returned slice is the line (newline removed; empty for
+    /// [`NextLine::Oversized`] and [`NextLine::Idle`]), valid until the next
+    /// call. The default reads into `buf` with `next_line` and returns it;
+    /// [`BufReadLines`] returns lines straight from its reader's buffer.
+    fn next_line_ref<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<Option<(NextLine, &'a [u8])>> {
+        buf.clear();
+        let n = self.next_line(buf, max)?;
+        Ok(n.map(|n| {
+            let line: &[u8] = match n {
+                NextLine::Line(_) => buf,
+                _ => &[],
+            };
+            (n, line)
+        }))
+    }
 }
 
 impl<T: LineSource + ?Sized> LineSource for Box<T> {
     fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
         (**self).next_line(buf, max)
+    }
+
+    fn next_line_ref<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<Option<(NextLine, &'a [u8])>> {
+        (**self).next_line_ref(buf, max)
     }
 
     fn name(&self) -> &str {
@@ -66,6 +96,8 @@ pub struct BufReadLines<R> {
     reader: R,
     name: String,
     line: u64,
+    /// Bytes of the last line lent by `next_line_ref`, consumed on the next call.
+    lent: usize,
 }
 
 impl<R: BufRead> BufReadLines<R> {
@@ -75,6 +107,7 @@ impl<R: BufRead> BufReadLines<R> {
             reader,
             name: name.into(),
             line: 0,
+            lent: 0,
         }
     }
 }
@@ -128,7 +161,46 @@ pub fn read_line_bounded<R: BufRead + ?Sized>(
 }
 
 impl<R: BufRead> LineSource for BufReadLines<R> {
+    fn next_line_ref<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<Option<(NextLine, &'a [u8])>> {
+        if self.lent > 0 {
+            self.reader.consume(std::mem::take(&mut self.lent));
+        }
+        // A whole line in the reader's buffer is lent without a copy; a line
+        // that straddles a refill (or errors, or the last line without a
+        // newline) takes the copying path.
+        let whole = match self.reader.fill_buf() {
+            Ok(b) => memchr::memchr(b'\n', b).filter(|&p| p <= max),
+            Err(_) => None,
+        };
+        if let Some(p) = whole {
+            // fill_buf again: the data is buffered, no read happens
+            let b = self.reader.fill_buf()?;
+            self.lent = p + 1;
+            self.line += 1;
+            let meta = LineMeta {
+                line: self.line,
+                ..LineMeta::default()
+            };
+            return Ok(Some((NextLine::Line(meta), &b[..p])));
+        }
+        let n = self.next_line(buf, max)?;
+        Ok(n.map(|n| {
+            let line: &[u8] = match n {
+                NextLine::Line(_) => buf,
+                _ => &[],
+            };
+            (n, line)
+        }))
+    }
+
     fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
+        if self.lent > 0 {
+            self.reader.consume(std::mem::take(&mut self.lent));
+        }
         let r = read_line_bounded(&mut self.reader, buf, max)?;
         Ok(r.map(|over| {
             self.line += 1;
@@ -265,16 +337,34 @@ impl Pending {
 /// PROCTITLE can enrich it.
 pub struct LogReader<S> {
     src: S,
+    /// Lines of sources that do not lend their own buffer.
+    buf: Vec<u8>,
+    st: State,
+}
+
+/// Everything of a [`LogReader`] but the source and its line buffer, so that
+/// a line borrowed from the source can be processed in place.
+struct State {
     opts: ReaderOptions,
     stats: Stats,
     name: Arc<str>,
-    buf: Vec<u8>,
     ahead: Option<(Vec<u8>, NextLine)>,
     pending: VecDeque<Pending>,
     /// Records of released events not yet returned (after the first).
     ready: VecDeque<Box<Record>>,
     last_line: u64,
     done: bool,
+    /// Emptied record boxes to parse the next records into (saves an
+    /// allocation and a free of about 1 KiB per record).
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
+}
+
+/// What [`State::process`] left to do.
+enum Step {
+    Done,
+    /// The line is a USER_AVC with an open `msg='` quote: join continuation lines.
+    Join,
 }
 
 impl<S: LineSource> LogReader<S> {
@@ -283,21 +373,24 @@ impl<S: LineSource> LogReader<S> {
         let name: Arc<str> = Arc::from(src.name());
         LogReader {
             src,
-            opts,
-            stats: Stats::default(),
-            name,
             buf: Vec::with_capacity(4096),
-            ahead: None,
-            pending: VecDeque::new(),
-            ready: VecDeque::new(),
-            last_line: 0,
-            done: false,
+            st: State {
+                opts,
+                stats: Stats::default(),
+                name,
+                ahead: None,
+                pending: VecDeque::new(),
+                ready: VecDeque::new(),
+                last_line: 0,
+                done: false,
+                spare: Vec::new(),
+            },
         }
     }
 
     /// What was seen so far.
     pub fn stats(&self) -> &Stats {
-        &self.stats
+        &self.st.stats
     }
 
     /// The underlying source.
@@ -305,12 +398,30 @@ impl<S: LineSource> LogReader<S> {
         &self.src
     }
 
-    fn read(&mut self) -> io::Result<Option<NextLine>> {
-        if let Some((b, n)) = self.ahead.take() {
-            self.buf = b;
-            return Ok(Some(n));
+    /// Handles what the source produced other than a line; `Some` when the
+    /// iterator must return now.
+    fn handle_other(st: &mut State, n: NextLine) -> Option<Option<Box<Record>>> {
+        match n {
+            NextLine::Line(_) => None,
+            NextLine::Idle => Some(st.pop_ready(true)),
+            NextLine::Oversized(meta) => {
+                st.last_line = meta.line;
+                st.stats.lines += 1;
+                st.stats.oversized += 1;
+                None
+            }
         }
-        self.src.next_line(&mut self.buf, self.opts.max_line)
+    }
+}
+
+impl State {
+    /// Moves the record out of its box and keeps the box for the next one.
+    fn recycle(&mut self, mut b: Box<Record>) -> Record {
+        let r = std::mem::take(&mut *b);
+        if self.spare.len() < 64 {
+            self.spare.push(b);
+        }
+        r
     }
 
     fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
@@ -373,15 +484,36 @@ impl<S: LineSource> LogReader<S> {
             is([b"PROCTITLE", b"1327"]),
         );
         let mut ctx = AuditContext::default();
-        let tname = String::from_utf8_lossy(t).into_owned();
+        let tname = parse::lossy_string(t);
         // auditd's ENRICHED trailer (after 0x1d) holds uppercase keys only,
         // none of which is read here: do not scan it.
         let body = &body[..memchr::memchr(0x1d, body).unwrap_or(body.len())];
         // The SYSCALL keys read here, as bits; once all were seen (the
         // kernel writes each once, `exe=` near the end) the scan stops.
         const ALL: u8 = 0x7f;
+        // syscall, success, exit, uid, auid: the keys before `comm=`
+        const HEAD: u8 = 0x67;
         let mut seen = 0u8;
-        for (k, v) in parse::other_fields(body) {
+        // A SYSCALL record's `comm=` and `exe=` follow ten keys not read
+        // here (gid … ses): once the head keys were seen, jump to ` comm=`.
+        let split = if syscall {
+            parse::syscall_comm_split(body)
+        } else {
+            None
+        };
+        let (head, tail) = body.split_at(split.unwrap_or(body.len()));
+        let mut in_head = split.is_some();
+        let mut fields = parse::other_fields(head);
+        loop {
+            let (k, v) = match fields.next() {
+                Some(f) => f,
+                None if in_head => {
+                    in_head = false;
+                    fields = parse::other_fields(tail);
+                    continue;
+                }
+                None => break,
+            };
             let num = |v: &parse::RawValue<'_>| {
                 std::str::from_utf8(v.raw())
                     .ok()
@@ -400,8 +532,12 @@ impl<S: LineSource> LogReader<S> {
                 };
             }
             match k {
-                b"syscall" if syscall => ctx.syscall = Some(v.text().to_str_lossy().into_owned()),
-                b"success" if syscall => ctx.success = Some(v.text().to_str_lossy().into_owned()),
+                b"syscall" if syscall => {
+                    ctx.syscall = Some(parse::lossy_string(v.text().as_bytes()))
+                }
+                b"success" if syscall => {
+                    ctx.success = Some(parse::lossy_string(v.text().as_bytes()))
+                }
                 b"exit" if syscall => ctx.exit = num(&v),
                 b"exe" if syscall => ctx.exe = Some(v.text()),
                 b"comm" if syscall => ctx.comm = Some(v.text()),
@@ -410,19 +546,26 @@ impl<S: LineSource> LogReader<S> {
                 b"cwd" if cwd => ctx.cwd = Some(v.text()),
                 b"name" if path => ctx.paths.push(v.text()),
                 b"proctitle" if proctitle => {
-                    let t: Vec<u8> = v
-                        .text()
-                        .as_bytes()
-                        .iter()
-                        .map(|&b| if b == 0 { b' ' } else { b })
-                        .collect();
-                    let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
-                    ctx.proctitle = Some(Text::from_bytes(&t[..end]));
+                    // NUL separators become spaces, trailing ones dropped
+                    let v = v.text();
+                    let t = v.as_bytes();
+                    let end = t.iter().rposition(|&b| b != 0 && b != b' ');
+                    let mut t = t[..end.map_or(0, |p| p + 1)].to_vec();
+                    for b in &mut t {
+                        if *b == 0 {
+                            *b = b' ';
+                        }
+                    }
+                    ctx.proctitle = Some(Text::from_vec(t));
                 }
                 _ => {}
             }
             if seen == ALL {
                 break;
+            }
+            if in_head && seen & HEAD == HEAD {
+                in_head = false;
+                fields = parse::other_fields(tail);
             }
         }
         // The common event has one AppArmor record: move the context into
@@ -443,13 +586,11 @@ impl<S: LineSource> LogReader<S> {
     }
 
     /// Tries to merge a non-AppArmor line into an open event.
-    fn try_group(&mut self, meta: &LineMeta) {
+    fn try_group(&mut self, line: &[u8], meta: &LineMeta) {
         if self.pending.is_empty() || !self.opts.group {
             self.stats.not_apparmor += 1;
             return;
         }
-        let buf = std::mem::take(&mut self.buf);
-        let line = &buf[..];
         let hit = if let Some(id) = meta.audit_id {
             // journald audit transport: MESSAGE is `TYPE fields`
             let sp = memchr::memchr(b' ', line).unwrap_or(line.len());
@@ -466,37 +607,48 @@ impl<S: LineSource> LogReader<S> {
         } else {
             self.stats.not_apparmor += 1;
         }
-        self.buf = buf;
     }
 
-    fn process(&mut self, meta: LineMeta) {
+    /// Counts `line` and handles it unless it is an AppArmor line that
+    /// continues on the next lines ([`Step::Join`]: the caller joins them
+    /// with [`State::join`], then calls [`State::finish`]).
+    fn process(&mut self, line: &[u8], meta: &LineMeta) -> Step {
         self.last_line = meta.line;
         self.stats.lines += 1;
-        self.stats.bytes += self.buf.len() as u64;
-        if memchr::memchr(0, &self.buf).is_some() {
+        self.stats.bytes += line.len() as u64;
+        if memchr::memchr(0, line).is_some() {
             self.stats.binary_lines += 1;
         }
-        if !parse::may_be_apparmor(&self.buf) {
-            self.try_group(&meta);
-            return;
+        if !parse::may_be_apparmor(line) {
+            self.try_group(line, meta);
+            return Step::Done;
         }
-        if std::str::from_utf8(&self.buf).is_err() {
+        if std::str::from_utf8(line).is_err() {
             self.stats.non_utf8_lines += 1;
         }
         // A USER_AVC whose msg=' quote stays open may continue on the next
         // line, which then starts with whitespace.
-        while parse::has_open_quote(&self.buf) {
+        if parse::has_open_quote(line) {
+            return Step::Join;
+        }
+        self.finish(line, meta.clone());
+        Step::Done
+    }
+
+    /// Appends the continuation lines of `buf` read from `src`.
+    fn join<S: LineSource>(&mut self, src: &mut S, buf: &mut Vec<u8>) {
+        while parse::has_open_quote(buf) {
             let mut next = Vec::new();
-            match self.src.next_line(&mut next, self.opts.max_line) {
+            match src.next_line(&mut next, self.opts.max_line) {
                 Ok(Some(NextLine::Line(m)))
                     if matches!(next.first(), Some(b' ' | b'\t'))
-                        && self.buf.len() + next.len() <= self.opts.max_line =>
+                        && buf.len() + next.len() <= self.opts.max_line =>
                 {
                     self.stats.lines += 1;
                     self.stats.joined += 1;
                     self.stats.bytes += next.len() as u64;
-                    self.buf.push(b' ');
-                    self.buf.extend_from_slice(&next);
+                    buf.push(b' ');
+                    buf.extend_from_slice(&next);
                     self.last_line = m.line;
                 }
                 Ok(Some(n)) => {
@@ -506,7 +658,11 @@ impl<S: LineSource> LogReader<S> {
                 _ => break,
             }
         }
-        let parsed = parse::parse_line(&self.buf);
+    }
+
+    /// Parses an AppArmor-looking line (joined) and queues its record.
+    fn finish(&mut self, line: &[u8], meta: LineMeta) {
+        let parsed = parse::parse_line_into(line, self.spare.pop().unwrap_or_default());
         match parsed {
             Parsed::AppArmor(mut rec) => {
                 rec.provenance.source = self.name.clone();
@@ -532,8 +688,7 @@ impl<S: LineSource> LogReader<S> {
             Parsed::Other(o) => {
                 self.stats.other_audit += 1;
                 if let Some(id) = o.id {
-                    let (t, b) = (o.audit_type.to_vec(), o.body.to_vec());
-                    if self.group_other(&t, id, &b, meta.line) {
+                    if self.group_other(o.audit_type, id, o.body, meta.line) {
                         self.stats.grouped += 1;
                     }
                 }
@@ -619,39 +774,57 @@ impl<S: LineSource> Iterator for LogReader<S> {
     type Item = Result<Record, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let LogReader { src, buf, st } = self;
         loop {
-            if let Some(r) = self.pop_ready(self.done) {
-                return Some(Ok(*r));
+            if let Some(r) = st.pop_ready(st.done) {
+                return Some(Ok(st.recycle(r)));
             }
-            if self.done {
+            if st.done {
                 return None;
             }
-            match self.read() {
-                Ok(Some(NextLine::Line(meta))) => self.process(meta),
-                Ok(Some(NextLine::Idle)) => {
-                    if let Some(r) = self.pop_ready(true) {
-                        return Some(Ok(*r));
+            let out = if let Some((b, n)) = st.ahead.take() {
+                match n {
+                    NextLine::Line(meta) => {
+                        if let Step::Join = st.process(&b, &meta) {
+                            let mut owned = b;
+                            st.join(src, &mut owned);
+                            st.finish(&owned, meta);
+                        }
+                        None
                     }
-                    return None;
+                    n => Self::handle_other(st, n),
                 }
-                Ok(Some(NextLine::Oversized(meta))) => {
-                    self.last_line = meta.line;
-                    self.stats.lines += 1;
-                    self.stats.oversized += 1;
-                }
-                Ok(None) => self.done = true,
-                Err(error) => {
-                    self.done = true;
-                    // flush what is open first, then report
-                    if !self.pending.is_empty() {
-                        self.ahead = None;
+            } else {
+                match src.next_line_ref(buf, st.opts.max_line) {
+                    Ok(Some((NextLine::Line(meta), line))) => {
+                        if let Step::Join = st.process(line, &meta) {
+                            let mut owned = line.to_vec();
+                            st.join(src, &mut owned);
+                            st.finish(&owned, meta);
+                        }
+                        None
                     }
-                    return Some(Err(ReadError {
-                        source_name: self.name.to_string(),
-                        line: self.last_line,
-                        error,
-                    }));
+                    Ok(Some((n, _))) => Self::handle_other(st, n),
+                    Ok(None) => {
+                        st.done = true;
+                        None
+                    }
+                    Err(error) => {
+                        st.done = true;
+                        // flush what is open first, then report
+                        if !st.pending.is_empty() {
+                            st.ahead = None;
+                        }
+                        return Some(Err(ReadError {
+                            source_name: st.name.to_string(),
+                            line: st.last_line,
+                            error,
+                        }));
+                    }
                 }
+            };
+            if let Some(r) = out {
+                return r.map(|r| Ok(st.recycle(r)));
             }
         }
     }

@@ -79,6 +79,15 @@ impl Text {
         }
     }
 
+    /// Wraps owned bytes (no copy for long values).
+    pub fn from_vec(b: Vec<u8>) -> Self {
+        if b.len() <= INLINE {
+            Text::from_bytes(&b)
+        } else {
+            Text(Repr::Heap(b.into_boxed_slice()))
+        }
+    }
+
     /// The raw bytes (exactly what the kernel logged, decoded).
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
