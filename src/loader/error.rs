@@ -180,7 +180,7 @@ pub enum LoadError {
     },
     /// No apparmorfs found (`Warning: unable to find a suitable fs in /proc/mounts`).
     #[error(
-        "no AppArmor filesystem found (is securityfs mounted and AppArmor enabled? set the apparmorfs directory to override)"
+        "no AppArmor filesystem found (is securityfs mounted and AppArmor enabled? name it with --apparmorfs DIR)"
     )]
     NoApparmorFs,
     /// A features or ABI file could not be used (`Failed to load features from ...`).

@@ -28,7 +28,7 @@ pub use command::{
 pub use diagnose::{ProfileDone, RunReport, Skipped, diagnose};
 pub use error::{KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic};
 pub use locate::{find_parser, find_parser_from_env, find_parser_in};
-pub use plan::{Plan, Step, StepOutcome, atomic_write};
+pub use plan::{Execution, Plan, Step, StepOutcome, atomic_write};
 pub use runner::{RawOutput, Recorded, RecordingRunner, Runner, SystemRunner, Termination};
 
 use std::path::{Path, PathBuf};

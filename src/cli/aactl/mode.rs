@@ -102,6 +102,9 @@ struct FileResult {
     report: Option<RunReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// True when the file was edited, the reload failed, and the edit was undone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    restored: bool,
 }
 
 #[derive(Serialize)]
@@ -164,6 +167,28 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
     };
     let reload = !m.get_flag("no-reload");
     let ctx = context(m, reload)?;
+    if reload && !ctx.dry_run && !flag(m, "skip-kernel-load") {
+        // Check before editing that the reload can happen, so that a host without
+        // AppArmor does not end up with edited files and nothing loaded.
+        match &ctx.apparmorfs {
+            Some(fs) if fs.is_dir() => {}
+            Some(fs) => {
+                return Err(CliError(format!(
+                    "AppArmor filesystem {} not found (name it with --apparmorfs DIR, \
+                     or use --no-reload to only edit the files)",
+                    escape_str(&fs.display().to_string())
+                )));
+            }
+            None => {
+                return Err(CliError(
+                    "no AppArmor filesystem found, so profiles cannot be reloaded \
+                     (is securityfs mounted and AppArmor enabled? name it with --apparmorfs DIR, \
+                     or use --no-reload to only edit the files)"
+                        .into(),
+                ));
+            }
+        }
+    }
     let mut index = ProfileIndex::scan(&ctx.base).map_err(|e| CliError::from_error(&e))?;
     let mut results: Vec<FileResult> = Vec::new();
     let mut resolved: Vec<Resolved> = Vec::new();
@@ -179,6 +204,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 plan: None,
                 report: None,
                 error: Some(CliError::from_error(&e).0),
+                restored: false,
             }),
         }
     }
@@ -221,6 +247,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 plan: None,
                 report: None,
                 error: Some(CliError::from_error(&e).0),
+                restored: false,
             }),
             Ok(fp) => {
                 let mut warnings = Vec::new();
@@ -239,26 +266,35 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                     plan: None,
                     report: None,
                     error: None,
+                    restored: false,
                 };
                 if ctx.dry_run {
                     res.plan = Some(fp.plan);
                 } else {
-                    match fp.plan.execute(&mut runner) {
-                        Ok(outcomes) => {
-                            for o in outcomes {
-                                if let StepOutcome::Ran(r) = o {
-                                    res.ok = r.ok();
-                                    res.report = Some(r);
-                                }
-                            }
+                    let ex = fp.plan.execute_or_rollback(&mut runner);
+                    for o in ex.outcomes {
+                        if let StepOutcome::Ran(r) = o {
+                            res.ok = r.ok();
+                            res.report = Some(r);
                         }
-                        Err(e @ LoaderError::ParserNotFound { .. }) => {
+                    }
+                    if ex.failed {
+                        res.ok = false;
+                    }
+                    res.restored = !ex.restored.is_empty() && ex.rollback_errors.is_empty();
+                    let mut errs: Vec<String> = Vec::new();
+                    match ex.error {
+                        Some(e @ LoaderError::ParserNotFound { .. }) => {
                             return Err(CliError::from_error(&e));
                         }
-                        Err(e) => {
-                            res.ok = false;
-                            res.error = Some(CliError::from_error(&e).0);
-                        }
+                        Some(e) => errs.push(CliError::from_error(&e).0),
+                        None => {}
+                    }
+                    for e in &ex.rollback_errors {
+                        errs.push(format!("could not restore: {}", CliError::from_error(e).0));
+                    }
+                    if !errs.is_empty() {
+                        res.error = Some(errs.join("; "));
                     }
                 }
                 results.push(res);
@@ -334,6 +370,11 @@ fn describe(verb: &str, r: &FileResult) -> String {
         } else {
             "; FAILED"
         });
+        if r.restored {
+            s.push_str(" (reload failed; file restored; use --no-reload to only edit the file)");
+        } else if !changes.is_empty() && r.report.is_some() {
+            s.push_str(" (reload failed; the edit was kept)");
+        }
     }
     if let Some(rep) = &r.report {
         if !rep.done.is_empty() {
@@ -360,8 +401,9 @@ fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(
             None => r.targets.join(" "),
         };
         if let Some(e) = &r.error {
+            let note = if r.restored { " (file restored)" } else { "" };
             s.push_str(&format!(
-                "aactl: {verb} {}: {}\n",
+                "aactl: {verb} {}: {}{note}\n",
                 escape_str(&what),
                 escape_str(e)
             ));
