@@ -250,6 +250,12 @@ pub enum LoaderError {
         #[source]
         source: std::io::Error,
     },
+    /// A profile directory that aactl was to read does not exist (or is no directory).
+    #[error("profile directory {} not found (use -d DIR)", dir.display())]
+    ProfileDirNotFound {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A requested profile is in no file of the profile directory.
     #[error("profile {name} not found in {}", dir.display())]
     ProfileNotFound {
