@@ -595,3 +595,35 @@ fn failed_reload_restores_the_file_and_links() {
             .contains("complain")
     );
 }
+
+#[test]
+fn symlinked_profile_file_is_edited_once() {
+    let (_d, base) = tree();
+    std::fs::write(
+        base.join("multi"),
+        "profile one /usr/bin/one {\n}\nprofile two /usr/bin/two flags=(complain) {\n}\n",
+    )
+    .unwrap();
+    // "link" sorts before "multi": the real file's name must still be the one reported.
+    std::os::unix::fs::symlink(base.join("multi"), base.join("link")).unwrap();
+    let (code, out, err) = aactl(&["complain", "--base", s(&base), "--no-reload", "one", "two"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "complain {}/multi: one: (none) -> complain; two: complain -> complain; ok\n",
+            base.display()
+        )
+    );
+    assert!(
+        std::fs::symlink_metadata(base.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(base.join("multi"))
+            .unwrap()
+            .contains("profile one /usr/bin/one flags=(complain) {")
+    );
+}
