@@ -229,3 +229,36 @@ fn already_exists_gets_a_replace_hint() {
     assert!(err.contains("profile already exists"), "{err}");
     assert!(err.contains("use `aactl replace`"), "{err}");
 }
+
+#[test]
+fn unload_by_name_checks_the_loaded_list() {
+    let root = crate::common::repo().join("testdata/systems/debian12-vm");
+    let (code, out, err) = aactl(&[
+        "unload",
+        "--dry-run",
+        "--root",
+        s(&root),
+        "nosuch",
+        "vmtest-hat//sub",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        out,
+        format!(
+            "write 'vmtest-hat//sub\\0' > {}/sys/kernel/security/apparmor/.remove\n",
+            root.display()
+        )
+    );
+    assert_eq!(err, "aactl: unload nosuch: not loaded\n");
+    // Every name loaded: exit 0.
+    let (code, _, err) = aactl(&["unload", "--dry-run", "--root", s(&root), "vmtest-kill"]);
+    assert_eq!(code, 0, "{err}");
+    // A real run reports the name as not loaded and writes nothing for it.
+    let fs = fake_apparmorfs();
+    std::fs::write(fs.path().join("profiles"), "other (enforce)\n").unwrap();
+    let (code, out, err) = aactl(&["unload", "--apparmorfs", s(fs.path()), "--json", "nosuch"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["results"][0]["error"], "not loaded");
+    assert_eq!(std::fs::read(fs.path().join(".remove")).unwrap(), b"");
+}

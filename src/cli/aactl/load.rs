@@ -402,6 +402,14 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         .cloned()
         .collect();
     let by_name = action == Action::Remove && flag(m, "name");
+    // The loaded profiles, when readable: a name that is not loaded is reported
+    // as such instead of planning a write the kernel would refuse.
+    let loaded: Option<Vec<String>> = if action == Action::Remove {
+        loaded_names(&ctx, m)
+    } else {
+        None
+    };
+    let mut not_loaded: Vec<TargetResult> = Vec::new();
     // Build the plan: one step per file, or one kernel write per name.
     let mut steps: Vec<(String, &'static str, Step)> = Vec::new();
     for t in &targets {
@@ -411,6 +419,19 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
             if let Some(ns) = one::<String>(m, "namespace") {
                 if !name.starts_with(':') {
                     name = format!(":{ns}:{name}");
+                }
+            }
+            if let Some(l) = &loaded {
+                if !l.contains(&name) {
+                    not_loaded.push(TargetResult {
+                        target: name,
+                        kind: "name",
+                        ok: false,
+                        command: None,
+                        report: None,
+                        error: Some("not loaded".into()),
+                    });
+                    continue;
                 }
             }
             let Some(fs) = &ctx.apparmorfs else {
@@ -451,27 +472,54 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         Action::Names => "names",
     };
     if ctx.dry_run {
+        let ok = not_loaded.is_empty();
         if ctx.json {
             let out = JsonOut {
                 action: verb,
-                ok: true,
+                ok,
                 dry_run: true,
                 plan: Some(&plan),
                 parser_version: None,
-                results: &[],
+                results: &not_loaded,
             };
             write_json(io, &out)?;
         } else {
             write_out(io, &plan.render())?;
+            let mut err = String::new();
+            for r in &not_loaded {
+                err.push_str(&format!(
+                    "aactl: {verb} {}: not loaded\n",
+                    escape_str(&r.target)
+                ));
+            }
+            io.err
+                .write_all(err.as_bytes())
+                .map_err(|e| CliError::from_error(&e))?;
         }
-        return Ok(Exit::Success);
+        return Ok(if ok { Exit::Success } else { Exit::Failure });
     }
     let mut runner = SystemRunner;
-    let results = execute(&mut runner, steps)?;
+    let mut results = execute(&mut runner, steps)?;
+    results.extend(not_loaded);
     let version = needs_version(&results)
         .then(|| Loader::new(ctx.parser.clone(), SystemRunner).version())
         .flatten();
     report(io, verb, ctx.json, &results, version.as_deref())
+}
+
+/// The loaded profile names (kernel form, `:ns:name` for child namespaces), read
+/// from `<apparmorfs>/profiles` (`--apparmorfs`) or the system's securityfs;
+/// `None` when the list cannot be read (then names are not checked).
+fn loaded_names(ctx: &Context, m: &ArgMatches) -> Option<Vec<String>> {
+    let list = match one::<PathBuf>(m, "apparmorfs") {
+        Some(fs) => ctx.system.profiles_at(fs.join("profiles")),
+        None => ctx.system.profiles(),
+    }
+    .ok()?;
+    if list.read_error.is_some() {
+        return None;
+    }
+    Some(list.profiles().map(|(n, _)| n.to_owned()).collect())
 }
 
 /// True when a result failed with a policy syntax error: then the parser's version
