@@ -21,6 +21,7 @@ pub mod mode;
 pub mod plan;
 pub mod runner;
 pub mod unknown;
+pub mod watch;
 
 pub use command::{
     Action, CacheOptions, Jobs, Parser, ParserCommand, Warning, parse_version, version_command,

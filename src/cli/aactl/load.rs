@@ -18,13 +18,13 @@ use std::path::PathBuf;
 
 /// `aactl load`: `apparmor_parser --add` (fails with "already exists" for loaded profiles).
 pub fn command() -> Command {
-    with_parser_args(
+    with_watch_args(with_parser_args(
         Command::new("load")
             .about(
                 "Load profiles (apparmor_parser --add); a loaded profile is an error, see replace",
             )
             .arg(targets_arg("PATH", "Profile files or directories")),
-    )
+    ))
     .arg(
         Arg::new("complain")
             .long("complain")
@@ -35,11 +35,11 @@ pub fn command() -> Command {
 
 /// `aactl replace`: `apparmor_parser --replace` (load or replace).
 pub fn replace_command() -> Command {
-    with_parser_args(
+    with_watch_args(with_parser_args(
         Command::new("replace")
             .about("Load or replace profiles (apparmor_parser --replace)")
             .arg(targets_arg("PATH", "Profile files or directories")),
-    )
+    ))
     .arg(
         Arg::new("complain")
             .long("complain")
@@ -218,6 +218,176 @@ pub fn with_parser_args(c: Command) -> Command {
         )
 }
 
+/// Adds `--watch SECONDS` and `--log-source SRC`.
+pub fn with_watch_args(c: Command) -> Command {
+    c.arg(
+        Arg::new("watch")
+            .long("watch")
+            .value_name("SECONDS")
+            .value_parser(clap::value_parser!(u64).range(1..=86_400))
+            .help(
+                "After loading, follow the log for SECONDS and show the denials of the loaded \
+                 profiles (hats and children included) with the rules that would allow them",
+            ),
+    )
+    .arg(
+        Arg::new("log-source")
+            .long("log-source")
+            .value_name("SRC")
+            .requires("watch")
+            .help("Log to follow with --watch: PATH, journal or auto (default auto, as aactl log)"),
+    )
+}
+
+/// The `--watch` result, for text and JSON.
+#[derive(Serialize)]
+pub struct WatchOut {
+    /// Seconds watched.
+    pub seconds: u64,
+    /// The log source followed.
+    pub source: String,
+    /// The profiles watched (their hats and children included).
+    pub profiles: Vec<String>,
+    /// The records of those profiles (denied and allowed), as `aactl log --json`.
+    pub records: Vec<serde_json::Value>,
+    /// Records beyond the first [`crate::loader::watch::MAX_WATCH_RECORDS`].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+    /// The suggested rules, as policy text.
+    pub suggestions: String,
+    /// A read error that ended the watch early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    text_lines: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Runs `--watch` when asked (not for a dry run): opens the log source (as
+/// `aactl log --follow` chooses it, or `--log-source`), follows it for the
+/// given seconds and keeps the records of `profiles`.
+///
+/// # Errors
+/// [`CliError`] when no source can be found.
+pub fn run_watch(
+    m: &ArgMatches,
+    ctx: &Context,
+    profiles: Vec<String>,
+) -> Result<Option<WatchOut>, CliError> {
+    use crate::log::source::{JournalQuery, Source, detect};
+    use crate::triage::follow::{FollowFile, FollowJournal};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let Some(seconds) = one::<u64>(m, "watch").copied() else {
+        return Ok(None);
+    };
+    if ctx.dry_run {
+        return Ok(None);
+    }
+    let src = match one::<String>(m, "log-source").map(String::as_str) {
+        Some("journal") => Source::Journal(JournalQuery::default()),
+        Some(p) if p != "auto" => Source::File(PathBuf::from(p)),
+        _ => detect(&ctx.system)
+            .candidates
+            .into_iter()
+            .map(|c| c.0)
+            .find(|s| !matches!(s, Source::Kernel))
+            .ok_or_else(|| {
+                CliError(
+                    "--watch: no log file or journal holds this host's records (use --log-source PATH)"
+                        .into(),
+                )
+            })?,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let line_src: Box<dyn crate::log::reader::LineSource> = match &src {
+        Source::File(p) => Box::new(FollowFile::new(p.clone(), false, stop.clone())),
+        Source::Journal(q) => Box::new(FollowJournal::new(
+            q.clone(),
+            ctx.system.root().to_path_buf(),
+            stop.clone(),
+        )),
+        Source::Kernel => {
+            return Err(CliError(
+                "--watch follows a file or the journal, not the ring buffer".into(),
+            ));
+        }
+    };
+    let w = crate::loader::watch::watch(
+        line_src,
+        stop,
+        std::time::Duration::from_secs(seconds),
+        &profiles,
+    );
+    Ok(Some(WatchOut {
+        seconds,
+        source: src.describe(),
+        profiles,
+        records: w
+            .records
+            .iter()
+            .map(|(r, _)| crate::log::render::to_json(r))
+            .collect(),
+        text_lines: w
+            .records
+            .iter()
+            .map(|(r, _)| crate::log::render::text_line(r))
+            .collect(),
+        dropped: w.dropped,
+        suggestions: w.suggestions.render(),
+        error: w.error,
+    }))
+}
+
+/// The text of a [`WatchOut`]: the records, then the suggested rules.
+pub fn watch_text(w: &WatchOut) -> String {
+    let mut s = format!(
+        "watched {} for {} s: {} record(s) of {}\n",
+        escape_str(&w.source),
+        w.seconds,
+        w.records.len() as u64 + w.dropped,
+        w.profiles
+            .iter()
+            .map(|p| escape_str(p).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for l in &w.text_lines {
+        s.push_str("  ");
+        s.push_str(l);
+        s.push('\n');
+    }
+    if w.dropped > 0 {
+        s.push_str(&format!("  ... {} more\n", w.dropped));
+    }
+    if let Some(e) = &w.error {
+        s.push_str(&format!("  watch ended early: {}\n", escape_str(e)));
+    }
+    if !w.suggestions.is_empty() {
+        s.push_str("suggested rules:\n");
+        s.push_str(&w.suggestions);
+    }
+    s
+}
+
+/// The top-level profile names defined in `files` (for `--watch`).
+pub fn profiles_in(files: &[PathBuf]) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for f in files {
+        if let Ok(i) = crate::loader::mode::IndexedFile::read(f) {
+            for p in i.profiles.into_iter().filter(|p| p.top_level) {
+                if !v.contains(&p.name) {
+                    v.push(p.name);
+                }
+            }
+        }
+    }
+    v
+}
+
 /// What the loader commands need from their options.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -367,6 +537,8 @@ struct JsonOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     parser_version: Option<&'a str>,
     results: &'a [TargetResult],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watch: Option<&'a WatchOut>,
 }
 
 /// `aactl load`.
@@ -481,6 +653,7 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
                 plan: Some(&plan),
                 parser_version: None,
                 results: &not_loaded,
+                watch: None,
             };
             write_json(io, &out)?;
         } else {
@@ -504,7 +677,24 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
     let version = needs_version(&results)
         .then(|| Loader::new(ctx.parser.clone(), SystemRunner).version())
         .flatten();
-    report(io, verb, ctx.json, &results, version.as_deref())
+    let watched = if action == Action::Remove {
+        None
+    } else {
+        let files: Vec<PathBuf> = results
+            .iter()
+            .filter(|r| r.ok && r.kind == "file")
+            .map(|r| PathBuf::from(&r.target))
+            .collect();
+        run_watch(m, &ctx, profiles_in(&files))?
+    };
+    report(
+        io,
+        verb,
+        ctx.json,
+        &results,
+        version.as_deref(),
+        watched.as_ref(),
+    )
 }
 
 /// The loaded profile names (kernel form, `:ns:name` for child namespaces), read
@@ -592,6 +782,7 @@ pub fn report(
     json: bool,
     results: &[TargetResult],
     version: Option<&str>,
+    watch: Option<&WatchOut>,
 ) -> Result<Exit, CliError> {
     let ok = results.iter().all(|r| r.ok);
     if json {
@@ -604,12 +795,16 @@ pub fn report(
                 plan: None,
                 parser_version: version,
                 results,
+                watch,
             },
         )?;
     } else {
         let mut text = String::new();
         for r in results {
             text.push_str(&describe(verb, r));
+        }
+        if let Some(w) = watch {
+            text.push_str(&watch_text(w));
         }
         write_out(io, &text)?;
         let mut err = String::new();

@@ -8,7 +8,10 @@
 //! found and changed (and reloaded), 1 when any was not found or failed, 2 when
 //! nothing could be tried.
 
-use super::load::{context, flag, with_parser_args, write_json, write_out};
+use super::load::{
+    WatchOut, context, flag, run_watch, watch_text, with_parser_args, with_watch_args, write_json,
+    write_out,
+};
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
@@ -18,7 +21,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
 
 fn base_command(name: &'static str, about: &'static str) -> Command {
-    with_parser_args(
+    with_watch_args(with_parser_args(
         Command::new(name).about(about).arg(
             Arg::new("targets")
                 .value_name("PROFILE|PATH")
@@ -26,7 +29,7 @@ fn base_command(name: &'static str, about: &'static str) -> Command {
                 .required(true)
                 .help("Profile names, profile files, or program paths (attachments)"),
         ),
-    )
+    ))
     .arg(
         Arg::new("no-reload")
             .long("no-reload")
@@ -113,6 +116,8 @@ struct JsonOut<'a> {
     ok: bool,
     dry_run: bool,
     results: &'a [FileResult],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watch: Option<&'a WatchOut>,
 }
 
 /// `aactl enforce`.
@@ -303,6 +308,24 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
     }
     let ok = results.iter().all(|r| r.ok);
     let verb = change.as_str();
+    // --watch: the profiles that were changed and reloaded (not for disable).
+    let watched = if change == ModeChange::Disable {
+        None
+    } else {
+        let mut names: Vec<String> = Vec::new();
+        for r in results.iter().filter(|r| r.ok) {
+            for t in &r.targets {
+                for res in resolved.iter().filter(|x| &x.target == t) {
+                    for p in &res.profiles {
+                        if !names.contains(p) {
+                            names.push(p.clone());
+                        }
+                    }
+                }
+            }
+        }
+        run_watch(m, &ctx, names)?
+    };
     if ctx.json {
         write_json(
             io,
@@ -311,6 +334,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 ok,
                 dry_run: ctx.dry_run,
                 results: &results,
+                watch: watched.as_ref(),
             },
         )?;
     } else if ctx.dry_run {
@@ -329,6 +353,9 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
             .filter(|r| r.file.is_some() && r.error.is_none())
         {
             s.push_str(&describe(verb, r));
+        }
+        if let Some(w) = &watched {
+            s.push_str(&watch_text(w));
         }
         write_out(io, &s)?;
         write_errors(io, verb, &results)?;
