@@ -51,7 +51,7 @@ pub fn replace_command() -> Command {
 /// `aactl unload`: profile files (`apparmor_parser --remove FILE`) or loaded
 /// profile names (written to `<apparmorfs>/.remove`).
 pub fn unload_command() -> Command {
-    with_parser_args(
+    with_parser_args_for(
         Command::new("unload")
             .about("Unload profiles: the profiles in FILE (apparmor_parser --remove), or a loaded profile NAME")
             .long_about(
@@ -62,7 +62,11 @@ pub fn unload_command() -> Command {
                  namespace). --name forces names.",
             )
             .arg(targets_arg("TARGET", "Profile files, directories or loaded profile names")),
+        ParserUse::Remove,
     )
+    .mut_arg("namespace", |a| {
+        a.help("Unload from policy namespace NS (a profile NAME means :NS:NAME)")
+    })
     .arg(
         Arg::new("name")
             .long("name")
@@ -129,93 +133,126 @@ pub fn with_common_args(c: Command) -> Command {
     )
 }
 
+/// What a command runs the parser for, which decides its parser options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParserUse {
+    /// `load`, `replace`: compile and load (every load option).
+    Load,
+    /// `enforce`, `complain`, `audit`, `enable`: reload after a file change
+    /// (no compile-only, no cache writing: `--no-reload` edits only).
+    Reload,
+    /// `unload`, `disable`: `apparmor_parser --remove` or a `.remove` write
+    /// (namespace, configuration and quiet only).
+    Remove,
+}
+
 /// Adds the common options ([`with_common_args`]) and the parser's load options
-/// (namespace, cache, features, jobs, warnings).
+/// (namespace, cache, features, jobs, warnings) of `load` and `replace`.
 pub fn with_parser_args(c: Command) -> Command {
+    with_parser_args_for(c, ParserUse::Load)
+}
+
+/// Adds the common options ([`with_common_args`]) and the parser options that
+/// apply to `usage` (see [`ParserUse`]).
+pub fn with_parser_args_for(c: Command, usage: ParserUse) -> Command {
     let path = || clap::value_parser!(PathBuf);
-    with_common_args(c)
-        .arg(
-            Arg::new("namespace")
-                .long("namespace")
-                .short('n')
-                .value_name("NS")
-                .help("Load into policy namespace NS"),
-        )
-        .arg(
-            Arg::new("skip-kernel-load")
-                .long("skip-kernel-load")
-                .short('Q')
-                .action(ArgAction::SetTrue)
-                .help("Compile only; do not load into the kernel"),
-        )
-        .arg(
-            Arg::new("skip-cache")
-                .long("skip-cache")
-                .short('K')
-                .action(ArgAction::SetTrue)
-                .help("Neither read nor write the policy cache"),
-        )
-        .arg(
-            Arg::new("write-cache")
-                .long("write-cache")
-                .short('W')
-                .action(ArgAction::SetTrue)
-                .help("Write compiled policy to the cache"),
-        )
-        .arg(
-            Arg::new("cache-loc")
-                .long("cache-loc")
-                .value_name("DIR")
-                .action(ArgAction::Append)
-                .value_parser(path())
-                .help("Cache location (repeatable)"),
-        )
-        .arg(
-            Arg::new("features-file")
-                .long("features-file")
-                .short('M')
-                .value_name("FILE")
-                .value_parser(path())
-                .help("Feature set to compile for"),
-        )
-        .arg(
-            Arg::new("config-file")
-                .long("config-file")
-                .value_name("FILE")
-                .value_parser(path())
-                .help("apparmor_parser configuration file"),
-        )
-        .arg(
-            Arg::new("jobs")
-                .long("jobs")
-                .short('j')
-                .value_name("N")
-                .value_parser(clap::value_parser!(u32))
-                .help("Compile jobs per parser run"),
-        )
-        .arg(
-            Arg::new("warn")
-                .long("warn")
-                .value_name("CLASS")
-                .action(ArgAction::Append)
-                .value_parser(Warning::ALL.map(Warning::as_str))
-                .help("Enable a warning class"),
-        )
-        .arg(
-            Arg::new("werror")
-                .long("werror")
-                .value_name("CLASS")
-                .action(ArgAction::Append)
-                .value_parser(Warning::ALL.map(Warning::as_str))
-                .help("Turn a warning class into an error (its message is printed)"),
-        )
-        .arg(
-            Arg::new("quiet")
-                .long("quiet")
-                .short('q')
-                .action(ArgAction::SetTrue)
-                .help("Pass --quiet to the parser (no warnings)"),
-        )
+    let ns_help = match usage {
+        ParserUse::Load => "Load into policy namespace NS",
+        ParserUse::Reload => "Reload into policy namespace NS",
+        ParserUse::Remove => "Unload from policy namespace NS",
+    };
+    let mut c = with_common_args(c).arg(
+        Arg::new("namespace")
+            .long("namespace")
+            .short('n')
+            .value_name("NS")
+            .help(ns_help),
+    );
+    if usage == ParserUse::Load {
+        c = c
+            .arg(
+                Arg::new("skip-kernel-load")
+                    .long("skip-kernel-load")
+                    .short('Q')
+                    .action(ArgAction::SetTrue)
+                    .help("Compile only; do not load into the kernel"),
+            )
+            .arg(
+                Arg::new("write-cache")
+                    .long("write-cache")
+                    .short('W')
+                    .action(ArgAction::SetTrue)
+                    .help("Write compiled policy to the cache"),
+            )
+            .arg(
+                Arg::new("cache-loc")
+                    .long("cache-loc")
+                    .value_name("DIR")
+                    .action(ArgAction::Append)
+                    .value_parser(path())
+                    .help("Cache location (repeatable)"),
+            );
+    }
+    if usage != ParserUse::Remove {
+        c = c
+            .arg(
+                Arg::new("skip-cache")
+                    .long("skip-cache")
+                    .short('K')
+                    .action(ArgAction::SetTrue)
+                    .help("Neither read nor write the policy cache"),
+            )
+            .arg(
+                Arg::new("features-file")
+                    .long("features-file")
+                    .short('M')
+                    .value_name("FILE")
+                    .value_parser(path())
+                    .help("Feature set to compile for"),
+            )
+            .arg(
+                Arg::new("jobs")
+                    .long("jobs")
+                    .short('j')
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(u32))
+                    .help("Compile jobs per parser run"),
+            )
+            .arg(
+                Arg::new("warn")
+                    .long("warn")
+                    .value_name("CLASS")
+                    .action(ArgAction::Append)
+                    .value_parser(Warning::ALL.map(Warning::as_str))
+                    .help("Enable a warning class (repeatable)"),
+            )
+            .arg(
+                Arg::new("werror")
+                    .long("werror")
+                    .value_name("CLASS")
+                    .action(ArgAction::Append)
+                    .value_parser(Warning::ALL.map(Warning::as_str))
+                    .hide_possible_values(true)
+                    .help(
+                        "Turn a warning class into an error (its message is printed); \
+                         CLASS as for --warn",
+                    ),
+            );
+    }
+    c.arg(
+        Arg::new("config-file")
+            .long("config-file")
+            .value_name("FILE")
+            .value_parser(path())
+            .help("apparmor_parser configuration file"),
+    )
+    .arg(
+        Arg::new("quiet")
+            .long("quiet")
+            .short('q')
+            .action(ArgAction::SetTrue)
+            .help("Pass --quiet to the parser (no warnings)"),
+    )
 }
 
 /// Adds `--watch SECONDS` and `--log-source SRC`.

@@ -9,8 +9,8 @@
 //! nothing could be tried.
 
 use super::load::{
-    WatchOut, context, flag, run_watch, watch_text, with_parser_args, with_watch_args, write_json,
-    write_out,
+    ParserUse, WatchOut, context, flag, run_watch, watch_text, with_parser_args_for,
+    with_watch_args, write_json, write_out,
 };
 use super::{CliError, Exit};
 use crate::cli::Io;
@@ -21,7 +21,12 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
 
 fn base_command(name: &'static str, about: &'static str) -> Command {
-    with_watch_args(with_parser_args(
+    let usage = if name == "disable" {
+        ParserUse::Remove
+    } else {
+        ParserUse::Reload
+    };
+    let c = with_parser_args_for(
         Command::new(name).about(about).arg(
             Arg::new("targets")
                 .value_name("PROFILE|PATH")
@@ -29,8 +34,15 @@ fn base_command(name: &'static str, about: &'static str) -> Command {
                 .required(true)
                 .help("Profile names, profile files, or program paths (attachments)"),
         ),
-    ))
-    .arg(
+        usage,
+    );
+    // disable unloads: there is nothing to watch.
+    let c = if usage == ParserUse::Remove {
+        c
+    } else {
+        with_watch_args(c)
+    };
+    c.arg(
         Arg::new("no-reload")
             .long("no-reload")
             .action(ArgAction::SetTrue)
