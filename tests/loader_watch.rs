@@ -134,3 +134,27 @@ fn dry_run_does_not_watch() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("watched"), "{out}");
 }
+
+#[test]
+fn nothing_loaded_means_no_watch() {
+    let (_d, base, log) = setup();
+    let fs = fake_apparmorfs();
+    let t = std::time::Instant::now();
+    let (code, out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--apparmorfs",
+        s(fs.path()),
+        "--parser",
+        "/bin/true",
+        "--watch",
+        "30",
+        "--log-source",
+        s(&log),
+        "nosuch",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!out.contains("watched"), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(20));
+}

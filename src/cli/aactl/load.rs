@@ -321,7 +321,8 @@ pub fn run_watch(
     let Some(seconds) = one::<u64>(m, "watch").copied() else {
         return Ok(None);
     };
-    if ctx.dry_run {
+    // Nothing was loaded (a dry run, or every target failed): nothing to watch.
+    if ctx.dry_run || profiles.is_empty() {
         return Ok(None);
     }
     let src = match one::<String>(m, "log-source").map(String::as_str) {
