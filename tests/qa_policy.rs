@@ -345,6 +345,42 @@ fn check_features_network_v8_is_network() {
     }
 }
 
+/// pivot_root rules follow the `mount` feature (as apparmor_parser 3.0.8 decides),
+/// not `namespaces/pivot_root`.
+#[test]
+fn check_features_pivot_root_follows_mount() {
+    let feats = crate::common::repo()
+        .join("testdata/systems/debian12-vm/sys/kernel/security/apparmor/features");
+    let dir = tempfile::tempdir().unwrap();
+    let prof = write(dir.path(), "t", "profile t {\n  pivot_root,\n}\n");
+    for (drop, warns) in [("mount", true), ("namespaces/pivot_root", false)] {
+        let copy = tempfile::tempdir().unwrap();
+        copy_tree(&feats, copy.path());
+        let gone = copy.path().join(drop);
+        if gone.is_dir() {
+            std::fs::remove_dir_all(&gone).unwrap();
+        } else {
+            std::fs::remove_file(&gone).unwrap();
+        }
+        let fd = copy.path().to_str().unwrap();
+        let (_, out, err) = run(&["check", "--features", fd, &prof]);
+        let all = format!("{out}{err}");
+        assert_eq!(all.contains("not enforced"), warns, "without {drop}: {all}");
+        if let Some(p) = crate::loader::real_parser() {
+            let o = std::process::Command::new(&p)
+                .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
+                .output()
+                .unwrap();
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(
+                e.contains("not enforce"),
+                warns,
+                "parser without {drop}: {e}"
+            );
+        }
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).unwrap();

@@ -87,13 +87,20 @@ impl Features {
     /// `network_v8` (Linux 5.x–6.x kernels) or `network_v9`; and `network/af_unix`
     /// (extended unix rules) is also met by any network feature, as the parser then
     /// downgrades a `unix` rule to a generic network rule and does not warn that
-    /// it is not enforced.
+    /// it is not enforced. `namespaces/pivot_root` (asked for pivot_root rules) is
+    /// answered by the `mount` feature: the parser mediates pivot_root rules in
+    /// the mount class (`mount/mask` lists `pivot_root`), whatever
+    /// `namespaces/pivot_root` says (it is `no` on Debian 12's kernel).
     pub fn has(&self, path: &str) -> bool {
+        let path = path.trim_matches('/');
+        if path == "namespaces/pivot_root" {
+            return self.get("mount").is_some();
+        }
         if self.get(path).is_some() {
             return true;
         }
         let any_network = || NETWORK_FEATURES.iter().any(|n| self.get(n).is_some());
-        match path.trim_matches('/') {
+        match path {
             "network" | "network/af_unix" => any_network(),
             _ => false,
         }
@@ -201,5 +208,9 @@ mod tests {
         assert!(!f.has("network"));
         assert!(!f.has("network/af_unix"));
         assert!(!f.has("network_v8"));
+        // pivot_root rules are mount-class rules.
+        assert!(f.has("namespaces/pivot_root"));
+        let f = Features::parse("namespaces {pivot_root {no\n}\n}\n").unwrap();
+        assert!(!f.has("namespaces/pivot_root"));
     }
 }
