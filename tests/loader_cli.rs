@@ -229,3 +229,104 @@ fn already_exists_gets_a_replace_hint() {
     assert!(err.contains("profile already exists"), "{err}");
     assert!(err.contains("use `aactl replace`"), "{err}");
 }
+
+#[test]
+fn unload_by_name_checks_the_loaded_list() {
+    let root = crate::common::repo().join("testdata/systems/debian12-vm");
+    let (code, out, err) = aactl(&[
+        "unload",
+        "--dry-run",
+        "--root",
+        s(&root),
+        "nosuch",
+        "vmtest-hat//sub",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        out,
+        format!(
+            "write 'vmtest-hat//sub\\0' > {}/sys/kernel/security/apparmor/.remove\n",
+            root.display()
+        )
+    );
+    assert_eq!(err, "aactl: unload nosuch: not loaded\n");
+    // Every name loaded: exit 0.
+    let (code, _, err) = aactl(&["unload", "--dry-run", "--root", s(&root), "vmtest-kill"]);
+    assert_eq!(code, 0, "{err}");
+    // A real run reports the name as not loaded and writes nothing for it.
+    let fs = fake_apparmorfs();
+    std::fs::write(fs.path().join("profiles"), "other (enforce)\n").unwrap();
+    let (code, out, err) = aactl(&["unload", "--apparmorfs", s(fs.path()), "--json", "nosuch"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["results"][0]["error"], "not loaded");
+    assert_eq!(std::fs::read(fs.path().join(".remove")).unwrap(), b"");
+}
+
+/// Each loader command has only the options that apply to it.
+#[test]
+fn options_fit_each_command() {
+    let help = |c: &str| {
+        let (code, out, err) = aactl(&[c, "--help"]);
+        assert_eq!(code, 0, "{c}: {err}");
+        out
+    };
+    for c in ["unload", "disable"] {
+        let h = help(c);
+        for o in [
+            "--skip-kernel-load",
+            "--write-cache",
+            "--cache-loc",
+            "--complain",
+            "--skip-cache",
+            "--features-file",
+            "--warn",
+            "--jobs",
+            "Load into",
+            "--watch",
+        ] {
+            assert!(!h.contains(o), "{c} lists {o}:\n{h}");
+        }
+        assert!(h.contains("Unload from policy namespace NS"), "{c}:\n{h}");
+        let (code, _, _) = aactl(&[c, "-Q", "x"]);
+        assert_eq!(code, 2, "{c} -Q is a usage error");
+    }
+    assert!(help("unload").contains(":NS:NAME"));
+    for c in ["enforce", "complain", "audit", "enable"] {
+        let h = help(c);
+        for o in [
+            "--skip-kernel-load",
+            "--write-cache",
+            "--cache-loc",
+            "--complain ",
+            "Compile only",
+        ] {
+            assert!(!h.contains(o), "{c} lists {o}:\n{h}");
+        }
+        assert!(h.contains("Reload into policy namespace NS"), "{c}");
+        assert!(h.contains("--watch <SECONDS>"), "{c}");
+    }
+    for c in ["load", "replace"] {
+        let h = help(c);
+        for o in [
+            "-Q, --skip-kernel-load",
+            "-W, --write-cache",
+            "--cache-loc",
+            "--complain",
+            "-I, --include",
+            "-d, --base",
+            "-M, --features-file",
+            "Load into policy namespace NS",
+        ] {
+            assert!(h.contains(o), "{c} lacks {o}:\n{h}");
+        }
+    }
+    // The warning classes are listed once per help, not under --werror too.
+    for c in ["load", "replace", "enforce", "complain", "audit", "enable"] {
+        let h = help(c);
+        assert_eq!(h.matches("rule-not-enforced").count(), 1, "{c}:\n{h}");
+        assert!(h.contains("CLASS as for --warn"), "{c}");
+    }
+    let (code, _, err) = aactl(&["load", "--werror", "nosuch", "x"]);
+    assert_eq!(code, 2, "{err}");
+}

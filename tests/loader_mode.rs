@@ -502,3 +502,128 @@ fn enforcing_an_unconfined_profile_needs_force() {
         "profile u {\n  userns,\n}\n"
     );
 }
+
+#[test]
+fn no_apparmorfs_means_no_edit_unless_no_reload() {
+    // An empty --root has no securityfs: the reload cannot happen, so nothing is edited.
+    let (_d, base) = tree();
+    let root = tempfile::tempdir().unwrap();
+    let before = std::fs::read_to_string(base.join("foo")).unwrap();
+    let (code, _, err) = aactl(&[
+        "enforce",
+        "--root",
+        s(root.path()),
+        "--base",
+        s(&base),
+        "--parser",
+        "/bin/true",
+        "foo",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--apparmorfs DIR"), "{err}");
+    assert!(err.contains("--no-reload"), "{err}");
+    assert_eq!(std::fs::read_to_string(base.join("foo")).unwrap(), before);
+    // A named --apparmorfs that does not exist is refused the same way.
+    let (code, _, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--apparmorfs",
+        "/nonexistent/apparmor",
+        "--parser",
+        "/bin/true",
+        "/usr/bin/bar",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/apparmor not found"), "{err}");
+}
+
+#[test]
+fn failed_reload_restores_the_file_and_links() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_d, base) = tree();
+    let fs = fake_apparmorfs();
+    let f = base.join("foo");
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::create_dir_all(base.join("disable")).unwrap();
+    std::os::unix::fs::symlink(&f, base.join("disable/foo")).unwrap();
+    let before = std::fs::read_to_string(&f).unwrap();
+    // /bin/false: a parser run that fails with no output.
+    let (code, out, err) = aactl(&[
+        "enforce",
+        "--base",
+        s(&base),
+        "--apparmorfs",
+        s(fs.path()),
+        "--parser",
+        "/bin/false",
+        "foo",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "foo: complain -> (none); FAILED (reload failed; file restored; use --no-reload to only edit the file)"
+        ),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), before);
+    let meta = std::fs::metadata(&f).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+    assert_eq!(
+        std::fs::read_link(base.join("disable/foo")).unwrap(),
+        f,
+        "the removed disable/ link is put back"
+    );
+    // JSON says so too.
+    let (code, out, _) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--apparmorfs",
+        s(fs.path()),
+        "--parser",
+        "/bin/false",
+        "--json",
+        "/usr/bin/bar",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["results"][0]["restored"], true, "{out}");
+    assert!(
+        !std::fs::read_to_string(base.join("bar"))
+            .unwrap()
+            .contains("complain")
+    );
+}
+
+#[test]
+fn symlinked_profile_file_is_edited_once() {
+    let (_d, base) = tree();
+    std::fs::write(
+        base.join("multi"),
+        "profile one /usr/bin/one {\n}\nprofile two /usr/bin/two flags=(complain) {\n}\n",
+    )
+    .unwrap();
+    // "link" sorts before "multi": the real file's name must still be the one reported.
+    std::os::unix::fs::symlink(base.join("multi"), base.join("link")).unwrap();
+    let (code, out, err) = aactl(&["complain", "--base", s(&base), "--no-reload", "one", "two"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "complain {}/multi: one: (none) -> complain; two: complain -> complain; ok\n",
+            base.display()
+        )
+    );
+    assert!(
+        std::fs::symlink_metadata(base.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(base.join("multi"))
+            .unwrap()
+            .contains("profile one /usr/bin/one flags=(complain) {")
+    );
+}

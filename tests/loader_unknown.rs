@@ -288,3 +288,26 @@ fn unreadable_profiles_list_as_non_root_is_a_distinct_error() {
     assert!(err.contains("needs root"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn missing_profile_directory_is_named_by_aactl() {
+    // The debian12-vm snapshot has a securityfs but no etc/apparmor.d.
+    let root = crate::common::repo().join("testdata/systems/debian12-vm");
+    let (code, out, err) = aactl(&[
+        "remove-unknown",
+        "--dry-run",
+        "--root",
+        s(&root),
+        "--parser",
+        "/bin/true",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(
+        err,
+        format!(
+            "aactl: profile directory {}/etc/apparmor.d not found (use -d DIR)\n",
+            root.display()
+        )
+    );
+    assert!(out.is_empty(), "{out}");
+}

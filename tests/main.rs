@@ -7,6 +7,8 @@ mod loader;
 mod loader_cli;
 mod loader_mode;
 mod loader_unknown;
+// --watch: a log file appended to while the watch runs (FollowFile)
+mod loader_watch;
 mod policy_check_cli;
 mod policy_conformance;
 mod policy_edit;

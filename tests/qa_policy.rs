@@ -286,3 +286,109 @@ fn many_diagnostics_on_a_large_binary_file_render_quickly() {
         assert!(l.starts_with(&want), "{l} vs {want}");
     }
 }
+
+/// `aactl check --features` on Debian 12's kernel (network_v8, no af_unix, no
+/// dbus): like apparmor_parser 3.0.8 -M on the same directory, only dbus rules
+/// are reported not enforced (network_v8 provides network; the unix rule is
+/// downgraded to a network rule). A copy without any network feature reports all three.
+#[test]
+fn check_features_network_v8_is_network() {
+    let feats = crate::common::repo()
+        .join("testdata/systems/debian12-vm/sys/kernel/security/apparmor/features");
+    let dir = tempfile::tempdir().unwrap();
+    let prof = write(
+        dir.path(),
+        "t",
+        "profile t {\n  network inet stream,\n  unix (send) type=stream,\n  mount,\n  signal,\n  ptrace,\n  pivot_root,\n  dbus,\n}\n",
+    );
+    let f = feats.to_str().unwrap();
+    let (code, out, err) = run(&["check", "--features", f, &prof]);
+    assert_eq!(code, 0, "{out}{err}");
+    let all = format!("{out}{err}");
+    let warned: Vec<&str> = all.lines().filter(|l| l.contains("not enforced")).collect();
+    assert_eq!(warned.len(), 1, "{all}");
+    assert!(warned[0].contains("dbus rules not enforced"), "{all}");
+
+    let no_net = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&feats).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "network_v8" {
+            copy_tree(&e.path(), &no_net.path().join(e.file_name()));
+        }
+    }
+    let (_, out, err) = run(&[
+        "check",
+        "--features",
+        no_net.path().to_str().unwrap(),
+        &prof,
+    ]);
+    let all = format!("{out}{err}");
+    for w in [
+        "network rules not enforced",
+        "extended network unix socket rules not enforced",
+        "dbus rules not enforced",
+    ] {
+        assert!(all.contains(w), "{w}: {all}");
+    }
+    assert!(!all.contains("mount rules"), "{all}");
+
+    // The reference agrees (where installed).
+    if let Some(p) = crate::loader::real_parser() {
+        for (fd, want) in [(f, 1usize), (no_net.path().to_str().unwrap(), 3)] {
+            let o = std::process::Command::new(&p)
+                .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
+                .output()
+                .unwrap();
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(e.matches("not enforced").count(), want, "{fd}: {e}");
+        }
+    }
+}
+
+/// pivot_root rules follow the `mount` feature (as apparmor_parser 3.0.8 decides),
+/// not `namespaces/pivot_root`.
+#[test]
+fn check_features_pivot_root_follows_mount() {
+    let feats = crate::common::repo()
+        .join("testdata/systems/debian12-vm/sys/kernel/security/apparmor/features");
+    let dir = tempfile::tempdir().unwrap();
+    let prof = write(dir.path(), "t", "profile t {\n  pivot_root,\n}\n");
+    for (drop, warns) in [("mount", true), ("namespaces/pivot_root", false)] {
+        let copy = tempfile::tempdir().unwrap();
+        copy_tree(&feats, copy.path());
+        let gone = copy.path().join(drop);
+        if gone.is_dir() {
+            std::fs::remove_dir_all(&gone).unwrap();
+        } else {
+            std::fs::remove_file(&gone).unwrap();
+        }
+        let fd = copy.path().to_str().unwrap();
+        let (_, out, err) = run(&["check", "--features", fd, &prof]);
+        let all = format!("{out}{err}");
+        assert_eq!(all.contains("not enforced"), warns, "without {drop}: {all}");
+        if let Some(p) = crate::loader::real_parser() {
+            let o = std::process::Command::new(&p)
+                .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
+                .output()
+                .unwrap();
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(
+                e.contains("not enforce"),
+                warns,
+                "parser without {drop}: {e}"
+            );
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}

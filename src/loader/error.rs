@@ -180,7 +180,7 @@ pub enum LoadError {
     },
     /// No apparmorfs found (`Warning: unable to find a suitable fs in /proc/mounts`).
     #[error(
-        "no AppArmor filesystem found (is securityfs mounted and AppArmor enabled? set the apparmorfs directory to override)"
+        "no AppArmor filesystem found (is securityfs mounted and AppArmor enabled? name it with --apparmorfs DIR)"
     )]
     NoApparmorFs,
     /// A features or ABI file could not be used (`Failed to load features from ...`).
@@ -249,6 +249,12 @@ pub enum LoaderError {
         /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// A profile directory that aactl was to read does not exist (or is no directory).
+    #[error("profile directory {} not found (use -d DIR)", dir.display())]
+    ProfileDirNotFound {
+        /// The directory.
+        dir: PathBuf,
     },
     /// A requested profile is in no file of the profile directory.
     #[error("profile {name} not found in {}", dir.display())]

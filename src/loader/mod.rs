@@ -21,6 +21,7 @@ pub mod mode;
 pub mod plan;
 pub mod runner;
 pub mod unknown;
+pub mod watch;
 
 pub use command::{
     Action, CacheOptions, Jobs, Parser, ParserCommand, Warning, parse_version, version_command,
@@ -28,7 +29,7 @@ pub use command::{
 pub use diagnose::{ProfileDone, RunReport, Skipped, diagnose};
 pub use error::{KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic};
 pub use locate::{find_parser, find_parser_from_env, find_parser_in};
-pub use plan::{Plan, Step, StepOutcome, atomic_write};
+pub use plan::{Execution, Plan, Step, StepOutcome, atomic_write};
 pub use runner::{RawOutput, Recorded, RecordingRunner, Runner, SystemRunner, Termination};
 
 use std::path::{Path, PathBuf};

@@ -171,14 +171,29 @@ pub struct Resolved {
 impl ProfileIndex {
     /// Reads every profile file directly in `dir` ([`super::profile_files`]).
     /// Unreadable files are skipped (they cannot be targets).
-    ///
     /// # Errors
     /// [`LoaderError::Io`] when `dir` cannot be read.
+    ///
+    /// A file reached through several names (a symlink in the directory pointing
+    /// at another profile file) is indexed once, by canonical path, under its own
+    /// name when that is in `dir` (else the first link's), so it is edited and
+    /// reported once.
     pub fn scan(dir: &Path) -> Result<Self, LoaderError> {
-        let mut files = Vec::new();
+        let mut files: Vec<IndexedFile> = Vec::new();
+        let mut canon: Vec<PathBuf> = Vec::new();
         for f in super::profile_files(dir)? {
+            let c = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+            let is_link = std::fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_symlink());
+            if let Some(k) = canon.iter().position(|x| *x == c) {
+                // Prefer the real file's name over a link's.
+                if !is_link {
+                    files[k].path = f;
+                }
+                continue;
+            }
             if let Ok(i) = IndexedFile::read(&f) {
                 files.push(i);
+                canon.push(c);
             }
         }
         Ok(ProfileIndex { files })

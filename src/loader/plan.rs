@@ -99,6 +99,105 @@ impl Plan {
     }
 }
 
+/// What [`Plan::execute_or_rollback`] gave.
+#[derive(Debug)]
+pub struct Execution {
+    /// The outcome of each step run, in order (as [`Plan::execute`]).
+    pub outcomes: Vec<StepOutcome>,
+    /// The error that stopped the plan, if any.
+    pub error: Option<LoaderError>,
+    /// True when a step failed (an error, or a parser run with errors).
+    pub failed: bool,
+    /// Files whose edit was undone after the failure (their previous text written back
+    /// atomically, keeping owner and mode).
+    pub restored: Vec<PathBuf>,
+    /// Undo steps that failed themselves (the file or link is left as edited).
+    pub rollback_errors: Vec<LoaderError>,
+}
+
+/// How to undo one step that was done.
+enum Undo {
+    Write(PathBuf, String),
+    Link(PathBuf, Option<PathBuf>),
+}
+
+impl Plan {
+    /// Runs the steps like [`Plan::execute`]; when one fails (an error, or a parser
+    /// run whose report has errors), the file edits and link changes already made
+    /// are undone, last first: edited files get their previous text back (atomic
+    /// write keeping owner and mode), links their previous state. Nothing is undone
+    /// in the kernel (a failed parser run loaded nothing it reports as failed).
+    pub fn execute_or_rollback(&self, runner: &mut dyn Runner) -> Execution {
+        let mut ex = Execution {
+            outcomes: Vec::new(),
+            error: None,
+            failed: false,
+            restored: Vec::new(),
+            rollback_errors: Vec::new(),
+        };
+        let mut undo: Vec<Undo> = Vec::new();
+        for step in &self.steps {
+            let before = match step {
+                Step::Edit { path, before, .. } => Some(Undo::Write(path.clone(), before.clone())),
+                Step::Symlink { link, .. } | Step::RemoveLink { link } => {
+                    Some(Undo::Link(link.clone(), std::fs::read_link(link).ok()))
+                }
+                _ => None,
+            };
+            match execute_step(step, runner) {
+                Ok(o) => {
+                    ex.failed = matches!(&o, StepOutcome::Ran(r) if !r.ok());
+                    ex.outcomes.push(o);
+                    undo.extend(before);
+                }
+                Err(e) => {
+                    ex.error = Some(e);
+                    ex.failed = true;
+                    // A half-done link step may have removed the old link.
+                    if let Some(u @ Undo::Link(..)) = before {
+                        undo.push(u);
+                    }
+                }
+            }
+            if ex.failed {
+                break;
+            }
+        }
+        if ex.failed {
+            for u in undo.into_iter().rev() {
+                match u {
+                    Undo::Write(path, text) => match atomic_write(&path, text.as_bytes()) {
+                        Ok(()) => ex.restored.push(path),
+                        Err(e) => ex.rollback_errors.push(e),
+                    },
+                    Undo::Link(link, target) => {
+                        let io = |e| LoaderError::Io {
+                            path: link.clone(),
+                            source: e,
+                        };
+                        let now = std::fs::read_link(&link).ok();
+                        if now == target {
+                            continue;
+                        }
+                        if now.is_some() {
+                            if let Err(e) = std::fs::remove_file(&link) {
+                                ex.rollback_errors.push(io(e));
+                                continue;
+                            }
+                        }
+                        if let Some(t) = target {
+                            if let Err(e) = std::os::unix::fs::symlink(&t, &link) {
+                                ex.rollback_errors.push(io(e));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        ex
+    }
+}
+
 /// Renders one step (see [`Plan::render`]).
 pub fn render_step(step: &Step, s: &mut String) {
     use crate::escape::escape_str;

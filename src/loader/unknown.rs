@@ -165,6 +165,7 @@ pub fn default_profile_dirs(system: &System) -> Vec<PathBuf> {
 /// profile. Nothing is changed: run the returned [`Plan`] to remove.
 ///
 /// # Errors
+/// [`LoaderError::ProfileDirNotFound`] for a missing directory in `dirs`;
 /// [`LoaderError::Runtime`] when the loaded list cannot be read (no securityfs,
 /// EACCES for non-root: pitfall H-02); [`LoaderError::Parser`] when `--names`
 /// fails (a broken profile would otherwise make its loaded profiles "unknown");
@@ -190,6 +191,11 @@ pub fn plan_remove_unknown<R: Runner>(
             "{}: {e}",
             list.path.display()
         )));
+    }
+    // Checked here so that the message names the directory aactl looked for,
+    // rather than the parser's "file ... not found".
+    if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
+        return Err(LoaderError::ProfileDirNotFound { dir: d.clone() });
     }
     let names = loader.names(dirs)?;
     if !names.ok() {

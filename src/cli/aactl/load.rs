@@ -18,13 +18,13 @@ use std::path::PathBuf;
 
 /// `aactl load`: `apparmor_parser --add` (fails with "already exists" for loaded profiles).
 pub fn command() -> Command {
-    with_parser_args(
+    with_watch_args(with_parser_args(
         Command::new("load")
             .about(
                 "Load profiles (apparmor_parser --add); a loaded profile is an error, see replace",
             )
             .arg(targets_arg("PATH", "Profile files or directories")),
-    )
+    ))
     .arg(
         Arg::new("complain")
             .long("complain")
@@ -35,11 +35,11 @@ pub fn command() -> Command {
 
 /// `aactl replace`: `apparmor_parser --replace` (load or replace).
 pub fn replace_command() -> Command {
-    with_parser_args(
+    with_watch_args(with_parser_args(
         Command::new("replace")
             .about("Load or replace profiles (apparmor_parser --replace)")
             .arg(targets_arg("PATH", "Profile files or directories")),
-    )
+    ))
     .arg(
         Arg::new("complain")
             .long("complain")
@@ -51,7 +51,7 @@ pub fn replace_command() -> Command {
 /// `aactl unload`: profile files (`apparmor_parser --remove FILE`) or loaded
 /// profile names (written to `<apparmorfs>/.remove`).
 pub fn unload_command() -> Command {
-    with_parser_args(
+    with_parser_args_for(
         Command::new("unload")
             .about("Unload profiles: the profiles in FILE (apparmor_parser --remove), or a loaded profile NAME")
             .long_about(
@@ -62,7 +62,11 @@ pub fn unload_command() -> Command {
                  namespace). --name forces names.",
             )
             .arg(targets_arg("TARGET", "Profile files, directories or loaded profile names")),
+        ParserUse::Remove,
     )
+    .mut_arg("namespace", |a| {
+        a.help("Unload from policy namespace NS (a profile NAME means :NS:NAME)")
+    })
     .arg(
         Arg::new("name")
             .long("name")
@@ -129,93 +133,297 @@ pub fn with_common_args(c: Command) -> Command {
     )
 }
 
+/// What a command runs the parser for, which decides its parser options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParserUse {
+    /// `load`, `replace`: compile and load (every load option).
+    Load,
+    /// `enforce`, `complain`, `audit`, `enable`: reload after a file change
+    /// (no compile-only, no cache writing: `--no-reload` edits only).
+    Reload,
+    /// `unload`, `disable`: `apparmor_parser --remove` or a `.remove` write
+    /// (namespace, configuration and quiet only).
+    Remove,
+}
+
 /// Adds the common options ([`with_common_args`]) and the parser's load options
-/// (namespace, cache, features, jobs, warnings).
+/// (namespace, cache, features, jobs, warnings) of `load` and `replace`.
 pub fn with_parser_args(c: Command) -> Command {
+    with_parser_args_for(c, ParserUse::Load)
+}
+
+/// Adds the common options ([`with_common_args`]) and the parser options that
+/// apply to `usage` (see [`ParserUse`]).
+pub fn with_parser_args_for(c: Command, usage: ParserUse) -> Command {
     let path = || clap::value_parser!(PathBuf);
-    with_common_args(c)
-        .arg(
-            Arg::new("namespace")
-                .long("namespace")
-                .short('n')
-                .value_name("NS")
-                .help("Load into policy namespace NS"),
-        )
-        .arg(
-            Arg::new("skip-kernel-load")
-                .long("skip-kernel-load")
-                .short('Q')
-                .action(ArgAction::SetTrue)
-                .help("Compile only; do not load into the kernel"),
-        )
-        .arg(
-            Arg::new("skip-cache")
-                .long("skip-cache")
-                .short('K')
-                .action(ArgAction::SetTrue)
-                .help("Neither read nor write the policy cache"),
-        )
-        .arg(
-            Arg::new("write-cache")
-                .long("write-cache")
-                .short('W')
-                .action(ArgAction::SetTrue)
-                .help("Write compiled policy to the cache"),
-        )
-        .arg(
-            Arg::new("cache-loc")
-                .long("cache-loc")
-                .value_name("DIR")
-                .action(ArgAction::Append)
-                .value_parser(path())
-                .help("Cache location (repeatable)"),
-        )
-        .arg(
-            Arg::new("features-file")
-                .long("features-file")
-                .short('M')
-                .value_name("FILE")
-                .value_parser(path())
-                .help("Feature set to compile for"),
-        )
-        .arg(
-            Arg::new("config-file")
-                .long("config-file")
-                .value_name("FILE")
-                .value_parser(path())
-                .help("apparmor_parser configuration file"),
-        )
-        .arg(
-            Arg::new("jobs")
-                .long("jobs")
-                .short('j')
-                .value_name("N")
-                .value_parser(clap::value_parser!(u32))
-                .help("Compile jobs per parser run"),
-        )
-        .arg(
-            Arg::new("warn")
-                .long("warn")
-                .value_name("CLASS")
-                .action(ArgAction::Append)
-                .value_parser(Warning::ALL.map(Warning::as_str))
-                .help("Enable a warning class"),
-        )
-        .arg(
-            Arg::new("werror")
-                .long("werror")
-                .value_name("CLASS")
-                .action(ArgAction::Append)
-                .value_parser(Warning::ALL.map(Warning::as_str))
-                .help("Turn a warning class into an error (its message is printed)"),
-        )
-        .arg(
-            Arg::new("quiet")
-                .long("quiet")
-                .short('q')
-                .action(ArgAction::SetTrue)
-                .help("Pass --quiet to the parser (no warnings)"),
-        )
+    let ns_help = match usage {
+        ParserUse::Load => "Load into policy namespace NS",
+        ParserUse::Reload => "Reload into policy namespace NS",
+        ParserUse::Remove => "Unload from policy namespace NS",
+    };
+    let mut c = with_common_args(c).arg(
+        Arg::new("namespace")
+            .long("namespace")
+            .short('n')
+            .value_name("NS")
+            .help(ns_help),
+    );
+    if usage == ParserUse::Load {
+        c = c
+            .arg(
+                Arg::new("skip-kernel-load")
+                    .long("skip-kernel-load")
+                    .short('Q')
+                    .action(ArgAction::SetTrue)
+                    .help("Compile only; do not load into the kernel"),
+            )
+            .arg(
+                Arg::new("write-cache")
+                    .long("write-cache")
+                    .short('W')
+                    .action(ArgAction::SetTrue)
+                    .help("Write compiled policy to the cache"),
+            )
+            .arg(
+                Arg::new("cache-loc")
+                    .long("cache-loc")
+                    .value_name("DIR")
+                    .action(ArgAction::Append)
+                    .value_parser(path())
+                    .help("Cache location (repeatable)"),
+            );
+    }
+    if usage != ParserUse::Remove {
+        c = c
+            .arg(
+                Arg::new("skip-cache")
+                    .long("skip-cache")
+                    .short('K')
+                    .action(ArgAction::SetTrue)
+                    .help("Neither read nor write the policy cache"),
+            )
+            .arg(
+                Arg::new("features-file")
+                    .long("features-file")
+                    .short('M')
+                    .value_name("FILE")
+                    .value_parser(path())
+                    .help("Feature set to compile for"),
+            )
+            .arg(
+                Arg::new("jobs")
+                    .long("jobs")
+                    .short('j')
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(u32))
+                    .help("Compile jobs per parser run"),
+            )
+            .arg(
+                Arg::new("warn")
+                    .long("warn")
+                    .value_name("CLASS")
+                    .action(ArgAction::Append)
+                    .value_parser(Warning::ALL.map(Warning::as_str))
+                    .help("Enable a warning class (repeatable)"),
+            )
+            .arg(
+                Arg::new("werror")
+                    .long("werror")
+                    .value_name("CLASS")
+                    .action(ArgAction::Append)
+                    .value_parser(Warning::ALL.map(Warning::as_str))
+                    .hide_possible_values(true)
+                    .help(
+                        "Turn a warning class into an error (its message is printed); \
+                         CLASS as for --warn",
+                    ),
+            );
+    }
+    c.arg(
+        Arg::new("config-file")
+            .long("config-file")
+            .value_name("FILE")
+            .value_parser(path())
+            .help("apparmor_parser configuration file"),
+    )
+    .arg(
+        Arg::new("quiet")
+            .long("quiet")
+            .short('q')
+            .action(ArgAction::SetTrue)
+            .help("Pass --quiet to the parser (no warnings)"),
+    )
+}
+
+/// Adds `--watch SECONDS` and `--log-source SRC`.
+pub fn with_watch_args(c: Command) -> Command {
+    c.arg(
+        Arg::new("watch")
+            .long("watch")
+            .value_name("SECONDS")
+            .value_parser(clap::value_parser!(u64).range(1..=86_400))
+            .help(
+                "After loading, follow the log for SECONDS and show the denials of the loaded \
+                 profiles (hats and children included) with the rules that would allow them",
+            ),
+    )
+    .arg(
+        Arg::new("log-source")
+            .long("log-source")
+            .value_name("SRC")
+            .requires("watch")
+            .help("Log to follow with --watch: PATH, journal or auto (default auto, as aactl log)"),
+    )
+}
+
+/// The `--watch` result, for text and JSON.
+#[derive(Serialize)]
+pub struct WatchOut {
+    /// Seconds watched.
+    pub seconds: u64,
+    /// The log source followed.
+    pub source: String,
+    /// The profiles watched (their hats and children included).
+    pub profiles: Vec<String>,
+    /// The records of those profiles (denied and allowed), as `aactl log --json`.
+    pub records: Vec<serde_json::Value>,
+    /// Records beyond the first [`crate::loader::watch::MAX_WATCH_RECORDS`].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+    /// The suggested rules, as policy text.
+    pub suggestions: String,
+    /// A read error that ended the watch early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    text_lines: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Runs `--watch` when asked (not for a dry run): opens the log source (as
+/// `aactl log --follow` chooses it, or `--log-source`), follows it for the
+/// given seconds and keeps the records of `profiles`.
+///
+/// # Errors
+/// [`CliError`] when no source can be found.
+pub fn run_watch(
+    m: &ArgMatches,
+    ctx: &Context,
+    profiles: Vec<String>,
+) -> Result<Option<WatchOut>, CliError> {
+    use crate::log::source::{JournalQuery, Source, detect};
+    use crate::triage::follow::{FollowFile, FollowJournal};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let Some(seconds) = one::<u64>(m, "watch").copied() else {
+        return Ok(None);
+    };
+    // Nothing was loaded (a dry run, or every target failed): nothing to watch.
+    if ctx.dry_run || profiles.is_empty() {
+        return Ok(None);
+    }
+    let src = match one::<String>(m, "log-source").map(String::as_str) {
+        Some("journal") => Source::Journal(JournalQuery::default()),
+        Some(p) if p != "auto" => Source::File(PathBuf::from(p)),
+        _ => detect(&ctx.system)
+            .candidates
+            .into_iter()
+            .map(|c| c.0)
+            .find(|s| !matches!(s, Source::Kernel))
+            .ok_or_else(|| {
+                CliError(
+                    "--watch: no log file or journal holds this host's records (use --log-source PATH)"
+                        .into(),
+                )
+            })?,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let line_src: Box<dyn crate::log::reader::LineSource> = match &src {
+        Source::File(p) => Box::new(FollowFile::new(p.clone(), false, stop.clone())),
+        Source::Journal(q) => Box::new(FollowJournal::new(
+            q.clone(),
+            ctx.system.root().to_path_buf(),
+            stop.clone(),
+        )),
+        Source::Kernel => {
+            return Err(CliError(
+                "--watch follows a file or the journal, not the ring buffer".into(),
+            ));
+        }
+    };
+    let w = crate::loader::watch::watch(
+        line_src,
+        stop,
+        std::time::Duration::from_secs(seconds),
+        &profiles,
+    );
+    Ok(Some(WatchOut {
+        seconds,
+        source: src.describe(),
+        profiles,
+        records: w
+            .records
+            .iter()
+            .map(|(r, _)| crate::log::render::to_json(r))
+            .collect(),
+        text_lines: w
+            .records
+            .iter()
+            .map(|(r, _)| crate::log::render::text_line(r))
+            .collect(),
+        dropped: w.dropped,
+        suggestions: w.suggestions.render(),
+        error: w.error,
+    }))
+}
+
+/// The text of a [`WatchOut`]: the records, then the suggested rules.
+pub fn watch_text(w: &WatchOut) -> String {
+    let mut s = format!(
+        "watched {} for {} s: {} record(s) of {}\n",
+        escape_str(&w.source),
+        w.seconds,
+        w.records.len() as u64 + w.dropped,
+        w.profiles
+            .iter()
+            .map(|p| escape_str(p).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for l in &w.text_lines {
+        s.push_str("  ");
+        s.push_str(l);
+        s.push('\n');
+    }
+    if w.dropped > 0 {
+        s.push_str(&format!("  ... {} more\n", w.dropped));
+    }
+    if let Some(e) = &w.error {
+        s.push_str(&format!("  watch ended early: {}\n", escape_str(e)));
+    }
+    if !w.suggestions.is_empty() {
+        s.push_str("suggested rules:\n");
+        s.push_str(&w.suggestions);
+    }
+    s
+}
+
+/// The top-level profile names defined in `files` (for `--watch`).
+pub fn profiles_in(files: &[PathBuf]) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for f in files {
+        if let Ok(i) = crate::loader::mode::IndexedFile::read(f) {
+            for p in i.profiles.into_iter().filter(|p| p.top_level) {
+                if !v.contains(&p.name) {
+                    v.push(p.name);
+                }
+            }
+        }
+    }
+    v
 }
 
 /// What the loader commands need from their options.
@@ -367,6 +575,8 @@ struct JsonOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     parser_version: Option<&'a str>,
     results: &'a [TargetResult],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watch: Option<&'a WatchOut>,
 }
 
 /// `aactl load`.
@@ -402,6 +612,14 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         .cloned()
         .collect();
     let by_name = action == Action::Remove && flag(m, "name");
+    // The loaded profiles, when readable: a name that is not loaded is reported
+    // as such instead of planning a write the kernel would refuse.
+    let loaded: Option<Vec<String>> = if action == Action::Remove {
+        loaded_names(&ctx, m)
+    } else {
+        None
+    };
+    let mut not_loaded: Vec<TargetResult> = Vec::new();
     // Build the plan: one step per file, or one kernel write per name.
     let mut steps: Vec<(String, &'static str, Step)> = Vec::new();
     for t in &targets {
@@ -411,6 +629,19 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
             if let Some(ns) = one::<String>(m, "namespace") {
                 if !name.starts_with(':') {
                     name = format!(":{ns}:{name}");
+                }
+            }
+            if let Some(l) = &loaded {
+                if !l.contains(&name) {
+                    not_loaded.push(TargetResult {
+                        target: name,
+                        kind: "name",
+                        ok: false,
+                        command: None,
+                        report: None,
+                        error: Some("not loaded".into()),
+                    });
+                    continue;
                 }
             }
             let Some(fs) = &ctx.apparmorfs else {
@@ -451,27 +682,72 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         Action::Names => "names",
     };
     if ctx.dry_run {
+        let ok = not_loaded.is_empty();
         if ctx.json {
             let out = JsonOut {
                 action: verb,
-                ok: true,
+                ok,
                 dry_run: true,
                 plan: Some(&plan),
                 parser_version: None,
-                results: &[],
+                results: &not_loaded,
+                watch: None,
             };
             write_json(io, &out)?;
         } else {
             write_out(io, &plan.render())?;
+            let mut err = String::new();
+            for r in &not_loaded {
+                err.push_str(&format!(
+                    "aactl: {verb} {}: not loaded\n",
+                    escape_str(&r.target)
+                ));
+            }
+            io.err
+                .write_all(err.as_bytes())
+                .map_err(|e| CliError::from_error(&e))?;
         }
-        return Ok(Exit::Success);
+        return Ok(if ok { Exit::Success } else { Exit::Failure });
     }
     let mut runner = SystemRunner;
-    let results = execute(&mut runner, steps)?;
+    let mut results = execute(&mut runner, steps)?;
+    results.extend(not_loaded);
     let version = needs_version(&results)
         .then(|| Loader::new(ctx.parser.clone(), SystemRunner).version())
         .flatten();
-    report(io, verb, ctx.json, &results, version.as_deref())
+    let watched = if action == Action::Remove {
+        None
+    } else {
+        let files: Vec<PathBuf> = results
+            .iter()
+            .filter(|r| r.ok && r.kind == "file")
+            .map(|r| PathBuf::from(&r.target))
+            .collect();
+        run_watch(m, &ctx, profiles_in(&files))?
+    };
+    report(
+        io,
+        verb,
+        ctx.json,
+        &results,
+        version.as_deref(),
+        watched.as_ref(),
+    )
+}
+
+/// The loaded profile names (kernel form, `:ns:name` for child namespaces), read
+/// from `<apparmorfs>/profiles` (`--apparmorfs`) or the system's securityfs;
+/// `None` when the list cannot be read (then names are not checked).
+fn loaded_names(ctx: &Context, m: &ArgMatches) -> Option<Vec<String>> {
+    let list = match one::<PathBuf>(m, "apparmorfs") {
+        Some(fs) => ctx.system.profiles_at(fs.join("profiles")),
+        None => ctx.system.profiles(),
+    }
+    .ok()?;
+    if list.read_error.is_some() {
+        return None;
+    }
+    Some(list.profiles().map(|(n, _)| n.to_owned()).collect())
 }
 
 /// True when a result failed with a policy syntax error: then the parser's version
@@ -544,6 +820,7 @@ pub fn report(
     json: bool,
     results: &[TargetResult],
     version: Option<&str>,
+    watch: Option<&WatchOut>,
 ) -> Result<Exit, CliError> {
     let ok = results.iter().all(|r| r.ok);
     if json {
@@ -556,12 +833,16 @@ pub fn report(
                 plan: None,
                 parser_version: version,
                 results,
+                watch,
             },
         )?;
     } else {
         let mut text = String::new();
         for r in results {
             text.push_str(&describe(verb, r));
+        }
+        if let Some(w) = watch {
+            text.push_str(&watch_text(w));
         }
         write_out(io, &text)?;
         let mut err = String::new();

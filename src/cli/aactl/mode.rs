@@ -8,7 +8,10 @@
 //! found and changed (and reloaded), 1 when any was not found or failed, 2 when
 //! nothing could be tried.
 
-use super::load::{context, flag, with_parser_args, write_json, write_out};
+use super::load::{
+    ParserUse, WatchOut, context, flag, run_watch, watch_text, with_parser_args_for,
+    with_watch_args, write_json, write_out,
+};
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
@@ -18,7 +21,12 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
 
 fn base_command(name: &'static str, about: &'static str) -> Command {
-    with_parser_args(
+    let usage = if name == "disable" {
+        ParserUse::Remove
+    } else {
+        ParserUse::Reload
+    };
+    let c = with_parser_args_for(
         Command::new(name).about(about).arg(
             Arg::new("targets")
                 .value_name("PROFILE|PATH")
@@ -26,8 +34,15 @@ fn base_command(name: &'static str, about: &'static str) -> Command {
                 .required(true)
                 .help("Profile names, profile files, or program paths (attachments)"),
         ),
-    )
-    .arg(
+        usage,
+    );
+    // disable unloads: there is nothing to watch.
+    let c = if usage == ParserUse::Remove {
+        c
+    } else {
+        with_watch_args(c)
+    };
+    c.arg(
         Arg::new("no-reload")
             .long("no-reload")
             .action(ArgAction::SetTrue)
@@ -102,6 +117,9 @@ struct FileResult {
     report: Option<RunReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// True when the file was edited, the reload failed, and the edit was undone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    restored: bool,
 }
 
 #[derive(Serialize)]
@@ -110,6 +128,8 @@ struct JsonOut<'a> {
     ok: bool,
     dry_run: bool,
     results: &'a [FileResult],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watch: Option<&'a WatchOut>,
 }
 
 /// `aactl enforce`.
@@ -164,6 +184,28 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
     };
     let reload = !m.get_flag("no-reload");
     let ctx = context(m, reload)?;
+    if reload && !ctx.dry_run && !flag(m, "skip-kernel-load") {
+        // Check before editing that the reload can happen, so that a host without
+        // AppArmor does not end up with edited files and nothing loaded.
+        match &ctx.apparmorfs {
+            Some(fs) if fs.is_dir() => {}
+            Some(fs) => {
+                return Err(CliError(format!(
+                    "AppArmor filesystem {} not found (name it with --apparmorfs DIR, \
+                     or use --no-reload to only edit the files)",
+                    escape_str(&fs.display().to_string())
+                )));
+            }
+            None => {
+                return Err(CliError(
+                    "no AppArmor filesystem found, so profiles cannot be reloaded \
+                     (is securityfs mounted and AppArmor enabled? name it with --apparmorfs DIR, \
+                     or use --no-reload to only edit the files)"
+                        .into(),
+                ));
+            }
+        }
+    }
     let mut index = ProfileIndex::scan(&ctx.base).map_err(|e| CliError::from_error(&e))?;
     let mut results: Vec<FileResult> = Vec::new();
     let mut resolved: Vec<Resolved> = Vec::new();
@@ -179,6 +221,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 plan: None,
                 report: None,
                 error: Some(CliError::from_error(&e).0),
+                restored: false,
             }),
         }
     }
@@ -221,6 +264,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 plan: None,
                 report: None,
                 error: Some(CliError::from_error(&e).0),
+                restored: false,
             }),
             Ok(fp) => {
                 let mut warnings = Vec::new();
@@ -239,26 +283,35 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                     plan: None,
                     report: None,
                     error: None,
+                    restored: false,
                 };
                 if ctx.dry_run {
                     res.plan = Some(fp.plan);
                 } else {
-                    match fp.plan.execute(&mut runner) {
-                        Ok(outcomes) => {
-                            for o in outcomes {
-                                if let StepOutcome::Ran(r) = o {
-                                    res.ok = r.ok();
-                                    res.report = Some(r);
-                                }
-                            }
+                    let ex = fp.plan.execute_or_rollback(&mut runner);
+                    for o in ex.outcomes {
+                        if let StepOutcome::Ran(r) = o {
+                            res.ok = r.ok();
+                            res.report = Some(r);
                         }
-                        Err(e @ LoaderError::ParserNotFound { .. }) => {
+                    }
+                    if ex.failed {
+                        res.ok = false;
+                    }
+                    res.restored = !ex.restored.is_empty() && ex.rollback_errors.is_empty();
+                    let mut errs: Vec<String> = Vec::new();
+                    match ex.error {
+                        Some(e @ LoaderError::ParserNotFound { .. }) => {
                             return Err(CliError::from_error(&e));
                         }
-                        Err(e) => {
-                            res.ok = false;
-                            res.error = Some(CliError::from_error(&e).0);
-                        }
+                        Some(e) => errs.push(CliError::from_error(&e).0),
+                        None => {}
+                    }
+                    for e in &ex.rollback_errors {
+                        errs.push(format!("could not restore: {}", CliError::from_error(e).0));
+                    }
+                    if !errs.is_empty() {
+                        res.error = Some(errs.join("; "));
                     }
                 }
                 results.push(res);
@@ -267,6 +320,24 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
     }
     let ok = results.iter().all(|r| r.ok);
     let verb = change.as_str();
+    // --watch: the profiles that were changed and reloaded (not for disable).
+    let watched = if change == ModeChange::Disable {
+        None
+    } else {
+        let mut names: Vec<String> = Vec::new();
+        for r in results.iter().filter(|r| r.ok) {
+            for t in &r.targets {
+                for res in resolved.iter().filter(|x| &x.target == t) {
+                    for p in &res.profiles {
+                        if !names.contains(p) {
+                            names.push(p.clone());
+                        }
+                    }
+                }
+            }
+        }
+        run_watch(m, &ctx, names)?
+    };
     if ctx.json {
         write_json(
             io,
@@ -275,6 +346,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 ok,
                 dry_run: ctx.dry_run,
                 results: &results,
+                watch: watched.as_ref(),
             },
         )?;
     } else if ctx.dry_run {
@@ -293,6 +365,9 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
             .filter(|r| r.file.is_some() && r.error.is_none())
         {
             s.push_str(&describe(verb, r));
+        }
+        if let Some(w) = &watched {
+            s.push_str(&watch_text(w));
         }
         write_out(io, &s)?;
         write_errors(io, verb, &results)?;
@@ -334,6 +409,11 @@ fn describe(verb: &str, r: &FileResult) -> String {
         } else {
             "; FAILED"
         });
+        if r.restored {
+            s.push_str(" (reload failed; file restored; use --no-reload to only edit the file)");
+        } else if !changes.is_empty() && r.report.is_some() {
+            s.push_str(" (reload failed; the edit was kept)");
+        }
     }
     if let Some(rep) = &r.report {
         if !rep.done.is_empty() {
@@ -360,8 +440,9 @@ fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(
             None => r.targets.join(" "),
         };
         if let Some(e) = &r.error {
+            let note = if r.restored { " (file restored)" } else { "" };
             s.push_str(&format!(
-                "aactl: {verb} {}: {}\n",
+                "aactl: {verb} {}: {}{note}\n",
                 escape_str(&what),
                 escape_str(e)
             ));

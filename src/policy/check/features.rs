@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The network feature directories, oldest first.
+const NETWORK_FEATURES: [&str; 3] = ["network", "network_v8", "network_v9"];
+
 /// One node of a feature tree: a directory of named children or a leaf value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeatureNode {
@@ -79,9 +82,28 @@ impl Features {
         Some(cur)
     }
 
-    /// True when the feature at `path` exists.
+    /// True when the feature at `path` exists, counting the later versions of a
+    /// feature as apparmor_parser 3.0.8 does: `network` is provided by `network`,
+    /// `network_v8` (Linux 5.x–6.x kernels) or `network_v9`; and `network/af_unix`
+    /// (extended unix rules) is also met by any network feature, as the parser then
+    /// downgrades a `unix` rule to a generic network rule and does not warn that
+    /// it is not enforced. `namespaces/pivot_root` (asked for pivot_root rules) is
+    /// answered by the `mount` feature: the parser mediates pivot_root rules in
+    /// the mount class (`mount/mask` lists `pivot_root`), whatever
+    /// `namespaces/pivot_root` says (it is `no` on Debian 12's kernel).
     pub fn has(&self, path: &str) -> bool {
-        self.get(path).is_some()
+        let path = path.trim_matches('/');
+        if path == "namespaces/pivot_root" {
+            return self.get("mount").is_some();
+        }
+        if self.get(path).is_some() {
+            return true;
+        }
+        let any_network = || NETWORK_FEATURES.iter().any(|n| self.get(n).is_some());
+        match path {
+            "network" | "network/af_unix" => any_network(),
+            _ => false,
+        }
     }
 
     /// The whitespace-separated words of the leaf at `path` (empty if absent).
@@ -173,5 +195,22 @@ mod tests {
         assert!(f.has("namespaces/profile"));
         assert!(!f.has("mount"));
         assert!(Features::parse("caps {mask {x").is_err());
+    }
+
+    #[test]
+    fn network_v8_and_v9_provide_network() {
+        for v in ["network", "network_v8", "network_v9"] {
+            let f = Features::parse(&format!("{v} {{af_mask {{inet\n}}\n}}\n")).unwrap();
+            assert!(f.has("network"), "{v}");
+            assert!(f.has("network/af_unix"), "{v}: unix rules downgrade");
+        }
+        let f = Features::parse("mount {mask {mount\n}\n}\n").unwrap();
+        assert!(!f.has("network"));
+        assert!(!f.has("network/af_unix"));
+        assert!(!f.has("network_v8"));
+        // pivot_root rules are mount-class rules.
+        assert!(f.has("namespaces/pivot_root"));
+        let f = Features::parse("namespaces {pivot_root {no\n}\n}\n").unwrap();
+        assert!(!f.has("namespaces/pivot_root"));
     }
 }
