@@ -87,15 +87,10 @@ impl Features {
     /// `network_v8` (Linux 5.x–6.x kernels) or `network_v9`; and `network/af_unix`
     /// (extended unix rules) is also met by any network feature, as the parser then
     /// downgrades a `unix` rule to a generic network rule and does not warn that
-    /// it is not enforced. `namespaces/pivot_root` (asked for pivot_root rules) is
-    /// answered by the `mount` feature: the parser mediates pivot_root rules in
-    /// the mount class (`mount/mask` lists `pivot_root`), whatever
-    /// `namespaces/pivot_root` says (it is `no` on Debian 12's kernel).
+    /// it is not enforced. (pivot_root rules are checked against `mount`: see
+    /// the rule-class table in the parent module.)
     pub fn has(&self, path: &str) -> bool {
         let path = path.trim_matches('/');
-        if path == "namespaces/pivot_root" {
-            return self.get("mount").is_some();
-        }
         if self.get(path).is_some() {
             return true;
         }
