@@ -203,9 +203,5 @@ mod tests {
         assert!(!f.has("network"));
         assert!(!f.has("network/af_unix"));
         assert!(!f.has("network_v8"));
-        // pivot_root rules are mount-class rules.
-        assert!(f.has("namespaces/pivot_root"));
-        let f = Features::parse("namespaces {pivot_root {no\n}\n}\n").unwrap();
-        assert!(!f.has("namespaces/pivot_root"));
     }
 }
