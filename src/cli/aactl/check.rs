@@ -26,7 +26,9 @@ pub fn command() -> Command {
         .arg(
             Arg::new("include")
                 .short('I')
-                .long("Include")
+                .long("include")
+                // apparmor_parser's own spelling.
+                .alias("Include")
                 .value_name("DIR")
                 .action(ArgAction::Append)
                 .value_parser(clap::value_parser!(PathBuf))
@@ -34,7 +36,9 @@ pub fn command() -> Command {
         )
         .arg(
             Arg::new("base")
-                .short('b')
+                .short('d')
+                // -b as apparmor_parser spells it; -d as the other aactl commands.
+                .short_alias('b')
                 .long("base")
                 .value_name("DIR")
                 .value_parser(clap::value_parser!(PathBuf))
