@@ -40,14 +40,7 @@ pub struct CliError(pub String);
 impl CliError {
     /// Wraps any error, keeping its chain in the message.
     pub fn from_error(e: &dyn std::error::Error) -> Self {
-        let mut msg = e.to_string();
-        let mut src = e.source();
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
-        CliError(msg)
+        CliError(crate::loader::error::chain(e))
     }
 }
 

@@ -37,7 +37,7 @@ mod file;
 mod glob;
 mod profile;
 mod rules;
-mod tables;
+pub(crate) mod tables;
 #[cfg(test)]
 mod tests;
 

@@ -5,31 +5,15 @@ use super::{P, PResult, codes};
 use crate::diag::Span;
 use crate::policy::ast::*;
 
-const NET_PERMS: &[&str] = &[
-    "create", "bind", "listen", "accept", "connect", "shutdown", "getattr", "setattr", "getopt",
-    "setopt", "send", "receive", "read", "write", "r", "w", "rw", "wr",
-];
-const DBUS_PERMS: &[&str] = &[
-    "send",
-    "receive",
-    "bind",
-    "eavesdrop",
-    "read",
-    "write",
-    "r",
-    "w",
-    "rw",
-    "wr",
-];
-const SIGNAL_PERMS: &[&str] = &["send", "receive", "read", "write", "r", "w", "rw", "wr"];
+// The permission words each rule kind takes: the same tables the semantic checks use.
+use crate::policy::check::tables::{
+    DBUS_PERMS, IOURING_PERMS, MQUEUE_PERMS, NET_PERMS, SIGNAL_PERMS, USERNS_PERMS,
+};
+/// Ptrace words the grammar accepts; `write` parses here and is rejected later by
+/// the semantic check (its table has no `write`), as apparmor_parser does.
 const PTRACE_PERMS: &[&str] = &[
     "read", "readby", "trace", "tracedby", "write", "r", "w", "rw", "wr",
 ];
-const MQUEUE_PERMS: &[&str] = &[
-    "create", "open", "delete", "getattr", "setattr", "read", "write", "r", "w", "rw", "wr",
-];
-const IOURING_PERMS: &[&str] = &["sqpoll", "override_creds"];
-const USERNS_PERMS: &[&str] = &["create"];
 
 #[derive(Clone, Copy)]
 enum Kind {
