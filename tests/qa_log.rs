@@ -81,3 +81,77 @@ fn garbage_lines_hidden_counted_and_flagged() {
         assert!(v["problem"].is_string(), "{l}");
     }
 }
+
+/// Hex-encoded hostile profile names and paths: the suggestions re-parse
+/// (ours and, when installed, apparmor_parser) as exactly one profile per
+/// logged profile, and no byte of a bidi control or escape reaches the text.
+#[test]
+fn hostile_names_in_suggestions_reparse_without_injection() {
+    let names: &[&[u8]] = &[
+        b"/tmp/a\"b",
+        b"/tmp/a,b",
+        b"/tmp/x, /etc/shadow rw, /y",
+        b"/tmp/{a,b}",
+        b"/tmp/n\nl",
+        b"/tmp/@{HOME}",
+        b"/tmp/sp ace",
+        b"/tmp/x} profile evil { /** rwx, ",
+        b"/tmp/bidi\xe2\x80\xae\x1b[31m",
+    ];
+    let profs: &[&[u8]] = &[
+        b"p\"q",
+        b"p,q",
+        b"p{q",
+        b"p} profile evil {",
+        b"p\nq",
+        b"/usr/bin/a b",
+        b"p(q)=r#s",
+        b"/usr/bin/fo\x1b[31mo\xe2\x80\xae",
+    ];
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let mut log = String::new();
+    let mut id = 0;
+    for p in profs {
+        for n in names {
+            id += 1;
+            log.push_str(&format!(
+                "type=AVC msg=audit(1.2:{id}): apparmor=\"DENIED\" operation=\"open\" profile={} name={} comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1\n",
+                hex(p),
+                hex(n)
+            ));
+        }
+    }
+    let f = temp_log(&log);
+    let (code, out, err) = aactl(&["log", "--file", f.path().to_str().unwrap(), "--suggest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.chars().any(|c| (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+        "raw control or bidi character in:\n{out}"
+    );
+    let parsed = apparmor::policy::parse_str(&out, apparmor::diag::FileId(0));
+    assert!(parsed.is_ok(), "{out}\n{:?}", parsed.diagnostics);
+    assert_eq!(parsed.ast.profiles().len(), profs.len(), "{out}");
+    // the reference parser agrees, block by block
+    if std::path::Path::new("/sbin/apparmor_parser").exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        std::fs::write(&path, &out).unwrap();
+        let o = std::process::Command::new("/sbin/apparmor_parser")
+            .args(["-N", "-K", "-I", "/nonexistent"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count(),
+            // "p\nq" is listed on two lines
+            profs.len() + 1,
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
