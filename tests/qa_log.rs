@@ -155,3 +155,86 @@ fn hostile_names_in_suggestions_reparse_without_injection() {
         );
     }
 }
+
+/// Profile names like `../../etc/passwd` never pick the file written: only
+/// the profile file found in the directory and its `local/` file change.
+/// Two profiles of one file share its local file: one plan, so the second
+/// write does not undo the first (it lost the first profile's rules and
+/// include line).
+#[test]
+fn write_targets_only_the_profile_dir_and_merges_profiles_of_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = dir.path().join("apparmor.d");
+    std::fs::create_dir(&pd).unwrap();
+    let profile = "profile \"../../etc/passwd\" {\n}\n/etc/apparmor.d/../x {\n}\n";
+    std::fs::write(pd.join("evil"), profile).unwrap();
+    let rec = |id: u32, prof: &str, name: &str| {
+        format!(
+            "type=AVC msg=audit(1.2:{id}): apparmor=\"DENIED\" operation=\"open\" profile=\"{prof}\" name=\"{name}\" comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1\n"
+        )
+    };
+    let log = temp_log(
+        &[
+            rec(3, "../../etc/passwd", "/tmp/a"),
+            rec(4, "/etc/apparmor.d/../x", "/tmp/b"),
+            rec(5, "../evil", "/tmp/c"),
+        ]
+        .concat(),
+    );
+    let args = |dry: bool| {
+        let mut v = vec![
+            "log".to_owned(),
+            "--file".into(),
+            log.path().to_str().unwrap().into(),
+            "--suggest".into(),
+            "--write".into(),
+            "--profile-dir".into(),
+            pd.to_str().unwrap().into(),
+        ];
+        if dry {
+            v.push("--dry-run".into());
+        }
+        v
+    };
+    let listing = || {
+        let mut v: Vec<String> = walkdir::WalkDir::new(dir.path())
+            .into_iter()
+            .flatten()
+            .map(|e| e.path().display().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+    let a = args(true);
+    let (_, out, err) = aactl(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(listing(), before, "dry run wrote something");
+    assert_eq!(std::fs::read_to_string(pd.join("evil")).unwrap(), profile);
+    for l in out.lines().filter(|l| l.starts_with("+++ ")) {
+        let p = l.trim_start_matches("+++ ");
+        assert!(
+            p == pd.join("evil").to_str().unwrap() || p == pd.join("local/evil").to_str().unwrap(),
+            "targets {p}"
+        );
+    }
+    assert!(err.contains("../evil: no profile file"), "{err}");
+    let a = args(false);
+    let _ = aactl(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let local = std::fs::read_to_string(pd.join("local/evil")).unwrap();
+    assert!(
+        local.contains("owner /tmp/a r,") && local.contains("owner /tmp/b r,"),
+        "{local}"
+    );
+    assert!(!local.contains("/tmp/c"), "{local}");
+    let text = std::fs::read_to_string(pd.join("evil")).unwrap();
+    assert_eq!(
+        text.matches("include if exists <local/evil>").count(),
+        2,
+        "{text}"
+    );
+    let mut expected: Vec<String> = before;
+    expected.push(pd.join("local").display().to_string());
+    expected.push(pd.join("local/evil").display().to_string());
+    expected.sort();
+    assert_eq!(listing(), expected);
+}

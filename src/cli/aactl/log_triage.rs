@@ -675,6 +675,9 @@ fn write_out(
     };
     let mut failed = false;
     let mut changes = Vec::new();
+    // (profile file, its profiles with their rules)
+    type PerFile = (std::path::PathBuf, Vec<(String, Vec<Item>)>);
+    let mut by_file: Vec<PerFile> = Vec::new();
     for b in s.blocks() {
         let name = b.name.value();
         let shown = escape_str(&name).into_owned();
@@ -702,7 +705,18 @@ fn write_out(
             failed = true;
             continue;
         };
-        match plan(found, &name, &rules) {
+        // profiles defined in one file share its local/ file: one plan
+        // per file, or the second write would undo the first
+        match by_file.iter_mut().find(|(f, _)| *f == found.file) {
+            Some((_, list)) => list.push((name.clone(), rules)),
+            None => by_file.push((found.file.clone(), vec![(name.clone(), rules)])),
+        }
+    }
+    for (_, list) in &by_file {
+        let Some(found) = disk.find(&list[0].0) else {
+            continue;
+        };
+        match plan(found, list) {
             Ok(c) => changes.extend(c),
             Err(e) => {
                 let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
