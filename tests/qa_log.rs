@@ -238,3 +238,42 @@ fn write_targets_only_the_profile_dir_and_merges_profiles_of_one_file() {
     expected.sort();
     assert_eq!(listing(), expected);
 }
+
+/// Auto-detection never opens a FIFO (opening one blocks until a writer
+/// appears): auditd's log, syslog and rotated siblings that are FIFOs are
+/// skipped, the regular kern.log is read. A directory given explicitly is
+/// a clear error.
+#[test]
+fn auto_detection_skips_fifos_and_directories_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let log = root.join("var/log");
+    std::fs::create_dir_all(log.join("audit")).unwrap();
+    for f in ["audit/audit.log", "syslog", "kern.log.1"] {
+        let st = std::process::Command::new("mkfifo")
+            .arg(log.join(f))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    std::fs::write(
+        log.join("kern.log"),
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\" pid=1\n",
+    )
+    .unwrap();
+    let r = root.to_str().unwrap().to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(aactl(&["log", "--root", &r]));
+    });
+    let (code, out, err) = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("aactl log blocked on a FIFO during auto-detection");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("name=/x"), "{out}\n{err}");
+    // explicit directory
+    let d = log.to_str().unwrap();
+    let (code, _, err) = aactl(&["log", "--file", d]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is a directory"), "{err}");
+}
