@@ -277,3 +277,54 @@ fn auto_detection_skips_fifos_and_directories_fail_cleanly() {
     assert_ne!(code, 0);
     assert!(err.contains("is a directory"), "{err}");
 }
+
+/// Audit ids past u64 are a malformed id (no epoch 0 or serial 0 made up);
+/// times after year 9999 are not printed (RFC 3339 has four-digit years);
+/// u64::MAX itself is kept.
+#[test]
+fn huge_audit_ids_and_out_of_range_times() {
+    let rec = |id: &str| {
+        format!(
+            "type=AVC msg=audit({id}): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\" pid=1\n"
+        )
+    };
+    let log = temp_log(
+        &[
+            rec("99999999999999999999999.999:99999999999999999999999"),
+            rec("18446744073709551615.999:18446744073709551615"),
+            rec("9223372036854775807.999:1"),
+            rec("253402300800.000:1"),
+            rec("253402300799.000:1"),
+        ]
+        .concat(),
+    );
+    let p = log.path().to_str().unwrap();
+    let (code, out, err) = aactl(&["log", "--file", p, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v.len(), 5, "{out}");
+    assert!(
+        v[0].get("epoch").is_none() && v[0].get("audit_sub_id").is_none(),
+        "{}",
+        v[0]
+    );
+    assert_eq!(v[0]["problem"], "malformed audit id");
+    assert_eq!(v[1]["audit_sub_id"].as_u64(), Some(u64::MAX));
+    for r in &v[1..4] {
+        assert!(r.get("time").is_none(), "{r}");
+    }
+    assert_eq!(v[4]["time"], "9999-12-31T23:59:59.000Z");
+    for view in ["--summary", "--suggest"] {
+        let (code, out, err) = aactl(&["log", "--file", p, view]);
+        assert_eq!(code, 0, "{view}: {err}");
+        assert!(!out.contains("292277026596"), "{out}");
+    }
+    let (_, out, _) = aactl(&["log", "--file", p]);
+    assert!(
+        !out.contains("10000-01-01") && !out.contains("292277026596"),
+        "{out}"
+    );
+}

@@ -154,18 +154,20 @@ fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
     let (i, m) = digit1(i)?;
     let (i, _) = char(':').parse(i)?;
     let (i, s) = digit1(i)?;
+    // a number past u64 is a malformed id, not zero
+    let too_big = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TooLarge));
     Ok((
         i,
         AuditId {
-            epoch: dec(e).unwrap_or(0),
-            msec: dec(m).unwrap_or(0).min(u32::MAX as u64) as u32,
-            serial: dec(s).unwrap_or(0),
+            epoch: dec(e).ok_or_else(too_big)?,
+            msec: dec(m).ok_or_else(too_big)?.min(u32::MAX as u64) as u32,
+            serial: dec(s).ok_or_else(too_big)?,
         },
     ))
 }
 
 fn dec(d: &[u8]) -> Option<u64> {
-    if d.is_empty() || d.len() > 19 {
+    if d.is_empty() || d.len() > 20 {
         return None;
     }
     let mut v: u64 = 0;
@@ -173,7 +175,7 @@ fn dec(d: &[u8]) -> Option<u64> {
         if !b.is_ascii_digit() {
             return None;
         }
-        v = v * 10 + u64::from(b - b'0');
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     Some(v)
 }
