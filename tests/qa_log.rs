@@ -328,3 +328,27 @@ fn huge_audit_ids_and_out_of_range_times() {
         "{out}"
     );
 }
+
+/// Many distinct groups with long names: the summary keeps at most
+/// `max_bytes` of names (the group count alone did not bound memory) and
+/// counts the records it could not group.
+#[test]
+fn summary_bounds_bytes_of_distinct_long_names() {
+    use apparmor::triage::group::Summary;
+    let mut s = Summary::new(1_000_000);
+    s.max_bytes = 4 << 20;
+    let long = "a".repeat(256 << 10);
+    for i in 0..64 {
+        let line = format!(
+            "type=AVC msg=audit(1.2:{i}): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/{i}{long}\" comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1"
+        );
+        let (recs, _) = apparmor::log::parse_str(&line, "t");
+        for r in &recs {
+            s.add(r, &["p".to_string()]);
+        }
+    }
+    assert_eq!(s.records, 64);
+    assert!(s.bytes <= s.max_bytes, "{} > {}", s.bytes, s.max_bytes);
+    assert!(s.len() >= 4 && s.len() < 64, "{} groups", s.len());
+    assert_eq!(s.overflow_records, 64 - s.len() as u64);
+}

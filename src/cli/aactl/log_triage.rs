@@ -581,8 +581,10 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
     if s.overflow_records > 0 {
         let _ = writeln!(
             io.out,
-            "\n{} record(s) not grouped: more than {} groups",
-            s.overflow_records, s.max_groups
+            "\n{} record(s) not grouped: more than {} groups or {} MiB of names",
+            s.overflow_records,
+            s.max_groups,
+            s.max_bytes >> 20
         );
     }
 }
