@@ -352,3 +352,36 @@ fn summary_bounds_bytes_of_distinct_long_names() {
     assert!(s.len() >= 4 && s.len() < 64, "{} groups", s.len());
     assert_eq!(s.overflow_records, 64 - s.len() as u64);
 }
+
+/// Escape sequences, control and bidi characters in comm, name and profile
+/// (quoted and hex-encoded) never reach the terminal raw in text, tables or
+/// suggestions; JSON stays valid and carries the decoded value.
+#[test]
+fn hostile_bytes_are_escaped_in_every_view() {
+    let log = temp_log(concat!(
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/bin/fo\x1b[31mo\u{202e}\" name=\"/tmp/a\x1b]0;x\x07b\" comm=\"c\x1b[2Jd\u{2066}\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1\n",
+        "type=AVC msg=audit(1.2:4): apparmor=\"DENIED\" operation=\"open\" profile=666F6F1B5B306D name=2F746D702F1B5B33316D78E280AE comm=1B5B324A requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1\n",
+    ));
+    let p = log.path().to_str().unwrap();
+    let bad = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    for view in [&[][..], &["--summary"][..], &["--suggest"][..]] {
+        let mut a = vec!["log", "--file", p];
+        a.extend_from_slice(view);
+        let (code, out, err) = aactl(&a);
+        assert_eq!(code, 0, "{view:?}: {err}");
+        assert!(out.contains("\\x1b"), "{view:?}: {out}");
+        assert!(!out.chars().any(bad), "{view:?}: raw character in\n{out}");
+        assert!(!err.chars().any(bad), "{view:?}: raw character in\n{err}");
+    }
+    let (_, out, _) = aactl(&["log", "--file", p, "--format", "json"]);
+    let v: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v[0]["comm"], "c\x1b[2Jd\u{2066}");
+    assert_eq!(v[1]["name"], "/tmp/\x1b[31mx\u{202e}");
+    assert_eq!(v[1]["profile"], "foo\x1b[0m");
+}
