@@ -385,3 +385,30 @@ fn hostile_bytes_are_escaped_in_every_view() {
     assert_eq!(v[1]["name"], "/tmp/\x1b[31mx\u{202e}");
     assert_eq!(v[1]["profile"], "foo\x1b[0m");
 }
+
+/// `--follow` on a FIFO or a directory: a clear error at once (it used to
+/// block on the FIFO's open and give "Invalid argument" for a directory).
+#[test]
+fn follow_refuses_fifos_and_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for p in [fifo, dir.path().to_path_buf()] {
+        let s = p.to_str().unwrap().to_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(aactl(&["log", "--follow", "--file", &s]));
+        });
+        let (code, _, err) = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("aactl log --follow blocked");
+        assert_ne!(code, 0);
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}
