@@ -412,3 +412,25 @@ fn follow_refuses_fifos_and_directories() {
         assert!(err.contains("not a regular file"), "{err}");
     }
 }
+
+/// A 10 MB single line: every view finishes; the summary table cuts the
+/// cell (it used to print the 10 MB name padded into every row's width).
+#[test]
+fn ten_megabyte_line_is_cut_in_tables() {
+    let name = "a".repeat(10_000_000);
+    let log = temp_log(&format!(
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/{name}\" comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1\ntype=AVC msg=audit(1.2:4): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/short\" comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0 pid=1\n"
+    ));
+    let p = log.path().to_str().unwrap();
+    let (code, out, err) = aactl(&["log", "--file", p, "--summary"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.len() < 100_000, "summary is {} bytes", out.len());
+    assert!(
+        out.contains("bytes)") && out.contains("/short"),
+        "{}",
+        &out[..out.len().min(2000)]
+    );
+    let (code, out, _) = aactl(&["log", "--file", p, "--format", "json"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2);
+}

@@ -556,7 +556,7 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
                 events.join(","),
                 escape_str(&k.class).into_owned(),
                 k.operation.escaped().into_owned(),
-                k.target.escaped().into_owned(),
+                cell(k.target.escaped().into_owned()),
                 if k.owner {
                     format!("owner {}", k.mask.escaped())
                 } else {
@@ -564,13 +564,13 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
                 },
                 time(g.first),
                 time(g.last),
-                comms.join(" "),
+                cell(comms.join(" ")),
                 pids.join(" "),
-                match &g.rule {
+                cell(match &g.rule {
                     Some(Ok(r)) => escape_str(r).into_owned(),
                     Some(Err(e)) => format!("({})", escape_str(e)),
                     None => String::new(),
-                },
+                }),
             ]);
         }
         let mut t = b.build();
@@ -587,6 +587,24 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
             s.max_bytes >> 20
         );
     }
+}
+
+/// Longest table cell shown, in bytes (PATH_MAX; longer text is cut with
+/// a note: a 10 MB name made the table take seconds and a screenful per
+/// byte of width).
+const MAX_CELL: usize = 4096;
+
+fn cell(mut s: String) -> String {
+    if s.len() > MAX_CELL {
+        let mut cut = MAX_CELL;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let more = s.len() - cut;
+        s.truncate(cut);
+        s.push_str(&format!("…(+{more} bytes)"));
+    }
+    s
 }
 
 /// Prints (and with `--write` applies) the suggestions.
