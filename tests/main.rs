@@ -45,6 +45,8 @@ mod status_man;
 mod vm;
 // QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)
 mod qa_status;
+// QA: hostile input for aactl log, --summary, --suggest, --write --dry-run
+mod qa_log;
 mod triage_big;
 mod triage_conformance;
 mod triage_follow;

@@ -154,18 +154,20 @@ fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
     let (i, m) = digit1(i)?;
     let (i, _) = char(':').parse(i)?;
     let (i, s) = digit1(i)?;
+    // a number past u64 is a malformed id, not zero
+    let too_big = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TooLarge));
     Ok((
         i,
         AuditId {
-            epoch: dec(e).unwrap_or(0),
-            msec: dec(m).unwrap_or(0).min(u32::MAX as u64) as u32,
-            serial: dec(s).unwrap_or(0),
+            epoch: dec(e).ok_or_else(too_big)?,
+            msec: dec(m).ok_or_else(too_big)?.min(u32::MAX as u64) as u32,
+            serial: dec(s).ok_or_else(too_big)?,
         },
     ))
 }
 
 fn dec(d: &[u8]) -> Option<u64> {
-    if d.is_empty() || d.len() > 19 {
+    if d.is_empty() || d.len() > 20 {
         return None;
     }
     let mut v: u64 = 0;
@@ -173,7 +175,7 @@ fn dec(d: &[u8]) -> Option<u64> {
         if !b.is_ascii_digit() {
             return None;
         }
-        v = v * 10 + u64::from(b - b'0');
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     Some(v)
 }
@@ -285,6 +287,13 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
                 rec.problem = Some("malformed audit id".into());
                 body
             }
+            Err(None) if m_aa.is_some() => {
+                // `audit(` without its `)` before an apparmor= field
+                rec.event = EventType::Invalid;
+                rec.problem = Some("malformed audit header".into());
+                rec.info = Some(Text::from_bytes(payload));
+                return Parsed::AppArmor(rec);
+            }
             Err(None) => return Parsed::NotAudit,
         };
         return typed_body(rec, b"AVC", body, payload);
@@ -330,6 +339,17 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
             rec.problem = Some("malformed audit id".into());
             body
         }
+        Err(None) if framing == Framing::Auditd || hdr.starts_with(b"audit(") => {
+            // `msg=audit(` cut or forged (no `)`): a broken AppArmor line
+            // is an invalid record, anything else is not ours.
+            if find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t').is_none() {
+                return Parsed::NotAudit;
+            }
+            rec.event = EventType::Invalid;
+            rec.problem = Some("malformed audit header".into());
+            rec.info = Some(Text::from_bytes(payload));
+            return Parsed::AppArmor(rec);
+        }
         Err(None) => {
             // `type=N` without an audit header: not something we know.
             return match find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t') {
@@ -352,8 +372,9 @@ fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
 
 fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> Parsed<'_> {
     rec.framing = framing;
-    kv_list(body, &mut rec, false);
+    let c = kv_list(body, &mut rec, false);
     finish_event(&mut rec, true);
+    check_fields(&mut rec, c);
     Parsed::AppArmor(rec)
 }
 
@@ -364,15 +385,17 @@ fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [
             if !has_aa_keys(body) {
                 return other(rec, t, body);
             }
-            kv_list(body, &mut rec, false);
+            let c = kv_list(body, &mut rec, false);
             finish_event(&mut rec, true);
+            check_fields(&mut rec, c);
         }
         b"USER_AVC" | b"1107" => {
             if F.apparmor_eq.find(body).is_none() {
                 return other(rec, t, body);
             }
-            user_avc(body, &mut rec);
+            let c = user_avc(body, &mut rec);
             finish_event(&mut rec, true);
+            check_fields(&mut rec, c);
         }
         b"APPARMOR" | b"UNKNOWN[1500]" | b"1500" => {
             rec.framing = Framing::Legacy;
@@ -385,11 +408,13 @@ fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [
         _ => {
             if let Some(ev) = event_from_type(t) {
                 rec.event = ev;
-                kv_list(body, &mut rec, false);
+                let c = kv_list(body, &mut rec, false);
                 finish_event(&mut rec, false);
+                check_fields(&mut rec, c);
             } else if F.apparmor_eq.find(body).is_some() {
-                kv_list(body, &mut rec, false);
+                let c = kv_list(body, &mut rec, false);
                 finish_event(&mut rec, true);
+                check_fields(&mut rec, c);
             } else {
                 return other(rec, t, body);
             }
@@ -442,21 +467,26 @@ fn finish_event(rec: &mut Record, from_key: bool) {
 }
 
 /// USER_AVC body: header fields, then `msg='KEYS'`, then enrichment.
-fn user_avc(body: &[u8], rec: &mut Record) {
+fn user_avc(body: &[u8], rec: &mut Record) -> KvCheck {
     let mut i = body;
     loop {
         i = trim_start(i);
         if i.is_empty() {
-            return;
+            // no msg='…': nothing but the header
+            return KvCheck::default();
         }
         if let Some(inner) = i.strip_prefix(b"msg='") {
+            // the closing `'` may be missing (printk'd USER_AVC cut by the
+            // kernel, corpus testcase_dbus_10): the pairs decide
             let (keys, trailer) = match memchr::memrchr(b'\'', inner) {
                 Some(p) => (&inner[..p], &inner[p + 1..]),
                 None => (inner, &b""[..]),
             };
-            kv_list(keys, rec, false);
-            kv_list(trailer, rec, true);
-            return;
+            let mut c = kv_list(keys, rec, false);
+            // the enrichment trailer's fields are not the record's own
+            let t = kv_list(trailer, rec, true);
+            c.unterminated |= t.unterminated;
+            return c;
         }
         match kv(i) {
             Some((k, v, rest)) => {
@@ -516,6 +546,14 @@ fn key_len(i: &[u8]) -> usize {
 /// next byte), or bare up to whitespace. Returns None when `i` does not
 /// start with `key=`.
 fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
+    kv_full(i).map(|(k, v, rest, _)| (k, v, rest))
+}
+
+/// [`kv`] that also says whether a quoted value had its closing quote
+/// (`false` for an unterminated `key="…` running to the end of the line).
+#[inline]
+#[allow(clippy::type_complexity)]
+fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     let n = key_len(i);
     if n == 0 || i.get(n) != Some(&b'=') {
         return None;
@@ -526,7 +564,7 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
         let close = memchr::memchr2(b'"', b'\\', q);
         match close {
             Some(p) if q[p] == b'"' => {
-                return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..]));
+                return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..], true));
             }
             _ => {
                 let mut out = Vec::with_capacity(q.len());
@@ -537,7 +575,9 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
                             out.push(q[j + 1]);
                             j += 2;
                         }
-                        b'"' => return Some((k, Val::Quoted(Cow::Owned(out)), &q[j + 1..])),
+                        b'"' => {
+                            return Some((k, Val::Quoted(Cow::Owned(out)), &q[j + 1..], true));
+                        }
                         b => {
                             out.push(b);
                             j += 1;
@@ -545,7 +585,7 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
                     }
                 }
                 // unterminated: take the rest
-                return Some((k, Val::Quoted(Cow::Owned(out)), &q[q.len()..]));
+                return Some((k, Val::Quoted(Cow::Owned(out)), &q[q.len()..], false));
             }
         }
     }
@@ -557,7 +597,7 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
         .iter()
         .position(|&b| CLASS[b as usize] & 2 != 0)
         .unwrap_or(rest.len());
-    Some((k, Val::Bare(&rest[..end]), &rest[end..]))
+    Some((k, Val::Bare(&rest[..end]), &rest[end..], true))
 }
 
 fn is_upper_hex(b: &[u8]) -> bool {
@@ -597,11 +637,37 @@ fn is_enrichment_key(k: &[u8]) -> bool {
         && k[0].is_ascii_uppercase()
 }
 
+/// What [`kv_list`] saw that decides whether the text is a record at all.
+#[derive(Default, Clone, Copy)]
+struct KvCheck {
+    /// `key=value` pairs other than `apparmor=` with a value (a bare `key=`
+    /// at the end of a cut line does not count).
+    fields: u32,
+    /// A quoted value without its closing quote.
+    unterminated: bool,
+}
+
+/// Marks `rec` invalid when its fields do not make a record: a quoted value
+/// without its closing quote (a cut or forged line), or no `key=value` pair
+/// besides `apparmor=` (free text that merely mentions `apparmor="…"`).
+fn check_fields(rec: &mut Record, c: KvCheck) {
+    let problem = if c.unterminated {
+        "unterminated quoted value"
+    } else if c.fields == 0 {
+        "no key=value field besides apparmor="
+    } else {
+        return;
+    };
+    rec.event = EventType::Invalid;
+    rec.problem = Some(problem.into());
+}
+
 /// Parses a list of AppArmor `key=value` pairs into `rec`. `enriched`
 /// starts in auditd-enrichment mode (after the USER_AVC quote).
-fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) {
+fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
     let mut i = body;
     let mut enriched = enriched;
+    let mut check = KvCheck::default();
     loop {
         // whitespace; 0x1d switches to the enrichment fields
         while let [b, rest @ ..] = i {
@@ -615,9 +681,9 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) {
             }
         }
         if i.is_empty() {
-            return;
+            return check;
         }
-        let Some((k, v, rest)) = kv(i) else {
+        let Some((k, v, rest, terminated)) = kv_full(i) else {
             // a word that is not key=value: keep it and go on
             let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
             rec.extra.push((String::new(), Text::from_bytes(&i[..end])));
@@ -628,6 +694,12 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) {
             continue;
         };
         i = rest;
+        if !terminated {
+            check.unterminated = true;
+        }
+        if k != b"apparmor" && !matches!(&v, Val::Bare(b) if b.is_empty()) {
+            check.fields += 1;
+        }
         if enriched || is_enrichment_key(k) {
             rec.enrichment.push((lossy_string(k), v.decoded_plain()));
             continue;

@@ -404,18 +404,25 @@ pub struct Record {
     pub problem: Option<String>,
 }
 
+/// The last second [`Record::timestamp`] gives: 9999-12-31T23:59:59Z, in
+/// seconds since the epoch.
+pub const MAX_EPOCH: u64 = 253_402_300_799;
+
 impl Record {
     /// The audit timestamp (seconds, milliseconds) when the audit id carried
     /// one; a zero epoch (`audit(0000000000.000:0000)`, pitfalls D-05) is
-    /// treated as absent.
+    /// treated as absent, and so is a time after 9999-12-31T23:59:59Z
+    /// ([`MAX_EPOCH`]: RFC 3339 has four-digit years; such a stamp is forged
+    /// or corrupt).
     pub fn timestamp(&self) -> Option<(u64, u32)> {
-        match self.epoch {
+        let t = match self.epoch {
             Some(0) | None => self
                 .provenance
                 .realtime_usec
                 .map(|us| (us / 1_000_000, ((us % 1_000_000) / 1000) as u32)),
             Some(e) => Some((e, self.epoch_msec.unwrap_or(0))),
-        }
+        };
+        t.filter(|&(s, _)| s <= MAX_EPOCH)
     }
 
     /// The key that identifies the audit event this record belongs to

@@ -103,7 +103,10 @@ pub fn open(source: &Source, sys: &System) -> Result<Box<dyn LineSource>, LogErr
     }
 }
 
-/// Opens a file (gzip-compressed or plain).
+/// Opens a file (gzip-compressed or plain). A FIFO or character device
+/// named explicitly is read as a stream (like `-`; opening a FIFO waits for
+/// its writer); a directory is an error. Auto-detection never opens one
+/// ([`detect`] and [`rotated_set`] keep regular files only).
 pub fn open_file(p: &Path) -> Result<Box<dyn LineSource>, LogError> {
     let err = |error| LogError::File {
         path: p.to_path_buf(),
@@ -130,7 +133,8 @@ fn maybe_gz(mut r: Box<dyn BufRead>) -> io::Result<Box<dyn BufRead>> {
 }
 
 /// `path` and its rotated siblings (`path.N`, `path.N.gz`, `path-DATE`,
-/// `path-DATE.gz`), oldest first, `path` last. Only existing files.
+/// `path-DATE.gz`), oldest first, `path` last. Only existing files; the
+/// siblings only when they are regular files (never a FIFO or device).
 pub fn rotated_set(path: &Path) -> Vec<PathBuf> {
     let (Some(dir), Some(base)) = (path.parent(), path.file_name().and_then(|b| b.to_str())) else {
         return vec![path.to_path_buf()];
@@ -144,6 +148,11 @@ pub fn rotated_set(path: &Path) -> Vec<PathBuf> {
             let Some(rest) = name.strip_prefix(base) else {
                 continue;
             };
+            // only regular files (symlinks followed): a FIFO or device
+            // beside a log would block or never end
+            if !std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
             let rest = rest.strip_suffix(".gz").unwrap_or(rest);
             if let Some(n) = rest.strip_prefix('.').and_then(|n| n.parse::<u64>().ok()) {
                 numbered.push((n, e.path()));
@@ -466,8 +475,21 @@ fn auditd_pid(root: &Path) -> Option<u32> {
     None
 }
 
+/// Whether auto-detection may use `p`: a regular file (symlinks followed)
+/// that opens for reading. A FIFO, socket, device or directory is refused
+/// without opening it (opening a FIFO blocks until a writer appears); the
+/// open is non-blocking in case one was swapped in meanwhile.
 fn readable(p: &Path) -> Result<(), String> {
-    match File::open(p) {
+    match std::fs::metadata(p) {
+        Ok(m) if !m.is_file() => return Err("not a regular file; not read".into()),
+        _ => {}
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(p);
+    match open {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err("missing".into()),
         Err(e) => Err(format!("not readable: {e}")),

@@ -70,8 +70,18 @@ impl FollowFile {
     }
 
     fn open(&mut self, at_end: bool) -> io::Result<()> {
+        // following needs seeks and inodes: a directory, FIFO or device is
+        // refused before opening (opening a FIFO would block)
+        if !std::fs::metadata(&self.path)?.is_file() {
+            return Err(io::Error::other(
+                "not a regular file (a directory, FIFO or device); --follow needs one (pipe it to --file - instead)",
+            ));
+        }
         let f = File::open(&self.path)?;
         let md = f.metadata()?;
+        if !md.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
         let mut r = BufReader::with_capacity(64 << 10, f);
         self.pos = if at_end { r.seek(SeekFrom::End(0))? } else { 0 };
         self.ino = md.ino();

@@ -3,8 +3,9 @@
 //!
 //! Memory is bounded: only groups are kept (never records), each group
 //! keeps at most [`MAX_SAMPLES`] distinct commands and pids (the rest are
-//! counted), and at most [`Summary::max_groups`] groups exist; records that
-//! would open a group beyond that are counted in
+//! counted), and at most [`Summary::max_groups`] groups holding at most
+//! [`Summary::max_bytes`] of names exist; records that would open a group
+//! beyond that are counted in
 //! [`Summary::overflow_records`].
 
 use super::classify::{Category, category, effective_mask};
@@ -17,6 +18,11 @@ pub const MAX_SAMPLES: usize = 8;
 
 /// Default bound on the number of groups.
 pub const DEFAULT_MAX_GROUPS: usize = 200_000;
+
+/// Default bound on the bytes the groups' keys and rule texts hold
+/// together (256 MiB): the group count alone does not bound memory when
+/// every record names a distinct path of up to 16 MiB.
+pub const DEFAULT_MAX_GROUP_BYTES: usize = 256 << 20;
 
 /// What a group is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -253,7 +259,13 @@ pub struct Summary {
     pub max_groups: usize,
     /// Records added (each attribution of a stacked label counts once per record).
     pub records: u64,
-    /// Records that would have opened a group beyond `max_groups`.
+    /// Most bytes kept in group keys and rule texts (approximate: string
+    /// lengths, not allocator overhead).
+    pub max_bytes: usize,
+    /// Bytes kept so far, counted as for `max_bytes`.
+    pub bytes: usize,
+    /// Records that would have opened a group beyond `max_groups` or
+    /// `max_bytes`.
     pub overflow_records: u64,
 }
 
@@ -269,6 +281,8 @@ impl Summary {
         Summary {
             groups: HashMap::new(),
             max_groups,
+            max_bytes: DEFAULT_MAX_GROUP_BYTES,
+            bytes: 0,
             records: 0,
             overflow_records: 0,
         }
@@ -305,9 +319,21 @@ impl Summary {
             k.profile = p.clone();
             if let Some(g) = self.groups.get_mut(&k) {
                 g.add(r);
-            } else if self.groups.len() < self.max_groups {
+            } else if self.groups.len() < self.max_groups && self.bytes < self.max_bytes {
+                let rule = rule_text(r);
+                let size = k.profile.len()
+                    + k.class.len()
+                    + k.operation.as_bytes().len()
+                    + k.target.as_bytes().len()
+                    + k.mask.as_bytes().len()
+                    + rule.as_ref().map_or_else(String::len, String::len);
+                if self.bytes + size > self.max_bytes {
+                    self.overflow_records += 1;
+                    continue;
+                }
+                self.bytes += size;
                 let mut g = Group {
-                    rule: Some(rule_text(r)),
+                    rule: Some(rule),
                     ..Group::default()
                 };
                 g.add(r);

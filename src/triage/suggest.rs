@@ -44,14 +44,19 @@ pub struct NoRule(pub String);
 
 /// Quotes and escapes raw bytes from a log as one policy word.
 ///
-/// Control characters and bytes that are not UTF-8 become `\xHH`; `"` and
+/// Control characters, bidirectional-text controls and bytes that are not
+/// UTF-8 become `\xHH`; `"` and
 /// `\` are escaped; with `literal`, the glob characters `* ? [ ] { } ^`
 /// are escaped with `\` so that the rule matches exactly the name that was
 /// logged (pitfalls B-13). The word is quoted when it contains blanks,
-/// quotes or escapes, is empty, or ends with `,`.
+/// quotes or escapes, is empty, or ends with `,`; without `literal` also when
+/// it contains any of `# ( ) =`, an unbalanced `{` or `}`, or a `,` outside
+/// `{…}`.
 pub fn policy_word(raw: &[u8], literal: bool) -> Word {
     let mut text = String::with_capacity(raw.len() + 4);
     let mut quoted = raw.is_empty() || raw.ends_with(b",");
+    // `{…}` nesting (alternations in glob profile names stay unquoted)
+    let mut depth = 0usize;
     for chunk in raw.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
@@ -68,7 +73,28 @@ pub fn policy_word(raw: &[u8], literal: bool) -> Word {
                     text.push('\\');
                     text.push(c);
                 }
-                c if c.is_control() => {
+                '{' if !literal => {
+                    depth += 1;
+                    text.push(c);
+                }
+                '}' if !literal => {
+                    // an unbalanced `}` could close a block
+                    if depth == 0 {
+                        quoted = true;
+                    }
+                    depth = depth.saturating_sub(1);
+                    text.push(c);
+                }
+                ',' if !literal && depth == 0 => {
+                    // a `,` outside alternation braces could end the rule
+                    quoted = true;
+                    text.push(c);
+                }
+                '#' | '(' | ')' | '=' if !literal => {
+                    quoted = true;
+                    text.push(c);
+                }
+                c if c.is_control() || is_bidi(c) => {
                     quoted = true;
                     let mut b = [0u8; 4];
                     for byte in c.encode_utf8(&mut b).bytes() {
@@ -85,9 +111,16 @@ pub fn policy_word(raw: &[u8], literal: bool) -> Word {
     }
     Word {
         text,
-        quoted,
+        quoted: quoted || depth > 0,
         span: Span::default(),
     }
+}
+
+/// The bidirectional-text controls a terminal would act on (as in
+/// `crate::escape`): written as `\xHH` bytes so that a suggested rule shows
+/// the bytes it matches in their order.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn word(s: &str) -> Word {

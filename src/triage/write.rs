@@ -137,16 +137,21 @@ fn find_profile<'a>(items: &'a [Item], name: &str) -> Option<&'a Profile> {
     })
 }
 
-/// Plans adding `rules` (printed rule items) to the local override of the
-/// top-level profile `name` found on disk. Rules already present in the
-/// local file (same text) are not added again. Returns the changes (the
-/// local file, and the profile file when the include line is missing);
-/// empty when there is nothing to add.
+/// Plans adding rules to the local override of top-level profiles found
+/// on disk: `profiles` lists each profile `name` with its rules (printed
+/// rule items); all must be defined in `found.file` (they share its
+/// `local/` file). Rules already present in the local file (same text) are
+/// not added again. Returns the changes (at most one for the local file and
+/// one for the profile file, which gets the include line in every listed
+/// profile that lacks it); empty when there is nothing to add.
 ///
 /// # Errors
-/// [`WriteError`] when the local name cannot be derived or the profile is
-/// not in its file.
-pub fn plan(found: &Found, name: &str, rules: &[Item]) -> Result<Vec<FileChange>, WriteError> {
+/// [`WriteError`] when the local name cannot be derived or a profile is
+/// not in the file.
+pub fn plan(
+    found: &Found,
+    profiles: &[(String, Vec<Item>)],
+) -> Result<Vec<FileChange>, WriteError> {
     let base = found
         .file
         .file_name()
@@ -173,7 +178,7 @@ pub fn plan(found: &Found, name: &str, rules: &[Item]) -> Result<Vec<FileChange>
         .map(|l| l.trim().to_owned())
         .collect();
     let mut add = String::new();
-    for it in rules {
+    for it in profiles.iter().flat_map(|(_, rules)| rules) {
         let line = it.to_string();
         if !existing.contains(&line.trim().to_owned()) && !add.lines().any(|l| l == line) {
             add.push_str(&line);
@@ -197,19 +202,24 @@ pub fn plan(found: &Found, name: &str, rules: &[Item]) -> Result<Vec<FileChange>
         before,
         after,
     });
-    // the include line in the profile
-    let p = find_profile(&found.ast.items, name).ok_or_else(|| WriteError::NotInFile {
-        path: found.file.clone(),
-        name: name.to_owned(),
-    })?;
+    // the include line in each profile that lacks it, inserted from the
+    // end of the file backwards so that earlier offsets stay valid
     let target = format!("local/{base}");
-    let has = p
-        .items
-        .iter()
-        .any(|it| matches!(it, Item::Include(i) if i.target.name() == target));
-    if !has {
+    let text = &found.text;
+    let mut closes = Vec::new();
+    for (name, _) in profiles {
+        let p = find_profile(&found.ast.items, name).ok_or_else(|| WriteError::NotInFile {
+            path: found.file.clone(),
+            name: name.to_owned(),
+        })?;
+        let has = p
+            .items
+            .iter()
+            .any(|it| matches!(it, Item::Include(i) if i.target.name() == target));
+        if has {
+            continue;
+        }
         let end = p.span.end as usize;
-        let text = &found.text;
         // the profile's closing brace is the last byte of its span
         let close =
             text[..end.min(text.len())]
@@ -218,18 +228,26 @@ pub fn plan(found: &Found, name: &str, rules: &[Item]) -> Result<Vec<FileChange>
                     path: found.file.clone(),
                     name: name.to_owned(),
                 })?;
-        let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
-        let indent: String = text[line_start..close]
-            .chars()
-            .take_while(|c| c.is_whitespace())
-            .collect();
-        let only_ws = text[line_start..close].trim().is_empty();
-        let ins = format!("{indent}  include if exists <{target}>\n");
-        let after = if only_ws {
-            format!("{}{ins}{}", &text[..line_start], &text[line_start..])
-        } else {
-            format!("{}\n{ins}{}", &text[..close], &text[close..])
-        };
+        closes.push(close);
+    }
+    closes.sort_unstable();
+    closes.dedup();
+    if !closes.is_empty() {
+        let mut after = text.clone();
+        for &close in closes.iter().rev() {
+            let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
+            let indent: String = text[line_start..close]
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .collect();
+            let only_ws = text[line_start..close].trim().is_empty();
+            let ins = format!("{indent}  include if exists <{target}>\n");
+            if only_ws {
+                after.insert_str(line_start, &ins);
+            } else {
+                after.insert_str(close, &format!("\n{ins}"));
+            }
+        }
         changes.push(FileChange {
             path: found.file.clone(),
             before: Some(text.clone()),

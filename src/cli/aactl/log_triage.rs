@@ -556,7 +556,7 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
                 events.join(","),
                 escape_str(&k.class).into_owned(),
                 k.operation.escaped().into_owned(),
-                k.target.escaped().into_owned(),
+                cell(k.target.escaped().into_owned()),
                 if k.owner {
                     format!("owner {}", k.mask.escaped())
                 } else {
@@ -564,13 +564,13 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
                 },
                 time(g.first),
                 time(g.last),
-                comms.join(" "),
+                cell(comms.join(" ")),
                 pids.join(" "),
-                match &g.rule {
+                cell(match &g.rule {
                     Some(Ok(r)) => escape_str(r).into_owned(),
                     Some(Err(e)) => format!("({})", escape_str(e)),
                     None => String::new(),
-                },
+                }),
             ]);
         }
         let mut t = b.build();
@@ -581,10 +581,30 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
     if s.overflow_records > 0 {
         let _ = writeln!(
             io.out,
-            "\n{} record(s) not grouped: more than {} groups",
-            s.overflow_records, s.max_groups
+            "\n{} record(s) not grouped: more than {} groups or {} MiB of names",
+            s.overflow_records,
+            s.max_groups,
+            s.max_bytes >> 20
         );
     }
+}
+
+/// Longest table cell shown, in bytes (PATH_MAX; longer text is cut with
+/// a note: a 10 MB name made the table take seconds and a screenful per
+/// byte of width).
+const MAX_CELL: usize = 4096;
+
+fn cell(mut s: String) -> String {
+    if s.len() > MAX_CELL {
+        let mut cut = MAX_CELL;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let more = s.len() - cut;
+        s.truncate(cut);
+        s.push_str(&format!("…(+{more} bytes)"));
+    }
+    s
 }
 
 /// Prints (and with `--write` applies) the suggestions.
@@ -675,6 +695,9 @@ fn write_out(
     };
     let mut failed = false;
     let mut changes = Vec::new();
+    // (profile file, its profiles with their rules)
+    type PerFile = (std::path::PathBuf, Vec<(String, Vec<Item>)>);
+    let mut by_file: Vec<PerFile> = Vec::new();
     for b in s.blocks() {
         let name = b.name.value();
         let shown = escape_str(&name).into_owned();
@@ -702,7 +725,18 @@ fn write_out(
             failed = true;
             continue;
         };
-        match plan(found, &name, &rules) {
+        // profiles defined in one file share its local/ file: one plan
+        // per file, or the second write would undo the first
+        match by_file.iter_mut().find(|(f, _)| *f == found.file) {
+            Some((_, list)) => list.push((name.clone(), rules)),
+            None => by_file.push((found.file.clone(), vec![(name.clone(), rules)])),
+        }
+    }
+    for (_, list) in &by_file {
+        let Some(found) = disk.find(&list[0].0) else {
+            continue;
+        };
+        match plan(found, list) {
             Ok(c) => changes.extend(c),
             Err(e) => {
                 let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
