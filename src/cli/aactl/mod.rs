@@ -81,6 +81,7 @@ pub fn command() -> Command {
         .subcommand(status::command())
         .subcommand(ps::command())
         .subcommand(snapshot::command())
+        .subcommand(check::command())
         .subcommand(log::command())
         .subcommand(load::command())
         .subcommand(load::replace_command())
@@ -91,7 +92,6 @@ pub fn command() -> Command {
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
-        .subcommand(check::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
