@@ -255,8 +255,8 @@ fn unreadable_profiles_list_as_non_root_is_a_distinct_error() {
     // "cannot read", not "AppArmor disabled", and nothing is removed.
     use std::os::unix::fs::PermissionsExt;
     let Some(p) = real_parser() else { return };
-    if !crate::common::is_root() || !Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("SKIP: needs root and setpriv");
+    let ready = crate::common::is_root() && Path::new("/usr/bin/setpriv").exists();
+    if crate::common::require(ready.then_some(()), "root and setpriv (EACCES test)").is_none() {
         return;
     }
     let root = copy_tree(&td("root"));
