@@ -385,11 +385,10 @@ fn open_kernel(root: &Path) -> Result<Box<dyn LineSource>, LogError> {
 
 fn open_kmsg() -> io::Result<Box<dyn LineSource>> {
     use std::os::unix::fs::OpenOptionsExt;
-    // O_NONBLOCK (0o4000 on x86, arm, riscv, …): a read at the end returns
-    // EAGAIN instead of waiting for new messages.
+    // Non-blocking: a read at the end returns EAGAIN instead of waiting for new messages.
     let f = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(0o4000)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open("/dev/kmsg")?;
     Ok(Box::new(BufReadLines::new(
         BufReader::with_capacity(64 << 10, KmsgReader(f)),
@@ -480,18 +479,12 @@ fn auditd_pid(root: &Path) -> Option<u32> {
 /// without opening it (opening a FIFO blocks until a writer appears); the
 /// open is non-blocking in case one was swapped in meanwhile.
 fn readable(p: &Path) -> Result<(), String> {
-    match std::fs::metadata(p) {
-        Ok(m) if !m.is_file() => return Err("not a regular file; not read".into()),
-        _ => {}
-    }
-    use std::os::unix::fs::OpenOptionsExt;
-    let open = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(p);
-    match open {
+    match crate::system::open_regular(p) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err("missing".into()),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            Err("not a regular file; not read".into())
+        }
         Err(e) => Err(format!("not readable: {e}")),
     }
 }

@@ -71,38 +71,8 @@ pub const MAX_POLICY_FILE: u64 = 64 << 20;
 /// [`std::io::ErrorKind::FileTooLarge`].
 pub fn read_policy_file(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    fn not_regular(ft: std::fs::FileType) -> std::io::Error {
-        let what = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() {
-            "a character device"
-        } else if ft.is_block_device() {
-            "a block device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file ({what})"),
-        )
-    }
-    let md = std::fs::metadata(path)?;
-    if !md.is_file() {
-        return Err(not_regular(md.file_type()));
-    }
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
+    let f = crate::system::open_regular(path)?;
     let md = f.metadata()?;
-    if !md.is_file() {
-        return Err(not_regular(md.file_type()));
-    }
     let mut bytes = Vec::with_capacity(usize::try_from(md.len().min(MAX_POLICY_FILE)).unwrap_or(0));
     f.take(MAX_POLICY_FILE + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_POLICY_FILE {

@@ -243,6 +243,47 @@ pub(crate) fn open_file(path: &Path) -> io::Result<std::fs::File> {
     Ok(f)
 }
 
+/// Opens `path` (symlinks followed) for reading, non-blocking, and only if it is a
+/// regular file: a FIFO, socket, device or directory gives `InvalidInput` "not a regular
+/// file (a FIFO)" (and so on) instead of blocking or reading forever. The type is checked
+/// before opening and again on the opened file, so a swapped-in FIFO cannot slip through.
+/// Shared by every reader of user-named files (policy files, log files).
+pub(crate) fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    fn not_regular(ft: std::fs::FileType) -> io::Error {
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what})"),
+        )
+    }
+    let md = std::fs::metadata(path)?;
+    if !md.is_file() {
+        return Err(not_regular(md.file_type()));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Err(not_regular(md.file_type()));
+    }
+    Ok(f)
+}
+
 /// Fails with `InvalidInput` "not a regular file" unless `f` is a regular file or directory.
 pub(crate) fn check_regular(f: &std::fs::File) -> io::Result<()> {
     let ft = f.metadata()?.file_type();
