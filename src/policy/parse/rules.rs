@@ -272,7 +272,7 @@ impl<'a> P<'a> {
                 break;
             }
         }
-        let (path, perms, leading, mut subset) = if let Some(m) = self.modes_word() {
+        let (path, perms, leading, subset) = if let Some(m) = self.modes_word() {
             self.ws();
             let mut subset = false;
             if self.at_kw("subset") {
@@ -309,7 +309,6 @@ impl<'a> P<'a> {
             };
             (Some(path), Some(m), false, false)
         };
-        let _ = &mut subset;
         self.ws();
         let mut target = None;
         if self.eat("->") {
