@@ -91,13 +91,26 @@ pub enum NextLine {
     Idle,
 }
 
+/// Smallest read of [`BufReadLines`], in bytes.
+const BLOCK: usize = 256 << 10;
+
 /// Lines of any [`BufRead`] (a file, a decompressed file, stdin, a pipe).
+///
+/// Reads blocks of at least 256 KiB into its own
+/// buffer and lends whole lines from it ([`LineSource::next_line_ref`]), so
+/// that a line costs a `memchr` and no call into the reader. A line that
+/// does not fit grows the buffer up to the caller's limit; a longer one is
+/// skipped (read and dropped in blocks) and reported as oversized.
 pub struct BufReadLines<R> {
     reader: R,
     name: String,
     line: u64,
-    /// Bytes of the last line lent by `next_line_ref`, consumed on the next call.
-    lent: usize,
+    /// Read buffer: `block[start..end]` is data not yet returned.
+    block: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// End of input seen (EOF, or `WouldBlock` from a non-blocking reader).
+    eof: bool,
 }
 
 impl<R: BufRead> BufReadLines<R> {
@@ -107,7 +120,93 @@ impl<R: BufRead> BufReadLines<R> {
             reader,
             name: name.into(),
             line: 0,
-            lent: 0,
+            block: Vec::new(),
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    /// Reads more data after `end` (moving unread data to the front first).
+    /// Returns the number of bytes read; 0 at the end of input.
+    fn fill(&mut self) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        if self.start > 0 {
+            self.block.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.block.len() - self.end < BLOCK {
+            let want = (self.end + BLOCK).max(self.block.len() * 2);
+            self.block.resize(want, 0);
+        }
+        loop {
+            match self.reader.read(&mut self.block[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.eof = true;
+                    return Ok(0);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next line as a range of `block` (newline excluded), or an
+    /// oversized line skipped (`Err(())`), or `None` at the end.
+    #[allow(clippy::result_unit_err)]
+    fn next_range(&mut self, max: usize) -> io::Result<Option<Result<(usize, usize), ()>>> {
+        let mut scanned = 0;
+        loop {
+            let pending = &self.block[self.start + scanned..self.end];
+            if let Some(p) = memchr::memchr(b'\n', pending) {
+                let (s, e) = (self.start, self.start + scanned + p);
+                self.start = e + 1;
+                self.line += 1;
+                return Ok(Some(if e - s <= max { Ok((s, e)) } else { Err(()) }));
+            }
+            scanned = self.end - self.start;
+            if scanned > max {
+                // Too long: drop what is buffered and skip to the newline.
+                return self.skip_long().map(|any| any.then_some(Err(())));
+            }
+            if self.fill()? == 0 {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                // the last line, without a newline
+                let (s, e) = (self.start, self.end);
+                self.start = self.end;
+                self.line += 1;
+                return Ok(Some(Ok((s, e))));
+            }
+        }
+    }
+
+    /// Drops data up to and including the next newline (or the end).
+    fn skip_long(&mut self) -> io::Result<bool> {
+        loop {
+            if let Some(p) = memchr::memchr(b'\n', &self.block[self.start..self.end]) {
+                self.start += p + 1;
+                self.line += 1;
+                return Ok(true);
+            }
+            self.start = 0;
+            self.end = 0;
+            if self.fill()? == 0 {
+                self.line += 1;
+                return Ok(true);
+            }
         }
     }
 }
@@ -115,6 +214,7 @@ impl<R: BufRead> BufReadLines<R> {
 /// Reads one line of at most `max` bytes; longer ones are consumed and
 /// reported as oversized. `WouldBlock` (a non-blocking /dev/kmsg) ends input.
 pub fn read_line_bounded<R: BufRead + ?Sized>(
+
     r: &mut R,
     buf: &mut Vec<u8>,
     max: usize,
@@ -163,56 +263,33 @@ pub fn read_line_bounded<R: BufRead + ?Sized>(
 impl<R: BufRead> LineSource for BufReadLines<R> {
     fn next_line_ref<'a>(
         &'a mut self,
-        buf: &'a mut Vec<u8>,
+        _buf: &'a mut Vec<u8>,
         max: usize,
     ) -> io::Result<Option<(NextLine, &'a [u8])>> {
-        if self.lent > 0 {
-            self.reader.consume(std::mem::take(&mut self.lent));
-        }
-        // A whole line in the reader's buffer is lent without a copy; a line
-        // that straddles a refill (or errors, or the last line without a
-        // newline) takes the copying path.
-        let whole = match self.reader.fill_buf() {
-            Ok(b) => memchr::memchr(b'\n', b).filter(|&p| p <= max),
-            Err(_) => None,
+        let r = self.next_range(max)?;
+        let meta = LineMeta {
+            line: self.line,
+            ..LineMeta::default()
         };
-        if let Some(p) = whole {
-            // fill_buf again: the data is buffered, no read happens
-            let b = self.reader.fill_buf()?;
-            self.lent = p + 1;
-            self.line += 1;
-            let meta = LineMeta {
-                line: self.line,
-                ..LineMeta::default()
-            };
-            return Ok(Some((NextLine::Line(meta), &b[..p])));
-        }
-        let n = self.next_line(buf, max)?;
-        Ok(n.map(|n| {
-            let line: &[u8] = match n {
-                NextLine::Line(_) => buf,
-                _ => &[],
-            };
-            (n, line)
+        Ok(r.map(|r| match r {
+            Ok((s, e)) => (NextLine::Line(meta), &self.block[s..e]),
+            Err(()) => (NextLine::Oversized(meta), &[][..]),
         }))
     }
 
     fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
-        if self.lent > 0 {
-            self.reader.consume(std::mem::take(&mut self.lent));
-        }
-        let r = read_line_bounded(&mut self.reader, buf, max)?;
-        Ok(r.map(|over| {
-            self.line += 1;
-            let meta = LineMeta {
-                line: self.line,
-                ..LineMeta::default()
-            };
-            if over {
-                NextLine::Oversized(meta)
-            } else {
+        buf.clear();
+        let r = self.next_range(max)?;
+        let meta = LineMeta {
+            line: self.line,
+            ..LineMeta::default()
+        };
+        Ok(r.map(|r| match r {
+            Ok((s, e)) => {
+                buf.extend_from_slice(&self.block[s..e]);
                 NextLine::Line(meta)
             }
+            Err(()) => NextLine::Oversized(meta),
         }))
     }
 
