@@ -305,7 +305,7 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
             (b"AVC", &payload[4..])
         };
         rec.framing = Framing::JournalAudit;
-        rec.audit_type = Some(lossy_string(t));
+        rec.audit_type = Some(Text::from_bytes(t));
         return typed_body(rec, t, trim_start(body), body);
     }
     finish_bare(rec, payload, Framing::Bare)
@@ -329,7 +329,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
         (Framing::Kernel, after)
     };
     rec.framing = framing;
-    rec.audit_type = Some(lossy_string(type_name));
+    rec.audit_type = Some(Text::from_bytes(type_name));
     let body = match audit_header(hdr) {
         Ok((id, text, body)) => {
             set_id(&mut rec, id, text);
@@ -363,7 +363,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     if let Some(id) = id {
-        rec.audit_id = Some(lossy_string(text));
+        rec.audit_id = Some(Text::from_bytes(text));
         rec.epoch = Some(id.epoch);
         rec.epoch_msec = Some(id.msec);
         rec.audit_sub_id = Some(id.serial);
@@ -490,7 +490,7 @@ fn user_avc(body: &[u8], rec: &mut Record) -> KvCheck {
         }
         match kv(i) {
             Some((k, v, rest)) => {
-                rec.header.push((lossy_string(k), v.decoded_plain()));
+                rec.header.push((Text::from_bytes(k), v.decoded_plain()));
                 i = rest;
             }
             None => {
@@ -686,7 +686,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         let Some((k, v, rest, terminated)) = kv_full(i) else {
             // a word that is not key=value: keep it and go on
             let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
-            rec.extra.push((String::new(), Text::from_bytes(&i[..end])));
+            rec.extra.push((Text::default(), Text::from_bytes(&i[..end])));
             if rec.problem.is_none() {
                 rec.problem = Some("text that is not key=value".into());
             }
@@ -701,7 +701,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
             check.fields += 1;
         }
         if enriched || is_enrichment_key(k) {
-            rec.enrichment.push((lossy_string(k), v.decoded_plain()));
+            rec.enrichment.push((Text::from_bytes(k), v.decoded_plain()));
             continue;
         }
         // auditd ENRICHED output with the 0x1d lost in copy-paste:
@@ -717,7 +717,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
                 Some(x) => x,
                 None => continue,
             };
-            rec.enrichment.push((lossy_string(k2), v2.decoded_plain()));
+            rec.enrichment.push((Text::from_bytes(k2), v2.decoded_plain()));
             i = rest2;
         }
     }
@@ -903,7 +903,7 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
 }
 
 fn keep_extra(rec: &mut Record, k: &[u8], v: Val<'_>) {
-    rec.extra.push((lossy_string(k), v.decoded_plain()));
+    rec.extra.push((Text::from_bytes(k), v.decoded_plain()));
 }
 
 // ---------------------------------------------------------------- prefixes
@@ -1113,7 +1113,7 @@ mod tests {
             r#"type=AVC msg=audit(1700000000.123:45): apparmor="DENIED" operation="open" class="file" profile="/usr/bin/foo" name="/etc/shadow" pid=1234 comm="foo" requested_mask="r" denied_mask="r" fsuid=0 ouid=0"#,
         );
         assert_eq!(r.event, EventType::Denied);
-        assert_eq!(r.audit_id.as_deref(), Some("1700000000.123:45"));
+        assert_eq!(r.audit_id, Some(Text::from("1700000000.123:45")));
         assert_eq!(r.epoch_msec, Some(123));
         assert_eq!(r.class.unwrap(), "file");
         assert_eq!(r.ouid, Some(0));
@@ -1139,8 +1139,8 @@ mod tests {
         assert_eq!(
             r.enrichment,
             vec![
-                ("FSUID".to_string(), Text::from("a b")),
-                ("OUID".to_string(), Text::from("root"))
+                (Text::from("FSUID"), Text::from("a b")),
+                (Text::from("OUID"), Text::from("root"))
             ]
         );
     }

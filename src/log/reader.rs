@@ -561,7 +561,7 @@ impl State {
             is([b"PROCTITLE", b"1327"]),
         );
         let mut ctx = AuditContext::default();
-        let tname = parse::lossy_string(t);
+        let tname = Text::from_bytes(t);
         // auditd's ENRICHED trailer (after 0x1d) holds uppercase keys only,
         // none of which is read here: do not scan it.
         let body = &body[..memchr::memchr(0x1d, body).unwrap_or(body.len())];
@@ -610,10 +610,10 @@ impl State {
             }
             match k {
                 b"syscall" if syscall => {
-                    ctx.syscall = Some(parse::lossy_string(v.text().as_bytes()))
+                    ctx.syscall = Some(v.text())
                 }
                 b"success" if syscall => {
-                    ctx.success = Some(parse::lossy_string(v.text().as_bytes()))
+                    ctx.success = Some(v.text())
                 }
                 b"exit" if syscall => ctx.exit = num(&v),
                 b"exe" if syscall => ctx.exe = Some(v.text()),
@@ -747,7 +747,7 @@ impl State {
                 rec.provenance.cursor = meta.cursor;
                 rec.provenance.realtime_usec = meta.realtime_usec;
                 if let Some(id) = meta.audit_id.filter(|_| rec.audit_id.is_none()) {
-                    rec.audit_id = Some(format!("{}.{:03}:{}", id.epoch, id.msec, id.serial));
+                    rec.audit_id = Some(Text::from(&*format!("{}.{:03}:{}", id.epoch, id.msec, id.serial)));
                     rec.epoch = Some(id.epoch);
                     rec.epoch_msec = Some(id.msec);
                     rec.audit_sub_id = Some(id.serial);
@@ -777,7 +777,7 @@ impl State {
 
 /// Merges the fields one SYSCALL/CWD/PATH/PROCTITLE record (`tname`)
 /// contributed (`ctx`) into `r`'s audit context.
-fn merge_context(r: &mut Record, ctx: AuditContext, tname: String) {
+fn merge_context(r: &mut Record, ctx: AuditContext, tname: Text) {
     let c = r.context.get_or_insert_with(Box::default);
     c.records.push(tname);
     if ctx.syscall.is_some() {

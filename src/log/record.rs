@@ -137,6 +137,28 @@ impl fmt::Display for Text {
     }
 }
 
+/// A JSON string: valid UTF-8 runs as they are (JSON escapes control
+/// characters), each invalid byte as the four characters `\xNN`
+/// (docs/log-schema.md).
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.as_str() {
+            Some(t) => s.serialize_str(t),
+            None => {
+                let b = self.as_bytes();
+                let mut out = String::with_capacity(b.len() + 8);
+                for chunk in b.utf8_chunks() {
+                    out.push_str(chunk.valid());
+                    for x in chunk.invalid() {
+                        out.push_str(&format!("\\x{x:02x}"));
+                    }
+                }
+                s.serialize_str(&out)
+            }
+        }
+    }
+}
+
 impl PartialEq<str> for Text {
     fn eq(&self, other: &str) -> bool {
         self.as_bytes() == other.as_bytes()
@@ -270,11 +292,11 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuditContext {
     /// Type names of the records merged in, in order (`SYSCALL`, `PROCTITLE`, …).
-    pub records: Vec<String>,
+    pub records: Vec<Text>,
     /// `syscall=` of the SYSCALL record (a number, or a name from ENRICHED logs).
-    pub syscall: Option<String>,
+    pub syscall: Option<Text>,
     /// `success=` (`yes`/`no`).
-    pub success: Option<String>,
+    pub success: Option<Text>,
     /// `exit=` (the syscall's return value).
     pub exit: Option<i64>,
     /// `exe=` of the SYSCALL record (decoded).
@@ -303,7 +325,7 @@ pub struct Record {
     /// The event kind (`apparmor="…"`, or the audit type for old kernels).
     pub event: EventType,
     /// `EPOCH.MSEC:SERIAL` as logged.
-    pub audit_id: Option<String>,
+    pub audit_id: Option<Text>,
     /// Seconds since the Unix epoch from the audit id.
     pub epoch: Option<u64>,
     /// Milliseconds part of the audit id (not in libapparmor's record).
@@ -385,17 +407,17 @@ pub struct Record {
     pub execpath: Option<Text>,
     /// Keys the model does not name (and libapparmor ignores: `capability=`,
     /// `sauid=`, `hostname=`, …), in line order, values decoded.
-    pub extra: Vec<(String, Text)>,
+    pub extra: Vec<(Text, Text)>,
     /// auditd ENRICHED fields (after the 0x1d separator, uppercase: `FSUID`,
     /// `OUID`, `UID`, `AUID`, …), in order.
-    pub enrichment: Vec<(String, Text)>,
+    pub enrichment: Vec<(Text, Text)>,
     /// USER_AVC header fields before `msg='…'` (`pid`, `uid`, `auid`, `ses`,
     /// `subj`, …): the sender (dbus-daemon), not the subject.
-    pub header: Vec<(String, Text)>,
+    pub header: Vec<(Text, Text)>,
     /// Other records of the same audit event merged into this one.
     pub context: Option<Box<AuditContext>>,
     /// The audit record type as logged (`AVC`, `1400`, `USER_AVC`, `APPARMOR_DENIED`, …).
-    pub audit_type: Option<String>,
+    pub audit_type: Option<Text>,
     /// How the line was framed.
     pub framing: Framing,
     /// Where the record came from.

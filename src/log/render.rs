@@ -211,7 +211,7 @@ pub fn text_line(r: &Record) -> String {
             continue;
         }
         s.push(' ');
-        s.push_str(&escape_str(k));
+        s.push_str(&k.escaped());
         s.push('=');
         push_quoted(&mut s, v.as_bytes());
     }
@@ -252,36 +252,13 @@ pub fn to_json(r: &Record) -> Value {
 /// written with each invalid byte as the four characters `\xNN`.
 pub struct RecordJson<'a>(pub &'a Record);
 
-struct TextJson<'a>(&'a Text);
-
-impl Serialize for TextJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0.as_str() {
-            Some(t) => s.serialize_str(t),
-            None => {
-                // valid runs as they are (JSON escapes control characters),
-                // each invalid byte as the text `\xNN`
-                let b = self.0.as_bytes();
-                let mut out = String::with_capacity(b.len() + 8);
-                for chunk in b.utf8_chunks() {
-                    out.push_str(chunk.valid());
-                    for x in chunk.invalid() {
-                        let _ = write!(out, "\\x{x:02x}");
-                    }
-                }
-                s.serialize_str(&out)
-            }
-        }
-    }
-}
-
-struct PairsJson<'a>(&'a [(String, Text)]);
+struct PairsJson<'a>(&'a [(Text, Text)]);
 
 impl Serialize for PairsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         for (k, v) in self.0.iter().filter(|(k, _)| !k.is_empty()) {
-            m.serialize_entry(k, &TextJson(v))?;
+            m.serialize_entry(&k.to_str_lossy(), v)?;
         }
         m.end()
     }
@@ -304,10 +281,10 @@ impl Serialize for ContextJson<'_> {
             m.serialize_entry("exit", &x)?;
         }
         if let Some(x) = &c.exe {
-            m.serialize_entry("exe", &TextJson(x))?;
+            m.serialize_entry("exe", x)?;
         }
         if let Some(x) = &c.comm {
-            m.serialize_entry("comm", &TextJson(x))?;
+            m.serialize_entry("comm", x)?;
         }
         if let Some(x) = c.uid {
             m.serialize_entry("uid", &x)?;
@@ -316,14 +293,13 @@ impl Serialize for ContextJson<'_> {
             m.serialize_entry("auid", &x)?;
         }
         if let Some(x) = &c.cwd {
-            m.serialize_entry("cwd", &TextJson(x))?;
+            m.serialize_entry("cwd", x)?;
         }
         if !c.paths.is_empty() {
-            let p: Vec<TextJson<'_>> = c.paths.iter().map(TextJson).collect();
-            m.serialize_entry("paths", &p)?;
+            m.serialize_entry("paths", &c.paths)?;
         }
         if let Some(x) = &c.proctitle {
-            m.serialize_entry("proctitle", &TextJson(x))?;
+            m.serialize_entry("proctitle", x)?;
         }
         m.end()
     }
@@ -347,7 +323,7 @@ impl Serialize for RecordJson<'_> {
         for (k, _, v) in fields(r) {
             match v {
                 FieldValue::Num(n) => m.serialize_entry(k, &n)?,
-                FieldValue::Text(t) => m.serialize_entry(k, &TextJson(t))?,
+                FieldValue::Text(t) => m.serialize_entry(k, t)?,
             }
         }
         // zero-valued numbers the libapparmor layout hides are real values here
