@@ -220,7 +220,7 @@ fn parse(path: &Path, group: bool) -> Result<(), String> {
     let mut r = LogReader::new(src, opts);
     let mut denials = 0u64;
     let mut with_context = 0u64;
-    for rec in r.by_ref() {
+    while let Some(rec) = r.next_ref() {
         let rec = rec.map_err(|e| e.to_string())?;
         if rec.event.is_denial() {
             denials += 1;

@@ -417,6 +417,8 @@ pub struct LogReader<S> {
     /// Lines of sources that do not lend their own buffer.
     buf: Vec<u8>,
     st: State,
+    /// The record lent by [`LogReader::next_ref`], reused on the next call.
+    lent: Option<Box<Record>>,
 }
 
 /// Everything of a [`LogReader`] but the source and its line buffer, so that
@@ -462,6 +464,7 @@ impl<S: LineSource> LogReader<S> {
                 done: false,
                 spare: Vec::new(),
             },
+            lent: None,
         }
     }
 
@@ -499,6 +502,26 @@ impl State {
             self.spare.push(b);
         }
         r
+    }
+
+    /// Empties a record lent by [`LogReader::next_ref`] in place, keeping
+    /// the capacity of its lists, and keeps the box for the next one.
+    fn reuse(&mut self, mut b: Box<Record>) {
+        let mut extra = std::mem::take(&mut b.extra);
+        let mut enrichment = std::mem::take(&mut b.enrichment);
+        let mut header = std::mem::take(&mut b.header);
+        extra.clear();
+        enrichment.clear();
+        header.clear();
+        *b = Record {
+            extra,
+            enrichment,
+            header,
+            ..Record::default()
+        };
+        if self.spare.len() < 64 {
+            self.spare.push(b);
+        }
     }
 
     fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
@@ -847,14 +870,27 @@ fn parse_id(s: &[u8]) -> Option<AuditId> {
     })
 }
 
-impl<S: LineSource> Iterator for LogReader<S> {
-    type Item = Result<Record, ReadError>;
+impl<S: LineSource> LogReader<S> {
+    /// Like [`Iterator::next`], but lends the record instead of moving it
+    /// out: the reference is valid until the next call, and the record's
+    /// storage is reused for a later record. The fastest way to read (no
+    /// copy of the about 1 KiB record, no allocation for its lists).
+    pub fn next_ref(&mut self) -> Option<Result<&Record, ReadError>> {
+        if let Some(b) = self.lent.take() {
+            self.st.reuse(b);
+        }
+        match self.next_boxed()? {
+            Ok(b) => Some(Ok(&**self.lent.insert(b))),
+            Err(e) => Some(Err(e)),
+        }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        let LogReader { src, buf, st } = self;
+    /// The next record in its box (see [`Iterator::next`]).
+    fn next_boxed(&mut self) -> Option<Result<Box<Record>, ReadError>> {
+        let LogReader { src, buf, st, .. } = self;
         loop {
             if let Some(r) = st.pop_ready(st.done) {
-                return Some(Ok(st.recycle(r)));
+                return Some(Ok(r));
             }
             if st.done {
                 return None;
@@ -901,9 +937,21 @@ impl<S: LineSource> Iterator for LogReader<S> {
                 }
             };
             if let Some(r) = out {
-                return r.map(|r| Ok(st.recycle(r)));
+                return r.map(Ok);
             }
         }
+    }
+}
+
+impl<S: LineSource> Iterator for LogReader<S> {
+    type Item = Result<Record, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(b) = self.lent.take() {
+            self.st.reuse(b);
+        }
+        let r = self.next_boxed()?;
+        Some(r.map(|b| self.st.recycle(b)))
     }
 }
 
