@@ -7,10 +7,11 @@
 //! trailers), each followed by the SYSCALL/CWD/PATH/PROCTITLE records of its
 //! event, mixed with USER_* and other noise.
 //!
-//! `loggen parse [--no-group] PATH`: streams PATH through
+//! `loggen parse [--no-group] [--threads N] PATH`: streams PATH through
 //! `apparmor::log::LogReader` (pre-filter, parse, and unless `--no-group`
 //! the merging of SYSCALL/CWD/PATH/PROCTITLE into the records) and prints
 //! the counts: the work measured against libapparmor's `parse_record`.
+//! `--threads 1` parses on one thread; the default uses one per CPU.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use apparmor::log::reader::{LogReader, ReaderOptions};
@@ -211,10 +212,11 @@ fn generate(n: u64, path: &Path) -> std::io::Result<()> {
     w.flush()
 }
 
-fn parse(path: &Path, group: bool) -> Result<(), String> {
+fn parse(path: &Path, group: bool, threads: usize) -> Result<(), String> {
     let src = open_file(path).map_err(|e| e.to_string())?;
     let opts = ReaderOptions {
         group,
+        threads,
         ..ReaderOptions::default()
     };
     let mut r = LogReader::new(src, opts);
@@ -237,6 +239,8 @@ fn parse(path: &Path, group: bool) -> Result<(), String> {
     Ok(())
 }
 
+const USAGE: &str = "usage: loggen gen N PATH | loggen parse [--no-group] [--threads N] PATH";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let res = match args.get(1).map(String::as_str) {
@@ -244,11 +248,25 @@ fn main() -> ExitCode {
             Ok(n) => generate(n, Path::new(&args[3])).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         },
-        Some("parse") if args.len() == 3 => parse(Path::new(&args[2]), true),
-        Some("parse") if args.len() == 4 && args[2] == "--no-group" => {
-            parse(Path::new(&args[3]), false)
+        Some("parse") => {
+            // parse [--no-group] [--threads N] PATH
+            let mut group = true;
+            let mut threads = 0;
+            let mut path = None;
+            let mut it = args[2..].iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--no-group" => group = false,
+                    "--threads" => threads = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+                    p => path = Some(p),
+                }
+            }
+            match path {
+                Some(p) => parse(Path::new(p), group, threads),
+                None => Err(USAGE.into()),
+            }
         }
-        _ => Err("usage: loggen gen N PATH | loggen parse [--no-group] PATH".into()),
+        _ => Err(USAGE.into()),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,7 @@ mod status_fake;
 mod status_system;
 // man/aa-status.8 is generated and current
 mod log_conformance;
+mod log_parallel;
 mod log_pitfalls;
 mod log_robust;
 mod policy_semantic;

@@ -686,7 +686,8 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         let Some((k, v, rest, terminated)) = kv_full(i) else {
             // a word that is not key=value: keep it and go on
             let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
-            rec.extra.push((Text::default(), Text::from_bytes(&i[..end])));
+            rec.extra
+                .push((Text::default(), Text::from_bytes(&i[..end])));
             if rec.problem.is_none() {
                 rec.problem = Some("text that is not key=value".into());
             }
@@ -701,7 +702,8 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
             check.fields += 1;
         }
         if enriched || is_enrichment_key(k) {
-            rec.enrichment.push((Text::from_bytes(k), v.decoded_plain()));
+            rec.enrichment
+                .push((Text::from_bytes(k), v.decoded_plain()));
             continue;
         }
         // auditd ENRICHED output with the 0x1d lost in copy-paste:
@@ -717,7 +719,8 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
                 Some(x) => x,
                 None => continue,
             };
-            rec.enrichment.push((Text::from_bytes(k2), v2.decoded_plain()));
+            rec.enrichment
+                .push((Text::from_bytes(k2), v2.decoded_plain()));
             i = rest2;
         }
     }

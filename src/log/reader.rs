@@ -13,6 +13,8 @@ use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
+mod parallel;
+
 /// Position and metadata a source attaches to a line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineMeta {
@@ -58,6 +60,34 @@ pub trait LineSource {
             (n, line)
         }))
     }
+
+    /// True when the source can be read in blocks of whole lines
+    /// ([`LineSource::next_block`]): a regular file read to its end. The
+    /// reader then parses blocks on several threads.
+    fn reads_blocks(&self) -> bool {
+        false
+    }
+
+    /// The next block of whole lines (a few hundred KiB), for sources where
+    /// [`LineSource::reads_blocks`] is true (`Ok(None)` at the end, and
+    /// always for the others). A block never ends between two lines of the
+    /// same audit event (same `audit(…)` id) nor before a continuation line
+    /// (one starting with a space or tab), so that grouping and joining
+    /// rarely cross blocks. Not to be mixed with line reads. `spare` is the
+    /// emptied buffer of an earlier block, which the source may reuse.
+    fn next_block(&mut self, _max: usize, _spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
+        Ok(None)
+    }
+}
+
+/// A run of whole lines read in bulk ([`LineSource::next_block`]).
+#[derive(Debug, Default)]
+pub struct LineBlock {
+    /// The lines, each ending in `\n` (the last one may lack it at the end
+    /// of input).
+    pub data: Vec<u8>,
+    /// Lines longer than the limit skipped right after `data` (0 or 1).
+    pub skipped: u64,
 }
 
 impl<T: LineSource + ?Sized> LineSource for Box<T> {
@@ -75,6 +105,14 @@ impl<T: LineSource + ?Sized> LineSource for Box<T> {
 
     fn name(&self) -> &str {
         (**self).name()
+    }
+
+    fn reads_blocks(&self) -> bool {
+        (**self).reads_blocks()
+    }
+
+    fn next_block(&mut self, max: usize, spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
+        (**self).next_block(max, spare)
     }
 }
 
@@ -94,6 +132,49 @@ pub enum NextLine {
 /// Smallest read of [`BufReadLines`], in bytes.
 const BLOCK: usize = 256 << 10;
 
+/// Size of the blocks [`LineSource::next_block`] hands out, in bytes.
+const PAR_BLOCK: usize = 256 << 10;
+
+/// Where to end a block of `avail`, whose whole lines end at `end` (just
+/// after a newline): at the start of a line that neither continues the line
+/// before it (starts with a space or tab) nor belongs to the same audit event
+/// (same `audit(…)` id), searching back at most 64 lines from the last
+/// complete one; `end` when there is none.
+fn good_cut(avail: &[u8], end: usize) -> usize {
+    fn id(line: &[u8]) -> Option<&[u8]> {
+        let a = memchr::memmem::find(line, b"audit(")?;
+        let rest = &line[a..];
+        let close = memchr::memchr(b')', rest)?;
+        Some(&rest[..close])
+    }
+    // the start of the line that ends at `e` (just after its newline)
+    let start_of = |e: usize| -> usize {
+        match e.checked_sub(1) {
+            Some(e) => memchr::memrchr(b'\n', &avail[..e]).map_or(0, |p| p + 1),
+            None => 0,
+        }
+    };
+    let mut c = start_of(end);
+    for _ in 0..64 {
+        if c == 0 {
+            break;
+        }
+        let prev = start_of(c);
+        let next = &avail[c..end];
+        let next = &next[..memchr::memchr(b'\n', next).map_or(next.len(), |p| p + 1)];
+        let continues = matches!(next.first(), Some(b' ' | b'\t'));
+        let same_event = match (id(&avail[prev..c]), id(next)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+        if !continues && !same_event {
+            return c;
+        }
+        c = prev;
+    }
+    end
+}
+
 /// Lines of any [`BufRead`] (a file, a decompressed file, stdin, a pipe).
 ///
 /// Reads blocks of at least 256 KiB into its own
@@ -111,6 +192,8 @@ pub struct BufReadLines<R> {
     end: usize,
     /// End of input seen (EOF, or `WouldBlock` from a non-blocking reader).
     eof: bool,
+    /// Offer [`LineSource::next_block`] (a regular file).
+    bulk: bool,
 }
 
 impl<R: BufRead> BufReadLines<R> {
@@ -124,6 +207,17 @@ impl<R: BufRead> BufReadLines<R> {
             start: 0,
             end: 0,
             eof: false,
+            bulk: false,
+        }
+    }
+
+    /// Like [`BufReadLines::new`] for a reader that fills every read until
+    /// its end (a regular file, possibly decompressed): it may then be read
+    /// in blocks and parsed in parallel ([`LineSource::reads_blocks`]).
+    pub fn new_bulk(reader: R, name: impl Into<String>) -> Self {
+        BufReadLines {
+            bulk: true,
+            ..BufReadLines::new(reader, name)
         }
     }
 
@@ -209,12 +303,65 @@ impl<R: BufRead> BufReadLines<R> {
             }
         }
     }
+
+    /// [`LineSource::next_block`]: fills the buffer to [`PAR_BLOCK`] bytes
+    /// and hands over everything up to a good cut; the rest moves to `spare`,
+    /// the next buffer.
+    fn read_block(&mut self, max: usize, mut spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
+        if self.block.len() < PAR_BLOCK + BLOCK {
+            self.block.resize(PAR_BLOCK + BLOCK, 0);
+        }
+        while self.end - self.start < PAR_BLOCK && self.fill()? > 0 {}
+        if self.start == self.end {
+            return Ok(None);
+        }
+        let avail = &self.block[self.start..self.end];
+        let cut = if self.eof {
+            avail.len()
+        } else {
+            match memchr::memrchr(b'\n', avail) {
+                Some(p) => good_cut(avail, p + 1),
+                None => {
+                    // one line longer than the buffer: read on up to the limit
+                    loop {
+                        if self.end - self.start > max {
+                            self.skip_long()?;
+                            return Ok(Some(LineBlock {
+                                data: Vec::new(),
+                                skipped: 1,
+                            }));
+                        }
+                        let from = self.end;
+                        if self.fill()? == 0 {
+                            break self.end - self.start;
+                        }
+                        if let Some(p) = memchr::memchr(b'\n', &self.block[from..self.end]) {
+                            break from + p + 1 - self.start;
+                        }
+                    }
+                }
+            }
+        };
+        let (s, c, e) = (self.start, self.start + cut, self.end);
+        // `spare` keeps its length (initialised bytes of an old block): only
+        // what the tail needs is written, and `fill` zeroes only growth.
+        if spare.len() < e - c {
+            spare.resize(e - c, 0);
+        }
+        spare[..e - c].copy_from_slice(&self.block[c..e]);
+        let mut data = std::mem::replace(&mut self.block, spare);
+        data.truncate(c);
+        data.drain(..s);
+        self.start = 0;
+        self.end = e - c;
+        self.line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        Ok(Some(LineBlock { data, skipped: 0 }))
+    }
 }
 
 /// Reads one line of at most `max` bytes; longer ones are consumed and
 /// reported as oversized. `WouldBlock` (a non-blocking /dev/kmsg) ends input.
 pub fn read_line_bounded<R: BufRead + ?Sized>(
-
     r: &mut R,
     buf: &mut Vec<u8>,
     max: usize,
@@ -293,6 +440,18 @@ impl<R: BufRead> LineSource for BufReadLines<R> {
         }))
     }
 
+    fn reads_blocks(&self) -> bool {
+        self.bulk
+    }
+
+    fn next_block(&mut self, max: usize, spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
+        if self.bulk {
+            self.read_block(max, spare)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -309,8 +468,14 @@ pub struct ReaderOptions {
     pub group: bool,
     /// Longest line kept, in bytes (default 16 MiB).
     pub max_line: usize,
-    /// How many lines an audit event stays open for grouping (default 32).
+    /// How many lines after its last AppArmor record an audit event stays
+    /// open for grouping: the SYSCALL, CWD, PATH, PROCTITLE, … records of
+    /// the event must come within that many lines (default 32).
     pub group_window: u64,
+    /// Threads parsing a source that [reads blocks](LineSource::reads_blocks)
+    /// (a regular file): 0 (the default) is one per CPU, at most 8; 1 parses
+    /// on the calling thread. Other sources are read line by line.
+    pub threads: usize,
 }
 
 impl Default for ReaderOptions {
@@ -320,6 +485,7 @@ impl Default for ReaderOptions {
             group: true,
             max_line: 16 << 20,
             group_window: 32,
+            threads: 0,
         }
     }
 }
@@ -419,6 +585,9 @@ pub struct LogReader<S> {
     st: State,
     /// The record lent by [`LogReader::next_ref`], reused on the next call.
     lent: Option<Box<Record>>,
+    /// Block reading, decided at the first read: `Some` when the source
+    /// [reads blocks](LineSource::reads_blocks).
+    par: Option<parallel::Par>,
 }
 
 /// Everything of a [`LogReader`] but the source and its line buffer, so that
@@ -437,6 +606,33 @@ struct State {
     /// allocation and a free of about 1 KiB per record).
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
+    /// Parsing one block of a parallel read ([`parallel`]): events still
+    /// open at the end stay pending, and lines of the first
+    /// [`ReaderOptions::group_window`] that find no open event are kept in
+    /// `orphans` for the events left open by the block before.
+    block_mode: bool,
+    orphans: Vec<parallel::Orphan>,
+    /// How many emptied boxes `spare` keeps.
+    spare_cap: usize,
+}
+
+impl State {
+    fn new(opts: ReaderOptions, name: Arc<str>) -> Self {
+        State {
+            opts,
+            stats: Stats::default(),
+            name,
+            ahead: None,
+            pending: VecDeque::new(),
+            ready: VecDeque::new(),
+            last_line: 0,
+            done: false,
+            spare: Vec::new(),
+            block_mode: false,
+            orphans: Vec::new(),
+            spare_cap: 64,
+        }
+    }
 }
 
 /// What [`State::process`] left to do.
@@ -453,18 +649,9 @@ impl<S: LineSource> LogReader<S> {
         LogReader {
             src,
             buf: Vec::with_capacity(4096),
-            st: State {
-                opts,
-                stats: Stats::default(),
-                name,
-                ahead: None,
-                pending: VecDeque::new(),
-                ready: VecDeque::new(),
-                last_line: 0,
-                done: false,
-                spare: Vec::new(),
-            },
+            st: State::new(opts, name),
             lent: None,
+            par: None,
         }
     }
 
@@ -498,7 +685,7 @@ impl State {
     /// Moves the record out of its box and keeps the box for the next one.
     fn recycle(&mut self, mut b: Box<Record>) -> Record {
         let r = std::mem::take(&mut *b);
-        if self.spare.len() < 64 {
+        if self.spare.len() < self.spare_cap {
             self.spare.push(b);
         }
         r
@@ -519,7 +706,7 @@ impl State {
             header,
             ..Record::default()
         };
-        if self.spare.len() < 64 {
+        if self.spare.len() < self.spare_cap {
             self.spare.push(b);
         }
     }
@@ -547,8 +734,13 @@ impl State {
         } else {
             None
         };
-        if let Some(p) = key.and_then(|k| self.pending.iter_mut().rev().find(|p| p.key == Some(k)))
-        {
+        let window = self.opts.group_window;
+        if let Some(p) = key.and_then(|k| {
+            self.pending
+                .iter_mut()
+                .rev()
+                .find(|p| p.key == Some(k) && line.saturating_sub(p.last_line) <= window)
+        }) {
             if let Some(ctx) = p.first.context.clone() {
                 rec.context = Some(ctx);
             }
@@ -568,10 +760,20 @@ impl State {
     /// Merges another audit record into the open event with the same id.
     fn group_other(&mut self, t: &[u8], id: AuditId, body: &[u8], line: u64) -> bool {
         let key = (id.epoch, id.msec, id.serial);
-        let Some(p) = self.pending.iter_mut().rev().find(|p| p.key == Some(key)) else {
+        // an event takes the other records of its audit event for
+        // `group_window` lines after its last AppArmor record (also when an
+        // older event before it in the queue is still open); they do not
+        // extend that window, so a block boundary of the parallel reader
+        // needs to look back only `group_window` lines
+        let window = self.opts.group_window;
+        let Some(p) = self
+            .pending
+            .iter_mut()
+            .rev()
+            .find(|p| p.key == Some(key) && line.saturating_sub(p.last_line) <= window)
+        else {
             return false;
         };
-        p.last_line = line;
         if t == b"EOE" || t == b"1320" {
             p.closed = true;
             return true;
@@ -632,12 +834,8 @@ impl State {
                 };
             }
             match k {
-                b"syscall" if syscall => {
-                    ctx.syscall = Some(v.text())
-                }
-                b"success" if syscall => {
-                    ctx.success = Some(v.text())
-                }
+                b"syscall" if syscall => ctx.syscall = Some(v.text()),
+                b"success" if syscall => ctx.success = Some(v.text()),
                 b"exit" if syscall => ctx.exit = num(&v),
                 b"exe" if syscall => ctx.exe = Some(v.text()),
                 b"comm" if syscall => ctx.comm = Some(v.text()),
@@ -687,11 +885,13 @@ impl State {
 
     /// Tries to merge a non-AppArmor line into an open event.
     fn try_group(&mut self, line: &[u8], meta: &LineMeta) {
-        if self.pending.is_empty() || !self.opts.group {
+        if !self.opts.group {
             self.stats.not_apparmor += 1;
             return;
         }
-        let hit = if let Some(id) = meta.audit_id {
+        let hit = if self.pending.is_empty() {
+            false
+        } else if let Some(id) = meta.audit_id {
             // journald audit transport: MESSAGE is `TYPE fields`
             let sp = memchr::memchr(b' ', line).unwrap_or(line.len());
             let (t, body) = (&line[..sp], &line[sp..]);
@@ -704,9 +904,24 @@ impl State {
         if hit {
             self.stats.other_audit += 1;
             self.stats.grouped += 1;
+        } else if self.may_be_orphan(line, meta) {
+            self.orphans.push(parallel::Orphan {
+                line: meta.line,
+                data: line.to_vec(),
+                audit_id: meta.audit_id,
+                parsed: false,
+            });
         } else {
             self.stats.not_apparmor += 1;
         }
+    }
+
+    /// In block mode, whether an audit record that found no open event may
+    /// belong to one left open by the block before.
+    fn may_be_orphan(&self, line: &[u8], meta: &LineMeta) -> bool {
+        self.block_mode
+            && meta.line <= self.opts.group_window
+            && (meta.audit_id.is_some() || quick_header(line).is_some())
     }
 
     /// Counts `line` and handles it unless it is an AppArmor line that
@@ -770,7 +985,10 @@ impl State {
                 rec.provenance.cursor = meta.cursor;
                 rec.provenance.realtime_usec = meta.realtime_usec;
                 if let Some(id) = meta.audit_id.filter(|_| rec.audit_id.is_none()) {
-                    rec.audit_id = Some(Text::from(&*format!("{}.{:03}:{}", id.epoch, id.msec, id.serial)));
+                    rec.audit_id = Some(Text::from(&*format!(
+                        "{}.{:03}:{}",
+                        id.epoch, id.msec, id.serial
+                    )));
                     rec.epoch = Some(id.epoch);
                     rec.epoch_msec = Some(id.msec);
                     rec.audit_sub_id = Some(id.serial);
@@ -790,6 +1008,13 @@ impl State {
                 if let Some(id) = o.id {
                     if self.group_other(o.audit_type, id, o.body, meta.line) {
                         self.stats.grouped += 1;
+                    } else if self.block_mode && meta.line <= self.opts.group_window {
+                        self.orphans.push(parallel::Orphan {
+                            line: meta.line,
+                            data: line.to_vec(),
+                            audit_id: meta.audit_id,
+                            parsed: true,
+                        });
                     }
                 }
             }
@@ -887,9 +1112,22 @@ impl<S: LineSource> LogReader<S> {
 
     /// The next record in its box (see [`Iterator::next`]).
     fn next_boxed(&mut self) -> Option<Result<Box<Record>, ReadError>> {
+        if self.st.last_line == 0
+            && self.par.is_none()
+            && !self.st.done
+            && self.src.reads_blocks()
+            && parallel::threads(&self.st.opts) > 1
+        {
+            self.par = Some(parallel::Par::new(&self.st.opts));
+            // boxes go back to the workers with each block
+            self.st.spare_cap = 4 * parallel::SPARE_PER_BLOCK;
+        }
+        if self.par.is_some() {
+            return self.next_from_blocks();
+        }
         let LogReader { src, buf, st, .. } = self;
         loop {
-            if let Some(r) = st.pop_ready(st.done) {
+            if let Some(r) = st.pop_ready(st.done && !st.block_mode) {
                 return Some(Ok(r));
             }
             if st.done {

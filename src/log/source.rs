@@ -117,7 +117,7 @@ pub fn open_file(p: &Path) -> Result<Box<dyn LineSource>, LogError> {
         return Err(err(io::Error::other("is a directory")));
     }
     let r = maybe_gz(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?;
-    Ok(Box::new(BufReadLines::new(r, p.display().to_string())))
+    Ok(Box::new(BufReadLines::new_bulk(r, p.display().to_string())))
 }
 
 fn maybe_gz(mut r: Box<dyn BufRead>) -> io::Result<Box<dyn BufRead>> {

@@ -1,0 +1,393 @@
+//! Parallel parsing of a source read in blocks ([`LineSource::next_block`]):
+//! each block of about a megabyte of whole lines is parsed, grouping
+//! included, by a worker thread into a [`BlockOut`]; the reader merges the
+//! blocks in input order. The result equals the line-by-line reader's:
+//! line numbers are shifted by the lines of the blocks before, records still
+//! open for grouping at the end of a block stay open, and the audit records
+//! at the start of the next block that found no open event of their own
+//! ([`Orphan`]s) are offered to them first.
+//!
+//! One limit: blocks never end between consecutive lines of one audit event,
+//! but when two AppArmor records of one event are separated by other lines
+//! *and* a block boundary, they are reported as two events (each with the
+//! context records that follow it) where the line reader makes one.
+
+use super::{
+    LineBlock, LineMeta, LineSource, LogReader, NextLine, Pending, ReadError, ReaderOptions, State,
+};
+use crate::log::parse::{self, AuditId, Parsed};
+use crate::log::record::Record;
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// An audit record near the start of a block that found no open event in
+/// its block: it may belong to one left open by the block before.
+pub(super) struct Orphan {
+    /// Line number within the block.
+    pub(super) line: u64,
+    /// The line.
+    pub(super) data: Vec<u8>,
+    /// The audit id the source gave with the line.
+    pub(super) audit_id: Option<AuditId>,
+    /// Seen by the full parser (counted as another audit record already)
+    /// rather than by the pre-filter (not counted yet).
+    pub(super) parsed: bool,
+}
+
+/// What parsing one block gave.
+struct BlockOut {
+    /// Records released within the block, in order.
+    #[allow(clippy::vec_box)]
+    records: Vec<Box<Record>>,
+    /// Events still open at the end, in order.
+    open: VecDeque<Pending>,
+    orphans: Vec<Orphan>,
+    stats: super::Stats,
+    /// Lines in the block, then oversized lines skipped after it.
+    lines: u64,
+    skipped: u64,
+    /// The block's buffer (its bytes are overwritten, not cleared: see
+    /// `BufReadLines::read_block`) and the record boxes not used: back to
+    /// the reader for the next blocks.
+    buf: Vec<u8>,
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
+}
+
+/// A block to parse, with emptied record boxes to parse into.
+struct Job {
+    idx: u64,
+    block: LineBlock,
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
+}
+
+/// Record boxes sent with each block (about a block's worth of records).
+pub(super) const SPARE_PER_BLOCK: usize = 2048;
+
+/// The lines of one block, lent one at a time.
+struct BlockLines {
+    data: Vec<u8>,
+    pos: usize,
+    line: u64,
+}
+
+impl LineSource for BlockLines {
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
+        buf.clear();
+        let mut none = Vec::new();
+        let r = self.next_line_ref(&mut none, max)?;
+        Ok(r.map(|(n, l)| {
+            buf.extend_from_slice(l);
+            n
+        }))
+    }
+
+    fn next_line_ref<'a>(
+        &'a mut self,
+        _buf: &'a mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<Option<(NextLine, &'a [u8])>> {
+        if self.pos >= self.data.len() {
+            return Ok(None);
+        }
+        let rest = &self.data[self.pos..];
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let (s, e) = (self.pos, self.pos + end);
+        self.pos = e + 1;
+        self.line += 1;
+        let meta = LineMeta {
+            line: self.line,
+            ..LineMeta::default()
+        };
+        Ok(Some(if e - s <= max {
+            (NextLine::Line(meta), &self.data[s..e])
+        } else {
+            (NextLine::Oversized(meta), &[][..])
+        }))
+    }
+
+    fn name(&self) -> &str {
+        ""
+    }
+}
+
+/// Parses one block (on a worker thread, or inline).
+fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
+    let Job { block, spare, .. } = job;
+    let mut st = State::new(opts.clone(), name);
+    st.block_mode = true;
+    st.spare = spare;
+    st.spare_cap = SPARE_PER_BLOCK;
+    let mut r = LogReader {
+        src: BlockLines {
+            data: block.data,
+            pos: 0,
+            line: 0,
+        },
+        buf: Vec::new(),
+        st,
+        lent: None,
+        par: None,
+    };
+    let mut records = Vec::new();
+    // an in-memory block has no read errors
+    while let Some(Ok(rec)) = r.next_boxed() {
+        records.push(rec);
+    }
+    let buf = std::mem::take(&mut r.src.data);
+    BlockOut {
+        records,
+        open: std::mem::take(&mut r.st.pending),
+        orphans: std::mem::take(&mut r.st.orphans),
+        stats: std::mem::take(&mut r.st.stats),
+        lines: r.src.line,
+        skipped: block.skipped,
+        buf,
+        spare: std::mem::take(&mut r.st.spare),
+    }
+}
+
+/// The number of parser threads `opts` asks for (0: one per CPU, at most 8).
+pub(super) fn threads(opts: &ReaderOptions) -> usize {
+    match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+        n => n,
+    }
+}
+
+/// The block pipeline of a [`LogReader`].
+pub(super) struct Par {
+    /// Worker threads (none: blocks are parsed inline).
+    jobs: Option<SyncSender<Job>>,
+    results: Option<Receiver<(u64, BlockOut)>>,
+    workers: Vec<JoinHandle<()>>,
+    threads: usize,
+    /// Blocks read, blocks merged.
+    sent: u64,
+    merged: u64,
+    /// Parsed blocks waiting for their turn (and inline results).
+    waiting: BTreeMap<u64, BlockOut>,
+    src_done: bool,
+    error: Option<io::Error>,
+    /// Emptied block buffers.
+    free: Vec<Vec<u8>>,
+}
+
+impl Par {
+    pub(super) fn new(opts: &ReaderOptions) -> Self {
+        let threads = threads(opts);
+        Par {
+            jobs: None,
+            results: None,
+            workers: Vec::new(),
+            threads,
+            sent: 0,
+            merged: 0,
+            waiting: BTreeMap::new(),
+            src_done: false,
+            error: None,
+            free: Vec::new(),
+        }
+    }
+
+    /// Starts the workers (when more than one thread is wanted and the
+    /// input is more than one block); on failure blocks are parsed inline.
+    fn start(&mut self, opts: &ReaderOptions, name: &Arc<str>) {
+        let (jtx, jrx) = mpsc::sync_channel::<Job>(self.threads);
+        let (rtx, rrx) = mpsc::channel();
+        let jrx = Arc::new(Mutex::new(jrx));
+        for i in 0..self.threads {
+            let (jrx, rtx, opts, name) = (jrx.clone(), rtx.clone(), opts.clone(), name.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("log-parse-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match jrx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        let idx = job.idx;
+                        if rtx
+                            .send((idx, parse_block(job, &opts, name.clone())))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            match spawned {
+                Ok(h) => self.workers.push(h),
+                Err(_) => break,
+            }
+        }
+        if !self.workers.is_empty() {
+            self.jobs = Some(jtx);
+            self.results = Some(rrx);
+        }
+    }
+}
+
+impl Drop for Par {
+    fn drop(&mut self) {
+        // closing the job queue ends the workers
+        self.jobs = None;
+        self.results = None;
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl<S: LineSource> LogReader<S> {
+    /// [`LogReader::next_boxed`] for a source read in blocks.
+    pub(super) fn next_from_blocks(&mut self) -> Option<Result<Box<Record>, ReadError>> {
+        let LogReader { src, st, par, .. } = self;
+        let par = par.as_mut()?;
+        loop {
+            if let Some(r) = st.ready.pop_front() {
+                return Some(Ok(r));
+            }
+            if st.done {
+                return None;
+            }
+            // keep the workers busy: up to two blocks each in flight
+            while !par.src_done && par.sent - par.merged < 2 * par.threads as u64 {
+                match src.next_block(st.opts.max_line, par.free.pop().unwrap_or_default()) {
+                    Ok(Some(block)) => {
+                        if par.jobs.is_none() && par.threads > 1 && par.sent == 1 {
+                            par.start(&st.opts, &st.name);
+                        }
+                        let n = st.spare.len().min(SPARE_PER_BLOCK);
+                        let job = Job {
+                            idx: par.sent,
+                            block,
+                            spare: st.spare.split_off(st.spare.len() - n),
+                        };
+                        let job = match &par.jobs {
+                            Some(j) => j.send(job).err().map(|mpsc::SendError(job)| job),
+                            None => Some(job),
+                        };
+                        if let Some(job) = job {
+                            let out = parse_block(job, &st.opts, st.name.clone());
+                            par.waiting.insert(par.sent, out);
+                        }
+                        par.sent += 1;
+                    }
+                    Ok(None) => par.src_done = true,
+                    Err(e) => {
+                        par.src_done = true;
+                        par.error = Some(e);
+                    }
+                }
+            }
+            if par.merged < par.sent {
+                let out = loop {
+                    if let Some(o) = par.waiting.remove(&par.merged) {
+                        break Some(o);
+                    }
+                    match par.results.as_ref().map(Receiver::recv) {
+                        Some(Ok((i, o))) => {
+                            par.waiting.insert(i, o);
+                        }
+                        _ => break None,
+                    }
+                };
+                let Some(out) = out else {
+                    st.done = true;
+                    return Some(Err(ReadError {
+                        source_name: st.name.to_string(),
+                        line: st.last_line,
+                        error: io::Error::other("a parser thread stopped"),
+                    }));
+                };
+                par.free.push(st.merge(out));
+                par.merged += 1;
+                continue;
+            }
+            // all blocks merged: release what is still open
+            st.release_front(true);
+            if !st.ready.is_empty() {
+                continue;
+            }
+            st.done = true;
+            if let Some(error) = par.error.take() {
+                return Some(Err(ReadError {
+                    source_name: st.name.to_string(),
+                    line: st.last_line,
+                    error,
+                }));
+            }
+            return None;
+        }
+    }
+}
+
+impl State {
+    /// Moves the open events at the front that are complete (closed, out of
+    /// the grouping window, or all with `all`) to `ready`, in order.
+    fn release_front(&mut self, all: bool) {
+        while let Some(front) = self.pending.front() {
+            let ready = all
+                || front.closed
+                || self.last_line.saturating_sub(front.last_line) > self.opts.group_window;
+            if !ready {
+                break;
+            }
+            if let Some(p) = self.pending.pop_front() {
+                self.ready.push_back(p.first);
+                self.ready.extend(p.rest);
+            }
+        }
+    }
+
+    /// Appends a parsed block: its orphans go to the events left open by the
+    /// block before, which are then complete; its records follow them.
+    /// Returns the block's buffer for reuse.
+    fn merge(&mut self, mut out: BlockOut) -> Vec<u8> {
+        let off = self.last_line;
+        for r in &mut out.records {
+            r.provenance.line += off;
+        }
+        for p in &mut out.open {
+            p.last_line += off;
+            for r in p.records_mut() {
+                r.provenance.line += off;
+            }
+        }
+        for o in std::mem::take(&mut out.orphans) {
+            let line = o.line + off;
+            self.last_line = line;
+            self.release_front(false);
+            if o.parsed {
+                if let Parsed::Other(x) = parse::parse_line(&o.data) {
+                    if let Some(id) = x.id.or(o.audit_id) {
+                        if self.group_other(x.audit_type, id, x.body, line) {
+                            self.stats.grouped += 1;
+                        }
+                    }
+                }
+            } else {
+                let meta = LineMeta {
+                    line,
+                    audit_id: o.audit_id,
+                    ..LineMeta::default()
+                };
+                self.try_group(&o.data, &meta);
+            }
+        }
+        self.release_front(true);
+        self.ready.extend(out.records);
+        self.pending = out.open;
+        self.stats.add(&out.stats);
+        self.stats.lines += out.skipped;
+        self.stats.oversized += out.skipped;
+        self.last_line = off + out.lines + out.skipped;
+        self.spare.append(&mut out.spare);
+        out.buf
+    }
+}
