@@ -182,9 +182,9 @@ fn read_source(
 ) -> (Stats, Option<String>) {
     let mut reader = LogReader::new(src, opts.clone());
     let mut err = None;
-    for item in reader.by_ref() {
+    while let Some(item) = reader.next_ref() {
         match item {
-            Ok(r) => out.record(&r),
+            Ok(r) => out.record(r),
             Err(e) => err = Some(e.to_string()),
         }
         if out.closed {

@@ -298,9 +298,9 @@ fn read_all(
 ) -> (u64, Option<String>) {
     let mut reader = LogReader::new(src, opts.clone());
     let mut err = None;
-    for item in reader.by_ref() {
+    while let Some(item) = reader.next_ref() {
         match item {
-            Ok(r) => sink.record(&r, io),
+            Ok(r) => sink.record(r, io),
             Err(e) => err = Some(e.to_string()),
         }
     }
