@@ -185,6 +185,7 @@ fn good_cut(avail: &[u8], end: usize) -> usize {
 pub struct BufReadLines<R> {
     reader: R,
     name: String,
+    /// Lines returned by line reads (block reads leave the count to the reader).
     line: u64,
     /// Read buffer: `block[start..end]` is data not yet returned.
     block: Vec<u8>,
@@ -354,7 +355,6 @@ impl<R: BufRead> BufReadLines<R> {
         data.drain(..s);
         self.start = 0;
         self.end = e - c;
-        self.line += memchr::memchr_iter(b'\n', &data).count() as u64;
         Ok(Some(LineBlock { data, skipped: 0 }))
     }
 }

@@ -72,6 +72,16 @@ fn command_base() -> Command {
                 .help("Also print AppArmor-looking lines that did not parse (event AA_RECORD_INVALID)"),
         )
         .arg(
+            Arg::new("threads")
+                .long("threads")
+                .value_name("N")
+                .value_parser(clap::value_parser!(usize))
+                .help(
+                    "Threads parsing a log file (0, the default: one per CPU; 1: none). \
+                     Output is the same for any N",
+                ),
+        )
+        .arg(
             Arg::new("no-group")
                 .long("no-group")
                 .action(ArgAction::SetTrue)
@@ -259,6 +269,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),
         group: !m.get_flag("no-group"),
+        threads: m.get_one::<usize>("threads").copied().unwrap_or(0),
         ..ReaderOptions::default()
     };
     let mut per: Vec<(String, Stats)> = Vec::new();

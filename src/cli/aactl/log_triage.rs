@@ -337,6 +337,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         // Grouping holds a record back until its audit event is complete
         // (or 32 lines later): while following, a record must show at once.
         group: !m.get_flag("no-group") && !follow,
+        threads: m.get_one::<usize>("threads").copied().unwrap_or(0),
         ..ReaderOptions::default()
     };
     let mut failed = false;
