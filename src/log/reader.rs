@@ -612,8 +612,11 @@ struct State {
     /// `orphans` for the events left open by the block before.
     block_mode: bool,
     orphans: Vec<parallel::Orphan>,
-    /// How many emptied boxes `spare` keeps.
+    /// How many boxes `spare` keeps.
     spare_cap: usize,
+    /// The boxes in `spare` are not emptied yet ([`State::take_box`] does
+    /// it): in the parallel reader, for the parser threads to do.
+    spare_dirty: bool,
 }
 
 impl State {
@@ -631,6 +634,7 @@ impl State {
             block_mode: false,
             orphans: Vec::new(),
             spare_cap: 64,
+            spare_dirty: false,
         }
     }
 }
@@ -693,21 +697,28 @@ impl State {
 
     /// Empties a record lent by [`LogReader::next_ref`] in place, keeping
     /// the capacity of its lists, and keeps the box for the next one.
+    /// (With `spare_dirty`, the box is kept as it is and emptied when taken:
+    /// a parser thread does that, not the thread reading the records.)
     fn reuse(&mut self, mut b: Box<Record>) {
-        let mut extra = std::mem::take(&mut b.extra);
-        let mut enrichment = std::mem::take(&mut b.enrichment);
-        let mut header = std::mem::take(&mut b.header);
-        extra.clear();
-        enrichment.clear();
-        header.clear();
-        *b = Record {
-            extra,
-            enrichment,
-            header,
-            ..Record::default()
-        };
-        if self.spare.len() < self.spare_cap {
-            self.spare.push(b);
+        if self.spare.len() >= self.spare_cap {
+            return;
+        }
+        if !self.spare_dirty {
+            empty_record(&mut b);
+        }
+        self.spare.push(b);
+    }
+
+    /// An empty record box to parse into: a spare one if any.
+    fn take_box(&mut self) -> Box<Record> {
+        match self.spare.pop() {
+            Some(mut b) => {
+                if self.spare_dirty {
+                    empty_record(&mut b);
+                }
+                b
+            }
+            None => Box::default(),
         }
     }
 
@@ -977,7 +988,7 @@ impl State {
 
     /// Parses an AppArmor-looking line (joined) and queues its record.
     fn finish(&mut self, line: &[u8], meta: LineMeta) {
-        let parsed = parse::parse_line_into(line, self.spare.pop().unwrap_or_default());
+        let parsed = parse::parse_line_into(line, self.take_box());
         match parsed {
             Parsed::AppArmor(mut rec) => {
                 rec.provenance.source = self.name.clone();
@@ -1021,6 +1032,22 @@ impl State {
             Parsed::NotAudit => self.stats.not_apparmor += 1,
         }
     }
+}
+
+/// Empties `b` in place, keeping the capacity of its lists.
+fn empty_record(b: &mut Record) {
+    let mut extra = std::mem::take(&mut b.extra);
+    let mut enrichment = std::mem::take(&mut b.enrichment);
+    let mut header = std::mem::take(&mut b.header);
+    extra.clear();
+    enrichment.clear();
+    header.clear();
+    *b = Record {
+        extra,
+        enrichment,
+        header,
+        ..Record::default()
+    };
 }
 
 /// Merges the fields one SYSCALL/CWD/PATH/PROCTITLE record (`tname`)
@@ -1121,6 +1148,7 @@ impl<S: LineSource> LogReader<S> {
             self.par = Some(parallel::Par::new(&self.st.opts));
             // boxes go back to the workers with each block
             self.st.spare_cap = 4 * parallel::SPARE_PER_BLOCK;
+            self.st.spare_dirty = true;
         }
         if self.par.is_some() {
             return self.next_from_blocks();

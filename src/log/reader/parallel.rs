@@ -122,6 +122,7 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     st.block_mode = true;
     st.spare = spare;
     st.spare_cap = SPARE_PER_BLOCK;
+    st.spare_dirty = true;
     let mut r = LogReader {
         src: BlockLines {
             data: block.data,
