@@ -5,7 +5,9 @@
 //!
 //! Memory is bounded: one line buffer (lines longer than
 //! [`ReaderOptions::max_line`] are skipped and counted) and a small window of
-//! audit events still open for grouping.
+//! audit events still open for grouping. A regular file is parsed in blocks
+//! of 256 KiB on [`ReaderOptions::threads`] threads (see `parallel`): at most
+//! two blocks per thread and their records are in memory at once.
 
 use super::parse::{self, AuditId, Parsed};
 use super::record::{AuditContext, EventType, Record, Text};
