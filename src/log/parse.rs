@@ -329,7 +329,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
         (Framing::Kernel, after)
     };
     rec.framing = framing;
-    rec.audit_type = Some(Text::from_bytes(type_name));
+    Text::put(&mut rec.audit_type, type_name);
     let body = match audit_header(hdr) {
         Ok((id, text, body)) => {
             set_id(&mut rec, id, text);
@@ -363,7 +363,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     if let Some(id) = id {
-        rec.audit_id = Some(Text::from_bytes(text));
+        Text::put(&mut rec.audit_id, text);
         rec.epoch = Some(id.epoch);
         rec.epoch_msec = Some(id.msec);
         rec.audit_sub_id = Some(id.serial);
@@ -490,7 +490,7 @@ fn user_avc(body: &[u8], rec: &mut Record) -> KvCheck {
         }
         match kv(i) {
             Some((k, v, rest)) => {
-                rec.header.push((Text::from_bytes(k), v.decoded_plain()));
+                push_pair(&mut rec.header, k, v.plain());
                 i = rest;
             }
             None => {
@@ -509,11 +509,22 @@ enum Val<'a> {
 }
 
 impl Val<'_> {
-    fn decoded_plain(&self) -> Text {
+    /// The value without quotes, not hex-decoded.
+    fn plain(&self) -> &[u8] {
         match self {
-            Val::Quoted(v) => Text::from_bytes(v),
-            Val::Bare(b) => Text::from_bytes(b),
+            Val::Quoted(v) => v,
+            Val::Bare(b) => b,
         }
+    }
+}
+
+/// Appends `(k, v)` (value not hex-decoded) to a list of fields, writing
+/// the texts in place.
+fn push_pair(list: &mut Vec<(Text, Text)>, k: &[u8], v: &[u8]) {
+    list.push((Text::default(), Text::default()));
+    if let Some((a, b)) = list.last_mut() {
+        a.set(k);
+        b.set(v);
     }
 }
 
@@ -630,6 +641,17 @@ fn string_val(v: Val<'_>) -> Text {
     }
 }
 
+/// [`string_val`] stored into `slot` in place.
+#[inline]
+fn put_string(slot: &mut Option<Text>, v: Val<'_>) {
+    match v {
+        Val::Quoted(Cow::Borrowed(q)) => Text::put(slot, q),
+        Val::Quoted(Cow::Owned(q)) => *slot = Some(Text::from_vec(q)),
+        Val::Bare(b) if is_upper_hex(b) => *slot = Some(Text::from_vec(hex_decode(b))),
+        Val::Bare(b) => Text::put(slot, b),
+    }
+}
+
 fn is_enrichment_key(k: &[u8]) -> bool {
     k.len() >= 2
         && k.iter()
@@ -686,7 +708,8 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         let Some((k, v, rest, terminated)) = kv_full(i) else {
             // a word that is not key=value: keep it and go on
             let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
-            rec.extra.push((Text::default(), Text::from_bytes(&i[..end])));
+            rec.extra
+                .push((Text::default(), Text::from_bytes(&i[..end])));
             if rec.problem.is_none() {
                 rec.problem = Some("text that is not key=value".into());
             }
@@ -701,7 +724,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
             check.fields += 1;
         }
         if enriched || is_enrichment_key(k) {
-            rec.enrichment.push((Text::from_bytes(k), v.decoded_plain()));
+            push_pair(&mut rec.enrichment, k, v.plain());
             continue;
         }
         // auditd ENRICHED output with the 0x1d lost in copy-paste:
@@ -717,7 +740,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
                 Some(x) => x,
                 None => continue,
             };
-            rec.enrichment.push((Text::from_bytes(k2), v2.decoded_plain()));
+            push_pair(&mut rec.enrichment, k2, v2.plain());
             i = rest2;
         }
     }
@@ -808,7 +831,7 @@ fn protocol_name(n: u64) -> String {
 fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
     macro_rules! s {
         ($f:ident) => {
-            rec.$f = Some(string_val(v))
+            put_string(&mut rec.$f, v)
         };
     }
     macro_rules! n {
@@ -821,12 +844,21 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
     }
     match k {
         b"apparmor" => {
-            let t = string_val(v);
-            match EventType::from_kernel_name(t.as_bytes()) {
+            // the kind decoded like a string value, without building a Text
+            let decoded;
+            let t: &[u8] = match &v {
+                Val::Quoted(q) => q,
+                Val::Bare(b) if is_upper_hex(b) => {
+                    decoded = hex_decode(b);
+                    &decoded
+                }
+                Val::Bare(b) => b,
+            };
+            match EventType::from_kernel_name(t) {
                 Some(e) => rec.event = e,
                 None => {
                     rec.event = EventType::Invalid;
-                    rec.problem = Some(format!("unknown apparmor= kind {t}"));
+                    rec.problem = Some(format!("unknown apparmor= kind {}", Text::from_bytes(t)));
                 }
             }
         }
@@ -885,15 +917,15 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
             (Val::Bare(_), Some(n)) => rec.net_protocol = Some(Text::from(&*protocol_name(n))),
             _ => s!(net_protocol),
         },
-        b"laddr" | b"saddr" => rec.net_local_addr = Some(v.decoded_plain()),
-        b"faddr" | b"daddr" => rec.net_foreign_addr = Some(v.decoded_plain()),
+        b"laddr" | b"saddr" => Text::put(&mut rec.net_local_addr, v.plain()),
+        b"faddr" | b"daddr" => Text::put(&mut rec.net_foreign_addr, v.plain()),
         b"lport" | b"src" => n!(net_local_port),
         b"fport" | b"dest" => n!(net_foreign_port),
         b"bus" => s!(dbus_bus),
         b"path" => s!(dbus_path),
         b"interface" => s!(dbus_interface),
         b"member" | b"method" => s!(dbus_member),
-        b"signal" => rec.signal = Some(v.decoded_plain()),
+        b"signal" => Text::put(&mut rec.signal, v.plain()),
         b"fstype" => s!(fs_type),
         b"flags" => s!(flags),
         b"srcname" => s!(src_name),
@@ -903,7 +935,7 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
 }
 
 fn keep_extra(rec: &mut Record, k: &[u8], v: Val<'_>) {
-    rec.extra.push((Text::from_bytes(k), v.decoded_plain()));
+    push_pair(&mut rec.extra, k, v.plain());
 }
 
 // ---------------------------------------------------------------- prefixes

@@ -214,7 +214,6 @@ impl<R: BufRead> BufReadLines<R> {
 /// Reads one line of at most `max` bytes; longer ones are consumed and
 /// reported as oversized. `WouldBlock` (a non-blocking /dev/kmsg) ends input.
 pub fn read_line_bounded<R: BufRead + ?Sized>(
-
     r: &mut R,
     buf: &mut Vec<u8>,
     max: usize,
@@ -632,12 +631,8 @@ impl State {
                 };
             }
             match k {
-                b"syscall" if syscall => {
-                    ctx.syscall = Some(v.text())
-                }
-                b"success" if syscall => {
-                    ctx.success = Some(v.text())
-                }
+                b"syscall" if syscall => ctx.syscall = Some(v.text()),
+                b"success" if syscall => ctx.success = Some(v.text()),
                 b"exit" if syscall => ctx.exit = num(&v),
                 b"exe" if syscall => ctx.exe = Some(v.text()),
                 b"comm" if syscall => ctx.comm = Some(v.text()),
@@ -770,7 +765,10 @@ impl State {
                 rec.provenance.cursor = meta.cursor;
                 rec.provenance.realtime_usec = meta.realtime_usec;
                 if let Some(id) = meta.audit_id.filter(|_| rec.audit_id.is_none()) {
-                    rec.audit_id = Some(Text::from(&*format!("{}.{:03}:{}", id.epoch, id.msec, id.serial)));
+                    rec.audit_id = Some(Text::from(&*format!(
+                        "{}.{:03}:{}",
+                        id.epoch, id.msec, id.serial
+                    )));
                     rec.epoch = Some(id.epoch);
                     rec.epoch_msec = Some(id.msec);
                     rec.audit_sub_id = Some(id.serial);
