@@ -720,10 +720,12 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         if !terminated {
             check.unterminated = true;
         }
-        if k != b"apparmor" && !matches!(&v, Val::Bare(b) if b.is_empty()) {
+        let key = key_id(k);
+        if key != Some(Key::Apparmor) && !matches!(&v, Val::Bare(b) if b.is_empty()) {
             check.fields += 1;
         }
-        if enriched || is_enrichment_key(k) {
+        // (model keys are lowercase: never enrichment keys)
+        if enriched || (key.is_none() && is_enrichment_key(k)) {
             push_pair(&mut rec.enrichment, k, v.plain());
             continue;
         }
@@ -733,7 +735,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
             Val::Bare(b) => split_damaged(b),
             v => (v, None),
         };
-        assign(rec, k, v);
+        assign(rec, key, k, v);
         if let Some(tail) = damaged {
             // re-parse the tail (it starts with an uppercase key)
             let (k2, v2, rest2) = match kv_tail(tail, i) {
@@ -828,7 +830,192 @@ fn protocol_name(n: u64) -> String {
     name.to_owned()
 }
 
-fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
+/// The keys the record model names (spec/runtime-and-logs.md §3.4), each
+/// with the field it fills; synonyms share a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Apparmor,
+    Type,
+    Operation,
+    Class,
+    Requested,
+    Denied,
+    Fsuid,
+    Ouid,
+    Profile,
+    PeerProfile,
+    Peer,
+    Name,
+    Comm,
+    Name2,
+    Namespace,
+    Attribute,
+    Task,
+    Parent,
+    MagicToken,
+    Info,
+    PeerInfo,
+    Error,
+    Pid,
+    PeerPid,
+    Addr,
+    PeerAddr,
+    Family,
+    SockType,
+    Protocol,
+    LocalAddr,
+    ForeignAddr,
+    LocalPort,
+    ForeignPort,
+    Bus,
+    Path,
+    Interface,
+    Member,
+    Signal,
+    FsType,
+    Flags,
+    SrcName,
+    ExecPath,
+}
+
+const KEYS: [(&[u8], Key); 56] = [
+    (b"apparmor", Key::Apparmor),
+    (b"type", Key::Type),
+    (b"operation", Key::Operation),
+    (b"class", Key::Class),
+    (b"requested_mask", Key::Requested),
+    (b"requested", Key::Requested),
+    (b"denied_mask", Key::Denied),
+    (b"denied", Key::Denied),
+    (b"mask", Key::Denied),
+    (b"fsuid", Key::Fsuid),
+    (b"ouid", Key::Ouid),
+    (b"profile", Key::Profile),
+    (b"label", Key::Profile),
+    (b"peer_profile", Key::PeerProfile),
+    (b"peer_label", Key::PeerProfile),
+    (b"tcontext", Key::PeerProfile),
+    (b"peer", Key::Peer),
+    (b"name", Key::Name),
+    (b"capname", Key::Name),
+    (b"comm", Key::Comm),
+    (b"exe", Key::Comm),
+    (b"name2", Key::Name2),
+    (b"target", Key::Name2),
+    (b"namespace", Key::Namespace),
+    (b"attribute", Key::Attribute),
+    (b"task", Key::Task),
+    (b"parent", Key::Parent),
+    (b"magic_token", Key::MagicToken),
+    (b"info", Key::Info),
+    (b"peer_info", Key::PeerInfo),
+    (b"error", Key::Error),
+    (b"pid", Key::Pid),
+    (b"peer_pid", Key::PeerPid),
+    (b"addr", Key::Addr),
+    (b"peer_addr", Key::PeerAddr),
+    (b"family", Key::Family),
+    (b"sock_type", Key::SockType),
+    (b"protocol", Key::Protocol),
+    (b"laddr", Key::LocalAddr),
+    (b"saddr", Key::LocalAddr),
+    (b"faddr", Key::ForeignAddr),
+    (b"daddr", Key::ForeignAddr),
+    (b"lport", Key::LocalPort),
+    (b"src", Key::LocalPort),
+    (b"fport", Key::ForeignPort),
+    (b"dest", Key::ForeignPort),
+    (b"bus", Key::Bus),
+    (b"path", Key::Path),
+    (b"interface", Key::Interface),
+    (b"member", Key::Member),
+    (b"method", Key::Member),
+    (b"signal", Key::Signal),
+    (b"fstype", Key::FsType),
+    (b"flags", Key::Flags),
+    (b"srcname", Key::SrcName),
+    (b"execpath", Key::ExecPath),
+];
+
+/// A key of at most 16 bytes as two little-endian words, zero-padded (key
+/// bytes are never NUL, so the words identify the key).
+const fn key_words(k: &[u8]) -> (u64, u64) {
+    let mut w = [0u64; 2];
+    let mut j = 0;
+    while j < k.len() {
+        w[j / 8] |= (k[j] as u64) << (8 * (j % 8));
+        j += 1;
+    }
+    (w[0], w[1])
+}
+
+const KEY_SLOTS: usize = 128;
+
+const fn key_hash(w0: u64, w1: u64) -> usize {
+    ((w0 ^ w1.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) as usize
+}
+
+/// Open-addressing table of [`KEYS`] (linear probing, `w0 == 0` empty):
+/// one hash and usually one comparison per key instead of a chain of
+/// byte-string comparisons.
+static KEY_TABLE: [(u64, u64, Key); KEY_SLOTS] = {
+    let mut t = [(0u64, 0u64, Key::Apparmor); KEY_SLOTS];
+    let mut i = 0;
+    while i < KEYS.len() {
+        let (w0, w1) = key_words(KEYS[i].0);
+        let mut h = key_hash(w0, w1);
+        while t[h].0 != 0 {
+            h = (h + 1) % KEY_SLOTS;
+        }
+        t[h] = (w0, w1, KEYS[i].1);
+        i += 1;
+    }
+    t
+};
+
+/// `k` (a key: `[A-Za-z0-9_.-]+`, never NUL) as two words, like [`key_words`].
+#[inline]
+fn load_key_words(k: &[u8]) -> (u64, u64) {
+    let n = k.len();
+    let le8 = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    let le4 = |b: &[u8]| u64::from(u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+    if n >= 8 {
+        // n <= 16: the second word's bytes k[8..n], from the last 8 bytes
+        let hi = le8(&k[n - 8..])
+            .checked_shr(8 * (16 - n) as u32)
+            .unwrap_or(0);
+        (le8(&k[..8]), hi)
+    } else if n >= 4 {
+        (le4(&k[..4]) | le4(&k[n - 4..]) << (8 * (n - 4)), 0)
+    } else if n > 0 {
+        let b = |j: usize| u64::from(k[j]) << (8 * j);
+        (b(0) | b(n / 2) | b(n - 1), 0)
+    } else {
+        (0, 0)
+    }
+}
+
+/// The model key `k` names, if any.
+#[inline]
+fn key_id(k: &[u8]) -> Option<Key> {
+    if k.is_empty() || k.len() > 16 {
+        return None;
+    }
+    let (w0, w1) = load_key_words(k);
+    let mut h = key_hash(w0, w1);
+    loop {
+        let e = &KEY_TABLE[h];
+        if e.0 == w0 && e.1 == w1 {
+            return Some(e.2);
+        }
+        if e.0 == 0 {
+            return None;
+        }
+        h = (h + 1) % KEY_SLOTS;
+    }
+}
+
+fn assign(rec: &mut Record, key: Option<Key>, k: &[u8], v: Val<'_>) {
     macro_rules! s {
         ($f:ident) => {
             put_string(&mut rec.$f, v)
@@ -842,8 +1029,8 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
             }
         };
     }
-    match k {
-        b"apparmor" => {
+    match key {
+        Some(Key::Apparmor) => {
             // the kind decoded like a string value, without building a Text
             let decoded;
             let t: &[u8] = match &v {
@@ -862,7 +1049,7 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
                 }
             }
         }
-        b"type" => {
+        Some(Key::Type) => {
             if let Some(e) = event_from_type(match &v {
                 Val::Bare(b) => b,
                 Val::Quoted(q) => q,
@@ -872,26 +1059,26 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
                 keep_extra(rec, k, v)
             }
         }
-        b"operation" => s!(operation),
-        b"class" => s!(class),
-        b"requested_mask" | b"requested" => s!(requested_mask),
-        b"denied_mask" | b"denied" | b"mask" => s!(denied_mask),
-        b"fsuid" => n!(fsuid),
-        b"ouid" => n!(ouid),
-        b"profile" | b"label" => s!(profile),
-        b"peer_profile" | b"peer_label" | b"tcontext" => s!(peer_profile),
-        b"peer" => s!(peer),
-        b"name" | b"capname" => s!(name),
-        b"comm" | b"exe" => s!(comm),
-        b"name2" | b"target" => s!(name2),
-        b"namespace" => s!(namespace),
-        b"attribute" => s!(attribute),
-        b"task" => n!(task),
-        b"parent" => n!(parent),
-        b"magic_token" => n!(magic_token),
-        b"info" => s!(info),
-        b"peer_info" => s!(peer_info),
-        b"error" => {
+        Some(Key::Operation) => s!(operation),
+        Some(Key::Class) => s!(class),
+        Some(Key::Requested) => s!(requested_mask),
+        Some(Key::Denied) => s!(denied_mask),
+        Some(Key::Fsuid) => n!(fsuid),
+        Some(Key::Ouid) => n!(ouid),
+        Some(Key::Profile) => s!(profile),
+        Some(Key::PeerProfile) => s!(peer_profile),
+        Some(Key::Peer) => s!(peer),
+        Some(Key::Name) => s!(name),
+        Some(Key::Comm) => s!(comm),
+        Some(Key::Name2) => s!(name2),
+        Some(Key::Namespace) => s!(namespace),
+        Some(Key::Attribute) => s!(attribute),
+        Some(Key::Task) => n!(task),
+        Some(Key::Parent) => n!(parent),
+        Some(Key::MagicToken) => n!(magic_token),
+        Some(Key::Info) => s!(info),
+        Some(Key::PeerInfo) => s!(peer_info),
+        Some(Key::Error) => {
             let b: &[u8] = match &v {
                 Val::Bare(b) => b,
                 Val::Quoted(q) => q,
@@ -901,36 +1088,36 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
                 None => keep_extra(rec, k, v),
             }
         }
-        b"pid" => n!(pid),
-        b"peer_pid" => n!(peer_pid),
-        b"addr" => match &v {
+        Some(Key::Pid) => n!(pid),
+        Some(Key::PeerPid) => n!(peer_pid),
+        Some(Key::Addr) => match &v {
             Val::Bare(b"?" | b"none") => keep_extra(rec, k, v),
             _ => s!(net_addr),
         },
-        b"peer_addr" => match &v {
+        Some(Key::PeerAddr) => match &v {
             Val::Bare(b"none") => keep_extra(rec, k, v),
             _ => s!(peer_addr),
         },
-        b"family" => s!(net_family),
-        b"sock_type" => s!(net_sock_type),
-        b"protocol" => match (&v, num(&v)) {
+        Some(Key::Family) => s!(net_family),
+        Some(Key::SockType) => s!(net_sock_type),
+        Some(Key::Protocol) => match (&v, num(&v)) {
             (Val::Bare(_), Some(n)) => rec.net_protocol = Some(Text::from(&*protocol_name(n))),
             _ => s!(net_protocol),
         },
-        b"laddr" | b"saddr" => Text::put(&mut rec.net_local_addr, v.plain()),
-        b"faddr" | b"daddr" => Text::put(&mut rec.net_foreign_addr, v.plain()),
-        b"lport" | b"src" => n!(net_local_port),
-        b"fport" | b"dest" => n!(net_foreign_port),
-        b"bus" => s!(dbus_bus),
-        b"path" => s!(dbus_path),
-        b"interface" => s!(dbus_interface),
-        b"member" | b"method" => s!(dbus_member),
-        b"signal" => Text::put(&mut rec.signal, v.plain()),
-        b"fstype" => s!(fs_type),
-        b"flags" => s!(flags),
-        b"srcname" => s!(src_name),
-        b"execpath" => s!(execpath),
-        _ => keep_extra(rec, k, v),
+        Some(Key::LocalAddr) => Text::put(&mut rec.net_local_addr, v.plain()),
+        Some(Key::ForeignAddr) => Text::put(&mut rec.net_foreign_addr, v.plain()),
+        Some(Key::LocalPort) => n!(net_local_port),
+        Some(Key::ForeignPort) => n!(net_foreign_port),
+        Some(Key::Bus) => s!(dbus_bus),
+        Some(Key::Path) => s!(dbus_path),
+        Some(Key::Interface) => s!(dbus_interface),
+        Some(Key::Member) => s!(dbus_member),
+        Some(Key::Signal) => Text::put(&mut rec.signal, v.plain()),
+        Some(Key::FsType) => s!(fs_type),
+        Some(Key::Flags) => s!(flags),
+        Some(Key::SrcName) => s!(src_name),
+        Some(Key::ExecPath) => s!(execpath),
+        None => keep_extra(rec, k, v),
     }
 }
 
@@ -1175,6 +1362,41 @@ mod tests {
                 (Text::from("OUID"), Text::from("root"))
             ]
         );
+    }
+
+    #[test]
+    fn key_table() {
+        for (k, id) in KEYS {
+            assert_eq!(key_id(k), Some(id), "{}", String::from_utf8_lossy(k));
+        }
+        for k in [
+            &b"capability"[..],
+            b"sauid",
+            b"hostname",
+            b"terminal",
+            b"FSUID",
+            b"pi",
+            b"pidd",
+            b"names",
+            b"nam",
+            b"requested_mask_",
+            b"requested_mas",
+            b"peer_profile.x",
+            b"a",
+            b"0123456789abcdef",
+            b"0123456789abcdefg",
+            b"",
+        ] {
+            assert_eq!(key_id(k), None, "{}", String::from_utf8_lossy(k));
+        }
+        // the runtime word loader agrees with the table's for every length
+        let src = b"aB3_.-xyzQWERTY-._0123";
+        for n in 0..=16 {
+            for start in 0..src.len() - n {
+                let k = &src[start..start + n];
+                assert_eq!(load_key_words(k), key_words(k), "{n}");
+            }
+        }
     }
 
     #[test]
