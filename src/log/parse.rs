@@ -547,10 +547,23 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Length of the run of key bytes at the start of `i`, eight bytes at a
+/// time: the table bits of a word's bytes gathered into a mask without a
+/// branch per byte (a byte loop mispredicts its exit once per key).
 fn key_len(i: &[u8]) -> usize {
-    i.iter()
+    let mut j = 0;
+    while j + 8 <= i.len() {
+        let w = word_at(i, j);
+        let m = !key_mask(w) & HI;
+        if m != 0 {
+            return j + first_flag(m);
+        }
+        j += 8;
+    }
+    j + i[j..]
+        .iter()
         .position(|&b| CLASS[b as usize] & 1 == 0)
-        .unwrap_or(i.len())
+        .unwrap_or(i.len() - j)
 }
 
 /// One `key=value` at the start of `i`: quoted (`"…"`, backslash escapes the
@@ -629,6 +642,21 @@ fn word_at(b: &[u8], j: usize) -> u64 {
 fn eq_mask(w: u64, c: u8) -> u64 {
     let x = w ^ (LO * u64::from(c));
     x.wrapping_sub(LO) & !x & HI
+}
+
+/// High bit set in each byte of `w` that is a key byte `[A-Za-z0-9_.-]`
+/// (exact for every byte: the per-byte sums never carry).
+#[inline]
+fn key_mask(w: u64) -> u64 {
+    let y = w & !HI;
+    // bit 7 of each byte: (byte & 0x7f) > c
+    let gt = |y: u64, c: u8| y + LO * u64::from(0x7f - c);
+    let within = |y: u64, a: u8, b: u8| gt(y, a - 1) & !gt(y, b);
+    let letters = within(y | (LO * 0x20), b'a', b'z');
+    let digits = within(y, b'0', b'9');
+    let dash_dot = within(y, b'-', b'.');
+    let underscore = within(y, b'_', b'_');
+    (letters | digits | dash_dot | underscore) & !w & HI
 }
 
 /// Byte index of the lowest flag of a non-zero mask.
@@ -1464,6 +1492,36 @@ mod tests {
                 assert_eq!(load_key_words(k), key_words(k), "{n}");
             }
         }
+    }
+
+    #[test]
+    fn key_mask_matches_class_table() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                // the byte among neighbours that are key bytes and not
+                let w = u64::from_le_bytes([b'a'; 8]) & !(0xff << (8 * pos))
+                    | u64::from(b) << (8 * pos);
+                let w2 = u64::from_le_bytes([0xff; 8]) & !(0xff << (8 * pos))
+                    | u64::from(b) << (8 * pos);
+                for (w, other) in [(w, true), (w2, false)] {
+                    let m = key_mask(w);
+                    for j in 0..8 {
+                        let want = if j == pos {
+                            CLASS[b as usize] & 1 != 0
+                        } else {
+                            other
+                        };
+                        assert_eq!(m >> (8 * j + 7) & 1 == 1, want, "{b:#x} at {pos}, byte {j}");
+                    }
+                }
+            }
+        }
+        let mut i = b"requested_mask=\"r\"".to_vec();
+        assert_eq!(key_len(&i), 14);
+        i.truncate(5);
+        assert_eq!(key_len(&i), 5);
+        assert_eq!(key_len(b"a.b-c_D9/x"), 8);
+        assert_eq!(key_len(b"0123456789abcdefXYZ_.-"), 22);
     }
 
     #[test]
