@@ -55,7 +55,9 @@ static F: LazyLock<Finders> = LazyLock::new(|| Finders {
 });
 
 fn has_aa_keys(b: &[u8]) -> bool {
-    F.apparmor_eq.find(b).is_some()
+    // a kernel AVC body starts with the key: no search
+    b.starts_with(b"apparmor=")
+        || F.apparmor_eq.find(b).is_some()
         || F.profile_eq.find(b).is_some()
         || F.label_eq.find(b).is_some()
 }
@@ -107,7 +109,13 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
         let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
         let t = &rest[..end];
         return match t {
-            b"AVC" | b"1400" | b"USER_AVC" | b"1107" => has_aa_keys(rest),
+            b"AVC" | b"1400" => {
+                // the usual `AVC msg=audit(ID): apparmor=`: look right
+                // after the header before searching the whole line
+                let body = memchr::memchr(b')', rest).map_or(&b""[..], |p| &rest[p..]);
+                body.starts_with(b"): apparmor=") || has_aa_keys(rest)
+            }
+            b"USER_AVC" | b"1107" => has_aa_keys(rest),
             // auditd names every other type (SYSCALL, PATH, USER_*, …); none
             // carries AppArmor fields, so the line is not scanned.
             _ => {
@@ -166,6 +174,38 @@ fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
     ))
 }
 
+/// `EPOCH.MSEC:SERIAL)` at the start of `i`: the id and the position of
+/// the `)`, when each number is 1 to 20 digits and fits [`dec`]; else None
+/// (the caller then takes the general path).
+fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
+    let mut j = 0;
+    let mut num = |end: u8| -> Option<u64> {
+        let start = j;
+        let mut v: u64 = 0;
+        while let Some(&b) = i.get(j) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            j += 1;
+        }
+        if j == start || j - start > 20 || i.get(j) != Some(&end) {
+            return None;
+        }
+        j += 1;
+        Some(v)
+    };
+    let epoch = num(b'.')?;
+    let msec = num(b':')?;
+    let serial = num(b')')?;
+    let id = AuditId {
+        epoch,
+        msec: msec.min(u64::from(u32::MAX)) as u32,
+        serial,
+    };
+    Some((id, j - 1))
+}
+
 fn dec(d: &[u8]) -> Option<u64> {
     if d.is_empty() || d.len() > 20 {
         return None;
@@ -188,6 +228,13 @@ fn audit_header(i: &[u8]) -> Result<(Option<AuditId>, &[u8], &[u8]), Option<&[u8
     let Some(inner) = i.strip_prefix(b"audit(") else {
         return Err(None);
     };
+    // the usual well-formed id, read in one pass (the general path below
+    // gives the same result for it)
+    if let Some((id, close)) = quick_audit_id(inner) {
+        let after = &inner[close + 1..];
+        let after = after.strip_prefix(b":").unwrap_or(after);
+        return Ok((Some(id), &inner[..close], trim_start(after)));
+    }
     let close = memchr::memchr(b')', inner);
     let Some(close) = close else { return Err(None) };
     let text = &inner[..close];
@@ -1492,6 +1539,52 @@ mod tests {
                 assert_eq!(load_key_words(k), key_words(k), "{n}");
             }
         }
+    }
+
+    #[test]
+    fn quick_audit_id_agrees_with_nom() {
+        let big = "1".repeat(21);
+        let zeros = format!("{}1", "0".repeat(20));
+        let max = u64::MAX.to_string();
+        let over = "18446744073709551616".to_string();
+        let parts = [
+            "",
+            "0",
+            "1",
+            "123",
+            "1700000000",
+            "4294967296",
+            &big,
+            &zeros,
+            &max,
+            &over,
+            "1a",
+            " 1",
+        ];
+        let mut n = 0;
+        for e in parts {
+            for m in parts {
+                for s in parts {
+                    for tail in ["): apparmor=", ")", ")x", "", " ): a", ":)"] {
+                        let inner = format!("{e}.{m}:{s}{tail}");
+                        let inner = inner.as_bytes();
+                        let close = memchr::memchr(b')', inner);
+                        let nom = close.and_then(|c| match audit_id(&inner[..c]) {
+                            Ok((b"", id)) => Some((id, c)),
+                            _ => None,
+                        });
+                        assert_eq!(
+                            quick_audit_id(inner),
+                            nom,
+                            "{}",
+                            String::from_utf8_lossy(inner)
+                        );
+                        n += usize::from(nom.is_some());
+                    }
+                }
+            }
+        }
+        assert!(n > 100);
     }
 
     #[test]
