@@ -892,7 +892,13 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
 
 /// Splits a bare value like `0FSUID=` into `0` and the tail `FSUID=`.
 fn split_damaged(b: &[u8]) -> (Val<'_>, Option<&[u8]>) {
-    let Some(eq) = memchr::memchr(b'=', b) else {
+    // bare values are mostly short numbers: no memchr call for them
+    let eq = if b.len() <= 16 {
+        b.iter().position(|&c| c == b'=')
+    } else {
+        memchr::memchr(b'=', b)
+    };
+    let Some(eq) = eq else {
         return (Val::Bare(b), None);
     };
     let head = &b[..eq];
