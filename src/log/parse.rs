@@ -55,7 +55,9 @@ static F: LazyLock<Finders> = LazyLock::new(|| Finders {
 });
 
 fn has_aa_keys(b: &[u8]) -> bool {
-    F.apparmor_eq.find(b).is_some()
+    // a kernel AVC body starts with the key: no search
+    b.starts_with(b"apparmor=")
+        || F.apparmor_eq.find(b).is_some()
         || F.profile_eq.find(b).is_some()
         || F.label_eq.find(b).is_some()
 }
@@ -107,7 +109,13 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
         let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
         let t = &rest[..end];
         return match t {
-            b"AVC" | b"1400" | b"USER_AVC" | b"1107" => has_aa_keys(rest),
+            b"AVC" | b"1400" => {
+                // the usual `AVC msg=audit(ID): apparmor=`: look right
+                // after the header before searching the whole line
+                let body = memchr::memchr(b')', rest).map_or(&b""[..], |p| &rest[p..]);
+                body.starts_with(b"): apparmor=") || has_aa_keys(rest)
+            }
+            b"USER_AVC" | b"1107" => has_aa_keys(rest),
             // auditd names every other type (SYSCALL, PATH, USER_*, …); none
             // carries AppArmor fields, so the line is not scanned.
             _ => {
@@ -166,6 +174,38 @@ fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
     ))
 }
 
+/// `EPOCH.MSEC:SERIAL)` at the start of `i`: the id and the position of
+/// the `)`, when each number is 1 to 20 digits and fits [`dec`]; else None
+/// (the caller then takes the general path).
+fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
+    let mut j = 0;
+    let mut num = |end: u8| -> Option<u64> {
+        let start = j;
+        let mut v: u64 = 0;
+        while let Some(&b) = i.get(j) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            j += 1;
+        }
+        if j == start || j - start > 20 || i.get(j) != Some(&end) {
+            return None;
+        }
+        j += 1;
+        Some(v)
+    };
+    let epoch = num(b'.')?;
+    let msec = num(b':')?;
+    let serial = num(b')')?;
+    let id = AuditId {
+        epoch,
+        msec: msec.min(u64::from(u32::MAX)) as u32,
+        serial,
+    };
+    Some((id, j - 1))
+}
+
 fn dec(d: &[u8]) -> Option<u64> {
     if d.is_empty() || d.len() > 20 {
         return None;
@@ -188,6 +228,13 @@ fn audit_header(i: &[u8]) -> Result<(Option<AuditId>, &[u8], &[u8]), Option<&[u8
     let Some(inner) = i.strip_prefix(b"audit(") else {
         return Err(None);
     };
+    // the usual well-formed id, read in one pass (the general path below
+    // gives the same result for it)
+    if let Some((id, close)) = quick_audit_id(inner) {
+        let after = &inner[close + 1..];
+        let after = after.strip_prefix(b":").unwrap_or(after);
+        return Ok((Some(id), &inner[..close], trim_start(after)));
+    }
     let close = memchr::memchr(b')', inner);
     let Some(close) = close else { return Err(None) };
     let text = &inner[..close];
@@ -329,7 +376,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
         (Framing::Kernel, after)
     };
     rec.framing = framing;
-    rec.audit_type = Some(Text::from_bytes(type_name));
+    Text::put(&mut rec.audit_type, type_name);
     let body = match audit_header(hdr) {
         Ok((id, text, body)) => {
             set_id(&mut rec, id, text);
@@ -363,7 +410,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     if let Some(id) = id {
-        rec.audit_id = Some(Text::from_bytes(text));
+        Text::put(&mut rec.audit_id, text);
         rec.epoch = Some(id.epoch);
         rec.epoch_msec = Some(id.msec);
         rec.audit_sub_id = Some(id.serial);
@@ -490,7 +537,7 @@ fn user_avc(body: &[u8], rec: &mut Record) -> KvCheck {
         }
         match kv(i) {
             Some((k, v, rest)) => {
-                rec.header.push((Text::from_bytes(k), v.decoded_plain()));
+                push_pair(&mut rec.header, k, v.plain());
                 i = rest;
             }
             None => {
@@ -509,11 +556,22 @@ enum Val<'a> {
 }
 
 impl Val<'_> {
-    fn decoded_plain(&self) -> Text {
+    /// The value without quotes, not hex-decoded.
+    fn plain(&self) -> &[u8] {
         match self {
-            Val::Quoted(v) => Text::from_bytes(v),
-            Val::Bare(b) => Text::from_bytes(b),
+            Val::Quoted(v) => v,
+            Val::Bare(b) => b,
         }
+    }
+}
+
+/// Appends `(k, v)` (value not hex-decoded) to a list of fields, writing
+/// the texts in place.
+fn push_pair(list: &mut Vec<(Text, Text)>, k: &[u8], v: &[u8]) {
+    list.push((Text::default(), Text::default()));
+    if let Some((a, b)) = list.last_mut() {
+        a.set(k);
+        b.set(v);
     }
 }
 
@@ -536,10 +594,23 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Length of the run of key bytes at the start of `i`, eight bytes at a
+/// time: the table bits of a word's bytes gathered into a mask without a
+/// branch per byte (a byte loop mispredicts its exit once per key).
 fn key_len(i: &[u8]) -> usize {
-    i.iter()
+    let mut j = 0;
+    while j + 8 <= i.len() {
+        let w = word_at(i, j);
+        let m = !key_mask(w) & HI;
+        if m != 0 {
+            return j + first_flag(m);
+        }
+        j += 8;
+    }
+    j + i[j..]
+        .iter()
         .position(|&b| CLASS[b as usize] & 1 == 0)
-        .unwrap_or(i.len())
+        .unwrap_or(i.len() - j)
 }
 
 /// One `key=value` at the start of `i`: quoted (`"…"`, backslash escapes the
@@ -561,7 +632,7 @@ fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     let (k, rest) = (&i[..n], &i[n + 1..]);
     if let Some(q) = rest.strip_prefix(b"\"") {
         // fast path: no backslash before the closing quote
-        let close = memchr::memchr2(b'"', b'\\', q);
+        let close = find_quote_or_backslash(q);
         match close {
             Some(p) if q[p] == b'"' => {
                 return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..], true));
@@ -592,12 +663,94 @@ fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     // Lines are split at \n and a trailing \r is trimmed, so a bare value
     // ends at a space, a tab or auditd's 0x1d (a CR/LF inside a journal
     // MESSAGE stays part of the value).
-    // bare values are short: a table scan beats a SIMD search setup
-    let end = rest
+    let end = bare_end(rest);
+    Some((k, Val::Bare(&rest[..end]), &rest[end..], true))
+}
+
+// Word-at-a-time (SWAR) byte search: values are mostly shorter than 32
+// bytes, where a `memchr` call (dispatch, vector setup) costs more than the
+// search and a byte loop mispredicts its exit once per value.
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The 8 bytes of `b` at `j` as a little-endian word (`j + 8 <= b.len()`).
+#[inline]
+fn word_at(b: &[u8], j: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[j..j + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// High bit set in each byte of `w` equal to `c`. Bytes above the first
+/// match may be flagged falsely (a borrow), the lowest flag is exact; so
+/// the lowest flag of an OR of such masks is the first byte matching any.
+#[inline]
+fn eq_mask(w: u64, c: u8) -> u64 {
+    let x = w ^ (LO * u64::from(c));
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// High bit set in each byte of `w` that is a key byte `[A-Za-z0-9_.-]`
+/// (exact for every byte: the per-byte sums never carry).
+#[inline]
+fn key_mask(w: u64) -> u64 {
+    let y = w & !HI;
+    // bit 7 of each byte: (byte & 0x7f) > c
+    let gt = |y: u64, c: u8| y + LO * u64::from(0x7f - c);
+    let within = |y: u64, a: u8, b: u8| gt(y, a - 1) & !gt(y, b);
+    let letters = within(y | (LO * 0x20), b'a', b'z');
+    let digits = within(y, b'0', b'9');
+    let dash_dot = within(y, b'-', b'.');
+    let underscore = within(y, b'_', b'_');
+    (letters | digits | dash_dot | underscore) & !w & HI
+}
+
+/// Byte index of the lowest flag of a non-zero mask.
+#[inline]
+fn first_flag(m: u64) -> usize {
+    (m.trailing_zeros() / 8) as usize
+}
+
+/// Position of the first `"` or `\` in `q`.
+#[inline]
+fn find_quote_or_backslash(q: &[u8]) -> Option<usize> {
+    let mut j = 0;
+    while j + 8 <= q.len() {
+        if j == 64 {
+            // a long value: the vector search pays off
+            return memchr::memchr2(b'"', b'\\', &q[j..]).map(|p| p + j);
+        }
+        let w = word_at(q, j);
+        let m = eq_mask(w, b'"') | eq_mask(w, b'\\');
+        if m != 0 {
+            return Some(j + first_flag(m));
+        }
+        j += 8;
+    }
+    q[j..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|p| p + j)
+}
+
+/// Length of the bare value at the start of `r`: up to a space, a tab or
+/// 0x1d (the bytes with class bit 1), or the end.
+#[inline]
+fn bare_end(r: &[u8]) -> usize {
+    let mut j = 0;
+    while j + 8 <= r.len() {
+        let w = word_at(r, j);
+        let m = eq_mask(w, b' ') | eq_mask(w, b'\t') | eq_mask(w, 0x1d);
+        if m != 0 {
+            return j + first_flag(m);
+        }
+        j += 8;
+    }
+    j + r[j..]
         .iter()
         .position(|&b| CLASS[b as usize] & 2 != 0)
-        .unwrap_or(rest.len());
-    Some((k, Val::Bare(&rest[..end]), &rest[end..], true))
+        .unwrap_or(r.len() - j)
 }
 
 fn is_upper_hex(b: &[u8]) -> bool {
@@ -627,6 +780,17 @@ fn string_val(v: Val<'_>) -> Text {
         Val::Quoted(Cow::Owned(q)) => Text::from_vec(q),
         Val::Bare(b) if is_upper_hex(b) => Text::from_vec(hex_decode(b)),
         Val::Bare(b) => Text::from_bytes(b),
+    }
+}
+
+/// [`string_val`] stored into `slot` in place.
+#[inline]
+fn put_string(slot: &mut Option<Text>, v: Val<'_>) {
+    match v {
+        Val::Quoted(Cow::Borrowed(q)) => Text::put(slot, q),
+        Val::Quoted(Cow::Owned(q)) => *slot = Some(Text::from_vec(q)),
+        Val::Bare(b) if is_upper_hex(b) => *slot = Some(Text::from_vec(hex_decode(b))),
+        Val::Bare(b) => Text::put(slot, b),
     }
 }
 
@@ -698,12 +862,13 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         if !terminated {
             check.unterminated = true;
         }
-        if k != b"apparmor" && !matches!(&v, Val::Bare(b) if b.is_empty()) {
+        let key = key_id(k);
+        if key != Some(Key::Apparmor) && !matches!(&v, Val::Bare(b) if b.is_empty()) {
             check.fields += 1;
         }
-        if enriched || is_enrichment_key(k) {
-            rec.enrichment
-                .push((Text::from_bytes(k), v.decoded_plain()));
+        // (model keys are lowercase: never enrichment keys)
+        if enriched || (key.is_none() && is_enrichment_key(k)) {
+            push_pair(&mut rec.enrichment, k, v.plain());
             continue;
         }
         // auditd ENRICHED output with the 0x1d lost in copy-paste:
@@ -712,15 +877,14 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
             Val::Bare(b) => split_damaged(b),
             v => (v, None),
         };
-        assign(rec, k, v);
+        assign(rec, key, k, v);
         if let Some(tail) = damaged {
             // re-parse the tail (it starts with an uppercase key)
             let (k2, v2, rest2) = match kv_tail(tail, i) {
                 Some(x) => x,
                 None => continue,
             };
-            rec.enrichment
-                .push((Text::from_bytes(k2), v2.decoded_plain()));
+            push_pair(&mut rec.enrichment, k2, v2.plain());
             i = rest2;
         }
     }
@@ -728,7 +892,13 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
 
 /// Splits a bare value like `0FSUID=` into `0` and the tail `FSUID=`.
 fn split_damaged(b: &[u8]) -> (Val<'_>, Option<&[u8]>) {
-    let Some(eq) = memchr::memchr(b'=', b) else {
+    // bare values are mostly short numbers: no memchr call for them
+    let eq = if b.len() <= 16 {
+        b.iter().position(|&c| c == b'=')
+    } else {
+        memchr::memchr(b'=', b)
+    };
+    let Some(eq) = eq else {
         return (Val::Bare(b), None);
     };
     let head = &b[..eq];
@@ -808,10 +978,195 @@ fn protocol_name(n: u64) -> String {
     name.to_owned()
 }
 
-fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
+/// The keys the record model names (spec/runtime-and-logs.md §3.4), each
+/// with the field it fills; synonyms share a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Apparmor,
+    Type,
+    Operation,
+    Class,
+    Requested,
+    Denied,
+    Fsuid,
+    Ouid,
+    Profile,
+    PeerProfile,
+    Peer,
+    Name,
+    Comm,
+    Name2,
+    Namespace,
+    Attribute,
+    Task,
+    Parent,
+    MagicToken,
+    Info,
+    PeerInfo,
+    Error,
+    Pid,
+    PeerPid,
+    Addr,
+    PeerAddr,
+    Family,
+    SockType,
+    Protocol,
+    LocalAddr,
+    ForeignAddr,
+    LocalPort,
+    ForeignPort,
+    Bus,
+    Path,
+    Interface,
+    Member,
+    Signal,
+    FsType,
+    Flags,
+    SrcName,
+    ExecPath,
+}
+
+const KEYS: [(&[u8], Key); 56] = [
+    (b"apparmor", Key::Apparmor),
+    (b"type", Key::Type),
+    (b"operation", Key::Operation),
+    (b"class", Key::Class),
+    (b"requested_mask", Key::Requested),
+    (b"requested", Key::Requested),
+    (b"denied_mask", Key::Denied),
+    (b"denied", Key::Denied),
+    (b"mask", Key::Denied),
+    (b"fsuid", Key::Fsuid),
+    (b"ouid", Key::Ouid),
+    (b"profile", Key::Profile),
+    (b"label", Key::Profile),
+    (b"peer_profile", Key::PeerProfile),
+    (b"peer_label", Key::PeerProfile),
+    (b"tcontext", Key::PeerProfile),
+    (b"peer", Key::Peer),
+    (b"name", Key::Name),
+    (b"capname", Key::Name),
+    (b"comm", Key::Comm),
+    (b"exe", Key::Comm),
+    (b"name2", Key::Name2),
+    (b"target", Key::Name2),
+    (b"namespace", Key::Namespace),
+    (b"attribute", Key::Attribute),
+    (b"task", Key::Task),
+    (b"parent", Key::Parent),
+    (b"magic_token", Key::MagicToken),
+    (b"info", Key::Info),
+    (b"peer_info", Key::PeerInfo),
+    (b"error", Key::Error),
+    (b"pid", Key::Pid),
+    (b"peer_pid", Key::PeerPid),
+    (b"addr", Key::Addr),
+    (b"peer_addr", Key::PeerAddr),
+    (b"family", Key::Family),
+    (b"sock_type", Key::SockType),
+    (b"protocol", Key::Protocol),
+    (b"laddr", Key::LocalAddr),
+    (b"saddr", Key::LocalAddr),
+    (b"faddr", Key::ForeignAddr),
+    (b"daddr", Key::ForeignAddr),
+    (b"lport", Key::LocalPort),
+    (b"src", Key::LocalPort),
+    (b"fport", Key::ForeignPort),
+    (b"dest", Key::ForeignPort),
+    (b"bus", Key::Bus),
+    (b"path", Key::Path),
+    (b"interface", Key::Interface),
+    (b"member", Key::Member),
+    (b"method", Key::Member),
+    (b"signal", Key::Signal),
+    (b"fstype", Key::FsType),
+    (b"flags", Key::Flags),
+    (b"srcname", Key::SrcName),
+    (b"execpath", Key::ExecPath),
+];
+
+/// A key of at most 16 bytes as two little-endian words, zero-padded (key
+/// bytes are never NUL, so the words identify the key).
+const fn key_words(k: &[u8]) -> (u64, u64) {
+    let mut w = [0u64; 2];
+    let mut j = 0;
+    while j < k.len() {
+        w[j / 8] |= (k[j] as u64) << (8 * (j % 8));
+        j += 1;
+    }
+    (w[0], w[1])
+}
+
+const KEY_SLOTS: usize = 128;
+
+const fn key_hash(w0: u64, w1: u64) -> usize {
+    ((w0 ^ w1.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) as usize
+}
+
+/// Open-addressing table of [`KEYS`] (linear probing, `w0 == 0` empty):
+/// one hash and usually one comparison per key instead of a chain of
+/// byte-string comparisons.
+static KEY_TABLE: [(u64, u64, Key); KEY_SLOTS] = {
+    let mut t = [(0u64, 0u64, Key::Apparmor); KEY_SLOTS];
+    let mut i = 0;
+    while i < KEYS.len() {
+        let (w0, w1) = key_words(KEYS[i].0);
+        let mut h = key_hash(w0, w1);
+        while t[h].0 != 0 {
+            h = (h + 1) % KEY_SLOTS;
+        }
+        t[h] = (w0, w1, KEYS[i].1);
+        i += 1;
+    }
+    t
+};
+
+/// `k` (a key: `[A-Za-z0-9_.-]+`, never NUL) as two words, like [`key_words`].
+#[inline]
+fn load_key_words(k: &[u8]) -> (u64, u64) {
+    let n = k.len();
+    let le8 = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    let le4 = |b: &[u8]| u64::from(u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+    if n >= 8 {
+        // n <= 16: the second word's bytes k[8..n], from the last 8 bytes
+        let hi = le8(&k[n - 8..])
+            .checked_shr(8 * (16 - n) as u32)
+            .unwrap_or(0);
+        (le8(&k[..8]), hi)
+    } else if n >= 4 {
+        (le4(&k[..4]) | le4(&k[n - 4..]) << (8 * (n - 4)), 0)
+    } else if n > 0 {
+        let b = |j: usize| u64::from(k[j]) << (8 * j);
+        (b(0) | b(n / 2) | b(n - 1), 0)
+    } else {
+        (0, 0)
+    }
+}
+
+/// The model key `k` names, if any.
+#[inline]
+fn key_id(k: &[u8]) -> Option<Key> {
+    if k.is_empty() || k.len() > 16 {
+        return None;
+    }
+    let (w0, w1) = load_key_words(k);
+    let mut h = key_hash(w0, w1);
+    loop {
+        let e = &KEY_TABLE[h];
+        if e.0 == w0 && e.1 == w1 {
+            return Some(e.2);
+        }
+        if e.0 == 0 {
+            return None;
+        }
+        h = (h + 1) % KEY_SLOTS;
+    }
+}
+
+fn assign(rec: &mut Record, key: Option<Key>, k: &[u8], v: Val<'_>) {
     macro_rules! s {
         ($f:ident) => {
-            rec.$f = Some(string_val(v))
+            put_string(&mut rec.$f, v)
         };
     }
     macro_rules! n {
@@ -822,18 +1177,27 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
             }
         };
     }
-    match k {
-        b"apparmor" => {
-            let t = string_val(v);
-            match EventType::from_kernel_name(t.as_bytes()) {
+    match key {
+        Some(Key::Apparmor) => {
+            // the kind decoded like a string value, without building a Text
+            let decoded;
+            let t: &[u8] = match &v {
+                Val::Quoted(q) => q,
+                Val::Bare(b) if is_upper_hex(b) => {
+                    decoded = hex_decode(b);
+                    &decoded
+                }
+                Val::Bare(b) => b,
+            };
+            match EventType::from_kernel_name(t) {
                 Some(e) => rec.event = e,
                 None => {
                     rec.event = EventType::Invalid;
-                    rec.problem = Some(format!("unknown apparmor= kind {t}"));
+                    rec.problem = Some(format!("unknown apparmor= kind {}", Text::from_bytes(t)));
                 }
             }
         }
-        b"type" => {
+        Some(Key::Type) => {
             if let Some(e) = event_from_type(match &v {
                 Val::Bare(b) => b,
                 Val::Quoted(q) => q,
@@ -843,26 +1207,26 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
                 keep_extra(rec, k, v)
             }
         }
-        b"operation" => s!(operation),
-        b"class" => s!(class),
-        b"requested_mask" | b"requested" => s!(requested_mask),
-        b"denied_mask" | b"denied" | b"mask" => s!(denied_mask),
-        b"fsuid" => n!(fsuid),
-        b"ouid" => n!(ouid),
-        b"profile" | b"label" => s!(profile),
-        b"peer_profile" | b"peer_label" | b"tcontext" => s!(peer_profile),
-        b"peer" => s!(peer),
-        b"name" | b"capname" => s!(name),
-        b"comm" | b"exe" => s!(comm),
-        b"name2" | b"target" => s!(name2),
-        b"namespace" => s!(namespace),
-        b"attribute" => s!(attribute),
-        b"task" => n!(task),
-        b"parent" => n!(parent),
-        b"magic_token" => n!(magic_token),
-        b"info" => s!(info),
-        b"peer_info" => s!(peer_info),
-        b"error" => {
+        Some(Key::Operation) => s!(operation),
+        Some(Key::Class) => s!(class),
+        Some(Key::Requested) => s!(requested_mask),
+        Some(Key::Denied) => s!(denied_mask),
+        Some(Key::Fsuid) => n!(fsuid),
+        Some(Key::Ouid) => n!(ouid),
+        Some(Key::Profile) => s!(profile),
+        Some(Key::PeerProfile) => s!(peer_profile),
+        Some(Key::Peer) => s!(peer),
+        Some(Key::Name) => s!(name),
+        Some(Key::Comm) => s!(comm),
+        Some(Key::Name2) => s!(name2),
+        Some(Key::Namespace) => s!(namespace),
+        Some(Key::Attribute) => s!(attribute),
+        Some(Key::Task) => n!(task),
+        Some(Key::Parent) => n!(parent),
+        Some(Key::MagicToken) => n!(magic_token),
+        Some(Key::Info) => s!(info),
+        Some(Key::PeerInfo) => s!(peer_info),
+        Some(Key::Error) => {
             let b: &[u8] = match &v {
                 Val::Bare(b) => b,
                 Val::Quoted(q) => q,
@@ -872,41 +1236,41 @@ fn assign(rec: &mut Record, k: &[u8], v: Val<'_>) {
                 None => keep_extra(rec, k, v),
             }
         }
-        b"pid" => n!(pid),
-        b"peer_pid" => n!(peer_pid),
-        b"addr" => match &v {
+        Some(Key::Pid) => n!(pid),
+        Some(Key::PeerPid) => n!(peer_pid),
+        Some(Key::Addr) => match &v {
             Val::Bare(b"?" | b"none") => keep_extra(rec, k, v),
             _ => s!(net_addr),
         },
-        b"peer_addr" => match &v {
+        Some(Key::PeerAddr) => match &v {
             Val::Bare(b"none") => keep_extra(rec, k, v),
             _ => s!(peer_addr),
         },
-        b"family" => s!(net_family),
-        b"sock_type" => s!(net_sock_type),
-        b"protocol" => match (&v, num(&v)) {
+        Some(Key::Family) => s!(net_family),
+        Some(Key::SockType) => s!(net_sock_type),
+        Some(Key::Protocol) => match (&v, num(&v)) {
             (Val::Bare(_), Some(n)) => rec.net_protocol = Some(Text::from(&*protocol_name(n))),
             _ => s!(net_protocol),
         },
-        b"laddr" | b"saddr" => rec.net_local_addr = Some(v.decoded_plain()),
-        b"faddr" | b"daddr" => rec.net_foreign_addr = Some(v.decoded_plain()),
-        b"lport" | b"src" => n!(net_local_port),
-        b"fport" | b"dest" => n!(net_foreign_port),
-        b"bus" => s!(dbus_bus),
-        b"path" => s!(dbus_path),
-        b"interface" => s!(dbus_interface),
-        b"member" | b"method" => s!(dbus_member),
-        b"signal" => rec.signal = Some(v.decoded_plain()),
-        b"fstype" => s!(fs_type),
-        b"flags" => s!(flags),
-        b"srcname" => s!(src_name),
-        b"execpath" => s!(execpath),
-        _ => keep_extra(rec, k, v),
+        Some(Key::LocalAddr) => Text::put(&mut rec.net_local_addr, v.plain()),
+        Some(Key::ForeignAddr) => Text::put(&mut rec.net_foreign_addr, v.plain()),
+        Some(Key::LocalPort) => n!(net_local_port),
+        Some(Key::ForeignPort) => n!(net_foreign_port),
+        Some(Key::Bus) => s!(dbus_bus),
+        Some(Key::Path) => s!(dbus_path),
+        Some(Key::Interface) => s!(dbus_interface),
+        Some(Key::Member) => s!(dbus_member),
+        Some(Key::Signal) => Text::put(&mut rec.signal, v.plain()),
+        Some(Key::FsType) => s!(fs_type),
+        Some(Key::Flags) => s!(flags),
+        Some(Key::SrcName) => s!(src_name),
+        Some(Key::ExecPath) => s!(execpath),
+        None => keep_extra(rec, k, v),
     }
 }
 
 fn keep_extra(rec: &mut Record, k: &[u8], v: Val<'_>) {
-    rec.extra.push((Text::from_bytes(k), v.decoded_plain()));
+    push_pair(&mut rec.extra, k, v.plain());
 }
 
 // ---------------------------------------------------------------- prefixes
@@ -1146,6 +1510,153 @@ mod tests {
                 (Text::from("OUID"), Text::from("root"))
             ]
         );
+    }
+
+    #[test]
+    fn key_table() {
+        for (k, id) in KEYS {
+            assert_eq!(key_id(k), Some(id), "{}", String::from_utf8_lossy(k));
+        }
+        for k in [
+            &b"capability"[..],
+            b"sauid",
+            b"hostname",
+            b"terminal",
+            b"FSUID",
+            b"pi",
+            b"pidd",
+            b"names",
+            b"nam",
+            b"requested_mask_",
+            b"requested_mas",
+            b"peer_profile.x",
+            b"a",
+            b"0123456789abcdef",
+            b"0123456789abcdefg",
+            b"",
+        ] {
+            assert_eq!(key_id(k), None, "{}", String::from_utf8_lossy(k));
+        }
+        // the runtime word loader agrees with the table's for every length
+        let src = b"aB3_.-xyzQWERTY-._0123";
+        for n in 0..=16 {
+            for start in 0..src.len() - n {
+                let k = &src[start..start + n];
+                assert_eq!(load_key_words(k), key_words(k), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn quick_audit_id_agrees_with_nom() {
+        let big = "1".repeat(21);
+        let zeros = format!("{}1", "0".repeat(20));
+        let max = u64::MAX.to_string();
+        let over = "18446744073709551616".to_string();
+        let parts = [
+            "",
+            "0",
+            "1",
+            "123",
+            "1700000000",
+            "4294967296",
+            &big,
+            &zeros,
+            &max,
+            &over,
+            "1a",
+            " 1",
+        ];
+        let mut n = 0;
+        for e in parts {
+            for m in parts {
+                for s in parts {
+                    for tail in ["): apparmor=", ")", ")x", "", " ): a", ":)"] {
+                        let inner = format!("{e}.{m}:{s}{tail}");
+                        let inner = inner.as_bytes();
+                        let close = memchr::memchr(b')', inner);
+                        let nom = close.and_then(|c| match audit_id(&inner[..c]) {
+                            Ok((b"", id)) => Some((id, c)),
+                            _ => None,
+                        });
+                        assert_eq!(
+                            quick_audit_id(inner),
+                            nom,
+                            "{}",
+                            String::from_utf8_lossy(inner)
+                        );
+                        n += usize::from(nom.is_some());
+                    }
+                }
+            }
+        }
+        assert!(n > 100);
+    }
+
+    #[test]
+    fn key_mask_matches_class_table() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                // the byte among neighbours that are key bytes and not
+                let w = u64::from_le_bytes([b'a'; 8]) & !(0xff << (8 * pos))
+                    | u64::from(b) << (8 * pos);
+                let w2 = u64::from_le_bytes([0xff; 8]) & !(0xff << (8 * pos))
+                    | u64::from(b) << (8 * pos);
+                for (w, other) in [(w, true), (w2, false)] {
+                    let m = key_mask(w);
+                    for j in 0..8 {
+                        let want = if j == pos {
+                            CLASS[b as usize] & 1 != 0
+                        } else {
+                            other
+                        };
+                        assert_eq!(m >> (8 * j + 7) & 1 == 1, want, "{b:#x} at {pos}, byte {j}");
+                    }
+                }
+            }
+        }
+        let mut i = b"requested_mask=\"r\"".to_vec();
+        assert_eq!(key_len(&i), 14);
+        i.truncate(5);
+        assert_eq!(key_len(&i), 5);
+        assert_eq!(key_len(b"a.b-c_D9/x"), 8);
+        assert_eq!(key_len(b"0123456789abcdefXYZ_.-"), 22);
+    }
+
+    #[test]
+    fn word_searches_match_byte_loops() {
+        // bytes next to the searched ones in value (borrows: 0x00, 0x01,
+        // 0x1c, 0x1e, 0x21, 0x5b, 0x5d, 0x80, 0xff), every length to 100
+        let alphabet = b"a \t\x1d\"\\\x00\x01\x1c\x1e\x21\x5b\x5d\x80\xff";
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for round in 0..20_000 {
+            let len = round % 101;
+            let sparse = round % 3 == 0;
+            let v: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if sparse && x % 16 != 0 {
+                        b'a'
+                    } else {
+                        alphabet[(x >> 32) as usize % alphabet.len()]
+                    }
+                })
+                .collect();
+            assert_eq!(
+                find_quote_or_backslash(&v),
+                v.iter().position(|&b| b == b'"' || b == b'\\'),
+                "{v:?}"
+            );
+            assert_eq!(
+                bare_end(&v),
+                v.iter()
+                    .position(|&b| matches!(b, b' ' | b'\t' | 0x1d))
+                    .unwrap_or(v.len()),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]

@@ -29,6 +29,31 @@ enum Repr {
 
 const INLINE: usize = 22;
 
+/// Copies `src` (at most [`INLINE`] bytes) to the start of `dst` with two
+/// overlapping fixed-size moves instead of a `memcpy` call: values are
+/// mostly a few bytes long and a call costs more than the copy. Bytes of
+/// `dst` past `src.len()` are left as they were (they are never read).
+#[inline]
+fn copy_short(dst: &mut [u8; INLINE], src: &[u8]) {
+    let n = src.len();
+    if n >= 8 {
+        if n >= 16 {
+            dst[..16].copy_from_slice(&src[..16]);
+            dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+        } else {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+        }
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
 impl Default for Text {
     fn default() -> Self {
         Text(Repr::Inline {
@@ -69,13 +94,48 @@ impl Text {
     pub fn from_bytes(b: &[u8]) -> Self {
         if b.len() <= INLINE {
             let mut buf = [0; INLINE];
-            buf[..b.len()].copy_from_slice(b);
+            copy_short(&mut buf, b);
             Text(Repr::Inline {
                 len: b.len() as u8,
                 buf,
             })
         } else {
             Text(Repr::Heap(b.into()))
+        }
+    }
+
+    /// Stores `b` into `slot` in place (the parser's hot path): a short
+    /// value is copied into the slot's inline buffer, so no temporary
+    /// `Text` is written and read back (a store-forwarding stall per field)
+    /// and no `memcpy` call is made.
+    #[inline]
+    pub(crate) fn put(slot: &mut Option<Text>, b: &[u8]) {
+        if b.len() > INLINE {
+            *slot = Some(Text(Repr::Heap(b.into())));
+            return;
+        }
+        if !matches!(slot, Some(Text(Repr::Inline { .. }))) {
+            *slot = Some(Text::default());
+        }
+        if let Some(Text(Repr::Inline { len, buf })) = slot {
+            copy_short(buf, b);
+            *len = b.len() as u8;
+        }
+    }
+
+    /// [`Text::put`] for a slot that is not an `Option` (list entries).
+    #[inline]
+    pub(crate) fn set(&mut self, b: &[u8]) {
+        if b.len() > INLINE {
+            self.0 = Repr::Heap(b.into());
+            return;
+        }
+        if !matches!(self.0, Repr::Inline { .. }) {
+            *self = Text::default();
+        }
+        if let Repr::Inline { len, buf } = &mut self.0 {
+            copy_short(buf, b);
+            *len = b.len() as u8;
         }
     }
 
@@ -510,6 +570,33 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!((c[1].namespace, c[1].profile), (Some("ns"), "b"));
         assert!(r.peer_label().unwrap().is_stack());
+    }
+
+    #[test]
+    fn text_put_and_set_in_place() {
+        // every length around the inline limit and the copy thresholds,
+        // written over shorter, longer, heap and absent values
+        let src: Vec<u8> = (0..40u8).map(|b| b + 0x41).collect();
+        for n in 0..=30 {
+            for prev in [
+                None,
+                Some(0),
+                Some(3),
+                Some(9),
+                Some(21),
+                Some(22),
+                Some(30),
+            ] {
+                let mut slot = prev.map(|p| Text::from_bytes(&src[40 - p..]));
+                Text::put(&mut slot, &src[..n]);
+                assert_eq!(slot.as_ref().unwrap().as_bytes(), &src[..n], "{n} {prev:?}");
+                assert_eq!(slot.unwrap(), Text::from_bytes(&src[..n]));
+                let mut t = Text::from_bytes(&src[40 - prev.unwrap_or(0)..]);
+                t.set(&src[..n]);
+                assert_eq!(t.as_bytes(), &src[..n], "{n} {prev:?}");
+            }
+            assert_eq!(Text::from_bytes(&src[..n]).as_bytes(), &src[..n]);
+        }
     }
 
     #[test]
