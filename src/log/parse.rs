@@ -177,7 +177,7 @@ fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
 /// `EPOCH.MSEC:SERIAL)` at the start of `i`: the id and the position of
 /// the `)`, when each number is 1 to 20 digits and fits [`dec`]; else None
 /// (the caller then takes the general path).
-fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
+pub(crate) fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
     let mut j = 0;
     let mut num = |end: u8| -> Option<u64> {
         let start = j;

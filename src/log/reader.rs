@@ -1092,36 +1092,17 @@ fn quick_header(line: &[u8]) -> Option<(&[u8], AuditId, &[u8])> {
         l = &l[p..];
     }
     let rest = &l[5..];
-    let sp = memchr::memchr(b' ', rest)?;
+    // type names are short: a byte loop beats a SIMD search's set-up
+    let sp = rest.iter().position(|&b| b == b' ')?;
     let t = &rest[..sp];
     let mut h = &rest[sp + 1..];
     h = h.strip_prefix(b"msg=").unwrap_or(h);
     let inner = h.strip_prefix(b"audit(")?;
-    let close = memchr::memchr(b')', inner)?;
-    let id = parse_id(&inner[..close])?;
+    let (id, close) = parse::quick_audit_id(inner)?;
     let body = inner[close + 1..]
         .strip_prefix(b":")
         .unwrap_or(&inner[close + 1..]);
     Some((t, id, body))
-}
-
-fn parse_id(s: &[u8]) -> Option<AuditId> {
-    let dot = memchr::memchr(b'.', s)?;
-    let colon = memchr::memchr(b':', s)?;
-    if colon < dot {
-        return None;
-    }
-    let n = |d: &[u8]| -> Option<u64> {
-        if d.is_empty() || d.len() > 19 || !d.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(d.iter().fold(0u64, |a, &b| a * 10 + u64::from(b - b'0')))
-    };
-    Some(AuditId {
-        epoch: n(&s[..dot])?,
-        msec: n(&s[dot + 1..colon])?.min(u64::from(u32::MAX)) as u32,
-        serial: n(&s[colon + 1..])?,
-    })
 }
 
 impl<S: LineSource> LogReader<S> {
