@@ -66,7 +66,7 @@ struct Job {
 }
 
 /// Record boxes sent with each block (about a block's worth of records).
-pub(super) const SPARE_PER_BLOCK: usize = 2048;
+pub(super) const SPARE_PER_BLOCK: usize = 512;
 
 /// The lines of one block, lent one at a time.
 struct BlockLines {
