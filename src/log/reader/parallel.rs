@@ -152,11 +152,12 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     }
 }
 
-/// The number of parser threads `opts` asks for (0: one per CPU, at most 8).
+/// The number of parser threads `opts` asks for (0: one per CPU, at most 8;
+/// never more than 64).
 pub(super) fn threads(opts: &ReaderOptions) -> usize {
     match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
-        n => n,
+        n => n.min(64),
     }
 }
 
@@ -164,7 +165,8 @@ pub(super) fn threads(opts: &ReaderOptions) -> usize {
 pub(super) struct Par {
     /// Worker threads (none: blocks are parsed inline).
     jobs: Option<SyncSender<Job>>,
-    results: Option<Receiver<(u64, BlockOut)>>,
+    /// Parsed blocks by index (`None`: the parser thread failed).
+    results: Option<Receiver<(u64, Option<BlockOut>)>>,
     workers: Vec<JoinHandle<()>>,
     threads: usize,
     /// Blocks read, blocks merged.
@@ -213,10 +215,13 @@ impl Par {
                         };
                         let Ok(job) = job else { return };
                         let idx = job.idx;
-                        if rtx
-                            .send((idx, parse_block(job, &opts, name.clone())))
-                            .is_err()
-                        {
+                        // a bug must not leave the reader waiting for this
+                        // block forever: a panic is reported as a failed block
+                        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            parse_block(job, &opts, name.clone())
+                        }))
+                        .ok();
+                        if rtx.send((idx, out)).is_err() {
                             return;
                         }
                     }
@@ -292,7 +297,7 @@ impl<S: LineSource> LogReader<S> {
                         break Some(o);
                     }
                     match par.results.as_ref().map(Receiver::recv) {
-                        Some(Ok((i, o))) => {
+                        Some(Ok((i, Some(o)))) => {
                             par.waiting.insert(i, o);
                         }
                         _ => break None,
@@ -303,7 +308,7 @@ impl<S: LineSource> LogReader<S> {
                     return Some(Err(ReadError {
                         source_name: st.name.to_string(),
                         line: st.last_line,
-                        error: io::Error::other("a parser thread stopped"),
+                        error: io::Error::other("a parser thread failed (a bug: please report it)"),
                     }));
                 };
                 par.free.push(st.merge(out));
