@@ -165,3 +165,35 @@ fn parallel_equals_sequential_gzip() {
     gz.finish().unwrap();
     assert_same(&p, 16 << 20);
 }
+
+fn aactl(args: &[&str]) -> (u8, Vec<u8>) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = {
+        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
+        let mut argv = vec!["aactl".into()];
+        argv.extend(args.iter().map(std::ffi::OsString::from));
+        apparmor::cli::aactl::run(argv, &mut io)
+    };
+    (code, out)
+}
+
+#[test]
+fn aactl_log_output_does_not_depend_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log");
+    std::fs::write(&p, gen_log(1 << 20, 11)).unwrap();
+    let p = p.to_str().unwrap();
+    for view in [&["--format", "json"][..], &["--summary"], &["--suggest"]] {
+        let run = |threads: &str| {
+            let mut args = vec!["log", "--threads", threads, p];
+            args.extend_from_slice(view);
+            aactl(&args)
+        };
+        let (c1, o1) = run("1");
+        let (c3, o3) = run("3");
+        assert_eq!(c1, c3, "{view:?}");
+        assert!(!o1.is_empty(), "{view:?}");
+        assert!(o1 == o3, "{view:?}: output differs between 1 and 3 threads");
+    }
+}
