@@ -622,7 +622,9 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
 
 /// [`kv`] that also says whether a quoted value had its closing quote
 /// (`false` for an unterminated `key="…` running to the end of the line).
-#[inline]
+// inlined into kv_list: returning the ~70-byte result through memory
+// costs more than the code size
+#[inline(always)]
 #[allow(clippy::type_complexity)]
 fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     let n = key_len(i);
