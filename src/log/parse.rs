@@ -106,7 +106,7 @@ pub enum Parsed<'a> {
 pub fn may_be_apparmor(line: &[u8]) -> bool {
     // auditd lines name their type up front: decide on it without a scan.
     if let Some(rest) = line.strip_prefix(b"type=") {
-        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        let end = first_space(rest);
         let t = &rest[..end];
         return match t {
             b"AVC" | b"1400" => {
@@ -622,7 +622,9 @@ fn kv(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8])> {
 
 /// [`kv`] that also says whether a quoted value had its closing quote
 /// (`false` for an unterminated `key="…` running to the end of the line).
-#[inline]
+// inlined into kv_list: returning the ~70-byte result through memory
+// costs more than the code size
+#[inline(always)]
 #[allow(clippy::type_complexity)]
 fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     let n = key_len(i);
@@ -710,6 +712,21 @@ fn key_mask(w: u64) -> u64 {
 #[inline]
 fn first_flag(m: u64) -> usize {
     (m.trailing_zeros() / 8) as usize
+}
+
+/// Position of the first space in `b`, or its length: type names are
+/// short, so two words are tried before a `memchr` call.
+#[inline]
+fn first_space(b: &[u8]) -> usize {
+    let mut j = 0;
+    while j + 8 <= b.len() && j < 16 {
+        let m = eq_mask(word_at(b, j), b' ');
+        if m != 0 {
+            return j + first_flag(m);
+        }
+        j += 8;
+    }
+    j + memchr::memchr(b' ', &b[j..]).unwrap_or(b.len() - j)
 }
 
 /// Position of the first `"` or `\` in `q`.
@@ -1621,6 +1638,26 @@ mod tests {
         assert_eq!(key_len(&i), 5);
         assert_eq!(key_len(b"a.b-c_D9/x"), 8);
         assert_eq!(key_len(b"0123456789abcdefXYZ_.-"), 22);
+    }
+
+    #[test]
+    fn first_space_finds_the_type_name_end() {
+        for line in [
+            &b""[..],
+            b"AVC",
+            b"AVC msg=",
+            b"SYSCALL msg=audit(",
+            b"PROCTITLE msg=",
+            b"SERVICE_START msg=",
+            b"0123456789abcdefgh msg=",
+            b"0123456789abcdefghijklmnopq",
+            b" x",
+            b"1234567 ",
+            b"12345678 ",
+        ] {
+            let want = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+            assert_eq!(first_space(line), want, "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]
