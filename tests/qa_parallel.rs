@@ -177,3 +177,59 @@ fn next_ref_equals_next_with_threads() {
         assert_eq!(stats, seq_stats, "threads {threads} lend {lend}");
     }
 }
+
+/// Lines of 200 KiB make blocks of one or two lines: the context of an
+/// event can arrive two or more blocks after its AppArmor record, still
+/// within the grouping window. It must be grouped as by the line reader.
+#[test]
+fn context_several_small_blocks_later_is_grouped() {
+    let mut data = Vec::new();
+    let noise = format!("Nov 29 12:00:00 host kernel: {}\n", "n".repeat(200 << 10));
+    for i in 0..12 {
+        data.extend_from_slice(
+            format!(
+                "type=AVC msg=audit(1700000000.100:{i}): apparmor=\"DENIED\" operation=\"open\" \
+                 class=\"file\" profile=\"/usr/bin/p\" name=\"/tmp/f\" pid=1 comm=\"c\" \
+                 requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n"
+            )
+            .as_bytes(),
+        );
+        for _ in 0..i % 6 {
+            data.extend_from_slice(noise.as_bytes());
+        }
+        data.extend_from_slice(
+            format!(
+                "type=SYSCALL msg=audit(1700000000.100:{i}): arch=c000003e syscall=257 \
+                 success=no exit=-13 comm=\"cat\" exe=\"/usr/bin/cat\"\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("wide.log");
+    std::fs::write(&p, &data).unwrap();
+    let read = |threads: usize| {
+        let opts = ReaderOptions {
+            threads,
+            ..ReaderOptions::default()
+        };
+        let mut r = LogReader::new(apparmor::log::source::open_file(&p).unwrap(), opts);
+        let recs: Vec<Record> = r.by_ref().map(Result::unwrap).collect();
+        (recs, r.stats().clone())
+    };
+    let (seq, seq_stats) = read(1);
+    assert_eq!(seq.len(), 12);
+    assert!(seq.iter().all(|r| r.context.is_some()));
+    for threads in [2, 7] {
+        let (par, par_stats) = read(threads);
+        assert_eq!(par.len(), seq.len(), "threads {threads}");
+        for (i, (a, b)) in par.iter().zip(&seq).enumerate() {
+            assert!(
+                a == b,
+                "record {i} (line {}), threads {threads}",
+                b.provenance.line
+            );
+        }
+        assert_eq!(par_stats, seq_stats, "threads {threads}");
+    }
+}
