@@ -38,9 +38,11 @@ mod status_system;
 mod log_conformance;
 mod log_parallel;
 mod log_pitfalls;
+// awkward input for the parallel log reader vs the line reader
 mod log_robust;
 mod policy_semantic;
 mod policy_semantic_cli;
+mod qa_parallel;
 mod status_man;
 // live AppArmor kernel under qemu: ours vs Debian's aa-status, aactl, apparmor=0
 mod vm;

@@ -197,6 +197,9 @@ pub struct BufReadLines<R> {
     eof: bool,
     /// Offer [`LineSource::next_block`] (a regular file).
     bulk: bool,
+    /// A read error met by a block read, returned once the complete lines
+    /// read before it have been handed over (as the line reader does).
+    failed: Option<io::Error>,
 }
 
 impl<R: BufRead> BufReadLines<R> {
@@ -211,6 +214,7 @@ impl<R: BufRead> BufReadLines<R> {
             end: 0,
             eof: false,
             bulk: false,
+            failed: None,
         }
     }
 
@@ -310,11 +314,32 @@ impl<R: BufRead> BufReadLines<R> {
     /// [`LineSource::next_block`]: fills the buffer to [`PAR_BLOCK`] bytes
     /// and hands over everything up to a good cut; the rest moves to `spare`,
     /// the next buffer.
-    fn read_block(&mut self, max: usize, mut spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
+    fn read_block(&mut self, max: usize, spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
         if self.block.len() < PAR_BLOCK + BLOCK {
             self.block.resize(PAR_BLOCK + BLOCK, 0);
         }
-        while self.end - self.start < PAR_BLOCK && self.fill()? > 0 {}
+        while self.failed.is_none() && self.end - self.start < PAR_BLOCK {
+            match self.fill() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => self.failed = Some(e),
+            }
+        }
+        if let Some(e) = self.failed.take() {
+            // the complete lines read before the error first, then the
+            // error (a partial last line is dropped, as by the line reader)
+            match memchr::memrchr(b'\n', &self.block[self.start..self.end]) {
+                Some(p) => {
+                    self.failed = Some(e);
+                    return Ok(Some(self.hand_over(p + 1, spare)));
+                }
+                None => {
+                    self.start = self.end;
+                    self.eof = true;
+                    return Err(e);
+                }
+            }
+        }
         if self.start == self.end {
             return Ok(None);
         }
@@ -345,6 +370,12 @@ impl<R: BufRead> BufReadLines<R> {
                 }
             }
         };
+        Ok(Some(self.hand_over(cut, spare)))
+    }
+
+    /// Hands over `block[start..start + cut]` as a block; the rest moves to
+    /// `spare`, which becomes the read buffer.
+    fn hand_over(&mut self, cut: usize, mut spare: Vec<u8>) -> LineBlock {
         let (s, c, e) = (self.start, self.start + cut, self.end);
         // `spare` keeps its length (initialised bytes of an old block): only
         // what the tail needs is written, and `fill` zeroes only growth.
@@ -357,7 +388,7 @@ impl<R: BufRead> BufReadLines<R> {
         data.drain(..s);
         self.start = 0;
         self.end = e - c;
-        Ok(Some(LineBlock { data, skipped: 0 }))
+        LineBlock { data, skipped: 0 }
     }
 }
 

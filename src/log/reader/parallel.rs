@@ -374,13 +374,28 @@ impl State {
                 self.try_group(&o.data, &meta);
             }
         }
-        self.release_front(true);
-        self.ready.extend(out.records);
-        self.pending = out.open;
+        self.last_line = off + out.lines + out.skipped;
+        // events of earlier blocks still within the grouping window stay
+        // open (a block of a few long lines is shorter than the window):
+        // their context may come in the next block; the block's records
+        // wait behind them, in order
+        self.release_front(false);
+        if self.pending.is_empty() {
+            self.ready.extend(out.records);
+        } else {
+            self.pending
+                .extend(out.records.into_iter().map(|r| Pending {
+                    key: None,
+                    last_line: r.provenance.line,
+                    first: r,
+                    rest: Vec::new(),
+                    closed: true,
+                }));
+        }
+        self.pending.extend(out.open);
         self.stats.add(&out.stats);
         self.stats.lines += out.skipped;
         self.stats.oversized += out.skipped;
-        self.last_line = off + out.lines + out.skipped;
         out.buf
     }
 }
