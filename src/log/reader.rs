@@ -645,8 +645,11 @@ struct State {
     /// `orphans` for the events left open by the block before.
     block_mode: bool,
     orphans: Vec<parallel::Orphan>,
-    /// How many emptied boxes `spare` keeps.
+    /// How many boxes `spare` keeps.
     spare_cap: usize,
+    /// The boxes in `spare` are not emptied yet ([`State::take_box`] does
+    /// it): in the parallel reader, for the parser threads to do.
+    spare_dirty: bool,
 }
 
 impl State {
@@ -664,6 +667,7 @@ impl State {
             block_mode: false,
             orphans: Vec::new(),
             spare_cap: 64,
+            spare_dirty: false,
         }
     }
 }
@@ -726,10 +730,28 @@ impl State {
 
     /// Empties a record lent by [`LogReader::next_ref`] in place, keeping
     /// the capacity of its lists, and keeps the box for the next one.
+    /// (With `spare_dirty`, the box is kept as it is and emptied when taken:
+    /// a parser thread does that, not the thread reading the records.)
     fn reuse(&mut self, mut b: Box<Record>) {
-        if self.spare.len() < self.spare_cap {
+        if self.spare.len() >= self.spare_cap {
+            return;
+        }
+        if !self.spare_dirty {
             empty_record(&mut b);
-            self.spare.push(b);
+        }
+        self.spare.push(b);
+    }
+
+    /// An empty record box to parse into: a spare one if any.
+    fn take_box(&mut self) -> Box<Record> {
+        match self.spare.pop() {
+            Some(mut b) => {
+                if self.spare_dirty {
+                    empty_record(&mut b);
+                }
+                b
+            }
+            None => Box::default(),
         }
     }
 
@@ -999,7 +1021,7 @@ impl State {
 
     /// Parses an AppArmor-looking line (joined) and queues its record.
     fn finish(&mut self, line: &[u8], meta: LineMeta) {
-        let parsed = parse::parse_line_into(line, self.spare.pop().unwrap_or_default());
+        let parsed = parse::parse_line_into(line, self.take_box());
         match parsed {
             Parsed::AppArmor(mut rec) => {
                 rec.provenance.source = self.name.clone();
@@ -1138,8 +1160,9 @@ impl<S: LineSource> LogReader<S> {
             && parallel::threads(&self.st.opts) > 1
         {
             self.par = Some(parallel::Par::new(&self.st.opts));
-            // records are parsed into new boxes on the parser threads
-            self.st.spare_cap = 0;
+            // boxes go back to the workers with each block
+            self.st.spare_cap = 4 * parallel::SPARE_PER_BLOCK;
+            self.st.spare_dirty = true;
         }
         if self.par.is_some() {
             return self.next_from_blocks();

@@ -50,17 +50,23 @@ struct BlockOut {
     lines: u64,
     skipped: u64,
     /// The block's buffer (its bytes are overwritten, not cleared: see
-    /// `BufReadLines::read_block`): back to the reader for the next blocks.
+    /// `BufReadLines::read_block`) and the record boxes not used: back to
+    /// the reader for the next blocks.
     buf: Vec<u8>,
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
 }
 
-/// A block to parse. (Records are parsed into new boxes: handing emptied
-/// boxes back from the reading thread measured slower, the memory of one
-/// thread's records being emptied and refilled on another.)
+/// A block to parse, with emptied record boxes to parse into.
 struct Job {
     idx: u64,
     block: LineBlock,
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Record>>,
 }
+
+/// Record boxes sent with each block (about a block's worth of records).
+pub(super) const SPARE_PER_BLOCK: usize = 512;
 
 /// The lines of one block, lent one at a time.
 struct BlockLines {
@@ -111,9 +117,12 @@ impl LineSource for BlockLines {
 
 /// Parses one block (on a worker thread, or inline).
 fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
-    let Job { block, .. } = job;
+    let Job { block, spare, .. } = job;
     let mut st = State::new(opts.clone(), name);
     st.block_mode = true;
+    st.spare = spare;
+    st.spare_cap = SPARE_PER_BLOCK;
+    st.spare_dirty = true;
     let mut r = LogReader {
         src: BlockLines {
             data: block.data,
@@ -139,6 +148,7 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
         lines: r.src.line,
         skipped: block.skipped,
         buf,
+        spare: std::mem::take(&mut r.st.spare),
     }
 }
 
@@ -258,9 +268,11 @@ impl<S: LineSource> LogReader<S> {
                         if par.jobs.is_none() && par.threads > 1 && par.sent == 1 {
                             par.start(&st.opts, &st.name);
                         }
+                        let n = st.spare.len().min(SPARE_PER_BLOCK);
                         let job = Job {
                             idx: par.sent,
                             block,
+                            spare: st.spare.split_off(st.spare.len() - n),
                         };
                         let job = match &par.jobs {
                             Some(j) => j.send(job).err().map(|mpsc::SendError(job)| job),
@@ -396,6 +408,7 @@ impl State {
         self.stats.add(&out.stats);
         self.stats.lines += out.skipped;
         self.stats.oversized += out.skipped;
+        self.spare.append(&mut out.spare);
         out.buf
     }
 }
