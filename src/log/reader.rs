@@ -948,24 +948,28 @@ impl State {
         if hit {
             self.stats.other_audit += 1;
             self.stats.grouped += 1;
-        } else if self.may_be_orphan(line, meta) {
-            self.orphans.push(parallel::Orphan {
-                line: meta.line,
-                data: line.to_vec(),
-                audit_id: meta.audit_id,
-                parsed: false,
-            });
-        } else {
+        } else if !self.keep_orphan(line, meta, false) {
             self.stats.not_apparmor += 1;
         }
     }
 
-    /// In block mode, whether an audit record that found no open event may
-    /// belong to one left open by the block before.
-    fn may_be_orphan(&self, line: &[u8], meta: &LineMeta) -> bool {
-        self.block_mode
+    /// In block mode, keeps an audit record near the start of the block that
+    /// found no open event: it may belong to one left open by the block
+    /// before ([`parallel::Orphan`]; `parsed`: seen by the full parser, which
+    /// counted it already). Returns whether it was kept.
+    fn keep_orphan(&mut self, line: &[u8], meta: &LineMeta, parsed: bool) -> bool {
+        let keep = self.block_mode
             && meta.line <= self.opts.group_window
-            && (meta.audit_id.is_some() || quick_header(line).is_some())
+            && (parsed || meta.audit_id.is_some() || quick_header(line).is_some());
+        if keep {
+            self.orphans.push(parallel::Orphan {
+                line: meta.line,
+                data: line.to_vec(),
+                audit_id: meta.audit_id,
+                parsed,
+            });
+        }
+        keep
     }
 
     /// Counts `line` and handles it unless it is an AppArmor line that
@@ -1052,13 +1056,8 @@ impl State {
                 if let Some(id) = o.id {
                     if self.group_other(o.audit_type, id, o.body, meta.line) {
                         self.stats.grouped += 1;
-                    } else if self.block_mode && meta.line <= self.opts.group_window {
-                        self.orphans.push(parallel::Orphan {
-                            line: meta.line,
-                            data: line.to_vec(),
-                            audit_id: meta.audit_id,
-                            parsed: true,
-                        });
+                    } else {
+                        self.keep_orphan(line, &meta, true);
                     }
                 }
             }
