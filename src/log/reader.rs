@@ -618,8 +618,8 @@ pub struct LogReader<S> {
     st: State,
     /// The record lent by [`LogReader::next_ref`], reused on the next call.
     lent: Option<Box<Record>>,
-    /// Block reading, decided at the first read: `Some` when the source
-    /// [reads blocks](LineSource::reads_blocks).
+    /// Block reading: `Some` when the source [reads
+    /// blocks](LineSource::reads_blocks) and more than one thread is wanted.
     par: Option<parallel::Par>,
 }
 
@@ -683,12 +683,19 @@ impl<S: LineSource> LogReader<S> {
     /// A reader over `src` with `opts`.
     pub fn new(src: S, opts: ReaderOptions) -> Self {
         let name: Arc<str> = Arc::from(src.name());
+        let mut st = State::new(opts, name);
+        let par = (src.reads_blocks() && parallel::threads(&st.opts) > 1).then(|| {
+            // boxes go back to the parser threads with each block
+            st.spare_cap = 4 * parallel::SPARE_PER_BLOCK;
+            st.spare_dirty = true;
+            parallel::Par::new(&st.opts)
+        });
         LogReader {
             src,
             buf: Vec::with_capacity(4096),
-            st: State::new(opts, name),
+            st,
             lent: None,
-            par: None,
+            par,
         }
     }
 
@@ -755,21 +762,31 @@ impl State {
         }
     }
 
+    /// The next record whose event is complete (see [`State::release_front`]).
     fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
-        if let Some(r) = self.ready.pop_front() {
-            return Some(r);
+        if self.ready.is_empty() {
+            self.release_front(all);
         }
-        let front = self.pending.front()?;
-        let ready = all
-            || front.closed
-            || self.last_line.saturating_sub(front.last_line) > self.opts.group_window
-            || self.pending.len() > 256;
-        if !ready {
-            return None;
+        self.ready.pop_front()
+    }
+
+    /// Moves the open events at the front that are complete (closed, out of
+    /// the grouping window, more than 256 open, or all with `all`) to
+    /// `ready`, in order.
+    fn release_front(&mut self, all: bool) {
+        while let Some(front) = self.pending.front() {
+            let ready = all
+                || front.closed
+                || self.last_line.saturating_sub(front.last_line) > self.opts.group_window
+                || self.pending.len() > 256;
+            if !ready {
+                break;
+            }
+            if let Some(p) = self.pending.pop_front() {
+                self.ready.push_back(p.first);
+                self.ready.extend(p.rest);
+            }
         }
-        let p = self.pending.pop_front()?;
-        self.ready.extend(p.rest);
-        Some(p.first)
     }
 
     fn push_record(&mut self, mut rec: Box<Record>, line: u64) {
@@ -1152,17 +1169,6 @@ impl<S: LineSource> LogReader<S> {
 
     /// The next record in its box (see [`Iterator::next`]).
     fn next_boxed(&mut self) -> Option<Result<Box<Record>, ReadError>> {
-        if self.st.last_line == 0
-            && self.par.is_none()
-            && !self.st.done
-            && self.src.reads_blocks()
-            && parallel::threads(&self.st.opts) > 1
-        {
-            self.par = Some(parallel::Par::new(&self.st.opts));
-            // boxes go back to the workers with each block
-            self.st.spare_cap = 4 * parallel::SPARE_PER_BLOCK;
-            self.st.spare_dirty = true;
-        }
         if self.par.is_some() {
             return self.next_from_blocks();
         }

@@ -1,5 +1,5 @@
 //! Parallel parsing of a source read in blocks ([`LineSource::next_block`]):
-//! each block of about a megabyte of whole lines is parsed, grouping
+//! each block of whole lines (256 KiB) is parsed, grouping
 //! included, by a worker thread into a [`BlockOut`]; the reader merges the
 //! blocks in input order. The result equals the line-by-line reader's:
 //! line numbers are shifted by the lines of the blocks before, records still
@@ -334,23 +334,6 @@ impl<S: LineSource> LogReader<S> {
 }
 
 impl State {
-    /// Moves the open events at the front that are complete (closed, out of
-    /// the grouping window, or all with `all`) to `ready`, in order.
-    fn release_front(&mut self, all: bool) {
-        while let Some(front) = self.pending.front() {
-            let ready = all
-                || front.closed
-                || self.last_line.saturating_sub(front.last_line) > self.opts.group_window;
-            if !ready {
-                break;
-            }
-            if let Some(p) = self.pending.pop_front() {
-                self.ready.push_back(p.first);
-                self.ready.extend(p.rest);
-            }
-        }
-    }
-
     /// Appends a parsed block: its orphans go to the events left open by the
     /// block before, which are then complete; its records follow them.
     /// Returns the block's buffer for reuse.
