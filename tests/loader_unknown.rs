@@ -3,7 +3,7 @@
 
 use crate::loader::{real_parser, td};
 use crate::loader_cli::aactl;
-use apparmor::loader::unknown::{KeepReason, UnknownOptions, plan_remove_unknown};
+use apparmor::loader::unknown::{UnknownOptions, plan_remove_unknown};
 use apparmor::loader::{
     Loader, LoaderError, ParserCommand, RawOutput, Recorded, RecordingRunner, Runner, SystemRunner,
 };
@@ -155,7 +155,6 @@ fn json_dry_run_gives_every_verdict() {
     assert_eq!(v["decision"]["malformed"][0], "garbage-without-mode");
     assert_eq!(v["plan"]["steps"].as_array().unwrap().len(), 6);
     assert!(v["removed"].as_array().unwrap().is_empty());
-    let _ = KeepReason::Known;
 }
 
 #[test]
