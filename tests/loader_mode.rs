@@ -73,7 +73,10 @@ fn sweep(dir: &Path) -> (usize, usize, Vec<String>) {
         if !entry.file_type().is_file() {
             continue;
         }
+        // A file that cannot be read (or is not UTF-8) counts as not parsed,
+        // not as silently absent.
         let Ok(f) = IndexedFile::read(entry.path()) else {
+            skipped_files += 1;
             continue;
         };
         if f.parse_error.is_some() {
