@@ -3,7 +3,7 @@
 
 use crate::common::{require, shared};
 use crate::loader::{real_parser, td};
-use crate::loader_cli::{aactl, fake_apparmorfs};
+use crate::loader_cli::{aactl, fake_apparmorfs, s};
 use apparmor::loader::mode::{IndexedFile, ModeChange, edit_flags};
 use std::path::{Path, PathBuf};
 
@@ -131,10 +131,6 @@ fn tree() -> (tempfile::TempDir, PathBuf) {
     )
     .unwrap();
     (d, base)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Runs `aactl MODE --base BASE --no-reload --parser /nonexistent ARGS...`:

@@ -2,7 +2,7 @@
 //! `--names`; the kernel writes are recorded (no AppArmor kernel here).
 
 use crate::loader::{real_parser, td};
-use crate::loader_cli::aactl;
+use crate::loader_cli::{aactl, s};
 use apparmor::loader::unknown::{UnknownOptions, plan_remove_unknown};
 use apparmor::loader::{
     Loader, LoaderError, ParserCommand, RawOutput, Recorded, RecordingRunner, Runner, SystemRunner,
@@ -21,10 +21,6 @@ impl Runner for RealParserRecordedKernel {
     fn kernel_write(&mut self, path: &Path, data: &[u8]) -> std::io::Result<()> {
         self.0.kernel_write(path, data)
     }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Runs `aactl remove-unknown --root ROOT --parser PARSER` (for real, no dry run).

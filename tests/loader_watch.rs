@@ -4,14 +4,10 @@
 //! that would allow them.
 
 use crate::loader::{real_parser, td};
-use crate::loader_cli::{aactl, fake_apparmorfs};
+use crate::loader_cli::{aactl, fake_apparmorfs, s};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 const LINES: &str = "\
 Nov 29 21:00:01 host kernel: [  100.000001] audit: type=1400 audit(1764450001.001:101): apparmor=\"DENIED\" operation=\"open\" profile=\"foo//hat\" name=\"/etc/shadow\" pid=123 comm=\"foo\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0
