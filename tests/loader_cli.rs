@@ -30,7 +30,8 @@ pub fn fake_apparmorfs() -> tempfile::TempDir {
     fs
 }
 
-fn s(p: &Path) -> &str {
+/// `p` as `&str`, for aactl argument lists (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 

@@ -3,7 +3,7 @@
 
 use crate::common::{require, shared};
 use crate::loader::{real_parser, td};
-use crate::loader_cli::{aactl, fake_apparmorfs};
+use crate::loader_cli::{aactl, fake_apparmorfs, s};
 use apparmor::loader::mode::{IndexedFile, ModeChange, edit_flags};
 use std::path::{Path, PathBuf};
 
@@ -73,7 +73,10 @@ fn sweep(dir: &Path) -> (usize, usize, Vec<String>) {
         if !entry.file_type().is_file() {
             continue;
         }
+        // A file that cannot be read (or is not UTF-8) counts as not parsed,
+        // not as silently absent.
         let Ok(f) = IndexedFile::read(entry.path()) else {
+            skipped_files += 1;
             continue;
         };
         if f.parse_error.is_some() {
@@ -130,23 +133,25 @@ fn tree() -> (tempfile::TempDir, PathBuf) {
     (d, base)
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// Runs `aactl MODE --base BASE --no-reload --parser /nonexistent ARGS...`:
+/// a file edit only (the parser is never run).
+fn edit_only(base: &Path, mode: &str, args: &[&str]) -> (u8, String, String) {
+    let head = [
+        mode,
+        "--base",
+        s(base),
+        "--no-reload",
+        "--parser",
+        "/nonexistent",
+    ];
+    aactl(&[&head[..], args].concat())
 }
 
 #[test]
 fn enforce_edits_only_the_named_profile_not_its_hats() {
     // Upstream's aa-enforce also strips the hat's own complain flag (§5 item 33).
     let (_d, base) = tree();
-    let (code, out, err) = aactl(&[
-        "enforce",
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-        "foo",
-    ]);
+    let (code, out, err) = edit_only(&base, "enforce", &["foo"]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(base.join("foo")).unwrap();
     assert_eq!(
@@ -159,22 +164,7 @@ fn enforce_edits_only_the_named_profile_not_its_hats() {
 #[test]
 fn complain_on_a_hat_only_and_by_program_path() {
     let (_d, base) = tree();
-    let args = |t: &'static str| {
-        vec![
-            "complain",
-            "--base",
-            s(&base),
-            "--no-reload",
-            "--parser",
-            "/nonexistent",
-            t,
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-    };
-    let run = |a: Vec<String>| aactl(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let (code, _, err) = run(args("foo//child"));
+    let (code, _, err) = edit_only(&base, "complain", &["foo//child"]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(base.join("foo")).unwrap();
     assert!(
@@ -183,7 +173,7 @@ fn complain_on_a_hat_only_and_by_program_path() {
     );
     assert!(text.contains("profile foo /usr/bin/foo flags=(complain) {\n"));
     // By program path (the attachment) and by name: the trailing comment stays.
-    let (code, _, err) = run(args("/usr/bin/bar"));
+    let (code, _, err) = edit_only(&base, "complain", &["/usr/bin/bar"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read_to_string(base.join("bar")).unwrap(),
@@ -194,16 +184,7 @@ fn complain_on_a_hat_only_and_by_program_path() {
 #[test]
 fn unknown_profile_is_an_error_not_exit_0() {
     let (_d, base) = tree();
-    let (code, _out, err) = aactl(&[
-        "complain",
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-        "nosuchprofile",
-        "foo",
-    ]);
+    let (code, _out, err) = edit_only(&base, "complain", &["nosuchprofile", "foo"]);
     assert_eq!(code, 1);
     assert!(err.contains("profile nosuchprofile not found in"), "{err}");
     // The other target is still done.
@@ -217,14 +198,7 @@ fn unknown_profile_is_an_error_not_exit_0() {
 #[test]
 fn disable_and_enable_manage_the_symlink() {
     let (_d, base) = tree();
-    let common = [
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-    ];
-    let (code, _, err) = aactl(&[&["disable"], &common[..], &["foo"]].concat());
+    let (code, _, err) = edit_only(&base, "disable", &["foo"]);
     assert_eq!(code, 0, "{err}");
     let link = base.join("disable/foo");
     assert_eq!(
@@ -236,14 +210,14 @@ fn disable_and_enable_manage_the_symlink() {
         std::fs::read_to_string(base.join("foo")).unwrap(),
         std::fs::read_to_string(td("profiles/foo")).unwrap()
     );
-    let (code, _, err) = aactl(&[&["enable"], &common[..], &["foo"]].concat());
+    let (code, _, err) = edit_only(&base, "enable", &["foo"]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::symlink_metadata(&link).is_err());
     // complain removes a disable link; enforce also removes force-complain.
     std::fs::create_dir_all(base.join("force-complain")).unwrap();
     std::os::unix::fs::symlink(base.join("bar"), base.join("force-complain/bar")).unwrap();
     std::os::unix::fs::symlink(base.join("bar"), base.join("disable/bar")).unwrap();
-    let (code, _, err) = aactl(&[&["enforce"], &common[..], &["/usr/bin/bar"]].concat());
+    let (code, _, err) = edit_only(&base, "enforce", &["/usr/bin/bar"]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::symlink_metadata(base.join("force-complain/bar")).is_err());
     assert!(std::fs::symlink_metadata(base.join("disable/bar")).is_err());
@@ -256,15 +230,7 @@ fn edit_keeps_owner_and_permissions() {
     let f = base.join("bar");
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
     let before = std::fs::metadata(&f).unwrap();
-    let (code, _, err) = aactl(&[
-        "audit",
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-        "/usr/bin/bar",
-    ]);
+    let (code, _, err) = edit_only(&base, "audit", &["/usr/bin/bar"]);
     assert_eq!(code, 0, "{err}");
     let after = std::fs::metadata(&f).unwrap();
     assert_eq!(after.permissions().mode() & 0o7777, 0o600);
@@ -354,15 +320,7 @@ fn unparsable_file_is_not_edited_and_the_line_is_named() {
     let f = base.join("g01");
     std::fs::copy(td("profiles/g01-mount-operator"), &f).unwrap();
     let before = std::fs::read_to_string(&f).unwrap();
-    let (code, _out, err) = aactl(&[
-        "complain",
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-        "p",
-    ]);
+    let (code, _out, err) = edit_only(&base, "complain", &["p"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("not edited: the policy parser reports line 3:"),
@@ -443,29 +401,13 @@ fn program_path_matches_an_attachment_glob() {
         "profile baz /usr/{bin,sbin}/baz flags=(attach_disconnected) {\n}\n",
     )
     .unwrap();
-    let (code, out, err) = aactl(&[
-        "complain",
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-        "/usr/sbin/baz",
-    ]);
+    let (code, out, err) = edit_only(&base, "complain", &["/usr/sbin/baz"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("baz: attach_disconnected -> complain,attach_disconnected; ok"),
         "{out}"
     );
-    let (code, _, _) = aactl(&[
-        "complain",
-        "--base",
-        s(&base),
-        "--no-reload",
-        "--parser",
-        "/nonexistent",
-        "/usr/lib/baz",
-    ]);
+    let (code, _, _) = edit_only(&base, "complain", &["/usr/lib/baz"]);
     assert_eq!(code, 1);
 }
 
@@ -477,25 +419,10 @@ fn enforcing_an_unconfined_profile_needs_force() {
         "profile u flags=(unconfined) {\n  userns,\n}\n",
     )
     .unwrap();
-    let args = |force: bool| {
-        let mut a = vec![
-            "enforce",
-            "--base",
-            s(&base),
-            "--no-reload",
-            "--parser",
-            "/x",
-            "u",
-        ];
-        if force {
-            a.push("--force");
-        }
-        aactl(&a)
-    };
-    let (code, _, err) = args(false);
+    let (code, _, err) = edit_only(&base, "enforce", &["u"]);
     assert_eq!(code, 1);
     assert!(err.contains("flagged unconfined"), "{err}");
-    let (code, _, err) = args(true);
+    let (code, _, err) = edit_only(&base, "enforce", &["u", "--force"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read_to_string(base.join("u")).unwrap(),

@@ -2,8 +2,8 @@
 //! `--names`; the kernel writes are recorded (no AppArmor kernel here).
 
 use crate::loader::{real_parser, td};
-use crate::loader_cli::aactl;
-use apparmor::loader::unknown::{KeepReason, UnknownOptions, plan_remove_unknown};
+use crate::loader_cli::{aactl, s};
+use apparmor::loader::unknown::{UnknownOptions, plan_remove_unknown};
 use apparmor::loader::{
     Loader, LoaderError, ParserCommand, RawOutput, Recorded, RecordingRunner, Runner, SystemRunner,
 };
@@ -23,8 +23,9 @@ impl Runner for RealParserRecordedKernel {
     }
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// Runs `aactl remove-unknown --root ROOT --parser PARSER` (for real, no dry run).
+fn remove_unknown(root: &Path, parser: &Path) -> (u8, String, String) {
+    aactl(&["remove-unknown", "--root", s(root), "--parser", s(parser)])
 }
 
 /// Copies a tree (files, dirs, symlinks as symlinks) into a new temp dir.
@@ -150,7 +151,6 @@ fn json_dry_run_gives_every_verdict() {
     assert_eq!(v["decision"]["malformed"][0], "garbage-without-mode");
     assert_eq!(v["plan"]["steps"].as_array().unwrap().len(), 6);
     assert!(v["removed"].as_array().unwrap().is_empty());
-    let _ = KeepReason::Known;
 }
 
 #[test]
@@ -159,13 +159,7 @@ fn real_run_writes_remove_and_reports_kernel_refusals() {
     let root = copy_tree(&td("root"));
     let fs = root.path().join("sys/kernel/security/apparmor");
     std::fs::write(fs.join(".remove"), "").unwrap();
-    let (code, out, err) = aactl(&[
-        "remove-unknown",
-        "--root",
-        s(root.path()),
-        "--parser",
-        s(&p),
-    ]);
+    let (code, out, err) = remove_unknown(root.path(), &p);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("removed 'unknown with space'\nremoved 'stale-unconfined'\n"),
@@ -180,13 +174,7 @@ fn real_run_writes_remove_and_reports_kernel_refusals() {
     );
     // A kernel that refuses (here: no .remove file → ENOENT) gives exit 1.
     std::fs::remove_file(fs.join(".remove")).unwrap();
-    let (code, _out, err) = aactl(&[
-        "remove-unknown",
-        "--root",
-        s(root.path()),
-        "--parser",
-        s(&p),
-    ]);
+    let (code, _out, err) = remove_unknown(root.path(), &p);
     assert_eq!(code, 1);
     assert!(
         err.contains("unable to remove \"unknown with space\""),
@@ -204,13 +192,7 @@ fn broken_profile_dir_or_unreadable_list_removes_nothing() {
         "profile broken {\n  capability bogus,\n}\n",
     )
     .unwrap();
-    let (code, out, err) = aactl(&[
-        "remove-unknown",
-        "--root",
-        s(root.path()),
-        "--parser",
-        s(&p),
-    ]);
+    let (code, out, err) = remove_unknown(root.path(), &p);
     assert_eq!(code, 2, "{out}");
     assert!(err.contains("broken:2: Invalid capability bogus."), "{err}");
     std::fs::remove_file(dir.join("broken")).unwrap();
@@ -218,13 +200,7 @@ fn broken_profile_dir_or_unreadable_list_removes_nothing() {
     let list = root.path().join("sys/kernel/security/apparmor/profiles");
     std::fs::remove_file(&list).unwrap();
     std::fs::create_dir(&list).unwrap();
-    let (code, out, err) = aactl(&[
-        "remove-unknown",
-        "--root",
-        s(root.path()),
-        "--parser",
-        s(&p),
-    ]);
+    let (code, out, err) = remove_unknown(root.path(), &p);
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(err.contains("profiles"), "{err}");
 }
@@ -239,13 +215,7 @@ fn no_policy_loaded_is_not_an_error() {
         "",
     )
     .unwrap();
-    let (code, out, err) = aactl(&[
-        "remove-unknown",
-        "--root",
-        s(root.path()),
-        "--parser",
-        s(&p),
-    ]);
+    let (code, out, err) = remove_unknown(root.path(), &p);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
 }
 

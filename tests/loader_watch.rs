@@ -4,14 +4,10 @@
 //! that would allow them.
 
 use crate::loader::{real_parser, td};
-use crate::loader_cli::{aactl, fake_apparmorfs};
+use crate::loader_cli::{aactl, fake_apparmorfs, s};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 const LINES: &str = "\
 Nov 29 21:00:01 host kernel: [  100.000001] audit: type=1400 audit(1764450001.001:101): apparmor=\"DENIED\" operation=\"open\" profile=\"foo//hat\" name=\"/etc/shadow\" pid=123 comm=\"foo\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0
@@ -19,14 +15,19 @@ Nov 29 21:00:01 host kernel: [  100.000002] audit: type=1400 audit(1764450001.00
 Nov 29 21:00:01 host kernel: [  100.000003] audit: type=1400 audit(1764450001.003:103): apparmor=\"ALLOWED\" operation=\"mknod\" profile=\"foo\" name=\"/tmp/x\" pid=125 comm=\"foo\" requested_mask=\"c\" denied_mask=\"c\" fsuid=0 ouid=0
 ";
 
-/// Appends [`LINES`] to `log` after `delay` (the watch has started by then).
-fn append_later(log: &Path, delay: Duration) -> std::thread::JoinHandle<()> {
+/// Runs `aactl ARGS... --watch 4 --log-source LOG TARGET` while [`LINES`]
+/// are appended to `log` 1.5 s in (the watch has started by then).
+fn watch_4s_while_appending(log: &Path, args: &[&str], target: &str) -> (u8, String, String) {
+    let watch = ["--watch", "4", "--log-source", s(log), target];
     let log = log.to_owned();
-    std::thread::spawn(move || {
-        std::thread::sleep(delay);
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(LINES.as_bytes()).unwrap();
-    })
+    });
+    let r = aactl(&[args, &watch[..]].concat());
+    t.join().unwrap();
+    r
 }
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
@@ -44,22 +45,19 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
 fn complain_watch_shows_the_profiles_records_and_rules() {
     let (_d, base, log) = setup();
     let fs = fake_apparmorfs();
-    let t = append_later(&log, Duration::from_millis(1500));
-    let (code, out, err) = aactl(&[
-        "complain",
-        "--base",
-        s(&base),
-        "--apparmorfs",
-        s(fs.path()),
-        "--parser",
-        "/bin/true",
-        "--watch",
-        "4",
-        "--log-source",
-        s(&log),
+    let (code, out, err) = watch_4s_while_appending(
+        &log,
+        &[
+            "complain",
+            "--base",
+            s(&base),
+            "--apparmorfs",
+            s(fs.path()),
+            "--parser",
+            "/bin/true",
+        ],
         "foo",
-    ]);
-    t.join().unwrap();
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains(&format!(
@@ -83,22 +81,19 @@ fn replace_watch_json() {
     let Some(p) = real_parser() else { return };
     let (_d, base, log) = setup();
     let fs = fake_apparmorfs();
-    let t = append_later(&log, Duration::from_millis(1500));
-    let (code, out, err) = aactl(&[
-        "replace",
-        "--parser",
-        s(&p),
-        "--apparmorfs",
-        s(fs.path()),
-        "-K",
-        "--json",
-        "--watch",
-        "4",
-        "--log-source",
-        s(&log),
+    let (code, out, err) = watch_4s_while_appending(
+        &log,
+        &[
+            "replace",
+            "--parser",
+            s(&p),
+            "--apparmorfs",
+            s(fs.path()),
+            "-K",
+            "--json",
+        ],
         s(&base.join("foo")),
-    ]);
-    t.join().unwrap();
+    );
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let w = &v["watch"];

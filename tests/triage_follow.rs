@@ -2,7 +2,9 @@
 //! rotation; Ctrl-C (SIGINT) ends it cleanly with the final summary.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 fn line(n: u32) -> String {
@@ -11,85 +13,10 @@ fn line(n: u32) -> String {
     )
 }
 
-#[test]
-fn follow_prints_records_and_a_final_summary_on_sigint() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.log");
-    std::fs::write(&path, line(1)).unwrap(); // existing content is not repeated
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
-        .args([
-            "log",
-            "--follow",
-            "--summary",
-            "--profile-dir",
-            "/nonexistent",
-        ])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for l in BufReader::new(out).lines() {
-            let l = l.unwrap();
-            tx.send(l).unwrap();
-        }
-    });
-    let expect = |want: &str| {
-        let t = Instant::now();
-        loop {
-            if let Ok(l) = rx.recv_timeout(Duration::from_millis(100))
-                && l.contains(want)
-            {
-                return;
-            }
-            assert!(t.elapsed() < Duration::from_secs(20), "no line with {want}");
-        }
-    };
-    let append = |s: &str| {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(s.as_bytes()).unwrap();
-    };
-    std::thread::sleep(Duration::from_millis(500));
-    append(&line(2));
-    expect("/data/f2");
-    std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    append(&line(3));
-    expect("/data/f3");
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    // the summary: one profile, two groups
-    expect("/usr/bin/f (2 records, 2 groups)");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
-    reader.join().unwrap();
-    assert!(rx.try_iter().all(|l| !l.contains("/data/f1")));
-}
-
-/// Without a source, `--follow` follows the live file of the detected
-/// place (auditd's log, not its rotated copy).
-#[test]
-fn follow_auto_detects_the_live_file() {
-    let root = tempfile::tempdir().unwrap();
-    let logdir = root.path().join("var/log/audit");
-    std::fs::create_dir_all(&logdir).unwrap();
-    std::fs::write(logdir.join("audit.log.1"), line(1)).unwrap();
-    std::fs::write(logdir.join("audit.log"), "").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
-        .args(["log", "--follow", "--root"])
-        .arg(root.path())
-        .args(["--profile-dir", "/nonexistent"])
+/// Starts `aactl ARGS` (stdin and stderr null); its stdout lines arrive on
+/// the receiver, sent by the returned reader thread.
+fn spawn_aactl(cmd: &mut Command) -> (Child, Receiver<String>, JoinHandle<()>) {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -102,26 +29,101 @@ fn follow_auto_detects_the_live_file() {
             tx.send(l.unwrap()).unwrap();
         }
     });
+    (child, rx, reader)
+}
+
+/// The lines received up to and including the first that contains `want`;
+/// panics after 20 s without one.
+fn lines_until(rx: &Receiver<String>, want: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let t = Instant::now();
+    while !seen.iter().any(|l: &String| l.contains(want)) {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push(l);
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no line with {want}: {seen:?}"
+        );
+    }
+    seen
+}
+
+/// Sends SIGINT to `child` (through kill(1)); the status of kill.
+fn sigint(child: &Child) -> ExitStatus {
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+}
+
+#[test]
+fn follow_prints_records_and_a_final_summary_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, line(1)).unwrap(); // existing content is not repeated
+    let (mut child, rx, reader) = spawn_aactl(
+        Command::new(env!("CARGO_BIN_EXE_aactl"))
+            .args([
+                "log",
+                "--follow",
+                "--summary",
+                "--profile-dir",
+                "/nonexistent",
+            ])
+            .arg(&path),
+    );
+    // Every line printed, so that none can be checked for /data/f1 at the end.
+    let mut seen = Vec::new();
+    let append = |s: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(s.as_bytes()).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    append(&line(2));
+    seen.extend(lines_until(&rx, "/data/f2"));
+    std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    append(&line(3));
+    seen.extend(lines_until(&rx, "/data/f3"));
+    assert!(sigint(&child).success());
+    // the summary: one profile, two groups
+    seen.extend(lines_until(&rx, "/usr/bin/f (2 records, 2 groups)"));
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    assert!(seen.iter().all(|l| !l.contains("/data/f1")), "{seen:?}");
+}
+
+/// Without a source, `--follow` follows the live file of the detected
+/// place (auditd's log, not its rotated copy).
+#[test]
+fn follow_auto_detects_the_live_file() {
+    let root = tempfile::tempdir().unwrap();
+    let logdir = root.path().join("var/log/audit");
+    std::fs::create_dir_all(&logdir).unwrap();
+    std::fs::write(logdir.join("audit.log.1"), line(1)).unwrap();
+    std::fs::write(logdir.join("audit.log"), "").unwrap();
+    let (mut child, rx, reader) = spawn_aactl(
+        Command::new(env!("CARGO_BIN_EXE_aactl"))
+            .args(["log", "--follow", "--root"])
+            .arg(root.path())
+            .args(["--profile-dir", "/nonexistent"]),
+    );
     std::thread::sleep(Duration::from_millis(500));
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(logdir.join("audit.log"))
         .unwrap();
     f.write_all(line(7).as_bytes()).unwrap();
-    let t = Instant::now();
-    loop {
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
-            assert!(!l.contains("/data/f1"), "{l}");
-            if l.contains("/data/f7") {
-                break;
-            }
-        }
-        assert!(t.elapsed() < Duration::from_secs(20), "record not followed");
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let seen = lines_until(&rx, "/data/f7");
+    assert!(seen.iter().all(|l| !l.contains("/data/f1")), "{seen:?}");
+    sigint(&child);
     assert!(child.wait().unwrap().success());
     reader.join().unwrap();
 }
@@ -154,40 +156,20 @@ fn follow_resumes_the_journal_by_cursor() {
         dir.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aactl"))
-        .args([
-            "log",
-            "journal",
-            "--follow",
-            "--summary",
-            "--profile-dir",
-            "/nonexistent",
-        ])
-        .env("PATH", path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for l in BufReader::new(out).lines() {
-            tx.send(l.unwrap()).unwrap();
-        }
-    });
-    let mut seen = Vec::new();
-    let t = Instant::now();
-    while !seen.iter().any(|l: &String| l.contains("/j3")) {
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
-            seen.push(l);
-        }
-        assert!(t.elapsed() < Duration::from_secs(20), "{seen:?}");
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let (mut child, rx, reader) = spawn_aactl(
+        Command::new(env!("CARGO_BIN_EXE_aactl"))
+            .args([
+                "log",
+                "journal",
+                "--follow",
+                "--summary",
+                "--profile-dir",
+                "/nonexistent",
+            ])
+            .env("PATH", path),
+    );
+    let seen = lines_until(&rx, "/j3");
+    sigint(&child);
     assert!(child.wait().unwrap().success());
     reader.join().unwrap();
     let rest: Vec<String> = rx.try_iter().collect();
