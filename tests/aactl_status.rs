@@ -12,23 +12,7 @@ pub fn mixed() -> PathBuf {
 }
 
 /// Runs aactl in-process; returns (exit status, stdout, stderr).
-pub fn aactl(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let argv = std::iter::once("aactl")
-        .chain(args.iter().copied())
-        .map(std::ffi::OsString::from)
-        .collect();
-    let code = {
-        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
-        apparmor::cli::aactl::run(argv, &mut io)
-    };
-    (
-        code,
-        String::from_utf8(out).expect("stdout is UTF-8"),
-        String::from_utf8(err).expect("stderr is UTF-8"),
-    )
-}
+pub use crate::common::aactl;
 
 /// `aactl --root DIR ARGS…`.
 pub fn on(dir: &Path, args: &[&str]) -> (u8, String, String) {

@@ -4,23 +4,7 @@ use crate::loader::{fake_parser, real_parser, td};
 use std::path::Path;
 
 /// Runs aactl in-process; returns (exit status, stdout, stderr).
-pub fn aactl(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let argv = std::iter::once("aactl")
-        .chain(args.iter().copied())
-        .map(Into::into)
-        .collect();
-    let code = {
-        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
-        apparmor::cli::aactl::run(argv, &mut io)
-    };
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
-}
+pub use crate::common::aactl;
 
 pub fn fake_apparmorfs() -> tempfile::TempDir {
     let fs = tempfile::tempdir().unwrap();

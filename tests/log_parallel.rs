@@ -167,14 +167,7 @@ fn parallel_equals_sequential_gzip() {
 }
 
 fn aactl(args: &[&str]) -> (u8, Vec<u8>) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = {
-        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
-        let mut argv = vec!["aactl".into()];
-        argv.extend(args.iter().map(std::ffi::OsString::from));
-        apparmor::cli::aactl::run(argv, &mut io)
-    };
+    let (code, out, _) = crate::common::aactl_raw(args);
     (code, out)
 }
 

@@ -3,7 +3,6 @@
 //! and rotated files, a file rotated while being read. No panic, clear
 //! messages, processing continues.
 
-use apparmor::cli::Io;
 use apparmor::log::reader::{BufReadLines, LogReader, ReaderOptions};
 use apparmor::log::render::{text_line, to_json};
 use apparmor::log::source::{open_file, rotated_set};
@@ -15,21 +14,7 @@ use std::path::Path;
 const AVC: &str = r#"type=AVC msg=audit(1700000000.123:45): apparmor="DENIED" operation="open" class="file" profile="/usr/bin/foo" name="/etc/shadow" pid=1234 comm="foo" requested_mask="r" denied_mask="r" fsuid=0 ouid=0"#;
 const SYSLOG: &str = r#"Nov 29 18:00:00 myhost kernel: [ 1234.567890] audit: type=1107 audit(1700000000.123:45): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='apparmor="DENIED" operation="dbus_method_call" bus="system" path="/x" label="foo" peer_label="unconfined" exe="/usr/bin/dbus-daemon"'"#;
 
-fn aactl(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = {
-        let mut io = Io::new(&mut out, &mut err);
-        let mut argv = vec!["aactl".into()];
-        argv.extend(args.iter().map(std::ffi::OsString::from));
-        apparmor::cli::aactl::run(argv, &mut io)
-    };
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
+use crate::common::aactl_lossy as aactl;
 
 fn exercise(bytes: &[u8]) {
     let p = parse_line(bytes);

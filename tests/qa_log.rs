@@ -2,25 +2,10 @@
 //! `--suggest`, `--write --dry-run`). Each test is the regression test of
 //! one fix.
 
-use apparmor::cli::Io;
 use apparmor::log::{EventType, Parsed, parse_line};
 use std::io::Write;
 
-fn aactl(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = {
-        let mut io = Io::new(&mut out, &mut err);
-        let mut argv = vec!["aactl".into()];
-        argv.extend(args.iter().map(std::ffi::OsString::from));
-        apparmor::cli::aactl::run(argv, &mut io)
-    };
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
+use crate::common::aactl_lossy as aactl;
 
 fn temp_log(text: &str) -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().unwrap();

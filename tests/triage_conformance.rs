@@ -2,29 +2,11 @@
 //! of corpus/libapparmor-logs with a `.profile` file (spec §3.9).
 
 use crate::common;
-use apparmor::cli::Io;
 use apparmor::diag::FileId;
 use std::collections::BTreeMap;
 
 /// Runs `aactl ARGS` in-process; returns (exit, stdout, stderr).
-pub fn aactl(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = {
-        let mut io = Io {
-            out: &mut out,
-            err: &mut err,
-        };
-        let mut argv: Vec<std::ffi::OsString> = vec!["aactl".into()];
-        argv.extend(args.iter().map(std::ffi::OsString::from));
-        apparmor::cli::aactl::run(argv, &mut io)
-    };
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
+pub use crate::common::aactl_lossy as aactl;
 
 fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")

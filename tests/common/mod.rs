@@ -45,3 +45,38 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
+
+/// Runs `aactl ARGS…` in process: (exit code, stdout, stderr) as bytes.
+pub fn aactl_raw(args: &[&str]) -> (u8, Vec<u8>, Vec<u8>) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = std::iter::once("aactl")
+        .chain(args.iter().copied())
+        .map(std::ffi::OsString::from)
+        .collect();
+    let code = {
+        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
+        apparmor::cli::aactl::run(argv, &mut io)
+    };
+    (code, out, err)
+}
+
+/// [`aactl_raw`] with stdout and stderr checked to be UTF-8.
+pub fn aactl(args: &[&str]) -> (u8, String, String) {
+    let (code, out, err) = aactl_raw(args);
+    (
+        code,
+        String::from_utf8(out).expect("stdout is UTF-8"),
+        String::from_utf8(err).expect("stderr is UTF-8"),
+    )
+}
+
+/// [`aactl_raw`] with bytes that are not UTF-8 replaced (for hostile input).
+pub fn aactl_lossy(args: &[&str]) -> (u8, String, String) {
+    let (code, out, err) = aactl_raw(args);
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
