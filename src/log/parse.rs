@@ -325,23 +325,11 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
         } else {
             Framing::Kernel
         };
-        let body = match audit_header(payload) {
-            Ok((id, text, body)) => {
-                set_id(&mut rec, id, text);
-                body
-            }
-            Err(Some(body)) => {
-                rec.problem = Some("malformed audit id".into());
-                body
-            }
-            Err(None) if m_aa.is_some() => {
-                // `audit(` without its `)` before an apparmor= field
-                rec.event = EventType::Invalid;
-                rec.problem = Some("malformed audit header".into());
-                rec.info = Some(Text::from_bytes(payload));
-                return Parsed::AppArmor(rec);
-            }
-            Err(None) => return Parsed::NotAudit,
+        let body = match header_body(&mut rec, payload) {
+            Some(body) => body,
+            // `audit(` without its `)` before an apparmor= field
+            None if m_aa.is_some() => return broken_header(rec, payload),
+            None => return Parsed::NotAudit,
         };
         return typed_body(rec, b"AVC", body, payload);
     }
@@ -377,27 +365,17 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
     };
     rec.framing = framing;
     Text::put(&mut rec.audit_type, type_name);
-    let body = match audit_header(hdr) {
-        Ok((id, text, body)) => {
-            set_id(&mut rec, id, text);
-            body
-        }
-        Err(Some(body)) => {
-            rec.problem = Some("malformed audit id".into());
-            body
-        }
-        Err(None) if framing == Framing::Auditd || hdr.starts_with(b"audit(") => {
+    let body = match header_body(&mut rec, hdr) {
+        Some(body) => body,
+        None if framing == Framing::Auditd || hdr.starts_with(b"audit(") => {
             // `msg=audit(` cut or forged (no `)`): a broken AppArmor line
             // is an invalid record, anything else is not ours.
             if find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t').is_none() {
                 return Parsed::NotAudit;
             }
-            rec.event = EventType::Invalid;
-            rec.problem = Some("malformed audit header".into());
-            rec.info = Some(Text::from_bytes(payload));
-            return Parsed::AppArmor(rec);
+            return broken_header(rec, payload);
         }
-        Err(None) => {
+        None => {
             // `type=N` without an audit header: not something we know.
             return match find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t') {
                 Some(p) => finish_bare(rec, &line[p..], Framing::Bare),
@@ -406,6 +384,31 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
         }
     };
     typed_body(rec, type_name, body, hdr)
+}
+
+/// The body after the `audit(…)` header at the start of `hdr`, the id set
+/// in `rec` (or a malformed id noted as its problem); None without a header.
+fn header_body<'a>(rec: &mut Record, hdr: &'a [u8]) -> Option<&'a [u8]> {
+    match audit_header(hdr) {
+        Ok((id, text, body)) => {
+            set_id(rec, id, text);
+            Some(body)
+        }
+        Err(Some(body)) => {
+            rec.problem = Some("malformed audit id".into());
+            Some(body)
+        }
+        Err(None) => None,
+    }
+}
+
+/// An AppArmor line whose `audit(` header is cut or forged: an invalid
+/// record carrying the payload as `info`.
+fn broken_header(mut rec: Box<Record>, payload: &[u8]) -> Parsed<'static> {
+    rec.event = EventType::Invalid;
+    rec.problem = Some("malformed audit header".into());
+    rec.info = Some(Text::from_bytes(payload));
+    Parsed::AppArmor(rec)
 }
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
