@@ -117,10 +117,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     // The default base is the host's /etc/apparmor.d, under --root when one is given (as
     // for the loader commands).
     let base = m.get_one::<PathBuf>("base").cloned().or_else(|| {
-        let d = match m.get_one::<PathBuf>("root") {
-            Some(r) => crate::system::System::with_root(r).path("/etc/apparmor.d"),
-            None => PathBuf::from("/etc/apparmor.d"),
-        };
+        let d = super::system(m).path("/etc/apparmor.d");
         d.is_dir().then_some(d)
     });
     let json = super::wants_json(m);

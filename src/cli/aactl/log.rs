@@ -8,7 +8,6 @@ use crate::log::reader::{LogReader, ReaderOptions, Stats};
 use crate::log::render::{RecordJson, text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
-use crate::system::System;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
@@ -261,10 +260,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     if super::log_triage::wanted(m) {
         return super::log_triage::run(m, io);
     }
-    let root = match m.get_one::<PathBuf>("root") {
-        Some(r) => System::with_root(r),
-        None => System::host(),
-    };
+    let root = super::system(m);
     let json = super::wants_json(m);
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),

@@ -59,6 +59,14 @@ pub(super) fn wants_json(m: &ArgMatches) -> bool {
         || m.try_get_one::<bool>("json").ok().flatten().copied() == Some(true)
 }
 
+/// The system to read: `--root DIR` (the global option) or the live host.
+pub(super) fn system(m: &ArgMatches) -> crate::system::System {
+    match m.get_one::<std::path::PathBuf>("root") {
+        Some(dir) => crate::system::System::with_root(dir),
+        None => crate::system::System::host(),
+    }
+}
+
 /// The clap definition of `aactl` with all of its subcommands.
 pub fn command() -> Command {
     Command::new("aactl")

@@ -213,10 +213,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
 /// AppArmor cannot be inspected (see [`super::status::preflight`]) and `--force` is not
 /// given; otherwise see [`snapshot`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let sys = match m.get_one::<PathBuf>("root") {
-        Some(r) => System::with_root(r),
-        None => System::host(),
-    };
+    let sys = super::system(m);
     let Some(dest) = m.get_one::<PathBuf>("dir") else {
         return Err(CliError("missing DIR".into()));
     };

@@ -675,7 +675,7 @@ pub fn command() -> Command {
 /// # Errors
 /// See [`collect`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let sys = ps::system(m);
+    let sys = super::system(m);
     let report = collect(&sys)?;
     for mline in &report.profiles.malformed {
         let _ = writeln!(
