@@ -166,13 +166,13 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
             }
             Err(e) => return Err(CliError::from_error(&SystemError::io(&src, e))),
         }
-        if let Ok(policy) = sys.policy() {
+        if let Ok(policy) = sys.policy_at(sfs.join("policy")) {
             write_namespace(&out.join("policy"), &policy)?;
         }
-        if let Ok(features) = sys.features() {
+        if let Ok(features) = sys.features_at(sfs.join("features")) {
             write_features(&out.join("features"), &features.root)?;
         }
-        if let Ok(rev) = sys.revision() {
+        if let Ok(rev) = sys.revision_at(sfs.join("revision")) {
             write_file(&out.join("revision"), format!("{rev}\n").as_bytes())?;
         }
         // The reader's namespace and stacking state (small text files; optional).
