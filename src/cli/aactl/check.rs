@@ -69,14 +69,9 @@ pub fn command() -> Command {
                      features directory (like apparmor_parser -M)",
                 ),
         )
-        .arg(
-            Arg::new("format")
-                .long("format")
-                .value_name("FORMAT")
-                .value_parser(["text", "json"])
-                .default_value("text")
-                .help("Output format: text, or json (one document, kind \"aactl-check\")"),
-        )
+        .arg(super::format_arg(
+            "Output format: text, or json (one document, kind \"aactl-check\")",
+        ))
         .arg(super::json_flag())
         .arg(
             Arg::new("paths")

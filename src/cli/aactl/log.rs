@@ -49,14 +49,7 @@ fn command_base() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("With a file, also read its rotated copies (PATH.1, PATH.2.gz, …), oldest first"),
         )
-        .arg(
-            Arg::new("format")
-                .long("format")
-                .value_name("FORMAT")
-                .value_parser(["text", "json"])
-                .default_value("text")
-                .help("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"),
-        )
+        .arg(super::format_arg("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"))
         .arg(super::json_flag())
         .arg(
             Arg::new("stats")

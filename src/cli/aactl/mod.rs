@@ -44,6 +44,16 @@ impl CliError {
     }
 }
 
+/// `--format text|json` (default text); `help` says what each gives.
+pub(super) fn format_arg(help: &'static str) -> Arg {
+    Arg::new("format")
+        .long("format")
+        .value_name("FORMAT")
+        .value_parser(["text", "json"])
+        .default_value("text")
+        .help(help)
+}
+
 /// `--json`, the short form of `--format json` (for commands with `--format`).
 pub(super) fn json_flag() -> Arg {
     Arg::new("json")
