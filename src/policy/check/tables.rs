@@ -341,15 +341,8 @@ pub const FLAGS: &[&str] = &[
     "interruptible",
 ];
 
-/// Profile mode flags (mutually exclusive).
-pub const MODE_FLAGS: &[&str] = &[
-    "enforce",
-    "complain",
-    "kill",
-    "unconfined",
-    "prompt",
-    "default_allow",
-];
+/// Profile mode flags (mutually exclusive): the list the profile editor uses.
+pub use crate::policy::edit::MODE_FLAGS;
 
 /// Pairs of flags that exclude each other.
 pub const FLAG_CONFLICTS: &[(&str, &str)] = &[
