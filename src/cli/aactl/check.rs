@@ -103,6 +103,15 @@ fn expand(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<String>), Stri
     }
 }
 
+/// Notes on stderr a file that is skipped (apparmor_parser's `Ignoring: 'PATH'`).
+fn ignoring(io: &mut Io<'_>, path: &Path) {
+    let _ = writeln!(
+        io.err,
+        "Ignoring: '{}'",
+        crate::escape::escape_str(&path.display().to_string())
+    );
+}
+
 /// Runs `aactl check`.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let include_dirs: Vec<PathBuf> = m
@@ -143,11 +152,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
                 }
                 for i in ignored {
-                    let _ = writeln!(
-                        io.err,
-                        "Ignoring: '{}'",
-                        crate::escape::escape_str(&i.display().to_string())
-                    );
+                    ignoring(io, &i);
                 }
                 f
             }
@@ -161,11 +166,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         for f in files {
             if let Some(name) = f.file_name() {
                 if skip_entry(&name.to_string_lossy()) == Skip::Noisy {
-                    let _ = writeln!(
-                        io.err,
-                        "Ignoring: '{}'",
-                        crate::escape::escape_str(&f.display().to_string())
-                    );
+                    ignoring(io, &f);
                 }
             }
             let resolved = match resolver.resolve_file(&f) {
