@@ -330,7 +330,15 @@ impl System {
     /// # Errors
     /// [`SystemError::NoSecurityfs`], or the error listing `policy/` itself.
     pub fn policy(&self) -> Result<PolicyNamespace, SystemError> {
-        let dir = self.securityfs()?.join("policy");
+        self.policy_at(self.securityfs()?.join("policy"))
+    }
+
+    /// Like [`System::policy`] with an explicit `policy/` directory (for a caller that has
+    /// found securityfs already).
+    ///
+    /// # Errors
+    /// The error listing `dir`.
+    pub fn policy_at(&self, dir: PathBuf) -> Result<PolicyNamespace, SystemError> {
         std::fs::read_dir(&dir).map_err(|e| SystemError::io(&dir, e))?;
         Ok(read_namespace(&dir, String::new()))
     }
@@ -340,7 +348,14 @@ impl System {
     /// # Errors
     /// [`SystemError::NoSecurityfs`], or the error reading `features` itself.
     pub fn features(&self) -> Result<Features, SystemError> {
-        let dir = self.securityfs()?.join("features");
+        self.features_at(self.securityfs()?.join("features"))
+    }
+
+    /// Like [`System::features`] with an explicit `features` path.
+    ///
+    /// # Errors
+    /// The error reading `dir` itself.
+    pub fn features_at(&self, dir: PathBuf) -> Result<Features, SystemError> {
         let root = read_feature_node(&dir, 0).map_err(|e| SystemError::io(&dir, e))?;
         Ok(Features { root })
     }
@@ -351,7 +366,15 @@ impl System {
     /// [`SystemError::NoSecurityfs`], the read error, or [`SystemError::Io`] with
     /// `InvalidData` when the text is not a number.
     pub fn revision(&self) -> Result<u64, SystemError> {
-        let p = self.securityfs()?.join("revision");
+        self.revision_at(self.securityfs()?.join("revision"))
+    }
+
+    /// Like [`System::revision`] with an explicit `revision` path.
+    ///
+    /// # Errors
+    /// The read error, or [`SystemError::Io`] with `InvalidData` when the text is not a
+    /// number.
+    pub fn revision_at(&self, p: PathBuf) -> Result<u64, SystemError> {
         // One read only: on a live kernel a second read() of `revision` blocks until
         // the policy changes (spec/runtime-and-logs.md §1.2), or fails with EAGAIN
         // when the file was opened non-blocking.

@@ -69,14 +69,9 @@ pub fn command() -> Command {
                      features directory (like apparmor_parser -M)",
                 ),
         )
-        .arg(
-            Arg::new("format")
-                .long("format")
-                .value_name("FORMAT")
-                .value_parser(["text", "json"])
-                .default_value("text")
-                .help("Output format: text, or json (one document, kind \"aactl-check\")"),
-        )
+        .arg(super::format_arg(
+            "Output format: text, or json (one document, kind \"aactl-check\")",
+        ))
         .arg(super::json_flag())
         .arg(
             Arg::new("paths")
@@ -108,6 +103,15 @@ fn expand(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<String>), Stri
     }
 }
 
+/// Notes on stderr a file that is skipped (apparmor_parser's `Ignoring: 'PATH'`).
+fn ignoring(io: &mut Io<'_>, path: &Path) {
+    let _ = writeln!(
+        io.err,
+        "Ignoring: '{}'",
+        crate::escape::escape_str(&path.display().to_string())
+    );
+}
+
 /// Runs `aactl check`.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let include_dirs: Vec<PathBuf> = m
@@ -117,10 +121,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     // The default base is the host's /etc/apparmor.d, under --root when one is given (as
     // for the loader commands).
     let base = m.get_one::<PathBuf>("base").cloned().or_else(|| {
-        let d = match m.get_one::<PathBuf>("root") {
-            Some(r) => crate::system::System::with_root(r).path("/etc/apparmor.d"),
-            None => PathBuf::from("/etc/apparmor.d"),
-        };
+        let d = super::system(m).path("/etc/apparmor.d");
         d.is_dir().then_some(d)
     });
     let json = super::wants_json(m);
@@ -151,11 +152,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     let _ = writeln!(io.err, "aactl check: {}", crate::escape::escape_str(&e));
                 }
                 for i in ignored {
-                    let _ = writeln!(
-                        io.err,
-                        "Ignoring: '{}'",
-                        crate::escape::escape_str(&i.display().to_string())
-                    );
+                    ignoring(io, &i);
                 }
                 f
             }
@@ -169,11 +166,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         for f in files {
             if let Some(name) = f.file_name() {
                 if skip_entry(&name.to_string_lossy()) == Skip::Noisy {
-                    let _ = writeln!(
-                        io.err,
-                        "Ignoring: '{}'",
-                        crate::escape::escape_str(&f.display().to_string())
-                    );
+                    ignoring(io, &f);
                 }
             }
             let resolved = match resolver.resolve_file(&f) {

@@ -449,10 +449,7 @@ pub struct Context {
 /// # Errors
 /// [`CliError`] when the parser is needed and cannot be found.
 pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> {
-    let system = m
-        .get_one::<PathBuf>("root")
-        .map(System::with_root)
-        .unwrap_or_default();
+    let system = super::system(m);
     let dry_run = flag(m, "dry-run");
     let program = match one::<PathBuf>(m, "parser") {
         Some(p) => p.clone(),

@@ -8,7 +8,6 @@ use crate::log::reader::{LogReader, ReaderOptions, Stats};
 use crate::log::render::{RecordJson, text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
-use crate::system::System;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
@@ -50,14 +49,7 @@ fn command_base() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("With a file, also read its rotated copies (PATH.1, PATH.2.gz, …), oldest first"),
         )
-        .arg(
-            Arg::new("format")
-                .long("format")
-                .value_name("FORMAT")
-                .value_parser(["text", "json"])
-                .default_value("text")
-                .help("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"),
-        )
+        .arg(super::format_arg("text: one escaped line per record; json: NDJSON (docs/log-schema.md)"))
         .arg(super::json_flag())
         .arg(
             Arg::new("stats")
@@ -261,10 +253,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     if super::log_triage::wanted(m) {
         return super::log_triage::run(m, io);
     }
-    let root = match m.get_one::<PathBuf>("root") {
-        Some(r) => System::with_root(r),
-        None => System::host(),
-    };
+    let root = super::system(m);
     let json = super::wants_json(m);
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),

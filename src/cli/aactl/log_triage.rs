@@ -309,10 +309,7 @@ fn read_all(
 
 /// Runs the triage views of `aactl log`.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let sys = match m.get_one::<PathBuf>("root") {
-        Some(r) => System::with_root(r),
-        None => System::host(),
-    };
+    let sys = super::system(m);
     let json = super::wants_json(m);
     let explicit = sources(m);
     let journal_only = explicit

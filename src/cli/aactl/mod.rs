@@ -44,6 +44,16 @@ impl CliError {
     }
 }
 
+/// `--format text|json` (default text); `help` says what each gives.
+pub(super) fn format_arg(help: &'static str) -> Arg {
+    Arg::new("format")
+        .long("format")
+        .value_name("FORMAT")
+        .value_parser(["text", "json"])
+        .default_value("text")
+        .help(help)
+}
+
 /// `--json`, the short form of `--format json` (for commands with `--format`).
 pub(super) fn json_flag() -> Arg {
     Arg::new("json")
@@ -57,6 +67,14 @@ pub(super) fn json_flag() -> Arg {
 pub(super) fn wants_json(m: &ArgMatches) -> bool {
     m.get_one::<String>("format").map(String::as_str) == Some("json")
         || m.try_get_one::<bool>("json").ok().flatten().copied() == Some(true)
+}
+
+/// The system to read: `--root DIR` (the global option) or the live host.
+pub(super) fn system(m: &ArgMatches) -> crate::system::System {
+    match m.get_one::<std::path::PathBuf>("root") {
+        Some(dir) => crate::system::System::with_root(dir),
+        None => crate::system::System::host(),
+    }
 }
 
 /// The clap definition of `aactl` with all of its subcommands.

@@ -377,14 +377,6 @@ pub fn command() -> Command {
         )
 }
 
-/// The system to read: `--root DIR` or the live host.
-pub(super) fn system(m: &ArgMatches) -> System {
-    match m.get_one::<PathBuf>("root") {
-        Some(dir) => System::with_root(dir),
-        None => System::host(),
-    }
-}
-
 /// Writes `value` as pretty JSON and a newline.
 pub(super) fn write_json<T: serde::Serialize>(io: &mut Io<'_>, value: &T) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *io.out, value).map_err(std::io::Error::from)?;
@@ -457,7 +449,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// # Errors
 /// AppArmor absent or disabled (see [`super::status::preflight`]), or `/proc` unreadable.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let sys = system(m);
+    let sys = super::system(m);
     super::status::preflight(&sys)?;
     let modes = match profile_modes(&sys) {
         Ok(m) => m,

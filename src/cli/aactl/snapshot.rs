@@ -166,13 +166,13 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
             }
             Err(e) => return Err(CliError::from_error(&SystemError::io(&src, e))),
         }
-        if let Ok(policy) = sys.policy() {
+        if let Ok(policy) = sys.policy_at(sfs.join("policy")) {
             write_namespace(&out.join("policy"), &policy)?;
         }
-        if let Ok(features) = sys.features() {
+        if let Ok(features) = sys.features_at(sfs.join("features")) {
             write_features(&out.join("features"), &features.root)?;
         }
-        if let Ok(rev) = sys.revision() {
+        if let Ok(rev) = sys.revision_at(sfs.join("revision")) {
             write_file(&out.join("revision"), format!("{rev}\n").as_bytes())?;
         }
         // The reader's namespace and stacking state (small text files; optional).
@@ -213,10 +213,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
 /// AppArmor cannot be inspected (see [`super::status::preflight`]) and `--force` is not
 /// given; otherwise see [`snapshot`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let sys = match m.get_one::<PathBuf>("root") {
-        Some(r) => System::with_root(r),
-        None => System::host(),
-    };
+    let sys = super::system(m);
     let Some(dest) = m.get_one::<PathBuf>("dir") else {
         return Err(CliError("missing DIR".into()));
     };

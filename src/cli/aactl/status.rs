@@ -61,7 +61,14 @@ pub fn preflight(sys: &System) -> Result<(), CliError> {
 /// # Errors
 /// The message for the open or read error.
 pub(crate) fn read_profiles(sys: &System) -> Result<crate::system::ProfilesList, CliError> {
-    let list = sys.profiles().map_err(|e| profiles_error(&e))?;
+    complete(sys.profiles())
+}
+
+/// The list of [`read_profiles`], or the message for its open or read error.
+fn complete(
+    list: Result<crate::system::ProfilesList, SystemError>,
+) -> Result<crate::system::ProfilesList, CliError> {
+    let list = list.map_err(|e| profiles_error(&e))?;
     if let Some(why) = &list.read_error {
         return Err(CliError(format!(
             "cannot read {}: {why}",
@@ -282,8 +289,10 @@ pub fn typed_parameter(name: &str, text: &str) -> serde_json::Value {
 pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
     preflight(sys)?;
     let securityfs = sys.securityfs().map_err(|e| CliError::from_error(&e))?;
-    let list = read_profiles(sys)?;
-    let policy = sys.policy().ok();
+    // securityfs is found once (each lookup reads <root>/proc/mounts); its files are read
+    // from there.
+    let list = complete(sys.profiles_at(securityfs.join("profiles")))?;
+    let policy = sys.policy_at(securityfs.join("policy")).ok();
     let mut attach: HashMap<(String, String), String> = HashMap::new();
     if let Some(p) = &policy {
         attachments(p, "", &mut attach);
@@ -352,7 +361,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         ),
         Err(_) => (BTreeMap::new(), Vec::new()),
     };
-    let (features, features_error) = match sys.features() {
+    let (features, features_error) = match sys.features_at(securityfs.join("features")) {
         Ok(f) => (Some(summarize_features(&f)), None),
         // A tree without features/ (a minimal snapshot) is not worth a warning on every run.
         Err(e)
@@ -370,13 +379,14 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
                 .trim_end_matches('\n')
                 .to_owned()
         });
+    let revision = sys.revision_at(securityfs.join("revision")).ok();
     Ok(StatusReport {
         schema: SCHEMA,
         kind: "aactl-status",
         root: sys.root().to_path_buf(),
         securityfs,
         namespace,
-        revision: sys.revision().ok(),
+        revision,
         profiles: ProfilesSection {
             path: list.path.clone(),
             total: rows.len(),
@@ -675,7 +685,7 @@ pub fn command() -> Command {
 /// # Errors
 /// See [`collect`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let sys = ps::system(m);
+    let sys = super::system(m);
     let report = collect(&sys)?;
     for mline in &report.profiles.malformed {
         let _ = writeln!(

@@ -733,7 +733,7 @@ impl Checker<'_> {
                 let mut all_prop = true;
                 for w in cond.values() {
                     for o in w.text.split(',').filter(|s| !s.is_empty()) {
-                        if !MOUNT_OPTIONS.contains(&o) {
+                        if !is_mount_option(o) {
                             self.error(
                                 codes::MOUNT,
                                 w.span,

@@ -170,7 +170,8 @@ pub fn is_signal(s: &str) -> bool {
     })
 }
 
-/// Mount option words (6.0 `mnt_opts_table`).
+/// Mount option words of 6.0's `mnt_opts_table` other than the propagation types
+/// ([`MOUNT_PROPAGATION`] holds those; [`is_mount_option`] asks both).
 pub const MOUNT_OPTIONS: &[&str] = &[
     "ro",
     "r",
@@ -206,22 +207,6 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "loud",
     "acl",
     "noacl",
-    "unbindable",
-    "make-unbindable",
-    "runbindable",
-    "make-runbindable",
-    "private",
-    "make-private",
-    "rprivate",
-    "make-rprivate",
-    "slave",
-    "make-slave",
-    "rslave",
-    "make-rslave",
-    "shared",
-    "make-shared",
-    "rshared",
-    "make-rshared",
     "relatime",
     "norelatime",
     "iversion",
@@ -234,7 +219,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "nouser",
 ];
 
-/// Mount propagation-type options.
+/// Mount propagation-type options (the rest of 6.0's `mnt_opts_table`).
 pub const MOUNT_PROPAGATION: &[&str] = &[
     "unbindable",
     "make-unbindable",
@@ -253,6 +238,11 @@ pub const MOUNT_PROPAGATION: &[&str] = &[
     "rshared",
     "make-rshared",
 ];
+
+/// True for a word of 6.0's `mnt_opts_table`: [`MOUNT_OPTIONS`] or [`MOUNT_PROPAGATION`].
+pub fn is_mount_option(opt: &str) -> bool {
+    MOUNT_OPTIONS.contains(&opt) || MOUNT_PROPAGATION.contains(&opt)
+}
 
 /// Canonical (flag, set) of a mount option for conflict detection: options
 /// naming the same flag with opposite settings conflict.
@@ -351,15 +341,8 @@ pub const FLAGS: &[&str] = &[
     "interruptible",
 ];
 
-/// Profile mode flags (mutually exclusive).
-pub const MODE_FLAGS: &[&str] = &[
-    "enforce",
-    "complain",
-    "kill",
-    "unconfined",
-    "prompt",
-    "default_allow",
-];
+/// Profile mode flags (mutually exclusive): the list the profile editor uses.
+pub use crate::policy::edit::MODE_FLAGS;
 
 /// Pairs of flags that exclude each other.
 pub const FLAG_CONFLICTS: &[(&str, &str)] = &[

@@ -310,11 +310,7 @@ impl<'a> P<'a> {
             (Some(path), Some(m), false, false)
         };
         self.ws();
-        let mut target = None;
-        if self.eat("->") {
-            self.ws();
-            target = Some(self.ids_word("a transition target")?);
-        }
+        let target = self.arrow_target("a transition target")?;
         self.end_rule()?;
         Ok(Rule::File(FileRule {
             keyword,
@@ -325,6 +321,16 @@ impl<'a> P<'a> {
             subset,
             target,
         }))
+    }
+
+    /// An optional `-> NAME` (a transition target or profile name; `what` names it in the
+    /// error).
+    fn arrow_target(&mut self, what: &str) -> PResult<Option<Word>> {
+        if !self.eat("->") {
+            return Ok(None);
+        }
+        self.ws();
+        self.ids_word(what).map(Some)
     }
 
     fn modes_word(&mut self) -> Option<Word> {
@@ -356,11 +362,7 @@ impl<'a> P<'a> {
             exec = Some(self.ids_word("an exec condition")?);
             self.ws();
         }
-        let mut target = None;
-        if self.eat("->") {
-            self.ws();
-            target = Some(self.ids_word("a profile name")?);
-        }
+        let target = self.arrow_target("a profile name")?;
         self.end_rule()?;
         Ok(Rule::ChangeProfile(ChangeProfileRule {
             exec_mod,
