@@ -178,46 +178,136 @@ fn audit_id(i: &[u8]) -> IResult<&[u8], AuditId> {
 /// the `)`, when each number is 1 to 20 digits and fits [`dec`]; else None
 /// (the caller then takes the general path).
 pub(crate) fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
-    let mut j = 0;
-    let mut num = |end: u8| -> Option<u64> {
-        let start = j;
-        let mut v: u64 = 0;
-        while let Some(&b) = i.get(j) {
-            if !b.is_ascii_digit() {
-                break;
+    // the kernel's form, ten-digit epoch and three-digit msec
+    // (`1700000000.487:`), checked and read as two words
+    if i.len() >= 16 {
+        let w0 = word_at(i, 0) ^ (LO * 0x30);
+        let w1 = word_at(i, 8) ^ (LO * 0x30);
+        // digits in bytes 0, 1, 3, 4, 5 of w1; `.` (0x2e ^ 0x30) in byte
+        // 2 and `:` (0x3a ^ 0x30) in byte 6
+        const DIGITS1: u64 = 0x0000_8080_8000_8080;
+        const PUNCT: u64 = 0x000a_0000_001e_0000;
+        const PUNCT_MASK: u64 = 0x00ff_0000_00ff_0000;
+        if not_digits(w0) == 0 && not_digits(w1) & DIGITS1 == 0 && w1 & PUNCT_MASK == PUNCT {
+            let d = |k: u32| (w1 >> (8 * k)) & 0xff;
+            let epoch = eight_digits(w0) * 100 + d(0) * 10 + d(1);
+            let msec = (d(3) * 100 + d(4) * 10 + d(5)) as u32;
+            let rest = &i[15..];
+            let (serial, c) = lead_digits(rest)?;
+            if c == 0 || rest.get(c) != Some(&b')') {
+                return None;
             }
-            v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-            j += 1;
+            return Some((
+                AuditId {
+                    epoch,
+                    msec,
+                    serial,
+                },
+                15 + c,
+            ));
         }
-        if j == start || j - start > 20 || i.get(j) != Some(&end) {
-            return None;
-        }
-        j += 1;
-        Some(v)
-    };
-    let epoch = num(b'.')?;
-    let msec = num(b':')?;
-    let serial = num(b')')?;
+    }
+    let (epoch, a) = lead_digits(i)?;
+    if a == 0 || i.get(a) != Some(&b'.') {
+        return None;
+    }
+    let i2 = &i[a + 1..];
+    let (msec, b) = lead_digits(i2)?;
+    if b == 0 || i2.get(b) != Some(&b':') {
+        return None;
+    }
+    let i3 = &i2[b + 1..];
+    let (serial, c) = lead_digits(i3)?;
+    if c == 0 || i3.get(c) != Some(&b')') {
+        return None;
+    }
     let id = AuditId {
         epoch,
         msec: msec.min(u64::from(u32::MAX)) as u32,
         serial,
     };
-    Some((id, j - 1))
+    Some((id, a + b + c + 2))
+}
+
+/// The ASCII digits at the start of `i` as a number and their count
+/// (`(0, 0)` when `i` does not start with a digit); None when there are
+/// more than 20 or the number does not fit a `u64`. Eight digits at a time
+/// (a word's digit bytes found and combined without a branch per byte:
+/// audit ids and pids are long runs of digits).
+#[inline(always)]
+fn lead_digits(i: &[u8]) -> Option<(u64, usize)> {
+    let mut v: u64 = 0;
+    let mut n = 0;
+    while n + 8 <= i.len() {
+        // bytes 0..=9 for digits
+        let t = word_at(i, n) ^ (LO * 0x30);
+        let bad = not_digits(t);
+        let k = if bad == 0 { 8 } else { first_flag(bad) };
+        if k > 0 {
+            v = add_digits(v, n + k, eight_digits(t << (64 - 8 * k as u32)), k)?;
+            n += k;
+        }
+        if k < 8 {
+            return Some((v, n));
+        }
+    }
+    for &b in &i[n..] {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n += 1;
+        v = add_digits(v, n, u64::from(d), 1)?;
+    }
+    Some((v, n))
+}
+
+/// Bit 7 set in each byte of `t` (a word xor `0x30` in every byte) that
+/// was not an ASCII digit: above 9, or bit 7 set.
+#[inline(always)]
+fn not_digits(t: u64) -> u64 {
+    ((t & !HI).wrapping_add(LO * 0x76) | t) & HI
+}
+
+/// `v * 10^k + d` for the `k` digits `d` read after `v`, `total` digits in
+/// all: unchecked up to 19 digits (they always fit), checked above.
+#[inline(always)]
+fn add_digits(v: u64, total: usize, d: u64, k: usize) -> Option<u64> {
+    const POW: [u64; 9] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+    ];
+    if total <= 19 {
+        Some(v * POW[k] + d)
+    } else if total == 20 {
+        v.checked_mul(POW[k])?.checked_add(d)
+    } else {
+        None
+    }
+}
+
+/// The number written by eight digit values (0..=9, one per byte, the
+/// first digit in the lowest byte), combined by multiplication.
+#[inline(always)]
+fn eight_digits(t: u64) -> u64 {
+    let t = t.wrapping_mul(10).wrapping_add(t >> 8);
+    let a = (t & 0x0000_00ff_0000_00ff).wrapping_mul(100 + (1_000_000 << 32));
+    let b = ((t >> 16) & 0x0000_00ff_0000_00ff).wrapping_mul(1 + (10_000 << 32));
+    a.wrapping_add(b) >> 32
 }
 
 fn dec(d: &[u8]) -> Option<u64> {
-    if d.is_empty() || d.len() > 20 {
-        return None;
+    match lead_digits(d)? {
+        (v, n) if n == d.len() && n > 0 => Some(v),
+        _ => None,
     }
-    let mut v: u64 = 0;
-    for &b in d {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(v)
 }
 
 /// The `audit(…)` header at the start of `i` (after `msg=` if any): returns
@@ -1563,6 +1653,88 @@ mod tests {
             for start in 0..src.len() - n {
                 let k = &src[start..start + n];
                 assert_eq!(load_key_words(k), key_words(k), "{n}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lead_digits_agrees_with_a_byte_loop(s in "[0-9]{0,24}[ a:)/9]{0,3}[0-9]{0,3}") {
+            let b = s.as_bytes();
+            let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            let mut v: Option<u64> = Some(0);
+            for &c in &b[..n] {
+                v = v.and_then(|v| v.checked_mul(10)?.checked_add(u64::from(c - b'0')));
+            }
+            let want = if n > 20 { None } else { v.map(|v| (v, n)) };
+            proptest::prop_assert_eq!(lead_digits(b), want);
+        }
+
+        #[test]
+        fn lead_digits_bytes(b in proptest::collection::vec(proptest::sample::select(vec![b'0', b'1', b'9', b'/', b':', 0x80, 0xb0, 0xb9, 0xba, 0xff, 0x06]), 0..30)) {
+            let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            let mut v: Option<u64> = Some(0);
+            for &c in &b[..n] {
+                v = v.and_then(|v| v.checked_mul(10)?.checked_add(u64::from(c - b'0')));
+            }
+            let want = if n > 20 { None } else { v.map(|v| (v, n)) };
+            proptest::prop_assert_eq!(lead_digits(&b), want);
+        }
+    }
+
+    #[test]
+    fn lead_digits_edges() {
+        for s in [
+            "",
+            "0",
+            "9",
+            "12345678",
+            "123456789",
+            "0000000000000000000001",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "1/",
+            "9:",
+            "00000000)",
+        ] {
+            let b = s.as_bytes();
+            let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            let want = if n > 20 {
+                None
+            } else {
+                std::str::from_utf8(&b[..n])
+                    .unwrap()
+                    .parse::<u64>()
+                    .ok()
+                    .map(|v| (v, n))
+                    .or(if n == 0 { Some((0, 0)) } else { None })
+            };
+            assert_eq!(lead_digits(b), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn quick_audit_id_fast_path_agrees_with_nom() {
+        // every byte of the kernel's form replaced by digits and punctuation
+        let base = b"1700000000.123:4567): apparmor=";
+        for pos in 0..20 {
+            for c in [
+                b'0', b'9', b'.', b':', b')', b'/', b';', b'-', b' ', 0x80, 0xb5,
+            ] {
+                let mut inner = base.to_vec();
+                inner[pos] = c;
+                let close = memchr::memchr(b')', &inner);
+                let nom = close.and_then(|c| match audit_id(&inner[..c]) {
+                    Ok((b"", id)) => Some((id, c)),
+                    _ => None,
+                });
+                assert_eq!(
+                    quick_audit_id(&inner),
+                    nom,
+                    "{}",
+                    String::from_utf8_lossy(&inner)
+                );
             }
         }
     }
