@@ -870,15 +870,18 @@ fn is_upper_hex(b: &[u8]) -> bool {
             .all(|&c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
 }
 
-fn hex_decode(b: &[u8]) -> Vec<u8> {
-    fn nib(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            _ => c - b'A' + 10,
-        }
+/// The value of an uppercase hex digit (`0-9A-F`, checked by the caller).
+#[inline]
+fn hex_nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        _ => c - b'A' + 10,
     }
+}
+
+fn hex_decode(b: &[u8]) -> Vec<u8> {
     b.chunks_exact(2)
-        .map(|p| (nib(p[0]) << 4) | nib(p[1]))
+        .map(|p| (hex_nibble(p[0]) << 4) | hex_nibble(p[1]))
         .collect()
 }
 
@@ -1551,26 +1554,100 @@ impl RawValue<'_> {
 /// Iterates over the `key=value` fields of a non-AppArmor audit record body
 /// (SYSCALL, CWD, PATH, PROCTITLE) without allocating; words that are not
 /// `key=value` are skipped.
-pub fn other_fields(body: &[u8]) -> impl Iterator<Item = (&[u8], RawValue<'_>)> {
-    let mut i = body;
-    std::iter::from_fn(move || {
+pub fn other_fields(body: &[u8]) -> OtherFields<'_> {
+    OtherFields { rest: body }
+}
+
+/// The iterator of [`other_fields`]: (key, value) pairs in line order.
+pub struct OtherFields<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for OtherFields<'a> {
+    type Item = (&'a [u8], RawValue<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
-            i = trim_start(i);
+            let i = trim_start(self.rest);
             if i.is_empty() {
+                self.rest = i;
                 return None;
             }
-            match kv(i) {
-                Some((k, v, rest)) => {
-                    i = rest;
+            match kv_full(i) {
+                Some((k, v, rest, _)) => {
+                    self.rest = rest;
                     return Some((k, RawValue(v)));
                 }
                 None => {
                     let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
-                    i = &i[end..];
+                    self.rest = &i[end..];
                 }
             }
         }
-    })
+    }
+}
+
+impl OtherFields<'_> {
+    /// Passes over the fields `keys` when they come next in exactly the
+    /// kernel's layout: each ` key=` (one space before it) and a bare value
+    /// (not starting with a quote). Nothing is passed over otherwise. The
+    /// fields passed over are the ones [`Iterator::next`] would have
+    /// returned, so a caller that ignores these keys sees the same fields
+    /// after; it saves tokenising them (SYSCALL's `a0` … `pid`).
+    pub(crate) fn pass_bare(&mut self, keys: &[&[u8]]) {
+        let mut r = self.rest;
+        for k in keys {
+            let Some(v) = r
+                .strip_prefix(b" ")
+                .and_then(|r| r.strip_prefix(*k))
+                .and_then(|r| r.strip_prefix(b"="))
+            else {
+                return;
+            };
+            if v.first() == Some(&b'"') {
+                return;
+            }
+            r = &v[bare_end(v)..];
+        }
+        self.rest = r;
+    }
+}
+
+/// A PROCTITLE value as a command line: bare uppercase hex decoded (the
+/// kernel's encoding when the command line has a NUL or a space), NUL
+/// separators turned into spaces, trailing NULs and spaces dropped.
+pub(crate) fn proctitle_text(v: RawValue<'_>) -> Text {
+    let hex = match &v.0 {
+        Val::Bare(b) if is_upper_hex(b) => Some(*b),
+        _ => None,
+    };
+    let mut t = match hex {
+        Some(b) => {
+            // decoded in one pass, NULs written as spaces
+            let mut out = Vec::with_capacity(b.len() / 2);
+            for p in b.chunks_exact(2) {
+                let c = (hex_nibble(p[0]) << 4) | hex_nibble(p[1]);
+                out.push(if c == 0 { b' ' } else { c });
+            }
+            out
+        }
+        None => {
+            let mut t = match v.0 {
+                Val::Quoted(Cow::Owned(o)) => o,
+                Val::Quoted(Cow::Borrowed(b)) | Val::Bare(b) => b.to_vec(),
+            };
+            for b in &mut t {
+                if *b == 0 {
+                    *b = b' ';
+                }
+            }
+            t
+        }
+    };
+    let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+    t.truncate(end);
+    Text::from_vec(t)
 }
 
 #[cfg(test)]
