@@ -29,6 +29,23 @@ pub struct LineMeta {
     /// The audit id journald stored beside the message (`_AUDIT_ID` with
     /// the source timestamp), for audit-transport lines that lack it.
     pub audit_id: Option<AuditId>,
+    /// True when the source has checked that the line is ASCII without NUL
+    /// bytes (it checks whole reads at once); the reader then skips its
+    /// per-line checks for [`Stats`]' binary and non-UTF-8 counts. False
+    /// when not checked.
+    pub plain: bool,
+}
+
+/// Length of the start of `b` that is ASCII without NUL bytes: all of it
+/// mostly (two fast whole-slice scans), else up to the first other byte.
+pub(crate) fn plain_prefix(b: &[u8]) -> usize {
+    let nul = memchr::memchr(0, b).unwrap_or(b.len());
+    let b = &b[..nul];
+    if b.is_ascii() {
+        nul
+    } else {
+        b.iter().position(|c| !c.is_ascii()).unwrap_or(nul)
+    }
 }
 
 /// A source of lines. Implemented for files and pipes ([`BufReadLines`]),
@@ -200,6 +217,11 @@ pub struct BufReadLines<R> {
     /// A read error met by a block read, returned once the complete lines
     /// read before it have been handed over (as the line reader does).
     failed: Option<io::Error>,
+    /// `block[..plain_end]` is ASCII without NUL bytes ([`LineMeta::plain`]).
+    plain_end: usize,
+    /// Read in blocks ([`LineSource::next_block`]): the block's reader
+    /// checks for plain lines, not `fill`.
+    in_blocks: bool,
 }
 
 impl<R: BufRead> BufReadLines<R> {
@@ -215,6 +237,8 @@ impl<R: BufRead> BufReadLines<R> {
             eof: false,
             bulk: false,
             failed: None,
+            plain_end: 0,
+            in_blocks: false,
         }
     }
 
@@ -237,6 +261,7 @@ impl<R: BufRead> BufReadLines<R> {
         if self.start > 0 {
             self.block.copy_within(self.start..self.end, 0);
             self.end -= self.start;
+            self.plain_end = self.plain_end.saturating_sub(self.start);
             self.start = 0;
         }
         if self.block.len() - self.end < BLOCK {
@@ -251,6 +276,12 @@ impl<R: BufRead> BufReadLines<R> {
                 }
                 Ok(n) => {
                     self.end += n;
+                    if !self.in_blocks {
+                        // checked from the first byte not known plain (the
+                        // new data, unless an earlier byte was not plain)
+                        let from = self.plain_end.min(self.end);
+                        self.plain_end = from + plain_prefix(&self.block[from..self.end]);
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -304,6 +335,7 @@ impl<R: BufRead> BufReadLines<R> {
             }
             self.start = 0;
             self.end = 0;
+            self.plain_end = 0;
             if self.fill()? == 0 {
                 self.line += 1;
                 return Ok(true);
@@ -315,6 +347,7 @@ impl<R: BufRead> BufReadLines<R> {
     /// and hands over everything up to a good cut; the rest moves to `spare`,
     /// the next buffer.
     fn read_block(&mut self, max: usize, spare: Vec<u8>) -> io::Result<Option<LineBlock>> {
+        self.in_blocks = true;
         if self.block.len() < PAR_BLOCK + BLOCK {
             self.block.resize(PAR_BLOCK + BLOCK, 0);
         }
@@ -388,6 +421,8 @@ impl<R: BufRead> BufReadLines<R> {
         data.drain(..s);
         self.start = 0;
         self.end = e - c;
+        // (block reads do not use it: the block's reader checks)
+        self.plain_end = 0;
         LineBlock { data, skipped: 0 }
     }
 }
@@ -447,12 +482,15 @@ impl<R: BufRead> LineSource for BufReadLines<R> {
         max: usize,
     ) -> io::Result<Option<(NextLine, &'a [u8])>> {
         let r = self.next_range(max)?;
-        let meta = LineMeta {
+        let mut meta = LineMeta {
             line: self.line,
             ..LineMeta::default()
         };
         Ok(r.map(|r| match r {
-            Ok((s, e)) => (NextLine::Line(meta), &self.block[s..e]),
+            Ok((s, e)) => {
+                meta.plain = e <= self.plain_end;
+                (NextLine::Line(meta), &self.block[s..e])
+            }
             Err(()) => (NextLine::Oversized(meta), &[][..]),
         }))
     }
@@ -988,14 +1026,14 @@ impl State {
         self.last_line = meta.line;
         self.stats.lines += 1;
         self.stats.bytes += line.len() as u64;
-        if memchr::memchr(0, line).is_some() {
+        if !meta.plain && memchr::memchr(0, line).is_some() {
             self.stats.binary_lines += 1;
         }
         if !parse::may_be_apparmor(line) {
             self.try_group(line, meta);
             return Step::Done;
         }
-        if std::str::from_utf8(line).is_err() {
+        if !meta.plain && std::str::from_utf8(line).is_err() {
             self.stats.non_utf8_lines += 1;
         }
         // A USER_AVC whose msg=' quote stays open may continue on the next
@@ -1392,6 +1430,75 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
         assert_eq!(c.exit, Some(-13));
         assert_eq!(st.grouped, 3);
         assert_eq!(st.lines, 5);
+    }
+
+    /// A source that only copies lines ([`LineSource::next_line`]): its
+    /// lines are never marked plain, so the reader checks each one.
+    struct Copying<S>(S);
+
+    impl<S: LineSource> LineSource for Copying<S> {
+        fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<NextLine>> {
+            self.0.next_line(buf, max)
+        }
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+    }
+
+    #[test]
+    fn plain_lines_counted_like_checked_ones() {
+        // ~3 MiB (many reads and buffer moves) with NUL and non-UTF-8
+        // bytes at varying places, incl. runs of clean reads between them
+        let mut log = Vec::new();
+        let mut x: u64 = 7;
+        for i in 0..12_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            log.extend_from_slice(format!("type=AVC msg=audit(1.5:{i}): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x{i}\" pid=3 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0").as_bytes());
+            match x % 97 {
+                0 => log.push(0),
+                1 => log.push(0xff),
+                2 => log.extend_from_slice("é".as_bytes()),
+                3 if i % 3 == 0 => log.extend_from_slice(&[0, 0xfe]),
+                _ => {}
+            }
+            log.extend_from_slice(format!(" {}\n", "y".repeat((x % 300) as usize)).as_bytes());
+        }
+        let read = |threads: usize, copying: bool| {
+            let opts = ReaderOptions {
+                threads,
+                ..ReaderOptions::default()
+            };
+            let src = BufReadLines::new_bulk(&log[..], "t");
+            if copying {
+                let mut r = LogReader::new(Copying(src), opts);
+                while r.next_ref().is_some() {}
+                r.stats().clone()
+            } else {
+                let mut r = LogReader::new(src, opts);
+                while r.next_ref().is_some() {}
+                r.stats().clone()
+            }
+        };
+        let want = read(1, true);
+        assert!(
+            want.binary_lines > 50 && want.non_utf8_lines > 100,
+            "{want:?}"
+        );
+        for threads in [1, 3] {
+            let got = read(threads, false);
+            assert_eq!(
+                (got.binary_lines, got.non_utf8_lines, got.lines, got.records),
+                (
+                    want.binary_lines,
+                    want.non_utf8_lines,
+                    want.lines,
+                    want.records
+                ),
+                "{threads} threads"
+            );
+        }
     }
 
     struct Scripted(Vec<Option<&'static str>>, u64);

@@ -311,6 +311,7 @@ pub fn journal_entry(json: &[u8], buf: &mut Vec<u8>, index: u64) -> Option<LineM
             .map(str::to_owned),
         realtime_usec: realtime,
         audit_id,
+        plain: false,
     })
 }
 

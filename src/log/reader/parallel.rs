@@ -73,6 +73,8 @@ struct BlockLines {
     data: Vec<u8>,
     pos: usize,
     line: u64,
+    /// `data[..plain_end]` is ASCII without NUL bytes ([`LineMeta::plain`]).
+    plain_end: usize,
 }
 
 impl LineSource for BlockLines {
@@ -101,6 +103,7 @@ impl LineSource for BlockLines {
         self.line += 1;
         let meta = LineMeta {
             line: self.line,
+            plain: e <= self.plain_end,
             ..LineMeta::default()
         };
         Ok(Some(if e - s <= max {
@@ -125,6 +128,7 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     st.spare_dirty = true;
     let mut r = LogReader {
         src: BlockLines {
+            plain_end: super::plain_prefix(&block.data),
             data: block.data,
             pos: 0,
             line: 0,
