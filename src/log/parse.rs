@@ -643,6 +643,7 @@ fn user_avc(body: &[u8], rec: &mut Record) -> KvCheck {
 }
 
 /// A raw value.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 enum Val<'a> {
     Quoted(Cow<'a, [u8]>),
     Bare(&'a [u8]),
@@ -724,13 +725,55 @@ fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     if n == 0 || i.get(n) != Some(&b'=') {
         return None;
     }
-    let (k, rest) = (&i[..n], &i[n + 1..]);
+    let (v, rest, terminated) = value(&i[n + 1..]);
+    Some((&i[..n], v, rest, terminated))
+}
+
+/// [`kv_full`] with the key's [`Key`]: a model key is looked up at the
+/// first `=` directly (its bytes are all key bytes, so it is the key
+/// [`kv_full`] would find), which saves classifying the key's bytes; other
+/// words take the general path.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn kv_keyed(i: &[u8]) -> Option<(&[u8], Option<Key>, Val<'_>, &[u8], bool)> {
+    if let Some(p) = eq_within_16(i) {
+        if let Some(key) = key_id(&i[..p]) {
+            let (v, rest, terminated) = value(&i[p + 1..]);
+            return Some((&i[..p], Some(key), v, rest, terminated));
+        }
+    }
+    let (k, v, rest, terminated) = kv_full(i)?;
+    Some((k, key_id(k), v, rest, terminated))
+}
+
+/// Position of the first `=` among the first 16 bytes of `i` (model keys
+/// are at most 14 bytes long).
+#[inline(always)]
+fn eq_within_16(i: &[u8]) -> Option<usize> {
+    if i.len() >= 16 {
+        let m = eq_mask(word_at(i, 0), b'=');
+        if m != 0 {
+            return Some(first_flag(m));
+        }
+        let m = eq_mask(word_at(i, 8), b'=');
+        (m != 0).then(|| 8 + first_flag(m))
+    } else {
+        i.iter().position(|&b| b == b'=')
+    }
+}
+
+/// The value at the start of `rest` (just after `key=`): quoted (`"…"`,
+/// backslash escapes the next byte) or bare up to whitespace; with the
+/// text after it and whether a quoted value had its closing quote
+/// (`false` for an unterminated `"…` running to the end of the line).
+#[inline(always)]
+fn value(rest: &[u8]) -> (Val<'_>, &[u8], bool) {
     if let Some(q) = rest.strip_prefix(b"\"") {
         // fast path: no backslash before the closing quote
         let close = find_quote_or_backslash(q);
         match close {
             Some(p) if q[p] == b'"' => {
-                return Some((k, Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..], true));
+                return (Val::Quoted(Cow::Borrowed(&q[..p])), &q[p + 1..], true);
             }
             _ => {
                 let mut out = Vec::with_capacity(q.len());
@@ -742,7 +785,7 @@ fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
                             j += 2;
                         }
                         b'"' => {
-                            return Some((k, Val::Quoted(Cow::Owned(out)), &q[j + 1..], true));
+                            return (Val::Quoted(Cow::Owned(out)), &q[j + 1..], true);
                         }
                         b => {
                             out.push(b);
@@ -751,7 +794,7 @@ fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
                     }
                 }
                 // unterminated: take the rest
-                return Some((k, Val::Quoted(Cow::Owned(out)), &q[q.len()..], false));
+                return (Val::Quoted(Cow::Owned(out)), &q[q.len()..], false);
             }
         }
     }
@@ -759,7 +802,7 @@ fn kv_full(i: &[u8]) -> Option<(&[u8], Val<'_>, &[u8], bool)> {
     // ends at a space, a tab or auditd's 0x1d (a CR/LF inside a journal
     // MESSAGE stays part of the value).
     let end = bare_end(rest);
-    Some((k, Val::Bare(&rest[..end]), &rest[end..], true))
+    (Val::Bare(&rest[..end]), &rest[end..], true)
 }
 
 // Word-at-a-time (SWAR) byte search: values are mostly shorter than 32
@@ -960,7 +1003,7 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         if i.is_empty() {
             return check;
         }
-        let Some((k, v, rest, terminated)) = kv_full(i) else {
+        let Some((k, key, v, rest, terminated)) = kv_keyed(i) else {
             // a word that is not key=value: keep it and go on
             let end = i.iter().position(|&b| is_ws(b)).unwrap_or(i.len());
             rec.extra
@@ -975,7 +1018,6 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
         if !terminated {
             check.unterminated = true;
         }
-        let key = key_id(k);
         if key != Some(Key::Apparmor) && !matches!(&v, Val::Bare(b) if b.is_empty()) {
             check.fields += 1;
         }
@@ -1735,6 +1777,18 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn kv_keyed_agrees_with_kv_full(
+            key in proptest::sample::select(vec!["profile", "requested_mask", "pid", "name", "apparmor", "FSUID", "capability", "x", "", "pro\"file", "na me", "peer_label", "operation1", "a-b.c_d", "requested_mask2x", "ouid"]),
+            tail in "[=\" a-z0-9\\\\\x1d]{0,24}",
+            pre in proptest::sample::select(vec!["", "=", "\""]),
+        ) {
+            let i = format!("{pre}{key}{tail}");
+            let i = i.as_bytes();
+            let want = kv_full(i).map(|(k, v, r, t)| (k, key_id(k), v, r, t));
+            proptest::prop_assert_eq!(kv_keyed(i), want);
+        }
+
         #[test]
         fn lead_digits_agrees_with_a_byte_loop(s in "[0-9]{0,24}[ a:)/9]{0,3}[0-9]{0,3}") {
             let b = s.as_bytes();
