@@ -989,15 +989,21 @@ fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck {
     let mut enriched = enriched;
     let mut check = KvCheck::default();
     loop {
-        // whitespace; 0x1d switches to the enrichment fields
-        while let [b, rest @ ..] = i {
-            if *b == 0x1d {
-                enriched = true;
-            }
-            if is_ws(*b) {
-                i = rest;
-            } else {
-                break;
+        // whitespace; 0x1d switches to the enrichment fields. Mostly one
+        // space before the next key: taken without the loop.
+        match i {
+            [b' ', c, ..] if !is_ws(*c) => i = &i[1..],
+            _ => {
+                while let [b, rest @ ..] = i {
+                    if *b == 0x1d {
+                        enriched = true;
+                    }
+                    if is_ws(*b) {
+                        i = rest;
+                    } else {
+                        break;
+                    }
+                }
             }
         }
         if i.is_empty() {
