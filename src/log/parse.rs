@@ -337,7 +337,14 @@ fn audit_header(i: &[u8]) -> Result<(Option<AuditId>, &[u8], &[u8]), Option<&[u8
     }
 }
 
+#[inline]
 fn trim_start(mut s: &[u8]) -> &[u8] {
+    // mostly one space before a word: no loop
+    match s {
+        [b' ', c, ..] if !is_ws(*c) => return &s[1..],
+        [c, ..] if !is_ws(*c) => return s,
+        _ => {}
+    }
     while let [b, rest @ ..] = s {
         if is_ws(*b) {
             s = rest;
