@@ -1673,6 +1673,25 @@ impl OtherFields<'_> {
 /// kernel's encoding when the command line has a NUL or a space), NUL
 /// separators turned into spaces, trailing NULs and spaces dropped.
 pub(crate) fn proctitle_text(v: RawValue<'_>) -> Text {
+    if let Val::Bare(b) = v.0 {
+        // the usual short command line: decoded on the stack, checked as it
+        // goes (not hex after all: kept literally below)
+        let mut buf = [0u8; 128];
+        if b.len() % 2 == 0 && !b.is_empty() && b.len() <= 2 * buf.len() {
+            let mut ok = true;
+            for (o, p) in buf.iter_mut().zip(b.chunks_exact(2)) {
+                let (h, l) = (HEX[usize::from(p[0])], HEX[usize::from(p[1])]);
+                ok &= (h | l) < 16;
+                let c = (h << 4) | (l & 15);
+                *o = if c == 0 { b' ' } else { c };
+            }
+            if ok {
+                let t = &buf[..b.len() / 2];
+                let end = t.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
+                return Text::from_bytes(&t[..end]);
+            }
+        }
+    }
     let hex = match &v.0 {
         Val::Bare(b) if is_upper_hex(b) => Some(*b),
         _ => None,
@@ -1704,6 +1723,22 @@ pub(crate) fn proctitle_text(v: RawValue<'_>) -> Text {
     t.truncate(end);
     Text::from_vec(t)
 }
+
+/// Uppercase hex digit values (`0-9A-F`); 16 for every other byte.
+static HEX: [u8; 256] = {
+    let mut t = [16u8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        t[b'A' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -1855,6 +1890,48 @@ mod tests {
                     .or(if n == 0 { Some((0, 0)) } else { None })
             };
             assert_eq!(lead_digits(b), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn proctitle_text_decodes_like_string_val() {
+        let long = "41".repeat(200);
+        let longer = format!("{}00", "42".repeat(300));
+        for raw in [
+            "636174002F6574632F736861646F77",
+            "6361740000",
+            "20202000",
+            "00",
+            "",
+            "6g",
+            "636",
+            "63617400",
+            "cat",
+            "\"cat /x\"",
+            "61626364",
+            "616263640a1b",
+            &long,
+            &longer,
+            "0061",
+        ] {
+            let line = format!("proctitle={raw}");
+            let (_, v, _) = kv(line.as_bytes()).unwrap();
+            // reference: decoded as a string value, trailing NULs and spaces
+            // dropped, NULs turned into spaces
+            let t = string_val(match &v {
+                Val::Quoted(q) => Val::Quoted(q.clone()),
+                Val::Bare(b) => Val::Bare(b),
+            });
+            let t = t.as_bytes();
+            let end = t
+                .iter()
+                .rposition(|&b| b != 0 && b != b' ')
+                .map_or(0, |p| p + 1);
+            let want: Vec<u8> = t[..end]
+                .iter()
+                .map(|&b| if b == 0 { b' ' } else { b })
+                .collect();
+            assert_eq!(proctitle_text(RawValue(v)).as_bytes(), &want[..], "{raw}");
         }
     }
 
