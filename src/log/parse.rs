@@ -33,6 +33,9 @@ struct Finders {
     user_avc: memmem::Finder<'static>,
     msg_quote: memmem::Finder<'static>,
     sp_comm_eq: memmem::Finder<'static>,
+    name_eq: memmem::Finder<'static>,
+    cwd_eq: memmem::Finder<'static>,
+    proctitle_eq: memmem::Finder<'static>,
     sp_exe_eq: memmem::Finder<'static>,
 }
 
@@ -51,6 +54,9 @@ static F: LazyLock<Finders> = LazyLock::new(|| Finders {
     user_avc: memmem::Finder::new(b"USER_AVC "),
     msg_quote: memmem::Finder::new(b"msg='"),
     sp_comm_eq: memmem::Finder::new(b" comm="),
+    name_eq: memmem::Finder::new(b"name="),
+    cwd_eq: memmem::Finder::new(b"cwd="),
+    proctitle_eq: memmem::Finder::new(b"proctitle="),
     sp_exe_eq: memmem::Finder::new(b" exe="),
 });
 
@@ -1644,6 +1650,19 @@ impl<'a> Iterator for OtherFields<'a> {
 }
 
 impl OtherFields<'_> {
+    /// True when no field still to read can have the key `k`, one of
+    /// `name`, `cwd` and `proctitle`: its text `k=` is nowhere in the rest
+    /// (a field with that key would hold it). False for other keys.
+    pub(crate) fn lacks_key(&self, k: &[u8]) -> bool {
+        let f = match k {
+            b"name" => &F.name_eq,
+            b"cwd" => &F.cwd_eq,
+            b"proctitle" => &F.proctitle_eq,
+            _ => return false,
+        };
+        f.find(self.rest).is_none()
+    }
+
     /// Passes over the fields `keys` when they come next in exactly the
     /// kernel's layout: each ` key=` (one space before it) and a bare value
     /// (not starting with a quote). Nothing is passed over otherwise. The

@@ -952,6 +952,13 @@ impl State {
             if seen == ALL {
                 break;
             }
+            // CWD, PATH and PROCTITLE hold their key once: when its text
+            // `key=` is nowhere in the rest, no later field has that key
+            if ((cwd && k == b"cwd") || (path && k == b"name") || (proctitle && k == b"proctitle"))
+                && fields.lacks_key(k)
+            {
+                break;
+            }
             if in_head && seen & HEAD == HEAD {
                 in_head = false;
                 fields = parse::other_fields(tail);
@@ -1430,6 +1437,23 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
         assert_eq!(c.exit, Some(-13));
         assert_eq!(st.grouped, 3);
         assert_eq!(st.lines, 5);
+    }
+
+    #[test]
+    fn repeated_context_keys_all_read() {
+        // the scan of a CWD/PATH/PROCTITLE record stops early only when its
+        // key does not come again
+        let log = "type=AVC msg=audit(1.5:7): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\" pid=3 comm=\"c\"\n\
+type=CWD msg=audit(1.5:7): cwd=\"/a\" x=1 cwd=\"/b\"\n\
+type=PATH msg=audit(1.5:7): item=0 name=\"/p\" nametype=NORMAL\tname=\"/q\" cap_fp=0\n\
+type=PATH msg=audit(1.5:7): item=1 name=\"/r\" xname=1 nametype=NORMAL\n\
+type=PROCTITLE msg=audit(1.5:7): proctitle=6C73 a=proctitle= proctitle=636174\n";
+        let (recs, _) = parse_str(log, "t");
+        let c = recs[0].context.as_ref().unwrap();
+        assert_eq!(c.cwd.as_ref().unwrap(), "/b");
+        let paths: Vec<String> = c.paths.iter().map(|p| p.to_string()).collect();
+        assert_eq!(paths, ["/p", "/q", "/r"]);
+        assert_eq!(c.proctitle.as_ref().unwrap(), "cat");
     }
 
     /// A source that only copies lines ([`LineSource::next_line`]): its
