@@ -1441,6 +1441,80 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
     }
 
     #[test]
+    fn empty_record_empties_every_field() {
+        // every field set (texts inline and on the heap); the struct
+        // literal names them all, so a new field must be added here
+        let t = |s: &str| Text::from(s);
+        let mut r = Record {
+            event: EventType::Denied,
+            epoch_msec: Some(5),
+            audit_id: Some(Text::from_bytes(&[b'x'; 1])),
+            operation: Some(Text::from_bytes(&[b'x'; 8])),
+            class: Some(Text::from_bytes(&[b'x'; 15])),
+            requested_mask: Some(Text::from_bytes(&[b'x'; 22])),
+            denied_mask: Some(Text::from_bytes(&[b'x'; 29])),
+            profile: Some(Text::from_bytes(&[b'x'; 36])),
+            peer_profile: Some(Text::from_bytes(&[b'x'; 3])),
+            peer: Some(Text::from_bytes(&[b'x'; 10])),
+            name: Some(Text::from_bytes(&[b'x'; 17])),
+            comm: Some(Text::from_bytes(&[b'x'; 24])),
+            name2: Some(Text::from_bytes(&[b'x'; 31])),
+            namespace: Some(Text::from_bytes(&[b'x'; 38])),
+            attribute: Some(Text::from_bytes(&[b'x'; 5])),
+            info: Some(Text::from_bytes(&[b'x'; 12])),
+            peer_info: Some(Text::from_bytes(&[b'x'; 19])),
+            active_hat: Some(Text::from_bytes(&[b'x'; 26])),
+            net_addr: Some(Text::from_bytes(&[b'x'; 33])),
+            peer_addr: Some(Text::from_bytes(&[b'x'; 40])),
+            net_family: Some(Text::from_bytes(&[b'x'; 7])),
+            net_sock_type: Some(Text::from_bytes(&[b'x'; 14])),
+            net_protocol: Some(Text::from_bytes(&[b'x'; 21])),
+            net_local_addr: Some(Text::from_bytes(&[b'x'; 28])),
+            net_foreign_addr: Some(Text::from_bytes(&[b'x'; 35])),
+            dbus_bus: Some(Text::from_bytes(&[b'x'; 2])),
+            dbus_path: Some(Text::from_bytes(&[b'x'; 9])),
+            dbus_interface: Some(Text::from_bytes(&[b'x'; 16])),
+            dbus_member: Some(Text::from_bytes(&[b'x'; 23])),
+            signal: Some(Text::from_bytes(&[b'x'; 30])),
+            fs_type: Some(Text::from_bytes(&[b'x'; 37])),
+            flags: Some(Text::from_bytes(&[b'x'; 4])),
+            src_name: Some(Text::from_bytes(&[b'x'; 11])),
+            execpath: Some(Text::from_bytes(&[b'x'; 18])),
+            audit_type: Some(Text::from_bytes(&[b'x'; 25])),
+            epoch: Some(7),
+            audit_sub_id: Some(7),
+            fsuid: Some(7),
+            ouid: Some(7),
+            task: Some(7),
+            parent: Some(7),
+            magic_token: Some(7),
+            error_code: Some(7),
+            pid: Some(7),
+            peer_pid: Some(7),
+            net_local_port: Some(7),
+            net_foreign_port: Some(7),
+            extra: vec![(t("k"), t("v"))],
+            enrichment: vec![(t("K"), t("v"))],
+            header: vec![(t("pid"), t("1"))],
+            context: Some(Box::default()),
+            framing: Framing::Auditd,
+            provenance: Provenance {
+                source: Arc::from("src"),
+                line: 9,
+                cursor: Some("c".into()),
+                realtime_usec: Some(1),
+                prefix_time: Some("t".into()),
+                host: Some("h".into()),
+            },
+            problem: Some("p".into()),
+        };
+        empty_record(&mut r);
+        let mut want = Record::default();
+        want.provenance.source = Arc::from("src");
+        assert_eq!(r, want);
+    }
+
+    #[test]
     fn repeated_context_keys_all_read() {
         // the scan of a CWD/PATH/PROCTITLE record stops early only when its
         // key does not come again
