@@ -110,11 +110,19 @@ pub enum Parsed<'a> {
 /// hold an AppArmor record? False positives are fine, false negatives are not
 /// (for the framings this module parses).
 pub fn may_be_apparmor(line: &[u8]) -> bool {
+    may_be_apparmor_typed(line).0
+}
+
+/// [`may_be_apparmor`], and for a line starting `type=T ` the length of
+/// `type=T` (where the reader's grouping goes on reading the header).
+#[inline]
+pub(crate) fn may_be_apparmor_typed(line: &[u8]) -> (bool, Option<usize>) {
     // auditd lines name their type up front: decide on it without a scan.
     if let Some(rest) = line.strip_prefix(b"type=") {
         let end = first_space(rest);
         let t = &rest[..end];
-        return match t {
+        let typed = (end < rest.len()).then_some(5 + end);
+        let aa = match t {
             b"AVC" | b"1400" => {
                 // the usual `AVC msg=audit(ID): apparmor=`: look right
                 // after the header before searching the whole line
@@ -128,16 +136,18 @@ pub fn may_be_apparmor(line: &[u8]) -> bool {
                 t.starts_with(b"APPARMOR") || t.starts_with(b"UNKNOWN[150") || t.starts_with(b"150")
             }
         };
+        return (aa, typed);
     }
     // (triage) old kernels' printk records `kernel: [ts] type=1503 audit(…):`
     // carry neither `apparmor=` nor `type=1400` (corpus testcase03, …).
     if memmem::find(line, b" type=150").is_some() {
-        return true;
+        return (true, None);
     }
-    F.pparmor.find(line).is_some()
+    let aa = F.pparmor.find(line).is_some()
         || F.upper.find(line).is_some()
         || F.unknown.find(line).is_some()
-        || F.t1400.find(line).is_some()
+        || F.t1400.find(line).is_some();
+    (aa, None)
 }
 
 fn is_ws(b: u8) -> bool {

@@ -982,7 +982,8 @@ impl State {
     }
 
     /// Tries to merge a non-AppArmor line into an open event.
-    fn try_group(&mut self, line: &[u8], meta: &LineMeta) {
+    /// (`typed`: the length of a leading `type=T`, when known.)
+    fn try_group(&mut self, line: &[u8], meta: &LineMeta, typed: Option<usize>) {
         if !self.opts.group {
             self.stats.not_apparmor += 1;
             return;
@@ -994,7 +995,10 @@ impl State {
             let sp = memchr::memchr(b' ', line).unwrap_or(line.len());
             let (t, body) = (&line[..sp], &line[sp..]);
             self.group_other(t, id, body, meta.line)
-        } else if let Some((t, id, body)) = quick_header(line) {
+        } else if let Some((t, id, body)) = match typed {
+            Some(n) => header_after_type(&line[5..n], &line[n + 1..]),
+            None => quick_header(line),
+        } {
             self.group_other(t, id, body, meta.line)
         } else {
             false
@@ -1036,8 +1040,9 @@ impl State {
         if !meta.plain && memchr::memchr(0, line).is_some() {
             self.stats.binary_lines += 1;
         }
-        if !parse::may_be_apparmor(line) {
-            self.try_group(line, meta);
+        let (aa, typed) = parse::may_be_apparmor_typed(line);
+        if !aa {
+            self.try_group(line, meta, typed);
             return Step::Done;
         }
         if !meta.plain && std::str::from_utf8(line).is_err() {
@@ -1308,9 +1313,14 @@ fn quick_header(line: &[u8]) -> Option<(&[u8], AuditId, &[u8])> {
     let rest = &l[5..];
     // type names are short: a byte loop beats a SIMD search's set-up
     let sp = rest.iter().position(|&b| b == b' ')?;
-    let t = &rest[..sp];
-    let mut h = &rest[sp + 1..];
-    h = h.strip_prefix(b"msg=").unwrap_or(h);
+    header_after_type(&rest[..sp], &rest[sp + 1..])
+}
+
+/// The rest of [`quick_header`] once the type `t` was read: `h` is the text
+/// after `type=T `.
+#[inline]
+fn header_after_type<'a>(t: &'a [u8], h: &'a [u8]) -> Option<(&'a [u8], AuditId, &'a [u8])> {
+    let h = h.strip_prefix(b"msg=").unwrap_or(h);
     let inner = h.strip_prefix(b"audit(")?;
     let (id, close) = parse::quick_audit_id(inner)?;
     let body = inner[close + 1..]

@@ -370,7 +370,7 @@ impl State {
                     audit_id: o.audit_id,
                     ..LineMeta::default()
                 };
-                self.try_group(&o.data, &meta);
+                self.try_group(&o.data, &meta, None);
             }
         }
         self.last_line = off + out.lines + out.skipped;
