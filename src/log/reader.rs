@@ -801,9 +801,23 @@ impl State {
     }
 
     /// The next record whose event is complete (see [`State::release_front`]).
+    #[inline]
     fn pop_ready(&mut self, all: bool) -> Option<Box<Record>> {
         if self.ready.is_empty() {
-            self.release_front(all);
+            // mostly the oldest open event stays open: decided here
+            // without a call
+            match self.pending.front() {
+                None => return None,
+                Some(f)
+                    if !all
+                        && !f.closed
+                        && self.last_line.saturating_sub(f.last_line) <= self.opts.group_window
+                        && self.pending.len() <= 256 =>
+                {
+                    return None;
+                }
+                _ => self.release_front(all),
+            }
         }
         self.ready.pop_front()
     }
@@ -811,6 +825,7 @@ impl State {
     /// Moves the open events at the front that are complete (closed, out of
     /// the grouping window, more than 256 open, or all with `all`) to
     /// `ready`, in order.
+    #[inline(never)]
     fn release_front(&mut self, all: bool) {
         while let Some(front) = self.pending.front() {
             let ready = all
