@@ -209,6 +209,23 @@ pub(crate) fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
             let epoch = eight_digits(w0) * 100 + d(0) * 10 + d(1);
             let msec = (d(3) * 100 + d(4) * 10 + d(5)) as u32;
             let rest = &i[15..];
+            // a serial of 1 to 7 digits and its `)` in one word
+            if rest.len() >= 8 {
+                let t = word_at(rest, 0) ^ (LO * 0x30);
+                let bad = not_digits(t);
+                let c = first_flag(bad | HI << 56);
+                if c > 0 && c < 8 && rest[c] == b')' {
+                    let serial = eight_digits(t << (64 - 8 * c as u32));
+                    return Some((
+                        AuditId {
+                            epoch,
+                            msec,
+                            serial,
+                        },
+                        15 + c,
+                    ));
+                }
+            }
             let (serial, c) = lead_digits(rest)?;
             if c == 0 || rest.get(c) != Some(&b')') {
                 return None;
