@@ -1540,6 +1540,53 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
     }
 
     #[test]
+    fn syscall_fields_read_past_skipped_keys() {
+        // the kernel's layout (a0 … pid passed over without tokenising),
+        // and layouts where that must not happen: a quoted value among
+        // them, a key out of order, two spaces
+        let avc = "type=AVC msg=audit(1.5:7): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\" pid=3 comm=\"c\"\n";
+        for (tail, uid, auid) in [
+            (
+                "a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=4 auid=1000 uid=7 gid=0",
+                7,
+                1000,
+            ),
+            (
+                "a0=\"1 uid=5\" a1=2 a2=3 a3=4 items=1 ppid=1 pid=4 auid=1000 uid=7",
+                7,
+                1000,
+            ),
+            (
+                "a0=1 a1=2 uid=9 a2=3 a3=4 items=1 ppid=1 pid=4 auid=1000",
+                9,
+                1000,
+            ),
+            (
+                "a0=1 a1=2 a2=3 a3=4 items=1 ppid=1  pid=4 auid=8 uid=7",
+                7,
+                8,
+            ),
+            (
+                "a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=4auid=2 auid=3 uid=7",
+                7,
+                3,
+            ),
+        ] {
+            let log = format!(
+                "{avc}type=SYSCALL msg=audit(1.5:7): arch=c000003e syscall=2 success=no exit=-13 {tail} comm=\"c\" exe=\"/bin/c\"\n"
+            );
+            let (recs, _) = parse_str(&log, "t");
+            let c = recs[0].context.as_ref().unwrap();
+            assert_eq!(
+                (c.uid, c.auid, c.exit),
+                (Some(uid), Some(auid), Some(-13)),
+                "{tail}"
+            );
+            assert_eq!(c.exe.as_ref().unwrap(), "/bin/c", "{tail}");
+        }
+    }
+
+    #[test]
     fn repeated_context_keys_all_read() {
         // the scan of a CWD/PATH/PROCTITLE record stops early only when its
         // key does not come again
