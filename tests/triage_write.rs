@@ -105,6 +105,15 @@ fn write_appends_to_the_local_override() {
         "{after}"
     );
     let l = std::fs::read_to_string(&local).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&local).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "a new local override is readable by all"
+        );
+    }
     assert!(
         l.contains("capability chown,\n/etc/cups/a.conf w,\nowner /home/bob/.cups/x r,\n"),
         "{l}"
@@ -119,4 +128,50 @@ fn write_appends_to_the_local_override() {
     let (_, out, err) = aactl(&["log", "--suggest", "--write", "--profile-dir", &dir, &log]);
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("nothing to write"), "{err}");
+}
+
+#[test]
+fn write_keeps_a_symlinked_profile_a_link() {
+    // an admin's profile that is a link into another folder: the link
+    // stays a link and the file it points at gets the include line
+    let (t, dir, log) = fixture();
+    let real_dir = t.path().join("real");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    let profile = format!("{dir}/usr.sbin.cupsd");
+    let real = real_dir.join("usr.sbin.cupsd");
+    std::fs::rename(&profile, &real).unwrap();
+    std::os::unix::fs::symlink("../real/usr.sbin.cupsd", &profile).unwrap();
+    let (code, _, err) = aactl(&["log", "--suggest", "--write", "--profile-dir", &dir, &log]);
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::symlink_metadata(&profile).unwrap();
+    assert!(
+        md.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
+    let after = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        after.ends_with("  include if exists <local/usr.sbin.cupsd>\n}\n"),
+        "{after}"
+    );
+}
+
+#[test]
+fn write_keeps_the_owner() {
+    use std::os::unix::fs::MetadataExt;
+    if !common::is_root() {
+        eprintln!("skip: keeping another user's ownership needs root");
+        return;
+    }
+    let (_t, dir, log) = fixture();
+    let profile = format!("{dir}/usr.sbin.cupsd");
+    std::os::unix::fs::chown(&profile, Some(4321), Some(4322)).unwrap();
+    let (code, _, err) = aactl(&["log", "--suggest", "--write", "--profile-dir", &dir, &log]);
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::metadata(&profile).unwrap();
+    assert!(
+        std::fs::read_to_string(&profile)
+            .unwrap()
+            .contains("include if exists")
+    );
+    assert_eq!((md.uid(), md.gid()), (4321, 4322));
 }

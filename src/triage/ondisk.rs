@@ -80,7 +80,9 @@ impl OnDisk {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .ok()?
             .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            // regular files, symlinks followed (as apparmor_parser reads a
+            // directory: spec/policy-language.md, includes, 5.)
+            .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
             .filter(|e| {
                 e.file_name()
                     .to_str()
