@@ -1347,7 +1347,9 @@ fn load_key_words(k: &[u8]) -> (u64, u64) {
 /// The model key `k` names, if any.
 #[inline]
 fn key_id(k: &[u8]) -> Option<Key> {
-    if k.is_empty() || k.len() > 16 {
+    // (the words are zero-padded: a trailing NUL would match the key
+    // without it, and no key holds one)
+    if k.is_empty() || k.len() > 16 || k[k.len() - 1] == 0 {
         return None;
     }
     let (w0, w1) = load_key_words(k);
@@ -1873,7 +1875,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn kv_keyed_agrees_with_kv_full(
-            key in proptest::sample::select(vec!["profile", "requested_mask", "pid", "name", "apparmor", "FSUID", "capability", "x", "", "pro\"file", "na me", "peer_label", "operation1", "a-b.c_d", "requested_mask2x", "ouid"]),
+            key in proptest::sample::select(vec!["profile", "requested_mask", "pid", "name", "apparmor", "FSUID", "capability", "x", "", "pro\"file", "na me", "peer_label", "operation1", "a-b.c_d", "requested_mask2x", "ouid", "name\0", "ouid\0\0\0\0\0\0\0", "requested_mask\0\0", "\0name"]),
             tail in "[=\" a-z0-9\\\\\x1d]{0,24}",
             pre in proptest::sample::select(vec!["", "=", "\""]),
         ) {
@@ -1978,6 +1980,22 @@ mod tests {
                 .map(|&b| if b == 0 { b' ' } else { b })
                 .collect();
             assert_eq!(proctitle_text(RawValue(v)).as_bytes(), &want[..], "{raw}");
+        }
+    }
+
+    #[test]
+    fn nul_after_a_model_key_is_not_that_key() {
+        // (found by differential testing: the key lookup pads with NULs)
+        let r = rec(
+            "type=AVC msg=audit(1.5:1): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name\0=\"/etc/x\" pid=1 comm=\"c\"",
+        );
+        assert_eq!(r.name, None);
+        assert_eq!(r.problem.as_deref(), Some("text that is not key=value"));
+        match parse_line(b"apparmor=\"DENIED\" ouid\0\0\0\0\0\0\0=0") {
+            Parsed::AppArmor(r) => {
+                assert_eq!((r.event, r.ouid), (EventType::Invalid, None));
+            }
+            other => panic!("{other:?}"),
         }
     }
 
