@@ -121,15 +121,39 @@ pub fn open_file(p: &Path) -> Result<Box<dyn LineSource>, LogError> {
 }
 
 fn maybe_gz(mut r: Box<dyn BufRead>) -> io::Result<Box<dyn BufRead>> {
-    let head = r.fill_buf()?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::with_capacity(
+    let head = fill(&mut r)?;
+    let gz = |r: Box<dyn BufRead>| -> Box<dyn BufRead> {
+        Box::new(BufReader::with_capacity(
             256 << 10,
             flate2::bufread::MultiGzDecoder::new(r),
-        )))
-    } else {
-        Ok(r)
+        ))
+    };
+    if head == [0x1f] {
+        // a pipe may hand over the first byte alone: read the second
+        // before deciding, and give the first back in front of the rest
+        r.consume(1);
+        let second = fill(&mut r)?.first().copied();
+        let r: Box<dyn BufRead> = Box::new(io::Cursor::new([0x1f]).chain(r));
+        return Ok(if second == Some(0x8b) { gz(r) } else { r });
     }
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        gz(r)
+    } else {
+        r
+    })
+}
+
+/// `fill_buf`, retried when interrupted.
+fn fill(r: &mut Box<dyn BufRead>) -> io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // (re-borrowed: the loop's borrow ends with the error arm)
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    r.fill_buf()
 }
 
 /// `path` and its rotated siblings (`path.N`, `path.N.gz`, `path-DATE`,
@@ -571,6 +595,40 @@ pub fn detect(sys: &System) -> Detected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hands over its data one byte in the first read, then the rest (a
+    /// pipe whose writer wrote one byte first).
+    struct Trickle(Vec<u8>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = if self.1 == 0 { 1 } else { buf.len() };
+            let n = n.min(self.0.len() - self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn gzip_detected_when_the_first_read_has_one_byte() {
+        use std::io::Write;
+        let text = b"type=AVC msg=audit(1.5:7): apparmor=\"DENIED\"\n";
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text).unwrap();
+        let gz = e.finish().unwrap();
+        for (data, want) in [
+            (gz.clone(), &text[..]),
+            // a plain text starting with 0x1f: kept as it is
+            (b"\x1fplain\n".to_vec(), &b"\x1fplain\n"[..]),
+            (b"\x1f".to_vec(), &b"\x1f"[..]),
+        ] {
+            let r = maybe_gz(Box::new(BufReader::new(Trickle(data, 0)))).unwrap();
+            let mut out = Vec::new();
+            { r }.read_to_end(&mut out).unwrap();
+            assert_eq!(out, want);
+        }
+    }
 
     #[test]
     fn journal_json_entry() {
