@@ -90,6 +90,11 @@ pub fn policy_word(raw: &[u8], literal: bool) -> Word {
                     quoted = true;
                     text.push(c);
                 }
+                // apparmor_parser's lexer refuses a bare `!` in a path
+                '!' => {
+                    quoted = true;
+                    text.push(c);
+                }
                 '#' | '(' | ')' | '=' if !literal => {
                     quoted = true;
                     text.push(c);
@@ -1033,6 +1038,7 @@ mod tests {
             policy_word(b"/dev/shm/test(me", true).to_string(),
             "/dev/shm/test(me"
         );
+        assert_eq!(policy_word(b"/!", true).to_string(), "\"/!\"");
     }
 
     proptest::proptest! {
