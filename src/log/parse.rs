@@ -208,28 +208,7 @@ pub(crate) fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
             let d = |k: u32| (w1 >> (8 * k)) & 0xff;
             let epoch = eight_digits(w0) * 100 + d(0) * 10 + d(1);
             let msec = (d(3) * 100 + d(4) * 10 + d(5)) as u32;
-            let rest = &i[15..];
-            // a serial of 1 to 7 digits and its `)` in one word
-            if rest.len() >= 8 {
-                let t = word_at(rest, 0) ^ (LO * 0x30);
-                let bad = not_digits(t);
-                let c = first_flag(bad | HI << 56);
-                if c > 0 && c < 8 && rest[c] == b')' {
-                    let serial = eight_digits(t << (64 - 8 * c as u32));
-                    return Some((
-                        AuditId {
-                            epoch,
-                            msec,
-                            serial,
-                        },
-                        15 + c,
-                    ));
-                }
-            }
-            let (serial, c) = lead_digits(rest)?;
-            if c == 0 || rest.get(c) != Some(&b')') {
-                return None;
-            }
+            let (serial, c) = number_before(&i[15..], b')')?;
             return Some((
                 AuditId {
                     epoch,
@@ -240,26 +219,23 @@ pub(crate) fn quick_audit_id(i: &[u8]) -> Option<(AuditId, usize)> {
             ));
         }
     }
-    let (epoch, a) = lead_digits(i)?;
-    if a == 0 || i.get(a) != Some(&b'.') {
-        return None;
-    }
-    let i2 = &i[a + 1..];
-    let (msec, b) = lead_digits(i2)?;
-    if b == 0 || i2.get(b) != Some(&b':') {
-        return None;
-    }
-    let i3 = &i2[b + 1..];
-    let (serial, c) = lead_digits(i3)?;
-    if c == 0 || i3.get(c) != Some(&b')') {
-        return None;
-    }
+    let (epoch, a) = number_before(i, b'.')?;
+    let (msec, b) = number_before(&i[a + 1..], b':')?;
+    let (serial, c) = number_before(&i[a + b + 2..], b')')?;
     let id = AuditId {
         epoch,
         msec: msec.min(u64::from(u32::MAX)) as u32,
         serial,
     };
     Some((id, a + b + c + 2))
+}
+
+/// A number of 1 to 20 digits at the start of `i` followed by `end`: its
+/// value and digit count ([`lead_digits`]).
+#[inline(always)]
+fn number_before(i: &[u8], end: u8) -> Option<(u64, usize)> {
+    let (v, n) = lead_digits(i)?;
+    (n > 0 && i.get(n) == Some(&end)).then_some((v, n))
 }
 
 /// The ASCII digits at the start of `i` as a number and their count
