@@ -929,18 +929,9 @@ fn is_upper_hex(b: &[u8]) -> bool {
             .all(|&c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
 }
 
-/// The value of an uppercase hex digit (`0-9A-F`, checked by the caller).
-#[inline]
-fn hex_nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        _ => c - b'A' + 10,
-    }
-}
-
 fn hex_decode(b: &[u8]) -> Vec<u8> {
     b.chunks_exact(2)
-        .map(|p| (hex_nibble(p[0]) << 4) | hex_nibble(p[1]))
+        .map(|p| (HEX[usize::from(p[0])] << 4) | HEX[usize::from(p[1])])
         .collect()
 }
 
@@ -1697,52 +1688,41 @@ impl OtherFields<'_> {
 /// kernel's encoding when the command line has a NUL or a space), NUL
 /// separators turned into spaces, trailing NULs and spaces dropped.
 pub(crate) fn proctitle_text(v: RawValue<'_>) -> Text {
-    if let Val::Bare(b) = v.0 {
-        // the usual short command line: decoded on the stack, checked as it
-        // goes (not hex after all: kept literally below)
-        let mut buf = [0u8; 128];
-        if b.len() % 2 == 0 && !b.is_empty() && b.len() <= 2 * buf.len() {
-            let mut ok = true;
-            for (o, p) in buf.iter_mut().zip(b.chunks_exact(2)) {
-                let (h, l) = (HEX[usize::from(p[0])], HEX[usize::from(p[1])]);
-                ok &= (h | l) < 16;
-                let c = (h << 4) | (l & 15);
-                *o = if c == 0 { b' ' } else { c };
-            }
-            if ok {
-                let t = &buf[..b.len() / 2];
-                let end = t.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
-                return Text::from_bytes(&t[..end]);
-            }
+    if let Val::Bare(b) = v.0
+        && !b.is_empty()
+        && b.len() % 2 == 0
+    {
+        // decoded and checked in one pass (not hex after all: kept
+        // literally below); the usual short command line on the stack
+        let mut stack = [0u8; 128];
+        let mut heap = Vec::new();
+        let out: &mut [u8] = if b.len() / 2 <= stack.len() {
+            &mut stack[..b.len() / 2]
+        } else {
+            heap.resize(b.len() / 2, 0);
+            &mut heap
+        };
+        let mut ok = true;
+        for (o, p) in out.iter_mut().zip(b.chunks_exact(2)) {
+            let (h, l) = (HEX[usize::from(p[0])], HEX[usize::from(p[1])]);
+            ok &= (h | l) < 16;
+            let c = (h << 4) | (l & 15);
+            *o = if c == 0 { b' ' } else { c };
+        }
+        if ok {
+            let end = out.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
+            return Text::from_bytes(&out[..end]);
         }
     }
-    let hex = match &v.0 {
-        Val::Bare(b) if is_upper_hex(b) => Some(*b),
-        _ => None,
+    let mut t = match v.0 {
+        Val::Quoted(Cow::Owned(o)) => o,
+        Val::Quoted(Cow::Borrowed(b)) | Val::Bare(b) => b.to_vec(),
     };
-    let mut t = match hex {
-        Some(b) => {
-            // decoded in one pass, NULs written as spaces
-            let mut out = Vec::with_capacity(b.len() / 2);
-            for p in b.chunks_exact(2) {
-                let c = (hex_nibble(p[0]) << 4) | hex_nibble(p[1]);
-                out.push(if c == 0 { b' ' } else { c });
-            }
-            out
+    for b in &mut t {
+        if *b == 0 {
+            *b = b' ';
         }
-        None => {
-            let mut t = match v.0 {
-                Val::Quoted(Cow::Owned(o)) => o,
-                Val::Quoted(Cow::Borrowed(b)) | Val::Bare(b) => b.to_vec(),
-            };
-            for b in &mut t {
-                if *b == 0 {
-                    *b = b' ';
-                }
-            }
-            t
-        }
-    };
+    }
     let end = t.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
     t.truncate(end);
     Text::from_vec(t)
