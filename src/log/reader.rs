@@ -848,13 +848,7 @@ impl State {
         } else {
             None
         };
-        let window = self.opts.group_window;
-        if let Some(p) = key.and_then(|k| {
-            self.pending
-                .iter_mut()
-                .rev()
-                .find(|p| p.key == Some(k) && line.saturating_sub(p.last_line) <= window)
-        }) {
+        if let Some(p) = key.and_then(|k| self.open_event(k, line)) {
             if let Some(ctx) = p.first.context.clone() {
                 rec.context = Some(ctx);
             }
@@ -871,6 +865,17 @@ impl State {
         });
     }
 
+    /// The newest open event with audit id `key` that `line` is still
+    /// within the grouping window of.
+    #[inline(always)]
+    fn open_event(&mut self, key: (u64, u32, u64), line: u64) -> Option<&mut Pending> {
+        let window = self.opts.group_window;
+        self.pending
+            .iter_mut()
+            .rev()
+            .find(|p| p.key == Some(key) && line.saturating_sub(p.last_line) <= window)
+    }
+
     /// Merges another audit record into the open event with the same id.
     fn group_other(&mut self, t: &[u8], id: AuditId, body: &[u8], line: u64) -> bool {
         let key = (id.epoch, id.msec, id.serial);
@@ -879,13 +884,7 @@ impl State {
         // older event before it in the queue is still open); they do not
         // extend that window, so a block boundary of the parallel reader
         // needs to look back only `group_window` lines
-        let window = self.opts.group_window;
-        let Some(p) = self
-            .pending
-            .iter_mut()
-            .rev()
-            .find(|p| p.key == Some(key) && line.saturating_sub(p.last_line) <= window)
-        else {
+        let Some(p) = self.open_event(key, line) else {
             return false;
         };
         if t == b"EOE" || t == b"1320" {
