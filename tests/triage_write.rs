@@ -158,8 +158,13 @@ fn write_keeps_a_symlinked_profile_a_link() {
 #[test]
 fn write_keeps_the_owner() {
     use std::os::unix::fs::MetadataExt;
-    if !common::is_root() {
-        eprintln!("skip: keeping another user's ownership needs root");
+    // keeping another user's ownership needs root (CI runs as root)
+    if common::require(
+        common::is_root().then_some(()),
+        "root (chown to another user)",
+    )
+    .is_none()
+    {
         return;
     }
     let (_t, dir, log) = fixture();

@@ -1527,11 +1527,9 @@ type=PROCTITLE msg=audit(1.5:7): proctitle=6C73 a=proctitle= proctitle=636174\n"
         // ~3 MiB (many reads and buffer moves) with NUL and non-UTF-8
         // bytes at varying places, incl. runs of clean reads between them
         let mut log = Vec::new();
-        let mut x: u64 = 7;
         for i in 0..12_000u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            // a fixed scatter of the odd bytes (multiplicative hash of i)
+            let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
             log.extend_from_slice(format!("type=AVC msg=audit(1.5:{i}): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x{i}\" pid=3 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0").as_bytes());
             match x % 97 {
                 0 => log.push(0),
