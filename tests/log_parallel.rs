@@ -11,20 +11,9 @@ use apparmor::log::source::open_file;
 use std::io::Write;
 use std::path::Path;
 
-/// xorshift64*: a deterministic generator for the test log.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "../scripts/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn avc(serial: u64, i: u64) -> String {
     format!(
