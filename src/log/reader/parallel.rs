@@ -65,8 +65,13 @@ struct Job {
     spare: Vec<Box<Record>>,
 }
 
-/// Record boxes sent with each block (about a block's worth of records).
+/// Record boxes sent with the first blocks; later blocks get as many as the
+/// last merged block used, plus a quarter (see [`Par::per_block`]).
 pub(super) const SPARE_PER_BLOCK: usize = 512;
+
+/// At most this many boxes go with one block (about 5 MiB of records): a
+/// block of short records allocates the rest.
+const SPARE_MAX: usize = 4096;
 
 /// The lines of one block, lent one at a time.
 struct BlockLines {
@@ -123,8 +128,9 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     let Job { block, spare, .. } = job;
     let mut st = State::new(opts.clone(), name);
     st.block_mode = true;
+    // the boxes given are all kept: they go back with the block
+    st.spare_cap = spare.len().max(SPARE_PER_BLOCK);
     st.spare = spare;
-    st.spare_cap = SPARE_PER_BLOCK;
     st.spare_dirty = true;
     let mut r = LogReader {
         src: BlockLines {
@@ -182,6 +188,11 @@ pub(super) struct Par {
     error: Option<io::Error>,
     /// Emptied block buffers.
     free: Vec<Vec<u8>>,
+    /// Record boxes to send with each block: the last merged block's
+    /// records plus a quarter, at most [`SPARE_MAX`]. (A fixed 512 was too
+    /// few for blocks of ~660 records: a quarter of the records were parsed
+    /// into new boxes, and the reader freed as many.)
+    per_block: usize,
 }
 
 impl Par {
@@ -198,6 +209,7 @@ impl Par {
             src_done: false,
             error: None,
             free: Vec::new(),
+            per_block: SPARE_PER_BLOCK,
         }
     }
 
@@ -272,7 +284,7 @@ impl<S: LineSource> LogReader<S> {
                         if par.jobs.is_none() && par.threads > 1 && par.sent == 1 {
                             par.start(&st.opts, &st.name);
                         }
-                        let n = st.spare.len().min(SPARE_PER_BLOCK);
+                        let n = st.spare.len().min(par.per_block);
                         let job = Job {
                             idx: par.sent,
                             block,
@@ -315,6 +327,12 @@ impl<S: LineSource> LogReader<S> {
                         error: io::Error::other("a parser thread failed (a bug: please report it)"),
                     }));
                 };
+                let used =
+                    out.records.len() + out.open.iter().map(|p| 1 + p.rest.len()).sum::<usize>();
+                par.per_block = (used + used / 4).clamp(SPARE_PER_BLOCK, SPARE_MAX);
+                // the reader keeps what the blocks in flight and the next
+                // one take, so that no box is freed and allocated again
+                st.spare_cap = st.spare_cap.max((2 * par.threads + 1) * par.per_block);
                 par.free.push(st.merge(out));
                 par.merged += 1;
                 continue;
