@@ -3,7 +3,8 @@
 //! order, grouping across block boundaries (interleaved audit events,
 //! records whose context arrives at the start of the next block),
 //! continuation lines, oversized lines, a last line without a newline,
-//! gzip input.
+//! gzip input, AppArmor records of one event separated by other lines, and
+//! records that arrive after their event ended.
 
 use apparmor::log::Record;
 use apparmor::log::reader::{LogReader, ReaderOptions, Stats};
@@ -53,7 +54,7 @@ fn gen_log(bytes: usize, seed: u64) -> Vec<u8> {
         n += 1;
         serial += 1;
         let mut lines = vec![avc(serial, n)];
-        match r.below(10) {
+        match r.below(12) {
             0..=3 => {
                 for k in 0..4 {
                     lines.push(ctx(serial, k));
@@ -75,6 +76,25 @@ fn gen_log(bytes: usize, seed: u64) -> Vec<u8> {
             )),
             7 => lines.push(format!("Nov 29 18:00:00 host kernel: noise line {n}")),
             8 if r.below(40) == 0 => lines.push("x".repeat(70_000)),
+            10 => {
+                // a second AppArmor record of the same event some lines
+                // later (other records between), then its context: across
+                // a block boundary now and then
+                let d = r.below(30) as usize + 1;
+                late.push((d, avc(serial, n + 500_000)));
+                for k in 0..4 {
+                    late.push((d + r.below(8) as usize + 1, ctx(serial, k)));
+                }
+            }
+            11 => {
+                // the event ends (PROCTITLE, EOE), then more records with
+                // its id arrive: they start a new event
+                lines.push(ctx(serial, 3));
+                let id = format!("audit(1700000000.{:03}:{serial})", serial % 1000);
+                lines.push(format!("type=EOE msg={id}: "));
+                late.push((r.below(10) as usize + 1, avc(serial, n + 700_000)));
+                late.push((r.below(10) as usize + 1, ctx(serial, 0)));
+            }
             _ => {}
         }
         if lines.len() > 1 && lines[1].starts_with("type=USER_AVC") {
@@ -120,8 +140,9 @@ fn assert_same(path: &Path, max_line: usize) {
         for (i, (a, b)) in par.iter().zip(&seq).enumerate() {
             assert!(
                 a == b,
-                "record {i}, threads {threads}: line {} context {:?} vs {:?}",
+                "record {i}, threads {threads}, max line {max_line}: line {} vs {}, context {:?} vs {:?}",
                 a.provenance.line,
+                b.provenance.line,
                 a.context.as_ref().map(|c| &c.records),
                 b.context.as_ref().map(|c| &c.records)
             );

@@ -629,6 +629,11 @@ struct Pending {
     rest: Vec<Box<Record>>,
     last_line: u64,
     closed: bool,
+    /// Started by an AppArmor record within the grouping window of the
+    /// start of a block ([`State::block_mode`]): the record may belong to
+    /// an event left open by the block before ([`parallel`] decides when
+    /// merging).
+    head: bool,
 }
 
 impl Pending {
@@ -685,6 +690,12 @@ struct State {
     orphans: Vec<parallel::Orphan>,
     /// How many boxes `spare` keeps.
     spare_cap: usize,
+    /// Records moved to `ready` so far.
+    released: u64,
+    /// Block mode: [`Pending::head`] events when they were released, each
+    /// with the value of `released` then (where its records go when it
+    /// turns out to be an event of its own).
+    heads: Vec<(u64, Pending)>,
     /// The boxes in `spare` are not emptied yet ([`State::take_box`] does
     /// it): in the parallel reader, for the parser threads to do.
     spare_dirty: bool,
@@ -706,6 +717,8 @@ impl State {
             orphans: Vec::new(),
             spare_cap: 64,
             spare_dirty: false,
+            released: 0,
+            heads: Vec::new(),
         }
     }
 }
@@ -836,6 +849,11 @@ impl State {
                 break;
             }
             if let Some(p) = self.pending.pop_front() {
+                if p.head {
+                    self.heads.push((self.released, p));
+                    continue;
+                }
+                self.released += 1 + p.rest.len() as u64;
                 self.ready.push_back(p.first);
                 self.ready.extend(p.rest);
             }
@@ -862,18 +880,22 @@ impl State {
             rest: Vec::new(),
             last_line: line,
             closed: key.is_none(),
+            head: self.block_mode && key.is_some() && line <= self.opts.group_window,
         });
     }
 
     /// The newest open event with audit id `key` that `line` is still
-    /// within the grouping window of.
+    /// within the grouping window of. A closed event (PROCTITLE or EOE
+    /// seen) takes nothing more, whether or not it was released yet: so
+    /// what a line joins never depends on when the reader's caller takes
+    /// the records, nor on where the parallel reader cut its blocks.
     #[inline(always)]
     fn open_event(&mut self, key: (u64, u32, u64), line: u64) -> Option<&mut Pending> {
         let window = self.opts.group_window;
         self.pending
             .iter_mut()
             .rev()
-            .find(|p| p.key == Some(key) && line.saturating_sub(p.last_line) <= window)
+            .find(|p| p.key == Some(key) && !p.closed && line.saturating_sub(p.last_line) <= window)
     }
 
     /// Merges another audit record into the open event with the same id.
@@ -1197,25 +1219,39 @@ fn empty_record(b: &mut Record) {
 fn merge_context(r: &mut Record, ctx: AuditContext, tname: Text) {
     let c = r.context.get_or_insert_with(Box::default);
     c.records.push(tname);
-    if ctx.syscall.is_some() {
-        c.syscall = ctx.syscall;
-        c.success = ctx.success;
-        c.exit = ctx.exit;
-        c.exe = ctx.exe;
-        c.comm = ctx.comm;
-        c.uid = ctx.uid;
-        c.auid = ctx.auid;
+    absorb(c, ctx);
+}
+
+/// Merges `add` into `c`: its records and paths follow those of `c`, and
+/// its SYSCALL fields (when it has a `syscall`), `cwd` and `proctitle`
+/// replace those of `c`. Merging the records of an event one by one, or
+/// first into an empty context that is then merged, gives the same context.
+#[inline(always)]
+fn absorb(c: &mut AuditContext, add: AuditContext) {
+    // (field by field: moving the whole value apart first cost ~90
+    // instructions a record)
+    if !add.records.is_empty() {
+        c.records.extend(add.records);
     }
-    if ctx.cwd.is_some() {
-        c.cwd = ctx.cwd;
+    if add.syscall.is_some() {
+        c.syscall = add.syscall;
+        c.success = add.success;
+        c.exit = add.exit;
+        c.exe = add.exe;
+        c.comm = add.comm;
+        c.uid = add.uid;
+        c.auid = add.auid;
+    }
+    if add.cwd.is_some() {
+        c.cwd = add.cwd;
     }
     if c.paths.is_empty() {
-        c.paths = ctx.paths;
+        c.paths = add.paths;
     } else {
-        c.paths.extend(ctx.paths);
+        c.paths.extend(add.paths);
     }
-    if ctx.proctitle.is_some() {
-        c.proctitle = ctx.proctitle;
+    if add.proctitle.is_some() {
+        c.proctitle = add.proctitle;
     }
 }
 
@@ -1369,6 +1405,36 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
         assert_eq!(c.exit, Some(-13));
         assert_eq!(st.grouped, 3);
         assert_eq!(st.lines, 5);
+    }
+
+    #[test]
+    fn a_closed_event_takes_no_more_records() {
+        // The first event ends with its PROCTITLE while an older event is
+        // still open before it (so it is not released yet): what arrives
+        // later with its id starts a new event all the same.
+        let avc = |serial: u32, name: &str| {
+            format!(
+                "type=AVC msg=audit(1.5:{serial}): apparmor=\"DENIED\" operation=\"open\" \
+                 profile=\"p\" name=\"{name}\" requested_mask=\"r\" denied_mask=\"r\"\n"
+            )
+        };
+        let log = [
+            avc(6, "/old"),
+            avc(7, "/a"),
+            "type=SYSCALL msg=audit(1.5:7): arch=c000003e syscall=257 success=no exit=-13\n".into(),
+            "type=PROCTITLE msg=audit(1.5:7): proctitle=636174\n".into(),
+            avc(7, "/b"),
+            "type=CWD msg=audit(1.5:7): cwd=\"/late\"\n".into(),
+        ]
+        .concat();
+        let (recs, st) = parse_str(&log, "t");
+        let names: Vec<_> = recs.iter().map(|r| r.name.clone().unwrap()).collect();
+        assert_eq!(names, ["/old", "/a", "/b"]);
+        let ctx = |i: usize| recs[i].context.as_ref().map(|c| c.records.clone());
+        assert_eq!(ctx(1).unwrap(), ["SYSCALL", "PROCTITLE"]);
+        // `/b` is an event of its own: the CWD is its context only
+        assert_eq!(ctx(2).unwrap(), ["CWD"]);
+        assert_eq!(st.grouped, 3);
     }
 
     #[test]

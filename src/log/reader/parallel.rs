@@ -7,13 +7,16 @@
 //! at the start of the next block that found no open event of their own
 //! ([`Orphan`]s) are offered to them first.
 //!
-//! One limit: blocks never end between consecutive lines of one audit event,
-//! but when two AppArmor records of one event are separated by other lines
-//! *and* a block boundary, they are reported as two events (each with the
-//! context records that follow it) where the line reader makes one.
+//! An AppArmor record within the grouping window of a block's start that
+//! starts an event of its own in its block (a *head* event, see
+//! [`Pending::head`]) may belong to an event left open by the block before:
+//! the merge joins it there, with the context records it gathered, as the
+//! line reader would have. (Joining never depends on when an event was
+//! released: a closed event takes nothing more, see `State::open_event`.)
 
 use super::{
     LineBlock, LineMeta, LineSource, LogReader, NextLine, Pending, ReadError, ReaderOptions, State,
+    absorb,
 };
 use crate::log::parse::{self, AuditId, Parsed};
 use crate::log::record::Record;
@@ -44,6 +47,9 @@ struct BlockOut {
     records: Vec<Box<Record>>,
     /// Events still open at the end, in order.
     open: VecDeque<Pending>,
+    /// [`Pending::head`] events released within the block, each with the
+    /// number of `records` released before it.
+    heads: Vec<(u64, Pending)>,
     orphans: Vec<Orphan>,
     stats: super::Stats,
     /// Lines in the block, then oversized lines skipped after it.
@@ -153,6 +159,7 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     BlockOut {
         records,
         open: std::mem::take(&mut r.st.pending),
+        heads: std::mem::take(&mut r.st.heads),
         orphans: std::mem::take(&mut r.st.orphans),
         stats: std::mem::take(&mut r.st.stats),
         lines: r.src.line,
@@ -355,40 +362,90 @@ impl<S: LineSource> LogReader<S> {
     }
 }
 
+/// An item of a block's start that may belong to an event left open by
+/// the block before, in line order for [`State::merge`].
+enum Head {
+    Orphan(Orphan),
+    /// A [`Pending::head`] event released within the block (with its
+    /// position among the block's records) or still open at its end.
+    Released(u64, Pending),
+    Open(Pending),
+}
+
+impl Head {
+    fn line(&self) -> u64 {
+        match self {
+            Head::Orphan(o) => o.line,
+            Head::Released(_, p) | Head::Open(p) => p.first.provenance.line,
+        }
+    }
+}
+
 impl State {
-    /// Appends a parsed block: its orphans go to the events left open by the
-    /// block before, which are then complete; its records follow them.
-    /// Returns the block's buffer for reuse.
+    /// Appends a parsed block. In line order, its orphans go to the events
+    /// left open by the block before, and so do its head events (their
+    /// AppArmor records, with the context they gathered, as the line reader
+    /// would have joined them); those events are then complete. The
+    /// block's other records follow. Returns the block's buffer for reuse.
     fn merge(&mut self, mut out: BlockOut) -> Vec<u8> {
         let off = self.last_line;
         for r in &mut out.records {
             r.provenance.line += off;
         }
-        for p in &mut out.open {
+        for p in out
+            .open
+            .iter_mut()
+            .chain(out.heads.iter_mut().map(|(_, p)| p))
+        {
             p.last_line += off;
             for r in p.records_mut() {
                 r.provenance.line += off;
             }
         }
-        for o in std::mem::take(&mut out.orphans) {
-            let line = o.line + off;
+        let mut starts: Vec<Head> = std::mem::take(&mut out.orphans)
+            .into_iter()
+            .map(|mut o| {
+                o.line += off;
+                Head::Orphan(o)
+            })
+            .chain(out.heads.drain(..).map(|(at, p)| Head::Released(at, p)))
+            .collect();
+        // open head events leave `out.open` (their places kept by index)
+        let mut open: Vec<Option<Pending>> = out.open.drain(..).map(Some).collect();
+        let mut open_heads = Vec::new();
+        for (i, slot) in open.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|p| p.head) {
+                open_heads.push(i);
+                if let Some(p) = slot.take() {
+                    starts.push(Head::Open(p));
+                }
+            }
+        }
+        starts.sort_by_key(Head::line);
+        // released head events that stay events of their own, by position
+        let mut own: Vec<(u64, Pending)> = Vec::new();
+        let mut open_iter = open_heads.into_iter();
+        for h in starts {
+            let line = h.line();
             self.last_line = line;
             self.release_front(false);
-            if o.parsed {
-                if let Parsed::Other(x) = parse::parse_line(&o.data) {
-                    if let Some(id) = x.id.or(o.audit_id) {
-                        if self.group_other(x.audit_type, id, x.body, line) {
-                            self.stats.grouped += 1;
+            match h {
+                Head::Orphan(o) => self.merge_orphan(o, line),
+                Head::Released(at, p) => {
+                    if let Some(mut p) = self.join_head(p, line) {
+                        p.head = false;
+                        own.push((at, p));
+                    }
+                }
+                Head::Open(p) => {
+                    let slot = open_iter.next();
+                    if let Some(mut p) = self.join_head(p, line) {
+                        p.head = false;
+                        if let Some(i) = slot {
+                            open[i] = Some(p);
                         }
                     }
                 }
-            } else {
-                let meta = LineMeta {
-                    line,
-                    audit_id: o.audit_id,
-                    ..LineMeta::default()
-                };
-                self.try_group(&o.data, &meta, None);
             }
         }
         self.last_line = off + out.lines + out.skipped;
@@ -397,23 +454,95 @@ impl State {
         // their context may come in the next block; the block's records
         // wait behind them, in order
         self.release_front(false);
-        if self.pending.is_empty() {
-            self.ready.extend(out.records);
-        } else {
-            self.pending
-                .extend(out.records.into_iter().map(|r| Pending {
-                    key: None,
-                    last_line: r.provenance.line,
-                    first: r,
-                    rest: Vec::new(),
-                    closed: true,
-                }));
+        own.sort_by_key(|(at, _)| *at);
+        let mut own = own.into_iter().peekable();
+        let mut records = Vec::with_capacity(out.records.len());
+        for (i, r) in std::mem::take(&mut out.records).into_iter().enumerate() {
+            while let Some((_, p)) = own.next_if(|(at, _)| *at <= i as u64) {
+                records.push(p.first);
+                records.extend(p.rest);
+            }
+            records.push(r);
         }
-        self.pending.extend(out.open);
+        for (_, p) in own {
+            records.push(p.first);
+            records.extend(p.rest);
+        }
+        if self.pending.is_empty() {
+            self.ready.extend(records);
+        } else {
+            self.pending.extend(records.into_iter().map(|r| Pending {
+                key: None,
+                last_line: r.provenance.line,
+                first: r,
+                rest: Vec::new(),
+                closed: true,
+                head: false,
+            }));
+        }
+        self.pending.extend(open.into_iter().flatten());
         self.stats.add(&out.stats);
         self.stats.lines += out.skipped;
         self.stats.oversized += out.skipped;
         self.spare.append(&mut out.spare);
         out.buf
+    }
+
+    /// Offers an orphan (at `line`, with the block's offset) to the open
+    /// events.
+    fn merge_orphan(&mut self, o: Orphan, line: u64) {
+        if o.parsed {
+            if let Parsed::Other(x) = parse::parse_line(&o.data) {
+                if let Some(id) = x.id.or(o.audit_id) {
+                    if self.group_other(x.audit_type, id, x.body, line) {
+                        self.stats.grouped += 1;
+                    }
+                }
+            }
+        } else {
+            let meta = LineMeta {
+                line,
+                audit_id: o.audit_id,
+                ..LineMeta::default()
+            };
+            self.try_group(&o.data, &meta, None);
+        }
+    }
+
+    /// Joins head event `h` (first record at `line`) to the open event of
+    /// its audit id, as the line reader joins an AppArmor record: each
+    /// record of `h` gets the context the event had at that point before its
+    /// own, and the event's records get the context `h` gathered. Returns
+    /// `h` when no open event takes it.
+    fn join_head(&mut self, mut h: Pending, line: u64) -> Option<Pending> {
+        let Some(key) = h.key else {
+            return Some(h);
+        };
+        let Some(e) = self.open_event(key, line) else {
+            return Some(h);
+        };
+        let gathered = h.first.context.as_deref().cloned();
+        if let Some(before) = e.first.context.as_deref() {
+            for r in h.records_mut() {
+                let mut c = before.clone();
+                if let Some(own) = r.context.take() {
+                    absorb(&mut c, *own);
+                }
+                r.context = Some(Box::new(c));
+            }
+        }
+        if let Some(g) = gathered {
+            for r in e.records_mut() {
+                match r.context.as_deref_mut() {
+                    Some(c) => absorb(c, g.clone()),
+                    None => r.context = Some(Box::new(g.clone())),
+                }
+            }
+        }
+        e.rest.push(h.first);
+        e.rest.append(&mut h.rest);
+        e.last_line = h.last_line;
+        e.closed = h.closed;
+        None
     }
 }
