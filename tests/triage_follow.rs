@@ -13,9 +13,22 @@ fn line(n: u32) -> String {
     )
 }
 
+/// A following aactl, killed and reaped when the test ends without having
+/// waited for it (a failed assertion must not leave it following forever).
+struct Aactl(Child);
+
+impl Drop for Aactl {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `aactl ARGS` (stdin and stderr null); its stdout lines arrive on
 /// the receiver, sent by the returned reader thread.
-fn spawn_aactl(cmd: &mut Command) -> (Child, Receiver<String>, JoinHandle<()>) {
+fn spawn_aactl(cmd: &mut Command) -> (Aactl, Receiver<String>, JoinHandle<()>) {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -29,7 +42,7 @@ fn spawn_aactl(cmd: &mut Command) -> (Child, Receiver<String>, JoinHandle<()>) {
             tx.send(l.unwrap()).unwrap();
         }
     });
-    (child, rx, reader)
+    (Aactl(child), rx, reader)
 }
 
 /// The lines received up to and including the first that contains `want`;
@@ -84,17 +97,17 @@ fn follow_prints_records_and_a_final_summary_on_sigint() {
         f.write_all(s.as_bytes()).unwrap();
     };
     // aactl has opened the file and moved to its end (line 1 is old content)
-    crate::common::wait_until_following(child.id(), &path);
+    crate::common::wait_until_following(child.0.id(), &path);
     append(&line(2));
     seen.extend(lines_until(&rx, "/data/f2"));
     std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     append(&line(3));
     seen.extend(lines_until(&rx, "/data/f3"));
-    assert!(sigint(&child).success());
+    assert!(sigint(&child.0).success());
     // the summary: one profile, two groups
     seen.extend(lines_until(&rx, "/usr/bin/f (2 records, 2 groups)"));
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     reader.join().unwrap();
     seen.extend(rx.try_iter());
@@ -117,7 +130,7 @@ fn follow_auto_detects_the_live_file() {
             .arg(root.path())
             .args(["--profile-dir", "/nonexistent"]),
     );
-    crate::common::wait_until_following(child.id(), &logdir.join("audit.log"));
+    crate::common::wait_until_following(child.0.id(), &logdir.join("audit.log"));
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(logdir.join("audit.log"))
@@ -129,8 +142,8 @@ fn follow_auto_detects_the_live_file() {
             .all(|l| !l.contains("/data/f1") && !l.contains("/data/f6")),
         "{seen:?}"
     );
-    sigint(&child);
-    assert!(child.wait().unwrap().success());
+    sigint(&child.0);
+    assert!(child.0.wait().unwrap().success());
     reader.join().unwrap();
 }
 
@@ -173,8 +186,8 @@ fn follow_resumes_the_journal_by_cursor() {
             .env("PATH", path),
     );
     let seen = lines_until(&rx, "/j3");
-    sigint(&child);
-    assert!(child.wait().unwrap().success());
+    sigint(&child.0);
+    assert!(child.0.wait().unwrap().success());
     reader.join().unwrap();
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(
