@@ -253,7 +253,13 @@ pub fn run_cases(
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    // The runner builds each case's tree and copies the binary with the
+    // caller's umask, and its nobody-* invocations read that tree as uid
+    // 65534: with a umask like 077 (a hardened root shell) they would see
+    // nothing, so the runner gets the usual 022.
     let out = Command::new("bash")
+        .arg("-c")
+        .arg("umask 022 && exec bash \"$0\" \"$@\"")
         .arg(copy.join("run-case.sh"))
         .args(names.iter().map(|n| copy.join(n)))
         .env("AA_STATUS", binary)

@@ -279,22 +279,11 @@ fn killed_by_signal_is_reported_as_such() {
 
 type Want<'a> = Option<(KernelOp, &'a str, KernelErrorKind, i32)>;
 
-/// Writes an executable `apparmor_parser` shell script with `body` into `dir` and
-/// waits until it can be executed (another test thread forking while the file was
-/// open for writing would make exec fail with ETXTBSY for a moment).
+/// Writes an executable `apparmor_parser` shell script with `body` into `dir`
+/// (through `install(1)`: see [`crate::common::install_script`], no ETXTBSY).
 pub fn fake_parser(dir: &Path, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let fake = dir.join("apparmor_parser");
-    std::fs::write(&fake, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for _ in 0..100 {
-        match std::process::Command::new(&fake).output() {
-            Err(e) if e.raw_os_error() == Some(26) => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
-            _ => break,
-        }
-    }
+    crate::common::install_script(&fake, &format!("#!/bin/sh\n{body}\n"));
     fake
 }
 

@@ -315,3 +315,35 @@ fn options_fit_each_command() {
     let (code, _, err) = aactl(&["load", "--werror", "nosuch", "x"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// apparmor_parser's messages are decoded whatever the user's language:
+/// with `LANGUAGE=de` (and a non-C locale) gettext would translate them
+/// (Debian's apparmor package ships the catalogs) and the typed errors and
+/// the parser version would be lost, so aactl runs the parser in the C locale.
+#[test]
+fn parser_messages_are_read_whatever_the_language() {
+    let Some(p) = real_parser() else { return };
+    let fs = fake_apparmorfs();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args(["replace", "--parser", s(&p), "--apparmorfs", s(fs.path())])
+        .args([
+            "-K",
+            "-I",
+            s(&td("inc")),
+            s(&td("profiles/uses-broken-include")),
+        ])
+        .arg("--json")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8")
+        .env("LANGUAGE", "de:fr:es")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["parser_version"], "3.0.8", "{v}");
+    let e = &v["results"][0]["report"]["errors"][0];
+    assert_eq!(e["error"], "syntax", "{v}");
+    assert_eq!(e["diagnostic"]["line"], 3, "{v}");
+}

@@ -7,6 +7,8 @@ use crate::loader::{real_parser, td};
 use crate::loader_cli::{aactl, fake_apparmorfs, s};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const LINES: &str = "\
@@ -15,18 +17,35 @@ Nov 29 21:00:01 host kernel: [  100.000002] audit: type=1400 audit(1764450001.00
 Nov 29 21:00:01 host kernel: [  100.000003] audit: type=1400 audit(1764450001.003:103): apparmor=\"ALLOWED\" operation=\"mknod\" profile=\"foo\" name=\"/tmp/x\" pid=125 comm=\"foo\" requested_mask=\"c\" denied_mask=\"c\" fsuid=0 ouid=0
 ";
 
-/// Runs `aactl ARGS... --watch 4 --log-source LOG TARGET` while [`LINES`]
-/// are appended to `log` 1.5 s in (the watch has started by then).
+/// Runs `aactl ARGS... --watch 4 --log-source LOG TARGET` (in this process)
+/// and appends [`LINES`] to `log` as soon as the watch follows it (has it open
+/// at its end): appended earlier, they would be old content to the watch.
 fn watch_4s_while_appending(log: &Path, args: &[&str], target: &str) -> (u8, String, String) {
     let watch = ["--watch", "4", "--log-source", s(log), target];
-    let log = log.to_owned();
+    let path = log.to_owned();
+    let len = std::fs::metadata(log).unwrap().len();
+    assert!(len > 0, "the log must hold old content");
+    let done = Arc::new(AtomicBool::new(false));
+    let done2 = done.clone();
+    // Appends once the log is open at its end; gives up when aactl returned.
     let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1500));
-        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let me = std::process::id();
+        while !crate::common::open_offsets(me, &path).contains(&len) {
+            if done2.load(Ordering::SeqCst) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(LINES.as_bytes()).unwrap();
+        true
     });
     let r = aactl(&[args, &watch[..]].concat());
-    t.join().unwrap();
+    done.store(true, Ordering::SeqCst);
+    assert!(t.join().unwrap(), "the watch never followed the log: {r:?}");
     r
 }
 

@@ -337,6 +337,9 @@ fn check_features_network_v8_is_network() {
         for (fd, want) in [(f, 1usize), (no_net.path().to_str().unwrap(), 3)] {
             let o = std::process::Command::new(&p)
                 .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
+                // its English wording is matched (gettext honours LANGUAGE)
+                .env("LC_ALL", "C")
+                .env_remove("LANGUAGE")
                 .output()
                 .unwrap();
             let e = String::from_utf8_lossy(&o.stderr);
@@ -369,6 +372,9 @@ fn check_features_pivot_root_follows_mount() {
         if let Some(p) = crate::loader::real_parser() {
             let o = std::process::Command::new(&p)
                 .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
+                // its English wording is matched (gettext honours LANGUAGE)
+                .env("LC_ALL", "C")
+                .env_remove("LANGUAGE")
                 .output()
                 .unwrap();
             let e = String::from_utf8_lossy(&o.stderr);

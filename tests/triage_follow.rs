@@ -13,9 +13,22 @@ fn line(n: u32) -> String {
     )
 }
 
+/// A following aactl, killed and reaped when the test ends without having
+/// waited for it (a failed assertion must not leave it following forever).
+struct Aactl(Child);
+
+impl Drop for Aactl {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `aactl ARGS` (stdin and stderr null); its stdout lines arrive on
 /// the receiver, sent by the returned reader thread.
-fn spawn_aactl(cmd: &mut Command) -> (Child, Receiver<String>, JoinHandle<()>) {
+fn spawn_aactl(cmd: &mut Command) -> (Aactl, Receiver<String>, JoinHandle<()>) {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -29,11 +42,11 @@ fn spawn_aactl(cmd: &mut Command) -> (Child, Receiver<String>, JoinHandle<()>) {
             tx.send(l.unwrap()).unwrap();
         }
     });
-    (child, rx, reader)
+    (Aactl(child), rx, reader)
 }
 
 /// The lines received up to and including the first that contains `want`;
-/// panics after 20 s without one.
+/// panics after 60 s without one.
 fn lines_until(rx: &Receiver<String>, want: &str) -> Vec<String> {
     let mut seen = Vec::new();
     let t = Instant::now();
@@ -42,7 +55,7 @@ fn lines_until(rx: &Receiver<String>, want: &str) -> Vec<String> {
             seen.push(l);
         }
         assert!(
-            t.elapsed() < Duration::from_secs(20),
+            t.elapsed() < Duration::from_secs(60),
             "no line with {want}: {seen:?}"
         );
     }
@@ -83,17 +96,18 @@ fn follow_prints_records_and_a_final_summary_on_sigint() {
             .unwrap();
         f.write_all(s.as_bytes()).unwrap();
     };
-    std::thread::sleep(Duration::from_millis(500));
+    // aactl has opened the file and moved to its end (line 1 is old content)
+    crate::common::wait_until_following(child.0.id(), &path);
     append(&line(2));
     seen.extend(lines_until(&rx, "/data/f2"));
     std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     append(&line(3));
     seen.extend(lines_until(&rx, "/data/f3"));
-    assert!(sigint(&child).success());
+    assert!(sigint(&child.0).success());
     // the summary: one profile, two groups
     seen.extend(lines_until(&rx, "/usr/bin/f (2 records, 2 groups)"));
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     reader.join().unwrap();
     seen.extend(rx.try_iter());
@@ -108,23 +122,28 @@ fn follow_auto_detects_the_live_file() {
     let logdir = root.path().join("var/log/audit");
     std::fs::create_dir_all(&logdir).unwrap();
     std::fs::write(logdir.join("audit.log.1"), line(1)).unwrap();
-    std::fs::write(logdir.join("audit.log"), "").unwrap();
+    // old content of the live file is not shown either
+    std::fs::write(logdir.join("audit.log"), line(6)).unwrap();
     let (mut child, rx, reader) = spawn_aactl(
         Command::new(env!("CARGO_BIN_EXE_aactl"))
             .args(["log", "--follow", "--root"])
             .arg(root.path())
             .args(["--profile-dir", "/nonexistent"]),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    crate::common::wait_until_following(child.0.id(), &logdir.join("audit.log"));
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(logdir.join("audit.log"))
         .unwrap();
     f.write_all(line(7).as_bytes()).unwrap();
     let seen = lines_until(&rx, "/data/f7");
-    assert!(seen.iter().all(|l| !l.contains("/data/f1")), "{seen:?}");
-    sigint(&child);
-    assert!(child.wait().unwrap().success());
+    assert!(
+        seen.iter()
+            .all(|l| !l.contains("/data/f1") && !l.contains("/data/f6")),
+        "{seen:?}"
+    );
+    sigint(&child.0);
+    assert!(child.0.wait().unwrap().success());
     reader.join().unwrap();
 }
 
@@ -148,9 +167,7 @@ fn follow_resumes_the_journal_by_cursor() {
         entry("c1", 1),
         entry("c2", 2)
     );
-    let fake = dir.path().join("journalctl");
-    std::fs::write(&fake, script).unwrap();
-    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    crate::common::install_script(&dir.path().join("journalctl"), &script);
     let path = format!(
         "{}:{}",
         dir.path().display(),
@@ -169,8 +186,8 @@ fn follow_resumes_the_journal_by_cursor() {
             .env("PATH", path),
     );
     let seen = lines_until(&rx, "/j3");
-    sigint(&child);
-    assert!(child.wait().unwrap().success());
+    sigint(&child.0);
+    assert!(child.0.wait().unwrap().success());
     reader.join().unwrap();
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(

@@ -180,12 +180,13 @@ fn c01_follow_survives_rotation_and_truncation() {
                 return p;
             }
             assert!(
-                t.elapsed() < Duration::from_secs(10),
+                t.elapsed() < Duration::from_secs(60),
                 "timed out waiting for {want}"
             );
         }
     };
-    std::thread::sleep(Duration::from_millis(100));
+    // the follower has opened the file and moved to its end (line 0 stays unreported)
+    crate::common::wait_until_following(std::process::id(), &path);
     append(&line(1));
     assert_eq!(wait(1), 1);
     // a line written in two parts is one record
@@ -207,7 +208,11 @@ fn c01_follow_survives_rotation_and_truncation() {
     assert_eq!(wait(4), 4);
     // truncation
     std::fs::write(&path, "").unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // Line 5 is written once the follower has seen the file shrink (it is
+    // back at offset 0): written earlier, it would make the file as long as
+    // before (line 5 is as long as line 4), which no follower can tell from
+    // an unchanged file.
+    crate::common::wait_for_offset(std::process::id(), &path, "truncation seen", |pos| pos == 0);
     append(&line(5));
     assert_eq!(wait(5), 5);
     stop.store(true, Ordering::SeqCst);

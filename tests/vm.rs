@@ -762,6 +762,13 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
     // PID, a JSON object whose "pid" is not a long-lived PID.
     let stable = stable_pids(r);
     let max_stable = stable.iter().max().copied().unwrap_or(0);
+    // A table row whose PID (first cell) was long-lived but ended meanwhile.
+    let ended = |l: &str| {
+        l.split('|')
+            .next()
+            .and_then(|c| c.trim().parse::<u64>().ok())
+            .is_some_and(|p| p <= max_stable && !stable.contains(&p))
+    };
     t.record("aactl snapshot", run_ok("aactl-snapshot").map(drop));
     for (live, snap) in [
         ("aactl-status", "aactl-root-status"),
@@ -796,6 +803,7 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
                                     .any(|n| n > max_stable)
                             })
                             .filter(|l| !l.chars().all(|ch| matches!(ch, '-' | '+' | ' ')))
+                            .filter(|l| !ended(l))
                             .map(|l| {
                                 l.split('|')
                                     .map(|cell| {
@@ -819,9 +827,6 @@ fn aactl_checks(r: &Results, t: &mut Tally, reference: Option<Report>) {
     }
 }
 
-/// PIDs that lived through the whole suite: those in the guest's own snapshot
-/// (taken before the aa-status and aactl steps; kernel threads, init, the
-/// test processes).
 /// Profiles listed in securityfs `profiles` (`NAME (MODE)` lines): name → mode.
 fn listed(c: &Check) -> BTreeMap<String, String> {
     c.out()
@@ -1243,14 +1248,31 @@ fn denial_checks(r: &Results, t: &mut Tally) {
     );
 }
 
+/// PIDs that lived through the whole suite: those in the guest's own snapshot
+/// (taken before the aa-status and aactl steps; kernel threads, init, the
+/// test processes) and still alive after `aactl snapshot`.
 fn stable_pids(r: &Results) -> BTreeSet<u64> {
-    std::fs::read_dir(r.dir.join("snapshot/proc"))
+    let mut stable: BTreeSet<u64> = std::fs::read_dir(r.dir.join("snapshot/proc"))
         .map(|rd| {
             rd.flatten()
                 .filter_map(|e| e.file_name().to_str()?.parse().ok())
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // Without the PIDs still alive after `aactl snapshot` (`ls /proc`), a
+    // process (an idle kworker the kernel reaps after 5 min) that ended
+    // between the live reads and the snapshot would be a difference.
+    if let Ok(c) = r.check("aactl-pids-after")
+        && c.rc == 0
+    {
+        let after: BTreeSet<u64> = c
+            .out()
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        stable.retain(|p| after.contains(p));
+    }
+    stable
 }
 
 /// Removes, at any depth, objects whose "pid" member (string or number) is

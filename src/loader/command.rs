@@ -480,10 +480,16 @@ pub struct ParserCommand {
 }
 
 impl ParserCommand {
-    /// A [`std::process::Command`] for this invocation (no shell; stdin closed).
+    /// A [`std::process::Command`] for this invocation (no shell; stdin
+    /// closed), in the C locale: the parser's messages are decoded into typed
+    /// errors, so gettext must not translate them (`LC_ALL=C`, and no
+    /// `LANGUAGE`, which GNU gettext honours in any locale but C).
     pub fn to_command(&self) -> std::process::Command {
         let mut c = std::process::Command::new(&self.program);
-        c.args(&self.args).stdin(std::process::Stdio::null());
+        c.args(&self.args)
+            .stdin(std::process::Stdio::null())
+            .env("LC_ALL", "C")
+            .env_remove("LANGUAGE");
         c
     }
 

@@ -80,3 +80,70 @@ pub fn aactl_lossy(args: &[&str]) -> (u8, String, String) {
         String::from_utf8_lossy(&err).into_owned(),
     )
 }
+
+/// The file offsets (`pos:` of /proc/PID/fdinfo) of every descriptor that
+/// process `pid` has open on `path`; empty when it has none (or has exited).
+pub fn open_offsets(pid: u32, path: &std::path::Path) -> Vec<u64> {
+    let want = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == want))
+        .filter_map(|fd| {
+            let info = std::fs::read_to_string(format!(
+                "/proc/{pid}/fdinfo/{}",
+                fd.file_name().to_string_lossy()
+            ))
+            .ok()?;
+            info.lines()
+                .find_map(|l| l.strip_prefix("pos:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .collect()
+}
+
+/// Waits until process `pid` has `path` open at an offset for which `ok`
+/// holds (a condition, not a guess at how long starting takes); panics,
+/// naming `what`, after 60 s.
+pub fn wait_for_offset(pid: u32, path: &std::path::Path, what: &str, ok: impl Fn(u64) -> bool) {
+    let t = std::time::Instant::now();
+    while !open_offsets(pid, path).into_iter().any(&ok) {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "{what}: after 60 s pid {pid} has {} open at {:?}",
+            path.display(),
+            open_offsets(pid, path)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Waits until process `pid` follows `path` from its end (a follower that
+/// starts at the end: `--follow`, `--watch`): `path` is open at an offset
+/// equal to its current length. `path` must not be empty, so that the offset
+/// of a descriptor not yet moved to the end (0) cannot pass for it.
+pub fn wait_until_following(pid: u32, path: &std::path::Path) {
+    let len = std::fs::metadata(path).expect("the followed file").len();
+    assert!(len > 0, "{} must not be empty", path.display());
+    wait_for_offset(pid, path, "following from the end", |pos| pos == len);
+}
+
+/// Installs `text` as the executable script `path` (mode 0755). The file is
+/// written by `install(1)`, never opened for writing in this process: a
+/// descriptor open for writing here could be inherited by a child that
+/// another test thread is forking at that moment, and exec of the script
+/// would then fail with ETXTBSY ("Text file busy") until that child execs.
+pub fn install_script(path: &std::path::Path, text: &str) {
+    let src = path.with_extension("script-source");
+    std::fs::write(&src, text).unwrap();
+    let st = std::process::Command::new("install")
+        .arg("-m")
+        .arg("0755")
+        .arg(&src)
+        .arg(path)
+        .status()
+        .expect("install(1)");
+    assert!(st.success(), "install {}", path.display());
+    std::fs::remove_file(&src).unwrap();
+}

@@ -46,6 +46,25 @@ run() {
 	echo $((_t1 - _t0)) >"$_d/ms"
 }
 
+# wait_exec PID COMM: waits until process PID has exec'd COMM and sleeps in
+# it (then exec is over, and so is the label change that exec makes), polling
+# every 0.1 s for up to 60 s; records notes/wait-exec-PID when it never did
+# (or when the process died: no stat, or a zombie).
+wait_exec() {
+	_n=0
+	while :; do
+		_c="" _s=""
+		{ read -r _ _c _s _; } 2>/dev/null <"/proc/$1/stat"
+		[ "$_c" = "($2)" ] && [ "$_s" = S ] && return 0
+		_n=$((_n + 1))
+		if [ -z "$_s" ] || [ "$_s" = Z ] || [ "$_n" -ge 600 ]; then
+			note "wait-exec-$1" "pid $1 never slept in $2 (stat: $_c $_s, $_n polls)"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 step_begin() {
 	_step_t0=$(now_ms)
 	echo "@@AAVM step $1" >/dev/console
@@ -59,6 +78,9 @@ step_end() {
 # Prints $R as a base64 tar.gz between markers on the console.
 vm_emit() {
 	cd / || return
+	# No kernel message on the console from here on (they are in dmesg.txt): a
+	# warning printed in the middle of a base64 line would corrupt the archive.
+	echo 1 >/proc/sys/kernel/printk 2>/dev/null
 	echo "@@AAVM-RESULTS-BEGIN" >/dev/console
 	tar -czf - results | base64 >/dev/console
 	echo "@@AAVM-RESULTS-END" >/dev/console

@@ -60,8 +60,19 @@ run loader-deny-load $A load --json /vm/profiles/vmdeny
 run loader-deny-load-verify cat $AA/profiles
 run loader-deny-enforce sh -c 'echo "exec vmdeny-enforce" >/proc/self/attr/exec && exec /bin/busybox cat /tmp/vmdeny/enforce-secret'
 run loader-deny-complain sh -c 'echo "exec vmdeny-complain" >/proc/self/attr/exec && exec /bin/busybox cat /tmp/vmdeny/complain-secret'
-# kauditd prints asynchronously.
-sleep 1
+# kauditd prints asynchronously: wait (0.1 s steps, up to 60 s) until both
+# records are in the ring buffer rather than for a fixed second.
+_n=0
+while [ "$_n" -lt 600 ]; do
+	_d=$(dmesg)
+	case "$_d" in
+	*'name="/tmp/vmdeny/enforce-secret"'*)
+		case "$_d" in *'name="/tmp/vmdeny/complain-secret"'*) break ;; esac ;;
+	esac
+	_n=$((_n + 1))
+	sleep 0.1
+done
+note loader-dmesg-wait-polls "$_n"
 run loader-dmesg dmesg
 run loader-log $A log kernel --format json
 run loader-log-summary $A log kernel --summary

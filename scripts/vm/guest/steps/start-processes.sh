@@ -29,7 +29,15 @@ echo $! >"$R/notes/pid-unconfined-with-profile"
 # Plain unconfined ones.
 sleep 100000 &
 echo $! >"$R/notes/pid-unconfined"
-sleep 1
+# Every one has exec'd (its label is the one exec gave it) before the late
+# profile loads and before the labels are read: a condition, not a guess at
+# how long forks take under TCG.
+for f in "$R"/notes/pid-*; do
+	case "$f" in
+	*/pid-unconfined-with-profile) wait_exec "$(cat "$f")" busybox-vmtest ;;
+	*) wait_exec "$(cat "$f")" sleep ;;
+	esac
+done
 run load-vmtest-late apparmor_parser -r /vm/profiles/vmtest-late
 # Read back every started process's label.
 for f in "$R"/notes/pid-*; do
