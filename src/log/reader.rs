@@ -629,16 +629,19 @@ struct Pending {
     rest: Vec<Box<Record>>,
     last_line: u64,
     closed: bool,
-    /// Started by an AppArmor record within the grouping window of the
-    /// start of a block ([`State::block_mode`]): the record may belong to
-    /// an event left open by the block before ([`parallel`] decides when
-    /// merging).
-    head: bool,
 }
 
 impl Pending {
     fn records_mut(&mut self) -> impl Iterator<Item = &mut Box<Record>> {
         std::iter::once(&mut self.first).chain(self.rest.iter_mut())
+    }
+
+    /// A *head* event of a block (lines numbered from the block's start):
+    /// started by an AppArmor record with an audit id within `window` lines
+    /// of the start, so it may belong to an event left open by the block
+    /// before ([`parallel`] decides when merging).
+    fn is_head(&self, window: u64) -> bool {
+        self.key.is_some() && self.first.provenance.line <= window
     }
 }
 
@@ -692,7 +695,7 @@ struct State {
     spare_cap: usize,
     /// Records moved to `ready` so far.
     released: u64,
-    /// Block mode: [`Pending::head`] events when they were released, each
+    /// Block mode: head events ([`Pending::is_head`]) when they were released, each
     /// with the value of `released` then (where its records go when it
     /// turns out to be an event of its own).
     heads: Vec<(u64, Pending)>,
@@ -849,7 +852,7 @@ impl State {
                 break;
             }
             if let Some(p) = self.pending.pop_front() {
-                if p.head {
+                if self.block_mode && p.is_head(self.opts.group_window) {
                     self.heads.push((self.released, p));
                     continue;
                 }
@@ -880,7 +883,6 @@ impl State {
             rest: Vec::new(),
             last_line: line,
             closed: key.is_none(),
-            head: self.block_mode && key.is_some() && line <= self.opts.group_window,
         });
     }
 

@@ -9,7 +9,7 @@
 //!
 //! An AppArmor record within the grouping window of a block's start that
 //! starts an event of its own in its block (a *head* event, see
-//! [`Pending::head`]) may belong to an event left open by the block before:
+//! [`Pending::is_head`]) may belong to an event left open by the block before:
 //! the merge joins it there, with the context records it gathered, as the
 //! line reader would have. (Joining never depends on when an event was
 //! released: a closed event takes nothing more, see `State::open_event`.)
@@ -47,8 +47,8 @@ struct BlockOut {
     records: Vec<Box<Record>>,
     /// Events still open at the end, in order.
     open: VecDeque<Pending>,
-    /// [`Pending::head`] events released within the block, each with the
-    /// number of `records` released before it.
+    /// Head events ([`Pending::is_head`]) released within the block, each
+    /// with the number of `records` released before it.
     heads: Vec<(u64, Pending)>,
     orphans: Vec<Orphan>,
     stats: super::Stats,
@@ -366,17 +366,19 @@ impl<S: LineSource> LogReader<S> {
 /// the block before, in line order for [`State::merge`].
 enum Head {
     Orphan(Orphan),
-    /// A [`Pending::head`] event released within the block (with its
-    /// position among the block's records) or still open at its end.
+    /// A head event ([`Pending::is_head`]) released within the block, with
+    /// its position among the block's records.
     Released(u64, Pending),
-    Open(Pending),
+    /// A head event still open at the block's end, with its index in the
+    /// block's open events.
+    Open(usize, Pending),
 }
 
 impl Head {
     fn line(&self) -> u64 {
         match self {
             Head::Orphan(o) => o.line,
-            Head::Released(_, p) | Head::Open(p) => p.first.provenance.line,
+            Head::Released(_, p) | Head::Open(_, p) => p.first.provenance.line,
         }
     }
 }
@@ -389,63 +391,48 @@ impl State {
     /// block's other records follow. Returns the block's buffer for reuse.
     fn merge(&mut self, mut out: BlockOut) -> Vec<u8> {
         let off = self.last_line;
+        // head events still open leave `open` (their places kept); the
+        // `is_head` reads the block's own line numbers, before the shift
+        let window = self.opts.group_window;
+        let mut open: Vec<Option<Pending>> = out.open.drain(..).map(Some).collect();
+        let mut starts: Vec<Head> = Vec::new();
+        for (i, slot) in open.iter_mut().enumerate() {
+            if let Some(p) = slot.take_if(|p| p.is_head(window)) {
+                starts.push(Head::Open(i, p));
+            }
+        }
+        starts.extend(out.heads.drain(..).map(|(at, p)| Head::Released(at, p)));
         for r in &mut out.records {
             r.provenance.line += off;
         }
-        for p in out
-            .open
+        let events = open
             .iter_mut()
-            .chain(out.heads.iter_mut().map(|(_, p)| p))
-        {
+            .flatten()
+            .chain(starts.iter_mut().filter_map(|h| match h {
+                Head::Released(_, p) | Head::Open(_, p) => Some(p),
+                Head::Orphan(_) => None,
+            }));
+        for p in events {
             p.last_line += off;
             for r in p.records_mut() {
                 r.provenance.line += off;
             }
         }
-        let mut starts: Vec<Head> = std::mem::take(&mut out.orphans)
-            .into_iter()
-            .map(|mut o| {
-                o.line += off;
-                Head::Orphan(o)
-            })
-            .chain(out.heads.drain(..).map(|(at, p)| Head::Released(at, p)))
-            .collect();
-        // open head events leave `out.open` (their places kept by index)
-        let mut open: Vec<Option<Pending>> = out.open.drain(..).map(Some).collect();
-        let mut open_heads = Vec::new();
-        for (i, slot) in open.iter_mut().enumerate() {
-            if slot.as_ref().is_some_and(|p| p.head) {
-                open_heads.push(i);
-                if let Some(p) = slot.take() {
-                    starts.push(Head::Open(p));
-                }
-            }
-        }
+        starts.extend(std::mem::take(&mut out.orphans).into_iter().map(|mut o| {
+            o.line += off;
+            Head::Orphan(o)
+        }));
         starts.sort_by_key(Head::line);
         // released head events that stay events of their own, by position
         let mut own: Vec<(u64, Pending)> = Vec::new();
-        let mut open_iter = open_heads.into_iter();
         for h in starts {
             let line = h.line();
             self.last_line = line;
             self.release_front(false);
             match h {
                 Head::Orphan(o) => self.merge_orphan(o, line),
-                Head::Released(at, p) => {
-                    if let Some(mut p) = self.join_head(p, line) {
-                        p.head = false;
-                        own.push((at, p));
-                    }
-                }
-                Head::Open(p) => {
-                    let slot = open_iter.next();
-                    if let Some(mut p) = self.join_head(p, line) {
-                        p.head = false;
-                        if let Some(i) = slot {
-                            open[i] = Some(p);
-                        }
-                    }
-                }
+                Head::Released(at, p) => own.extend(self.join_head(p, line).map(|p| (at, p))),
+                Head::Open(i, p) => open[i] = self.join_head(p, line),
             }
         }
         self.last_line = off + out.lines + out.skipped;
@@ -454,6 +441,8 @@ impl State {
         // their context may come in the next block; the block's records
         // wait behind them, in order
         self.release_front(false);
+        // the released head events that stay events of their own go back
+        // to their places among the block's records
         own.sort_by_key(|(at, _)| *at);
         let mut own = own.into_iter().peekable();
         let mut records = Vec::with_capacity(out.records.len());
@@ -477,7 +466,6 @@ impl State {
                 first: r,
                 rest: Vec::new(),
                 closed: true,
-                head: false,
             }));
         }
         self.pending.extend(open.into_iter().flatten());
