@@ -241,15 +241,9 @@ fn unreadable_profiles_list_as_non_root_is_a_distinct_error() {
     let list = root.path().join("sys/kernel/security/apparmor/profiles");
     std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o600)).unwrap();
     // uid 65534 runs a copy in the (0755) tree: the build's own aactl may sit
-    // under a folder it cannot enter (a checkout in /root, say). install(1)
-    // writes it, so no descriptor of ours makes its exec fail with ETXTBSY.
+    // under a folder it cannot enter (a checkout in /root, say).
     let aactl = root.path().join("aactl");
-    let st = std::process::Command::new("install")
-        .args(["-m", "0755", env!("CARGO_BIN_EXE_aactl")])
-        .arg(&aactl)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    crate::common::install_executable(Path::new(env!("CARGO_BIN_EXE_aactl")), &aactl);
     let out = std::process::Command::new("/usr/bin/setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&aactl)

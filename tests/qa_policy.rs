@@ -3,6 +3,7 @@
 //! end (no hang), give a diagnostic and the documented exit code.
 
 use apparmor::cli::{Io, aactl};
+use apparmor::loader::{Action, ParserCommand};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -335,14 +336,7 @@ fn check_features_network_v8_is_network() {
     // The reference agrees (where installed).
     if let Some(p) = crate::loader::real_parser() {
         for (fd, want) in [(f, 1usize), (no_net.path().to_str().unwrap(), 3)] {
-            let o = std::process::Command::new(&p)
-                .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
-                // its English wording is matched (gettext honours LANGUAGE)
-                .env("LC_ALL", "C")
-                .env_remove("LANGUAGE")
-                .output()
-                .unwrap();
-            let e = String::from_utf8_lossy(&o.stderr);
+            let e = reference_warnings(&p, fd, &prof);
             assert_eq!(e.matches("not enforced").count(), want, "{fd}: {e}");
         }
     }
@@ -370,14 +364,7 @@ fn check_features_pivot_root_follows_mount() {
         let all = format!("{out}{err}");
         assert_eq!(all.contains("not enforced"), warns, "without {drop}: {all}");
         if let Some(p) = crate::loader::real_parser() {
-            let o = std::process::Command::new(&p)
-                .args(["-Q", "-K", "--warn=rule-not-enforced", "-M", fd, &prof])
-                // its English wording is matched (gettext honours LANGUAGE)
-                .env("LC_ALL", "C")
-                .env_remove("LANGUAGE")
-                .output()
-                .unwrap();
-            let e = String::from_utf8_lossy(&o.stderr);
+            let e = reference_warnings(&p, fd, &prof);
             assert_eq!(
                 e.contains("not enforce"),
                 warns,
@@ -385,6 +372,24 @@ fn check_features_pivot_root_follows_mount() {
             );
         }
     }
+}
+
+/// What Debian's apparmor_parser writes to stderr when it compiles `prof`
+/// (no kernel load) for the features file or folder `features` with the
+/// rule-not-enforced warning on. Run as the loader runs the parser
+/// ([`ParserCommand::to_command`]: the C locale, so that its English wording
+/// can be matched whatever the language).
+fn reference_warnings(parser: &Path, features: &str, prof: &str) -> String {
+    let cmd = ParserCommand {
+        program: parser.to_path_buf(),
+        action: Action::Replace,
+        args: ["-Q", "-K", "--warn=rule-not-enforced", "-M", features, prof]
+            .map(Into::into)
+            .to_vec(),
+        files: vec![prof.into()],
+    };
+    let o = cmd.to_command().output().unwrap();
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn copy_tree(from: &Path, to: &Path) {

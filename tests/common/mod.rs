@@ -129,21 +129,27 @@ pub fn wait_until_following(pid: u32, path: &std::path::Path) {
     wait_for_offset(pid, path, "following from the end", |pos| pos == len);
 }
 
-/// Installs `text` as the executable script `path` (mode 0755). The file is
-/// written by `install(1)`, never opened for writing in this process: a
-/// descriptor open for writing here could be inherited by a child that
-/// another test thread is forking at that moment, and exec of the script
-/// would then fail with ETXTBSY ("Text file busy") until that child execs.
+/// Installs `text` as the executable script `path` (mode 0755), through
+/// [`install_executable`].
 pub fn install_script(path: &std::path::Path, text: &str) {
     let src = path.with_extension("script-source");
     std::fs::write(&src, text).unwrap();
+    install_executable(&src, path);
+    std::fs::remove_file(&src).unwrap();
+}
+
+/// Copies `src` to `dst` as an executable (mode 0755). The copy is written
+/// by `install(1)`, never opened for writing in this process: a descriptor
+/// open for writing here could be inherited by a child that another test
+/// thread is forking at that moment, and exec of `dst` would then fail with
+/// ETXTBSY ("Text file busy") until that child execs.
+pub fn install_executable(src: &std::path::Path, dst: &std::path::Path) {
     let st = std::process::Command::new("install")
         .arg("-m")
         .arg("0755")
-        .arg(&src)
-        .arg(path)
+        .arg(src)
+        .arg(dst)
         .status()
         .expect("install(1)");
-    assert!(st.success(), "install {}", path.display());
-    std::fs::remove_file(&src).unwrap();
+    assert!(st.success(), "install {} {}", src.display(), dst.display());
 }
