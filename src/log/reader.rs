@@ -824,31 +824,28 @@ impl State {
             // without a call
             match self.pending.front() {
                 None => return None,
-                Some(f)
-                    if !all
-                        && !f.closed
-                        && self.last_line.saturating_sub(f.last_line) <= self.opts.group_window
-                        && self.pending.len() <= 256 =>
-                {
-                    return None;
-                }
+                Some(f) if !self.complete(f, all) => return None,
                 _ => self.release_front(all),
             }
         }
         self.ready.pop_front()
     }
 
-    /// Moves the open events at the front that are complete (closed, out of
-    /// the grouping window, more than 256 open, or all with `all`) to
-    /// `ready`, in order.
+    /// Whether the event at the front, `front`, is complete: closed, out of
+    /// the grouping window, more than 256 open, or `all`.
+    #[inline(always)]
+    fn complete(&self, front: &Pending, all: bool) -> bool {
+        all || front.closed
+            || self.last_line.saturating_sub(front.last_line) > self.opts.group_window
+            || self.pending.len() > 256
+    }
+
+    /// Moves the open events at the front that are complete
+    /// ([`State::complete`]) to `ready`, in order.
     #[inline(never)]
     fn release_front(&mut self, all: bool) {
         while let Some(front) = self.pending.front() {
-            let ready = all
-                || front.closed
-                || self.last_line.saturating_sub(front.last_line) > self.opts.group_window
-                || self.pending.len() > 256;
-            if !ready {
+            if !self.complete(front, all) {
                 break;
             }
             if let Some(p) = self.pending.pop_front() {
