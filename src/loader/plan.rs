@@ -315,7 +315,6 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
 /// # Errors
 /// [`LoaderError::Io`] naming the file.
 pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
-    use std::io::Write;
     use std::os::unix::fs::MetadataExt;
     let real = std::fs::canonicalize(path).map_err(|e| LoaderError::Io {
         path: path.to_owned(),
@@ -326,24 +325,58 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
         source: e,
     };
     let meta = std::fs::metadata(&real).map_err(io)?;
-    let dir = real.parent().unwrap_or(Path::new("/"));
+    replace_via_temp(&real, data, |tmp| {
+        std::fs::set_permissions(tmp, meta.permissions())?;
+        // Keeping the owner needs privileges when it differs from ours; try, and
+        // only fail when the owner would actually change.
+        if let Err(e) = std::os::unix::fs::chown(tmp, Some(meta.uid()), Some(meta.gid())) {
+            let tm = std::fs::metadata(tmp)?;
+            if tm.uid() != meta.uid() || tm.gid() != meta.gid() {
+                return Err(e);
+            }
+        }
+        Ok(())
+    })
+    .map_err(io)
+}
+
+/// Creates `path` (which does not exist yet) holding `data`, with
+/// permissions `mode`, atomically as [`atomic_write`] replaces a file; its
+/// folder is created when missing.
+///
+/// # Errors
+/// The I/O error (the caller names the file).
+pub fn atomic_create(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    replace_via_temp(path, data, |tmp| {
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
+    })
+}
+
+/// Writes `data` to a temporary file beside `target`, syncs it, lets
+/// `prepare` set its metadata, renames it to `target` and syncs the folder
+/// (best effort: some file systems refuse).
+fn replace_via_temp(
+    target: &Path,
+    data: &[u8],
+    prepare: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        Some(_) => Path::new("."),
+        None => Path::new("/"),
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".aactl-")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    tmp.write_all(data).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
-    // Keeping the owner needs privileges when it differs from ours; try, and
-    // only fail when the owner would actually change.
-    if let Err(e) = std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid())) {
-        let tm = std::fs::metadata(tmp.path()).map_err(io)?;
-        if tm.uid() != meta.uid() || tm.gid() != meta.gid() {
-            return Err(io(e));
-        }
-    }
-    tmp.persist(&real).map_err(|e| io(e.error))?;
-    // Make the rename itself durable (best effort: some file systems refuse).
+        .tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    prepare(tmp.path())?;
+    tmp.persist(target).map_err(|e| e.error)?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

@@ -107,41 +107,30 @@ impl FileChange {
         s
     }
 
-    /// Writes `after` atomically. An existing file is replaced as
-    /// [`crate::loader::plan::atomic_write`] does: a symlink is followed (the
+    /// Writes `after` atomically. An existing file is replaced by
+    /// [`crate::loader::plan::atomic_write`]: a symlink is followed (the
     /// link stays a link), and permissions, owner and group are kept. A new
     /// file (the first local override) is created, with its folder, mode
-    /// 0644, through a temp file in the same folder and a rename.
+    /// 0644, by [`crate::loader::plan::atomic_create`].
     ///
     /// # Errors
     /// [`WriteError::Io`] naming the file.
     pub fn apply(&self) -> Result<(), WriteError> {
-        let io = |source| WriteError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        if std::fs::symlink_metadata(&self.path).is_ok() {
-            return crate::loader::plan::atomic_write(&self.path, self.after.as_bytes()).map_err(
-                |e| match e {
-                    crate::loader::LoaderError::Io { path, source } => {
-                        WriteError::Io { path, source }
-                    }
-                    other => io(std::io::Error::other(other.to_string())),
-                },
-            );
+        use crate::loader::{LoaderError, plan};
+        let data = self.after.as_bytes();
+        if std::fs::symlink_metadata(&self.path).is_err() {
+            return plan::atomic_create(&self.path, data, 0o644).map_err(|source| WriteError::Io {
+                path: self.path.clone(),
+                source,
+            });
         }
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, self.after.as_bytes()).map_err(io)?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::Permissions::from_mode(0o644);
-            std::fs::set_permissions(tmp.path(), mode).map_err(io)?;
-        }
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&self.path).map_err(|e| io(e.error))?;
-        Ok(())
+        plan::atomic_write(&self.path, data).map_err(|e| match e {
+            LoaderError::Io { path, source } => WriteError::Io { path, source },
+            other => WriteError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })
     }
 }
 
