@@ -422,7 +422,10 @@ fn recording_runner_sees_exact_effects_of_a_mode_plan() {
         "",
         "apparmor_parser: Unable to replace \"foo\".  Permission denied; attempted to load a profile while confined?\n",
     ));
-    let outcomes = plans[0].plan.execute(&mut rec).unwrap();
+    let outcomes = plans[0]
+        .plan
+        .execute(&apparmor::system::System::host(), &mut rec)
+        .unwrap();
     let cmds = rec.commands();
     assert_eq!(cmds.len(), 1);
     let b = base.display();

@@ -165,8 +165,8 @@ fn unload_by_name_writes_remove_with_nul() {
 }
 
 #[test]
-fn unload_kernel_error_is_reported_with_exit_1() {
-    // .remove → /dev/full: ENOSPC on write, as a refusing kernel would answer.
+fn unload_through_a_symlinked_control_file_is_refused() {
+    // A .remove that is a symlink is never written through (here to /dev/full).
     let fs = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink("/dev/full", fs.path().join(".remove")).unwrap();
     let (code, out, err) = aactl(&[
@@ -177,17 +177,30 @@ fn unload_kernel_error_is_reported_with_exit_1() {
         "/nonexistent",
         "--name",
         "x",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("is a symlink (refused)"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn unload_into_a_control_folder_that_is_not_a_file_is_refused() {
+    // .remove a directory: refused before anything is written (the kernel's answers
+    // to a write are covered by the loader library tests).
+    let fs = tempfile::tempdir().unwrap();
+    std::fs::create_dir(fs.path().join(".remove")).unwrap();
+    let (code, _, err) = aactl(&[
+        "unload",
+        "--apparmorfs",
+        s(fs.path()),
+        "--parser",
+        "/nonexistent",
+        "--name",
+        "x",
         "--json",
     ]);
-    assert_eq!(code, 1, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(
-        v["results"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("no space left for policy"),
-        "{out}"
-    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file (refused)"), "{err}");
 }
 
 #[test]

@@ -54,7 +54,7 @@ fn plan(root: &Path, opts: UnknownOptions) -> Result<Vec<Vec<u8>>, LoaderError> 
     let dirs = [root.join("etc/apparmor.d")];
     let (_decision, plan) = plan_remove_unknown(&system, &mut loader, &dirs, opts)?;
     let mut runner = RealParserRecordedKernel::default();
-    plan.execute(&mut runner)?;
+    plan.execute(&system, &mut runner)?;
     let remove = system.securityfs().unwrap().join(".remove");
     Ok(runner
         .0

@@ -109,6 +109,7 @@ fn directories_and_search_order() {
         include_dirs: vec![p.join("inc2"), p.join("inc1")],
         base: Some(base_dir.clone().into()),
         cwd: p.to_path_buf(),
+        within: Vec::new(),
     });
     let res = r.resolve_file(&p.join("profiles/a")).unwrap();
     let apparmor::policy::ast::Rule::File(f) = &res.profiles[0].rules[0].rule else {

@@ -60,6 +60,7 @@ fn simple_tests_pass_cases_are_accepted() {
         include_dirs: vec![root.clone()],
         base: None,
         cwd,
+        within: Vec::new(),
     });
     let listed = exceptions();
     let mut failing = BTreeMap::new();
@@ -137,6 +138,7 @@ fn real_trees_have_no_errors() {
             include_dirs: vec![],
             base: Some(base),
             cwd: root.clone(),
+            within: Vec::new(),
         });
         let (files, _) = dir_entries(&root).expect("list tree");
         let mut profiles = 0;
@@ -213,6 +215,7 @@ fn profile_names_match_apparmor_parser() {
             include_dirs: vec![],
             base: Some(base.clone()),
             cwd: root.clone(),
+            within: Vec::new(),
         });
         let (files, _) = dir_entries(&root).expect("list tree");
         for f in files {
@@ -242,6 +245,7 @@ fn profile_names_match_apparmor_parser() {
             include_dirs: vec![root.clone()],
             base: None,
             cwd: cwd.clone(),
+            within: Vec::new(),
         });
         for p in cases(&root) {
             let Some((text, pass, skip)) = load_case(&p) else {

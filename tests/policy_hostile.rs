@@ -135,6 +135,7 @@ fn include_loops_and_depth() {
         include_dirs: vec![d.to_path_buf()],
         base: None,
         cwd: d.to_path_buf(),
+        within: Vec::new(),
     });
     // a <-> b: include-once within the block stops the loop silently (as upstream)
     let res = r.resolve_file(&d.join("p1")).unwrap();

@@ -20,6 +20,7 @@ fn resolve(d: &Path, file: &str) -> (Resolved, Resolver) {
         include_dirs: vec![d.join("inc")],
         base: Some(d.join("base")),
         cwd: d.join("cwd"),
+        within: Vec::new(),
     });
     std::fs::create_dir_all(d.join("cwd")).unwrap();
     let res = r.resolve_file(&d.join(file)).unwrap();

@@ -79,6 +79,7 @@ pub fn verdicts(shared: &Path) -> Vec<(Case, Option<Diagnostic>, String)> {
             include_dirs: vec![root.clone()],
             base: None,
             cwd: cwd.clone(),
+            within: Vec::new(),
         });
         let res = r.resolve_text(Path::new("<stdin>"), case.text.clone());
         let mut diags = res.diagnostics.clone();
@@ -324,6 +325,7 @@ fn real_trees_have_no_semantic_errors() {
             include_dirs: vec![],
             base: Some(base),
             cwd: root.clone(),
+            within: Vec::new(),
         });
         let (files, _) = dir_entries(&root).expect("list tree");
         let mut tree_bad = 0;

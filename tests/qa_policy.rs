@@ -77,7 +77,21 @@ fn special_files_do_not_hang() {
         "zero",
         "\n  include \"/dev/zero\"\nprofile a {}\n",
     );
+    // outside the policy tree: not read at all (R0010)
     let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &zero]);
+    assert_eq!(c, 1, "{out}");
+    assert!(out.contains("R0010"), "{out}");
+    assert!(out.contains("zero:2:3"), "{out}");
+    // allowed with -I, then refused as a device
+    let (c, out, _) = run(&[
+        "check",
+        "--base",
+        &base,
+        "-I",
+        "/dev",
+        "--syntax-only",
+        &zero,
+    ]);
     assert_eq!(c, 1, "{out}");
     assert!(out.contains("a character device"), "{out}");
     assert!(out.contains("zero:2:3"), "{out}");
@@ -109,7 +123,11 @@ fn proc_files_are_read_bounded() {
     );
     let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &p]);
     assert_eq!(c, 1, "{out}");
-    assert!(out.contains("/proc/self/status:1:"), "{out}");
+    assert!(out.contains("R0010"), "{out}");
+    assert!(!out.contains("VmPeak"), "{out}");
+    let (c, out, _) = run(&["check", "--base", &base, "-I", "/proc", "--syntax-only", &p]);
+    assert_eq!(c, 1, "{out}");
+    assert!(out.contains("/status:1:"), "{out}");
 }
 
 #[test]

@@ -179,10 +179,33 @@ impl ProfileIndex {
     /// name when that is in `dir` (else the first link's), so it is edited and
     /// reported once.
     pub fn scan(dir: &Path) -> Result<Self, LoaderError> {
+        Self::scan_in(Path::new("/"), dir)
+    }
+
+    /// Like [`ProfileIndex::scan`] for a profile directory under `root` (a snapshot or
+    /// fake tree): a file whose real path (links followed) is outside `root` is left
+    /// out, so it is neither read nor offered for editing. With root `/`, as `scan`.
+    ///
+    /// # Errors
+    /// [`LoaderError::Io`] when `dir` cannot be read.
+    pub fn scan_in(root: &Path, dir: &Path) -> Result<Self, LoaderError> {
+        let croot = if root == Path::new("/") {
+            None
+        } else {
+            Some(
+                std::fs::canonicalize(root).map_err(|source| LoaderError::Io {
+                    path: root.to_owned(),
+                    source,
+                })?,
+            )
+        };
         let mut files: Vec<IndexedFile> = Vec::new();
         let mut canon: Vec<PathBuf> = Vec::new();
         for f in super::profile_files(dir)? {
             let c = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+            if croot.as_ref().is_some_and(|r| !c.starts_with(r)) {
+                continue;
+            }
             let is_link = std::fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_symlink());
             if let Some(k) = canon.iter().position(|x| *x == c) {
                 // Prefer the real file's name over a link's.

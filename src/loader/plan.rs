@@ -8,6 +8,7 @@
 
 use super::diagnose::{RunReport, diagnose};
 use super::{LoaderError, ParserCommand, Runner};
+use crate::system::{System, fs};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -80,15 +81,20 @@ impl Plan {
 
     /// Runs every step in order and stops at the first one that fails
     /// (an error, or a parser run whose report has errors; that report is the
-    /// last outcome returned).
+    /// last outcome returned). File, link and kernel-interface steps stay inside
+    /// `sys`'s root (see [`execute_step`]).
     ///
     /// # Errors
     /// [`LoaderError`] for file, link and kernel-write failures and for a parser
     /// that cannot be started.
-    pub fn execute(&self, runner: &mut dyn Runner) -> Result<Vec<StepOutcome>, LoaderError> {
+    pub fn execute(
+        &self,
+        sys: &System,
+        runner: &mut dyn Runner,
+    ) -> Result<Vec<StepOutcome>, LoaderError> {
         let mut out = Vec::new();
         for step in &self.steps {
-            let o = execute_step(step, runner)?;
+            let o = execute_step(step, sys, runner)?;
             let failed = matches!(&o, StepOutcome::Ran(r) if !r.ok());
             out.push(o);
             if failed {
@@ -127,7 +133,7 @@ impl Plan {
     /// are undone, last first: edited files get their previous text back (atomic
     /// write keeping owner and mode), links their previous state. Nothing is undone
     /// in the kernel (a failed parser run loaded nothing it reports as failed).
-    pub fn execute_or_rollback(&self, runner: &mut dyn Runner) -> Execution {
+    pub fn execute_or_rollback(&self, sys: &System, runner: &mut dyn Runner) -> Execution {
         let mut ex = Execution {
             outcomes: Vec::new(),
             error: None,
@@ -137,14 +143,21 @@ impl Plan {
         };
         let mut undo: Vec<Undo> = Vec::new();
         for step in &self.steps {
+            // Undo works on the real locations (checked to be inside the root); a
+            // step whose location is refused fails below and needs no undo.
             let before = match step {
-                Step::Edit { path, before, .. } => Some(Undo::Write(path.clone(), before.clone())),
+                Step::Edit { path, before, .. } => real_file(sys, path)
+                    .ok()
+                    .map(|p| Undo::Write(p, before.clone())),
                 Step::Symlink { link, .. } | Step::RemoveLink { link } => {
-                    Some(Undo::Link(link.clone(), std::fs::read_link(link).ok()))
+                    real_link(sys, link).ok().map(|l| {
+                        let old = std::fs::read_link(&l).ok();
+                        Undo::Link(l, old)
+                    })
                 }
                 _ => None,
             };
-            match execute_step(step, runner) {
+            match execute_step(step, sys, runner) {
                 Ok(o) => {
                     ex.failed = matches!(&o, StepOutcome::Ran(r) if !r.ok());
                     ex.outcomes.push(o);
@@ -238,11 +251,38 @@ pub fn render_step(step: &Step, s: &mut String) {
     }
 }
 
-/// Performs one step.
+/// Where an edit of `path` lands (a symlinked profile is written through, the link
+/// kept), refused when that is outside `sys`'s root.
+fn real_file(sys: &System, path: &Path) -> Result<PathBuf, LoaderError> {
+    fs::write_target(sys.root(), path).map_err(|source| LoaderError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The real path of a link to create or remove (its folder resolved; the link itself
+/// not followed), refused when the folder is outside `sys`'s root.
+fn real_link(sys: &System, link: &Path) -> Result<PathBuf, LoaderError> {
+    fs::link_parent(sys.root(), link)
+        .map(|d| d.join(link.file_name().unwrap_or_default()))
+        .map_err(|source| LoaderError::Io {
+            path: link.to_owned(),
+            source,
+        })
+}
+
+/// Performs one step. Under a root other than `/` (a snapshot or fake tree), an edit,
+/// link or link removal whose real location is outside the root is refused, and a
+/// kernel-interface file that is a symlink is refused everywhere (on the host it must
+/// be on securityfs).
 ///
 /// # Errors
 /// See [`Plan::execute`].
-pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome, LoaderError> {
+pub fn execute_step(
+    step: &Step,
+    sys: &System,
+    runner: &mut dyn Runner,
+) -> Result<StepOutcome, LoaderError> {
     match step {
         Step::Run { command } => {
             let raw = runner
@@ -255,7 +295,8 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
             )))
         }
         Step::Edit { path, after, .. } => {
-            atomic_write(path, after.as_bytes())?;
+            let real = real_file(sys, path)?;
+            atomic_write(&real, after.as_bytes())?;
             Ok(StepOutcome::Done)
         }
         Step::Symlink { link, target } => {
@@ -263,6 +304,7 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
                 path: link.clone(),
                 source: e,
             };
+            let link = &real_link(sys, link)?;
             if let Some(parent) = link.parent() {
                 std::fs::create_dir_all(parent).map_err(io)?;
             }
@@ -280,10 +322,11 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
             Ok(StepOutcome::Done)
         }
         Step::RemoveLink { link } => {
+            let link = &real_link(sys, link)?;
             match std::fs::symlink_metadata(link) {
                 Ok(m) if m.file_type().is_symlink() => {
                     std::fs::remove_file(link).map_err(|e| LoaderError::Io {
-                        path: link.clone(),
+                        path: link.to_owned(),
                         source: e,
                     })?
                 }
@@ -294,8 +337,18 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
         Step::KernelRemove { path, name } => {
             let mut data = name.as_bytes().to_vec();
             data.push(0);
+            // Under a root the file is resolved inside it (never followed out); the
+            // write itself never follows a symlink (see `Runner::kernel_write`).
+            let real = if sys.is_host() {
+                path.clone()
+            } else {
+                fs::control_path(sys.root(), path).map_err(|source| LoaderError::Io {
+                    path: path.clone(),
+                    source,
+                })?
+            };
             runner
-                .kernel_write(path, &data)
+                .kernel_write(&real, &data)
                 .map_err(|e| LoaderError::KernelWrite {
                     path: path.clone(),
                     name: name.clone(),

@@ -78,7 +78,9 @@ impl Runner for SystemRunner {
 
     fn kernel_write(&mut self, path: &Path, data: &[u8]) -> std::io::Result<()> {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        // Never through a symlink, never blocking on a FIFO: a securityfs file, or a
+        // regular file in a fake tree.
+        let mut f = crate::system::fs::open_control(path)?;
         let n = f.write(data)?;
         if n != data.len() {
             // libapparmor treats a short write as EPROTO.

@@ -97,7 +97,7 @@ pub fn open(source: &Source, sys: &System) -> Result<Box<dyn LineSource>, LogErr
                 "-",
             )))
         }
-        Source::File(p) => open_file(p),
+        Source::File(p) => open_file_in(root, p),
         Source::Journal(q) => Ok(Box::new(JournalLines::spawn(q, root)?)),
         Source::Kernel => open_kernel(root),
     }
@@ -116,6 +116,26 @@ pub fn open_file(p: &Path) -> Result<Box<dyn LineSource>, LogError> {
     if f.metadata().map_err(err)?.is_dir() {
         return Err(err(io::Error::other("is a directory")));
     }
+    let r = maybe_gz(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?;
+    Ok(Box::new(BufReadLines::new_bulk(r, p.display().to_string())))
+}
+
+/// Like [`open_file`] for a path found under `root` (a snapshot or fake tree): a
+/// path below `root` is resolved inside it (a symlink out of the root is taken from
+/// the root) and must be a regular file; any other path is opened as [`open_file`]
+/// opens a file the user named.
+///
+/// # Errors
+/// [`LogError::File`] naming the path.
+pub fn open_file_in(root: &Path, p: &Path) -> Result<Box<dyn LineSource>, LogError> {
+    if root == Path::new("/") || !p.starts_with(root) {
+        return open_file(p);
+    }
+    let err = |error| LogError::File {
+        path: p.to_path_buf(),
+        error,
+    };
+    let f = crate::system::fs::open_read(root, p, false).map_err(err)?;
     let r = maybe_gz(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?;
     Ok(Box::new(BufReadLines::new_bulk(r, p.display().to_string())))
 }
@@ -160,31 +180,40 @@ fn fill(r: &mut Box<dyn BufRead>) -> io::Result<&[u8]> {
 /// `path-DATE.gz`), oldest first, `path` last. Only existing files; the
 /// siblings only when they are regular files (never a FIFO or device).
 pub fn rotated_set(path: &Path) -> Vec<PathBuf> {
+    rotated_set_in(Path::new("/"), path)
+}
+
+/// Like [`rotated_set`] for a log under `root` (a snapshot or fake tree): the folder
+/// is listed and each sibling's type told inside the root (see [`crate::system::fs`]).
+pub fn rotated_set_in(root: &Path, path: &Path) -> Vec<PathBuf> {
+    use crate::system::fs;
     let (Some(dir), Some(base)) = (path.parent(), path.file_name().and_then(|b| b.to_str())) else {
         return vec![path.to_path_buf()];
     };
     let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
     let mut dated: Vec<(String, PathBuf)> = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let name = e.file_name();
-            let Some(name) = name.to_str() else { continue };
+    if let Ok(rd) = fs::read_dir(root, dir) {
+        for e in rd {
+            let Some(name) = e.name.to_str() else {
+                continue;
+            };
             let Some(rest) = name.strip_prefix(base) else {
                 continue;
             };
-            // only regular files (symlinks followed): a FIFO or device
-            // beside a log would block or never end
-            if !std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()) {
+            let p = dir.join(name);
+            // only regular files (symlinks followed inside the root): a FIFO or
+            // device beside a log would block or never end
+            if fs::kind(root, &p).ok() != Some(fs::EntryKind::File) {
                 continue;
             }
             let rest = rest.strip_suffix(".gz").unwrap_or(rest);
             if let Some(n) = rest.strip_prefix('.').and_then(|n| n.parse::<u64>().ok()) {
-                numbered.push((n, e.path()));
+                numbered.push((n, p));
             } else if let Some(d) = rest.strip_prefix('-')
                 && !d.is_empty()
                 && d.bytes().all(|b| b.is_ascii_digit())
             {
-                dated.push((d.to_owned(), e.path()));
+                dated.push((d.to_owned(), p));
             }
         }
     }
@@ -192,7 +221,7 @@ pub fn rotated_set(path: &Path) -> Vec<PathBuf> {
     dated.sort();
     let mut out: Vec<PathBuf> = dated.into_iter().map(|d| d.1).collect();
     out.extend(numbered.into_iter().map(|n| n.1));
-    if path.exists() {
+    if fs::kind(root, path).is_ok() {
         out.push(path.to_path_buf());
     }
     out
@@ -488,10 +517,11 @@ impl Detected {
 }
 
 fn auditd_pid(root: &Path) -> Option<u32> {
+    use crate::system::fs;
     for p in ["run/auditd.pid", "var/run/auditd.pid"] {
-        if let Ok(s) = std::fs::read_to_string(root.join(p))
-            && let Ok(pid) = s.trim().parse::<u32>()
-            && root.join("proc").join(pid.to_string()).exists()
+        if let Ok(b) = fs::read_limited(root, &root.join(p), fs::limits::PAGE)
+            && let Ok(pid) = String::from_utf8_lossy(&b).trim().parse::<u32>()
+            && fs::kind(root, &root.join("proc").join(pid.to_string())).is_ok()
         {
             return Some(pid);
         }
@@ -503,8 +533,8 @@ fn auditd_pid(root: &Path) -> Option<u32> {
 /// that opens for reading. A FIFO, socket, device or directory is refused
 /// without opening it (opening a FIFO blocks until a writer appears); the
 /// open is non-blocking in case one was swapped in meanwhile.
-fn readable(p: &Path) -> Result<(), String> {
-    match crate::system::open_regular(p) {
+fn readable(root: &Path, p: &Path) -> Result<(), String> {
+    match crate::system::fs::open_read(root, p, false) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err("missing".into()),
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
@@ -532,9 +562,9 @@ pub fn detect(sys: &System) -> Detected {
         },
     });
     let audit_log = root.join("var/log/audit/audit.log");
-    match readable(&audit_log) {
+    match readable(root, &audit_log) {
         Ok(()) => {
-            for p in rotated_set(&audit_log) {
+            for p in rotated_set_in(root, &audit_log) {
                 d.candidates.push((Source::File(p), "auditd's log".into()));
             }
             d.looked.push(Looked {
@@ -548,7 +578,9 @@ pub fn detect(sys: &System) -> Detected {
         }),
     }
     let journal_dirs = ["var/log/journal", "run/log/journal"];
-    if journal_dirs.iter().any(|j| root.join(j).is_dir()) {
+    if journal_dirs.iter().any(|j| {
+        crate::system::fs::kind(root, &root.join(j)).ok() == Some(crate::system::fs::EntryKind::Dir)
+    }) {
         d.candidates.push((
             Source::Journal(JournalQuery::default()),
             "journald (kernel and audit transports)".into(),
@@ -565,7 +597,7 @@ pub fn detect(sys: &System) -> Detected {
     }
     for f in ["var/log/syslog", "var/log/kern.log", "var/log/messages"] {
         let p = root.join(f);
-        match readable(&p) {
+        match readable(root, &p) {
             Ok(()) => {
                 d.candidates
                     .push((Source::File(p.clone()), "syslog".into()));

@@ -24,6 +24,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub(crate) mod fs;
 mod params;
 mod proc;
 mod securityfs;
@@ -158,7 +159,7 @@ impl System {
     /// True when `<root>/sys/module/apparmor` exists (aa-status: otherwise "apparmor not
     /// present.", exit 1).
     pub fn module_present(&self) -> bool {
-        std::fs::metadata(self.module_dir()).is_ok()
+        fs::kind(&self.root, &self.module_dir()).is_ok()
     }
 
     /// Finds the AppArmor directory of securityfs the way libapparmor's `aa_find_mountpoint`
@@ -171,7 +172,7 @@ impl System {
     /// be read).
     pub fn securityfs(&self) -> Result<PathBuf, SystemError> {
         let mounts = self.path("/proc/mounts");
-        let text = read_bytes(&mounts).unwrap_or_default();
+        let text = read_bytes(&self.root, &mounts, fs::limits::MOUNTS).unwrap_or_default();
         for line in text.split(|&b| b == b'\n') {
             let mut fields = line
                 .split(|&b| b == b' ' || b == b'\t')
@@ -186,7 +187,7 @@ impl System {
             let dir = unescape_mount_field(dir);
             let dir = String::from_utf8_lossy(&dir).into_owned();
             let candidate = self.path(&dir).join("apparmor");
-            if std::fs::metadata(&candidate).is_ok() {
+            if fs::kind(&self.root, &candidate).is_ok() {
                 return Ok(candidate);
             }
         }
@@ -226,62 +227,24 @@ pub fn strerror(e: &io::Error) -> String {
     }
 }
 
-/// Opens `path` for reading without blocking on a FIFO (`O_NONBLOCK`), and refuses anything
-/// that is neither a regular file nor a directory (FIFOs, sockets, devices such as
-/// `/dev/zero`), so that a hostile snapshot or fake root cannot hang or flood a reader.
-/// Directories open (reading them then fails with EISDIR, as upstream expects of `profiles`).
+/// Opens `path` (under `root`, see [`fs`]) for reading without blocking on a FIFO, and
+/// refuses anything that is neither a regular file nor a directory (FIFOs, sockets, devices
+/// such as `/dev/zero`), so that a hostile snapshot or fake root cannot hang or flood a
+/// reader. Directories open (reading them then fails with EISDIR, as upstream expects of
+/// `profiles`).
 ///
 /// # Errors
-/// The open error, or `InvalidInput` "not a regular file".
-pub(crate) fn open_file(path: &Path) -> io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
-    check_regular(&f)?;
-    Ok(f)
+/// The open error, or `InvalidInput` "not a regular file (…)".
+pub(crate) fn open_file(root: &Path, path: &Path) -> io::Result<std::fs::File> {
+    fs::open_read(root, path, true)
 }
 
-/// Opens `path` (symlinks followed) for reading, non-blocking, and only if it is a
-/// regular file: a FIFO, socket, device or directory gives `InvalidInput` "not a regular
-/// file (a FIFO)" (and so on) instead of blocking or reading forever. The type is checked
-/// before opening and again on the opened file, so a swapped-in FIFO cannot slip through.
-/// Shared by every reader of user-named files (policy files, log files).
+/// Opens a file the user named (a policy file, a log file) for reading, non-blocking, and
+/// only if it is a regular file: a FIFO, socket, device or directory gives `InvalidInput`
+/// "not a regular file (a FIFO)" (and so on) instead of blocking or reading forever. The
+/// type is checked on the opened file, so a swapped-in FIFO cannot slip through.
 pub(crate) fn open_regular(path: &Path) -> io::Result<std::fs::File> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    fn not_regular(ft: std::fs::FileType) -> io::Error {
-        let what = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() {
-            "a character device"
-        } else if ft.is_block_device() {
-            "a block device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("not a regular file ({what})"),
-        )
-    }
-    let md = std::fs::metadata(path)?;
-    if !md.is_file() {
-        return Err(not_regular(md.file_type()));
-    }
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
-    let md = f.metadata()?;
-    if !md.is_file() {
-        return Err(not_regular(md.file_type()));
-    }
-    Ok(f)
+    fs::open_read(Path::new("/"), path, false)
 }
 
 /// Fails with `InvalidInput` "not a regular file" unless `f` is a regular file or directory.
@@ -290,28 +253,19 @@ pub(crate) fn check_regular(f: &std::fs::File) -> io::Result<()> {
     if ft.is_file() || ft.is_dir() {
         Ok(())
     } else {
-        Err(not_regular())
+        Err(fs::not_regular(ft))
     }
 }
 
-/// The error for a FIFO, socket or device where a file was expected.
-pub(crate) fn not_regular() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
+/// Reads a whole regular file under `root` (see [`fs`]), at most `limit` bytes.
+pub(crate) fn read_bytes(root: &Path, path: impl AsRef<Path>, limit: u64) -> io::Result<Vec<u8>> {
+    fs::read_limited(root, path.as_ref(), limit)
 }
 
-/// Reads a whole file like `std::fs::read`, through [`open_file`] (never blocks on a FIFO,
-/// refuses devices).
-pub(crate) fn read_bytes(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut f = open_file(path.as_ref())?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// Reads a small file to a string (lossy UTF-8), dropping one trailing newline.
-pub(crate) fn read_trimmed(path: &Path) -> io::Result<String> {
-    let bytes = read_bytes(path)?;
+/// Reads a small file (at most a page) under `root` to a string (lossy UTF-8), dropping
+/// one trailing newline.
+pub(crate) fn read_trimmed(root: &Path, path: &Path) -> io::Result<String> {
+    let bytes = read_bytes(root, path, fs::limits::PAGE)?;
     let mut s = String::from_utf8_lossy(&bytes).into_owned();
     if s.ends_with('\n') {
         s.pop();

@@ -106,7 +106,7 @@ impl System {
     /// The I/O error with the path ([`SystemError::PermissionDenied`] for EACCES/EPERM).
     pub fn parameter(&self, name: &str) -> Result<String, SystemError> {
         let p = self.parameter_path(name);
-        read_trimmed(&p).map_err(|e| SystemError::io(p, e))
+        read_trimmed(&self.root, &p).map_err(|e| SystemError::io(p, e))
     }
 
     /// Reads every file of `parameters/`. Unreadable files are listed in
@@ -116,12 +116,12 @@ impl System {
     /// When the `parameters` directory itself cannot be listed.
     pub fn parameters(&self) -> Result<Parameters, SystemError> {
         let dir = self.module_dir().join("parameters");
-        let rd = std::fs::read_dir(&dir).map_err(|e| SystemError::io(&dir, e))?;
+        let rd = super::fs::read_dir(&self.root, &dir).map_err(|e| SystemError::io(&dir, e))?;
         let mut raw = BTreeMap::new();
         let mut unreadable = Vec::new();
-        for entry in rd.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            match read_trimmed(&entry.path()) {
+        for entry in rd {
+            let name = entry.name.to_string_lossy().into_owned();
+            match read_trimmed(&self.root, &dir.join(&entry.name)) {
                 Ok(v) => {
                     raw.insert(name, v);
                 }
@@ -138,7 +138,11 @@ impl System {
     /// (else `available` = `Y` means private-only), then securityfs must be found.
     pub fn enabled(&self) -> Enabled {
         let first = |name: &str| -> io::Result<u8> {
-            let b = crate::system::read_bytes(self.parameter_path(name))?;
+            let b = crate::system::read_bytes(
+                &self.root,
+                self.parameter_path(name),
+                super::fs::limits::PAGE,
+            )?;
             Ok(b.first().copied().unwrap_or(0))
         };
         let mut private_only = false;

@@ -115,10 +115,15 @@ fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
         }
     }
     // Longer than the stack buffer: make sure it is a file (not a device such as /dev/zero
-    // in a fake /proc), then read the rest into a vector.
+    // in a fake /proc), then read the rest into a vector, at most a page in all (the kernel
+    // never writes more; a larger file is unreadable).
     super::check_regular(&f).ok()?;
     let mut buf = stack.to_vec();
-    f.read_to_end(&mut buf).ok()?;
+    let rest = super::fs::limits::PAGE - stack.len() as u64;
+    (&mut f).take(rest + 1).read_to_end(&mut buf).ok()?;
+    if buf.len() as u64 > super::fs::limits::PAGE {
+        return None;
+    }
     Some(buf)
 }
 
@@ -147,15 +152,17 @@ impl System {
             .proc_dir()
             .join(std::process::id().to_string())
             .join("attr/apparmor");
-        match std::fs::metadata(&own) {
+        match super::fs::kind(&self.root, &own) {
             Ok(_) => return AttrInterface::Apparmor,
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 return AttrInterface::Apparmor;
             }
             Err(_) => {}
         }
-        let first =
-            |n: &str| crate::system::read_bytes(self.parameter_path(n)).map(|b| b.first().copied());
+        let first = |n: &str| {
+            crate::system::read_bytes(&self.root, self.parameter_path(n), super::fs::limits::PAGE)
+                .map(|b| b.first().copied())
+        };
         match first("enabled") {
             Ok(Some(b'N')) => {
                 if matches!(first("available"), Ok(Some(b'Y'))) {
@@ -193,18 +200,26 @@ impl System {
         mut f: impl FnMut(Process),
     ) -> Result<(), SystemError> {
         let proc_dir = self.proc_dir();
-        let mut iter = procfs::process::all_processes_with_root(&proc_dir)
-            .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
         let reader = Reader {
             iface: self.attr_interface(),
             enabled_n: matches!(
-                crate::system::read_bytes(self.parameter_path("enabled"))
-                    .map(|b| b.first().copied()),
+                crate::system::read_bytes(
+                    &self.root,
+                    self.parameter_path("enabled"),
+                    super::fs::limits::PAGE
+                )
+                .map(|b| b.first().copied()),
                 Ok(Some(b'N'))
             ),
             canonicalize: scan.canonicalize_exe && self.is_host(),
             scan: *scan,
         };
+        if !self.is_host() {
+            // A snapshot or fake tree: every read resolved inside the root (see `fs`).
+            return self.scan_rooted(&reader, &proc_dir, f);
+        }
+        let mut iter = procfs::process::all_processes_with_root(&proc_dir)
+            .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
         let threads = match scan.threads {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get().min(4))
@@ -299,35 +314,85 @@ struct Reader {
     scan: ProcessScan,
 }
 
+impl System {
+    /// Lists `<root>/proc` of a snapshot or fake tree: only real directories with a
+    /// number for a name (a symlinked `PID` entry is left out), each file read inside the
+    /// root with the usual caps, the `exe` link read and never followed.
+    fn scan_rooted(
+        &self,
+        reader: &Reader,
+        proc_dir: &std::path::Path,
+        mut f: impl FnMut(Process),
+    ) -> Result<(), SystemError> {
+        let root = self.root();
+        let entries =
+            super::fs::read_dir(root, proc_dir).map_err(|e| SystemError::io(proc_dir, e))?;
+        let mut pids: Vec<u32> = entries
+            .iter()
+            .filter(|e| e.kind == Some(super::fs::EntryKind::Dir))
+            .filter_map(|e| e.name.to_str()?.parse::<u32>().ok())
+            .filter(|&p| p != 0)
+            .collect();
+        pids.sort_unstable();
+        for pid in pids {
+            let dir = proc_dir.join(pid.to_string());
+            let file = |rel: &str| {
+                super::fs::read_limited(root, &dir.join(rel), super::fs::limits::PAGE).ok()
+            };
+            let exe = || {
+                super::fs::read_link(root, &dir.join("exe"))
+                    .ok()
+                    .map(|t| t.into_os_string().to_string_lossy().into_owned())
+            };
+            if let Some(p) = reader.read_with(pid, file, exe) {
+                f(p);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Reader {
     fn read(&self, p: &procfs::process::Process) -> Option<Process> {
         let pid = u32::try_from(p.pid()).ok().filter(|&pid| pid != 0)?;
+        self.read_with(
+            pid,
+            |rel| read_small(p, rel),
+            || {
+                p.exe()
+                    .ok()
+                    .map(|t| t.into_os_string().to_string_lossy().into_owned())
+            },
+        )
+    }
+
+    /// One process from its files: `file(REL)` reads `/proc/PID/REL`, `exe()` the link.
+    fn read_with(
+        &self,
+        pid: u32,
+        file: impl Fn(&str) -> Option<Vec<u8>>,
+        exe: impl FnOnce() -> Option<String>,
+    ) -> Option<Process> {
+        let read_small = |rel: &str| file(rel);
         let attr = match self.iface {
-            AttrInterface::Apparmor | AttrInterface::TryBoth => {
-                read_small(p, "attr/apparmor/current").or_else(|| {
+            AttrInterface::Apparmor | AttrInterface::TryBoth => read_small("attr/apparmor/current")
+                .or_else(|| {
                     if self.enabled_n {
                         None
                     } else {
-                        read_small(p, "attr/current")
+                        read_small("attr/current")
                     }
-                })
-            }
-            AttrInterface::Shared => read_small(p, "attr/current"),
+                }),
+            AttrInterface::Shared => read_small("attr/current"),
             AttrInterface::Unavailable => None,
         };
         let context = attr.map(lossy);
         if context.is_none() && self.scan.skip_unlabelled {
             return None;
         }
-        let exe = if self.scan.exe {
-            p.exe()
-                .ok()
-                .map(|t| t.into_os_string().to_string_lossy().into_owned())
-        } else {
-            None
-        };
+        let exe = if self.scan.exe { exe() } else { None };
         let comm = if self.scan.comm {
-            read_small(p, "comm").map(attr_text)
+            read_small("comm").map(attr_text)
         } else {
             None
         };

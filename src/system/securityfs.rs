@@ -1,7 +1,7 @@
 //! securityfs/apparmor: the `profiles` list, the `policy/` tree, `features/` and `revision`
 //! (spec/runtime-and-logs.md §1.2).
 
-use super::{System, SystemError, read_trimmed};
+use super::{System, SystemError, fs, read_trimmed};
 use crate::label::{Label, Mode};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -206,13 +206,13 @@ impl Features {
     }
 }
 
-fn read_policy_profile(dir: &Path) -> PolicyProfile {
-    let name_of = |f: &str| read_trimmed(&dir.join(f)).ok();
+fn read_policy_profile(root: &Path, dir: &Path) -> PolicyProfile {
+    let name_of = |f: &str| read_trimmed(root, &dir.join(f)).ok();
     let dirname = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let identity = crate::system::read_bytes(dir.join("identity"))
+    let identity = crate::system::read_bytes(root, dir.join("identity"), fs::limits::PAGE)
         .ok()
         .map(|b| {
             let s = String::from_utf8_lossy(&b);
@@ -223,18 +223,18 @@ fn read_policy_profile(dir: &Path) -> PolicyProfile {
         mode: name_of("mode").map(|m| Mode::from_word(m.trim())),
         attach: name_of("attach"),
         identity,
-        children: read_profiles_dir(&dir.join("profiles")),
+        children: read_profiles_dir(root, &dir.join("profiles")),
         dir: dirname,
     }
 }
 
-fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
+fn sorted_subdirs(root: &Path, dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match fs::read_dir(root, dir) {
         Ok(rd) => rd
-            .flatten()
+            .into_iter()
             // Real directories only: a symbolic link (a loop in a snapshot) is not followed.
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
+            .filter(|e| e.kind == Some(fs::EntryKind::Dir))
+            .map(|e| dir.join(e.name))
             .collect(),
         Err(_) => Vec::new(),
     };
@@ -242,25 +242,25 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn read_profiles_dir(dir: &Path) -> Vec<PolicyProfile> {
-    sorted_subdirs(dir)
+fn read_profiles_dir(root: &Path, dir: &Path) -> Vec<PolicyProfile> {
+    sorted_subdirs(root, dir)
         .iter()
-        .map(|d| read_policy_profile(d))
+        .map(|d| read_policy_profile(root, d))
         .collect()
 }
 
-fn read_namespace(dir: &Path, name: String) -> PolicyNamespace {
+fn read_namespace(root: &Path, dir: &Path, name: String) -> PolicyNamespace {
     PolicyNamespace {
         name,
-        profiles: read_profiles_dir(&dir.join("profiles")),
-        namespaces: sorted_subdirs(&dir.join("namespaces"))
+        profiles: read_profiles_dir(root, &dir.join("profiles")),
+        namespaces: sorted_subdirs(root, &dir.join("namespaces"))
             .iter()
             .map(|d| {
                 let n = d
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                read_namespace(d, n)
+                read_namespace(root, d, n)
             })
             .collect(),
     }
@@ -269,27 +269,26 @@ fn read_namespace(dir: &Path, name: String) -> PolicyNamespace {
 /// Deepest `features/` nesting read (the kernel's is 3 levels); deeper entries are left out.
 const MAX_FEATURE_DEPTH: usize = 64;
 
-fn read_feature_node(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
-    let md = std::fs::metadata(path)?;
-    if md.is_dir() {
+fn read_feature_node(root: &Path, path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
+    if fs::kind(root, path)? == fs::EntryKind::Dir {
         let mut map = BTreeMap::new();
         if depth >= MAX_FEATURE_DEPTH {
             return Ok(FeatureNode::Dir(map));
         }
-        for e in std::fs::read_dir(path)?.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for e in fs::read_dir(root, path)? {
+            let name = e.name.to_string_lossy().into_owned();
             // The kernel's tree has no symbolic links; following them in a snapshot could
             // loop (each `..` link doubles the walk).
-            if name.starts_with('.') || e.file_type().is_ok_and(|t| t.is_symlink()) {
+            if name.starts_with('.') || e.kind == Some(fs::EntryKind::Symlink) {
                 continue;
             }
-            if let Ok(n) = read_feature_node(&e.path(), depth + 1) {
+            if let Ok(n) = read_feature_node(root, &path.join(&e.name), depth + 1) {
                 map.insert(name, n);
             }
         }
         Ok(FeatureNode::Dir(map))
     } else {
-        let b = crate::system::read_bytes(path)?;
+        let b = crate::system::read_bytes(root, path, fs::limits::FEATURE_ENTRY)?;
         Ok(FeatureNode::Value(String::from_utf8_lossy(&b).into_owned()))
     }
 }
@@ -314,9 +313,17 @@ impl System {
     /// # Errors
     /// The open error, with the path.
     pub fn profiles_at(&self, path: PathBuf) -> Result<ProfilesList, SystemError> {
-        let mut f = super::open_file(&path).map_err(|e| SystemError::io(&path, e))?;
+        let mut f = super::open_file(&self.root, &path).map_err(|e| SystemError::io(&path, e))?;
         let mut buf = Vec::new();
-        let read_error = f.read_to_end(&mut buf).err().map(|e| super::strerror(&e));
+        let limit = fs::limits::PROFILES;
+        let read_error = (&mut f)
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .err()
+            .map(|e| super::strerror(&e));
+        if buf.len() as u64 > limit {
+            return Err(SystemError::io(&path, fs::too_large(limit)));
+        }
         let text = String::from_utf8_lossy(&buf);
         let mut list = ProfilesList::parse(path, &text);
         list.read_error = read_error;
@@ -339,8 +346,8 @@ impl System {
     /// # Errors
     /// The error listing `dir`.
     pub fn policy_at(&self, dir: PathBuf) -> Result<PolicyNamespace, SystemError> {
-        std::fs::read_dir(&dir).map_err(|e| SystemError::io(&dir, e))?;
-        Ok(read_namespace(&dir, String::new()))
+        fs::read_dir(&self.root, &dir).map_err(|e| SystemError::io(&dir, e))?;
+        Ok(read_namespace(&self.root, &dir, String::new()))
     }
 
     /// Reads `features/` as a tree (or as a string when `features` is a file).
@@ -356,7 +363,7 @@ impl System {
     /// # Errors
     /// The error reading `dir` itself.
     pub fn features_at(&self, dir: PathBuf) -> Result<Features, SystemError> {
-        let root = read_feature_node(&dir, 0).map_err(|e| SystemError::io(&dir, e))?;
+        let root = read_feature_node(&self.root, &dir, 0).map_err(|e| SystemError::io(&dir, e))?;
         Ok(Features { root })
     }
 
@@ -378,7 +385,7 @@ impl System {
         // One read only: on a live kernel a second read() of `revision` blocks until
         // the policy changes (spec/runtime-and-logs.md §1.2), or fails with EAGAIN
         // when the file was opened non-blocking.
-        let s = read_once(&p).map_err(|e| SystemError::io(&p, e))?;
+        let s = read_once(&self.root, &p).map_err(|e| SystemError::io(&p, e))?;
         s.trim().parse().map_err(|_| {
             SystemError::io(
                 &p,
@@ -389,9 +396,9 @@ impl System {
 }
 
 /// Reads at most 64 bytes with a single `read()` call, as UTF-8 (lossy).
-fn read_once(path: &Path) -> std::io::Result<String> {
+fn read_once(root: &Path, path: &Path) -> std::io::Result<String> {
     use std::io::Read;
-    let mut f = super::open_file(path)?;
+    let mut f = fs::open_read(root, path, false)?;
     let mut buf = [0u8; 64];
     let n = f.read(&mut buf)?;
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
@@ -399,16 +406,16 @@ fn read_once(path: &Path) -> std::io::Result<String> {
 
 /// True when profile identities can exist: `features/domain/identity` is present, or the
 /// first directory listed in `policy/profiles/` has an `identity` file.
-fn kernel_has_identities(sfs: &Path) -> bool {
-    if sfs.join("features/domain/identity").exists() {
+fn kernel_has_identities(root: &Path, sfs: &Path) -> bool {
+    if fs::kind(root, &sfs.join("features/domain/identity")).is_ok() {
         return true;
     }
-    let Ok(mut rd) = std::fs::read_dir(sfs.join("policy/profiles")) else {
+    let dir = sfs.join("policy/profiles");
+    let Ok(rd) = fs::read_dir(root, &dir) else {
         return false;
     };
-    rd.next()
-        .and_then(Result::ok)
-        .is_some_and(|e| e.path().join("identity").exists())
+    rd.first()
+        .is_some_and(|e| fs::kind(root, &dir.join(&e.name).join("identity")).is_ok())
 }
 
 /// The kernel's directory-name mangling for a profile name (spec §1.2.2), without the `.ID`
@@ -449,7 +456,7 @@ impl System {
             return out;
         };
         let policy = sfs.join("policy");
-        if !kernel_has_identities(&sfs) {
+        if !kernel_has_identities(&self.root, &sfs) {
             return out;
         }
         // profiles/ directory -> mangled stem -> entries with that stem
@@ -469,9 +476,9 @@ impl System {
                 let pdir = dir.join("profiles");
                 let index = listings.entry(pdir.clone()).or_insert_with(|| {
                     let mut idx = Index::new();
-                    if let Ok(rd) = std::fs::read_dir(&pdir) {
-                        for e in rd.flatten() {
-                            let e = e.file_name().to_string_lossy().into_owned();
+                    if let Ok(rd) = fs::read_dir(&self.root, &pdir) {
+                        for e in rd {
+                            let e = e.name.to_string_lossy().into_owned();
                             if let Some((stem, id)) = e.rsplit_once('.')
                                 && !id.is_empty()
                                 && id.bytes().all(|b| b.is_ascii_digit())
@@ -487,7 +494,7 @@ impl System {
                     [] => None,
                     [only] => Some(pdir.join(only)),
                     many => many.iter().map(|e| pdir.join(e)).find(|d| {
-                        read_trimmed(&d.join("name"))
+                        read_trimmed(&self.root, &d.join("name"))
                             .is_ok_and(|n| n.rsplit("//").next() == Some(part))
                     }),
                 };
@@ -502,7 +509,9 @@ impl System {
             if !found {
                 continue;
             }
-            if let Ok(b) = crate::system::read_bytes(dir.join("identity")) {
+            if let Ok(b) =
+                crate::system::read_bytes(&self.root, dir.join("identity"), fs::limits::PAGE)
+            {
                 let s = String::from_utf8_lossy(&b);
                 let first = s.split('\n').next().unwrap_or("");
                 if !first.is_empty() {

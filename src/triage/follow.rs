@@ -30,6 +30,7 @@ use std::time::Duration;
 /// Follows a log file across rotation and truncation.
 pub struct FollowFile {
     path: PathBuf,
+    root: PathBuf,
     name: String,
     reader: Option<BufReader<File>>,
     ino: u64,
@@ -55,6 +56,7 @@ impl FollowFile {
         FollowFile {
             name: path.display().to_string(),
             path,
+            root: PathBuf::from("/"),
             reader: None,
             ino: 0,
             pos: 0,
@@ -69,19 +71,25 @@ impl FollowFile {
         }
     }
 
+    /// Resolves the path inside `root` (a snapshot or fake tree; see
+    /// [`crate::system::fs`]): a symlink is taken from the root, never out of it.
+    pub fn within(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = root.into();
+        self
+    }
+
     fn open(&mut self, at_end: bool) -> io::Result<()> {
         // following needs seeks and inodes: a directory, FIFO or device is
-        // refused before opening (opening a FIFO would block)
-        if !std::fs::metadata(&self.path)?.is_file() {
-            return Err(io::Error::other(
-                "not a regular file (a directory, FIFO or device); --follow needs one (pipe it to --file - instead)",
-            ));
-        }
-        let f = File::open(&self.path)?;
+        // refused (the open does not block)
+        let f = match crate::system::fs::open_read(&self.root, &self.path, false) {
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                return Err(io::Error::other(format!(
+                    "{e}; --follow needs one (pipe it to --file - instead)"
+                )));
+            }
+            r => r?,
+        };
         let md = f.metadata()?;
-        if !md.is_file() {
-            return Err(io::Error::other("not a regular file"));
-        }
         let mut r = BufReader::with_capacity(64 << 10, f);
         self.pos = if at_end { r.seek(SeekFrom::End(0))? } else { 0 };
         self.ino = md.ino();
@@ -125,7 +133,7 @@ impl FollowFile {
 
     /// At the end of the current file: what happened to the path?
     fn path_state(&self) -> io::Result<PathState> {
-        match std::fs::metadata(&self.path) {
+        match crate::system::fs::stat(&self.root, &self.path) {
             Ok(md) if self.reader.is_none() || md.ino() != self.ino => Ok(PathState::Replaced),
             Ok(md) if md.len() < self.pos => Ok(PathState::Truncated),
             Ok(_) => Ok(PathState::Same),

@@ -47,11 +47,24 @@ impl OnDisk {
     /// Profiles under `dir`; includes are searched in `dir` (as
     /// apparmor_parser's base directory).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self::new_in(Path::new("/"), dir)
+    }
+
+    /// Like [`OnDisk::new`] for a profile directory under `root` (a snapshot or fake
+    /// tree): profile files and includes whose real path (links followed) is outside
+    /// `root` are not read. With root `/`, as `new`.
+    pub fn new_in(root: &Path, dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
+        let within = if root == Path::new("/") {
+            Vec::new()
+        } else {
+            vec![std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())]
+        };
         let resolver = Resolver::new(SearchPath {
             include_dirs: Vec::new(),
             base: Some(dir.clone()),
             cwd: dir.clone(),
+            within,
         });
         OnDisk {
             dir,
@@ -94,7 +107,14 @@ impl OnDisk {
         // the part of the name most likely written literally
         let needle = name.rsplit('/').next().unwrap_or(name);
         for f in files {
-            let Ok(bytes) = std::fs::read(&f) else {
+            // Regular files only, capped, and (under a root) only inside it.
+            let Ok(real) = std::fs::canonicalize(&f) else {
+                continue;
+            };
+            if !self.resolver.search.allows(&real) {
+                continue;
+            }
+            let Ok(bytes) = crate::policy::read_policy_file(&real) else {
                 continue;
             };
             if memchr::memmem::find(&bytes, needle.as_bytes()).is_none() {

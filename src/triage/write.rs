@@ -115,16 +115,27 @@ impl FileChange {
     ///
     /// # Errors
     /// [`WriteError::Io`] naming the file.
-    pub fn apply(&self) -> Result<(), WriteError> {
+    ///
+    /// Under a root other than `/` (`sys` a snapshot or fake tree) the write lands
+    /// only inside it: a symlinked `local/` folder or override, or a profile file,
+    /// whose real location is outside the root is refused (see
+    /// [`crate::system::System::root`]).
+    pub fn apply(&self, sys: &crate::system::System) -> Result<(), WriteError> {
         use crate::loader::{LoaderError, plan};
         let data = self.after.as_bytes();
-        if std::fs::symlink_metadata(&self.path).is_err() {
-            return plan::atomic_create(&self.path, data, 0o644).map_err(|source| WriteError::Io {
+        let real = crate::system::fs::write_target(sys.root(), &self.path).map_err(|source| {
+            WriteError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        if std::fs::symlink_metadata(&real).is_err() {
+            return plan::atomic_create(&real, data, 0o644).map_err(|source| WriteError::Io {
                 path: self.path.clone(),
                 source,
             });
         }
-        plan::atomic_write(&self.path, data).map_err(|e| match e {
+        plan::atomic_write(&real, data).map_err(|e| match e {
             LoaderError::Io { path, source } => WriteError::Io { path, source },
             other => WriteError::Io {
                 path: self.path.clone(),
@@ -156,6 +167,21 @@ pub fn plan(
     found: &Found,
     profiles: &[(String, Vec<Item>)],
 ) -> Result<Vec<FileChange>, WriteError> {
+    plan_in(&crate::system::System::host(), found, profiles)
+}
+
+/// Like [`plan`] for a profile directory under `sys`'s root: the existing local
+/// override is read inside the root (a link out of it is taken from the root, a FIFO
+/// or device refused, the size capped), so its text shown in the diff is never a
+/// file outside the root.
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_in(
+    sys: &crate::system::System,
+    found: &Found,
+    profiles: &[(String, Vec<Item>)],
+) -> Result<Vec<FileChange>, WriteError> {
     let base = found
         .file
         .file_name()
@@ -165,8 +191,12 @@ pub fn plan(
         })?;
     let dir = found.file.parent().unwrap_or(Path::new("."));
     let local = dir.join("local").join(base);
-    let before = match std::fs::read_to_string(&local) {
-        Ok(t) => Some(t),
+    let before = match crate::system::fs::read_limited(
+        sys.root(),
+        &local,
+        crate::system::fs::limits::POLICY_FILE,
+    ) {
+        Ok(t) => Some(String::from_utf8_lossy(&t).into_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {
             return Err(WriteError::Io {

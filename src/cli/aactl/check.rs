@@ -112,6 +112,35 @@ fn ignoring(io: &mut Io<'_>, path: &Path) {
     );
 }
 
+/// The folders includes may be read from: the `-I` folders, the base, the folders named
+/// on the command line (or holding the files named), and under `--root` the whole root.
+/// An include whose real path is elsewhere (`include "/etc/shadow"`, a planted link out
+/// of the tree) is reported (R0010) and not read; `-I DIR` allows another folder.
+fn include_limit(m: &ArgMatches, include_dirs: &[PathBuf], base: Option<&Path>) -> Vec<PathBuf> {
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    let mut within: Vec<PathBuf> = include_dirs.iter().filter_map(|d| canon(d)).collect();
+    within.extend(base.and_then(canon));
+    let sys = super::system(m);
+    if !sys.is_host() {
+        within.extend(canon(sys.root()));
+    }
+    for p in m.get_many::<PathBuf>("paths").into_iter().flatten() {
+        let dir = if p.is_dir() {
+            Some(p.as_path())
+        } else {
+            p.parent().map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+        };
+        within.extend(dir.and_then(canon));
+    }
+    within
+}
+
 /// Runs `aactl check`.
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let include_dirs: Vec<PathBuf> = m
@@ -134,10 +163,12 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         werror: m.get_flag("werror"),
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let within = include_limit(m, &include_dirs, base.as_deref());
     let mut resolver = Resolver::new(SearchPath {
         include_dirs,
         base,
         cwd,
+        within,
     });
     let mut io_error = false;
     let mut invalid = 0usize;

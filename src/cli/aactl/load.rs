@@ -342,7 +342,9 @@ pub fn run_watch(
     };
     let stop = Arc::new(AtomicBool::new(false));
     let line_src: Box<dyn crate::log::reader::LineSource> = match &src {
-        Source::File(p) => Box::new(FollowFile::new(p.clone(), false, stop.clone())),
+        Source::File(p) => {
+            Box::new(FollowFile::new(p.clone(), false, stop.clone()).within(ctx.system.root()))
+        }
         Source::Journal(q) => Box::new(FollowJournal::new(
             q.clone(),
             ctx.system.root().to_path_buf(),
@@ -481,9 +483,25 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
     }
     // Only pass --subdomainfs when told where it is (or reading another root):
     // otherwise the parser finds it itself.
-    if one::<PathBuf>(m, "apparmorfs").is_some() || !system.is_host() {
+    // The folder handed on is checked first: under a root it is resolved inside the
+    // root, and no control file in it may be a symlink (the parser would write through
+    // it); a folder named with --apparmorfs is taken as given, its files checked alike.
+    let explicit = one::<PathBuf>(m, "apparmorfs").is_some();
+    if explicit || !system.is_host() {
         if let Some(fs) = &apparmorfs {
-            parser = parser.apparmorfs(fs);
+            let within = if explicit {
+                fs.as_path()
+            } else {
+                system.root()
+            };
+            let real = crate::system::fs::control_dir(within, fs).map_err(|e| {
+                CliError(format!(
+                    "{}: {}",
+                    crate::escape::escape_str(&fs.to_string_lossy()),
+                    crate::system::strerror(&e)
+                ))
+            })?;
+            parser = parser.apparmorfs(&real);
         }
     }
     if let Some(ns) = one::<String>(m, "namespace") {
@@ -707,7 +725,7 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         return Ok(if ok { Exit::Success } else { Exit::Failure });
     }
     let mut runner = SystemRunner;
-    let mut results = execute(&mut runner, steps)?;
+    let mut results = execute(&ctx.system, &mut runner, steps)?;
     results.extend(not_loaded);
     let version = needs_version(&results)
         .then(|| Loader::new(ctx.parser.clone(), SystemRunner).version())
@@ -764,6 +782,7 @@ pub fn needs_version(results: &[TargetResult]) -> bool {
 /// # Errors
 /// [`CliError`] when the parser cannot be found or started (nothing can work then).
 pub fn execute(
+    sys: &System,
     runner: &mut dyn Runner,
     steps: Vec<(String, &'static str, Step)>,
 ) -> Result<Vec<TargetResult>, CliError> {
@@ -773,7 +792,7 @@ pub fn execute(
             Step::Run { command } => Some(command.argv_lossy()),
             _ => None,
         };
-        match crate::loader::plan::execute_step(&step, runner) {
+        match crate::loader::plan::execute_step(&step, sys, runner) {
             Ok(crate::loader::StepOutcome::Ran(r)) => results.push(TargetResult {
                 target,
                 kind,

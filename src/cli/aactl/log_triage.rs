@@ -15,7 +15,7 @@ use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
 use crate::triage::generalize::generalize;
 use crate::triage::ondisk::{OnDisk, missing};
-use crate::triage::write::plan;
+use crate::triage::write::plan_in;
 use crate::triage::{Filter, ModeSet, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
@@ -240,8 +240,19 @@ fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filt
                         .into(),
                 ));
             }
-            let stat = std::fs::read_to_string(sys.proc_dir().join("stat"))
-                .map_err(|e| CliError(format!("--boot: reading /proc/stat: {e}")))?;
+            let stat = crate::system::fs::read_limited(
+                sys.root(),
+                &sys.proc_dir().join("stat"),
+                crate::system::fs::limits::PROC_TEXT,
+            )
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| {
+                CliError(format!(
+                    "--boot: cannot read {}: {}",
+                    sys.proc_dir().join("stat").display(),
+                    crate::system::strerror(&e)
+                ))
+            })?;
             let bt = boot_time(&stat)
                 .ok_or_else(|| CliError("--boot: no btime in /proc/stat".into()))?;
             f.since = Some(f.since.map_or(bt, |s| s.max(bt)));
@@ -374,7 +385,8 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let _ = ctrlc::set_handler(move || s2.store(true, Ordering::SeqCst));
         let line_src: Box<dyn LineSource> = match &src {
             Source::File(p) if p.as_os_str() != "-" => Box::new(
-                crate::triage::follow::FollowFile::new(p.clone(), false, stop.clone()),
+                crate::triage::follow::FollowFile::new(p.clone(), false, stop.clone())
+                    .within(sys.root()),
             ),
             Source::Journal(q) => Box::new(crate::triage::follow::FollowJournal::new(
                 q.clone(),
@@ -617,7 +629,9 @@ fn finish_suggest(
         .get_one::<PathBuf>("profile-dir")
         .cloned()
         .unwrap_or_else(|| sys.path("/etc/apparmor.d"));
-    let mut disk = dir.is_dir().then(|| OnDisk::new(dir.clone()));
+    let mut disk = dir
+        .is_dir()
+        .then(|| OnDisk::new_in(sys.root(), dir.clone()));
     if let Some(d) = disk.as_mut() {
         let removed = s.retain(&mut |name, rule| {
             let top = name.split("//").next().unwrap_or(name);
@@ -638,7 +652,7 @@ fn finish_suggest(
         s.rewrite(&mut generalize);
     }
     if m.get_flag("write") {
-        return write_out(m, &dir, disk.as_mut(), s, io);
+        return write_out(m, sys, &dir, disk.as_mut(), s, io);
     }
     if json {
         let blocks: Vec<serde_json::Value> = s
@@ -679,6 +693,7 @@ fn finish_suggest(
 
 fn write_out(
     m: &ArgMatches,
+    sys: &System,
     dir: &Path,
     disk: Option<&mut OnDisk>,
     s: &Suggestions,
@@ -734,7 +749,7 @@ fn write_out(
         let Some(found) = disk.find(&list[0].0) else {
             continue;
         };
-        match plan(found, list) {
+        match plan_in(sys, found, list) {
             Ok(c) => changes.extend(c),
             Err(e) => {
                 let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
@@ -750,7 +765,7 @@ fn write_out(
     }
     if !dry {
         for c in &changes {
-            match c.apply() {
+            match c.apply(sys) {
                 Ok(()) => {
                     let _ = writeln!(
                         io.err,

@@ -206,7 +206,8 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
             }
         }
     }
-    let mut index = ProfileIndex::scan(&ctx.base).map_err(|e| CliError::from_error(&e))?;
+    let mut index = ProfileIndex::scan_in(ctx.system.root(), &ctx.base)
+        .map_err(|e| CliError::from_error(&e))?;
     let mut results: Vec<FileResult> = Vec::new();
     let mut resolved: Vec<Resolved> = Vec::new();
     for t in m.get_many::<String>("targets").into_iter().flatten() {
@@ -288,7 +289,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 if ctx.dry_run {
                     res.plan = Some(fp.plan);
                 } else {
-                    let ex = fp.plan.execute_or_rollback(&mut runner);
+                    let ex = fp.plan.execute_or_rollback(&ctx.system, &mut runner);
                     for o in ex.outcomes {
                         if let StepOutcome::Ran(r) = o {
                             res.ok = r.ok();

@@ -115,7 +115,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 Step::KernelRemove { name, .. } => name.clone(),
                 _ => String::new(),
             };
-            match execute_step(step, &mut runner) {
+            match execute_step(step, &ctx.system, &mut runner) {
                 Ok(_) => removed.push(Removal {
                     name,
                     ok: true,

@@ -156,7 +156,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
         let out = dest.join(SECURITYFS).join("apparmor");
         std::fs::create_dir_all(&out).map_err(|e| io_err(&out, e))?;
         let src = sfs.join("profiles");
-        match crate::system::read_bytes(&src) {
+        match crate::system::read_bytes(sys.root(), &src, crate::system::fs::limits::PROFILES) {
             Ok(bytes) => {
                 summary.profiles = bytes
                     .split(|&b| b == b'\n')
@@ -177,7 +177,11 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, CliError> {
         }
         // The reader's namespace and stacking state (small text files; optional).
         for name in [".ns_name", ".ns_level", ".stacked", ".ns_stacked"] {
-            if let Ok(bytes) = crate::system::read_bytes(sfs.join(name)) {
+            if let Ok(bytes) = crate::system::read_bytes(
+                sys.root(),
+                sfs.join(name),
+                crate::system::fs::limits::PAGE,
+            ) {
                 write_file(&out.join(name), &bytes)?;
             }
         }

@@ -372,13 +372,17 @@ pub fn collect(sys: &System) -> Result<StatusReport, CliError> {
         }
         Err(e) => (None, Some(CliError::from_error(&e).0)),
     };
-    let namespace = crate::system::read_bytes(securityfs.join(".ns_name"))
-        .ok()
-        .map(|b| {
-            String::from_utf8_lossy(&b)
-                .trim_end_matches('\n')
-                .to_owned()
-        });
+    let namespace = crate::system::read_bytes(
+        sys.root(),
+        securityfs.join(".ns_name"),
+        crate::system::fs::limits::PAGE,
+    )
+    .ok()
+    .map(|b| {
+        String::from_utf8_lossy(&b)
+            .trim_end_matches('\n')
+            .to_owned()
+    });
     let revision = sys.revision_at(securityfs.join("revision")).ok();
     Ok(StatusReport {
         schema: SCHEMA,

@@ -65,7 +65,13 @@ impl Features {
                 root: load_dir(path, 0).map_err(io)?,
             })
         } else {
-            let t = std::fs::read(path).map_err(io)?;
+            // A regular file only (a FIFO or /dev/zero is refused), size capped.
+            let t = crate::system::fs::read_limited(
+                Path::new("/"),
+                path,
+                crate::system::fs::limits::POLICY_FILE,
+            )
+            .map_err(io)?;
             Features::parse(&String::from_utf8_lossy(&t))
         }
     }
@@ -115,14 +121,19 @@ fn load_dir(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
     if depth > 16 {
         return Ok(FeatureNode::Dir(m));
     }
-    for e in std::fs::read_dir(path)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let p = e.path();
-        let node = if p.is_dir() {
-            load_dir(&p, depth + 1)?
-        } else {
-            FeatureNode::Value(String::from_utf8_lossy(&std::fs::read(&p)?).into_owned())
+    use crate::system::fs;
+    let host = Path::new("/");
+    for e in fs::read_dir(host, path)? {
+        let name = e.name.to_string_lossy().into_owned();
+        let p = path.join(&e.name);
+        // The kernel's tree has no links; one in a copy is not followed (a loop).
+        let node = match e.kind {
+            Some(fs::EntryKind::Dir) => load_dir(&p, depth + 1)?,
+            Some(fs::EntryKind::Symlink) => continue,
+            _ => FeatureNode::Value(
+                String::from_utf8_lossy(&fs::read_limited(host, &p, fs::limits::FEATURE_ENTRY)?)
+                    .into_owned(),
+            ),
         };
         m.insert(name, node);
     }

@@ -17,9 +17,21 @@ pub struct SearchPath {
     pub base: Option<PathBuf>,
     /// Directory that `"name"` and bare includes are relative to.
     pub cwd: PathBuf,
+    /// When not empty, the only folders includes may be read from: an include whose
+    /// real path (symlinks followed, canonical) is outside all of them is reported
+    /// (`R0010`) and not read, so a planted link or an `include "/etc/shadow"` cannot
+    /// make a checker read and quote files outside the policy tree. Give canonical
+    /// paths. Empty: no limit (apparmor_parser's behaviour).
+    pub within: Vec<PathBuf>,
 }
 
 impl SearchPath {
+    /// True when `real` (a canonical path) may be read as an include (see
+    /// [`SearchPath::within`]).
+    pub fn allows(&self, real: &Path) -> bool {
+        self.within.is_empty() || self.within.iter().any(|w| real.starts_with(w))
+    }
+
     /// The search directories for `<name>` in order.
     pub fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.include_dirs

@@ -40,6 +40,9 @@ pub mod codes {
     pub const MISPLACED: &str = "R0008";
     /// "Ignoring: 'path'" for skipped directory entries (warning).
     pub const IGNORED: &str = "R0009";
+    /// An include whose real path (links followed) is outside the folders the
+    /// search path confines reads to ([`super::SearchPath::within`]); not read.
+    pub const INCLUDE_OUTSIDE: &str = "R0010";
 }
 
 /// Errors that prevent resolution from starting at all.
@@ -506,6 +509,18 @@ impl Walk<'_> {
                     codes::INCLUDE_CYCLE,
                     inc.span,
                     format!("include cycle: '{}' includes itself", f.display()),
+                );
+                continue;
+            }
+            if !self.r.search.allows(&key) {
+                self.diag(
+                    codes::INCLUDE_OUTSIDE,
+                    inc.span,
+                    format!(
+                        "include '{}' leads outside the policy tree to '{}' (not read)",
+                        f.display(),
+                        key.display()
+                    ),
                 );
                 continue;
             }
