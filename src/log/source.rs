@@ -184,7 +184,7 @@ pub fn rotated_set(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Like [`rotated_set`] for a log under `root` (a snapshot or fake tree): the folder
-/// is listed and each sibling's type told inside the root (see [`crate::system::fs`]).
+/// is listed and each sibling's type told inside the root (docs/trust.md).
 pub fn rotated_set_in(root: &Path, path: &Path) -> Vec<PathBuf> {
     use crate::system::fs;
     let (Some(dir), Some(base)) = (path.parent(), path.file_name().and_then(|b| b.to_str())) else {

@@ -72,7 +72,7 @@ impl FollowFile {
     }
 
     /// Resolves the path inside `root` (a snapshot or fake tree; see
-    /// [`crate::system::fs`]): a symlink is taken from the root, never out of it.
+    /// docs/trust.md): a symlink is taken from the root, never out of it.
     pub fn within(mut self, root: impl Into<PathBuf>) -> Self {
         self.root = root.into();
         self
