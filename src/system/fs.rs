@@ -667,4 +667,78 @@ mod tests {
         assert!(real.starts_with(&root), "{}", real.display());
         assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"CANARY");
     }
+
+    /// Builds a small tree under a root from `links` (place → target) beside plain files
+    /// and folders, then checks that `path` opens inside the root and that the kernel's
+    /// walk (`openat2`) and the user-space one (`resolve_in_root`) agree.
+    fn confined(links: &[(usize, &str)], path: &str) -> Result<(), String> {
+        use std::os::fd::AsRawFd;
+        let d = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let root = d.path().join("root");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("f"), "CANARY").unwrap();
+        std::fs::write(root.join("a/f"), "in").unwrap();
+        std::fs::write(root.join("a/b/f"), "in").unwrap();
+        let places = ["l0", "a/l1", "a/b/l2", "a/l3"];
+        for (i, t) in links {
+            let t = t.replace("OUT", &outside.display().to_string());
+            let _ = symlink(&t, root.join(places[*i % places.len()]));
+        }
+        let rel = Path::new(path.trim_start_matches('/'));
+        let croot = std::fs::canonicalize(&root).unwrap();
+        let walked = resolve_in_root(&root, rel)
+            .ok()
+            .and_then(|w| std::fs::canonicalize(w).ok());
+        match open_in(&root, &root.join(rel), OFlags::PATH) {
+            Ok(f) => {
+                let real = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).unwrap();
+                if !real.starts_with(&croot) {
+                    return Err(format!("{path} opened {}", real.display()));
+                }
+                if walked.as_ref() != Some(&real) {
+                    return Err(format!(
+                        "{path}: kernel {} vs walk {walked:?}",
+                        real.display()
+                    ));
+                }
+            }
+            // Whatever the kernel refused, the walk must not find a way out either.
+            Err(_) => {
+                if let Some(w) = walked.filter(|w| !w.starts_with(&croot)) {
+                    return Err(format!("{path}: walk left the root: {}", w.display()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn random_paths_never_resolve_outside(
+            links in proptest::collection::vec(
+                (0usize..4, proptest::sample::select(vec![
+                    "/", "..", "../..", "../../../..", "OUT", "OUT/f", "/a", "/a/b/..", "l0",
+                    "../l0", "a/l1", "/l0/../..", "b/l2", "../../outside/f",
+                    "../../../../../../proc/self/root",
+                ])),
+                0..5,
+            ),
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "b", "f", "..", ".", "l0", "l1", "l2", "l3", "x"]),
+                0..6,
+            ),
+            absolute in proptest::bool::ANY,
+        ) {
+            let mut path = parts.join("/");
+            if absolute {
+                path.insert(0, '/');
+            }
+            if let Err(e) = confined(&links, &path) {
+                proptest::prop_assert!(false, "{}", e);
+            }
+        }
+    }
 }
