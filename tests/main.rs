@@ -55,3 +55,5 @@ mod triage_conformance;
 mod triage_follow;
 mod triage_pitfalls;
 mod triage_write;
+// the library's layers point only downward (src/lib.rs)
+mod layering;
