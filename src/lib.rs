@@ -17,11 +17,12 @@
 //! | [`triage`] | grouping denials and suggesting rules |
 //! | [`loader`] | driving `apparmor_parser` |
 //! | [`escape`] | escaping untrusted text before it is printed |
-//! | [`cli`] | argv, output and exit codes of `aa-status` and `aactl` |
+//! | `cli` | argv, output and exit codes of `aa-status` and `aactl` (feature `cli`, on by default) |
 //!
 //! The library never prints, never exits and never panics on input.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
 pub mod escape;

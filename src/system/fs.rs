@@ -1,8 +1,8 @@
-//! Root-confined file access: the one way this crate touches files under a [`System`] root.
+//! Root-confined file access: the one way this crate touches files under a [`System`](super::System) root.
 //!
 //! A snapshot or fake tree (`--root DIR`) is untrusted input: any entry in it may be a
 //! symlink out of the tree, a FIFO, a device or a huge sparse file. Every read of a path
-//! below the root therefore goes through [`open_in`]:
+//! below the root therefore goes through one open (`open_in` here):
 //!
 //! - **Symlinks stay inside the root.** The path is opened with `openat2(2)` and
 //!   `RESOLVE_IN_ROOT` relative to the root directory, so an absolute link target or a `..`
@@ -141,8 +141,8 @@ fn parts(rel: &Path) -> Vec<OsString> {
 /// walk). The last component is followed too.
 ///
 /// # Errors
-/// `ELOOP` after [`MAX_LINKS`] links; the error of a `readlink` that fails.
-pub(crate) fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
+/// `ELOOP` after 40 links; the error of a `readlink` that fails.
+pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
     let mut done: Vec<OsString> = Vec::new();
     let mut todo: std::collections::VecDeque<OsString> = parts(rel).into();
     let mut links = 0;
@@ -210,7 +210,7 @@ pub(crate) fn not_regular(ft: std::fs::FileType) -> io::Error {
 ///
 /// # Errors
 /// The open error, or `InvalidInput` "not a regular file (…)".
-pub(crate) fn open_read(root: &Path, path: &Path, allow_dir: bool) -> io::Result<File> {
+pub fn open_read(root: &Path, path: &Path, allow_dir: bool) -> io::Result<File> {
     let f = open_in(root, path, OFlags::RDONLY | OFlags::NONBLOCK)?;
     let ft = f.metadata()?.file_type();
     if ft.is_file() || (allow_dir && ft.is_dir()) {
@@ -244,15 +244,15 @@ pub(crate) fn too_large(limit: u64) -> io::Error {
 /// Reads the regular file `path` under `root`, at most `limit` bytes.
 ///
 /// # Errors
-/// As [`open_read`] and [`read_all_limited`].
-pub(crate) fn read_limited(root: &Path, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+/// As [`open_read`]; `InvalidData` "larger than LIMIT bytes" past `limit`.
+pub fn read_limited(root: &Path, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let mut f = open_read(root, path, false)?;
     read_all_limited(&mut f, limit)
 }
 
 /// One directory entry: its name and type (`None` when the type cannot be told).
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
+pub struct Entry {
     /// The entry's name.
     pub name: OsString,
     /// Its type, without following a symlink.
@@ -261,7 +261,7 @@ pub(crate) struct Entry {
 
 /// The type of a directory entry (a symlink is reported as such, never followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EntryKind {
+pub enum EntryKind {
     /// A regular file.
     File,
     /// A directory.
@@ -277,7 +277,7 @@ pub(crate) enum EntryKind {
 ///
 /// # Errors
 /// The open or read error (`ENOTDIR` when `path` is not a directory).
-pub(crate) fn read_dir(root: &Path, path: &Path) -> io::Result<Vec<Entry>> {
+pub fn read_dir(root: &Path, path: &Path) -> io::Result<Vec<Entry>> {
     use std::os::unix::ffi::OsStrExt;
     let f = open_in(
         root,
@@ -341,7 +341,7 @@ fn split(path: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
 ///
 /// # Errors
 /// The OS error (`EINVAL` when `path` is not a symlink).
-pub(crate) fn read_link(root: &Path, path: &Path) -> io::Result<PathBuf> {
+pub fn read_link(root: &Path, path: &Path) -> io::Result<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
     let (parent, name) = split(path)?;
     let dir = open_in(root, parent, OFlags::PATH | OFlags::DIRECTORY)?;
@@ -353,7 +353,7 @@ pub(crate) fn read_link(root: &Path, path: &Path) -> io::Result<PathBuf> {
 ///
 /// # Errors
 /// The OS error (`ENOENT` when it does not exist).
-pub(crate) fn stat(root: &Path, path: &Path) -> io::Result<std::fs::Metadata> {
+pub fn stat(root: &Path, path: &Path) -> io::Result<std::fs::Metadata> {
     open_in(root, path, OFlags::PATH)?.metadata()
 }
 
@@ -361,7 +361,7 @@ pub(crate) fn stat(root: &Path, path: &Path) -> io::Result<std::fs::Metadata> {
 ///
 /// # Errors
 /// The OS error (`ENOENT` when it does not exist).
-pub(crate) fn kind(root: &Path, path: &Path) -> io::Result<EntryKind> {
+pub fn kind(root: &Path, path: &Path) -> io::Result<EntryKind> {
     let f = open_in(root, path, OFlags::PATH)?;
     let st = rustix::fs::fstat(&f)?;
     Ok(kind_of(rustix::fs::FileType::from_raw_mode(st.st_mode)))
@@ -417,7 +417,7 @@ fn canonical_or_missing(path: &Path) -> io::Result<PathBuf> {
 /// # Errors
 /// `PermissionDenied` "leads outside the root to REAL (refused)"; `ELOOP`; the error of a
 /// failed `readlink`.
-pub(crate) fn write_target(root: &Path, path: &Path) -> io::Result<PathBuf> {
+pub fn write_target(root: &Path, path: &Path) -> io::Result<PathBuf> {
     let mut cur = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
         let parent = link_parent(root, &cur)?;
@@ -445,7 +445,7 @@ pub(crate) fn write_target(root: &Path, path: &Path) -> io::Result<PathBuf> {
 ///
 /// # Errors
 /// `PermissionDenied` "leads outside the root to REAL (refused)", or the resolution error.
-pub(crate) fn link_parent(root: &Path, path: &Path) -> io::Result<PathBuf> {
+pub fn link_parent(root: &Path, path: &Path) -> io::Result<PathBuf> {
     let (parent, _) = split(path)?;
     let real = canonical_or_missing(parent)?;
     if !is_host_root(root) {
@@ -477,7 +477,7 @@ fn symlink_refused() -> io::Error {
 ///
 /// # Errors
 /// "is a symlink (refused)", "not a regular file (…)", or the open error.
-pub(crate) fn open_control(path: &Path) -> io::Result<File> {
+pub fn open_control(path: &Path) -> io::Result<File> {
     let flags = OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let f = match rustix::fs::open(path, flags, Mode::empty()) {
         Ok(f) => File::from(f),
@@ -504,7 +504,7 @@ pub(crate) fn open_control(path: &Path) -> io::Result<File> {
 /// # Errors
 /// "is a symlink (refused)", "not on securityfs (refused)", "not a regular file (…)",
 /// or the resolution error.
-pub(crate) fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
+pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
     let real = if is_host_root(root) {
         path.to_path_buf()
     } else {
@@ -548,7 +548,7 @@ pub(crate) fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
 ///
 /// # Errors
 /// The first refusal, as [`control_path`].
-pub(crate) fn control_dir(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+pub fn control_dir(root: &Path, dir: &Path) -> io::Result<PathBuf> {
     let real = if is_host_root(root) {
         dir.to_path_buf()
     } else {

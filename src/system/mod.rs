@@ -24,7 +24,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub(crate) mod fs;
+pub mod fs;
 mod params;
 mod proc;
 mod securityfs;
