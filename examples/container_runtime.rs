@@ -1,0 +1,101 @@
+//! What a container runtime asks of AppArmor, with the library alone (no command-line
+//! feature): is AppArmor usable, is profile X loaded and in which mode, what confines a
+//! pid, and (with `--load FILE`) load a profile file through `apparmor_parser`.
+//!
+//! ```text
+//! cargo run --no-default-features --example container_runtime -- \
+//!     --root testdata/systems/debian12-vm docker-default 1
+//! ```
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use apparmor::loader::{Action, Loader, Parser, SystemRunner, find_parser_from_env};
+use apparmor::system::{Enabled, ProcessScan, System};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1).peekable();
+    let mut sys = System::host();
+    let mut load: Option<PathBuf> = None;
+    let mut rest = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--root" => sys = System::with_root(args.next().unwrap_or_default()),
+            "--load" => load = args.next().map(PathBuf::from),
+            _ => rest.push(a),
+        }
+    }
+    let profile = rest
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "docker-default".into());
+    let pid: Option<u32> = rest.get(1).and_then(|p| p.parse().ok());
+
+    // 1. Is AppArmor enabled and its policy interface mounted?
+    match sys.enabled() {
+        Enabled::Yes => println!("apparmor: enabled"),
+        other => {
+            println!("apparmor: not usable ({other:?})");
+            return ExitCode::from(1);
+        }
+    }
+
+    // 2. Is the profile loaded, and in which mode?
+    match sys.profiles() {
+        Ok(list) => match list.profiles().find(|(name, _)| *name == profile) {
+            Some((_, mode)) => println!("profile {profile}: loaded, {}", mode.as_str()),
+            None => println!("profile {profile}: not loaded"),
+        },
+        Err(e) => {
+            eprintln!("cannot read the loaded profiles: {e}");
+            return ExitCode::from(2);
+        }
+    }
+
+    // 3. The confinement of a pid.
+    if let Some(pid) = pid {
+        let scan = ProcessScan {
+            exe: false,
+            comm: false,
+            ..ProcessScan::default()
+        };
+        match sys.processes(&scan) {
+            Ok(ps) => match ps.iter().find(|p| p.pid == pid).and_then(|p| p.label()) {
+                Some(Ok(label)) => println!(
+                    "pid {pid}: {} ({})",
+                    label.name(),
+                    label.mode().map_or("unconfined", |m| m.as_str())
+                ),
+                Some(Err(e)) => println!("pid {pid}: label not readable as AppArmor's ({e})"),
+                None => println!("pid {pid}: no such process, or no label"),
+            },
+            Err(e) => eprintln!("cannot list processes: {e}"),
+        }
+    }
+
+    // 4. Load (replace) a profile file.
+    if let Some(file) = load {
+        let parser = match find_parser_from_env() {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut loader = Loader::new(Parser::new(parser), SystemRunner);
+        match loader.run_file(Action::Replace, &file) {
+            Ok(report) if report.ok() => println!("loaded {}", file.display()),
+            Ok(report) => {
+                for e in &report.errors {
+                    println!("load failed: {e}");
+                }
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
