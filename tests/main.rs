@@ -3,6 +3,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+// concurrent edits of one profile file or local override (the edit lock)
+mod edit_lock;
 mod loader;
 mod loader_cli;
 mod loader_mode;

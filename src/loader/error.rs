@@ -272,6 +272,16 @@ pub enum LoaderError {
         /// What went wrong (with line when known).
         message: String,
     },
+    /// A file to be replaced no longer holds the text the edit was computed
+    /// from (another program wrote it in between); it was left as it is.
+    #[error(
+        "{}: changed by another program since it was read; not overwritten (run the command again)",
+        path.display()
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
     /// A write to the kernel interface (`.remove`) failed.
     #[error("unable to remove \"{name}\" via {}: {}", path.display(), kind.describe())]
     KernelWrite {

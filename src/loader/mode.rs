@@ -6,6 +6,8 @@
 //!   ([`crate::policy::edit`]) on the **named profile only** (upstream also rewrites
 //!   every hat of the file); a file target edits its top-level profiles;
 //! - comments and formatting are kept; the write is atomic and keeps owner and mode;
+//! - a caller that writes holds an [`super::EditLock`] from reading the file to the end of
+//!   the plan's execution (as `aactl` does), so concurrent edits are not lost;
 //! - a target that matches no profile is an error ([`LoaderError::ProfileNotFound`]),
 //!   not a silent exit 0;
 //! - a file the policy parser cannot parse is not edited (the error names its line).

@@ -117,7 +117,8 @@ pub struct Execution {
 
 /// How to undo one step that was done.
 enum Undo {
-    Write(PathBuf, String),
+    /// The file, its text before the edit and after it.
+    Write(PathBuf, String, String),
     Link(PathBuf, Option<PathBuf>),
 }
 
@@ -125,7 +126,8 @@ impl Plan {
     /// Runs the steps like [`Plan::execute`]; when one fails (an error, or a parser
     /// run whose report has errors), the file edits and link changes already made
     /// are undone, last first: edited files get their previous text back (atomic
-    /// write keeping owner and mode), links their previous state. Nothing is undone
+    /// write keeping owner and mode; not when the file was changed again since
+    /// the edit, see [`replace_if_unchanged`]), links their previous state. Nothing is undone
     /// in the kernel (a failed parser run loaded nothing it reports as failed).
     pub fn execute_or_rollback(&self, runner: &mut dyn Runner) -> Execution {
         let mut ex = Execution {
@@ -138,7 +140,11 @@ impl Plan {
         let mut undo: Vec<Undo> = Vec::new();
         for step in &self.steps {
             let before = match step {
-                Step::Edit { path, before, .. } => Some(Undo::Write(path.clone(), before.clone())),
+                Step::Edit {
+                    path,
+                    before,
+                    after,
+                } => Some(Undo::Write(path.clone(), before.clone(), after.clone())),
                 Step::Symlink { link, .. } | Step::RemoveLink { link } => {
                     Some(Undo::Link(link.clone(), std::fs::read_link(link).ok()))
                 }
@@ -166,10 +172,12 @@ impl Plan {
         if ex.failed {
             for u in undo.into_iter().rev() {
                 match u {
-                    Undo::Write(path, text) => match atomic_write(&path, text.as_bytes()) {
-                        Ok(()) => ex.restored.push(path),
-                        Err(e) => ex.rollback_errors.push(e),
-                    },
+                    Undo::Write(path, before, after) => {
+                        match replace_if_unchanged(&path, after.as_bytes(), before.as_bytes()) {
+                            Ok(()) => ex.restored.push(path),
+                            Err(e) => ex.rollback_errors.push(e),
+                        }
+                    }
                     Undo::Link(link, target) => {
                         let io = |e| LoaderError::Io {
                             path: link.clone(),
@@ -254,8 +262,12 @@ pub fn execute_step(step: &Step, runner: &mut dyn Runner) -> Result<StepOutcome,
                 &raw,
             )))
         }
-        Step::Edit { path, after, .. } => {
-            atomic_write(path, after.as_bytes())?;
+        Step::Edit {
+            path,
+            before,
+            after,
+        } => {
+            replace_if_unchanged(path, before.as_bytes(), after.as_bytes())?;
             Ok(StepOutcome::Done)
         }
         Step::Symlink { link, target } => {
@@ -325,7 +337,7 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
         source: e,
     };
     let meta = std::fs::metadata(&real).map_err(io)?;
-    replace_via_temp(&real, data, |tmp| {
+    replace_via_temp(&real, data, true, |tmp| {
         std::fs::set_permissions(tmp, meta.permissions())?;
         // Keeping the owner needs privileges when it differs from ours; try, and
         // only fail when the owner would actually change.
@@ -340,9 +352,33 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
     .map_err(io)
 }
 
+/// [`atomic_write`], but only when `path` still holds `expected` (the text the
+/// new `data` was computed from); otherwise nothing is written. Callers that
+/// read, edit and write hold an [`super::lock::EditLock`] across all three, so
+/// this check only catches writers that do not take it (an editor, a package
+/// manager).
+///
+/// # Errors
+/// [`LoaderError::Changed`] when the file holds something else;
+/// [`LoaderError::Io`] naming the file.
+pub fn replace_if_unchanged(path: &Path, expected: &[u8], data: &[u8]) -> Result<(), LoaderError> {
+    let now = std::fs::read(path).map_err(|e| LoaderError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    if now != expected {
+        return Err(LoaderError::Changed {
+            path: path.to_owned(),
+        });
+    }
+    atomic_write(path, data)
+}
+
 /// Creates `path` (which does not exist yet) holding `data`, with
 /// permissions `mode`, atomically as [`atomic_write`] replaces a file; its
-/// folder is created when missing.
+/// folder is created when missing. A file that appeared at `path` meanwhile
+/// is not replaced: the error is then of kind
+/// [`std::io::ErrorKind::AlreadyExists`].
 ///
 /// # Errors
 /// The I/O error (the caller names the file).
@@ -351,17 +387,19 @@ pub fn atomic_create(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()>
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    replace_via_temp(path, data, |tmp| {
+    replace_via_temp(path, data, false, |tmp| {
         std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
     })
 }
 
 /// Writes `data` to a temporary file beside `target`, syncs it, lets
-/// `prepare` set its metadata, renames it to `target` and syncs the folder
+/// `prepare` set its metadata, renames it to `target` (when `clobber`,
+/// replacing it; else only if `target` does not exist) and syncs the folder
 /// (best effort: some file systems refuse).
 fn replace_via_temp(
     target: &Path,
     data: &[u8],
+    clobber: bool,
     prepare: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Write;
@@ -376,7 +414,11 @@ fn replace_via_temp(
     tmp.write_all(data)?;
     tmp.as_file().sync_all()?;
     prepare(tmp.path())?;
-    tmp.persist(target).map_err(|e| e.error)?;
+    if clobber {
+        tmp.persist(target).map_err(|e| e.error)?;
+    } else {
+        tmp.persist_noclobber(target).map_err(|e| e.error)?;
+    }
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

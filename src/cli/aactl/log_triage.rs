@@ -6,6 +6,7 @@
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
+use crate::loader::EditLock;
 use crate::log::reader::{LogReader, ReaderOptions};
 use crate::log::render::{rfc3339, text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
@@ -15,7 +16,7 @@ use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
 use crate::triage::generalize::generalize;
 use crate::triage::ondisk::{OnDisk, missing};
-use crate::triage::write::plan;
+use crate::triage::write::{FileChange, local_override, plan, plan_current};
 use crate::triage::{Filter, ModeSet, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
@@ -692,7 +693,6 @@ fn write_out(
         )));
     };
     let mut failed = false;
-    let mut changes = Vec::new();
     // (profile file, its profiles with their rules)
     type PerFile = (std::path::PathBuf, Vec<(String, Vec<Item>)>);
     let mut by_file: Vec<PerFile> = Vec::new();
@@ -730,43 +730,79 @@ fn write_out(
             None => by_file.push((found.file.clone(), vec![(name.clone(), rules)])),
         }
     }
+    let mut any = false;
     for (_, list) in &by_file {
         let Some(found) = disk.find(&list[0].0) else {
             continue;
         };
-        match plan(found, list) {
-            Ok(c) => changes.extend(c),
+        let changes = match plan(found, list) {
+            Ok(c) => c,
             Err(e) => {
                 let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                failed = true;
+                continue;
+            }
+        };
+        if dry || changes.is_empty() {
+            for c in &changes {
+                let _ = write!(io.out, "{}", c.diff());
+            }
+            any |= !changes.is_empty();
+            continue;
+        }
+        // Writing: lock the folders of the profile file and its override, plan
+        // again from the files as they are now (another aactl may have written
+        // them since they were read), and write them before unlocking.
+        let locked = local_override(&found.file)
+            .map_err(|e| e.to_string())
+            .and_then(|local| {
+                EditLock::acquire(&[&found.file, &local]).map_err(|e| CliError::from_error(&e).0)
+            })
+            .and_then(|lock| {
+                plan_current(found, list)
+                    .map(|c| (lock, c))
+                    .map_err(|e| e.to_string())
+            });
+        match locked {
+            Ok((_lock, changes)) => {
+                for c in &changes {
+                    let _ = write!(io.out, "{}", c.diff());
+                }
+                any |= !changes.is_empty();
+                failed |= !apply_all(&changes, io);
+            }
+            Err(e) => {
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
                 failed = true;
             }
         }
     }
-    for c in &changes {
-        let _ = write!(io.out, "{}", c.diff());
-    }
-    if changes.is_empty() {
+    if !any {
         let _ = writeln!(io.err, "aactl: nothing to write");
-    }
-    if !dry {
-        for c in &changes {
-            match c.apply() {
-                Ok(()) => {
-                    let _ = writeln!(
-                        io.err,
-                        "aactl: wrote {}",
-                        escape_str(&c.path.display().to_string())
-                    );
-                }
-                Err(e) => {
-                    let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
-                    failed = true;
-                }
-            }
-        }
     }
     print_notes(s, io);
     Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// Applies `changes` in order, reporting each; false when one failed.
+fn apply_all(changes: &[FileChange], io: &mut Io<'_>) -> bool {
+    let mut ok = true;
+    for c in changes {
+        match c.apply() {
+            Ok(()) => {
+                let _ = writeln!(
+                    io.err,
+                    "aactl: wrote {}",
+                    escape_str(&c.path.display().to_string())
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 fn print_notes(s: &Suggestions, io: &mut Io<'_>) {
