@@ -50,6 +50,8 @@ mod status_man;
 mod vm;
 // QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)
 mod qa_status;
+// small robustness fixes: JSON keys, variable chains, option bounds, --root, messages
+mod qa_small;
 // QA: hostile input for aactl log, --summary, --suggest, --write --dry-run
 mod qa_log;
 mod triage_big;
