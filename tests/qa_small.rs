@@ -116,3 +116,134 @@ fn a_long_run_of_variable_openers_is_checked_in_linear_time() {
         );
     }
 }
+
+/// A log file with one record before and one after 1700000150 (epoch).
+fn two_record_log(dir: &std::path::Path) -> std::path::PathBuf {
+    let line = |t: u64, n: u32| {
+        format!(
+            "type=AVC msg=audit({t}.000:{n}): apparmor=\"DENIED\" operation=\"open\" class=\"file\" profile=\"p\" name=\"/etc/f{n}\" pid=1 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n"
+        )
+    };
+    let f = dir.join("audit.log");
+    std::fs::write(&f, line(1_700_000_100, 1) + &line(1_700_000_200, 2)).unwrap();
+    f
+}
+
+#[test]
+fn threads_are_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let log = two_record_log(d.path());
+    let log = log.to_str().unwrap();
+    for n in ["100000", "65"] {
+        let (code, out, err) = aactl(&["log", "--threads", n, log]);
+        assert_eq!(code, 2, "{n}: {err}");
+        assert!(out.is_empty());
+        assert!(
+            err.starts_with(&format!(
+                "aactl: invalid value '{n}' for '--threads <N>': {n} is not in 0..=64\n"
+            )),
+            "{err}"
+        );
+    }
+    for n in ["0", "1", "64"] {
+        let (code, out, err) = aactl(&["log", "--threads", n, log]);
+        assert_eq!(code, 0, "{n}: {err}");
+        assert_eq!(out.lines().count(), 2, "{n}: {out}");
+    }
+}
+
+#[test]
+fn boot_does_not_take_a_file_as_its_id() {
+    let d = tempfile::tempdir().unwrap();
+    let log = two_record_log(d.path());
+    let log = log.to_str().unwrap();
+    // the host booted between the two records
+    std::fs::create_dir_all(d.path().join("proc")).unwrap();
+    std::fs::write(d.path().join("proc/stat"), "cpu 1\nbtime 1700000150\n").unwrap();
+    let root = d.path().to_str().unwrap();
+    for args in [
+        &["log", "--boot", log, "--root", root][..],
+        &["log", "-b", log, "--root", root],
+        &["log", "--summary", "--boot", log, "--root", root],
+    ] {
+        let (code, out, err) = aactl(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!out.contains("/etc/f1"), "{args:?}: {out}");
+        assert!(out.contains("/etc/f2"), "{args:?}: {out}");
+    }
+    // an id is given with `=`, and is for the journal only
+    let (code, _, err) = aactl(&["log", "--boot=-1", log, "--root", root]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs the journal"), "{err}");
+}
+
+#[test]
+fn impossible_dates_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let log = two_record_log(d.path());
+    let log = log.to_str().unwrap();
+    for (arg, want) in [
+        (
+            "2023-02-30",
+            "aactl: --since: invalid date \"2023-02-30\": 2023-02 has days 1 to 28\n",
+        ),
+        (
+            "2023-04-31 10:00",
+            "aactl: --since: invalid date \"2023-04-31 10:00\": 2023-04 has days 1 to 30\n",
+        ),
+        (
+            "2023-01-01 24:00",
+            "aactl: --since: invalid time \"2023-01-01 24:00\": hours go to 23, minutes and seconds to 59\n",
+        ),
+    ] {
+        let (code, out, err) = aactl(&["log", "--since", arg, log]);
+        assert_eq!(code, 2, "{arg}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err, want);
+    }
+    let (code, out, err) = aactl(&["log", "--since", "2024-02-29", log]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "both records are older: {out}");
+}
+
+#[test]
+fn a_missing_root_is_an_input_error_for_every_command() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("f");
+    std::fs::write(&file, "profile f {\n}\n").unwrap();
+    let f = file.to_str().unwrap();
+    let commands: [&[&str]; 16] = [
+        &["status"],
+        &["ps"],
+        &["log"],
+        &["log", f],
+        &["check", f],
+        &["snapshot", "/nonexistent-out"],
+        &["load", "--dry-run", f],
+        &["replace", "--dry-run", f],
+        &["unload", "--dry-run", "x"],
+        &["enforce", "--no-reload", "x"],
+        &["complain", "--no-reload", "x"],
+        &["audit", "--no-reload", "x"],
+        &["disable", "--dry-run", "x"],
+        &["enable", "--no-reload", "x"],
+        &["remove-unknown", "--dry-run"],
+        &["log", "--summary", f],
+    ];
+    for (root, why) in [
+        ("/nonexistent-root", "no such directory"),
+        (f, "not a directory"),
+    ] {
+        for c in commands {
+            // before and after the subcommand
+            for args in [
+                [&["--root", root][..], c].concat(),
+                [c, &["--root", root][..]].concat(),
+            ] {
+                let (code, out, err) = aactl(&args);
+                assert_eq!(code, 2, "{args:?}: {out}{err}");
+                assert_eq!(err, format!("aactl: --root {root}: {why}\n"), "{args:?}");
+            }
+        }
+    }
+}

@@ -67,11 +67,15 @@ fn command_base() -> Command {
             Arg::new("threads")
                 .long("threads")
                 .value_name("N")
-                .value_parser(clap::value_parser!(usize))
-                .help(
-                    "Threads parsing a log file (0, the default: one per CPU; 1: none). \
-                     Output is the same for any N",
-                ),
+                .value_parser(
+                    clap::builder::RangedU64ValueParser::<usize>::new()
+                        .range(0..=crate::log::reader::MAX_THREADS as u64),
+                )
+                .help(format!(
+                    "Threads parsing a log file (0, the default: one per CPU, at most 8; 1: none; \
+                     at most {}). Output is the same for any N",
+                    crate::log::reader::MAX_THREADS
+                )),
         )
         .arg(
             Arg::new("no-group")
@@ -85,8 +89,11 @@ fn command_base() -> Command {
                 .short('b')
                 .value_name("ID")
                 .num_args(0..=1)
+                // `--boot FILE` must not take FILE as the boot id: an id is
+                // given as `--boot=ID` (or `-b=ID`)
+                .require_equals(true)
                 .default_missing_value("")
-                .help("Journal: only this boot (default the current one)"),
+                .help("Journal: only this boot (default the current one; another as --boot=ID)"),
         )
         .arg(
             Arg::new("since")

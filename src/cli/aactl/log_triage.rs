@@ -30,7 +30,7 @@ pub fn args(cmd: Command) -> Command {
     })
     .mut_arg("until", |a| a.help("Entries until TIME (as --since)"))
     .mut_arg("boot", |a| {
-        a.help("Only this boot (default the current one); for files, records since the host's boot")
+        a.help("Only this boot (default the current one; another as --boot=ID, journal only); for files, records since the host's boot")
     })
     .arg(
         Arg::new("summary")
