@@ -247,3 +247,131 @@ fn a_missing_root_is_an_input_error_for_every_command() {
         }
     }
 }
+
+/// Runs the aactl binary unprivileged: as nobody through `setpriv` when we
+/// are root (root reads any file), else as we are. `None` (a skip) when root
+/// has no `setpriv`.
+fn aactl_unprivileged(args: &[&str]) -> Option<(i32, String, String)> {
+    let bin = env!("CARGO_BIN_EXE_aactl");
+    let mut cmd = if crate::common::is_root() {
+        let ok = std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        crate::common::require(ok.then_some(()), "setpriv (to drop root)")?;
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    let o = cmd.args(args).output().unwrap();
+    Some((
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn unreadable_and_unwritable_files_are_named_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let d = tempfile::tempdir().unwrap();
+    mode(d.path(), 0o755);
+    // b: profile pa unreadable; w: readable profile pw, folder not writable
+    let b = d.path().join("b");
+    let w = d.path().join("w");
+    for (dir, name) in [(&b, "pa"), (&w, "pw")] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::write(dir.join(name), format!("profile {name} {{\n}}\n")).unwrap();
+        mode(&dir.join(name), 0o644);
+    }
+    mode(&b.join("pa"), 0o000);
+    mode(&w, 0o555);
+    let log = two_record_log(d.path());
+    std::fs::write(
+        &log,
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" profile=\"pa\" name=\"/etc/x\" pid=1 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=1\n",
+    )
+    .unwrap();
+    mode(&log, 0o644);
+    let unreadable_log = d.path().join("secret.log");
+    std::fs::write(&unreadable_log, "x\n").unwrap();
+    mode(&unreadable_log, 0o000);
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let (bs, ws, pa, pw) = (s(&b), s(&w), s(&b.join("pa")), s(&w.join("pw")));
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec![
+                "complain".into(),
+                "--no-reload".into(),
+                "--base".into(),
+                bs.clone(),
+                "pa".into(),
+            ],
+            format!(
+                "aactl: complain pa: profile pa not found in {bs}: cannot read {pa}: Permission denied\n"
+            ),
+        ),
+        (
+            vec![
+                "complain".into(),
+                "--no-reload".into(),
+                "--base".into(),
+                bs.clone(),
+                pa.clone(),
+            ],
+            format!("aactl: complain {pa}: Permission denied\n"),
+        ),
+        (
+            vec![
+                "complain".into(),
+                "--no-reload".into(),
+                "--base".into(),
+                ws.clone(),
+                pw.clone(),
+            ],
+            format!("aactl: complain {pw}: Permission denied\n"),
+        ),
+        (
+            vec!["check".into(), pa.clone()],
+            format!("aactl: could not read {pa}: Permission denied\n"),
+        ),
+        (
+            vec!["log".into(), s(&unreadable_log)],
+            format!("aactl: {}: Permission denied\n", s(&unreadable_log)),
+        ),
+        (
+            vec![
+                "log".into(),
+                "--suggest".into(),
+                "--write".into(),
+                "--profile-dir".into(),
+                bs.clone(),
+                s(&log),
+            ],
+            format!(
+                "aactl: pa: no profile file in {bs} defines it (cannot read {pa}: Permission denied); nothing written\naactl: nothing to write\n"
+            ),
+        ),
+    ];
+    for (args, want) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let Some((code, _, err)) = aactl_unprivileged(&args) else {
+            return;
+        };
+        assert!(code == 1 || code == 2, "{args:?}: {code} {err}");
+        assert_eq!(err, want, "{args:?}");
+        assert!(
+            !err.contains("os error") && !err.contains(".aactl-"),
+            "{err}"
+        );
+    }
+    // nothing was left behind or changed
+    assert_eq!(std::fs::read_dir(&w).unwrap().count(), 1);
+    mode(&w, 0o755);
+    mode(&b.join("pa"), 0o644);
+}

@@ -332,8 +332,9 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
         path: path.to_owned(),
         source: e,
     })?;
+    // Errors name the file as the caller gave it (a symlink's own name).
     let io = |e| LoaderError::Io {
-        path: real.clone(),
+        path: path.to_owned(),
         source: e,
     };
     let meta = std::fs::metadata(&real).map_err(io)?;
@@ -344,7 +345,15 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
         if let Err(e) = std::os::unix::fs::chown(tmp, Some(meta.uid()), Some(meta.gid())) {
             let tm = std::fs::metadata(tmp)?;
             if tm.uid() != meta.uid() || tm.gid() != meta.gid() {
-                return Err(e);
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot keep its owner and group {}:{} ({})",
+                        meta.uid(),
+                        meta.gid(),
+                        crate::system::strerror(&e)
+                    ),
+                ));
             }
         }
         Ok(())
@@ -410,7 +419,8 @@ fn replace_via_temp(
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".aactl-")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(without_temp_path)?;
     tmp.write_all(data)?;
     tmp.as_file().sync_all()?;
     prepare(tmp.path())?;
@@ -423,6 +433,20 @@ fn replace_via_temp(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The error of creating a temporary file without the ` at path "…"` that
+/// `tempfile` appends: callers name the file the user gave, and the name of
+/// a temporary file that does not exist would only confuse.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.rfind(" at path ") {
+        Some(i) => std::io::Error::new(e.kind(), &text[..i]),
+        None => e,
+    }
 }
 
 /// The changed lines between two texts: the common head and tail are dropped,

@@ -41,6 +41,7 @@ pub struct OnDisk {
     dir: PathBuf,
     resolver: Resolver,
     cache: HashMap<String, Option<Found>>,
+    unreadable: Vec<(PathBuf, String)>,
 }
 
 impl OnDisk {
@@ -57,12 +58,19 @@ impl OnDisk {
             dir,
             resolver,
             cache: HashMap::new(),
+            unreadable: Vec::new(),
         }
     }
 
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The files [`OnDisk::find`] could not read so far, and why (`Permission
+    /// denied`): a profile not found may be defined in one of them.
+    pub fn unreadable(&self) -> &[(PathBuf, String)] {
+        &self.unreadable
     }
 
     /// Finds the top-level profile `name` (as the kernel names it) in the
@@ -94,8 +102,15 @@ impl OnDisk {
         // the part of the name most likely written literally
         let needle = name.rsplit('/').next().unwrap_or(name);
         for f in files {
-            let Ok(bytes) = std::fs::read(&f) else {
-                continue;
+            let bytes = match std::fs::read(&f) {
+                Ok(b) => b,
+                Err(e) => {
+                    if !self.unreadable.iter().any(|(p, _)| *p == f) {
+                        self.unreadable
+                            .push((f.clone(), crate::system::strerror(&e)));
+                    }
+                    continue;
+                }
             };
             if memchr::memmem::find(&bytes, needle.as_bytes()).is_none() {
                 continue;

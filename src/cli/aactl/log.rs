@@ -4,6 +4,7 @@
 
 use super::{CliError, Exit};
 use crate::cli::Io;
+use crate::loader::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
 use crate::log::render::{RecordJson, text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
@@ -194,7 +195,7 @@ fn read_source(
     while let Some(item) = reader.next_ref() {
         match item {
             Ok(r) => out.record(r),
-            Err(e) => err = Some(e.to_string()),
+            Err(e) => err = Some(chain(&e)),
         }
         if out.closed {
             break;
@@ -285,7 +286,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     Ok(src) => src,
                     Err(e) => {
                         failed = true;
-                        errors.push(e.to_string());
+                        errors.push(chain(&e));
                         continue;
                     }
                 };
@@ -318,7 +319,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 let src = match open(s, &root) {
                     Ok(src) => src,
                     Err(e) => {
-                        tried.push((s.describe(), format!("cannot read: {e}")));
+                        tried.push((s.describe(), format!("cannot read: {}", chain(&e))));
                         continue;
                     }
                 };

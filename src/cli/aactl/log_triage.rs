@@ -7,12 +7,13 @@ use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
 use crate::loader::EditLock;
+use crate::loader::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions};
 use crate::log::render::{rfc3339, text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Record, Source};
 use crate::policy::ast::Item;
-use crate::system::System;
+use crate::system::{System, strerror};
 use crate::triage::filter::{boot_time, parse_time};
 use crate::triage::generalize::generalize;
 use crate::triage::ondisk::{OnDisk, missing};
@@ -242,7 +243,7 @@ fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filt
                 ));
             }
             let stat = std::fs::read_to_string(sys.proc_dir().join("stat"))
-                .map_err(|e| CliError(format!("--boot: reading /proc/stat: {e}")))?;
+                .map_err(|e| CliError(format!("--boot: reading /proc/stat: {}", strerror(&e))))?;
             let bt = boot_time(&stat)
                 .ok_or_else(|| CliError("--boot: no btime in /proc/stat".into()))?;
             f.since = Some(f.since.map_or(bt, |s| s.max(bt)));
@@ -302,7 +303,7 @@ fn read_all(
     while let Some(item) = reader.next_ref() {
         match item {
             Ok(r) => sink.record(r, io),
-            Err(e) => err = Some(e.to_string()),
+            Err(e) => err = Some(chain(&e)),
         }
     }
     (reader.stats().records, err)
@@ -407,7 +408,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                             }
                         }
                         Err(e) => {
-                            let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                            let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
                             unreadable = true;
                         }
                     }
@@ -440,7 +441,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                                 found = Some(why.clone());
                             }
                         }
-                        Err(e) => tried.push((s.describe(), format!("cannot read: {e}"))),
+                        Err(e) => tried.push((s.describe(), format!("cannot read: {}", chain(&e)))),
                     }
                 }
                 if found.is_none() {
@@ -715,10 +716,23 @@ fn write_out(
             continue;
         }
         let Some(found) = disk.find(&name) else {
+            let unread = match disk.unreadable() {
+                [] => String::new(),
+                [(p, why), rest @ ..] => format!(
+                    " (cannot read {}: {why}{})",
+                    p.display(),
+                    if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; and {} more files", rest.len())
+                    }
+                ),
+            };
             let _ = writeln!(
                 io.err,
-                "aactl: {shown}: no profile file in {} defines it; nothing written",
-                escape_str(&dir.display().to_string())
+                "aactl: {shown}: no profile file in {} defines it{}; nothing written",
+                escape_str(&dir.display().to_string()),
+                escape_str(&unread)
             );
             failed = true;
             continue;
@@ -738,37 +752,36 @@ fn write_out(
         let changes = match plan(found, list) {
             Ok(c) => c,
             Err(e) => {
-                let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
                 failed = true;
                 continue;
             }
         };
+        any |= !changes.is_empty();
         if dry || changes.is_empty() {
             for c in &changes {
                 let _ = write!(io.out, "{}", c.diff());
             }
-            any |= !changes.is_empty();
             continue;
         }
         // Writing: lock the folders of the profile file and its override, plan
         // again from the files as they are now (another aactl may have written
         // them since they were read), and write them before unlocking.
         let locked = local_override(&found.file)
-            .map_err(|e| e.to_string())
+            .map_err(|e| chain(&e))
             .and_then(|local| {
                 EditLock::acquire(&[&found.file, &local]).map_err(|e| CliError::from_error(&e).0)
             })
             .and_then(|lock| {
                 plan_current(found, list)
                     .map(|c| (lock, c))
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| chain(&e))
             });
         match locked {
             Ok((_lock, changes)) => {
                 for c in &changes {
                     let _ = write!(io.out, "{}", c.diff());
                 }
-                any |= !changes.is_empty();
                 failed |= !apply_all(&changes, io);
             }
             Err(e) => {
@@ -797,7 +810,7 @@ fn apply_all(changes: &[FileChange], io: &mut Io<'_>) -> bool {
                 );
             }
             Err(e) => {
-                let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
                 ok = false;
             }
         }

@@ -39,7 +39,7 @@ pub struct CliError(pub String);
 
 impl CliError {
     /// Wraps any error, keeping its chain in the message.
-    pub fn from_error(e: &dyn std::error::Error) -> Self {
+    pub fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
         CliError(crate::loader::error::chain(e))
     }
 }

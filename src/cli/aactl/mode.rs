@@ -259,7 +259,12 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
                 }
             }
             match IndexedFile::read(f) {
-                Ok(i) => fresh = ProfileIndex { files: vec![i] },
+                Ok(i) => {
+                    fresh = ProfileIndex {
+                        files: vec![i],
+                        unreadable: Vec::new(),
+                    }
+                }
                 Err(e) => {
                     results.push(failure(e));
                     continue;
@@ -454,6 +459,8 @@ fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(
         };
         if let Some(e) = &r.error {
             let note = if r.restored { " (file restored)" } else { "" };
+            // An error that starts with the same path says it once.
+            let e = e.strip_prefix(&format!("{what}: ")).unwrap_or(e);
             s.push_str(&format!(
                 "aactl: {verb} {}: {}{note}\n",
                 escape_str(&what),
