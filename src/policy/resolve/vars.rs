@@ -209,8 +209,8 @@ impl Variables {
     /// its raw values; a finished frame hands its result to the one below.
     fn run<'a>(&'a self, start: Start<'a>) -> Result<Ret, VarError> {
         let mut budget = MAX_EXPANSION;
-        // The variables being expanded, outermost first: a reference to one of
-        // them is a cycle.
+        // The variables being expanded (one per Values frame): a reference to
+        // one of them is a cycle.
         let mut path: HashSet<&'a str> = HashSet::new();
         let mut frames = vec![match start {
             Start::Text(text) => Frame::expand(text),
