@@ -157,6 +157,39 @@ fn concurrent_suggest_writes_into_one_local_override_are_both_kept() {
 }
 
 #[test]
+fn a_mode_change_and_a_suggest_write_of_one_file_are_both_kept() {
+    // Two different edit paths on one profile file: complain edits pa's
+    // head, --write adds the include line to pb.
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("b.log");
+    std::fs::write(
+        &log,
+        "type=AVC msg=audit(1.2:1): apparmor=\"DENIED\" operation=\"open\" profile=\"pb\" name=\"/etc/xb\" pid=1 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n",
+    )
+    .unwrap();
+    for round in 0..10 {
+        let (_d, base) = tree();
+        let a = spawn(&["complain", "--base", s(&base), "--no-reload", "pa"]);
+        let b = spawn(&[
+            "log",
+            "--suggest",
+            "--write",
+            "--profile-dir",
+            s(&base),
+            s(&log),
+        ]);
+        let (ca, ea) = finish(a);
+        let (cb, eb) = finish(b);
+        assert_eq!((ca, cb), (0, 0), "round {round}: {ea}{eb}");
+        assert_eq!(
+            std::fs::read_to_string(base.join("two")).unwrap(),
+            "profile pa /usr/bin/pa flags=(complain) {\n  /etc/a r,\n}\nprofile pb /usr/bin/pb {\n  /etc/b r,\n  include if exists <local/two>\n}\n",
+            "round {round}"
+        );
+    }
+}
+
+#[test]
 fn a_file_changed_after_planning_is_not_overwritten() {
     // A writer that does not take the lock (an editor) changes the file
     // between the plan and its execution: the edit is refused, not lost.
