@@ -3,6 +3,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+// concurrent edits of one profile file or local override (the edit lock)
+mod edit_lock;
 mod loader;
 mod loader_cli;
 mod loader_mode;
@@ -48,6 +50,8 @@ mod status_man;
 mod vm;
 // QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)
 mod qa_status;
+// small robustness fixes: JSON keys, variable chains, option bounds, --root, messages
+mod qa_small;
 // QA: hostile input for aactl log, --summary, --suggest, --write --dry-run
 mod qa_log;
 mod triage_big;

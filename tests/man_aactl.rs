@@ -17,7 +17,8 @@ const DESCRIPTION: &str = r#".SH DESCRIPTION
 \fB\-\-json\fR a versioned JSON document meant for scripts (see \fBJSON OUTPUT\fR).
 .PP
 Every inspection command reads the system state under a root directory: \fI/\fR by default,
-or the directory given with \fB\-\-root\fR \fIDIR\fR. Such a directory has the layout of a
+or the directory given with \fB\-\-root\fR \fIDIR\fR (which must exist: a missing one is a
+usage error, exit 2, for every command). Such a directory has the layout of a
 root file system restricted to what AppArmor exposes (\fIproc/mounts\fR, \fIproc/PID/attr\fR,
 \fIsys/module/apparmor/parameters\fR, \fIsys/kernel/security/apparmor\fR), as written by
 \fBaactl snapshot\fR; attach one to a bug report and the same commands give the same answer
@@ -236,7 +237,8 @@ The command ran but found a problem: an invalid profile (\fBcheck\fR), a failed 
 profile not found (the loader and mode commands).
 .TP
 \fB2\fR
-Usage error, or input that could not be read (a profile file or directory for \fBcheck\fR,
+Usage error (including a \fB\-\-root\fR \fIDIR\fR that is not a directory), or input that
+could not be read (a profile file or directory for \fBcheck\fR,
 a log source for \fBlog\fR), or the state could not be inspected; a message on standard
 error names the path:
 AppArmor is not available (\fIsys/module/apparmor\fR or its \fIparameters/enabled\fR is

@@ -264,6 +264,25 @@ pub enum LoaderError {
         /// The directory that was searched.
         dir: PathBuf,
     },
+    /// A requested profile is in no readable file of the profile directory,
+    /// and some files could not be read (it may be in one of them).
+    #[error(
+        "profile {name} not found in {}: cannot read {}{}",
+        dir.display(),
+        unreadable.first().map(|(p, why)| format!("{}: {why}", p.display())).unwrap_or_default(),
+        match unreadable.len() {
+            0 | 1 => String::new(),
+            n => format!(" (and {} more files)", n - 1),
+        }
+    )]
+    ProfileNotFoundUnreadable {
+        /// The profile name, path or program given.
+        name: String,
+        /// The directory that was searched.
+        dir: PathBuf,
+        /// The files that could not be read, and why (`Permission denied`).
+        unreadable: Vec<(PathBuf, String)>,
+    },
     /// A profile file could not be parsed or edited.
     #[error("{}: {message}", path.display())]
     Edit {
@@ -271,6 +290,16 @@ pub enum LoaderError {
         path: PathBuf,
         /// What went wrong (with line when known).
         message: String,
+    },
+    /// A file to be replaced no longer holds the text the edit was computed
+    /// from (another program wrote it in between); it was left as it is.
+    #[error(
+        "{}: changed by another program since it was read; not overwritten (run the command again)",
+        path.display()
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
     },
     /// A write to the kernel interface (`.remove`) failed.
     #[error("unable to remove \"{name}\" via {}: {}", path.display(), kind.describe())]
@@ -297,14 +326,76 @@ pub enum LoaderError {
     Runtime(String),
 }
 
-/// An error and its sources joined by `: ` (for messages that keep the cause).
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
+/// An error and its sources joined by `: ` (for messages that keep the cause),
+/// each cause once: an error whose own text already ends with its source's
+/// text (some types print their cause themselves) does not get it again. An
+/// I/O error is written as C's `strerror` does, without Rust's
+/// ` (os error N)` suffix.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = plain(e);
     let mut src = e.source();
     while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
+        let raw = s.to_string();
+        let text = plain(s);
+        match msg.strip_suffix(raw.as_str()) {
+            Some(head) if !raw.is_empty() => msg = format!("{head}{text}"),
+            _ if msg.ends_with(text.as_str()) => {}
+            _ => {
+                msg.push_str(": ");
+                msg.push_str(&text);
+            }
+        }
         src = s.source();
     }
     msg
+}
+
+/// The text of one error, an I/O error without ` (os error N)`.
+fn plain(e: &(dyn std::error::Error + 'static)) -> String {
+    match e.downcast_ref::<std::io::Error>() {
+        Some(io) => crate::system::strerror(io),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A type that prints its cause itself and also returns it as source.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct Both {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn chain_prints_each_cause_once_without_os_error_numbers() {
+        let denied = || std::io::Error::from_raw_os_error(13);
+        // the cause only as source
+        let e = LoaderError::Io {
+            path: "/p".into(),
+            source: denied(),
+        };
+        assert_eq!(chain(&e), "/p: Permission denied");
+        // the cause in the text and as source
+        let e = Both {
+            path: "/q".into(),
+            source: denied(),
+        };
+        assert_eq!(chain(&e), "/q: Permission denied");
+        // an I/O error alone
+        assert_eq!(chain(&denied()), "Permission denied");
+        // two levels: a loader error around a type that prints its cause
+        let e = LoaderError::Io {
+            path: "/r".into(),
+            source: std::io::Error::other(Both {
+                path: "/s".into(),
+                source: denied(),
+            }),
+        };
+        assert!(!chain(&e).contains("os error"), "{}", chain(&e));
+    }
 }

@@ -8,6 +8,8 @@
 //! - [`diagnose()`]: exit status + stderr + stdout → [`RunReport`] with typed [`LoadError`]s.
 //! - [`Plan`]: an ordered list of [`Step`]s (commands, file edits, symlinks, kernel
 //!   writes) that can be rendered (dry run) or executed.
+//! - [`EditLock`]: held around every read → edit → replace of a profile file or
+//!   `local/` override, so that concurrent `aactl` runs do not lose each other's edits.
 //! - [`Loader`]: one file per parser invocation (multi-file exit codes are
 //!   ambiguous, spec §4.2), unloading by name through `.remove`.
 //! - [`mode`]: enforce / complain / audit / disable / enable edits (spec §4.4).
@@ -17,6 +19,7 @@ pub mod command;
 pub mod diagnose;
 pub mod error;
 pub mod locate;
+pub mod lock;
 pub mod mode;
 pub mod plan;
 pub mod runner;
@@ -29,6 +32,7 @@ pub use command::{
 pub use diagnose::{ProfileDone, RunReport, Skipped, diagnose};
 pub use error::{KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic};
 pub use locate::{find_parser, find_parser_from_env, find_parser_in};
+pub use lock::EditLock;
 pub use plan::{Execution, Plan, Step, StepOutcome, atomic_write};
 pub use runner::{RawOutput, Recorded, RecordingRunner, Runner, SystemRunner, Termination};
 

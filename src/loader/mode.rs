@@ -6,6 +6,8 @@
 //!   ([`crate::policy::edit`]) on the **named profile only** (upstream also rewrites
 //!   every hat of the file); a file target edits its top-level profiles;
 //! - comments and formatting are kept; the write is atomic and keeps owner and mode;
+//! - a caller that writes holds an [`super::EditLock`] from reading the file to the end of
+//!   the plan's execution (as `aactl` does), so concurrent edits are not lost;
 //! - a target that matches no profile is an error ([`LoaderError::ProfileNotFound`]),
 //!   not a silent exit 0;
 //! - a file the policy parser cannot parse is not edited (the error names its line).
@@ -155,6 +157,9 @@ fn walk(p: &Profile, parent: Option<&str>, out: &mut Vec<IndexedProfile>) {
 pub struct ProfileIndex {
     /// The files, in directory order.
     pub files: Vec<IndexedFile>,
+    /// Files that could not be read or decoded, with why (e.g. `Permission
+    /// denied`): a profile looked for may be in one of them.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// A target resolved to a file and profiles in it.
@@ -170,7 +175,8 @@ pub struct Resolved {
 
 impl ProfileIndex {
     /// Reads every profile file directly in `dir` ([`super::profile_files`]).
-    /// Unreadable files are skipped (they cannot be targets).
+    /// Unreadable files are skipped (they cannot be targets) and listed in
+    /// [`ProfileIndex::unreadable`].
     /// # Errors
     /// [`LoaderError::Io`] when `dir` cannot be read.
     ///
@@ -200,6 +206,7 @@ impl ProfileIndex {
             )
         };
         let mut files: Vec<IndexedFile> = Vec::new();
+        let mut unreadable = Vec::new();
         let mut canon: Vec<PathBuf> = Vec::new();
         for f in super::profile_files(dir)? {
             let c = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
@@ -214,12 +221,19 @@ impl ProfileIndex {
                 }
                 continue;
             }
-            if let Ok(i) = IndexedFile::read(&f) {
-                files.push(i);
-                canon.push(c);
+            match IndexedFile::read(&f) {
+                Ok(i) => {
+                    files.push(i);
+                    canon.push(c);
+                }
+                Err(LoaderError::Io { source, .. }) => {
+                    unreadable.push((f, crate::system::strerror(&source)));
+                }
+                Err(LoaderError::Edit { message, .. }) => unreadable.push((f, message)),
+                Err(e) => unreadable.push((f, e.to_string())),
             }
         }
-        Ok(ProfileIndex { files })
+        Ok(ProfileIndex { files, unreadable })
     }
 
     /// Resolves a target: an existing profile file (all its top-level profiles),
@@ -228,7 +242,9 @@ impl ProfileIndex {
     /// to every one of them (each is edited).
     ///
     /// # Errors
-    /// [`LoaderError::ProfileNotFound`] (with `dir`), or the read error of a file target.
+    /// [`LoaderError::ProfileNotFound`] (with `dir`), or
+    /// [`LoaderError::ProfileNotFoundUnreadable`] when some files of the
+    /// directory could not be read, or the read error of a file target.
     pub fn resolve(&mut self, target: &str, dir: &Path) -> Result<Vec<Resolved>, LoaderError> {
         let p = Path::new(target);
         if super::is_profile_file(p) && p.is_file() {
@@ -294,6 +310,13 @@ impl ProfileIndex {
             if !out.is_empty() {
                 return Ok(out);
             }
+        }
+        if !self.unreadable.is_empty() {
+            return Err(LoaderError::ProfileNotFoundUnreadable {
+                name: target.to_owned(),
+                dir: dir.to_owned(),
+                unreadable: self.unreadable.clone(),
+            });
         }
         Err(LoaderError::ProfileNotFound {
             name: target.to_owned(),

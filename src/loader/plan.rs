@@ -123,7 +123,8 @@ pub struct Execution {
 
 /// How to undo one step that was done.
 enum Undo {
-    Write(PathBuf, String),
+    /// The file, its text before the edit and after it.
+    Write(PathBuf, String, String),
     Link(PathBuf, Option<PathBuf>),
 }
 
@@ -131,7 +132,8 @@ impl Plan {
     /// Runs the steps like [`Plan::execute`]; when one fails (an error, or a parser
     /// run whose report has errors), the file edits and link changes already made
     /// are undone, last first: edited files get their previous text back (atomic
-    /// write keeping owner and mode), links their previous state. Nothing is undone
+    /// write keeping owner and mode; not when the file was changed again since
+    /// the edit, see [`replace_if_unchanged`]), links their previous state. Nothing is undone
     /// in the kernel (a failed parser run loaded nothing it reports as failed).
     pub fn execute_or_rollback(&self, sys: &System, runner: &mut dyn Runner) -> Execution {
         let mut ex = Execution {
@@ -146,9 +148,13 @@ impl Plan {
             // Undo works on the real locations (checked to be inside the root); a
             // step whose location is refused fails below and needs no undo.
             let before = match step {
-                Step::Edit { path, before, .. } => real_file(sys, path)
+                Step::Edit {
+                    path,
+                    before,
+                    after,
+                } => real_file(sys, path)
                     .ok()
-                    .map(|p| Undo::Write(p, before.clone())),
+                    .map(|p| Undo::Write(p, before.clone(), after.clone())),
                 Step::Symlink { link, .. } | Step::RemoveLink { link } => {
                     real_link(sys, link).ok().map(|l| {
                         let old = std::fs::read_link(&l).ok();
@@ -179,10 +185,12 @@ impl Plan {
         if ex.failed {
             for u in undo.into_iter().rev() {
                 match u {
-                    Undo::Write(path, text) => match atomic_write(&path, text.as_bytes()) {
-                        Ok(()) => ex.restored.push(path),
-                        Err(e) => ex.rollback_errors.push(e),
-                    },
+                    Undo::Write(path, before, after) => {
+                        match replace_if_unchanged(&path, after.as_bytes(), before.as_bytes()) {
+                            Ok(()) => ex.restored.push(path),
+                            Err(e) => ex.rollback_errors.push(e),
+                        }
+                    }
                     Undo::Link(link, target) => {
                         let io = |e| LoaderError::Io {
                             path: link.clone(),
@@ -294,9 +302,13 @@ pub fn execute_step(
                 &raw,
             )))
         }
-        Step::Edit { path, after, .. } => {
+        Step::Edit {
+            path,
+            before,
+            after,
+        } => {
             let real = real_file(sys, path)?;
-            atomic_write(&real, after.as_bytes())?;
+            replace_if_unchanged(&real, before.as_bytes(), after.as_bytes())?;
             Ok(StepOutcome::Done)
         }
         Step::Symlink { link, target } => {
@@ -373,19 +385,28 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
         path: path.to_owned(),
         source: e,
     })?;
+    // Errors name the file as the caller gave it (a symlink's own name).
     let io = |e| LoaderError::Io {
-        path: real.clone(),
+        path: path.to_owned(),
         source: e,
     };
     let meta = std::fs::metadata(&real).map_err(io)?;
-    replace_via_temp(&real, data, |tmp| {
+    replace_via_temp(&real, data, true, |tmp| {
         std::fs::set_permissions(tmp, meta.permissions())?;
         // Keeping the owner needs privileges when it differs from ours; try, and
         // only fail when the owner would actually change.
         if let Err(e) = std::os::unix::fs::chown(tmp, Some(meta.uid()), Some(meta.gid())) {
             let tm = std::fs::metadata(tmp)?;
             if tm.uid() != meta.uid() || tm.gid() != meta.gid() {
-                return Err(e);
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot keep its owner and group {}:{} ({})",
+                        meta.uid(),
+                        meta.gid(),
+                        crate::system::strerror(&e)
+                    ),
+                ));
             }
         }
         Ok(())
@@ -393,9 +414,33 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
     .map_err(io)
 }
 
+/// [`atomic_write`], but only when `path` still holds `expected` (the text the
+/// new `data` was computed from); otherwise nothing is written. Callers that
+/// read, edit and write hold an [`super::lock::EditLock`] across all three, so
+/// this check only catches writers that do not take it (an editor, a package
+/// manager).
+///
+/// # Errors
+/// [`LoaderError::Changed`] when the file holds something else;
+/// [`LoaderError::Io`] naming the file.
+pub fn replace_if_unchanged(path: &Path, expected: &[u8], data: &[u8]) -> Result<(), LoaderError> {
+    let now = crate::policy::read_policy_file(path).map_err(|e| LoaderError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    if now != expected {
+        return Err(LoaderError::Changed {
+            path: path.to_owned(),
+        });
+    }
+    atomic_write(path, data)
+}
+
 /// Creates `path` (which does not exist yet) holding `data`, with
 /// permissions `mode`, atomically as [`atomic_write`] replaces a file; its
-/// folder is created when missing.
+/// folder is created when missing. A file that appeared at `path` meanwhile
+/// is not replaced: the error is then of kind
+/// [`std::io::ErrorKind::AlreadyExists`].
 ///
 /// # Errors
 /// The I/O error (the caller names the file).
@@ -404,17 +449,19 @@ pub fn atomic_create(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()>
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    replace_via_temp(path, data, |tmp| {
+    replace_via_temp(path, data, false, |tmp| {
         std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
     })
 }
 
 /// Writes `data` to a temporary file beside `target`, syncs it, lets
-/// `prepare` set its metadata, renames it to `target` and syncs the folder
+/// `prepare` set its metadata, renames it to `target` (when `clobber`,
+/// replacing it; else only if `target` does not exist) and syncs the folder
 /// (best effort: some file systems refuse).
 fn replace_via_temp(
     target: &Path,
     data: &[u8],
+    clobber: bool,
     prepare: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Write;
@@ -425,15 +472,34 @@ fn replace_via_temp(
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".aactl-")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(without_temp_path)?;
     tmp.write_all(data)?;
     tmp.as_file().sync_all()?;
     prepare(tmp.path())?;
-    tmp.persist(target).map_err(|e| e.error)?;
+    if clobber {
+        tmp.persist(target).map_err(|e| e.error)?;
+    } else {
+        tmp.persist_noclobber(target).map_err(|e| e.error)?;
+    }
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The error of creating a temporary file without the ` at path "…"` that
+/// `tempfile` appends: callers name the file the user gave, and the name of
+/// a temporary file that does not exist would only confuse.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.rfind(" at path ") {
+        Some(i) => std::io::Error::new(e.kind(), &text[..i]),
+        None => e,
+    }
 }
 
 /// The changed lines between two texts: the common head and tail are dropped,

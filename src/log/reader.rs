@@ -545,9 +545,15 @@ pub struct ReaderOptions {
     pub group_window: u64,
     /// Threads parsing a source that [reads blocks](LineSource::reads_blocks)
     /// (a regular file): 0 (the default) is one per CPU, at most 8; 1 parses
-    /// on the calling thread. Other sources are read line by line.
+    /// on the calling thread; more than [`MAX_THREADS`] count as that many.
+    /// Other sources are read line by line.
     pub threads: usize,
 }
+
+/// Most parser threads a [`LogReader`] starts, whatever
+/// [`ReaderOptions::threads`] asks (each holds blocks in flight, so memory
+/// grows with the count).
+pub const MAX_THREADS: usize = 64;
 
 impl Default for ReaderOptions {
     fn default() -> Self {

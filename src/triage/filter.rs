@@ -199,13 +199,28 @@ pub fn parse_time(text: &str, now: u64) -> Result<u64, String> {
         };
         return Ok(now.saturating_sub(n.saturating_mul(mult)));
     }
-    // YYYY-MM-DD[( |T)HH:MM[:SS]]
+    // YYYY-MM-DD[( |T)HH:MM[:SS[.frac]]]
     let b = t.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    if !t.is_ascii() || b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad());
     }
-    let num = |s: &str| s.parse::<i64>().map_err(|_| bad());
+    // a field of digits only (no sign, no spaces)
+    let num = |s: &str| {
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<i64>().map_err(|_| bad())
+    };
     let (y, mo, d) = (num(&t[0..4])?, num(&t[5..7])?, num(&t[8..10])?);
+    if !(1..=12).contains(&mo) {
+        return Err(format!("invalid date {t:?}: there is no month {mo}"));
+    }
+    let last = days_in_month(y, mo);
+    if !(1..=last).contains(&d) {
+        return Err(format!(
+            "invalid date {t:?}: {y:04}-{mo:02} has days 1 to {last}"
+        ));
+    }
     let mut secs = 0i64;
     if b.len() > 10 {
         if !matches!(b[10], b' ' | b'T') {
@@ -215,16 +230,34 @@ pub fn parse_time(text: &str, now: u64) -> Result<u64, String> {
         if parts.len() < 2 || parts.len() > 3 {
             return Err(bad());
         }
-        secs = num(parts[0])? * 3600 + num(parts[1])? * 60;
-        if let Some(s) = parts.get(2) {
-            secs += num(s.split('.').next().unwrap_or("0"))?;
+        let (h, m) = (num(parts[0])?, num(parts[1])?);
+        let sec = match parts.get(2) {
+            Some(s) => {
+                let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+                num(frac)?;
+                num(whole)?
+            }
+            None => 0,
+        };
+        if h > 23 || m > 59 || sec > 59 {
+            return Err(format!(
+                "invalid time {t:?}: hours go to 23, minutes and seconds to 59"
+            ));
         }
-    }
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return Err(bad());
+        secs = h * 3600 + m * 60 + sec;
     }
     let days = days_from_civil(y, mo, d);
     u64::try_from(days * 86400 + secs).map_err(|_| bad())
+}
+
+/// Days in month `m` (1 to 12) of year `y` (proleptic Gregorian).
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -261,6 +294,31 @@ mod tests {
         assert_eq!(parse_time("-2h", now), Ok(now - 7200));
         assert_eq!(parse_time("3 days ago", now), Ok(now - 3 * 86400));
         assert!(parse_time("soon", now).is_err());
+        // impossible dates and times, and non-digits, are refused
+        assert_eq!(
+            parse_time("2023-02-30", now),
+            Err("invalid date \"2023-02-30\": 2023-02 has days 1 to 28".into())
+        );
+        assert_eq!(parse_time("2024-02-29", now), Ok(1_709_164_800));
+        assert!(parse_time("2100-02-29", now).is_err());
+        assert_eq!(parse_time("2000-02-29", now), Ok(951_782_400));
+        for bad in [
+            "2023-04-31",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-01-00",
+            "2023-01-01 24:00",
+            "2023-01-01 12:60",
+            "2023-01-01 12:00:60",
+            "2023-+1-01",
+            "2023-01-0\u{e9}",
+            "2023-01-01 -1:00",
+            "2023-01-01 12:00:1x",
+        ] {
+            let e = parse_time(bad, now).unwrap_err();
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert_eq!(parse_time("2023-11-14 22:13:20.5", now), Ok(1_700_000_000));
         assert_eq!(boot_time("cpu 1 2\nbtime 1234\n"), Some(1234));
     }
 

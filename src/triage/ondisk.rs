@@ -41,6 +41,7 @@ pub struct OnDisk {
     dir: PathBuf,
     resolver: Resolver,
     cache: HashMap<String, Option<Found>>,
+    unreadable: Vec<(PathBuf, String)>,
 }
 
 impl OnDisk {
@@ -70,12 +71,19 @@ impl OnDisk {
             dir,
             resolver,
             cache: HashMap::new(),
+            unreadable: Vec::new(),
         }
     }
 
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The files [`OnDisk::find`] could not read so far, and why (`Permission
+    /// denied`): a profile not found may be defined in one of them.
+    pub fn unreadable(&self) -> &[(PathBuf, String)] {
+        &self.unreadable
     }
 
     /// Finds the top-level profile `name` (as the kernel names it) in the
@@ -114,8 +122,15 @@ impl OnDisk {
             if !self.resolver.search.allows(&real) {
                 continue;
             }
-            let Ok(bytes) = crate::policy::read_policy_file(&real) else {
-                continue;
+            let bytes = match crate::policy::read_policy_file(&real) {
+                Ok(b) => b,
+                Err(e) => {
+                    if !self.unreadable.iter().any(|(p, _)| *p == f) {
+                        self.unreadable
+                            .push((f.clone(), crate::system::strerror(&e)));
+                    }
+                    continue;
+                }
             };
             if memchr::memmem::find(&bytes, needle.as_bytes()).is_none() {
                 continue;

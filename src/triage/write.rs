@@ -26,6 +26,16 @@ pub enum WriteError {
         /// The profile.
         name: String,
     },
+    /// The file changed (another program wrote it) between reading it and
+    /// replacing it; it was left as it is.
+    #[error(
+        "{}: changed by another program since it was read; not overwritten (run the command again)",
+        path.display()
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
     /// Reading or writing failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -107,13 +117,17 @@ impl FileChange {
         s
     }
 
-    /// Writes `after` atomically. An existing file is replaced by
-    /// [`crate::loader::plan::atomic_write`]: a symlink is followed (the
-    /// link stays a link), and permissions, owner and group are kept. A new
-    /// file (the first local override) is created, with its folder, mode
-    /// 0644, by [`crate::loader::plan::atomic_create`].
+    /// Writes `after` atomically, only if the file still holds `before`
+    /// (does not exist, for a new file). An existing file is replaced by
+    /// [`crate::loader::plan::replace_if_unchanged`]: a symlink is followed
+    /// (the link stays a link), and permissions, owner and group are kept. A
+    /// new file (the first local override) is created, with its folder, mode
+    /// 0644, by [`crate::loader::plan::atomic_create`]. Callers hold a
+    /// [`crate::loader::EditLock`] on the file from before it was read
+    /// (see [`plan_current`]).
     ///
     /// # Errors
+    /// [`WriteError::Changed`] when the file is not as it was read;
     /// [`WriteError::Io`] naming the file.
     ///
     /// Under a root other than `/` (`sys` a snapshot or fake tree) the write lands
@@ -129,17 +143,26 @@ impl FileChange {
                 source,
             }
         })?;
-        if std::fs::symlink_metadata(&real).is_err() {
-            return plan::atomic_create(&real, data, 0o644).map_err(|source| WriteError::Io {
-                path: self.path.clone(),
-                source,
+        let Some(before) = &self.before else {
+            return plan::atomic_create(&real, data, 0o644).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::AlreadyExists {
+                    WriteError::Changed {
+                        path: self.path.clone(),
+                    }
+                } else {
+                    WriteError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }
+                }
             });
-        }
-        plan::atomic_write(&real, data).map_err(|e| match e {
+        };
+        plan::replace_if_unchanged(&real, before.as_bytes(), data).map_err(|e| match e {
+            LoaderError::Changed { path } => WriteError::Changed { path },
             LoaderError::Io { path, source } => WriteError::Io { path, source },
             other => WriteError::Io {
                 path: self.path.clone(),
-                source: std::io::Error::other(other.to_string()),
+                source: std::io::Error::other(crate::loader::error::chain(&other)),
             },
         })
     }
@@ -150,6 +173,54 @@ fn find_profile<'a>(items: &'a [Item], name: &str) -> Option<&'a Profile> {
         Item::Profile(p) if p.name.value() == name => Some(&**p),
         _ => None,
     })
+}
+
+/// The local override of a profile file: `local/NAME` beside it, where
+/// `NAME` is the profile file's name.
+///
+/// # Errors
+/// [`WriteError::Name`] when the file has no name that is valid UTF-8.
+pub fn local_override(profile_file: &Path) -> Result<PathBuf, WriteError> {
+    let base = profile_file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| WriteError::Name {
+            path: profile_file.to_owned(),
+        })?;
+    let dir = profile_file.parent().unwrap_or(Path::new("."));
+    Ok(dir.join("local").join(base))
+}
+
+/// As [`plan`], but with the profile file read again first (its text may
+/// have changed since `found` was read, e.g. another `--write` added the
+/// include line). For writing: the caller holds a [`crate::loader::EditLock`]
+/// on the profile file and its local override from before this call until
+/// the changes are applied, so that nothing changes in between.
+///
+/// # Errors
+/// As [`plan`]; [`WriteError::Io`] when the profile file cannot be read or
+/// is not valid UTF-8 (it is not rewritten with replacement characters).
+pub fn plan_current(
+    sys: &crate::system::System,
+    found: &Found,
+    profiles: &[(String, Vec<Item>)],
+) -> Result<Vec<FileChange>, WriteError> {
+    let io = |source| WriteError::Io {
+        path: found.file.clone(),
+        source,
+    };
+    let bytes = crate::policy::read_policy_file(&found.file).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not valid UTF-8",
+        ))
+    })?;
+    if text == found.text {
+        return plan_in(sys, found, profiles);
+    }
+    let ast = crate::policy::parse_str(&text, crate::diag::FileId(0)).ast;
+    plan_parts(sys.root(), &found.file, &text, &ast.items, profiles)
 }
 
 /// Plans adding rules to the local override of top-level profiles found
@@ -182,21 +253,39 @@ pub fn plan_in(
     found: &Found,
     profiles: &[(String, Vec<Item>)],
 ) -> Result<Vec<FileChange>, WriteError> {
-    let base = found
-        .file
+    plan_parts(
+        sys.root(),
+        &found.file,
+        &found.text,
+        &found.ast.items,
+        profiles,
+    )
+}
+
+/// [`plan`] on a profile file's path, text and top-level items; the local override
+/// is read inside `root`.
+fn plan_parts(
+    root: &Path,
+    file: &Path,
+    text: &str,
+    items: &[Item],
+    profiles: &[(String, Vec<Item>)],
+) -> Result<Vec<FileChange>, WriteError> {
+    let local = local_override(file)?;
+    let base = local
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| WriteError::Name {
-            path: found.file.clone(),
-        })?;
-    let dir = found.file.parent().unwrap_or(Path::new("."));
-    let local = dir.join("local").join(base);
-    let before = match crate::system::fs::read_limited(
-        sys.root(),
-        &local,
-        crate::system::fs::limits::POLICY_FILE,
-    ) {
-        Ok(t) => Some(String::from_utf8_lossy(&t).into_owned()),
+        .unwrap_or_default()
+        .to_owned();
+    let read =
+        crate::system::fs::read_limited(root, &local, crate::system::fs::limits::POLICY_FILE)
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8")
+                })
+            });
+    let before = match read {
+        Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {
             return Err(WriteError::Io {
@@ -239,11 +328,10 @@ pub fn plan_in(
     // the include line in each profile that lacks it, inserted from the
     // end of the file backwards so that earlier offsets stay valid
     let target = format!("local/{base}");
-    let text = &found.text;
     let mut closes = Vec::new();
     for (name, _) in profiles {
-        let p = find_profile(&found.ast.items, name).ok_or_else(|| WriteError::NotInFile {
-            path: found.file.clone(),
+        let p = find_profile(items, name).ok_or_else(|| WriteError::NotInFile {
+            path: file.to_owned(),
             name: name.to_owned(),
         })?;
         let has = p
@@ -259,7 +347,7 @@ pub fn plan_in(
             text[..end.min(text.len())]
                 .rfind('}')
                 .ok_or_else(|| WriteError::NotInFile {
-                    path: found.file.clone(),
+                    path: file.to_owned(),
                     name: name.to_owned(),
                 })?;
         closes.push(close);
@@ -267,7 +355,7 @@ pub fn plan_in(
     closes.sort_unstable();
     closes.dedup();
     if !closes.is_empty() {
-        let mut after = text.clone();
+        let mut after = text.to_owned();
         for &close in closes.iter().rev() {
             let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
             let indent: String = text[line_start..close]
@@ -283,8 +371,8 @@ pub fn plan_in(
             }
         }
         changes.push(FileChange {
-            path: found.file.clone(),
-            before: Some(text.clone()),
+            path: file.to_owned(),
+            before: Some(text.to_owned()),
             after,
         });
     }

@@ -16,6 +16,7 @@ use crate::diag::{Diagnostic, render};
 use crate::policy::check::{self, CheckOptions, Features};
 use crate::policy::resolve::include::{Skip, dir_entries_with_errors, skip_entry};
 use crate::policy::resolve::{Resolver, SearchPath};
+use crate::system::strerror;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
@@ -89,14 +90,11 @@ pub fn command() -> Command {
 /// back as messages in the third list.
 #[allow(clippy::type_complexity)]
 fn expand(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>, Vec<String>), String> {
-    let md = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let io = |p: &Path, e: std::io::Error| format!("{}: {}", p.display(), strerror(&e));
+    let md = std::fs::metadata(path).map_err(|e| io(path, e))?;
     if md.is_dir() {
-        let (u, i, errs) =
-            dir_entries_with_errors(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let errs = errs
-            .into_iter()
-            .map(|(p, e)| format!("{}: {e}", p.display()))
-            .collect();
+        let (u, i, errs) = dir_entries_with_errors(path).map_err(|e| io(path, e))?;
+        let errs = errs.into_iter().map(|(p, e)| io(&p, e)).collect();
         Ok((u, i, errs))
     } else {
         Ok((vec![path.to_path_buf()], Vec::new(), Vec::new()))

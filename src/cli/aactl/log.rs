@@ -4,6 +4,7 @@
 
 use super::{CliError, Exit};
 use crate::cli::Io;
+use crate::loader::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
 use crate::log::render::{RecordJson, text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
@@ -67,11 +68,15 @@ fn command_base() -> Command {
             Arg::new("threads")
                 .long("threads")
                 .value_name("N")
-                .value_parser(clap::value_parser!(usize))
-                .help(
-                    "Threads parsing a log file (0, the default: one per CPU; 1: none). \
-                     Output is the same for any N",
-                ),
+                .value_parser(
+                    clap::builder::RangedU64ValueParser::<usize>::new()
+                        .range(0..=crate::log::reader::MAX_THREADS as u64),
+                )
+                .help(format!(
+                    "Threads parsing a log file (0, the default: one per CPU, at most 8; 1: none; \
+                     at most {}). Output is the same for any N",
+                    crate::log::reader::MAX_THREADS
+                )),
         )
         .arg(
             Arg::new("no-group")
@@ -85,8 +90,11 @@ fn command_base() -> Command {
                 .short('b')
                 .value_name("ID")
                 .num_args(0..=1)
+                // `--boot FILE` must not take FILE as the boot id: an id is
+                // given as `--boot=ID` (or `-b=ID`)
+                .require_equals(true)
                 .default_missing_value("")
-                .help("Journal: only this boot (default the current one)"),
+                .help("Journal: only this boot (default the current one; another as --boot=ID)"),
         )
         .arg(
             Arg::new("since")
@@ -187,7 +195,7 @@ fn read_source(
     while let Some(item) = reader.next_ref() {
         match item {
             Ok(r) => out.record(r),
-            Err(e) => err = Some(e.to_string()),
+            Err(e) => err = Some(chain(&e)),
         }
         if out.closed {
             break;
@@ -278,7 +286,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     Ok(src) => src,
                     Err(e) => {
                         failed = true;
-                        errors.push(e.to_string());
+                        errors.push(chain(&e));
                         continue;
                     }
                 };
@@ -311,7 +319,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 let src = match open(s, &root) {
                     Ok(src) => src,
                     Err(e) => {
-                        tried.push((s.describe(), format!("cannot read: {e}")));
+                        tried.push((s.describe(), format!("cannot read: {}", chain(&e))));
                         continue;
                     }
                 };

@@ -6,6 +6,8 @@
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
+use crate::loader::EditLock;
+use crate::loader::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions};
 use crate::log::render::{rfc3339, text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
@@ -15,7 +17,7 @@ use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
 use crate::triage::generalize::generalize;
 use crate::triage::ondisk::{OnDisk, missing};
-use crate::triage::write::plan_in;
+use crate::triage::write::{FileChange, local_override, plan_current, plan_in};
 use crate::triage::{Filter, ModeSet, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
@@ -29,7 +31,7 @@ pub fn args(cmd: Command) -> Command {
     })
     .mut_arg("until", |a| a.help("Entries until TIME (as --since)"))
     .mut_arg("boot", |a| {
-        a.help("Only this boot (default the current one); for files, records since the host's boot")
+        a.help("Only this boot (default the current one; another as --boot=ID, journal only); for files, records since the host's boot")
     })
     .arg(
         Arg::new("summary")
@@ -312,7 +314,7 @@ fn read_all(
     while let Some(item) = reader.next_ref() {
         match item {
             Ok(r) => sink.record(r, io),
-            Err(e) => err = Some(e.to_string()),
+            Err(e) => err = Some(chain(&e)),
         }
     }
     (reader.stats().records, err)
@@ -418,7 +420,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                             }
                         }
                         Err(e) => {
-                            let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                            let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
                             unreadable = true;
                         }
                     }
@@ -451,7 +453,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                                 found = Some(why.clone());
                             }
                         }
-                        Err(e) => tried.push((s.describe(), format!("cannot read: {e}"))),
+                        Err(e) => tried.push((s.describe(), format!("cannot read: {}", chain(&e)))),
                     }
                 }
                 if found.is_none() {
@@ -707,7 +709,6 @@ fn write_out(
         )));
     };
     let mut failed = false;
-    let mut changes = Vec::new();
     // (profile file, its profiles with their rules)
     type PerFile = (std::path::PathBuf, Vec<(String, Vec<Item>)>);
     let mut by_file: Vec<PerFile> = Vec::new();
@@ -730,10 +731,23 @@ fn write_out(
             continue;
         }
         let Some(found) = disk.find(&name) else {
+            let unread = match disk.unreadable() {
+                [] => String::new(),
+                [(p, why), rest @ ..] => format!(
+                    " (cannot read {}: {why}{})",
+                    p.display(),
+                    if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; and {} more files", rest.len())
+                    }
+                ),
+            };
             let _ = writeln!(
                 io.err,
-                "aactl: {shown}: no profile file in {} defines it; nothing written",
-                escape_str(&dir.display().to_string())
+                "aactl: {shown}: no profile file in {} defines it{}; nothing written",
+                escape_str(&dir.display().to_string()),
+                escape_str(&unread)
             );
             failed = true;
             continue;
@@ -745,43 +759,79 @@ fn write_out(
             None => by_file.push((found.file.clone(), vec![(name.clone(), rules)])),
         }
     }
+    let mut any = false;
     for (_, list) in &by_file {
         let Some(found) = disk.find(&list[0].0) else {
             continue;
         };
-        match plan_in(sys, found, list) {
-            Ok(c) => changes.extend(c),
+        let changes = match plan_in(sys, found, list) {
+            Ok(c) => c,
             Err(e) => {
-                let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
+                failed = true;
+                continue;
+            }
+        };
+        any |= !changes.is_empty();
+        if dry || changes.is_empty() {
+            for c in &changes {
+                let _ = write!(io.out, "{}", c.diff());
+            }
+            continue;
+        }
+        // Writing: lock the folders of the profile file and its override, plan
+        // again from the files as they are now (another aactl may have written
+        // them since they were read), and write them before unlocking.
+        let locked = local_override(&found.file)
+            .map_err(|e| chain(&e))
+            .and_then(|local| {
+                EditLock::acquire_in(sys.root(), &[&found.file, &local])
+                    .map_err(|e| CliError::from_error(&e).0)
+            })
+            .and_then(|lock| {
+                plan_current(sys, found, list)
+                    .map(|c| (lock, c))
+                    .map_err(|e| chain(&e))
+            });
+        match locked {
+            Ok((_lock, changes)) => {
+                for c in &changes {
+                    let _ = write!(io.out, "{}", c.diff());
+                }
+                failed |= !apply_all(sys, &changes, io);
+            }
+            Err(e) => {
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
                 failed = true;
             }
         }
     }
-    for c in &changes {
-        let _ = write!(io.out, "{}", c.diff());
-    }
-    if changes.is_empty() {
+    if !any {
         let _ = writeln!(io.err, "aactl: nothing to write");
-    }
-    if !dry {
-        for c in &changes {
-            match c.apply(sys) {
-                Ok(()) => {
-                    let _ = writeln!(
-                        io.err,
-                        "aactl: wrote {}",
-                        escape_str(&c.path.display().to_string())
-                    );
-                }
-                Err(e) => {
-                    let _ = writeln!(io.err, "aactl: {}", escape_str(&e.to_string()));
-                    failed = true;
-                }
-            }
-        }
     }
     print_notes(s, io);
     Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// Applies `changes` in order, reporting each; false when one failed.
+fn apply_all(sys: &System, changes: &[FileChange], io: &mut Io<'_>) -> bool {
+    let mut ok = true;
+    for c in changes {
+        match c.apply(sys) {
+            Ok(()) => {
+                let _ = writeln!(
+                    io.err,
+                    "aactl: wrote {}",
+                    escape_str(&c.path.display().to_string())
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 fn print_notes(s: &Suggestions, io: &mut Io<'_>) {

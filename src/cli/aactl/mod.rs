@@ -39,7 +39,7 @@ pub struct CliError(pub String);
 
 impl CliError {
     /// Wraps any error, keeping its chain in the message.
-    pub fn from_error(e: &dyn std::error::Error) -> Self {
+    pub fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
         CliError(crate::loader::error::chain(e))
     }
 }
@@ -137,6 +137,10 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
             return code as u8;
         }
     };
+    if let Err(e) = check_root(&matches) {
+        let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&e.0));
+        return Exit::Error as u8;
+    }
     let result = dispatch(&matches, io);
     match result {
         Ok(exit) => exit as u8,
@@ -145,6 +149,26 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
             Exit::Error as u8
         }
     }
+}
+
+/// `--root DIR` must name a directory: a root that is missing (a typo) would
+/// otherwise read as a host without AppArmor, or with no logs, and succeed.
+fn check_root(matches: &ArgMatches) -> Result<(), CliError> {
+    // The option is global: its value is in the innermost subcommand's matches.
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    let Some(root) = m.get_one::<std::path::PathBuf>("root") else {
+        return Ok(());
+    };
+    let why = match std::fs::metadata(root) {
+        Ok(md) if md.is_dir() => return Ok(()),
+        Ok(_) => "not a directory".to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such directory".to_owned(),
+        Err(e) => crate::system::strerror(&e),
+    };
+    Err(CliError(format!("--root {}: {why}", root.display())))
 }
 
 fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {

@@ -15,8 +15,8 @@ use super::load::{
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
-use crate::loader::mode::{FilePlan, ModeChange, ProfileIndex, Resolved, plan_change};
-use crate::loader::{LoaderError, RunReport, StepOutcome, SystemRunner};
+use crate::loader::mode::{IndexedFile, ModeChange, ProfileIndex, Resolved, plan_change};
+use crate::loader::{EditLock, LoaderError, RunReport, StepOutcome, SystemRunner};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
 
@@ -98,9 +98,6 @@ pub fn enable_command() -> Command {
         "Re-enable disabled profile files (remove the disable/ link) and load them",
     )
 }
-
-/// A file that could not be planned: its targets, the file, the error.
-type PlanFailure = (Vec<String>, std::path::PathBuf, LoaderError);
 
 /// One file's (or one unresolved target's) result.
 #[derive(Debug, Serialize)]
@@ -233,91 +230,112 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
             files.push(r.file.clone());
         }
     }
-    let mut plans: Vec<Result<FilePlan, PlanFailure>> = Vec::new();
+    let mut runner = SystemRunner;
     for f in &files {
         let mine: Vec<Resolved> = resolved.iter().filter(|r| &r.file == f).cloned().collect();
-        match plan_change(
+        let failure = |e: LoaderError| FileResult {
+            targets: mine.iter().map(|r| r.target.clone()).collect(),
+            file: Some(f.to_string_lossy().into_owned()),
+            ok: false,
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            plan: None,
+            report: None,
+            error: Some(CliError::from_error(&e).0),
+            restored: false,
+        };
+        // A real run locks the file's folder and plans from the file as it is
+        // now, under the lock (another aactl may have edited it since the scan);
+        // the lock is held until the edit, the reload and any undo are done.
+        let _lock;
+        let fresh;
+        let current = if ctx.dry_run {
+            &index
+        } else {
+            match EditLock::acquire_in(ctx.system.root(), &[f]) {
+                Ok(l) => _lock = l,
+                Err(e) => {
+                    results.push(failure(e));
+                    continue;
+                }
+            }
+            match IndexedFile::read(f) {
+                Ok(i) => {
+                    fresh = ProfileIndex {
+                        files: vec![i],
+                        unreadable: Vec::new(),
+                    }
+                }
+                Err(e) => {
+                    results.push(failure(e));
+                    continue;
+                }
+            }
+            &fresh
+        };
+        let fp = match plan_change(
             change,
             &ctx.base,
             &mine,
-            &index,
+            current,
             &ctx.parser,
             reload,
             flag(m, "force"),
         ) {
-            Ok(mut p) => plans.push(Ok(p.remove(0))),
-            Err(e) => plans.push(Err((
-                mine.iter().map(|r| r.target.clone()).collect(),
-                f.clone(),
-                e,
-            ))),
-        }
-    }
-    let mut runner = SystemRunner;
-    for p in plans {
-        match p {
-            Err((targets, file, e)) => results.push(FileResult {
-                targets,
-                file: Some(file.to_string_lossy().into_owned()),
-                ok: false,
-                changes: Vec::new(),
-                warnings: Vec::new(),
-                plan: None,
-                report: None,
-                error: Some(CliError::from_error(&e).0),
-                restored: false,
-            }),
-            Ok(fp) => {
-                let mut warnings = Vec::new();
-                if matches!(change, ModeChange::Audit | ModeChange::NoAudit) {
-                    let name = fp.file.file_name().unwrap_or_default();
-                    if std::fs::symlink_metadata(ctx.base.join("disable").join(name)).is_ok() {
-                        warnings.push("the profile file is disabled (disable/ link)".into());
-                    }
-                }
-                let mut res = FileResult {
-                    targets: fp.targets.clone(),
-                    file: Some(fp.file.to_string_lossy().into_owned()),
-                    ok: true,
-                    changes: fp.changes.clone(),
-                    warnings,
-                    plan: None,
-                    report: None,
-                    error: None,
-                    restored: false,
-                };
-                if ctx.dry_run {
-                    res.plan = Some(fp.plan);
-                } else {
-                    let ex = fp.plan.execute_or_rollback(&ctx.system, &mut runner);
-                    for o in ex.outcomes {
-                        if let StepOutcome::Ran(r) = o {
-                            res.ok = r.ok();
-                            res.report = Some(r);
-                        }
-                    }
-                    if ex.failed {
-                        res.ok = false;
-                    }
-                    res.restored = !ex.restored.is_empty() && ex.rollback_errors.is_empty();
-                    let mut errs: Vec<String> = Vec::new();
-                    match ex.error {
-                        Some(e @ LoaderError::ParserNotFound { .. }) => {
-                            return Err(CliError::from_error(&e));
-                        }
-                        Some(e) => errs.push(CliError::from_error(&e).0),
-                        None => {}
-                    }
-                    for e in &ex.rollback_errors {
-                        errs.push(format!("could not restore: {}", CliError::from_error(e).0));
-                    }
-                    if !errs.is_empty() {
-                        res.error = Some(errs.join("; "));
-                    }
-                }
-                results.push(res);
+            Ok(mut p) => p.remove(0),
+            Err(e) => {
+                results.push(failure(e));
+                continue;
+            }
+        };
+        let mut warnings = Vec::new();
+        if matches!(change, ModeChange::Audit | ModeChange::NoAudit) {
+            let name = fp.file.file_name().unwrap_or_default();
+            if std::fs::symlink_metadata(ctx.base.join("disable").join(name)).is_ok() {
+                warnings.push("the profile file is disabled (disable/ link)".into());
             }
         }
+        let mut res = FileResult {
+            targets: fp.targets.clone(),
+            file: Some(fp.file.to_string_lossy().into_owned()),
+            ok: true,
+            changes: fp.changes.clone(),
+            warnings,
+            plan: None,
+            report: None,
+            error: None,
+            restored: false,
+        };
+        if ctx.dry_run {
+            res.plan = Some(fp.plan);
+        } else {
+            let ex = fp.plan.execute_or_rollback(&ctx.system, &mut runner);
+            for o in ex.outcomes {
+                if let StepOutcome::Ran(r) = o {
+                    res.ok = r.ok();
+                    res.report = Some(r);
+                }
+            }
+            if ex.failed {
+                res.ok = false;
+            }
+            res.restored = !ex.restored.is_empty() && ex.rollback_errors.is_empty();
+            let mut errs: Vec<String> = Vec::new();
+            match ex.error {
+                Some(e @ LoaderError::ParserNotFound { .. }) => {
+                    return Err(CliError::from_error(&e));
+                }
+                Some(e) => errs.push(CliError::from_error(&e).0),
+                None => {}
+            }
+            for e in &ex.rollback_errors {
+                errs.push(format!("could not restore: {}", CliError::from_error(e).0));
+            }
+            if !errs.is_empty() {
+                res.error = Some(errs.join("; "));
+            }
+        }
+        results.push(res);
     }
     let ok = results.iter().all(|r| r.ok);
     let verb = change.as_str();
@@ -442,6 +460,8 @@ fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(
         };
         if let Some(e) = &r.error {
             let note = if r.restored { " (file restored)" } else { "" };
+            // An error that starts with the same path says it once.
+            let e = e.strip_prefix(&format!("{what}: ")).unwrap_or(e);
             s.push_str(&format!(
                 "aactl: {verb} {}: {}{note}\n",
                 escape_str(&what),

@@ -101,7 +101,8 @@ fn pid_as_string<S: Serializer>(pid: &u32, s: S) -> Result<S::Ok, S::Error> {
 /// only when shown.
 #[derive(Debug, Clone, Default)]
 pub struct JsonDoc<'a> {
-    /// `"profiles"`: name → mode, in section then name order.
+    /// `"profiles"`: name → mode, in section then name order. The caller
+    /// gives each name once (a repeated key is written as given).
     pub profiles: Option<Vec<(&'a str, &'a str)>>,
     /// `"processes"`: exe → entries; an exe appears once (entries from several mode
     /// sections are merged under its first appearance).

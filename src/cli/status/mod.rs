@@ -503,13 +503,20 @@ fn json_report(
         if o.count {
             doc.profile_count = Some(filters.count_profiles(profiles));
         } else {
+            // A JSON object has each key once. A name the kernel lists twice, or
+            // two names that read the same once invalid UTF-8 is replaced, keep
+            // their first entry in output order (section, then name); upstream
+            // repeats the key. The text report and the counts list every line.
             let mut v = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for s in PROFILE_SECTIONS
                 .iter()
                 .filter(|s| filters.mode.is_match(s.as_str()))
             {
                 for p in status::profiles_in(profiles, s, filters) {
-                    v.push((p.name.as_str(), s.as_str()));
+                    if seen.insert(p.name.as_str()) {
+                        v.push((p.name.as_str(), s.as_str()));
+                    }
                 }
             }
             doc.profiles = Some(v);

@@ -174,7 +174,7 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
 pub(super) fn threads(opts: &ReaderOptions) -> usize {
     match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
-        n => n.min(64),
+        n => n.min(super::MAX_THREADS),
     }
 }
 

@@ -185,7 +185,7 @@ impl Resolver {
                             ignored,
                         }
                     }
-                    Err(e) => Found::DirError(path, e.to_string()),
+                    Err(e) => Found::DirError(path, crate::system::strerror(&e)),
                 }
             } else {
                 let key = canon(&path);
@@ -552,7 +552,11 @@ impl Walk<'_> {
                 self.diag(
                     codes::INCLUDE_IO,
                     span,
-                    format!("Could not open '{}': {e}", f.display()),
+                    format!(
+                        "Could not open '{}': {}",
+                        f.display(),
+                        crate::system::strerror(&e)
+                    ),
                 );
                 return None;
             }

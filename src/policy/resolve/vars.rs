@@ -3,10 +3,16 @@
 //! `if` conditions.
 
 use crate::policy::ast::{AssignOp, CmpOp, Expr, Operand};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// Deepest chain of variables referring to variables.
-pub const MAX_VAR_DEPTH: usize = 32;
+/// Deepest chain of variables referring to variables (`@{A}` holds `@{B}`,
+/// which holds `@{C}`, …). A cycle is reported as [`VarError::Recursive`]
+/// whatever its length; this bound only keeps a very long chain that is not a
+/// cycle from growing without end (expansion keeps one small frame per link,
+/// and text nested that deep is more than later steps should be given), and
+/// is far beyond any real policy (Debian's tunables chain a few variables
+/// deep). apparmor_parser has no such bound.
+pub const MAX_VAR_DEPTH: usize = 1024;
 
 /// Most work one expansion may do, in bytes of expanded text plus
 /// [`LOOKUP_COST`] per variable lookup (4 Mi). Chains like `@{B}={@{A},@{A}}` double at each
@@ -34,9 +40,13 @@ pub enum VarError {
     /// `+=` on a variable that does not exist.
     #[error("@{{{0}}} was not previously declared, but is being assigned additional values")]
     AppendUndefined(String),
-    /// A variable that refers to itself.
+    /// A variable that refers to itself, directly or through others.
     #[error("Variable @{{{0}}} is referenced recursively")]
     Recursive(String),
+    /// A chain of variables referring to variables longer than
+    /// [`MAX_VAR_DEPTH`] (not a cycle).
+    #[error("Variable @{{{0}}} is nested too deeply (a chain of over {MAX_VAR_DEPTH} variables)")]
+    TooDeep(String),
     /// Expanding the variable would exceed [`MAX_EXPANSION`].
     #[error(
         "Variable expansion too large at @{{{0}}} (over {MAX_EXPANSION} bytes or {MAX_LOOKUPS} lookups)"
@@ -148,6 +158,7 @@ impl Variables {
     pub fn references(text: &str) -> Vec<String> {
         let mut out = Vec::new();
         let b = text.as_bytes();
+        let mut close = Close::default();
         let mut i = 0;
         while i + 1 < b.len() {
             if b[i] == b'\\' {
@@ -155,10 +166,14 @@ impl Variables {
                 continue;
             }
             if b[i] == b'@' && b[i + 1] == b'{' {
-                if let Some(end) = text[i + 2..].find('}') {
-                    out.push(text[i + 2..i + 2 + end].to_string());
-                    i += 3 + end;
-                    continue;
+                match close.after(text, i + 2) {
+                    Some(end) => {
+                        out.push(text[i + 2..end].to_string());
+                        i = end + 1;
+                        continue;
+                    }
+                    // no `}` further on: no reference either
+                    None => break,
                 }
             }
             i += 1;
@@ -170,90 +185,121 @@ impl Variables {
     /// become `{v1,v2,…}`; slashes at the splice point are normalised
     /// (spec §4). Errors name the first undefined or recursive variable.
     pub fn expand(&self, text: &str) -> Result<String, VarError> {
-        self.expand_depth(text, &mut Vec::new(), &mut { MAX_EXPANSION })
-    }
-
-    fn expand_depth(
-        &self,
-        text: &str,
-        stack: &mut Vec<String>,
-        budget: &mut usize,
-    ) -> Result<String, VarError> {
         if !text.contains("@{") {
             return Ok(text.to_string());
         }
-        let b = text.as_bytes();
-        let mut out = String::with_capacity(text.len());
-        let mut i = 0;
-        let mut lit = 0;
-        while i < b.len() {
-            if b[i] == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b[i] == b'@' && b.get(i + 1) == Some(&b'{') {
-                let Some(end) = text[i + 2..].find('}') else {
-                    i += 1;
-                    continue;
-                };
-                let name = &text[i + 2..i + 2 + end];
-                if name.is_empty()
-                    || name.contains(',')
-                    || !name.as_bytes()[0].is_ascii_alphabetic()
-                {
-                    // not a variable reference (e.g. `@{a,b}` stays literal)
-                    i += 1;
-                    continue;
-                }
-                out.push_str(&text[lit..i]);
-                let after = i + 3 + end;
-                let values = self.values_depth(name, stack, budget)?;
-                let before_slash = out.ends_with('/');
-                let after_slash = text[after.min(text.len())..].starts_with('/');
-                let fix = |v: &str| {
-                    let mut v = v;
-                    if before_slash {
-                        v = v.strip_prefix('/').unwrap_or(v);
-                    }
-                    if after_slash {
-                        v = v.strip_suffix('/').unwrap_or(v);
-                    }
-                    v.to_string()
-                };
-                let vals: Vec<String> = values.iter().map(|v| fix(v)).collect();
-                if vals.len() == 1 {
-                    out.push_str(&vals[0]);
-                } else {
-                    out.push('{');
-                    out.push_str(&vals.join(","));
-                    out.push('}');
-                }
-                if out.len() > *budget {
-                    return Err(VarError::TooLarge(name.into()));
-                }
-                i = after;
-                lit = after;
-                continue;
-            }
-            i += 1;
-        }
-        out.push_str(&text[lit.min(text.len())..]);
-        Ok(out)
+        Ok(match self.run(Start::Text(text))? {
+            Ret::Text(t) => t,
+            Ret::Values(v) => v.concat(),
+        })
     }
 
     /// The fully expanded value set of `@{name}` (duplicates removed, sorted).
     pub fn values(&self, name: &str) -> Result<Vec<String>, VarError> {
-        self.values_depth(name, &mut Vec::new(), &mut { MAX_EXPANSION })
+        Ok(match self.run(Start::Var(name))? {
+            Ret::Values(v) => v,
+            Ret::Text(t) => vec![t],
+        })
     }
 
-    fn values_depth(
-        &self,
-        name: &str,
-        stack: &mut Vec<String>,
+    /// Expands with an explicit stack of frames instead of recursion, so that
+    /// a long chain of variables cannot overflow the call stack: an
+    /// [`Frame::Expand`] stops at each reference and pushes a
+    /// [`Frame::Values`] for it, which pushes an [`Frame::Expand`] for each of
+    /// its raw values; a finished frame hands its result to the one below.
+    fn run<'a>(&'a self, start: Start<'a>) -> Result<Ret, VarError> {
+        let mut budget = MAX_EXPANSION;
+        // The variables being expanded (one per Values frame): a reference to
+        // one of them is a cycle.
+        let mut path: HashSet<&'a str> = HashSet::new();
+        let mut frames = vec![match start {
+            Start::Text(text) => Frame::expand(text),
+            Start::Var(name) => self.enter(name, &mut path, &mut budget)?,
+        }];
+        let mut ret: Option<Ret> = None;
+        while let Some(top) = frames.last_mut() {
+            match top {
+                Frame::Expand {
+                    text,
+                    i,
+                    lit,
+                    close,
+                    out,
+                    pending,
+                } => {
+                    if let Some((name, after)) = pending.take() {
+                        let values = match ret.take() {
+                            Some(Ret::Values(v)) => v,
+                            Some(Ret::Text(t)) => vec![t],
+                            None => Vec::new(),
+                        };
+                        splice(out, &values, text[after..].starts_with('/'));
+                        if out.len() > budget {
+                            return Err(VarError::TooLarge(name.into()));
+                        }
+                        *i = after;
+                        *lit = after;
+                    }
+                    match next_reference(text, *i, close) {
+                        Some((at, name, after)) => {
+                            out.push_str(&text[*lit..at]);
+                            *pending = Some((name, after));
+                            let f = self.enter(name, &mut path, &mut budget)?;
+                            frames.push(f);
+                        }
+                        None => {
+                            out.push_str(&text[(*lit).min(text.len())..]);
+                            ret = Some(Ret::Text(std::mem::take(out)));
+                            frames.pop();
+                        }
+                    }
+                }
+                Frame::Values {
+                    name,
+                    raw,
+                    next,
+                    set,
+                } => {
+                    if let Some(Ret::Text(e)) = ret.take() {
+                        budget = budget
+                            .checked_sub(e.len())
+                            .ok_or_else(|| VarError::TooLarge((*name).into()))?;
+                        set.insert(e);
+                    }
+                    match raw.get(*next) {
+                        Some(v) => {
+                            *next += 1;
+                            if v.contains("@{") {
+                                frames.push(Frame::expand(v));
+                            } else {
+                                ret = Some(Ret::Text(v.clone()));
+                            }
+                        }
+                        None => {
+                            path.remove(*name);
+                            ret = Some(Ret::Values(std::mem::take(set).into_iter().collect()));
+                            frames.pop();
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ret.unwrap_or(Ret::Values(Vec::new())))
+    }
+
+    /// Starts the lookup of `@{name}`: cycle, depth, budget and definition
+    /// checks, then its frame.
+    fn enter<'a>(
+        &'a self,
+        name: &'a str,
+        path: &mut HashSet<&'a str>,
         budget: &mut usize,
-    ) -> Result<Vec<String>, VarError> {
-        if stack.iter().any(|s| s == name) || stack.len() >= MAX_VAR_DEPTH {
+    ) -> Result<Frame<'a>, VarError> {
+        if path.contains(name) {
             return Err(VarError::Recursive(name.into()));
+        }
+        if path.len() >= MAX_VAR_DEPTH {
+            return Err(VarError::TooDeep(name.into()));
         }
         *budget = budget
             .checked_sub(LOOKUP_COST)
@@ -262,17 +308,13 @@ impl Variables {
             .sets
             .get(name)
             .ok_or_else(|| VarError::Undefined(name.into()))?;
-        stack.push(name.into());
-        let mut set = BTreeSet::new();
-        for v in raw {
-            let e = self.expand_depth(v, stack, budget)?;
-            *budget = budget
-                .checked_sub(e.len())
-                .ok_or_else(|| VarError::TooLarge(name.into()))?;
-            set.insert(e);
-        }
-        stack.pop();
-        Ok(set.into_iter().collect())
+        path.insert(name);
+        Ok(Frame::Values {
+            name,
+            raw,
+            next: 0,
+            set: BTreeSet::new(),
+        })
     }
 
     /// Evaluates an `if` condition (spec §2.9).
@@ -330,6 +372,134 @@ impl Variables {
     }
 }
 
+/// What [`Variables::run`] expands.
+enum Start<'a> {
+    /// Every reference in a text.
+    Text(&'a str),
+    /// One variable.
+    Var(&'a str),
+}
+
+/// What a finished frame hands to the one below it.
+enum Ret {
+    /// An expanded text.
+    Text(String),
+    /// A variable's expanded values.
+    Values(Vec<String>),
+}
+
+/// One step of [`Variables::run`].
+enum Frame<'a> {
+    /// Splicing values into `text`: `out` holds the result up to `lit`,
+    /// scanning resumes at `i`; `pending` is the reference whose values are
+    /// being computed (its name and the offset after it).
+    Expand {
+        text: &'a str,
+        i: usize,
+        lit: usize,
+        close: Close,
+        out: String,
+        pending: Option<(&'a str, usize)>,
+    },
+    /// Expanding the raw values of `name`, `next` being the next to do.
+    Values {
+        name: &'a str,
+        raw: &'a [String],
+        next: usize,
+        set: BTreeSet<String>,
+    },
+}
+
+impl<'a> Frame<'a> {
+    fn expand(text: &'a str) -> Self {
+        Frame::Expand {
+            text,
+            i: 0,
+            lit: 0,
+            close: Close::default(),
+            out: String::with_capacity(text.len()),
+            pending: None,
+        }
+    }
+}
+
+/// The first `}` at or after an offset, remembered: a run of `@{` without
+/// `}` (or with one far away) then costs one search, not one per `@{`.
+#[derive(Default)]
+struct Close {
+    /// The last search: from where, and the `}` found (`None`: none to the end).
+    last: Option<(usize, Option<usize>)>,
+}
+
+impl Close {
+    /// The offset of the first `}` at or after `from`.
+    fn after(&mut self, text: &str, from: usize) -> Option<usize> {
+        if let Some((start, found)) = self.last {
+            if start <= from && found.is_none_or(|f| f >= from) {
+                return found;
+            }
+        }
+        let found = text.get(from..).and_then(|t| t.find('}')).map(|k| from + k);
+        self.last = Some((from, found));
+        found
+    }
+}
+
+/// The next variable reference in `text` at or after `i`: its offset, its
+/// name and the offset after its `}`. `\@{` is not a reference, nor is
+/// `@{a,b}` or a name that does not start with a letter.
+fn next_reference<'a>(
+    text: &'a str,
+    mut i: usize,
+    close: &mut Close,
+) -> Option<(usize, &'a str, usize)> {
+    let b = text.as_bytes();
+    while i < b.len() {
+        if b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == b'@' && b.get(i + 1) == Some(&b'{') {
+            let end = close.after(text, i + 2)?;
+            let name = &text[i + 2..end];
+            // The first byte first: in a run of `@{` every candidate name
+            // reaches the same `}`, and scanning each for `,` would cost the
+            // square of the run's length. A name that passes is used (or is
+            // an error), so the scan for `,` happens once per reference.
+            if name.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && !name.contains(',') {
+                return Some((i, name, end + 1));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Appends a variable's `values` to `out`: one value as it is, several as
+/// `{v1,v2,…}`; a `/` at the splice point is not doubled (a value loses its
+/// leading `/` after one in `out`, its trailing `/` when `slash_after`).
+fn splice(out: &mut String, values: &[String], slash_after: bool) {
+    let before_slash = out.ends_with('/');
+    let fix = |v: &'_ str| -> String {
+        let mut v = v;
+        if before_slash {
+            v = v.strip_prefix('/').unwrap_or(v);
+        }
+        if slash_after {
+            v = v.strip_suffix('/').unwrap_or(v);
+        }
+        v.to_string()
+    };
+    let vals: Vec<String> = values.iter().map(|v| fix(v)).collect();
+    if vals.len() == 1 {
+        out.push_str(&vals[0]);
+    } else {
+        out.push('{');
+        out.push_str(&vals.join(","));
+        out.push('}');
+    }
+}
+
 /// Parses an integer as C's `strtol(s, NULL, 0)` would (0x hex, leading 0 octal).
 pub fn parse_c_int(s: &str) -> Option<i64> {
     let (neg, t) = match s.strip_prefix('-') {
@@ -373,6 +543,40 @@ mod tests {
         v.assign("Q", AssignOp::SetDefault, vec!["2".into()])
             .unwrap();
         assert_eq!(v.values("Q").unwrap(), vec!["1"]);
+    }
+
+    /// `@{V0}` = `@{V1}`, …, `@{V(n-1)}` = `end`.
+    fn chain(n: usize) -> Variables {
+        let mut v = Variables::new();
+        for i in 0..n {
+            let value = if i + 1 < n {
+                format!("x@{{V{}}}", i + 1)
+            } else {
+                "end".into()
+            };
+            v.assign(&format!("V{i}"), AssignOp::Set, vec![value])
+                .unwrap();
+        }
+        v
+    }
+
+    #[test]
+    fn a_long_chain_is_not_recursion_but_a_cycle_is() {
+        // 40 deep (apparmor_parser accepts it) and the deepest allowed.
+        let v = chain(40);
+        assert_eq!(v.values("V0").unwrap(), [format!("{}end", "x".repeat(39))]);
+        let v = chain(MAX_VAR_DEPTH);
+        assert_eq!(v.expand("@{V0}").unwrap().len(), MAX_VAR_DEPTH - 1 + 3);
+        let v = chain(MAX_VAR_DEPTH + 1);
+        assert!(matches!(v.expand("@{V0}"), Err(VarError::TooDeep(_))));
+        // A cycle through three variables, at the end of a long chain.
+        let mut v = chain(100);
+        v.assign("V99", AssignOp::Replace, vec!["@{C1}".into()])
+            .unwrap();
+        v.assign("C1", AssignOp::Set, vec!["@{C2}".into()]).unwrap();
+        v.assign("C2", AssignOp::Set, vec!["a".into(), "@{C1}".into()])
+            .unwrap();
+        assert_eq!(v.expand("@{V0}"), Err(VarError::Recursive("C1".into())));
     }
 
     #[test]
