@@ -10,12 +10,13 @@
 //! | --- | --- |
 //! | [`system`] | the only code that touches the host: a `System` root for /proc, /sys and securityfs |
 //! | [`label`] | AppArmor labels (`name (mode)`, stacks, namespaces, hats) and modes |
-//! | [`status`] | the aa-status model: what is loaded and which processes are confined (pure) |
+//! | [`inspect`] | the runtime-state model of both tools: preflight, loaded profiles, processes and their confinement, the status report; upstream aa-status's selection rules in [`inspect::aa_status`] |
 //! | [`policy`] | the profile language: AST, nom parser, includes and variables, checks |
 //! | [`diag`] | diagnostics with spans, shared by every parser |
 //! | [`log`] | audit records from auditd, journald, syslog, dmesg |
 //! | [`triage`] | grouping denials and suggesting rules |
 //! | [`loader`] | driving `apparmor_parser` |
+//! | [`error`] | one-line error text with each cause once |
 //! | [`escape`] | escaping untrusted text before it is printed |
 //! | `cli` | argv, output and exit codes of `aa-status` and `aactl` (feature `cli`, on by default) |
 //!
@@ -25,11 +26,15 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod error;
 pub mod escape;
+pub mod inspect;
 pub mod label;
 pub mod loader;
 pub mod log;
 pub mod policy;
-pub mod status;
 pub mod system;
 pub mod triage;
+
+/// The aa-status model under its former path; it lives in [`inspect::aa_status`].
+pub use inspect::aa_status as status;

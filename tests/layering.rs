@@ -10,10 +10,11 @@ use std::path::Path;
 /// Rank of each top-level module: vocabulary, host, domains, workflows, front ends.
 const RANKS: &[(&str, u32)] = &[
     ("escape", 0),
+    ("error", 0),
     ("label", 1),
     ("diag", 1),
     ("system", 2),
-    ("status", 3),
+    ("inspect", 3),
     ("policy", 3),
     ("log", 3),
     ("triage", 4),

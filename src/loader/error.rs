@@ -326,37 +326,7 @@ pub enum LoaderError {
     Runtime(String),
 }
 
-/// An error and its sources joined by `: ` (for messages that keep the cause),
-/// each cause once: an error whose own text already ends with its source's
-/// text (some types print their cause themselves) does not get it again. An
-/// I/O error is written as C's `strerror` does, without Rust's
-/// ` (os error N)` suffix.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = plain(e);
-    let mut src = e.source();
-    while let Some(s) = src {
-        let raw = s.to_string();
-        let text = plain(s);
-        match msg.strip_suffix(raw.as_str()) {
-            Some(head) if !raw.is_empty() => msg = format!("{head}{text}"),
-            _ if msg.ends_with(text.as_str()) => {}
-            _ => {
-                msg.push_str(": ");
-                msg.push_str(&text);
-            }
-        }
-        src = s.source();
-    }
-    msg
-}
-
-/// The text of one error, an I/O error without ` (os error N)`.
-fn plain(e: &(dyn std::error::Error + 'static)) -> String {
-    match e.downcast_ref::<std::io::Error>() {
-        Some(io) => crate::system::strerror(io),
-        None => e.to_string(),
-    }
-}
+pub use crate::error::chain;
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ pub mod load;
 pub mod mode;
 pub mod ps;
 pub mod remove_unknown;
+mod render;
 pub mod snapshot;
 pub mod status;
 
@@ -40,7 +41,13 @@ pub struct CliError(pub String);
 impl CliError {
     /// Wraps any error, keeping its chain in the message.
     pub fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
-        CliError(crate::loader::error::chain(e))
+        CliError(crate::error::chain(e))
+    }
+}
+
+impl From<crate::inspect::InspectError> for CliError {
+    fn from(e: crate::inspect::InspectError) -> Self {
+        CliError::from_error(&e)
     }
 }
 

@@ -221,17 +221,17 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let Some(dest) = m.get_one::<PathBuf>("dir") else {
         return Err(CliError("missing DIR".into()));
     };
-    if let Err(e) = super::status::preflight(&sys) {
+    if let Err(e) = crate::inspect::preflight(&sys) {
         if !m.get_flag("force") {
             return Err(CliError(format!(
                 "{}; nothing written (--force writes what there is)",
-                e.0
+                crate::error::chain(&e)
             )));
         }
         let _ = writeln!(
             io.err,
             "aactl: warning: {}; writing what there is (--force)",
-            crate::escape::escape_str(&e.0)
+            crate::escape::escape_str(&crate::error::chain(&e))
         );
     }
     let s = snapshot(&sys, dest)?;
@@ -252,5 +252,6 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             "processes"
         },
     );
-    super::ps::finish_output(io, written)
+    super::render::finish_output(io, written)?;
+    Ok(Exit::Success)
 }

@@ -8,11 +8,11 @@
 
 use super::Io;
 use crate::escape::escape_str;
-use crate::label::Mode;
-use crate::status::{
-    self, ExitStatus, Filter, Filters, PROCESS_SECTIONS, PROFILE_SECTIONS, ProcessOrder,
+use crate::inspect::aa_status::{
+    self as status, ExitStatus, Filter, Filters, PROCESS_SECTIONS, PROFILE_SECTIONS, ProcessOrder,
     StatusError,
 };
+use crate::label::Mode;
 use crate::system::{System, strerror};
 use std::ffi::OsString;
 use std::io::Write;
