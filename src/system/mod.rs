@@ -28,6 +28,7 @@ pub mod fs;
 mod params;
 mod proc;
 mod securityfs;
+pub mod snapshot;
 
 pub use params::{Enabled, Parameters};
 pub use proc::{AttrInterface, Process, ProcessScan};
