@@ -14,6 +14,8 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 pub mod load;
+pub mod load_watch;
+pub mod loader_cmd;
 pub mod mode;
 pub mod ps;
 pub mod remove_unknown;

@@ -8,9 +8,9 @@
 //! found and changed (and reloaded), 1 when any was not found or failed, 2 when
 //! nothing could be tried.
 
-use super::load::{
-    ParserUse, WatchOut, context, flag, run_watch, watch_text, with_parser_args_for,
-    with_watch_args, write_json, write_out,
+use super::load_watch::{run_watch, with_watch_args};
+use super::loader_cmd::{
+    ParserUse, WatchOut, context, flag, watch_text, with_parser_args_for, write_json, write_out,
 };
 use super::{CliError, Exit};
 use crate::cli::Io;

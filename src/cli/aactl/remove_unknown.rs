@@ -6,7 +6,7 @@
 //! 1 when a removal failed, 2 when nothing could be decided (loaded policy
 //! unreadable, `--names` failed, no parser).
 
-use super::load::{context, with_common_args, write_json, write_out};
+use super::loader_cmd::{context, with_common_args, write_json, write_out};
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
