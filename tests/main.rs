@@ -59,5 +59,7 @@ mod triage_conformance;
 mod triage_follow;
 mod triage_pitfalls;
 mod triage_write;
+// one stdout policy for every aactl subcommand (/dev/full: one message, exit 2)
+mod output_policy;
 // the library's layers point only downward (src/lib.rs)
 mod layering;

@@ -7,7 +7,12 @@
 use std::io::Write;
 
 pub mod aactl;
+pub mod exit;
+pub mod output;
 pub mod status;
+
+pub use exit::{CliError, Exit};
+pub use output::{Output, OutputState};
 
 /// Where a command writes: standard output and standard error, or buffers in tests.
 pub struct Io<'a> {
@@ -15,33 +20,49 @@ pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     /// Standard error.
     pub err: &'a mut dyn Write,
+    /// Set by [`run_main`], which then reports a failed standard output itself (the tools
+    /// leave it to it, so that the message is printed once).
+    caller_reports_stdout: bool,
 }
 
 impl<'a> Io<'a> {
     /// Bundles two writers.
     pub fn new(out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
-        Io { out, err }
+        Io {
+            out,
+            err,
+            caller_reports_stdout: false,
+        }
     }
 }
 
 /// Runs `f` against locked, buffered stdout and stderr and turns its status
-/// into an [`std::process::ExitCode`]. A panic (a bug, never input) exits 42
-/// like upstream's internal error; a closed stdout (EPIPE) is not an error.
+/// into an [`std::process::ExitCode`]. A panic (a bug, never input) exits
+/// [`Exit::PANIC`] like upstream's internal error. A closed stdout (EPIPE) at the final
+/// flush is not an error; any other error there is reported once as `TOOL: cannot write to
+/// standard output: REASON` and exits [`Exit::Error`].
 pub fn run_main(
+    tool: &'static str,
     f: impl FnOnce(&mut Io<'_>) -> u8 + std::panic::UnwindSafe,
 ) -> std::process::ExitCode {
     let result = std::panic::catch_unwind(move || {
         let stdout = std::io::stdout();
         let stderr = std::io::stderr();
-        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut buffered = std::io::BufWriter::new(stdout.lock());
+        let mut out = Output::new(&mut buffered);
         let mut err = stderr.lock();
         let code = {
             let mut io = Io::new(&mut out, &mut err);
+            io.caller_reports_stdout = true;
             f(&mut io)
         };
-        // A reader that went away (`aa-status | head`) is not our failure.
-        let _ = out.flush();
-        code
+        match out.finish() {
+            OutputState::Failed(e) => {
+                let _ = writeln!(err, "{tool}: {}", output::write_failure(&e));
+                Exit::Error.code()
+            }
+            OutputState::Written | OutputState::Closed => code,
+        }
     });
-    std::process::ExitCode::from(result.unwrap_or(42))
+    std::process::ExitCode::from(result.unwrap_or(Exit::PANIC))
 }

@@ -593,12 +593,12 @@ pub fn write_json(io: &mut Io<'_>, v: &impl Serialize) -> Result<(), CliError> {
     write_out(io, &format!("{s}\n"))
 }
 
-/// Writes text to stdout.
+/// Writes text to stdout. A write error is kept by the subcommand's [`crate::cli::Output`]
+/// and reported once at the end.
 ///
 /// # Errors
-/// [`CliError`] on a write error.
+/// None today; the type keeps the call sites uniform.
 pub fn write_out(io: &mut Io<'_>, s: &str) -> Result<(), CliError> {
-    io.out
-        .write_all(s.as_bytes())
-        .map_err(|e| CliError::from_error(&e))
+    let _ = io.out.write_all(s.as_bytes());
+    Ok(())
 }

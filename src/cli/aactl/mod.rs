@@ -23,35 +23,7 @@ mod render;
 pub mod snapshot;
 pub mod status;
 
-/// Exit status of `aactl` (documented in aactl(1)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Exit {
-    /// Everything worked; nothing invalid was found.
-    Success = 0,
-    /// The command ran but found a problem (an invalid profile, a failed load).
-    Failure = 1,
-    /// Usage error, or the input could not be read.
-    Error = 2,
-}
-
-/// An error that stops a subcommand; printed once, then mapped to [`Exit::Error`].
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(pub String);
-
-impl CliError {
-    /// Wraps any error, keeping its chain in the message.
-    pub fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
-        CliError(crate::error::chain(e))
-    }
-}
-
-impl From<crate::inspect::InspectError> for CliError {
-    fn from(e: crate::inspect::InspectError) -> Self {
-        CliError::from_error(&e)
-    }
-}
+pub use crate::cli::exit::{CliError, Exit};
 
 /// `--format text|json` (default text); `help` says what each gives.
 pub(super) fn format_arg(help: &'static str) -> Arg {
@@ -122,7 +94,26 @@ pub fn command() -> Command {
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
+///
+/// Standard output goes through one [`crate::cli::Output`] for every subcommand; the exit
+/// status comes from [`crate::cli::exit::conclude`].
 pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
+    let mut out = crate::cli::Output::new(&mut *io.out);
+    let result = {
+        let mut inner = Io::new(&mut out, &mut *io.err);
+        run_command(args, &mut inner)
+    };
+    let state = match out.finish() {
+        // `run_main` reports it, once.
+        crate::cli::OutputState::Failed(_) if io.caller_reports_stdout => {
+            crate::cli::OutputState::Written
+        }
+        state => state,
+    };
+    crate::cli::exit::conclude("aactl", result, state, io.err)
+}
+
+fn run_command(args: Vec<OsString>, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let matches = match command().try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
@@ -143,21 +134,11 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
             } else {
                 write!(io.out, "{rendered}")
             };
-            return code as u8;
+            return Ok(code);
         }
     };
-    if let Err(e) = check_root(&matches) {
-        let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&e.0));
-        return Exit::Error as u8;
-    }
-    let result = dispatch(&matches, io);
-    match result {
-        Ok(exit) => exit as u8,
-        Err(e) => {
-            let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&e.0));
-            Exit::Error as u8
-        }
-    }
+    check_root(&matches)?;
+    dispatch(&matches, io)
 }
 
 /// `--root DIR` must name a directory: a root that is missing (a typo) would
@@ -203,5 +184,5 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 
 /// Entry point of the `aactl` binary.
 pub fn main() -> std::process::ExitCode {
-    super::run_main(|io| run(std::env::args_os().collect(), io))
+    super::run_main("aactl", |io| run(std::env::args_os().collect(), io))
 }

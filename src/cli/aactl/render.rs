@@ -43,19 +43,13 @@ pub(super) fn line(io: &mut Io<'_>, text: &str) -> Result<(), CliError> {
     finish_output(io, written)
 }
 
-/// The end of a command's output: flushes it and maps a write error. A reader that has
-/// gone away (`aactl ps | head -1`, EPIPE) ends the command quietly, like `aa-status`; any
-/// other error (ENOSPC on `> /dev/full`) is reported once, naming standard output.
+/// The end of a command's output: flushes it. A write error needs no handling here: the
+/// subcommand's [`crate::cli::Output`] keeps the first one, and `aactl`'s exit status and
+/// message come from it (EPIPE quietly, anything else "cannot write to standard output").
 ///
 /// # Errors
-/// "cannot write to standard output: REASON".
+/// None today; the type keeps the call sites uniform.
 pub(super) fn finish_output(io: &mut Io<'_>, written: std::io::Result<()>) -> Result<(), CliError> {
-    match written.and_then(|()| io.out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError(format!(
-            "cannot write to standard output: {}",
-            crate::system::strerror(&e)
-        ))),
-    }
+    let _ = written.and_then(|()| io.out.flush());
+    Ok(())
 }

@@ -555,5 +555,5 @@ fn json_report(
 
 /// Entry point of the `aa-status` binary.
 pub fn main() -> std::process::ExitCode {
-    super::run_main(|io| run(std::env::args_os().collect(), io))
+    super::run_main("aa-status", |io| run(std::env::args_os().collect(), io))
 }
