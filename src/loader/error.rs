@@ -1,4 +1,4 @@
-//! Typed errors of the loader (spec/runtime-and-logs.md §4.2, pitfalls G-01…G-10, H-01).
+//! Typed errors of the loader: what `apparmor_parser` and the kernel report, decoded.
 //!
 //! Two layers:
 //! - [`LoadError`]: what one `apparmor_parser` run reported (decoded from its exit
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// Upstream prints `AppArmor parser error for FILE in profile READ at line N: MESSAGE`.
 /// `FILE` is the file given on the command line; `READ`, despite the words "in
 /// profile", is the file being **read** when the error happened (an include, for
-/// example), not a profile name (spec §4.2, §5 item 29).
+/// example), not a profile name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParserDiagnostic {
     /// The file given on the command line (`for FILE`), when printed.
@@ -79,7 +79,7 @@ impl KernelOp {
     }
 }
 
-/// Why the kernel refused a policy write, from the errno (spec §4.2).
+/// Why the kernel refused a policy write, from the errno.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KernelErrorKind {
@@ -164,7 +164,7 @@ pub enum LoadError {
         output: String,
     },
     /// The kernel refused a write to `.load`, `.replace` or `.remove`.
-    /// The exit status is 256 − errno (spec §4.2).
+    /// The exit status is 256 − errno.
     #[error("unable to {} \"{profile}\": {} (errno {errno}; parser said: {message})", op.as_str(), kind.describe())]
     Kernel {
         /// What was attempted.
@@ -195,7 +195,7 @@ pub enum LoadError {
         /// The parser's message (printed once even though 3.0.8 prints it twice).
         message: String,
     },
-    /// The parser was killed by a signal (pitfall G-07): no exit status exists.
+    /// The parser was killed by a signal: no exit status exists.
     #[error("apparmor_parser was killed by signal {signal} ({name})")]
     KilledBySignal {
         /// Signal number.
@@ -226,7 +226,7 @@ pub enum LoadError {
 /// An error of the loader itself (not of one parser run).
 #[derive(Debug, thiserror::Error)]
 pub enum LoaderError {
-    /// No `apparmor_parser` binary was found (pitfalls G-10, H-01).
+    /// No `apparmor_parser` binary was found.
     #[error("apparmor_parser not found (looked in: {}); install the apparmor package or give its path", .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     ParserNotFound {
         /// Every directory or file that was tried, in order.
@@ -321,7 +321,7 @@ pub enum LoaderError {
         /// What the parser reported.
         errors: Vec<LoadError>,
     },
-    /// Loaded policy could not be read (e.g. EACCES on `profiles` as non-root, pitfall H-02).
+    /// Loaded policy could not be read (e.g. EACCES on `profiles` as non-root).
     #[error("cannot read loaded policy: {0}")]
     Runtime(String),
 }

@@ -1,5 +1,5 @@
-//! `/sys/module/apparmor/parameters/*` (spec/runtime-and-logs.md §1.3) and "is AppArmor
-//! enabled?" (§1.6).
+//! `/sys/module/apparmor/parameters/*` and "is AppArmor enabled?" (docs/runtime.md,
+//! "Module parameters").
 
 use super::{System, SystemError, read_trimmed};
 use crate::label::Mode;
@@ -77,7 +77,7 @@ impl Parameters {
     }
 }
 
-/// The answer of libapparmor's `aa_is_enabled` (spec §1.6).
+/// The answer of libapparmor's `aa_is_enabled` (docs/runtime.md, "Module parameters").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enabled {
     /// Enabled and the policy interface is mounted.

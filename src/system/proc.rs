@@ -1,5 +1,5 @@
-//! Processes: `/proc/PID/attr/{apparmor/,}current`, `exe`, `comm` (spec/runtime-and-logs.md
-//! §1.4), read through `procfs` under the system root.
+//! Processes: `/proc/PID/attr/{apparmor/,}current`, `exe`, `comm` (docs/runtime.md, "Process
+//! labels"), read through `procfs` under the system root.
 
 use super::{System, SystemError};
 use crate::label::{Label, LabelError};
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 /// Which `/proc/PID/attr` file holds AppArmor's label, decided once per scan the way
-/// libapparmor does (spec §1.4).
+/// libapparmor does (docs/runtime.md, "Process labels").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrInterface {
     /// `attr/apparmor/current` (the LSM-specific directory exists for our own task), falling
@@ -145,7 +145,7 @@ fn attr_text(mut b: Vec<u8>) -> String {
 }
 
 impl System {
-    /// Decides which attribute file to read (spec §1.4): `<root>/proc/<own pid>/attr/apparmor`
+    /// Decides which attribute file to read (docs/runtime.md): `<root>/proc/<own pid>/attr/apparmor`
     /// exists (or is EACCES) → [`AttrInterface::Apparmor`]; else by `parameters/enabled`.
     pub fn attr_interface(&self) -> AttrInterface {
         let own = self

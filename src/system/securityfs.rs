@@ -1,5 +1,5 @@
 //! securityfs/apparmor: the `profiles` list, the `policy/` tree, `features/` and `revision`
-//! (spec/runtime-and-logs.md §1.2).
+//! (docs/runtime.md, "Files under the AppArmor directory").
 
 use super::{System, SystemError, fs, read_trimmed};
 use crate::label::{Label, Mode};
@@ -383,7 +383,7 @@ impl System {
     /// number.
     pub fn revision_at(&self, p: PathBuf) -> Result<u64, SystemError> {
         // One read only: on a live kernel a second read() of `revision` blocks until
-        // the policy changes (spec/runtime-and-logs.md §1.2), or fails with EAGAIN
+        // the policy changes (docs/runtime.md), or fails with EAGAIN
         // when the file was opened non-blocking.
         let s = read_once(&self.root, &p).map_err(|e| SystemError::io(&p, e))?;
         s.trim().parse().map_err(|_| {
@@ -418,7 +418,7 @@ fn kernel_has_identities(root: &Path, sfs: &Path) -> bool {
         .is_some_and(|e| fs::kind(root, &dir.join(&e.name).join("identity")).is_ok())
 }
 
-/// The kernel's directory-name mangling for a profile name (spec §1.2.2), without the `.ID`
+/// The kernel's directory-name mangling for a profile name (lossy), without the `.ID`
 /// suffix: leading `/` and `.` dropped, `/` → `.`, whitespace → `_`, only `[A-Za-z0-9._-]` kept.
 pub(crate) fn mangle(name: &str) -> String {
     let trimmed = name.trim_start_matches(['/', '.']);

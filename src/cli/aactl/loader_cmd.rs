@@ -408,7 +408,7 @@ pub(super) struct JsonOut<'a> {
 }
 
 /// True when a result failed with a policy syntax error: then the parser's version
-/// is worth showing, since newer syntax needs a newer parser (pitfall G-08).
+/// is worth showing, since newer syntax needs a newer parser.
 pub fn needs_version(results: &[TargetResult]) -> bool {
     results.iter().any(|r| {
         r.report.as_ref().is_some_and(|rep| {

@@ -1,5 +1,5 @@
 //! `aactl enforce|complain|audit|disable|enable PROFILE|PATH...`
-//! (spec/runtime-and-logs.md §4.4; the differences from upstream are in
+//! (the differences from upstream's aa-enforce and friends are in
 //! [`crate::loader::mode`]).
 //!
 //! A target is a profile file, a profile name (`name`, `parent//hat`) or a program

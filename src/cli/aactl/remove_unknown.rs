@@ -1,6 +1,6 @@
 //! `aactl remove-unknown [--dry-run]`: unload loaded profiles that are in no
-//! profile directory (spec/runtime-and-logs.md §4.5; the differences from
-//! upstream's script are in [`crate::loader::unknown`]).
+//! profile directory (the differences from upstream's aa-remove-unknown script are
+//! in [`crate::loader::unknown`]).
 //!
 //! Exit status: 0 when every unknown profile was removed (or none was unknown),
 //! 1 when a removal failed, 2 when nothing could be decided (loaded policy

@@ -1,9 +1,10 @@
 //! The aa-status model: loaded profiles and confined processes, with upstream 6.0's rules for
 //! which processes count, how entries fall into mode sections, and how they are sorted
-//! (spec/runtime-and-logs.md §2.3–§2.4).
+//! (docs/runtime.md, "What aa-status does that we copy").
 //!
 //! Reading goes through [`System`]; everything after that is pure and works on literal
-//! values in tests. `aactl status`/`aactl ps` build their tables on [`Status`].
+//! values in tests. Only aa-status uses this model; `aactl status`/`aactl ps` use the shared
+//! one in [`crate::inspect`].
 
 use crate::label::Mode;
 use crate::system::{ProcessScan, ProfileLine, System, SystemError};
