@@ -40,7 +40,7 @@ pub fn command() -> Command {
 /// Runs `aactl snapshot DIR` (reading the system given by `--root`, default `/`).
 ///
 /// # Errors
-/// AppArmor cannot be inspected (see [`super::status::preflight`]) and `--force` is not
+/// AppArmor cannot be inspected (see [`crate::inspect::preflight`]) and `--force` is not
 /// given; otherwise see [`snapshot`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
