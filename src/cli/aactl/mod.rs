@@ -9,6 +9,8 @@ pub mod check;
 use super::Io;
 
 pub mod log;
+mod log_suggest;
+mod log_summary;
 pub mod log_triage;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
