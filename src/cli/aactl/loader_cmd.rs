@@ -568,7 +568,7 @@ fn failure_lines(r: &TargetResult) -> Vec<String> {
     }
     if let Some(rep) = &r.report {
         for e in &rep.errors {
-            v.push(escape_str(&e.to_string()).into_owned());
+            v.push(escape_str(&crate::error::chain(e)).into_owned());
             if let LoadError::Kernel {
                 kind: crate::loader::KernelErrorKind::AlreadyExists,
                 ..

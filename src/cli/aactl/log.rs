@@ -4,7 +4,7 @@
 
 use super::{CliError, Exit};
 use crate::cli::Io;
-use crate::loader::error::chain;
+use crate::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
 use crate::log::render::{RecordJson, text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};

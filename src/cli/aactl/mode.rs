@@ -473,7 +473,7 @@ fn write_errors(io: &mut Io<'_>, verb: &str, results: &[FileResult]) -> Result<(
                 s.push_str(&format!(
                     "aactl: {verb} {}: {}\n",
                     escape_str(&what),
-                    escape_str(&e.to_string())
+                    escape_str(&crate::error::chain(e))
                 ));
             }
         }
