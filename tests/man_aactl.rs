@@ -249,6 +249,9 @@ not mounted (no \fBsecurityfs\fR entry with an \fIapparmor\fR directory in
 listed; the same for \fBaactl snapshot\fR unless \fB\-\-force\fR. Unlike
 \fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one status for
 "could not inspect" and tells the cause in the message.
+Every command also exits 2 when standard output cannot be written, with the one message
+\fBaactl: cannot write to standard output: \fR\fIREASON\fR; a reader that went away
+(\fBEPIPE\fR, as in \fBaactl ps | head\fR) ends the output quietly and keeps the status.
 .SH DIAGNOSTICS
 Every message \fBaactl\fR prints on standard error starts with \fBaactl: \fR (warnings with
 \fBaactl: warning: \fR), usage errors included.
