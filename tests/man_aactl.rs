@@ -215,12 +215,17 @@ be an included file), \fBline\fR and \fBcolumn\fR (1\-based; column in bytes) an
 \fBmessage\fR).
 .SS "aactl log \-\-format json"
 NDJSON: one object per AppArmor record, one per line, in the order read. The members are
-specified in \fIdocs/log\-schema.md\fR: \fBversion\fR (\fB1\fR), \fBevent\fR
+specified in \fIdocs/log\-schema.md\fR: \fBversion\fR (\fB2\fR), \fBevent\fR
 (\fBAA_RECORD_DENIED\fR, \fBAA_RECORD_ALLOWED\fR, ...), \fBoperation\fR, \fBclass\fR,
 \fBprofile\fR, \fBname\fR, \fBrequested_mask\fR, \fBdenied_mask\fR, \fBpid\fR, \fBcomm\fR,
 the network, D\-Bus, signal and mount fields, \fBcontext\fR (the other records of the same
-audit event), \fBsource\fR, \fBline\fR and \fBtime\fR (RFC 3339, UTC). Unlike the documents
-above, a field the record does not have is left out, not \fBnull\fR. With \fB\-\-stats\fR,
+audit event), \fBprovenance\fR, \fBsource\fR, \fBline\fR and \fBtime\fR (RFC 3339, UTC).
+Unlike the documents above, a field the record does not have is left out, not \fBnull\fR;
+\fBprovenance\fR is on every record: \fBkernel\fR (the kernel's AppArmor module),
+\fBtrusted\-helper\fR (dbus\-daemon or dbus\-broker, as the audit subsystem or journald
+identified the sender) or \fBuntrusted\fR (a sender nobody vouches for: another program's
+syslog line, a line without kernel framing, a journal entry of a user process; anyone can
+write one). Version 2 added \fBprovenance\fR. With \fB\-\-stats\fR,
 a \fBstats\fR object goes to standard error. \fB\-\-summary\fR prints one object with
 \fBrecords\fR, \fBgroups\fR and \fBoverflow_records\fR; \fB\-\-suggest\fR one object with
 \fBprofiles\fR and \fBno_rule\fR (both in \fIdocs/triage.md\fR).
