@@ -1563,47 +1563,18 @@ fn printk_tail(rest: &[u8]) -> bool {
     matches!(r, b"" | b"audit:" | b"audit: ")
 }
 
-/// True when `prefix` is one that only the kernel's channels write, ahead
-/// of an audit record: none (auditd, raw kernel text); `msg=` (the audit
-/// dispatcher); auditd's `node=HOST `; printk's `audit: ` alone, behind a
-/// dmesg timestamp, or behind a /dev/kmsg header of the kernel facility
-/// (user space writing to /dev/kmsg gets another facility); a syslog
-/// header whose tag is `kernel:` (`DATE [HOST] kernel: `).
-fn kernel_prefix(prefix: &[u8], after_date: Option<&[u8]>) -> bool {
-    if let Some(rest) = after_date {
-        return match rest.strip_prefix(b"kernel:") {
-            Some(tail) => printk_tail(tail),
-            None => false,
-        };
-    }
-    let p = match prefix.strip_prefix(b"node=") {
-        Some(n) => match memchr::memchr(b' ', n) {
-            Some(sp) => &n[sp + 1..],
-            None => return false,
-        },
-        None => prefix,
-    };
-    if matches!(p, b"" | b"msg=") {
-        return true;
-    }
-    if let Ok((tail, _)) = bracket_time(prefix) {
-        return printk_tail(tail);
-    }
-    if let Ok((tail, (pri, _))) = kmsg_prefix(prefix) {
-        // facility 0 (LOG_KERN): priorities 0 to 7
-        return dec(pri).is_some_and(|p| p < 8) && printk_tail(tail);
-    }
-    printk_tail(prefix)
-}
-
 fn host(i: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while1(|b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')).parse(i)
 }
 
 /// Fills `prefix_time` and `host` from the text before the payload, and
 /// sets the origin to [`Origin::Kernel`] when the prefix is one only the
-/// kernel's channels write ([`kernel_prefix`]; the framing and type of the
-/// record may still lower it, see [`parse_line_into`]).
+/// kernel's channels write (the framing and type of the record may still
+/// lower it, see [`parse_line_into`]): none (auditd, raw kernel text);
+/// `msg=` (the audit dispatcher); auditd's `node=HOST `; printk's `audit: `
+/// alone, behind a dmesg timestamp, or behind a /dev/kmsg header of the
+/// kernel facility (user space writing to /dev/kmsg gets another one); a
+/// syslog header whose tag is `kernel:` (`DATE [HOST] kernel: `).
 fn parse_prefix(prefix: &[u8], rec: &mut Record) {
     let p = &mut rec.provenance;
     if prefix.is_empty() {
@@ -1611,45 +1582,36 @@ fn parse_prefix(prefix: &[u8], rec: &mut Record) {
         p.origin = Origin::Kernel;
         return;
     }
-    if let Some(n) = prefix.strip_prefix(b"node=") {
+    let kernel = if let Some(n) = prefix.strip_prefix(b"node=") {
         let end = n.iter().position(|&b| b == b' ').unwrap_or(n.len());
         p.host = Some(lossy_string(&n[..end]));
-        if kernel_prefix(prefix, None) {
-            p.origin = Origin::Kernel;
-        }
-        return;
-    }
-    let after_date = if let Ok((rest, d)) = classic_date(prefix) {
+        matches!(&n[end..], b" " | b" msg=")
+    } else if let Ok((rest, d)) = classic_date(prefix).or_else(|_| iso_date(prefix)) {
         p.prefix_time = Some(lossy_string(d));
-        Some(rest)
-    } else if let Ok((rest, d)) = iso_date(prefix) {
-        p.prefix_time = Some(lossy_string(d));
-        Some(rest)
-    } else if let Ok((_, t)) = bracket_time(prefix) {
+        // the syslog tag, after the host: `host prog[pid]:` – a host is
+        // followed by a space, a program by ':' or '['
+        let rest = trim_start(rest);
+        let tag = match host(rest) {
+            Ok((after, h)) if after.first() == Some(&b' ') => {
+                p.host = Some(lossy_string(h));
+                trim_start(after)
+            }
+            _ => rest,
+        };
+        tag.strip_prefix(b"kernel:").is_some_and(printk_tail)
+    } else if let Ok((tail, t)) = bracket_time(prefix) {
         p.prefix_time = Some(format!("[{}]", String::from_utf8_lossy(t)));
-        None
-    } else if let Ok((_, (_, us))) = kmsg_prefix(prefix) {
+        printk_tail(tail)
+    } else if let Ok((tail, (pri, us))) = kmsg_prefix(prefix) {
         if let Some(us) = dec(us) {
             p.prefix_time = Some(format!("[{:5}.{:06}]", us / 1_000_000, us % 1_000_000));
         }
-        None
+        // facility 0 (LOG_KERN): priorities 0 to 7
+        dec(pri).is_some_and(|p| p < 8) && printk_tail(tail)
     } else {
-        None
+        prefix == b"msg=" || printk_tail(prefix)
     };
-    // the syslog tag, after the date and host
-    let mut tag = None;
-    if let Some(rest) = after_date {
-        let rest = trim_start(rest);
-        tag = Some(rest);
-        if let Ok((after, h)) = host(rest) {
-            // `host prog[pid]:` – a host is followed by a space, a program by ':' or '['
-            if after.first() == Some(&b' ') {
-                p.host = Some(lossy_string(h));
-                tag = Some(trim_start(after));
-            }
-        }
-    }
-    if kernel_prefix(prefix, tag) {
+    if kernel {
         p.origin = Origin::Kernel;
     }
 }
