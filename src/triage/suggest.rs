@@ -907,7 +907,7 @@ impl Suggestions {
     pub fn blocks(&self) -> Vec<Profile> {
         self.top
             .iter()
-            .map(|(name, n)| build(name, n, false))
+            .map(|(name, n)| build(name, n, false, false))
             .collect()
     }
 
@@ -918,7 +918,7 @@ impl Suggestions {
         self.untrusted
             .iter()
             .filter(|(_, n)| n.rule_count() > 0)
-            .map(|(name, n)| build(name, n, false))
+            .map(|(name, n)| build(name, n, false, true))
             .collect()
     }
 
@@ -1167,10 +1167,16 @@ fn items(n: &Node) -> Vec<Item> {
     out
 }
 
-fn build(name: &str, n: &Node, hat: bool) -> Profile {
+/// The block of profile `name` (a hat when `hat`); with `prune`, hats and
+/// children without a rule are left out (the untrusted part: a trusted
+/// record may have taken their rules).
+fn build(name: &str, n: &Node, hat: bool, prune: bool) -> Profile {
     let mut body = items(n);
     for (c, child) in &n.children {
-        body.push(Item::Profile(Box::new(build(c, child, true))));
+        if prune && child.rule_count() == 0 {
+            continue;
+        }
+        body.push(Item::Profile(Box::new(build(c, child, true, prune))));
     }
     let kind = if hat {
         ProfileKind::Caret
@@ -1244,6 +1250,45 @@ mod tests {
                 proptest::prop_assert_eq!(lit, String::from_utf8_lossy(&path).into_owned());
             }
         }
+    }
+
+    #[test]
+    fn untrusted_rules_apart_per_permission_and_hat() {
+        let kernel = r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" class="file" profile="p//hat" name="/x" comm="c" requested_mask="r" denied_mask="r" fsuid=1 ouid=0"#;
+        let forged = |profile: &str, mask: &str, name: &str| {
+            format!(
+                "Nov 29 18:00:00 h mallory: type=1400 audit(1.2:4): apparmor=\"DENIED\" operation=\"open\" class=\"file\" profile=\"{profile}\" name=\"{name}\" comm=\"c\" requested_mask=\"{mask}\" denied_mask=\"{mask}\" fsuid=1 ouid=0"
+            )
+        };
+        let add = |s: &mut Suggestions, line: &str| {
+            let (v, _) = crate::log::parse_str(line, "t");
+            for r in &v {
+                s.add(r, &super::super::classify::profiles_of(r));
+            }
+        };
+        // a forged `rw` after the kernel's `r`: only `w` is untrusted
+        let mut s = Suggestions::default();
+        add(&mut s, kernel);
+        add(&mut s, &forged("p//hat", "rw", "/x"));
+        assert_eq!(s.render(), "profile p {\n  ^hat {\n    /x r,\n  }\n}\n");
+        assert_eq!(
+            s.render_untrusted(),
+            "profile p {\n  ^hat {\n    /x w,\n  }\n}\n"
+        );
+        // the kernel's record after the forged one takes its rule: the hat
+        // is left out of the untrusted part, which keeps p's own rule
+        let mut s = Suggestions::default();
+        add(&mut s, &forged("p//hat", "r", "/x"));
+        add(&mut s, &forged("p", "r", "/z"));
+        add(&mut s, kernel);
+        assert_eq!((s.rule_count(), s.untrusted_rule_count()), (1, 1));
+        assert_eq!(s.render_untrusted(), "profile p {\n  /z r,\n}\n");
+        s.trust_untrusted();
+        assert_eq!(
+            s.render(),
+            "profile p {\n  /z r,\n  ^hat {\n    /x r,\n  }\n}\n"
+        );
+        assert_eq!(s.untrusted_rule_count(), 0);
     }
 
     #[test]
