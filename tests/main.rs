@@ -40,6 +40,9 @@ mod status_system;
 mod log_conformance;
 mod log_parallel;
 mod log_pitfalls;
+// forged log lines (logger, a journal entry claiming dbus-daemon) never become
+// written rules without --trust-userspace-records; kernel lines still do
+mod log_provenance;
 // awkward input for the parallel log reader vs the line reader
 mod log_robust;
 mod policy_semantic;

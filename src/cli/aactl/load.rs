@@ -292,6 +292,10 @@ pub struct WatchOut {
     pub dropped: u64,
     /// The suggested rules, as policy text.
     pub suggestions: String,
+    /// Rules that only records of unverified senders support (a log line
+    /// any local user can write), as policy text; kept apart.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub untrusted_suggestions: String,
     /// A read error that ended the watch early.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -378,6 +382,7 @@ pub fn run_watch(
             .collect(),
         dropped: w.dropped,
         suggestions: w.suggestions.render(),
+        untrusted_suggestions: w.suggestions.render_untrusted(),
         error: w.error,
     }))
 }
@@ -409,6 +414,13 @@ pub fn watch_text(w: &WatchOut) -> String {
     if !w.suggestions.is_empty() {
         s.push_str("suggested rules:\n");
         s.push_str(&w.suggestions);
+    }
+    if !w.untrusted_suggestions.is_empty() {
+        s.push_str(
+            "rules supported only by records whose sender is not verified (UNTRUSTED: any local \
+             user can write such a log line):\n",
+        );
+        s.push_str(&w.untrusted_suggestions);
     }
     s
 }

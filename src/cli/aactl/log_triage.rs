@@ -1,5 +1,8 @@
 //! The triage views of `aactl log`: filters on every view, `--summary`,
-//! `--suggest` (with `--generalize`, `--write`, `--dry-run`) and `--follow`.
+//! `--suggest` (with `--generalize`, `--write`, `--dry-run`,
+//! `--trust-userspace-records`) and `--follow`. Rules that only records of
+//! unverified senders support are shown apart and not written unless the
+//! user trusts those records explicitly (docs/triage.md, "Provenance").
 //! The logic lives in [`crate::triage`]; this module maps arguments and
 //! prints.
 
@@ -12,7 +15,7 @@ use crate::log::reader::{LogReader, ReaderOptions};
 use crate::log::render::{rfc3339, text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Record, Source};
-use crate::policy::ast::Item;
+use crate::policy::ast::{Item, Profile};
 use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
 use crate::triage::generalize::generalize;
@@ -65,6 +68,19 @@ pub fn args(cmd: Command) -> Command {
             .action(ArgAction::SetTrue)
             .requires("write")
             .help("With --write: show the changes without writing"),
+    )
+    .arg(
+        Arg::new("trust-userspace-records")
+            .long("trust-userspace-records")
+            .action(ArgAction::SetTrue)
+            .requires("suggest")
+            .help(
+                "With --suggest: treat records whose sender is not verified (syslog lines of \
+                 other programs, lines without kernel framing, journal entries of user \
+                 processes) like the kernel's, and --write their rules too. Any local user can \
+                 write such records (logger), so their rules are otherwise shown apart and \
+                 never written",
+            ),
     )
     .arg(
         Arg::new("profile-dir")
@@ -564,7 +580,11 @@ fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
             }
             let events: Vec<&str> = g.events.iter().map(|e| e.as_kernel_name()).collect();
             b.push_record([
-                g.count.to_string(),
+                if g.untrusted > 0 {
+                    format!("{} ({} untrusted)", g.count, g.untrusted)
+                } else {
+                    g.count.to_string()
+                },
                 events.join(","),
                 escape_str(&k.class).into_owned(),
                 k.operation.escaped().into_owned(),
@@ -634,6 +654,9 @@ fn finish_suggest(
     let mut disk = dir
         .is_dir()
         .then(|| OnDisk::new_in(sys.root(), dir.clone()));
+    if m.get_flag("trust-userspace-records") {
+        s.trust_untrusted();
+    }
     if let Some(d) = disk.as_mut() {
         let removed = s.retain(&mut |name, rule| {
             let top = name.split("//").next().unwrap_or(name);
@@ -657,23 +680,23 @@ fn finish_suggest(
         return write_out(m, sys, &dir, disk.as_mut(), s, io);
     }
     if json {
-        let blocks: Vec<serde_json::Value> = s
-            .blocks()
-            .iter()
-            .map(|b| {
-                let rules: Vec<String> = b
-                    .items
-                    .iter()
-                    .filter(|i| matches!(i, Item::Rule(_)))
-                    .map(Item::to_string)
-                    .collect();
-                serde_json::json!({
-                    "profile": b.name.value(),
-                    "rules": rules,
-                    "block": b.to_string(),
+        let blocks = |list: Vec<Profile>| -> Vec<serde_json::Value> {
+            list.iter()
+                .map(|b| {
+                    let rules: Vec<String> = b
+                        .items
+                        .iter()
+                        .filter(|i| matches!(i, Item::Rule(_)))
+                        .map(Item::to_string)
+                        .collect();
+                    serde_json::json!({
+                        "profile": b.name.value(),
+                        "rules": rules,
+                        "block": b.to_string(),
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        };
         let notes: Vec<serde_json::Value> = s
             .notes
             .iter()
@@ -684,14 +707,33 @@ fn finish_suggest(
                 })
             })
             .collect();
-        let v = serde_json::json!({ "profiles": blocks, "no_rule": notes });
+        let v = serde_json::json!({
+            "profiles": blocks(s.blocks()),
+            "untrusted_profiles": blocks(s.untrusted_blocks()),
+            "no_rule": notes,
+        });
         let _ = writeln!(io.out, "{v}");
     } else {
         let _ = write!(io.out, "{}", s.render());
+        if s.untrusted_rule_count() > 0 {
+            if !s.is_empty() {
+                let _ = writeln!(io.out);
+            }
+            let _ = write!(io.out, "{UNTRUSTED_HEADER}{}", s.render_untrusted());
+        }
         print_notes(s, io);
     }
     Ok(Exit::Success)
 }
+
+/// Heads the `--suggest` section of rules that only records of unverified
+/// senders support (policy comments: the output stays valid policy).
+const UNTRUSTED_HEADER: &str = "\
+# UNTRUSTED: the rules below are supported only by records whose sender is not
+# verified (a syslog line of another program, a line without kernel framing, a
+# journal entry of a user process). Any local user can write such a record
+# (logger). --write leaves them out unless --trust-userspace-records is given.
+";
 
 fn write_out(
     m: &ArgMatches,
@@ -805,6 +847,16 @@ fn write_out(
                 failed = true;
             }
         }
+    }
+    // (none left after --trust-userspace-records, which moved them in)
+    let untrusted = s.untrusted_rule_count();
+    if untrusted > 0 {
+        let _ = writeln!(
+            io.err,
+            "aactl: {untrusted} rule(s) not written: only records whose sender is not verified \
+             support them (any local user can write such a log line); review them with \
+             --suggest and pass --trust-userspace-records to write them anyway"
+        );
     }
     if !any {
         let _ = writeln!(io.err, "aactl: nothing to write");
