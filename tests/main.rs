@@ -55,3 +55,6 @@ mod triage_conformance;
 mod triage_follow;
 mod triage_pitfalls;
 mod triage_write;
+// hostile roots: every place read or written under --root as a link out of the root,
+// a FIFO, a link to /dev/zero or a sparse file, for every command that uses it
+mod trust_hostile;
