@@ -64,3 +64,6 @@ mod triage_pitfalls;
 mod triage_write;
 // the library's layers point only downward (src/lib.rs)
 mod layering;
+// hostile roots: every place read or written under --root as a link out of the root,
+// a FIFO, a link to /dev/zero or a sparse file, for every command that uses it
+mod trust_hostile;
