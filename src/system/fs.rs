@@ -557,15 +557,17 @@ pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
 /// `.remove` checked by [`control_path`]. Returns the real folder.
 ///
 /// # Errors
-/// The first refusal, as [`control_path`].
-pub fn control_dir(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+/// The path refused (the folder, or the control file in it) and why, as
+/// [`control_path`].
+pub fn control_dir(root: &Path, dir: &Path) -> Result<PathBuf, (PathBuf, io::Error)> {
     let real = if is_host_root(root) {
         dir.to_path_buf()
     } else {
-        resolve_in_root(root, below(root, dir).unwrap_or(dir))?
+        resolve_in_root(root, below(root, dir).unwrap_or(dir)).map_err(|e| (dir.to_owned(), e))?
     };
     for name in [".load", ".replace", ".remove"] {
-        control_path(root, &dir.join(name))?;
+        let p = dir.join(name);
+        control_path(root, &p).map_err(|e| (p, e))?;
     }
     Ok(real)
 }

@@ -121,6 +121,10 @@ impl OnDisk {
                 continue;
             };
             if !self.resolver.search.allows(&real) {
+                if !self.unreadable.iter().any(|(p, _)| *p == f) {
+                    let why = crate::system::fs::escapes(&real).to_string();
+                    self.unreadable.push((f.clone(), why));
+                }
                 continue;
             }
             let bytes = match crate::policy::read_policy_file(&real) {

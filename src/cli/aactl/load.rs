@@ -506,10 +506,10 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
             } else {
                 system.root()
             };
-            let real = crate::system::fs::control_dir(within, fs).map_err(|e| {
+            let real = crate::system::fs::control_dir(within, fs).map_err(|(path, e)| {
                 CliError(format!(
                     "{}: {}",
-                    crate::escape::escape_str(&fs.to_string_lossy()),
+                    crate::escape::escape_str(&path.to_string_lossy()),
                     crate::system::strerror(&e)
                 ))
             })?;
