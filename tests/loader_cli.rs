@@ -165,42 +165,38 @@ fn unload_by_name_writes_remove_with_nul() {
 }
 
 #[test]
-fn unload_through_a_symlinked_control_file_is_refused() {
-    // A .remove that is a symlink is never written through (here to /dev/full).
-    let fs = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("/dev/full", fs.path().join(".remove")).unwrap();
-    let (code, out, err) = aactl(&[
-        "unload",
-        "--apparmorfs",
-        s(fs.path()),
-        "--parser",
-        "/nonexistent",
-        "--name",
-        "x",
-    ]);
-    assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("is a symlink (refused)"), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-}
-
-#[test]
-fn unload_into_a_control_folder_that_is_not_a_file_is_refused() {
-    // .remove a directory: refused before anything is written (the kernel's answers
+fn unload_through_a_control_file_that_is_not_a_file_is_refused() {
+    // A .remove that is a symlink (here to /dev/full) is never written through, and
+    // one that is a folder is refused before anything is written (the kernel's answers
     // to a write are covered by the loader library tests).
-    let fs = tempfile::tempdir().unwrap();
-    std::fs::create_dir(fs.path().join(".remove")).unwrap();
-    let (code, _, err) = aactl(&[
-        "unload",
-        "--apparmorfs",
-        s(fs.path()),
-        "--parser",
-        "/nonexistent",
-        "--name",
-        "x",
-        "--json",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("not a regular file (refused)"), "{err}");
+    type Make = fn(&std::path::Path);
+    let cases: [(Make, &str); 2] = [
+        (
+            |p| std::os::unix::fs::symlink("/dev/full", p).unwrap(),
+            "is a symlink (refused)",
+        ),
+        (
+            |p| std::fs::create_dir(p).unwrap(),
+            "not a regular file (refused)",
+        ),
+    ];
+    for (make, want) in cases {
+        let fs = tempfile::tempdir().unwrap();
+        make(&fs.path().join(".remove"));
+        let (code, out, err) = aactl(&[
+            "unload",
+            "--apparmorfs",
+            s(fs.path()),
+            "--parser",
+            "/nonexistent",
+            "--name",
+            "x",
+        ]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(err.contains(".remove"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

@@ -256,9 +256,11 @@ fn pitfalls_e_and_d_sources() {
         br#"{"__CURSOR":"c1","_SOURCE_REALTIME_TIMESTAMP":"1700000000123000","_AUDIT_ID":"45","_TRANSPORT":"audit","MESSAGE":"AVC apparmor=\"DENIED\" operation=\"open\" class=\"file\" profile=\"/usr/bin/foo\" name=\"/etc/shadow\" pid=1234 comm=\"foo\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0"}"#,
         &mut buf,
         1,
+        &apparmor::log::source::TrustedSenders::default(),
     )
     .unwrap();
     assert_eq!(m.audit_id.unwrap().serial, 45);
+    assert_eq!(m.origin, Some(apparmor::log::Origin::Kernel));
     let (r, _) = parse_str(std::str::from_utf8(&buf).unwrap(), "journal");
     assert_eq!(r[0].denied_mask, t("r"));
     println!("pitfalls E: source selection checked");

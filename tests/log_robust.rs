@@ -238,7 +238,8 @@ fn json_keys_are_the_documented_schema() {
     let mut n = 0;
     for l in out.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert_eq!(v["version"], 1);
+        assert_eq!(v["version"], 2);
+        assert!(v["provenance"].is_string(), "{l}");
         for k in v.as_object().unwrap().keys() {
             assert!(doc.contains(&format!("`{k}`")), "key {k} not documented");
         }

@@ -40,6 +40,9 @@ mod status_system;
 mod log_conformance;
 mod log_parallel;
 mod log_pitfalls;
+// forged log lines (logger, a journal entry claiming dbus-daemon) never become
+// written rules without --trust-userspace-records; kernel lines still do
+mod log_provenance;
 // awkward input for the parallel log reader vs the line reader
 mod log_robust;
 mod policy_semantic;
@@ -63,3 +66,6 @@ mod triage_write;
 mod output_policy;
 // the library's layers point only downward (src/lib.rs)
 mod layering;
+// hostile roots: every place read or written under --root as a link out of the root,
+// a FIFO, a link to /dev/zero or a sparse file, for every command that uses it
+mod trust_hostile;

@@ -66,6 +66,16 @@ disk already allow) and with \fB\-\-write\fR appends them to the profiles' local
 \fB\-\-follow\fR keeps reading a file or the journal as records arrive (see
 \fIdocs/triage.md\fR).
 .PP
+Any local user can write a syslog line or a journal entry (\fBlogger\fR(1)) that looks like
+an AppArmor denial, so each record carries its provenance, judged by the channel it came
+through and never by its text: the kernel (auditd's log, the ring buffer, a syslog line
+tagged \fBkernel:\fR, the journal's kernel and audit transports), a trusted helper (the
+D\-Bus daemon, identified by the audit subsystem or by journald's own fields), or a sender
+that is not verified. Records of unverified senders are listed marked \fB(untrusted)\fR;
+the rules only they support are printed apart by \fB\-\-suggest\fR, under an
+\fBUNTRUSTED\fR comment, and \fB\-\-write\fR skips them, saying how many on standard error,
+unless \fB\-\-trust\-userspace\-records\fR is given.
+.PP
 \fBaactl load\fR, \fBreplace\fR and \fBunload\fR run \fBapparmor_parser\fR(8) with the
 right options and report a result per file and per profile; \fBunload\fR also removes loaded
 profiles by name. \fB\-\-dry\-run\fR prints the exact commands and changes nothing.
@@ -216,15 +226,21 @@ be an included file), \fBline\fR and \fBcolumn\fR (1\-based; column in bytes) an
 \fBmessage\fR).
 .SS "aactl log \-\-format json"
 NDJSON: one object per AppArmor record, one per line, in the order read. The members are
-specified in \fIdocs/log\-schema.md\fR: \fBversion\fR (\fB1\fR), \fBevent\fR
+specified in \fIdocs/log\-schema.md\fR: \fBversion\fR (\fB2\fR), \fBevent\fR
 (\fBAA_RECORD_DENIED\fR, \fBAA_RECORD_ALLOWED\fR, ...), \fBoperation\fR, \fBclass\fR,
 \fBprofile\fR, \fBname\fR, \fBrequested_mask\fR, \fBdenied_mask\fR, \fBpid\fR, \fBcomm\fR,
 the network, D\-Bus, signal and mount fields, \fBcontext\fR (the other records of the same
-audit event), \fBsource\fR, \fBline\fR and \fBtime\fR (RFC 3339, UTC). Unlike the documents
-above, a field the record does not have is left out, not \fBnull\fR. With \fB\-\-stats\fR,
-a \fBstats\fR object goes to standard error. \fB\-\-summary\fR prints one object with
-\fBrecords\fR, \fBgroups\fR and \fBoverflow_records\fR; \fB\-\-suggest\fR one object with
-\fBprofiles\fR and \fBno_rule\fR (both in \fIdocs/triage.md\fR).
+audit event), \fBprovenance\fR, \fBsource\fR, \fBline\fR and \fBtime\fR (RFC 3339, UTC).
+Unlike the documents above, a field the record does not have is left out, not \fBnull\fR;
+\fBprovenance\fR is on every record: \fBkernel\fR (the kernel's AppArmor module),
+\fBtrusted\-helper\fR (dbus\-daemon or dbus\-broker, as the audit subsystem or journald
+identified the sender) or \fBuntrusted\fR (a sender nobody vouches for: another program's
+syslog line, a line without kernel framing, a journal entry of a user process; anyone can
+write one). Version 2 added \fBprovenance\fR. With \fB\-\-stats\fR, a \fBstats\fR object goes
+to standard error. \fB\-\-summary\fR prints one object with \fBrecords\fR, \fBgroups\fR and
+\fBoverflow_records\fR; \fB\-\-suggest\fR one object with \fBprofiles\fR,
+\fBuntrusted_profiles\fR (rules only untrusted records support) and \fBno_rule\fR (all in
+\fIdocs/triage.md\fR).
 "#;
 
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"

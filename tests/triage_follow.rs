@@ -15,7 +15,7 @@ fn line(n: u32) -> String {
 
 /// A following aactl, killed and reaped when the test ends without having
 /// waited for it (a failed assertion must not leave it following forever).
-struct Aactl(Child);
+pub(crate) struct Aactl(pub(crate) Child);
 
 impl Drop for Aactl {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ impl Drop for Aactl {
 
 /// Starts `aactl ARGS` (stdin and stderr null); its stdout lines arrive on
 /// the receiver, sent by the returned reader thread.
-fn spawn_aactl(cmd: &mut Command) -> (Aactl, Receiver<String>, JoinHandle<()>) {
+pub(crate) fn spawn_aactl(cmd: &mut Command) -> (Aactl, Receiver<String>, JoinHandle<()>) {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -47,7 +47,7 @@ fn spawn_aactl(cmd: &mut Command) -> (Aactl, Receiver<String>, JoinHandle<()>) {
 
 /// The lines received up to and including the first that contains `want`;
 /// panics after 60 s without one.
-fn lines_until(rx: &Receiver<String>, want: &str) -> Vec<String> {
+pub(crate) fn lines_until(rx: &Receiver<String>, want: &str) -> Vec<String> {
     let mut seen = Vec::new();
     let t = Instant::now();
     while !seen.iter().any(|l: &String| l.contains(want)) {
@@ -63,7 +63,7 @@ fn lines_until(rx: &Receiver<String>, want: &str) -> Vec<String> {
 }
 
 /// Sends SIGINT to `child` (through kill(1)); the status of kill.
-fn sigint(child: &Child) -> ExitStatus {
+pub(crate) fn sigint(child: &Child) -> ExitStatus {
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

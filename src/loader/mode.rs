@@ -211,6 +211,8 @@ impl ProfileIndex {
         for f in super::profile_files(dir)? {
             let c = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
             if croot.as_ref().is_some_and(|r| !c.starts_with(r)) {
+                let why = crate::system::fs::escapes(&c);
+                unreadable.push((f, why.to_string()));
                 continue;
             }
             let is_link = std::fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_symlink());

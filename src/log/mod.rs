@@ -2,7 +2,9 @@
 //!
 //! - [`record`]: the [`Record`] model (libapparmor's fields under the same
 //!   names, plus class, execpath, addresses, KILLED/AUTO, unknown keys,
-//!   enrichment, grouped audit context and provenance);
+//!   enrichment, grouped audit context and provenance, with the
+//!   [`Origin`] of each record: the kernel, a trusted helper, or a sender
+//!   that is not verified);
 //! - [`parse`]: nom parsers for one line in every framing;
 //! - [`reader`]: streaming ([`LogReader`]) with pre-filter, grouping and [`Stats`];
 //! - [`source`]: files (rotated, gzip), the journal, the kernel ring buffer,
@@ -54,5 +56,5 @@ pub mod source;
 
 pub use parse::{AuditId, Parsed, parse_line};
 pub use reader::{LineSource, LogReader, ReadError, ReaderOptions, Stats, parse_str};
-pub use record::{AuditContext, EventType, Framing, Provenance, Record, Text};
+pub use record::{AuditContext, EventType, Framing, Origin, Provenance, Record, Text};
 pub use source::{Detected, LogError, Source, detect, open};

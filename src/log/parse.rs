@@ -7,7 +7,7 @@
 //! record marked [`EventType::Invalid`] with [`Record::problem`] set, or
 //! [`Parsed::NotAudit`].
 
-use super::record::{EventType, Framing, Record, Text};
+use super::record::{EventType, Framing, Origin, Record, Text};
 use memchr::memmem;
 use nom::bytes::complete::{tag, take_while, take_while_m_n, take_while1};
 use nom::character::complete::{char, digit1, space1};
@@ -383,6 +383,13 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
 
 /// [`parse_line`] filling `rec`, which must be a default (empty) record: the
 /// reader recycles the boxes of records already returned.
+///
+/// The record's [`Origin`]: [`parse_prefix`] vouches for the kernel when
+/// the text before the record is one only the kernel's channels write;
+/// framings the kernel never writes (a bare key list, journald's `AVC …`)
+/// take that back ([`finish_bare`], the journal branch below), and a record
+/// of a type other than AppArmor's kernel types came from privileged user
+/// space through the audit subsystem ([`from_user_space`]).
 pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
     let line = trim_end(line);
 
@@ -446,6 +453,8 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
             (b"AVC", &payload[4..])
         };
         rec.framing = Framing::JournalAudit;
+        // journald's form as text: whoever wrote the line, not the journal
+        rec.provenance.origin = Origin::Untrusted;
         rec.audit_type = Some(Text::from_bytes(t));
         return typed_body(rec, t, trim_start(body), body);
     }
@@ -528,6 +537,8 @@ fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
 
 fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> Parsed<'_> {
     rec.framing = framing;
+    // a key list without an audit header: the kernel never writes one
+    rec.provenance.origin = Origin::Untrusted;
     let c = kv_list(body, &mut rec, false);
     finish_event(&mut rec, true);
     check_fields(&mut rec, c);
@@ -549,6 +560,7 @@ fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [
             if F.apparmor_eq.find(body).is_none() {
                 return other(rec, t, body);
             }
+            from_user_space(&mut rec);
             let c = user_avc(body, &mut rec);
             finish_event(&mut rec, true);
             check_fields(&mut rec, c);
@@ -568,6 +580,8 @@ fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [
                 finish_event(&mut rec, false);
                 check_fields(&mut rec, c);
             } else if F.apparmor_eq.find(body).is_some() {
+                // not a type the kernel's AppArmor module writes
+                from_user_space(&mut rec);
                 let c = kv_list(body, &mut rec, false);
                 finish_event(&mut rec, true);
                 check_fields(&mut rec, c);
@@ -577,6 +591,27 @@ fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [
         }
     }
     Parsed::AppArmor(rec)
+}
+
+/// True for the audit record types the kernel's AppArmor module writes:
+/// `AVC` (1400), the old `APPARMOR_*` (1500–1506, also `UNKNOWN[150N]`) and
+/// the pre-2.6 `APPARMOR`. The others that carry AppArmor fields are
+/// user-space messages (`USER_AVC`, 1107) that the audit subsystem took
+/// from a process allowed to send them.
+pub(crate) fn kernel_apparmor_type(t: &[u8]) -> bool {
+    matches!(
+        t,
+        b"AVC" | b"1400" | b"APPARMOR" | b"UNKNOWN[1500]" | b"1500"
+    ) || event_from_type(t).is_some()
+}
+
+/// A record of a type only user space sends ([`kernel_apparmor_type`]):
+/// a channel that vouched for the kernel vouches for a trusted helper.
+fn from_user_space(rec: &mut Record) {
+    let o = &mut rec.provenance.origin;
+    if *o == Origin::Kernel {
+        *o = Origin::TrustedHelper;
+    }
 }
 
 fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
@@ -1475,9 +1510,9 @@ fn zone(i: &[u8]) -> IResult<&[u8], &[u8]> {
     .parse(i)
 }
 
-/// `Nov 29 18:00:00[.frac]` (classic syslog).
+/// `Nov 29 18:00:00[.frac][zone]` (classic syslog; some daemons add the zone).
 fn classic_date(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    recognize((month, space1, digit1, space1, clock)).parse(i)
+    recognize((month, space1, digit1, space1, clock, opt(zone))).parse(i)
 }
 
 /// `2024-11-29[T ]18:00:00[.frac][zone]`.
@@ -1504,55 +1539,80 @@ fn bracket_time(i: &[u8]) -> IResult<&[u8], &[u8]> {
     Ok((i, t))
 }
 
-/// `PRI,SEQ,USEC,FLAGS;` of /dev/kmsg.
-fn kmsg_prefix(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    let (i, _) = (digit1, char(','), digit1, char(',')).parse(i)?;
+/// `PRI,SEQ,USEC,FLAGS;` of /dev/kmsg: the priority and the microseconds.
+fn kmsg_prefix(i: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
+    let (i, (pri, _, _, _)) = (digit1, char(','), digit1, char(',')).parse(i)?;
     let (i, us) = digit1(i)?;
     let (i, _) = take_while(|b: u8| b != b';').parse(i)?;
     let (i, _) = char(';').parse(i)?;
-    Ok((i, us))
+    Ok((i, (pri, us)))
+}
+
+/// True when `rest`, the prefix text after a dmesg timestamp, a /dev/kmsg
+/// header or a syslog `kernel:` tag (or the whole prefix), is what printk
+/// writes before an audit record: nothing, a caller id (`[  T123]`) and
+/// `audit: `.
+fn printk_tail(rest: &[u8]) -> bool {
+    let mut r = trim_start(rest);
+    // a timestamp (after a syslog tag) and a caller id
+    for _ in 0..2 {
+        if let Ok((after, _)) = bracket_time(r) {
+            r = trim_start(after);
+        }
+    }
+    matches!(r, b"" | b"audit:" | b"audit: ")
 }
 
 fn host(i: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while1(|b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')).parse(i)
 }
 
-/// Fills `prefix_time` and `host` from the text before the payload.
+/// Fills `prefix_time` and `host` from the text before the payload, and
+/// sets the origin to [`Origin::Kernel`] when the prefix is one only the
+/// kernel's channels write (the framing and type of the record may still
+/// lower it, see [`parse_line_into`]): none (auditd, raw kernel text);
+/// `msg=` (the audit dispatcher); auditd's `node=HOST `; printk's `audit: `
+/// alone, behind a dmesg timestamp, or behind a /dev/kmsg header of the
+/// kernel facility (user space writing to /dev/kmsg gets another one); a
+/// syslog header whose tag is `kernel:` (`DATE [HOST] kernel: `).
 fn parse_prefix(prefix: &[u8], rec: &mut Record) {
+    let p = &mut rec.provenance;
     if prefix.is_empty() {
+        // auditd's own lines, the common case
+        p.origin = Origin::Kernel;
         return;
     }
-    let p = &mut rec.provenance;
-    if let Some(n) = prefix.strip_prefix(b"node=") {
+    let kernel = if let Some(n) = prefix.strip_prefix(b"node=") {
         let end = n.iter().position(|&b| b == b' ').unwrap_or(n.len());
         p.host = Some(lossy_string(&n[..end]));
-        return;
-    }
-    let after_date = if let Ok((rest, d)) = classic_date(prefix) {
+        matches!(&n[end..], b" " | b" msg=")
+    } else if let Ok((rest, d)) = classic_date(prefix).or_else(|_| iso_date(prefix)) {
         p.prefix_time = Some(lossy_string(d));
-        Some(rest)
-    } else if let Ok((rest, d)) = iso_date(prefix) {
-        p.prefix_time = Some(lossy_string(d));
-        Some(rest)
-    } else if let Ok((_, t)) = bracket_time(prefix) {
+        // the syslog tag, after the host: `host prog[pid]:` – a host is
+        // followed by a space, a program by ':' or '['
+        let rest = trim_start(rest);
+        let tag = match host(rest) {
+            Ok((after, h)) if after.first() == Some(&b' ') => {
+                p.host = Some(lossy_string(h));
+                trim_start(after)
+            }
+            _ => rest,
+        };
+        tag.strip_prefix(b"kernel:").is_some_and(printk_tail)
+    } else if let Ok((tail, t)) = bracket_time(prefix) {
         p.prefix_time = Some(format!("[{}]", String::from_utf8_lossy(t)));
-        None
-    } else if let Ok((_, us)) = kmsg_prefix(prefix) {
+        printk_tail(tail)
+    } else if let Ok((tail, (pri, us))) = kmsg_prefix(prefix) {
         if let Some(us) = dec(us) {
             p.prefix_time = Some(format!("[{:5}.{:06}]", us / 1_000_000, us % 1_000_000));
         }
-        None
+        // facility 0 (LOG_KERN): priorities 0 to 7
+        dec(pri).is_some_and(|p| p < 8) && printk_tail(tail)
     } else {
-        None
+        prefix == b"msg=" || printk_tail(prefix)
     };
-    if let Some(rest) = after_date {
-        let rest = trim_start(rest);
-        if let Ok((after, h)) = host(rest) {
-            // `host prog[pid]:` – a host is followed by a space, a program by ':' or '['
-            if after.first() == Some(&b' ') {
-                p.host = Some(lossy_string(h));
-            }
-        }
+    if kernel {
+        p.origin = Origin::Kernel;
     }
 }
 
@@ -1766,6 +1826,84 @@ mod tests {
         assert_eq!(r.class.unwrap(), "file");
         assert_eq!(r.ouid, Some(0));
         assert!(r.problem.is_none());
+    }
+
+    #[test]
+    fn origin_of_each_framing() {
+        const K: &str = r#"apparmor="DENIED" operation="open" class="file" profile="/usr/bin/foo" name="/etc/shadow" pid=1 comm="foo" requested_mask="w" denied_mask="w" fsuid=0 ouid=0"#;
+        const U: &str = r#"pid=1 uid=102 auid=4294967295 ses=4294967295 subj=unconfined msg='apparmor="DENIED" operation="dbus_method_call" bus="system" path="/x" interface="a.b" member="M" mask="send" name="n" pid=2 label="foo" peer_pid=3 peer_label="unconfined" exe="/usr/bin/dbus-daemon" sauid=102 hostname=? addr=? terminal=?'"#;
+        let (kern, help, untr) = (Origin::Kernel, Origin::TrustedHelper, Origin::Untrusted);
+        let (au, di, pk) = (Framing::Auditd, Framing::Dispatcher, Framing::Kernel);
+        let (ja, ba) = (Framing::JournalAudit, Framing::Bare);
+        // `$K` is a kernel AVC key list, `$U` a USER_AVC body; `$A` and `$D`
+        // are an AVC as printk and as auditd write it
+        for (want, framing, line) in [
+            // auditd (and its node= name format), the audit dispatcher
+            (kern, au, "$D"),
+            (kern, au, "type=1400 msg=audit(1.2:3): $K"),
+            (kern, au, "node=h1 $D"),
+            (kern, di, "msg=audit(1.2:3): $K"),
+            (kern, au, "type=APPARMOR_DENIED msg=audit(1.2:3): $K"),
+            // USER_AVC: sent by user space through the audit subsystem
+            (help, au, "type=USER_AVC msg=audit(1.2:3): $U"),
+            (help, pk, "[ 5.1] audit: type=1107 audit(1.2:3): $U"),
+            // any other type than the kernel's AppArmor ones: user space
+            (help, au, "node=h type=USER_LOGIN msg=audit(1.2:3): $K"),
+            // printk: raw, dmesg (-T, caller id), /dev/kmsg by facility
+            (kern, pk, "audit: $A"),
+            (kern, pk, "$A"),
+            (kern, pk, "[ 1234.567890] audit: $A"),
+            (kern, pk, "[Fri Nov 29 18:00:00 2024] audit: $A"),
+            (kern, pk, "[   12.5] [  T812] audit: $A"),
+            (kern, pk, "[ 12.5] audit(1.2:3): $K"),
+            (kern, pk, "5,1234,5678,-;audit: $A"),
+            // written to /dev/kmsg by user space: facility user (8 and up)
+            (untr, pk, "13,1234,5678,-;audit: $A"),
+            // syslog tagged `kernel:`: classic and RFC 3339 dates, host or not
+            (kern, pk, "Nov 29 18:00:00 host kernel: audit: $A"),
+            (kern, pk, "Jan  1 15:09:04.5+08:00 h kernel: [ 1911.5] $A"),
+            (
+                kern,
+                pk,
+                "2024-11-29T18:00:00.1+01:00 h kernel: [ 1.3] audit: $A",
+            ),
+            (kern, pk, "2024-11-29 18:00:00 host kernel: audit: $A"),
+            (kern, pk, "Nov 29 18:00:00 kernel: audit: $A"),
+            (kern, pk, "Sep  5 10:00:00 host kernel: audit(1.2:3): $K"),
+            (
+                help,
+                pk,
+                "Nov 29 18:00:00 h kernel: [ 1.2] audit: type=1107 audit(1.2:3): $U",
+            ),
+            // syslog, another program's tag (logger -t …): forged kernel text
+            (untr, pk, "Nov 29 18:00:00 host mallory[4242]: audit: $A"),
+            (untr, pk, "2024-11-29T18:00:00+01:00 host mallory: $A"),
+            (untr, au, "Nov 29 18:00:00 host mallory: $D"),
+            (untr, pk, "Nov 29 18:00:00 host kernel[4242]: audit: $A"),
+            (untr, pk, "Nov 29 18:00:00 host kernel: mallory: $A"),
+            (untr, pk, "Nov 29 18:00:00 host kern.notice: audit: $A"),
+            (untr, au, "Nov 29 18:00:00 host audispd: node=h $D"),
+            // a program's own key list, and journald's audit form as text
+            (untr, ba, "Nov 29 18:00:00 host dbus-daemon[99]: $K"),
+            (untr, ba, "$K"),
+            (untr, ja, "Nov 29 18:00:00 host audit[5]: AVC $K"),
+            (untr, ja, "AVC $K"),
+            (untr, ja, "USER_AVC $U"),
+            // kernel framing behind a prefix of no known kind (grep -H, an
+            // application's log)
+            (untr, au, "audit.log:$D"),
+            (untr, pk, "[INFO] mallory: $A"),
+            (untr, au, "node=h1 x $D"),
+        ] {
+            let line = line
+                .replace("$A", "type=1400 audit(1.2:3): $K")
+                .replace("$D", "type=AVC msg=audit(1.2:3): $K")
+                .replace("$K", K)
+                .replace("$U", U);
+            let r = rec(&line);
+            assert!(r.is_valid(), "{line}: {:?}", r.problem);
+            assert_eq!((r.framing, r.provenance.origin), (framing, want), "{line}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! two blocks per thread and their records are in memory at once.
 
 use super::parse::{self, AuditId, Parsed};
-use super::record::{AuditContext, EventType, Framing, Provenance, Record, Text};
+use super::record::{AuditContext, EventType, Framing, Origin, Provenance, Record, Text};
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::sync::Arc;
@@ -34,6 +34,14 @@ pub struct LineMeta {
     /// per-line checks for [`Stats`]' binary and non-UTF-8 counts. False
     /// when not checked.
     pub plain: bool,
+    /// Who sent the line, when the source itself can tell: the journal's
+    /// trusted fields (its transport, the sender's executable and uid) say
+    /// it, and the line's own framing is then not asked. None for files,
+    /// pipes and the ring buffer, where the framing decides
+    /// ([`crate::log::parse`]). A user-space audit message (`USER_AVC`) from
+    /// a source vouching for the kernel is a trusted helper's
+    /// ([`Origin::for_audit_type`]).
+    pub origin: Option<Origin>,
 }
 
 /// Length of the start of `b` that is ASCII without NUL bytes: all of it
@@ -1136,6 +1144,9 @@ impl State {
                 rec.provenance.line = meta.line;
                 rec.provenance.cursor = meta.cursor;
                 rec.provenance.realtime_usec = meta.realtime_usec;
+                if let Some(o) = meta.origin {
+                    rec.provenance.origin = o.for_audit_type(rec.audit_type.as_ref());
+                }
                 if let Some(id) = meta.audit_id.filter(|_| rec.audit_id.is_none()) {
                     rec.audit_id = Some(Text::from(&*format!(
                         "{}.{:03}:{}",
@@ -1211,12 +1222,14 @@ fn empty_record(b: &mut Record) {
         realtime_usec,
         prefix_time,
         host,
+        origin,
     } = provenance;
     *line = 0;
     *cursor = None;
     *realtime_usec = None;
     *prefix_time = None;
     *host = None;
+    *origin = Origin::default();
 }
 
 /// Merges the fields one SYSCALL/CWD/PATH/PROCTITLE record (`tname`)
@@ -1507,6 +1520,7 @@ type=SYSCALL msg=audit(1.5:8): arch=c000003e syscall=1\n";
                 realtime_usec: Some(1),
                 prefix_time: Some("t".into()),
                 host: Some("h".into()),
+                origin: Origin::Kernel,
             },
             problem: Some("p".into()),
         };

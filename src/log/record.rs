@@ -327,8 +327,81 @@ pub enum Framing {
     Legacy,
 }
 
-/// Where a record was read: the source, the position in it, and the time the
-/// source gave it (a syslog/dmesg prefix or the journal's realtime stamp).
+/// Who sent a record, judged by the channel it came through, never by what
+/// its text says about itself: any local user can write a syslog line or a
+/// journal entry of their choosing (`logger`), naming any program and
+/// carrying any `apparmor="DENIED"` fields. Only records from a trusted
+/// origin ([`Origin::is_trusted`]) are turned into rules that are written
+/// without asking (docs/triage.md, "Provenance").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Origin {
+    /// The sender is not verified: a syslog line tagged with another
+    /// program's name (`dbus-daemon[99]:`, `audit[5]:`, `mallory[4242]:`),
+    /// a line with no framing at all (a bare `apparmor="DENIED" …` key
+    /// list), a line behind a prefix we do not recognise, a journal entry
+    /// from any process other than the kernel, the audit subsystem or the
+    /// system bus daemon. The default: trust has to be shown.
+    #[default]
+    Untrusted,
+    /// A trusted helper: a user-space process that enforces AppArmor policy
+    /// for the kernel (dbus-daemon, dbus-broker) and whose identity the
+    /// system vouches for. Either a user-space audit message (`USER_AVC`,
+    /// 1107, or any type other than the kernel's AppArmor types) delivered
+    /// by the kernel's audit subsystem (auditd's log, the journal's audit or
+    /// kernel transport, the ring buffer; the kernel accepts those only from
+    /// processes with `CAP_AUDIT_WRITE` and stamps the sender's pid and uid
+    /// itself), or a journal entry whose sender journald identified as the
+    /// system bus daemon (`_EXE`/`_COMM` and `_UID`, which journald takes
+    /// from the kernel, not from the message).
+    TrustedHelper,
+    /// The kernel's AppArmor module: an `AVC` (1400) or old-style
+    /// `APPARMOR_*` (1500–1506) record as auditd or the audit dispatcher
+    /// write it, as the kernel prints it (the ring buffer, `dmesg`,
+    /// `/dev/kmsg` with the kernel facility), in a syslog line tagged
+    /// `kernel:`, or in a journal entry of the kernel or audit transport.
+    Kernel,
+}
+
+impl Origin {
+    /// The name used in JSON (`provenance`): `kernel`, `trusted-helper`,
+    /// `untrusted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Kernel => "kernel",
+            Origin::TrustedHelper => "trusted-helper",
+            Origin::Untrusted => "untrusted",
+        }
+    }
+
+    /// True for [`Origin::Kernel`] and [`Origin::TrustedHelper`].
+    pub fn is_trusted(self) -> bool {
+        self != Origin::Untrusted
+    }
+
+    /// The origin of a record of audit type `audit_type` that came through
+    /// a channel vouching for `self`: a record of a type other than the
+    /// kernel's AppArmor types (`AVC`/1400, `APPARMOR_*`/1500–1506), such as
+    /// a `USER_AVC` (1107), was sent to the audit subsystem by a privileged
+    /// process (a trusted helper), not by the kernel.
+    pub fn for_audit_type(self, audit_type: Option<&Text>) -> Origin {
+        match (self, audit_type) {
+            (Origin::Kernel, Some(t)) if !super::parse::kernel_apparmor_type(t.as_bytes()) => {
+                Origin::TrustedHelper
+            }
+            (o, _) => o,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a record was read: the source, the position in it, the time the
+/// source gave it (a syslog/dmesg prefix or the journal's realtime stamp),
+/// and who sent it ([`Origin`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provenance {
     /// The source name: a file path, `-` for stdin, `journal`, `dmesg`, `kmsg`.
@@ -345,6 +418,9 @@ pub struct Provenance {
     pub prefix_time: Option<String>,
     /// The host named in the prefix (syslog host or auditd `node=`), if any.
     pub host: Option<String>,
+    /// Who sent the record: the kernel, a trusted helper, or a sender that
+    /// is not verified.
+    pub origin: Origin,
 }
 
 /// Context from the other records of the same audit event (same

@@ -3,14 +3,16 @@
 //! the conformance tests (spec/runtime-and-logs.md §3.7).
 
 use super::parse::Parsed;
-use super::record::{AuditContext, Record, Text};
+use super::record::{AuditContext, Origin, Record, Text};
 use crate::escape::{escape_bytes, escape_str};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Version of the NDJSON schema written by [`to_json`] (key `version`).
-pub const JSON_SCHEMA_VERSION: u64 = 1;
+/// 2 added `provenance`, present on every record: a consumer that acted on
+/// every record of version 1 must now look at it.
+pub const JSON_SCHEMA_VERSION: u64 = 2;
 
 /// A field value for output.
 #[derive(Debug, Clone, Copy)]
@@ -173,7 +175,9 @@ pub fn rfc3339(secs: u64, msec: u32) -> String {
 /// reach the terminal.
 ///
 /// Shape: `TIME EVENT key=value … [SOURCE:LINE]`, TIME as RFC 3339 UTC when
-/// known, else the line prefix's time, else `-`.
+/// known, else the line prefix's time, else `-`. A record whose sender is
+/// not verified ([`Origin::Untrusted`]) has `(untrusted)` after EVENT: a
+/// log line can be written by anyone, and its fields mean nothing then.
 pub fn text_line(r: &Record) -> String {
     let mut s = String::with_capacity(256);
     match r.timestamp() {
@@ -185,6 +189,9 @@ pub fn text_line(r: &Record) -> String {
     }
     s.push(' ');
     s.push_str(r.event.as_kernel_name());
+    if r.provenance.origin == Origin::Untrusted {
+        s.push_str(" (untrusted)");
+    }
     for (k, _, v) in fields(r) {
         s.push(' ');
         s.push_str(k);
@@ -356,6 +363,7 @@ impl Serialize for RecordJson<'_> {
         if let Some(p) = &r.problem {
             m.serialize_entry("problem", p)?;
         }
+        m.serialize_entry("provenance", r.provenance.origin.as_str())?;
         m.serialize_entry("source", &*r.provenance.source)?;
         m.serialize_entry("line", &r.provenance.line)?;
         if let Some(c) = &r.provenance.cursor {

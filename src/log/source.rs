@@ -10,6 +10,7 @@
 
 use super::parse::AuditId;
 use super::reader::{BufReadLines, LineMeta, LineSource, NextLine, read_line_bounded};
+use super::record::Origin;
 use crate::system::System;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -63,7 +64,8 @@ pub struct JournalQuery {
 pub enum Source {
     /// A file (`-` is standard input). gzip is detected by its magic bytes.
     File(PathBuf),
-    /// The journal, kernel and audit transports (and dbus-daemon's syslog lines).
+    /// The journal, kernel and audit transports, and the D-Bus daemons'
+    /// own entries (see [`JournalLines::args`] and [`TrustedSenders`]).
     Journal(JournalQuery),
     /// The kernel ring buffer.
     Kernel,
@@ -229,13 +231,89 @@ pub fn rotated_set_in(root: &Path, path: &Path) -> Vec<PathBuf> {
 
 // ------------------------------------------------------------------ journal
 
+/// Which journal entries count as a D-Bus daemon's ([`Origin::TrustedHelper`]).
+///
+/// journald records who sent an entry in fields whose names start with `_`,
+/// taken from the kernel (the socket's credentials, /proc) and never from
+/// the sender; `SYSLOG_IDENTIFIER` is whatever the sender wrote, so any
+/// user can claim to be `dbus-daemon` with it. An entry is the daemon's
+/// when its `_EXE` (or, without one, `_COMM`) is `dbus-daemon` or
+/// `dbus-broker` and its `_UID` is one the system bus runs as: root or the
+/// host's bus account. A session bus, which runs as the user, is not
+/// trusted: the user controls it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedSenders {
+    /// The uids the system bus daemon may run as.
+    pub bus_uids: Vec<u32>,
+}
+
+/// The accounts distributions run the system bus as: `messagebus` (Debian,
+/// Ubuntu, SUSE), `dbus` (Fedora, Arch).
+const BUS_ACCOUNTS: [&str; 2] = ["messagebus", "dbus"];
+
+impl TrustedSenders {
+    /// Root and the bus accounts (`messagebus`, `dbus`) found in `etc/passwd`
+    /// under `root` (the host's, or a snapshot's). Only root when the file
+    /// cannot be read or names neither account (the daemon's entries are
+    /// then untrusted: shown, marked, not written without asking).
+    pub fn of_host(root: &Path) -> Self {
+        let mut bus_uids = vec![0];
+        if let Ok(text) = std::fs::read_to_string(root.join("etc/passwd")) {
+            for l in text.lines() {
+                let mut f = l.split(':');
+                if let (Some(name), Some(_), Some(uid)) = (f.next(), f.next(), f.next())
+                    && BUS_ACCOUNTS.contains(&name)
+                    && let Ok(uid) = uid.parse::<u32>()
+                    && !bus_uids.contains(&uid)
+                {
+                    bus_uids.push(uid);
+                }
+            }
+        }
+        TrustedSenders { bus_uids }
+    }
+
+    /// The origin of a journal entry (`o`, journalctl's JSON object), from
+    /// journald's trusted fields only: the kernel and audit transports are
+    /// the kernel's (a kernel-transport message of another facility was
+    /// written to /dev/kmsg by user space), an entry of a bus daemon
+    /// running as a bus uid is a trusted helper's, anything else is
+    /// untrusted.
+    fn origin(&self, o: &serde_json::Map<String, serde_json::Value>) -> Origin {
+        let field = |k: &str| o.get(k).and_then(|v| v.as_str());
+        match field("_TRANSPORT") {
+            Some("audit") => return Origin::Kernel,
+            Some("kernel") => {
+                return if field("SYSLOG_FACILITY").is_none_or(|f| f == "0") {
+                    Origin::Kernel
+                } else {
+                    Origin::Untrusted
+                };
+            }
+            _ => {}
+        }
+        let is_bus = |name: &str| matches!(name, "dbus-daemon" | "dbus-broker");
+        let named = match field("_EXE") {
+            Some(exe) => is_bus(exe.rsplit('/').next().unwrap_or(exe)),
+            None => field("_COMM").is_some_and(is_bus),
+        };
+        let uid = field("_UID").and_then(|u| u.parse::<u32>().ok());
+        if named && uid.is_some_and(|u| self.bus_uids.contains(&u)) {
+            Origin::TrustedHelper
+        } else {
+            Origin::Untrusted
+        }
+    }
+}
+
 /// Lines of `journalctl -o json`: each entry's MESSAGE with its cursor,
-/// realtime stamp and (audit transport) audit id.
+/// realtime stamp, (audit transport) audit id and origin.
 pub struct JournalLines {
     child: Child,
     out: BufReader<ChildStdout>,
     json: Vec<u8>,
     index: u64,
+    trusted: TrustedSenders,
     /// Entries whose JSON did not parse.
     pub bad_entries: u64,
 }
@@ -266,15 +344,27 @@ impl JournalLines {
         if q.follow {
             a.push("--follow".into());
         }
-        // kernel transport OR audit transport, OR dbus-daemon's own lines
-        a.push("_TRANSPORT=kernel".into());
-        a.push("_TRANSPORT=audit".into());
-        a.push("+".into());
-        a.push("SYSLOG_IDENTIFIER=dbus-daemon".into());
+        // kernel transport OR audit transport, OR entries that name
+        // dbus-daemon (which anyone can) OR that come from a process called
+        // dbus-daemon or dbus-broker: all are read and shown, and which are
+        // the daemon's is decided on journald's trusted fields
+        // (TrustedSenders)
+        for m in [
+            "_TRANSPORT=kernel",
+            "_TRANSPORT=audit",
+            "+",
+            "SYSLOG_IDENTIFIER=dbus-daemon",
+            "+",
+            "_COMM=dbus-daemon",
+            "_COMM=dbus-broker",
+        ] {
+            a.push(m.into());
+        }
         a
     }
 
-    /// Starts journalctl.
+    /// Starts journalctl for the host under `root` (whose `etc/passwd`
+    /// names the bus daemon's account, see [`TrustedSenders::of_host`]).
     pub fn spawn(q: &JournalQuery, root: &Path) -> Result<Self, LogError> {
         let mut child = Command::new("journalctl")
             .args(Self::args(q, root))
@@ -295,6 +385,7 @@ impl JournalLines {
             out: BufReader::with_capacity(256 << 10, out),
             json: Vec::new(),
             index: 0,
+            trusted: TrustedSenders::of_host(root),
             bad_entries: 0,
         })
     }
@@ -327,9 +418,16 @@ impl Drop for JournalLines {
     }
 }
 
-/// Converts one `journalctl -o json` entry into a line and its metadata.
-/// MESSAGE may be a string or an array of bytes (non-UTF-8 messages).
-pub fn journal_entry(json: &[u8], buf: &mut Vec<u8>, index: u64) -> Option<LineMeta> {
+/// Converts one `journalctl -o json` entry into a line and its metadata,
+/// with the origin `trusted` gives it (from journald's trusted fields, see
+/// [`TrustedSenders`]). MESSAGE may be a string or an array of bytes
+/// (non-UTF-8 messages).
+pub fn journal_entry(
+    json: &[u8],
+    buf: &mut Vec<u8>,
+    index: u64,
+    trusted: &TrustedSenders,
+) -> Option<LineMeta> {
     let v: serde_json::Value = serde_json::from_slice(json).ok()?;
     let o = v.as_object()?;
     buf.clear();
@@ -365,6 +463,7 @@ pub fn journal_entry(json: &[u8], buf: &mut Vec<u8>, index: u64) -> Option<LineM
         realtime_usec: realtime,
         audit_id,
         plain: false,
+        origin: Some(trusted.origin(o)),
     })
 }
 
@@ -392,7 +491,7 @@ impl LineSource for JournalLines {
                     ..LineMeta::default()
                 })));
             }
-            let meta = journal_entry(&json, buf, self.index);
+            let meta = journal_entry(&json, buf, self.index, &self.trusted);
             self.json = json;
             match meta {
                 Some(m) => return Ok(Some(NextLine::Line(m))),
@@ -666,14 +765,97 @@ mod tests {
     fn journal_json_entry() {
         let j = br#"{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1700000000123456","_AUDIT_ID":"45","MESSAGE":"AVC apparmor=\"DENIED\" operation=\"open\""}"#;
         let mut b = Vec::new();
-        let m = journal_entry(j, &mut b, 1).unwrap();
+        let t = TrustedSenders::default();
+        let m = journal_entry(j, &mut b, 1, &t).unwrap();
         assert_eq!(b, br#"AVC apparmor="DENIED" operation="open""#);
         assert_eq!(m.cursor.as_deref(), Some("s=1;i=2"));
         assert_eq!(m.audit_id.unwrap().serial, 45);
         assert_eq!(m.audit_id.unwrap().msec, 123);
         let j = br#"{"MESSAGE":[65,86,67,32,255]}"#;
-        journal_entry(j, &mut b, 2).unwrap();
+        let m = journal_entry(j, &mut b, 2, &t).unwrap();
         assert_eq!(b, b"AVC \xff");
+        // no transport, no sender: nobody vouches for it
+        assert_eq!(m.origin, Some(Origin::Untrusted));
+    }
+
+    #[test]
+    fn journal_origin_from_trusted_fields_only() {
+        let t = TrustedSenders {
+            bus_uids: vec![0, 102],
+        };
+        let origin = |fields: &str| {
+            let j = format!(r#"{{{fields},"MESSAGE":"apparmor=\"DENIED\" operation=\"open\""}}"#);
+            journal_entry(j.as_bytes(), &mut Vec::new(), 1, &t)
+                .unwrap()
+                .origin
+        };
+        for (fields, want) in [
+            (r#""_TRANSPORT":"kernel""#, Origin::Kernel),
+            (
+                r#""_TRANSPORT":"kernel","SYSLOG_FACILITY":"0""#,
+                Origin::Kernel,
+            ),
+            // written to /dev/kmsg by user space (facility user)
+            (
+                r#""_TRANSPORT":"kernel","SYSLOG_FACILITY":"1""#,
+                Origin::Untrusted,
+            ),
+            (r#""_TRANSPORT":"audit""#, Origin::Kernel),
+            (
+                r#""_TRANSPORT":"syslog","_COMM":"dbus-daemon","_EXE":"/usr/bin/dbus-daemon","_UID":"102""#,
+                Origin::TrustedHelper,
+            ),
+            (
+                r#""_TRANSPORT":"journal","_COMM":"dbus-broker","_EXE":"/usr/bin/dbus-broker","_UID":"0""#,
+                Origin::TrustedHelper,
+            ),
+            (
+                r#""_TRANSPORT":"stdout","_COMM":"dbus-daemon","_UID":"102""#,
+                Origin::TrustedHelper,
+            ),
+            // a session bus (the user's own daemon)
+            (
+                r#""_TRANSPORT":"syslog","_COMM":"dbus-daemon","_EXE":"/usr/bin/dbus-daemon","_UID":"1000""#,
+                Origin::Untrusted,
+            ),
+            // logger -t dbus-daemon: the identifier is the sender's claim
+            (
+                r#""_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"dbus-daemon","_COMM":"logger","_EXE":"/usr/bin/logger","_UID":"1000""#,
+                Origin::Untrusted,
+            ),
+            (
+                r#""_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"dbus-daemon","_COMM":"logger","_UID":"102""#,
+                Origin::Untrusted,
+            ),
+            // a renamed process (prctl) whose executable is another
+            (
+                r#""_TRANSPORT":"syslog","_COMM":"dbus-daemon","_EXE":"/tmp/x","_UID":"102""#,
+                Origin::Untrusted,
+            ),
+            (
+                r#""_COMM":"dbus-daemon","_EXE":"/usr/bin/dbus-daemon""#,
+                Origin::Untrusted,
+            ),
+            (r#""_TRANSPORT":"syslog""#, Origin::Untrusted),
+        ] {
+            assert_eq!(origin(fields), Some(want), "{fields}");
+        }
+    }
+
+    #[test]
+    fn bus_uids_from_passwd() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nmessagebus:x:102:104::/nonexistent:/usr/sbin/nologin\nuser:x:1000:1000::/home/user:/bin/sh\ndbus:x:81:81::/:/sbin/nologin\nbroken\n",
+        )
+        .unwrap();
+        assert_eq!(TrustedSenders::of_host(d.path()).bus_uids, vec![0, 102, 81]);
+        assert_eq!(
+            TrustedSenders::of_host(&d.path().join("missing")).bus_uids,
+            vec![0]
+        );
     }
 
     #[test]
@@ -689,5 +871,6 @@ mod tests {
         assert!(a.contains(&"--boot".to_string()));
         assert!(a.contains(&"--since=1 hour ago".to_string()));
         assert!(a.contains(&"_TRANSPORT=audit".to_string()));
+        assert!(a.contains(&"_COMM=dbus-daemon".to_string()));
     }
 }

@@ -420,18 +420,20 @@ fn canonical_or_missing(path: &Path) -> io::Result<PathBuf> {
 pub fn write_target(root: &Path, path: &Path) -> io::Result<PathBuf> {
     let mut cur = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
-        let parent = link_parent(root, &cur)?;
-        let name = cur
-            .file_name()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?
-            .to_owned();
-        let here = parent.join(&name);
+        let (parent, name) = split(&cur)?;
+        let here = canonical_or_missing(parent)?.join(name);
         match std::fs::symlink_metadata(&here) {
             Ok(md) if md.file_type().is_symlink() => {
                 let t = std::fs::read_link(&here)?;
-                cur = if t.is_absolute() { t } else { parent.join(t) };
+                cur = match here.parent() {
+                    Some(p) if t.is_relative() => p.join(t),
+                    _ => t,
+                };
             }
-            _ => return Ok(here),
+            _ => {
+                check_inside(root, path, &here)?;
+                return Ok(here);
+            }
         }
     }
     Err(io::Error::from_raw_os_error(
@@ -439,21 +441,29 @@ pub fn write_target(root: &Path, path: &Path) -> io::Result<PathBuf> {
     ))
 }
 
+/// Refuses `real` (where a write of `path` lands) when `path` is under `root` (not `/`)
+/// and `real` is not. A path the user named outside the root is not confined.
+fn check_inside(root: &Path, path: &Path, real: &Path) -> io::Result<()> {
+    if below(root, path).is_some() {
+        let croot = std::fs::canonicalize(root)?;
+        if !real.starts_with(&croot) {
+            return Err(escapes(real));
+        }
+    }
+    Ok(())
+}
+
 /// The real directory that holds the last component of `path` (a link to create or
 /// remove, a temporary file beside it): the parent resolved as the host resolves it.
-/// Under a root other than `/`, a directory outside the root is refused.
+/// For a path under a root other than `/`, a directory outside the root is refused (a
+/// path the user named outside the root is not confined).
 ///
 /// # Errors
 /// `PermissionDenied` "leads outside the root to REAL (refused)", or the resolution error.
 pub fn link_parent(root: &Path, path: &Path) -> io::Result<PathBuf> {
     let (parent, _) = split(path)?;
     let real = canonical_or_missing(parent)?;
-    if !is_host_root(root) {
-        let croot = std::fs::canonicalize(root)?;
-        if !real.starts_with(&croot) {
-            return Err(escapes(&real));
-        }
-    }
+    check_inside(root, path, &real)?;
     Ok(real)
 }
 
@@ -547,15 +557,17 @@ pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
 /// `.remove` checked by [`control_path`]. Returns the real folder.
 ///
 /// # Errors
-/// The first refusal, as [`control_path`].
-pub fn control_dir(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+/// The path refused (the folder, or the control file in it) and why, as
+/// [`control_path`].
+pub fn control_dir(root: &Path, dir: &Path) -> Result<PathBuf, (PathBuf, io::Error)> {
     let real = if is_host_root(root) {
         dir.to_path_buf()
     } else {
-        resolve_in_root(root, below(root, dir).unwrap_or(dir))?
+        resolve_in_root(root, below(root, dir).unwrap_or(dir)).map_err(|e| (dir.to_owned(), e))?
     };
     for name in [".load", ".replace", ".remove"] {
-        control_path(root, &dir.join(name))?;
+        let p = dir.join(name);
+        control_path(root, &p).map_err(|e| (p, e))?;
     }
     Ok(real)
 }

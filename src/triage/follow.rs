@@ -17,7 +17,7 @@
 //! the reader then ends normally and the caller prints its final summary.
 
 use crate::log::reader::{LineMeta, LineSource, NextLine};
-use crate::log::source::{JournalLines, JournalQuery, journal_entry};
+use crate::log::source::{JournalLines, JournalQuery, TrustedSenders, journal_entry};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -243,6 +243,7 @@ pub struct FollowJournal {
     done: Arc<AtomicBool>,
     json: Vec<u8>,
     index: u64,
+    trusted: TrustedSenders,
     /// The cursor of the last entry read (where a restart resumes).
     pub cursor: Option<String>,
     /// How many times journalctl was (re)started.
@@ -250,9 +251,12 @@ pub struct FollowJournal {
 }
 
 impl FollowJournal {
-    /// Follows the journal entries matching `query` on the host under `root`.
+    /// Follows the journal entries matching `query` on the host under `root`
+    /// (whose `etc/passwd` names the bus daemon's account, see
+    /// [`TrustedSenders::of_host`]).
     pub fn new(query: JournalQuery, root: PathBuf, stop: Arc<AtomicBool>) -> Self {
         FollowJournal {
+            trusted: TrustedSenders::of_host(&root),
             cursor: query.after_cursor.clone(),
             query,
             root,
@@ -385,7 +389,7 @@ impl LineSource for FollowJournal {
                 }
                 Some(false) => {
                     self.index += 1;
-                    let meta = journal_entry(&json, buf, self.index);
+                    let meta = journal_entry(&json, buf, self.index, &self.trusted);
                     self.json = json;
                     if let Some(m) = meta {
                         if let Some(c) = &m.cursor {

@@ -48,6 +48,9 @@ pub struct GroupKey {
 pub struct Group {
     /// Records in the group.
     pub count: u64,
+    /// Records in the group whose sender is not verified
+    /// ([`Origin::Untrusted`](crate::log::Origin::Untrusted)).
+    pub untrusted: u64,
     /// Earliest audit timestamp (seconds, milliseconds), if any record had one.
     pub first: Option<(u64, u32)>,
     /// Latest audit timestamp.
@@ -70,6 +73,9 @@ pub struct Group {
 impl Group {
     fn add(&mut self, r: &Record) {
         self.count += 1;
+        if !r.provenance.origin.is_trusted() {
+            self.untrusted += 1;
+        }
         if let Some(t) = r.timestamp() {
             if self.first.is_none_or(|f| t < f) {
                 self.first = Some(t);
@@ -379,6 +385,7 @@ impl Summary {
                 mask: k.mask.to_str_lossy().into_owned(),
                 owner: k.owner,
                 count: g.count,
+                untrusted: g.untrusted,
                 first: g.first.map(|(s, ms)| crate::log::render::rfc3339(s, ms)),
                 last: g.last.map(|(s, ms)| crate::log::render::rfc3339(s, ms)),
                 events: g.events.iter().map(|e| e.as_kernel_name()).collect(),
@@ -416,6 +423,9 @@ pub struct GroupJson {
     pub owner: bool,
     /// Number of records.
     pub count: u64,
+    /// Records of them whose sender is not verified (anyone could have
+    /// written them).
+    pub untrusted: u64,
     /// First time seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first: Option<String>,

@@ -53,10 +53,11 @@ impl OnDisk {
 
     /// Like [`OnDisk::new`] for a profile directory under `root` (a snapshot or fake
     /// tree): profile files and includes whose real path (links followed) is outside
-    /// `root` are not read. With root `/`, as `new`.
+    /// `root` are not read. With root `/`, or a `dir` outside `root`, as `new`.
     pub fn new_in(root: &Path, dir: impl Into<PathBuf>) -> Self {
         let dir = dir.into();
-        let within = if root == Path::new("/") {
+        // A folder the user named outside the root (--profile-dir) is theirs: no limit.
+        let within = if root == Path::new("/") || !dir.starts_with(root) {
             Vec::new()
         } else {
             vec![std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())]
@@ -120,6 +121,10 @@ impl OnDisk {
                 continue;
             };
             if !self.resolver.search.allows(&real) {
+                if !self.unreadable.iter().any(|(p, _)| *p == f) {
+                    let why = crate::system::fs::escapes(&real).to_string();
+                    self.unreadable.push((f.clone(), why));
+                }
                 continue;
             }
             let bytes = match crate::policy::read_policy_file(&real) {

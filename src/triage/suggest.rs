@@ -7,6 +7,12 @@
 //! permissions on the same path are joined), and builds the blocks
 //! ([`Suggestions::blocks`]): `NAME {` for path names, `profile NAME {`
 //! otherwise, hats and children nested as `^child {`.
+//!
+//! What only records of unverified senders support
+//! ([`Origin::Untrusted`](crate::log::Origin::Untrusted): anyone can write
+//! such a log line) is kept apart
+//! ([`Suggestions::untrusted_blocks`]), so that it is never mistaken for
+//! what the kernel reported.
 
 use super::classify::{Category, category, effective_mask};
 use crate::log::{EventType, Record, Text};
@@ -650,9 +656,20 @@ struct Node {
 }
 
 /// Suggested rules per profile, merged.
+///
+/// Rules that a record of a trusted origin
+/// ([`Origin::is_trusted`](crate::log::Origin::is_trusted): the kernel, a
+/// trusted helper) supports are the suggestions proper
+/// ([`Suggestions::blocks`]); rules (and file permissions) that only
+/// records of unverified senders support are kept apart
+/// ([`Suggestions::untrusted_blocks`]) until [`Suggestions::trust_untrusted`]
+/// moves them in. A rule is never in both: a trusted record takes it out of
+/// the untrusted part.
 #[derive(Debug, Clone, Default)]
 pub struct Suggestions {
     top: BTreeMap<String, Node>,
+    /// Rules only untrusted records support (never in `top`).
+    untrusted: BTreeMap<String, Node>,
     /// Records without a rule, with counts.
     pub notes: BTreeMap<NoteKey, u64>,
     /// Distinct rules held (bounded by [`MAX_RULES`]).
@@ -671,7 +688,9 @@ const MAX_NOTES: usize = 10_000;
 impl Suggestions {
     /// Adds `r`, attributed to `profiles` (from [`super::Filter::apply`]).
     /// Records of kinds other than DENIED/ALLOWED/KILLED/AUTO and records
-    /// naming no profile are noted, not turned into rules.
+    /// naming no profile are noted, not turned into rules. The rule of a
+    /// record whose sender is not verified goes to the untrusted part,
+    /// unless a trusted record supports it too.
     pub fn add(&mut self, r: &Record, profiles: &[String]) {
         let op = r
             .operation
@@ -694,20 +713,51 @@ impl Suggestions {
             self.note("(none)".into(), op, reason);
             return;
         }
+        let trusted = r.provenance.origin.is_trusted();
         for p in profiles {
-            let full = self.rules >= MAX_RULES;
-            let node = self.node(p);
             match &result {
-                Ok(d) => match node.add(d.clone(), full) {
-                    Some(true) => self.rules += 1,
-                    Some(false) => {}
-                    None => self.overflow_records += 1,
-                },
+                Ok(d) if trusted => self.add_trusted(p, d.clone()),
+                Ok(d) => self.add_untrusted(p, d.clone()),
                 Err(e) => {
-                    let e = e.clone();
-                    self.note(p.clone(), op.clone(), e);
+                    if trusted {
+                        // a profile with records but no rule still gets its block
+                        self.node(p);
+                    }
+                    self.note(p.clone(), op.clone(), e.clone());
                 }
             }
+        }
+    }
+
+    /// Adds a rule a trusted record supports to `profile`, taking it out of
+    /// the untrusted part.
+    fn add_trusted(&mut self, profile: &str, d: Draft) {
+        if let Some(u) = find_node(&mut self.untrusted, profile)
+            && u.take_covered(&d)
+        {
+            self.rules -= 1;
+        }
+        let full = self.rules >= MAX_RULES;
+        match self.node(profile).add(d, full) {
+            Some(true) => self.rules += 1,
+            Some(false) => {}
+            None => self.overflow_records += 1,
+        }
+    }
+
+    /// Adds what a record of an unverified sender supports to the untrusted
+    /// part of `profile`, less what trusted records already support.
+    fn add_untrusted(&mut self, profile: &str, mut d: Draft) {
+        if let Some(t) = find_node(&mut self.top, profile)
+            && t.covers(&mut d)
+        {
+            return;
+        }
+        let full = self.rules >= MAX_RULES;
+        match node_in(&mut self.untrusted, profile).add(d, full) {
+            Some(true) => self.rules += 1,
+            Some(false) => {}
+            None => self.overflow_records += 1,
         }
     }
 
@@ -726,13 +776,7 @@ impl Suggestions {
 
     /// The node of `profile` (`a//b` nested), created empty if missing.
     fn node(&mut self, profile: &str) -> &mut Node {
-        let mut parts = split_hats(profile).into_iter();
-        let first = parts.next().unwrap_or_default();
-        let mut n = self.top.entry(first).or_default();
-        for p in parts {
-            n = n.children.entry(p).or_default();
-        }
-        n
+        node_in(&mut self.top, profile)
     }
 
     /// Adds a draft rule to `profile` directly.
@@ -747,6 +791,7 @@ impl Suggestions {
     /// reduced (used to drop what the policy on disk already allows, or to
     /// keep only the missing file permissions). Returns how many rules were
     /// dropped.
+    /// Both parts, trusted and untrusted, are filtered.
     pub fn retain(&mut self, f: &mut dyn FnMut(&str, &RuleEntry) -> Option<RuleEntry>) -> usize {
         fn walk(
             name: &str,
@@ -778,14 +823,15 @@ impl Suggestions {
             removed
         }
         let mut removed = 0;
-        for (name, n) in &mut self.top {
+        for (name, n) in self.top.iter_mut().chain(self.untrusted.iter_mut()) {
             removed += walk(name, n, f);
         }
         removed
     }
 
     /// Rewrites every rule with `f` (used by `--generalize`); `f` returns
-    /// the new rule and an optional trailing comment (the raw value).
+    /// the new rule and an optional trailing comment (the raw value). Both
+    /// parts, trusted and untrusted, are rewritten.
     pub fn rewrite(&mut self, f: &mut dyn FnMut(&RuleEntry) -> (RuleEntry, Option<String>)) {
         fn walk(n: &mut Node, f: &mut dyn FnMut(&RuleEntry) -> (RuleEntry, Option<String>)) {
             let files = std::mem::take(&mut n.files);
@@ -810,30 +856,69 @@ impl Suggestions {
                 walk(c, f);
             }
         }
-        for n in self.top.values_mut() {
+        for n in self.top.values_mut().chain(self.untrusted.values_mut()) {
             walk(n, f);
         }
     }
 
-    /// True when no profile block would be printed.
+    /// Moves the rules only untrusted records support into the suggestions
+    /// proper (the user chose to trust those records: `aactl log
+    /// --trust-userspace-records`).
+    pub fn trust_untrusted(&mut self) {
+        fn merge(into: &mut Node, from: Node) {
+            for (k, (perms, exec)) in from.files {
+                let e = into.files.entry(k).or_default();
+                e.0.extend(perms);
+                e.1 |= exec;
+            }
+            for (r, c) in from.rules {
+                if into.seen.insert(r.to_string()) {
+                    into.rules.push((r, c));
+                }
+            }
+            for (name, child) in from.children {
+                merge(into.children.entry(name).or_default(), child);
+            }
+        }
+        for (name, n) in std::mem::take(&mut self.untrusted) {
+            merge(self.top.entry(name).or_default(), n);
+        }
+    }
+
+    /// True when no profile block would be printed (untrusted part aside).
     pub fn is_empty(&self) -> bool {
         self.top.is_empty()
     }
 
-    /// Number of rules suggested.
+    /// Number of rules suggested (untrusted part aside).
     pub fn rule_count(&self) -> usize {
-        fn count(n: &Node) -> usize {
-            n.files.len() + n.rules.len() + n.children.values().map(count).sum::<usize>()
-        }
-        self.top.values().map(count).sum()
+        self.top.values().map(Node::rule_count).sum()
+    }
+
+    /// Number of rules only untrusted records support.
+    pub fn untrusted_rule_count(&self) -> usize {
+        self.untrusted.values().map(Node::rule_count).sum()
     }
 
     /// The profile blocks as AST nodes, one per top-level profile, sorted by
     /// name; a profile with records but no rule gives an empty block.
+    /// Rules only untrusted records support are not in them
+    /// ([`Suggestions::untrusted_blocks`]).
     pub fn blocks(&self) -> Vec<Profile> {
         self.top
             .iter()
-            .map(|(name, n)| build(name, n, false))
+            .map(|(name, n)| build(name, n, false, false))
+            .collect()
+    }
+
+    /// The rules only records of unverified senders support, as profile
+    /// blocks like [`Suggestions::blocks`] (profiles, hats and children
+    /// without such a rule left out).
+    pub fn untrusted_blocks(&self) -> Vec<Profile> {
+        self.untrusted
+            .iter()
+            .filter(|(_, n)| n.rule_count() > 0)
+            .map(|(name, n)| build(name, n, false, true))
             .collect()
     }
 
@@ -861,18 +946,112 @@ impl Suggestions {
     /// Renders the blocks as policy text with the canonical printer, one
     /// blank line between blocks.
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        for (i, b) in self.blocks().iter().enumerate() {
-            if i > 0 {
-                s.push('\n');
-            }
-            let _ = writeln!(s, "{b}");
-        }
-        s
+        render_blocks(&self.blocks())
+    }
+
+    /// Renders [`Suggestions::untrusted_blocks`] as [`Suggestions::render`]
+    /// does.
+    pub fn render_untrusted(&self) -> String {
+        render_blocks(&self.untrusted_blocks())
     }
 }
 
+fn render_blocks(blocks: &[Profile]) -> String {
+    let mut s = String::new();
+    for (i, b) in blocks.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        let _ = writeln!(s, "{b}");
+    }
+    s
+}
+
+/// The node of `profile` (`a//b` nested) in `tree`, created empty if missing.
+fn node_in<'a>(tree: &'a mut BTreeMap<String, Node>, profile: &str) -> &'a mut Node {
+    let mut parts = split_hats(profile).into_iter();
+    let first = parts.next().unwrap_or_default();
+    let mut n = tree.entry(first).or_default();
+    for p in parts {
+        n = n.children.entry(p).or_default();
+    }
+    n
+}
+
+/// The node of `profile` in `tree`, if there is one.
+fn find_node<'a>(tree: &'a mut BTreeMap<String, Node>, profile: &str) -> Option<&'a mut Node> {
+    let mut parts = profile.split("//");
+    let mut n = tree.get_mut(parts.next()?)?;
+    for p in parts {
+        n = n.children.get_mut(p)?;
+    }
+    Some(n)
+}
+
 impl Node {
+    /// Rules here and in the hats and children.
+    fn rule_count(&self) -> usize {
+        self.files.len()
+            + self.rules.len()
+            + self.children.values().map(Node::rule_count).sum::<usize>()
+    }
+
+    /// Takes out of this (untrusted) node what `d` supports: file
+    /// permissions of the same path, or the same rule. True when a rule
+    /// went entirely.
+    fn take_covered(&mut self, d: &Draft) -> bool {
+        match d {
+            Draft::File {
+                owner,
+                path,
+                perms,
+                exec,
+            } => {
+                let key = (path.clone(), *owner);
+                let Some((p, x)) = self.files.get_mut(&key) else {
+                    return false;
+                };
+                p.retain(|c| !perms.contains(c));
+                *x &= !*exec;
+                if p.is_empty() && !*x {
+                    self.files.remove(&key);
+                    return true;
+                }
+                false
+            }
+            Draft::Rule(r) => {
+                if !self.seen.remove(&r.to_string()) {
+                    return false;
+                }
+                self.rules.retain(|(x, _)| x != r);
+                true
+            }
+        }
+    }
+
+    /// Reduces `d` to what this (trusted) node does not already hold; true
+    /// when nothing is left.
+    fn covers(&self, d: &mut Draft) -> bool {
+        match d {
+            Draft::File {
+                owner,
+                path,
+                perms,
+                exec,
+            } => {
+                // (the path moves into the key and back: no copy)
+                let key = (std::mem::take(path), *owner);
+                if let Some((p, x)) = self.files.get(&key) {
+                    perms.retain(|c| !p.contains(c));
+                    *exec &= !*x;
+                }
+                *path = key.0;
+                perms.is_empty() && !*exec
+            }
+            Draft::Rule(r) => self.seen.contains(&r.to_string()),
+        }
+    }
+
     /// Adds a draft: `Some(true)` when it made a new rule, `Some(false)`
     /// when it merged into one, `None` when it was new but `full`.
     fn add(&mut self, d: Draft, full: bool) -> Option<bool> {
@@ -988,10 +1167,16 @@ fn items(n: &Node) -> Vec<Item> {
     out
 }
 
-fn build(name: &str, n: &Node, hat: bool) -> Profile {
+/// The block of profile `name` (a hat when `hat`); with `prune`, hats and
+/// children without a rule are left out (the untrusted part: a trusted
+/// record may have taken their rules).
+fn build(name: &str, n: &Node, hat: bool, prune: bool) -> Profile {
     let mut body = items(n);
     for (c, child) in &n.children {
-        body.push(Item::Profile(Box::new(build(c, child, true))));
+        if prune && child.rule_count() == 0 {
+            continue;
+        }
+        body.push(Item::Profile(Box::new(build(c, child, true, prune))));
     }
     let kind = if hat {
         ProfileKind::Caret
@@ -1065,6 +1250,45 @@ mod tests {
                 proptest::prop_assert_eq!(lit, String::from_utf8_lossy(&path).into_owned());
             }
         }
+    }
+
+    #[test]
+    fn untrusted_rules_apart_per_permission_and_hat() {
+        let kernel = r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" class="file" profile="p//hat" name="/x" comm="c" requested_mask="r" denied_mask="r" fsuid=1 ouid=0"#;
+        let forged = |profile: &str, mask: &str, name: &str| {
+            format!(
+                "Nov 29 18:00:00 h mallory: type=1400 audit(1.2:4): apparmor=\"DENIED\" operation=\"open\" class=\"file\" profile=\"{profile}\" name=\"{name}\" comm=\"c\" requested_mask=\"{mask}\" denied_mask=\"{mask}\" fsuid=1 ouid=0"
+            )
+        };
+        let add = |s: &mut Suggestions, line: &str| {
+            let (v, _) = crate::log::parse_str(line, "t");
+            for r in &v {
+                s.add(r, &super::super::classify::profiles_of(r));
+            }
+        };
+        // a forged `rw` after the kernel's `r`: only `w` is untrusted
+        let mut s = Suggestions::default();
+        add(&mut s, kernel);
+        add(&mut s, &forged("p//hat", "rw", "/x"));
+        assert_eq!(s.render(), "profile p {\n  ^hat {\n    /x r,\n  }\n}\n");
+        assert_eq!(
+            s.render_untrusted(),
+            "profile p {\n  ^hat {\n    /x w,\n  }\n}\n"
+        );
+        // the kernel's record after the forged one takes its rule: the hat
+        // is left out of the untrusted part, which keeps p's own rule
+        let mut s = Suggestions::default();
+        add(&mut s, &forged("p//hat", "r", "/x"));
+        add(&mut s, &forged("p", "r", "/z"));
+        add(&mut s, kernel);
+        assert_eq!((s.rule_count(), s.untrusted_rule_count()), (1, 1));
+        assert_eq!(s.render_untrusted(), "profile p {\n  /z r,\n}\n");
+        s.trust_untrusted();
+        assert_eq!(
+            s.render(),
+            "profile p {\n  /z r,\n  ^hat {\n    /x r,\n  }\n}\n"
+        );
+        assert_eq!(s.untrusted_rule_count(), 0);
     }
 
     #[test]

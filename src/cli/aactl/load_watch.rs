@@ -102,6 +102,7 @@ pub fn run_watch(
             .collect(),
         dropped: w.dropped,
         suggestions: w.suggestions.render(),
+        untrusted_suggestions: w.suggestions.render_untrusted(),
         error: w.error,
     }))
 }

@@ -198,6 +198,10 @@ pub struct WatchOut {
     pub dropped: u64,
     /// The suggested rules, as policy text.
     pub suggestions: String,
+    /// Rules that only records of unverified senders support (a log line
+    /// any local user can write), as policy text; kept apart.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub untrusted_suggestions: String,
     /// A read error that ended the watch early.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -236,6 +240,13 @@ pub fn watch_text(w: &WatchOut) -> String {
     if !w.suggestions.is_empty() {
         s.push_str("suggested rules:\n");
         s.push_str(&w.suggestions);
+    }
+    if !w.untrusted_suggestions.is_empty() {
+        s.push_str(
+            "rules supported only by records whose sender is not verified (UNTRUSTED: any local \
+             user can write such a log line):\n",
+        );
+        s.push_str(&w.untrusted_suggestions);
     }
     s
 }
@@ -306,10 +317,10 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
             } else {
                 system.root()
             };
-            let real = crate::system::fs::control_dir(within, fs).map_err(|e| {
+            let real = crate::system::fs::control_dir(within, fs).map_err(|(path, e)| {
                 CliError(format!(
                     "{}: {}",
-                    crate::escape::escape_str(&fs.to_string_lossy()),
+                    crate::escape::escape_str(&path.to_string_lossy()),
                     crate::system::strerror(&e)
                 ))
             })?;

@@ -5,7 +5,7 @@ use crate::cli::Io;
 use crate::error::chain;
 use crate::escape::escape_str;
 use crate::loader::EditLock;
-use crate::policy::ast::Item;
+use crate::policy::ast::{Item, Profile};
 use crate::system::System;
 use crate::triage::Suggestions;
 use crate::triage::generalize::generalize;
@@ -29,6 +29,9 @@ pub(super) fn finish_suggest(
     let mut disk = dir
         .is_dir()
         .then(|| OnDisk::new_in(sys.root(), dir.clone()));
+    if m.get_flag("trust-userspace-records") {
+        s.trust_untrusted();
+    }
     if let Some(d) = disk.as_mut() {
         let removed = s.retain(&mut |name, rule| {
             let top = name.split("//").next().unwrap_or(name);
@@ -52,23 +55,23 @@ pub(super) fn finish_suggest(
         return write_out(m, sys, &dir, disk.as_mut(), s, io);
     }
     if json {
-        let blocks: Vec<serde_json::Value> = s
-            .blocks()
-            .iter()
-            .map(|b| {
-                let rules: Vec<String> = b
-                    .items
-                    .iter()
-                    .filter(|i| matches!(i, Item::Rule(_)))
-                    .map(Item::to_string)
-                    .collect();
-                serde_json::json!({
-                    "profile": b.name.value(),
-                    "rules": rules,
-                    "block": b.to_string(),
+        let blocks = |list: Vec<Profile>| -> Vec<serde_json::Value> {
+            list.iter()
+                .map(|b| {
+                    let rules: Vec<String> = b
+                        .items
+                        .iter()
+                        .filter(|i| matches!(i, Item::Rule(_)))
+                        .map(Item::to_string)
+                        .collect();
+                    serde_json::json!({
+                        "profile": b.name.value(),
+                        "rules": rules,
+                        "block": b.to_string(),
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        };
         let notes: Vec<serde_json::Value> = s
             .notes
             .iter()
@@ -79,14 +82,33 @@ pub(super) fn finish_suggest(
                 })
             })
             .collect();
-        let v = serde_json::json!({ "profiles": blocks, "no_rule": notes });
+        let v = serde_json::json!({
+            "profiles": blocks(s.blocks()),
+            "untrusted_profiles": blocks(s.untrusted_blocks()),
+            "no_rule": notes,
+        });
         let _ = writeln!(io.out, "{v}");
     } else {
         let _ = write!(io.out, "{}", s.render());
+        if s.untrusted_rule_count() > 0 {
+            if !s.is_empty() {
+                let _ = writeln!(io.out);
+            }
+            let _ = write!(io.out, "{UNTRUSTED_HEADER}{}", s.render_untrusted());
+        }
         print_notes(s, io);
     }
     Ok(Exit::Success)
 }
+
+/// Heads the `--suggest` section of rules that only records of unverified
+/// senders support (policy comments: the output stays valid policy).
+const UNTRUSTED_HEADER: &str = "\
+# UNTRUSTED: the rules below are supported only by records whose sender is not
+# verified (a syslog line of another program, a line without kernel framing, a
+# journal entry of a user process). Any local user can write such a record
+# (logger). --write leaves them out unless --trust-userspace-records is given.
+";
 
 fn write_out(
     m: &ArgMatches,
@@ -200,6 +222,16 @@ fn write_out(
                 failed = true;
             }
         }
+    }
+    // (none left after --trust-userspace-records, which moved them in)
+    let untrusted = s.untrusted_rule_count();
+    if untrusted > 0 {
+        let _ = writeln!(
+            io.err,
+            "aactl: {untrusted} rule(s) not written: only records whose sender is not verified \
+             support them (any local user can write such a log line); review them with \
+             --suggest and pass --trust-userspace-records to write them anyway"
+        );
     }
     if !any {
         let _ = writeln!(io.err, "aactl: nothing to write");

@@ -83,7 +83,11 @@ pub(super) fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
             }
             let events: Vec<&str> = g.events.iter().map(|e| e.as_kernel_name()).collect();
             b.push_record([
-                g.count.to_string(),
+                if g.untrusted > 0 {
+                    format!("{} ({} untrusted)", g.count, g.untrusted)
+                } else {
+                    g.count.to_string()
+                },
                 events.join(","),
                 escape_str(&k.class).into_owned(),
                 k.operation.escaped().into_owned(),

@@ -1,5 +1,8 @@
 //! The triage views of `aactl log`: filters on every view, `--summary`,
-//! `--suggest` (with `--generalize`, `--write`, `--dry-run`) and `--follow`.
+//! `--suggest` (with `--generalize`, `--write`, `--dry-run`,
+//! `--trust-userspace-records`) and `--follow`. Rules that only records of
+//! unverified senders support are shown apart and not written unless the
+//! user trusts those records explicitly (docs/triage.md, "Provenance").
 //! The logic lives in [`crate::triage`]; this module maps arguments and
 //! prints.
 
@@ -62,6 +65,19 @@ pub fn args(cmd: Command) -> Command {
             .action(ArgAction::SetTrue)
             .requires("write")
             .help("With --write: show the changes without writing"),
+    )
+    .arg(
+        Arg::new("trust-userspace-records")
+            .long("trust-userspace-records")
+            .action(ArgAction::SetTrue)
+            .requires("suggest")
+            .help(
+                "With --suggest: treat records whose sender is not verified (syslog lines of \
+                 other programs, lines without kernel framing, journal entries of user \
+                 processes) like the kernel's, and --write their rules too. Any local user can \
+                 write such records (logger), so their rules are otherwise shown apart and \
+                 never written",
+            ),
     )
     .arg(
         Arg::new("profile-dir")
