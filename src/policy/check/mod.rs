@@ -35,6 +35,9 @@
 pub mod features;
 mod file;
 mod glob;
+mod ipc;
+mod mount;
+mod net;
 mod profile;
 mod rules;
 pub(crate) mod tables;
