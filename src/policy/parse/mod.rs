@@ -54,16 +54,17 @@ pub mod codes {
     pub const TOO_MANY: &str = "P0011";
 }
 
-/// What the parser produced: the AST and everything it had to say.
+/// One parsed text (a profile file or an include fragment): its (possibly
+/// partial) AST and the parser's syntax diagnostics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parsed {
+pub struct ParsedFile {
     /// The (possibly partial) AST.
     pub ast: PolicyFile,
     /// Syntax diagnostics, in source order.
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Parsed {
+impl ParsedFile {
     /// True when no diagnostic is an error.
     pub fn is_ok(&self) -> bool {
         !self.diagnostics.iter().any(|d| d.is_error())
@@ -82,7 +83,7 @@ pub enum Mode {
 }
 
 /// Parses `text` (registered as `file`) in the given mode.
-pub fn parse(text: &str, file: FileId, mode: Mode) -> Parsed {
+pub fn parse(text: &str, file: FileId, mode: Mode) -> ParsedFile {
     let mut p = P {
         src: text,
         pos: 0,
@@ -98,7 +99,7 @@ pub fn parse(text: &str, file: FileId, mode: Mode) -> Parsed {
             p.span(0),
             format!("policy file is larger than {MAX_POLICY_FILE_BYTES} bytes"),
         );
-        return Parsed {
+        return ParsedFile {
             ast: PolicyFile::default(),
             diagnostics: vec![d],
         };
@@ -108,7 +109,7 @@ pub fn parse(text: &str, file: FileId, mode: Mode) -> Parsed {
         items,
         span: Span::new(file, 0..text.len()),
     };
-    Parsed {
+    ParsedFile {
         ast,
         diagnostics: p.diags,
     }
