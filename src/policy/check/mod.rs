@@ -32,7 +32,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod features;
 mod file;
 mod glob;
 mod ipc;
@@ -44,7 +43,7 @@ pub(crate) mod tables;
 #[cfg(test)]
 mod tests;
 
-pub use features::{FeatureNode, Features, FeaturesError};
+pub use crate::system::{FeatureNode, Features, FeaturesError};
 pub use file::{ExecMode, FilePerms};
 pub use glob::check_aare;
 
