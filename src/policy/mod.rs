@@ -1,4 +1,5 @@
-//! The AppArmor profile language (spec/policy-language.md).
+//! The AppArmor profile language. docs/policy-language.md describes the
+//! behaviour followed (includes, variables, lexer traps, checks, versions).
 //!
 //! * [`ast`]: the syntax tree. Every node has a [`Span`](crate::diag::Span)
 //!   that equality ignores; `Display` prints canonical policy text that

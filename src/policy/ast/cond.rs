@@ -58,7 +58,7 @@ impl CmpOp {
     }
 }
 
-/// A boolean expression (spec §2.9).
+/// The boolean expression of an `if` condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expr {
     /// `$NAME` / `${NAME}` (name stored without sigils).

@@ -1,4 +1,4 @@
-//! The AST of the AppArmor profile language (spec/policy-language.md §2).
+//! The AST of the AppArmor profile language.
 //!
 //! Every node carries a [`Span`] (file id and byte range) whose equality always
 //! holds, so two ASTs compare equal when they mean the same text regardless of
@@ -59,14 +59,15 @@ impl Word {
             span: Span::default(),
         }
     }
-    /// The value with escapes processed (spec §1.3): `\\ \" \a \e \f \n \r \t`,
+    /// The value with escapes processed: `\\ \" \a \e \f \n \r \t`,
     /// octal `\NNN`, decimal `\dNNN`, hex `\xHH`; other `\c` kept verbatim.
     pub fn value(&self) -> String {
         unescape(&self.text)
     }
 }
 
-/// Processes escapes as apparmor_parser's `processunquoted` does (spec §1.3).
+/// Processes escapes as apparmor_parser does for a word: the escapes listed
+/// at [`Word::value`] are decoded, any other backslash pair is kept.
 pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(b.len());

@@ -123,7 +123,7 @@ pub enum ExecMod {
     Unsafe,
 }
 
-/// A file rule (spec §2.8); also the bare `file,` (no path, no perms).
+/// A file rule (`[file] PATH PERMS [-> TARGET],`); also the bare `file,` (no path, no perms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRule {
     /// Written with the `file` keyword.
@@ -226,7 +226,7 @@ pub struct RlimitRule {
     pub unit: Option<Word>,
 }
 
-/// Every rule kind of spec §2.8.
+/// Every rule kind the language has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
     /// File rule or bare `file,`.

@@ -1,4 +1,4 @@
-//! Semantic (post-parse) checks, spec/policy-language.md §5: what
+//! Semantic (post-parse) checks (docs/policy-language.md, "The semantic checks"): what
 //! apparmor_parser rejects (or warns about) in a profile that parses.
 //!
 //! Entry point: [`check`] over a [`Resolved`] file. Rule-local checks run on

@@ -1,6 +1,8 @@
-//! Rule-specific checks (spec §5.2, §5.5): qualifiers, capability, network,
-//! unix, dbus, signal, ptrace, mount family, mqueue, io_uring, userns,
-//! change_profile and rlimit.
+//! Rule-specific checks: the dispatch over rule kinds, qualifiers (`S02xx`),
+//! the shared helpers for permissions and conditionals, and the capability,
+//! change_profile and rlimit checks. Network and unix rules are in `net.rs`,
+//! dbus, signal, ptrace, mqueue, io_uring and userns in `ipc.rs`, the mount
+//! family in `mount.rs`.
 
 use super::tables::*;
 use super::{Checker, codes};

@@ -1,4 +1,5 @@
-//! The nom-based parser for the whole language (spec §1–§4).
+//! The nom-based parser for the whole language: preamble, profiles, rules and
+//! conditional blocks (docs/policy-language.md lists the lexer traps it mirrors).
 //!
 //! The parser never fails and never panics: it returns an AST plus
 //! [`Diagnostic`]s, recovering after an error at the next `,` that ends a
@@ -142,7 +143,7 @@ fn is_hash_include(s: &str) -> bool {
     s.starts_with("#include") && matches!(s.as_bytes().get(8), Some(b' ' | b'\t' | b'<' | b'"'))
 }
 
-/// True for the words of the keyword table (spec §1.5).
+/// True for the words apparmor_parser's lexer reserves as keywords.
 pub(crate) fn is_keyword(w: &str) -> bool {
     const KW: &[&str] = &[
         "network",

@@ -137,7 +137,8 @@ impl<'a> P<'a> {
         let Some(name) = self.lex(set_var) else {
             return Ok(None);
         };
-        // `@{A}:=` lexes as one word (spec §1.6): only `=`, `+=`, `?=` may touch.
+        // `:` is a word character, so `@{A}:=` lexes as one word: only `=`, `+=`
+        // and `?=` may touch the variable (docs/policy-language.md, "Lexer traps").
         if self.peek() == Some(b':') {
             self.pos = start;
             return Ok(None);

@@ -1,4 +1,5 @@
-//! Resolution (spec §6): includes, variables and `if` conditions applied to
+//! Resolution (docs/policy-language.md, "Include resolution" and "Variables"):
+//! includes, variables and `if` conditions applied to
 //! a parsed policy file, giving a resolved view: for each profile its rules
 //! (with qualifier blocks folded into each rule's qualifiers and variables
 //! expanded), each rule still pointing at the file and bytes it came from.
@@ -614,7 +615,8 @@ impl Walk<'_> {
                     }
                 }
             });
-            // alias rules (spec §6.4): a copy with the prefix replaced
+            // alias rules: a copy of each file rule whose path starts with the alias's
+            // prefix, with the prefix replaced (the original rule stays)
             if let Rule::File(f) = &r.rule {
                 if let Some(path) = &f.path {
                     for (from, to) in &self.alias_pairs {
