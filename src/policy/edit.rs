@@ -17,7 +17,7 @@ pub enum EditError {
     ProfileNotFound(String),
 }
 
-/// The profile modes that are mutually exclusive flags (spec §2.6).
+/// The profile modes: flags of which a profile may carry at most one.
 pub const MODE_FLAGS: &[&str] = &[
     "enforce",
     "complain",

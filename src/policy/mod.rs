@@ -1,10 +1,11 @@
-//! The AppArmor profile language (spec/policy-language.md).
+//! The AppArmor profile language. docs/policy-language.md describes the
+//! behaviour followed (includes, variables, lexer traps, checks, versions).
 //!
 //! * [`ast`]: the syntax tree. Every node has a [`Span`](crate::diag::Span)
 //!   that equality ignores; `Display` prints canonical policy text that
 //!   re-parses to an equal AST.
 //! * [`parse`]: the nom parser. [`parse_str`] never fails: it returns a
-//!   [`Parsed`] with the (possibly partial) AST and syntax diagnostics.
+//!   [`ParsedFile`] with the (possibly partial) AST and syntax diagnostics.
 //! * [`resolve`]: includes, variables and `if` conditions, giving a resolved
 //!   view per profile ([`resolve::Resolver`]).
 //! * [`edit`]: source-preserving edits (profile flags and modes).
@@ -26,7 +27,7 @@ pub mod edit;
 pub mod parse;
 pub mod resolve;
 
-pub use parse::{Mode, Parsed};
+pub use parse::{Mode, ParsedFile};
 
 use crate::diag::{FileId, SourceMap};
 use std::path::{Path, PathBuf};
@@ -48,13 +49,13 @@ pub enum PolicyError {
 
 /// Parses a profile file's text (registered as `file`; use `FileId(0)` when
 /// there is no [`SourceMap`]).
-pub fn parse_str(text: &str, file: FileId) -> Parsed {
+pub fn parse_str(text: &str, file: FileId) -> ParsedFile {
     parse::parse(text, file, Mode::Policy)
 }
 
 /// Parses an include fragment (abstraction, tunables, local override):
 /// preamble items and rules are both accepted at top level.
-pub fn parse_fragment(text: &str, file: FileId) -> Parsed {
+pub fn parse_fragment(text: &str, file: FileId) -> ParsedFile {
     parse::parse(text, file, Mode::Fragment)
 }
 
@@ -86,7 +87,7 @@ pub fn read_policy_file(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Reads `path` (invalid UTF-8 replaced; see [`read_policy_file`]), registers
 /// it in `map` and parses it.
-pub fn parse_file(path: &Path, map: &mut SourceMap, mode: Mode) -> Result<Parsed, PolicyError> {
+pub fn parse_file(path: &Path, map: &mut SourceMap, mode: Mode) -> Result<ParsedFile, PolicyError> {
     let bytes = read_policy_file(path).map_err(|source| PolicyError::Io {
         path: path.to_path_buf(),
         source,

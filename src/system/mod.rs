@@ -24,17 +24,17 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod features;
 pub mod fs;
 mod params;
 mod proc;
 mod securityfs;
 pub mod snapshot;
 
+pub use features::{FeatureNode, Features, FeaturesError};
 pub use params::{Enabled, Parameters};
 pub use proc::{AttrInterface, Process, ProcessScan};
-pub use securityfs::{
-    FeatureNode, Features, PolicyNamespace, PolicyProfile, ProfileLine, ProfilesList,
-};
+pub use securityfs::{PolicyNamespace, PolicyProfile, ProfileLine, ProfilesList};
 
 /// An error reading the system state. Every variant names the path concerned.
 #[derive(Debug, thiserror::Error)]

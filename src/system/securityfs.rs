@@ -1,7 +1,7 @@
 //! securityfs/apparmor: the `profiles` list, the `policy/` tree, `features/` and `revision`
 //! (docs/runtime.md, "Files under the AppArmor directory").
 
-use super::{System, SystemError, fs, read_trimmed};
+use super::{FeatureNode, Features, System, SystemError, fs, read_trimmed};
 use crate::label::{Label, Mode};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -130,79 +130,6 @@ impl PolicyNamespace {
         let mut out = Vec::new();
         go("", self, &mut out);
         out
-    }
-}
-
-/// A node of the `features/` tree.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(untagged)]
-pub enum FeatureNode {
-    /// A leaf file's content, verbatim (normally one value and `\n`).
-    Value(String),
-    /// A directory: entries by name (byte order, like `alphasort` in the C locale).
-    Dir(BTreeMap<String, FeatureNode>),
-}
-
-/// The kernel's feature set (`securityfs/apparmor/features`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Features {
-    /// The tree; a [`FeatureNode::Value`] when `features` is a file that already holds a
-    /// flattened feature string.
-    pub root: FeatureNode,
-}
-
-impl Features {
-    /// The flattened feature string libapparmor builds (the format of
-    /// `/usr/share/apparmor-features/features`): for each entry in byte order, skipping names
-    /// starting with `.`, `NAME {` then the leaf's text or the children, then `}\n`.
-    pub fn to_feature_string(&self) -> String {
-        fn go(map: &BTreeMap<String, FeatureNode>, out: &mut String) {
-            for (name, node) in map {
-                if name.starts_with('.') {
-                    continue;
-                }
-                out.push_str(name);
-                out.push_str(" {");
-                match node {
-                    FeatureNode::Value(v) => out.push_str(v),
-                    FeatureNode::Dir(d) => go(d, out),
-                }
-                out.push_str("}\n");
-            }
-        }
-        match &self.root {
-            FeatureNode::Value(v) => v.clone(),
-            FeatureNode::Dir(d) => {
-                let mut s = String::new();
-                go(d, &mut s);
-                s
-            }
-        }
-    }
-
-    /// The node at `path` (`domain/stack`), if the tree has it.
-    pub fn get(&self, path: &str) -> Option<&FeatureNode> {
-        let mut node = &self.root;
-        for part in path.split('/').filter(|p| !p.is_empty()) {
-            match node {
-                FeatureNode::Dir(d) => node = d.get(part)?,
-                FeatureNode::Value(_) => return None,
-            }
-        }
-        Some(node)
-    }
-
-    /// True when the feature exists (its value is not checked), like `aa_features_supports`.
-    pub fn supports(&self, path: &str) -> bool {
-        self.get(path).is_some()
-    }
-
-    /// A leaf's value with surrounding whitespace trimmed (`domain/version` → `1.2`).
-    pub fn value(&self, path: &str) -> Option<&str> {
-        match self.get(path)? {
-            FeatureNode::Value(v) => Some(v.trim()),
-            FeatureNode::Dir(_) => None,
-        }
     }
 }
 
@@ -561,26 +488,5 @@ mod tests {
         assert_eq!(mangle("a b"), "a_b");
         assert_eq!(mangle("firefox"), "firefox");
         assert_eq!(mangle("x\"y"), "xy");
-    }
-
-    #[test]
-    fn feature_string() {
-        let mut dom = BTreeMap::new();
-        dom.insert("stack".to_owned(), FeatureNode::Value("yes\n".into()));
-        dom.insert("version".to_owned(), FeatureNode::Value("1.2\n".into()));
-        let mut top = BTreeMap::new();
-        top.insert("domain".to_owned(), FeatureNode::Dir(dom));
-        top.insert("caps".to_owned(), FeatureNode::Dir(BTreeMap::new()));
-        top.insert(".hidden".to_owned(), FeatureNode::Value("x\n".into()));
-        let f = Features {
-            root: FeatureNode::Dir(top),
-        };
-        assert_eq!(
-            f.to_feature_string(),
-            "caps {}\ndomain {stack {yes\n}\nversion {1.2\n}\n}\n"
-        );
-        assert!(f.supports("domain/stack"));
-        assert!(!f.supports("domain/nope"));
-        assert_eq!(f.value("domain/version"), Some("1.2"));
     }
 }

@@ -1,4 +1,4 @@
-//! File-rule checks (spec §5.1): permission strings, exec modes, `subset`,
+//! File-rule checks (`S01xx`): permission strings, exec modes, `subset`,
 //! link/exec conflicts and merged exec-mode conflicts within a profile.
 
 use super::{Checker, codes};

@@ -1,4 +1,4 @@
-//! AARE (glob) well-formedness (spec §4): balanced `[]` and `{}`, at least
+//! AARE (glob) well-formedness (`S0109`): balanced `[]` and `{}`, at least
 //! one comma inside each `{}`, no trailing lone `\`.
 
 /// Checks the glob as written (escapes unprocessed). On error returns the

@@ -1,4 +1,4 @@
-//! Semantic (post-parse) checks, spec/policy-language.md §5: what
+//! Semantic (post-parse) checks (docs/policy-language.md, "The semantic checks"): what
 //! apparmor_parser rejects (or warns about) in a profile that parses.
 //!
 //! Entry point: [`check`] over a [`Resolved`] file. Rule-local checks run on
@@ -32,16 +32,18 @@
 //! # Ok(()) }
 //! ```
 
-pub mod features;
 mod file;
 mod glob;
+mod ipc;
+mod mount;
+mod net;
 mod profile;
 mod rules;
 pub(crate) mod tables;
 #[cfg(test)]
 mod tests;
 
-pub use features::{FeatureNode, Features, FeaturesError};
+pub use crate::system::{FeatureNode, Features, FeaturesError};
 pub use file::{ExecMode, FilePerms};
 pub use glob::check_aare;
 

@@ -1,4 +1,4 @@
-//! Profile-level checks (spec §5.3): names and namespaces, attachments,
+//! Profile-level checks (`S03xx`): names and namespaces, attachments,
 //! flags, xattrs on hats, identities and duplicate definitions.
 
 use super::tables::*;

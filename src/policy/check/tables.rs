@@ -1,7 +1,7 @@
-//! Name tables of spec §3 (capabilities, network, signals, mount options,
+//! Name tables, as in apparmor_parser 6.0 (capabilities, network, signals, mount options,
 //! rlimits, errno names, profile flags).
 
-/// Capability names compiled into apparmor_parser (spec §3.1).
+/// Capability names compiled into apparmor_parser.
 pub const CAPABILITIES: &[&str] = &[
     "audit_control",
     "audit_read",
@@ -46,7 +46,7 @@ pub const CAPABILITIES: &[&str] = &[
     "wake_alarm",
 ];
 
-/// Address families (spec §3.2, `base_af_names.h`).
+/// Address families, by the names apparmor_parser takes for them.
 pub const NET_FAMILIES: &[&str] = &[
     "unspec",
     "unix",
@@ -151,7 +151,7 @@ pub const IOURING_PERMS: &[&str] = &["sqpoll", "override_creds"];
 /// userns permissions.
 pub const USERNS_PERMS: &[&str] = &["create"];
 
-/// Signal names for `set=` and `kill.signal=` (6.0 table, spec §3.5).
+/// Signal names for `set=` and `kill.signal=` (6.0's list, with `tstp` and `poll`).
 pub const SIGNALS: &[&str] = &[
     "hup", "int", "quit", "ill", "trap", "abrt", "bus", "fpe", "kill", "usr1", "segv", "usr2",
     "pipe", "alrm", "term", "stkflt", "chld", "cont", "stop", "stp", "tstp", "ttin", "ttou", "urg",
@@ -284,7 +284,7 @@ pub fn mount_flag(opt: &str) -> Option<(&'static str, bool)> {
     })
 }
 
-/// rlimit names (spec §3.9).
+/// rlimit names (`set rlimit NAME <= VALUE,`).
 pub const RLIMITS: &[&str] = &[
     "cpu",
     "fsize",
@@ -319,7 +319,7 @@ pub fn time_unit_us(u: &str) -> Option<u64> {
     })
 }
 
-/// Profile flags without a value (spec §2.6).
+/// Profile flags without a value.
 pub const FLAGS: &[&str] = &[
     "enforce",
     "complain",

@@ -1,4 +1,5 @@
-//! Lexical primitives (spec §1) as nom parsers over `&str`.
+//! Lexical primitives (words, permission tokens, variables, blanks) as nom
+//! parsers over `&str`.
 //!
 //! The language is context dependent, so there is no global tokenizer: each
 //! grammar area picks the word shape it needs (path/label word, list value,
@@ -64,7 +65,7 @@ pub fn is_hard_stop(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'!' | 0)
 }
 
-/// Scans a word with the IDS rules (spec §1.3): stops at blanks, CR, LF,
+/// Scans a word as apparmor_parser's lexer does for names and paths: stops at blanks, CR, LF,
 /// `"`, `!`, at any byte for which `stop` holds, and at a `,` that is not
 /// immediately followed by another word byte. `\x` escapes are taken as pairs
 /// (except before a line end). Fails on an empty word.
@@ -132,7 +133,7 @@ pub fn list_value(i: &str) -> IResult<&str, &str> {
     Ok((&i[k..], &i[..k]))
 }
 
-/// A permission (MODES) token (spec §1.4), only when followed by whitespace or `,`.
+/// A permission token (`rw`, `ix`, `Px`, …), only when followed by whitespace or `,`.
 pub fn modes(i: &str) -> IResult<&str, &str> {
     let b = i.as_bytes();
     let mut k = 0;

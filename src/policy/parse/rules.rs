@@ -1,4 +1,4 @@
-//! Rule parsers (spec §2.7–§2.8): qualifiers, qualifier blocks and every rule kind.
+//! Rule parsers: qualifiers, qualifier blocks and every rule kind.
 
 use super::lex::*;
 use super::{P, PResult, codes};
@@ -60,7 +60,7 @@ impl Kind {
             Kind::Userns => Rule::Userns(c),
         }
     }
-    /// How many positional words the grammar allows (spec §2.8).
+    /// How many positional words (before the conditionals) the rule kind allows.
     fn max_words(self) -> usize {
         match self {
             Kind::Network => 2,
@@ -457,7 +457,7 @@ impl<'a> P<'a> {
             }
             if let Some((name, op)) = self.cond_head() {
                 if op == CondOp::Assign {
-                    // `:=` is only lexed inside `peer=(…)` (spec §1.7)
+                    // apparmor_parser's lexer knows `:=` only inside `peer=(…)`
                     return self.err(
                         codes::BAD_CHAR,
                         start + name.len(),

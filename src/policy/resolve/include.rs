@@ -1,4 +1,4 @@
-//! Include search (spec §6.1): `-I` directories in order then the base
+//! Include search (docs/policy-language.md, "Include resolution"): `-I` directories in order then the base
 //! directory for `<name>`; `"name"` and bare names relative to the working
 //! directory; directory includes with apparmor_parser's skip list and order.
 
@@ -61,7 +61,7 @@ impl SearchPath {
     }
 }
 
-/// What to do with a directory entry (spec §6.1 item 5).
+/// What to do with a directory entry when a whole directory is included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
     /// Use it.

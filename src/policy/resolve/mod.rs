@@ -1,4 +1,5 @@
-//! Resolution (spec §6): includes, variables and `if` conditions applied to
+//! Resolution (docs/policy-language.md, "Include resolution" and "Variables"):
+//! includes, variables and `if` conditions applied to
 //! a parsed policy file, giving a resolved view: for each profile its rules
 //! (with qualifier blocks folded into each rule's qualifiers and variables
 //! expanded), each rule still pointing at the file and bytes it came from.
@@ -15,7 +16,7 @@ pub use vars::{VarError, Variables};
 
 use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
 use crate::policy::ast::*;
-use crate::policy::parse::{Mode, parse};
+use crate::policy::parse::{Mode, ParsedFile, parse};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,7 +147,7 @@ pub struct Resolver {
     pub search: SearchPath,
     /// Every text read so far.
     pub sources: SourceMap,
-    cache: HashMap<PathBuf, Arc<(FileId, Parsed2)>>,
+    cache: HashMap<PathBuf, Arc<(FileId, ParsedFile)>>,
     /// Include lookups: target → (canonical path, files to read) or None.
     /// The tree is assumed not to change during one resolver's life.
     found: HashMap<IncludeTarget, Option<Arc<Found>>>,
@@ -160,12 +161,6 @@ enum Found {
         ignored: Vec<PathBuf>,
     },
     DirError(PathBuf, String),
-}
-
-#[derive(Debug)]
-struct Parsed2 {
-    ast: PolicyFile,
-    diagnostics: Vec<Diagnostic>,
 }
 
 impl Resolver {
@@ -542,7 +537,7 @@ impl Walk<'_> {
         }
     }
 
-    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Arc<(FileId, Parsed2)>> {
+    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Arc<(FileId, ParsedFile)>> {
         if let Some(e) = self.r.cache.get(key) {
             return Some(e.clone());
         }
@@ -565,13 +560,7 @@ impl Walk<'_> {
         let id = FileId(self.r.sources.len() as u32);
         let p = parse(&text, id, Mode::Fragment);
         self.r.sources.add(f, text);
-        let e = Arc::new((
-            id,
-            Parsed2 {
-                ast: p.ast,
-                diagnostics: p.diagnostics,
-            },
-        ));
+        let e = Arc::new((id, p));
         self.r.cache.insert(key.to_path_buf(), e.clone());
         Some(e)
     }
@@ -626,7 +615,8 @@ impl Walk<'_> {
                     }
                 }
             });
-            // alias rules (spec §6.4): a copy with the prefix replaced
+            // alias rules: a copy of each file rule whose path starts with the alias's
+            // prefix, with the prefix replaced (the original rule stays)
             if let Rule::File(f) = &r.rule {
                 if let Some(path) = &f.path {
                     for (from, to) in &self.alias_pairs {

@@ -1,4 +1,4 @@
-//! Variables (spec §2.3, §6.3): set variables `@{X}` holding sets of strings,
+//! Variables (docs/policy-language.md, "Variables"): set variables `@{X}` holding sets of strings,
 //! booleans `${X}`, expansion of `@{X}` into alternations, and evaluation of
 //! `if` conditions.
 
@@ -182,8 +182,8 @@ impl Variables {
     }
 
     /// Expands every `@{X}` in `text`: one value is spliced in, several
-    /// become `{v1,v2,…}`; slashes at the splice point are normalised
-    /// (spec §4). Errors name the first undefined or recursive variable.
+    /// become `{v1,v2,…}`; a `/` is not doubled where a value meets the
+    /// text before or after it. Errors name the first undefined or recursive variable.
     pub fn expand(&self, text: &str) -> Result<String, VarError> {
         if !text.contains("@{") {
             return Ok(text.to_string());
@@ -317,7 +317,7 @@ impl Variables {
         })
     }
 
-    /// Evaluates an `if` condition (spec §2.9).
+    /// Evaluates an `if` condition; variables are compared as sets of words.
     pub fn eval(&self, e: &Expr) -> Result<bool, VarError> {
         Ok(match e {
             Expr::Bool(n) => self

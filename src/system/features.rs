@@ -1,6 +1,9 @@
-//! Kernel feature ABI (apparmor_parser `-M FILE` / `--abi`): the nested
-//! `name {value}` text format of a features file, or a
-//! `/sys/kernel/security/apparmor/features` style directory tree.
+//! The kernel's feature set: a tree of named directories and leaf values, as
+//! the kernel publishes it under `securityfs/apparmor/features` and as
+//! apparmor_parser reads it from a features file (`-M FILE`, the nested
+//! `name {value}` text) or a copied directory. [`System::features`](super::System::features)
+//! reads the running kernel's; [`Features::load`] reads a file or directory given
+//! on the command line. Both give the same [`Features`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,43 +11,80 @@ use std::path::Path;
 /// The network feature directories, oldest first.
 const NETWORK_FEATURES: [&str; 3] = ["network", "network_v8", "network_v9"];
 
-/// One node of a feature tree: a directory of named children or a leaf value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A node of the `features/` tree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
 pub enum FeatureNode {
-    /// Named children (`caps { … }`).
-    Dir(BTreeMap<String, FeatureNode>),
-    /// A leaf's text (`yes`, a space-separated mask, `0xffffff`).
+    /// A leaf's text: a file's content verbatim when read from a directory
+    /// (normally one value and `\n`), trimmed when parsed from the text format.
     Value(String),
+    /// A directory: entries by name (byte order, like `alphasort` in the C locale).
+    Dir(BTreeMap<String, FeatureNode>),
 }
 
-/// A parsed feature set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A kernel feature set: the running kernel's ([`System::features`](super::System::features))
+/// or one read from a features file or directory ([`Features::load`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Features {
-    root: FeatureNode,
-}
-
-/// Why a feature set could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FeaturesError {
-    /// The file or directory could not be read.
-    #[error("could not read features {}: {source}", path.display())]
-    Io {
-        /// The path given.
-        path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The text is not a features file (unbalanced braces).
-    #[error("malformed features file at byte {offset}")]
-    Malformed {
-        /// Byte offset of the problem.
-        offset: usize,
-    },
+    /// The tree; a [`FeatureNode::Value`] when `features` is a file that already holds a
+    /// flattened feature string.
+    pub root: FeatureNode,
 }
 
 impl Features {
+    /// The flattened feature string libapparmor builds (the format of
+    /// `/usr/share/apparmor-features/features`): for each entry in byte order, skipping names
+    /// starting with `.`, `NAME {` then the leaf's text or the children, then `}\n`.
+    pub fn to_feature_string(&self) -> String {
+        fn go(map: &BTreeMap<String, FeatureNode>, out: &mut String) {
+            for (name, node) in map {
+                if name.starts_with('.') {
+                    continue;
+                }
+                out.push_str(name);
+                out.push_str(" {");
+                match node {
+                    FeatureNode::Value(v) => out.push_str(v),
+                    FeatureNode::Dir(d) => go(d, out),
+                }
+                out.push_str("}\n");
+            }
+        }
+        match &self.root {
+            FeatureNode::Value(v) => v.clone(),
+            FeatureNode::Dir(d) => {
+                let mut s = String::new();
+                go(d, &mut s);
+                s
+            }
+        }
+    }
+
+    /// The node at `path` (`domain/stack`), if the tree has it.
+    pub fn get(&self, path: &str) -> Option<&FeatureNode> {
+        let mut node = &self.root;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            match node {
+                FeatureNode::Dir(d) => node = d.get(part)?,
+                FeatureNode::Value(_) => return None,
+            }
+        }
+        Some(node)
+    }
+
+    /// True when the feature exists (its value is not checked), like `aa_features_supports`.
+    pub fn supports(&self, path: &str) -> bool {
+        self.get(path).is_some()
+    }
+
+    /// A leaf's value with surrounding whitespace trimmed (`domain/version` → `1.2`).
+    pub fn value(&self, path: &str) -> Option<&str> {
+        match self.get(path)? {
+            FeatureNode::Value(v) => Some(v.trim()),
+            FeatureNode::Dir(_) => None,
+        }
+    }
+
     /// Parses the text format (`name {child {value\n}\n}` …).
     pub fn parse(text: &str) -> Result<Features, FeaturesError> {
         let b = text.as_bytes();
@@ -76,25 +116,13 @@ impl Features {
         }
     }
 
-    /// The node at a `/`-separated path (`caps/mask`).
-    pub fn get(&self, path: &str) -> Option<&FeatureNode> {
-        let mut cur = &self.root;
-        for part in path.split('/').filter(|p| !p.is_empty()) {
-            match cur {
-                FeatureNode::Dir(m) => cur = m.get(part)?,
-                FeatureNode::Value(_) => return None,
-            }
-        }
-        Some(cur)
-    }
-
     /// True when the feature at `path` exists, counting the later versions of a
     /// feature as apparmor_parser 3.0.8 does: `network` is provided by `network`,
     /// `network_v8` (Linux 5.x–6.x kernels) or `network_v9`; and `network/af_unix`
     /// (extended unix rules) is also met by any network feature, as the parser then
     /// downgrades a `unix` rule to a generic network rule and does not warn that
-    /// it is not enforced. (pivot_root rules are checked against `mount`: see
-    /// the rule-class table in the parent module.)
+    /// it is not enforced. (pivot_root rules are checked against `mount` by
+    /// `policy::check`.)
     pub fn has(&self, path: &str) -> bool {
         let path = path.trim_matches('/');
         if self.get(path).is_some() {
@@ -114,6 +142,27 @@ impl Features {
             _ => Vec::new(),
         }
     }
+}
+
+/// Why a feature set could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeaturesError {
+    /// The file or directory could not be read.
+    #[error("could not read features {}: {source}", path.display())]
+    Io {
+        /// The path given.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not a features file (unbalanced braces).
+    #[error("malformed features file at byte {offset}")]
+    Malformed {
+        /// Byte offset of the problem.
+        offset: usize,
+    },
 }
 
 fn load_dir(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
@@ -214,5 +263,26 @@ mod tests {
         assert!(!f.has("network"));
         assert!(!f.has("network/af_unix"));
         assert!(!f.has("network_v8"));
+    }
+
+    #[test]
+    fn feature_string() {
+        let mut dom = BTreeMap::new();
+        dom.insert("stack".to_owned(), FeatureNode::Value("yes\n".into()));
+        dom.insert("version".to_owned(), FeatureNode::Value("1.2\n".into()));
+        let mut top = BTreeMap::new();
+        top.insert("domain".to_owned(), FeatureNode::Dir(dom));
+        top.insert("caps".to_owned(), FeatureNode::Dir(BTreeMap::new()));
+        top.insert(".hidden".to_owned(), FeatureNode::Value("x\n".into()));
+        let f = Features {
+            root: FeatureNode::Dir(top),
+        };
+        assert_eq!(
+            f.to_feature_string(),
+            "caps {}\ndomain {stack {yes\n}\nversion {1.2\n}\n}\n"
+        );
+        assert!(f.supports("domain/stack"));
+        assert!(!f.supports("domain/nope"));
+        assert_eq!(f.value("domain/version"), Some("1.2"));
     }
 }
