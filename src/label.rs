@@ -1,4 +1,4 @@
-//! AppArmor labels and modes (spec/runtime-and-logs.md §1.5).
+//! AppArmor labels and modes (label syntax: docs/runtime.md).
 //!
 //! A *label* is what the kernel prints for a task's confinement (`/proc/PID/attr/current`),
 //! for each line of `securityfs/apparmor/profiles`, and in audit records:
@@ -148,7 +148,8 @@ pub struct Label {
 /// gives no mode; otherwise the text must end in `)` and the **last** ` (` (at a position > 0)
 /// starts the mode. Returns `(name, mode word)`; `None` when the text cannot be split.
 ///
-/// Follows spec §1.5 including its vectors: `(odd) (enforce)` → (`(odd)`, `enforce`).
+/// So a name that itself holds parentheses splits at the last ` (`:
+/// `(odd) (enforce)` → (`(odd)`, `enforce`).
 pub fn split_con(text: &str) -> Option<(&str, Option<&str>)> {
     let t = text.strip_suffix('\n').unwrap_or(text);
     if t.is_empty() {

@@ -15,6 +15,7 @@
 //! | [`diag`] | diagnostics with spans, shared by every parser |
 //! | [`log`] | audit records from auditd, journald, syslog, dmesg |
 //! | [`triage`] | grouping denials and suggesting rules |
+//! | [`watch`] | after a load: follow the log and suggest rules for the new profiles (above `loader` and `triage`) |
 //! | [`loader`] | driving `apparmor_parser` |
 //! | [`error`] | one-line error text with each cause once |
 //! | [`escape`] | escaping untrusted text before it is printed |
@@ -35,6 +36,7 @@ pub mod log;
 pub mod policy;
 pub mod system;
 pub mod triage;
+pub mod watch;
 
 /// The aa-status model under its former path; it lives in [`inspect::aa_status`].
 pub use inspect::aa_status as status;

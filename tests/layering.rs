@@ -24,12 +24,7 @@ const RANKS: &[(&str, u32)] = &[
 ];
 
 /// Edges that break the rule today, each to be removed (then deleted here).
-const ALLOWED: &[(&str, &str)] = &[
-    // loader/watch.rs (load, then follow the log and suggest) uses triage
-    ("loader", "triage"),
-    // triage/write.rs reaches the atomic file writes kept in loader::plan
-    ("triage", "loader"),
-];
+const ALLOWED: &[(&str, &str)] = &[];
 
 fn rank(m: &str) -> Option<u32> {
     RANKS.iter().find(|(n, _)| *n == m).map(|(_, r)| *r)

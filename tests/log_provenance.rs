@@ -499,7 +499,7 @@ fn watch_keeps_untrusted_rules_apart() {
     let text = format!("{}\n{}\n", genuine()[2].1, forged()[0].1);
     let src = apparmor::log::reader::BufReadLines::new(std::io::Cursor::new(text), "t");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let w = apparmor::loader::watch::watch(
+    let w = apparmor::watch::watch(
         Box::new(src),
         stop,
         std::time::Duration::from_secs(60),

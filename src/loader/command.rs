@@ -1,4 +1,5 @@
-//! A builder over `apparmor_parser`'s command line (spec/runtime-and-logs.md §4.1).
+//! A builder over `apparmor_parser`'s command line (the options a loader needs are
+//! listed in docs/loader.md).
 //!
 //! [`Parser`] holds the program and the options; [`Parser::command`] turns it and a
 //! list of files into a [`ParserCommand`]: the exact argv, run without a shell.

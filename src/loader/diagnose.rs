@@ -1,5 +1,6 @@
 //! Decoding one `apparmor_parser` run: exit status, stderr and stdout become a
-//! [`RunReport`] with typed [`LoadError`]s (spec/runtime-and-logs.md §4.2).
+//! [`RunReport`] with typed [`LoadError`]s (the exit codes and messages are listed
+//! in docs/loader.md).
 //!
 //! Rules (verified with 3.0.8; 6.0's wordings are recognised too):
 //! - exit 0 is success **unless** error text was printed (then it is a failure);
@@ -141,7 +142,7 @@ pub fn diagnose(action: Action, files: &[PathBuf], raw: &RawOutput) -> RunReport
             continue;
         }
         if line.starts_with("Cache read/write disabled:") {
-            // Harmless noise on hosts without AppArmor (spec §4.2).
+            // Harmless noise on hosts without AppArmor: the parser cannot use its cache.
             continue;
         }
         if line.starts_with("AppArmor parser error") {
@@ -324,7 +325,8 @@ fn errno_from_reason(reason: &str) -> Option<i32> {
     })
 }
 
-/// Parses one `AppArmor parser error…` line (spec §4.2, pitfalls G-01, G-02).
+/// Parses one `AppArmor parser error…` line: the file, line and message, whether the
+/// error names a profile (`in profile X`) or only a file (docs/loader.md).
 pub fn parse_parser_error(line: &str, files: &[PathBuf]) -> ParserDiagnostic {
     // Prefer the files we passed, in case a name contains " in profile ".
     let mut file = None;

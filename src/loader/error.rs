@@ -328,6 +328,17 @@ pub enum LoaderError {
 
 pub use crate::error::chain;
 
+impl From<crate::system::edit::EditError> for LoaderError {
+    fn from(e: crate::system::edit::EditError) -> Self {
+        use crate::system::edit::EditError;
+        match e {
+            EditError::Changed { path } => LoaderError::Changed { path },
+            EditError::Io { path, source } => LoaderError::Io { path, source },
+            // (non_exhaustive within the crate: every variant is listed)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

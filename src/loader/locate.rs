@@ -1,4 +1,6 @@
-//! Finding the `apparmor_parser` binary (pitfalls G-10 and H-01).
+//! Finding the `apparmor_parser` binary: `PATH` first, then `/sbin` and `/usr/sbin`,
+//! which a non-root `PATH` often lacks; a missing parser is an error naming where we
+//! looked.
 //!
 //! Order: every directory of `PATH`, then `/sbin`, then `/usr/sbin`. A caller with a
 //! configured path uses it as is ([`crate::loader::Parser::new`]); a missing parser is

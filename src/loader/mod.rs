@@ -1,8 +1,9 @@
-//! Driving `apparmor_parser` to load, replace and remove policy (spec/runtime-and-logs.md §4).
+//! Driving `apparmor_parser` to load, replace and remove policy (docs/loader.md).
 //!
 //! - [`Parser`]: a builder over the parser's options; [`Parser::command`] gives the
 //!   exact [`ParserCommand`] (argv, no shell).
-//! - [`find_parser`]: `PATH`, then `/sbin`, then `/usr/sbin` (pitfalls G-10, H-01).
+//! - [`find_parser`]: `PATH`, then `/sbin`, then `/usr/sbin` (a non-root `PATH` often
+//!   lacks the sbin folders).
 //! - [`Runner`]: the only way effects happen: [`SystemRunner`] spawns the parser and
 //!   writes kernel files, [`RecordingRunner`] records them (tests, `--dry-run`).
 //! - [`diagnose()`]: exit status + stderr + stdout → [`RunReport`] with typed [`LoadError`]s.
@@ -11,28 +12,26 @@
 //! - [`EditLock`]: held around every read → edit → replace of a profile file or
 //!   `local/` override, so that concurrent `aactl` runs do not lose each other's edits.
 //! - [`Loader`]: one file per parser invocation (multi-file exit codes are
-//!   ambiguous, spec §4.2), unloading by name through `.remove`.
-//! - [`mode`]: enforce / complain / audit / disable / enable edits (spec §4.4).
-//! - [`unknown`]: which loaded profiles `remove-unknown` unloads (spec §4.5).
+//!   ambiguous), unloading by name through `.remove`.
+//! - [`mode`]: enforce / complain / audit / disable / enable edits.
+//! - [`unknown`]: which loaded profiles `remove-unknown` unloads.
 
 pub mod command;
 pub mod diagnose;
 pub mod error;
 pub mod locate;
-pub mod lock;
 pub mod mode;
 pub mod plan;
 pub mod runner;
 pub mod unknown;
-pub mod watch;
 
+pub use crate::system::edit::EditLock;
 pub use command::{
     Action, CacheOptions, Jobs, Parser, ParserCommand, Warning, parse_version, version_command,
 };
 pub use diagnose::{ProfileDone, RunReport, Skipped, diagnose};
 pub use error::{KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic};
 pub use locate::{find_parser, find_parser_from_env, find_parser_in};
-pub use lock::EditLock;
 pub use plan::{Execution, Plan, Step, StepOutcome, atomic_write};
 pub use runner::{RawOutput, Recorded, RecordingRunner, Runner, SystemRunner, Termination};
 
@@ -140,7 +139,7 @@ impl<R: Runner> Loader<R> {
 }
 
 /// The error for a parser that could not be started: a missing program is
-/// [`LoaderError::ParserNotFound`] naming it (pitfall H-01), anything else
+/// [`LoaderError::ParserNotFound`] naming it, anything else
 /// [`LoaderError::Spawn`].
 pub fn spawn_error(program: &Path, e: std::io::Error) -> LoaderError {
     if e.kind() == std::io::ErrorKind::NotFound {

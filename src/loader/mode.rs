@@ -1,5 +1,5 @@
 //! Switching profiles between enforce, complain, audit, disabled and enabled
-//! (spec/runtime-and-logs.md §4.4, pitfalls §5 items 33–35).
+//! (docs/loader.md, "Mode changes").
 //!
 //! Like upstream's aa-enforce / aa-complain / aa-audit / aa-disable, but:
 //! - the flags are edited through the policy parser's source-preserving edit

@@ -372,135 +372,24 @@ pub fn execute_step(
     }
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same directory,
-/// given the original's permissions and (when possible) owner and group, synced,
-/// then renamed over `path` (and the directory synced). A symlinked `path` is resolved first so the link
-/// stays a link.
+/// [`crate::system::edit::atomic_write`] with the loader's error.
 ///
 /// # Errors
 /// [`LoaderError::Io`] naming the file.
 pub fn atomic_write(path: &Path, data: &[u8]) -> Result<(), LoaderError> {
-    use std::os::unix::fs::MetadataExt;
-    let real = std::fs::canonicalize(path).map_err(|e| LoaderError::Io {
-        path: path.to_owned(),
-        source: e,
-    })?;
-    // Errors name the file as the caller gave it (a symlink's own name).
-    let io = |e| LoaderError::Io {
-        path: path.to_owned(),
-        source: e,
-    };
-    let meta = std::fs::metadata(&real).map_err(io)?;
-    replace_via_temp(&real, data, true, |tmp| {
-        std::fs::set_permissions(tmp, meta.permissions())?;
-        // Keeping the owner needs privileges when it differs from ours; try, and
-        // only fail when the owner would actually change.
-        if let Err(e) = std::os::unix::fs::chown(tmp, Some(meta.uid()), Some(meta.gid())) {
-            let tm = std::fs::metadata(tmp)?;
-            if tm.uid() != meta.uid() || tm.gid() != meta.gid() {
-                return Err(std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot keep its owner and group {}:{} ({})",
-                        meta.uid(),
-                        meta.gid(),
-                        crate::system::strerror(&e)
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    })
-    .map_err(io)
+    crate::system::edit::atomic_write(path, data).map_err(LoaderError::from)
 }
 
-/// [`atomic_write`], but only when `path` still holds `expected` (the text the
-/// new `data` was computed from); otherwise nothing is written. Callers that
-/// read, edit and write hold an [`super::lock::EditLock`] across all three, so
-/// this check only catches writers that do not take it (an editor, a package
-/// manager).
+/// [`crate::system::edit::replace_if_unchanged`] with the loader's error.
 ///
 /// # Errors
 /// [`LoaderError::Changed`] when the file holds something else;
 /// [`LoaderError::Io`] naming the file.
 pub fn replace_if_unchanged(path: &Path, expected: &[u8], data: &[u8]) -> Result<(), LoaderError> {
-    let now = crate::policy::read_policy_file(path).map_err(|e| LoaderError::Io {
-        path: path.to_owned(),
-        source: e,
-    })?;
-    if now != expected {
-        return Err(LoaderError::Changed {
-            path: path.to_owned(),
-        });
-    }
-    atomic_write(path, data)
+    crate::system::edit::replace_if_unchanged(path, expected, data).map_err(LoaderError::from)
 }
 
-/// Creates `path` (which does not exist yet) holding `data`, with
-/// permissions `mode`, atomically as [`atomic_write`] replaces a file; its
-/// folder is created when missing. A file that appeared at `path` meanwhile
-/// is not replaced: the error is then of kind
-/// [`std::io::ErrorKind::AlreadyExists`].
-///
-/// # Errors
-/// The I/O error (the caller names the file).
-pub fn atomic_create(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    replace_via_temp(path, data, false, |tmp| {
-        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
-    })
-}
-
-/// Writes `data` to a temporary file beside `target`, syncs it, lets
-/// `prepare` set its metadata, renames it to `target` (when `clobber`,
-/// replacing it; else only if `target` does not exist) and syncs the folder
-/// (best effort: some file systems refuse).
-fn replace_via_temp(
-    target: &Path,
-    data: &[u8],
-    clobber: bool,
-    prepare: impl FnOnce(&Path) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        Some(_) => Path::new("."),
-        None => Path::new("/"),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".aactl-")
-        .tempfile_in(dir)
-        .map_err(without_temp_path)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    prepare(tmp.path())?;
-    if clobber {
-        tmp.persist(target).map_err(|e| e.error)?;
-    } else {
-        tmp.persist_noclobber(target).map_err(|e| e.error)?;
-    }
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// The error of creating a temporary file without the ` at path "…"` that
-/// `tempfile` appends: callers name the file the user gave, and the name of
-/// a temporary file that does not exist would only confuse.
-fn without_temp_path(e: std::io::Error) -> std::io::Error {
-    if e.raw_os_error().is_some() {
-        return e;
-    }
-    let text = e.to_string();
-    match text.rfind(" at path ") {
-        Some(i) => std::io::Error::new(e.kind(), &text[..i]),
-        None => e,
-    }
-}
+pub use crate::system::edit::atomic_create;
 
 /// The changed lines between two texts: the common head and tail are dropped,
 /// the rest shown as `-N: old` / `+N: new` (1-based line numbers).

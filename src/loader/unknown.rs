@@ -1,5 +1,4 @@
-//! Which loaded profiles `remove-unknown` unloads (spec/runtime-and-logs.md §4.5,
-//! pitfalls A-14 and §5 items 37–41).
+//! Which loaded profiles `remove-unknown` unloads (docs/loader.md, "remove-unknown").
 //!
 //! A loaded profile is *unknown* when no profile of that name is in the profile
 //! directories (`apparmor_parser --names`, so disabled files count as absent, as
@@ -167,7 +166,7 @@ pub fn default_profile_dirs(system: &System) -> Vec<PathBuf> {
 /// # Errors
 /// [`LoaderError::ProfileDirNotFound`] for a missing directory in `dirs`;
 /// [`LoaderError::Runtime`] when the loaded list cannot be read (no securityfs,
-/// EACCES for non-root: pitfall H-02); [`LoaderError::Parser`] when `--names`
+/// EACCES for a user without the right to read the policy); [`LoaderError::Parser`] when `--names`
 /// fails (a broken profile would otherwise make its loaded profiles "unknown");
 /// [`LoaderError::Spawn`] / [`LoaderError::ParserNotFound`].
 pub fn plan_remove_unknown<R: Runner>(

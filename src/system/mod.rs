@@ -24,6 +24,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub mod edit;
 mod features;
 pub mod fs;
 mod params;

@@ -119,11 +119,11 @@ impl FileChange {
 
     /// Writes `after` atomically, only if the file still holds `before`
     /// (does not exist, for a new file). An existing file is replaced by
-    /// [`crate::loader::plan::replace_if_unchanged`]: a symlink is followed
+    /// [`crate::system::edit::replace_if_unchanged`]: a symlink is followed
     /// (the link stays a link), and permissions, owner and group are kept. A
     /// new file (the first local override) is created, with its folder, mode
-    /// 0644, by [`crate::loader::plan::atomic_create`]. Callers hold a
-    /// [`crate::loader::EditLock`] on the file from before it was read
+    /// 0644, by [`crate::system::edit::atomic_create`]. Callers hold a
+    /// [`crate::system::edit::EditLock`] on the file from before it was read
     /// (see [`plan_current`]).
     ///
     /// # Errors
@@ -135,7 +135,7 @@ impl FileChange {
     /// whose real location is outside the root is refused (see
     /// [`crate::system::System::root`]).
     pub fn apply(&self, sys: &crate::system::System) -> Result<(), WriteError> {
-        use crate::loader::{LoaderError, plan};
+        use crate::system::edit::{self, EditError};
         let data = self.after.as_bytes();
         let real = crate::system::fs::write_target(sys.root(), &self.path).map_err(|source| {
             WriteError::Io {
@@ -144,7 +144,7 @@ impl FileChange {
             }
         })?;
         let Some(before) = &self.before else {
-            return plan::atomic_create(&real, data, 0o644).map_err(|source| {
+            return edit::atomic_create(&real, data, 0o644).map_err(|source| {
                 if source.kind() == std::io::ErrorKind::AlreadyExists {
                     WriteError::Changed {
                         path: self.path.clone(),
@@ -157,13 +157,9 @@ impl FileChange {
                 }
             });
         };
-        plan::replace_if_unchanged(&real, before.as_bytes(), data).map_err(|e| match e {
-            LoaderError::Changed { path } => WriteError::Changed { path },
-            LoaderError::Io { path, source } => WriteError::Io { path, source },
-            other => WriteError::Io {
-                path: self.path.clone(),
-                source: std::io::Error::other(crate::loader::error::chain(&other)),
-            },
+        edit::replace_if_unchanged(&real, before.as_bytes(), data).map_err(|e| match e {
+            EditError::Changed { path } => WriteError::Changed { path },
+            EditError::Io { path, source } => WriteError::Io { path, source },
         })
     }
 }
@@ -193,7 +189,7 @@ pub fn local_override(profile_file: &Path) -> Result<PathBuf, WriteError> {
 
 /// As [`plan`], but with the profile file read again first (its text may
 /// have changed since `found` was read, e.g. another `--write` added the
-/// include line). For writing: the caller holds a [`crate::loader::EditLock`]
+/// include line). For writing: the caller holds a [`crate::system::edit::EditLock`]
 /// on the profile file and its local override from before this call until
 /// the changes are applied, so that nothing changes in between.
 ///

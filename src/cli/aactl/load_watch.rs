@@ -80,7 +80,7 @@ pub fn run_watch(
             ));
         }
     };
-    let w = crate::loader::watch::watch(
+    let w = crate::watch::watch(
         line_src,
         stop,
         std::time::Duration::from_secs(seconds),

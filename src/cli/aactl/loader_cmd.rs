@@ -193,7 +193,7 @@ pub struct WatchOut {
     pub profiles: Vec<String>,
     /// The records of those profiles (denied and allowed), as `aactl log --json`.
     pub records: Vec<serde_json::Value>,
-    /// Records beyond the first [`crate::loader::watch::MAX_WATCH_RECORDS`].
+    /// Records beyond the first [`crate::watch::MAX_WATCH_RECORDS`].
     #[serde(skip_serializing_if = "is_zero")]
     pub dropped: u64,
     /// The suggested rules, as policy text.

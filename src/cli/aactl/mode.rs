@@ -255,7 +255,7 @@ pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result
             match EditLock::acquire_in(ctx.system.root(), &[f]) {
                 Ok(l) => _lock = l,
                 Err(e) => {
-                    results.push(failure(e));
+                    results.push(failure(e.into()));
                     continue;
                 }
             }

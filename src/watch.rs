@@ -1,7 +1,7 @@
 //! `--watch SECONDS` of the load and mode commands: after a load, follow a log
 //! source for a while and collect the records of the loaded profiles (their
 //! hats and children included) with the rules that would allow them
-//! (spec/runtime-and-logs.md §4; the triage module does the work:
+//! (the triage module does the work:
 //! [`crate::triage::follow`], [`crate::triage::Filter`],
 //! [`crate::triage::Suggestions`]).
 
