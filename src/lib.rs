@@ -23,6 +23,7 @@
 //!
 //! The library never prints, never exits and never panics on input.
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -21,7 +21,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
 /// The clap definition of `aactl check`.
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     Command::new("check")
         .about("Check profile files: syntax, includes, variables and semantics")
         .arg(
@@ -140,7 +140,7 @@ fn include_limit(m: &ArgMatches, include_dirs: &[PathBuf], base: Option<&Path>) 
 }
 
 /// Runs `aactl check`.
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let include_dirs: Vec<PathBuf> = m
         .get_many::<PathBuf>("include")
         .map(|v| v.cloned().collect())

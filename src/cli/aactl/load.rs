@@ -17,7 +17,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::PathBuf;
 
 /// `aactl load`: `apparmor_parser --add` (fails with "already exists" for loaded profiles).
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     with_watch_args(with_parser_args(
         Command::new("load")
             .about(
@@ -34,7 +34,7 @@ pub fn command() -> Command {
 }
 
 /// `aactl replace`: `apparmor_parser --replace` (load or replace).
-pub fn replace_command() -> Command {
+pub(super) fn replace_command() -> Command {
     with_watch_args(with_parser_args(
         Command::new("replace")
             .about("Load or replace profiles (apparmor_parser --replace)")
@@ -50,7 +50,7 @@ pub fn replace_command() -> Command {
 
 /// `aactl unload`: profile files (`apparmor_parser --remove FILE`) or loaded
 /// profile names (written to `<apparmorfs>/.remove`).
-pub fn unload_command() -> Command {
+pub(super) fn unload_command() -> Command {
     with_parser_args_for(
         Command::new("unload")
             .about("Unload profiles: the profiles in FILE (apparmor_parser --remove), or a loaded profile NAME")
@@ -88,7 +88,7 @@ fn targets_arg(name: &'static str, help: &'static str) -> Arg {
 ///
 /// # Errors
 /// [`CliError`] when nothing could be tried.
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_action(Action::Add, m, io)
 }
 
@@ -96,7 +96,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// [`CliError`] when nothing could be tried.
-pub fn run_replace(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run_replace(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_action(Action::Replace, m, io)
 }
 
@@ -104,7 +104,7 @@ pub fn run_replace(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// [`CliError`] when nothing could be tried.
-pub fn run_unload(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run_unload(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_action(Action::Remove, m, io)
 }
 

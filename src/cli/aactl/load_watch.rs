@@ -7,7 +7,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::path::PathBuf;
 
 /// Adds `--watch SECONDS` and `--log-source SRC`.
-pub fn with_watch_args(c: Command) -> Command {
+pub(super) fn with_watch_args(c: Command) -> Command {
     c.arg(
         Arg::new("watch")
             .long("watch")
@@ -33,7 +33,7 @@ pub fn with_watch_args(c: Command) -> Command {
 ///
 /// # Errors
 /// [`CliError`] when no source can be found.
-pub fn run_watch(
+pub(super) fn run_watch(
     m: &ArgMatches,
     ctx: &Context,
     profiles: Vec<String>,
@@ -108,7 +108,7 @@ pub fn run_watch(
 }
 
 /// The top-level profile names defined in `files` (for `--watch`).
-pub fn profiles_in(files: &[PathBuf]) -> Vec<String> {
+pub(super) fn profiles_in(files: &[PathBuf]) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for f in files {
         if let Ok(i) = crate::loader::mode::IndexedFile::read(f) {

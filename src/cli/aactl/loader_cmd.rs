@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 /// Adds the options of every loader command: parser location, profile and
 /// include directories, apparmorfs, `--json`, `--dry-run`.
-pub fn with_common_args(c: Command) -> Command {
+pub(super) fn with_common_args(c: Command) -> Command {
     let path = || clap::value_parser!(PathBuf);
     c.arg(
         Arg::new("parser")
@@ -62,7 +62,7 @@ pub fn with_common_args(c: Command) -> Command {
 
 /// What a command runs the parser for, which decides its parser options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParserUse {
+pub(super) enum ParserUse {
     /// `load`, `replace`: compile and load (every load option).
     Load,
     /// `enforce`, `complain`, `audit`, `enable`: reload after a file change
@@ -75,13 +75,13 @@ pub enum ParserUse {
 
 /// Adds the common options ([`with_common_args`]) and the parser's load options
 /// (namespace, cache, features, jobs, warnings) of `load` and `replace`.
-pub fn with_parser_args(c: Command) -> Command {
+pub(super) fn with_parser_args(c: Command) -> Command {
     with_parser_args_for(c, ParserUse::Load)
 }
 
 /// Adds the common options ([`with_common_args`]) and the parser options that
 /// apply to `usage` (see [`ParserUse`]).
-pub fn with_parser_args_for(c: Command, usage: ParserUse) -> Command {
+pub(super) fn with_parser_args_for(c: Command, usage: ParserUse) -> Command {
     let path = || clap::value_parser!(PathBuf);
     let ns_help = match usage {
         ParserUse::Load => "Load into policy namespace NS",
@@ -184,7 +184,7 @@ pub fn with_parser_args_for(c: Command, usage: ParserUse) -> Command {
 
 /// The `--watch` result, for text and JSON.
 #[derive(Serialize)]
-pub struct WatchOut {
+pub(super) struct WatchOut {
     /// Seconds watched.
     pub seconds: u64,
     /// The log source followed.
@@ -214,7 +214,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// The text of a [`WatchOut`]: the records, then the suggested rules.
-pub fn watch_text(w: &WatchOut) -> String {
+pub(super) fn watch_text(w: &WatchOut) -> String {
     let mut s = format!(
         "watched {} for {} s: {} record(s) of {}\n",
         escape_str(&w.source),
@@ -253,7 +253,7 @@ pub fn watch_text(w: &WatchOut) -> String {
 
 /// What the loader commands need from their options.
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(super) struct Context {
     /// The parser and its options.
     pub parser: Parser,
     /// The profile directory.
@@ -273,7 +273,7 @@ pub struct Context {
 ///
 /// # Errors
 /// [`CliError`] when the parser is needed and cannot be found.
-pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> {
+pub(super) fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> {
     let system = super::system(m);
     let dry_run = flag(m, "dry-run");
     let program = match one::<PathBuf>(m, "parser") {
@@ -366,17 +366,20 @@ pub fn context(m: &ArgMatches, needs_parser: bool) -> Result<Context, CliError> 
 }
 
 /// True when the boolean option `id` exists in `m` and is set.
-pub fn flag(m: &ArgMatches, id: &str) -> bool {
+pub(super) fn flag(m: &ArgMatches, id: &str) -> bool {
     m.try_get_one::<bool>(id).ok().flatten() == Some(&true)
 }
 
 /// The value of option `id`, `None` when unset or not defined for this command.
-pub fn one<'a, T: Clone + Send + Sync + 'static>(m: &'a ArgMatches, id: &str) -> Option<&'a T> {
+pub(super) fn one<'a, T: Clone + Send + Sync + 'static>(
+    m: &'a ArgMatches,
+    id: &str,
+) -> Option<&'a T> {
     m.try_get_one::<T>(id).ok().flatten()
 }
 
 /// Every value of option `id` (none when unset or not defined for this command).
-pub fn many<'a, T: Clone + Send + Sync + 'static>(
+pub(super) fn many<'a, T: Clone + Send + Sync + 'static>(
     m: &'a ArgMatches,
     id: &str,
 ) -> impl Iterator<Item = &'a T> {
@@ -385,7 +388,7 @@ pub fn many<'a, T: Clone + Send + Sync + 'static>(
 
 /// One target's result.
 #[derive(Debug, Serialize)]
-pub struct TargetResult {
+pub(super) struct TargetResult {
     /// The file or profile name as given (or as expanded from a directory).
     pub target: String,
     /// `file` or `name`.
@@ -420,7 +423,7 @@ pub(super) struct JsonOut<'a> {
 
 /// True when a result failed with a policy syntax error: then the parser's version
 /// is worth showing, since newer syntax needs a newer parser.
-pub fn needs_version(results: &[TargetResult]) -> bool {
+pub(super) fn needs_version(results: &[TargetResult]) -> bool {
     results.iter().any(|r| {
         r.report.as_ref().is_some_and(|rep| {
             rep.errors
@@ -434,7 +437,7 @@ pub fn needs_version(results: &[TargetResult]) -> bool {
 ///
 /// # Errors
 /// [`CliError`] when the parser cannot be found or started (nothing can work then).
-pub fn execute(
+pub(super) fn execute(
     sys: &System,
     runner: &mut dyn Runner,
     steps: Vec<(String, &'static str, Step)>,
@@ -483,7 +486,7 @@ pub fn execute(
 ///
 /// # Errors
 /// [`CliError`] when output cannot be written.
-pub fn report(
+pub(super) fn report(
     io: &mut Io<'_>,
     verb: &str,
     json: bool,
@@ -537,7 +540,7 @@ pub fn report(
 }
 
 /// One text line for a result (`verb target: ok (profiles…)` or `… FAILED`).
-pub fn describe(verb: &str, r: &TargetResult) -> String {
+pub(super) fn describe(verb: &str, r: &TargetResult) -> String {
     let mut s = format!("{verb} {}: ", escape_str(&r.target));
     if !r.ok {
         s.push_str("FAILED\n");
@@ -599,7 +602,7 @@ fn failure_lines(r: &TargetResult) -> Vec<String> {
 ///
 /// # Errors
 /// [`CliError`] on a serialisation or write error.
-pub fn write_json(io: &mut Io<'_>, v: &impl Serialize) -> Result<(), CliError> {
+pub(super) fn write_json(io: &mut Io<'_>, v: &impl Serialize) -> Result<(), CliError> {
     let s = serde_json::to_string_pretty(v).map_err(|e| CliError::from_error(&e))?;
     write_out(io, &format!("{s}\n"))
 }
@@ -609,7 +612,7 @@ pub fn write_json(io: &mut Io<'_>, v: &impl Serialize) -> Result<(), CliError> {
 ///
 /// # Errors
 /// None today; the type keeps the call sites uniform.
-pub fn write_out(io: &mut Io<'_>, s: &str) -> Result<(), CliError> {
+pub(super) fn write_out(io: &mut Io<'_>, s: &str) -> Result<(), CliError> {
     let _ = io.out.write_all(s.as_bytes());
     Ok(())
 }

@@ -13,7 +13,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
 /// The clap definition of `aactl log`.
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     super::log_triage::args(command_base())
 }
 
@@ -257,7 +257,7 @@ fn print_stats(io: &mut Io<'_>, json: bool, per: &[(String, Stats)], total: &Sta
 }
 
 /// Runs `aactl log`.
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     if super::log_triage::wanted(m) {
         return super::log_triage::run(m, io);
     }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Adds the triage options to the `aactl log` command.
-pub fn args(cmd: Command) -> Command {
+pub(super) fn args(cmd: Command) -> Command {
     cmd.mut_arg("since", |a| {
         a.help("Entries since TIME: journalctl syntax for the journal; for files @EPOCH, YYYY-MM-DD[ HH:MM[:SS]] (UTC), today, -2h, \"3 days ago\"")
     })
@@ -136,7 +136,7 @@ pub fn args(cmd: Command) -> Command {
 }
 
 /// True when a triage option was given (the plain listing handles the rest).
-pub fn wanted(m: &ArgMatches) -> bool {
+pub(super) fn wanted(m: &ArgMatches) -> bool {
     ["summary", "suggest", "follow"]
         .iter()
         .any(|f| m.get_flag(f))
@@ -334,7 +334,7 @@ fn read_all(
 }
 
 /// Runs the triage views of `aactl log`.
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
     let json = super::wants_json(m);
     let explicit = sources(m);

@@ -4,25 +4,25 @@
 //! definition) and `run(&ArgMatches, &mut Io) -> Result<Exit, CliError>`. The
 //! mapping from errors to exit codes is here and only here.
 
-pub mod check;
+mod check;
 
 use super::Io;
 
-pub mod log;
+mod log;
 mod log_suggest;
 mod log_summary;
-pub mod log_triage;
+mod log_triage;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
-pub mod load;
-pub mod load_watch;
-pub mod loader_cmd;
-pub mod mode;
-pub mod ps;
-pub mod remove_unknown;
+mod load;
+mod load_watch;
+mod loader_cmd;
+mod mode;
+mod ps;
+mod remove_unknown;
 mod render;
-pub mod snapshot;
+mod snapshot;
 pub mod status;
 
 pub use crate::cli::exit::{CliError, Exit};

@@ -51,7 +51,7 @@ fn base_command(name: &'static str, about: &'static str) -> Command {
 }
 
 /// `aactl enforce`.
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     base_command(
         "enforce",
         "Set profiles to enforce mode (remove mode flags, disable/ and force-complain/ links) and reload",
@@ -65,7 +65,7 @@ pub fn command() -> Command {
 }
 
 /// `aactl complain`.
-pub fn complain_command() -> Command {
+pub(super) fn complain_command() -> Command {
     base_command(
         "complain",
         "Set profiles to complain mode (flags=(complain), remove disable/ link) and reload",
@@ -73,7 +73,7 @@ pub fn complain_command() -> Command {
 }
 
 /// `aactl audit`.
-pub fn audit_command() -> Command {
+pub(super) fn audit_command() -> Command {
     base_command("audit", "Add the audit flag to profiles and reload").arg(
         Arg::new("remove")
             .long("remove")
@@ -84,7 +84,7 @@ pub fn audit_command() -> Command {
 }
 
 /// `aactl disable`.
-pub fn disable_command() -> Command {
+pub(super) fn disable_command() -> Command {
     base_command(
         "disable",
         "Disable profile files (link in disable/) and unload their profiles",
@@ -92,7 +92,7 @@ pub fn disable_command() -> Command {
 }
 
 /// `aactl enable`.
-pub fn enable_command() -> Command {
+pub(super) fn enable_command() -> Command {
     base_command(
         "enable",
         "Re-enable disabled profile files (remove the disable/ link) and load them",
@@ -133,7 +133,7 @@ struct JsonOut<'a> {
 ///
 /// # Errors
 /// [`CliError`] when nothing could be tried (unreadable profile directory, no parser).
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_change(m, io, ModeChange::Enforce)
 }
 
@@ -141,7 +141,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// See [`run`].
-pub fn run_complain(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run_complain(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_change(m, io, ModeChange::Complain)
 }
 
@@ -149,7 +149,7 @@ pub fn run_complain(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// See [`run`].
-pub fn run_audit(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run_audit(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_change(m, io, ModeChange::Audit)
 }
 
@@ -157,7 +157,7 @@ pub fn run_audit(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// See [`run`].
-pub fn run_disable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run_disable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_change(m, io, ModeChange::Disable)
 }
 
@@ -165,7 +165,7 @@ pub fn run_disable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// See [`run`].
-pub fn run_enable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run_enable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_change(m, io, ModeChange::Enable)
 }
 
@@ -173,7 +173,11 @@ pub fn run_enable(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 ///
 /// # Errors
 /// See [`run`].
-pub fn run_change(m: &ArgMatches, io: &mut Io<'_>, change: ModeChange) -> Result<Exit, CliError> {
+pub(super) fn run_change(
+    m: &ArgMatches,
+    io: &mut Io<'_>,
+    change: ModeChange,
+) -> Result<Exit, CliError> {
     let change = if change == ModeChange::Audit && flag(m, "remove") {
         ModeChange::NoAudit
     } else {

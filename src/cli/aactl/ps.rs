@@ -11,10 +11,8 @@ use crate::escape::escape_str;
 use crate::label::Mode;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-pub use crate::inspect::SCHEMA;
-pub use crate::inspect::process::{
-    ProfileModes, PsReport, PsRow, Selection, StackEntry, State, row,
-};
+pub(super) use crate::inspect::SCHEMA;
+pub(super) use crate::inspect::process::{PsReport, PsRow, Selection, StackEntry, State};
 
 /// Text for a stack entry: `[:NS:]PROFILE`.
 fn entry_name(s: &StackEntry) -> String {
@@ -26,7 +24,7 @@ fn entry_name(s: &StackEntry) -> String {
 
 /// The table of rows: PID, COMM, EXE, MODE, then one line per stacked profile in PROFILE
 /// (with its namespace) and PROFILE MODE.
-pub fn table(rows: &[PsRow]) -> tabled::Table {
+pub(super) fn table(rows: &[PsRow]) -> tabled::Table {
     let mut b = tabled::builder::Builder::new();
     b.push_record(["PID", "COMM", "EXE", "MODE", "PROFILE", "PROFILE MODE"]);
     for r in rows {
@@ -70,7 +68,7 @@ pub fn table(rows: &[PsRow]) -> tabled::Table {
 }
 
 /// The clap definition of `aactl ps`.
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     Command::new("ps")
         .about("List processes with their AppArmor labels, modes and stacked profiles")
         .long_about(
@@ -128,7 +126,7 @@ pub fn command() -> Command {
 /// The warning for a `--mode` word that is not one of the known modes (the word is still
 /// used: a newer kernel can print modes this version does not know), with the closest known
 /// word when one is near; `None` for a known word (`user` included).
-pub fn unknown_mode_warning(word: &str) -> Option<String> {
+pub(super) fn unknown_mode_warning(word: &str) -> Option<String> {
     if !matches!(Mode::from_word(word), Mode::Unknown(_)) {
         return None;
     }
@@ -169,7 +167,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 ///
 /// # Errors
 /// AppArmor absent or disabled (see [`crate::inspect::preflight`]), or `/proc` unreadable.
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
     let sel = Selection {
         confined: m.get_flag("confined"),

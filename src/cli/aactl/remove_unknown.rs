@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 /// `aactl remove-unknown`.
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     with_common_args(
         Command::new("remove-unknown")
             .about("Unload loaded profiles that are in no profile directory")
@@ -86,7 +86,7 @@ fn reason(k: &KeepReason) -> &'static str {
 ///
 /// # Errors
 /// [`CliError`] when nothing could be decided.
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     // The parser must run even for a dry run: --names is a query, not an effect.
     let mut ctx = context(m, true)?;
     if ctx.dry_run

@@ -7,10 +7,8 @@ use crate::cli::Io;
 use clap::{Arg, ArgMatches, Command};
 use std::path::PathBuf;
 
-pub use crate::system::snapshot::{SECURITYFS, Summary, snapshot};
-
 /// The clap definition of `aactl snapshot`.
-pub fn command() -> Command {
+pub(super) fn command() -> Command {
     Command::new("snapshot")
         .about("Copy the AppArmor state (policy, parameters, features, processes) into DIR")
         .long_about(
@@ -42,7 +40,7 @@ pub fn command() -> Command {
 /// # Errors
 /// AppArmor cannot be inspected (see [`crate::inspect::preflight`]) and `--force` is not
 /// given; otherwise see [`snapshot`].
-pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
     let Some(dest) = m.get_one::<PathBuf>("dir") else {
         return Err(CliError("missing DIR".into()));

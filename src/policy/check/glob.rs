@@ -147,7 +147,7 @@ enum Tok {
 }
 
 /// True when `s` contains AARE special characters (is not one exact path).
-pub fn is_glob(s: &str) -> bool {
+pub(super) fn is_glob(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -339,14 +339,14 @@ fn tokens_intersect(a: &[Tok], b: &[Tok]) -> bool {
 /// True when some path matches both globs (alternations expanded; gives
 /// `false` when expansion would exceed 256 alternatives each).
 #[cfg(test)]
-pub fn globs_intersect(a: &str, b: &str) -> bool {
+pub(super) fn globs_intersect(a: &str, b: &str) -> bool {
     wild_overlap(a, b, false)
 }
 
 /// Like [`globs_intersect`] but only between alternatives that both contain
 /// wildcards: an exact path dominates globs, so apparmor_parser reports
 /// conflicting exec modes only where two wildcard patterns overlap.
-pub fn exec_globs_conflict(a: &str, b: &str) -> bool {
+pub(super) fn exec_globs_conflict(a: &str, b: &str) -> bool {
     wild_overlap(a, b, true)
 }
 

@@ -2,7 +2,7 @@
 //! rlimits, errno names, profile flags).
 
 /// Capability names compiled into apparmor_parser.
-pub const CAPABILITIES: &[&str] = &[
+pub(crate) const CAPABILITIES: &[&str] = &[
     "audit_control",
     "audit_read",
     "audit_write",
@@ -47,7 +47,7 @@ pub const CAPABILITIES: &[&str] = &[
 ];
 
 /// Address families, by the names apparmor_parser takes for them.
-pub const NET_FAMILIES: &[&str] = &[
+pub(crate) const NET_FAMILIES: &[&str] = &[
     "unspec",
     "unix",
     "inet",
@@ -96,21 +96,21 @@ pub const NET_FAMILIES: &[&str] = &[
 ];
 
 /// Socket types (any family).
-pub const NET_TYPES: &[&str] = &["stream", "dgram", "seqpacket", "rdm", "raw", "packet"];
+pub(crate) const NET_TYPES: &[&str] = &["stream", "dgram", "seqpacket", "rdm", "raw", "packet"];
 
 /// Network/unix access permissions.
-pub const NET_PERMS: &[&str] = &[
+pub(crate) const NET_PERMS: &[&str] = &[
     "create", "bind", "listen", "accept", "connect", "shutdown", "getattr", "setattr", "getopt",
     "setopt", "send", "receive", "read", "write", "r", "w", "rw", "wr",
 ];
 
 /// Network/unix permissions that make sense with a peer.
-pub const PEER_PERMS: &[&str] = &[
+pub(crate) const PEER_PERMS: &[&str] = &[
     "accept", "connect", "send", "receive", "read", "write", "r", "w", "rw", "wr",
 ];
 
 /// Unix socket `type=` values.
-pub const UNIX_TYPES: &[&str] = &[
+pub(crate) const UNIX_TYPES: &[&str] = &[
     "stream",
     "dgram",
     "raw",
@@ -121,7 +121,7 @@ pub const UNIX_TYPES: &[&str] = &[
 ];
 
 /// DBus permissions.
-pub const DBUS_PERMS: &[&str] = &[
+pub(crate) const DBUS_PERMS: &[&str] = &[
     "send",
     "receive",
     "bind",
@@ -135,31 +135,33 @@ pub const DBUS_PERMS: &[&str] = &[
 ];
 
 /// Signal permissions.
-pub const SIGNAL_PERMS: &[&str] = &["send", "receive", "read", "write", "r", "w", "rw", "wr"];
+pub(crate) const SIGNAL_PERMS: &[&str] =
+    &["send", "receive", "read", "write", "r", "w", "rw", "wr"];
 
 /// Ptrace permissions.
-pub const PTRACE_PERMS: &[&str] = &["read", "readby", "trace", "tracedby", "r", "w", "rw", "wr"];
+pub(crate) const PTRACE_PERMS: &[&str] =
+    &["read", "readby", "trace", "tracedby", "r", "w", "rw", "wr"];
 
 /// Mqueue permissions.
-pub const MQUEUE_PERMS: &[&str] = &[
+pub(crate) const MQUEUE_PERMS: &[&str] = &[
     "create", "open", "delete", "getattr", "setattr", "read", "write", "r", "w", "rw", "wr",
 ];
 
 /// io_uring permissions.
-pub const IOURING_PERMS: &[&str] = &["sqpoll", "override_creds"];
+pub(crate) const IOURING_PERMS: &[&str] = &["sqpoll", "override_creds"];
 
 /// userns permissions.
-pub const USERNS_PERMS: &[&str] = &["create"];
+pub(crate) const USERNS_PERMS: &[&str] = &["create"];
 
 /// Signal names for `set=` and `kill.signal=` (6.0's list, with `tstp` and `poll`).
-pub const SIGNALS: &[&str] = &[
+pub(crate) const SIGNALS: &[&str] = &[
     "hup", "int", "quit", "ill", "trap", "abrt", "bus", "fpe", "kill", "usr1", "segv", "usr2",
     "pipe", "alrm", "term", "stkflt", "chld", "cont", "stop", "stp", "tstp", "ttin", "ttou", "urg",
     "xcpu", "xfsz", "vtalrm", "prof", "winch", "io", "poll", "pwr", "sys", "emt", "exists",
 ];
 
 /// True for a valid signal name (`rtmin+0` … `rtmin+32` included).
-pub fn is_signal(s: &str) -> bool {
+pub(crate) fn is_signal(s: &str) -> bool {
     if SIGNALS.contains(&s) {
         return true;
     }
@@ -172,7 +174,7 @@ pub fn is_signal(s: &str) -> bool {
 
 /// Mount option words of 6.0's `mnt_opts_table` other than the propagation types
 /// ([`MOUNT_PROPAGATION`] holds those; [`is_mount_option`] asks both).
-pub const MOUNT_OPTIONS: &[&str] = &[
+pub(crate) const MOUNT_OPTIONS: &[&str] = &[
     "ro",
     "r",
     "read-only",
@@ -220,7 +222,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 /// Mount propagation-type options (the rest of 6.0's `mnt_opts_table`).
-pub const MOUNT_PROPAGATION: &[&str] = &[
+pub(crate) const MOUNT_PROPAGATION: &[&str] = &[
     "unbindable",
     "make-unbindable",
     "runbindable",
@@ -240,13 +242,13 @@ pub const MOUNT_PROPAGATION: &[&str] = &[
 ];
 
 /// True for a word of 6.0's `mnt_opts_table`: [`MOUNT_OPTIONS`] or [`MOUNT_PROPAGATION`].
-pub fn is_mount_option(opt: &str) -> bool {
+pub(crate) fn is_mount_option(opt: &str) -> bool {
     MOUNT_OPTIONS.contains(&opt) || MOUNT_PROPAGATION.contains(&opt)
 }
 
 /// Canonical (flag, set) of a mount option for conflict detection: options
 /// naming the same flag with opposite settings conflict.
-pub fn mount_flag(opt: &str) -> Option<(&'static str, bool)> {
+pub(crate) fn mount_flag(opt: &str) -> Option<(&'static str, bool)> {
     Some(match opt {
         "ro" | "r" | "read-only" => ("ro", true),
         "rw" | "w" => ("ro", false),
@@ -285,7 +287,7 @@ pub fn mount_flag(opt: &str) -> Option<(&'static str, bool)> {
 }
 
 /// rlimit names (`set rlimit NAME <= VALUE,`).
-pub const RLIMITS: &[&str] = &[
+pub(crate) const RLIMITS: &[&str] = &[
     "cpu",
     "fsize",
     "data",
@@ -306,7 +308,7 @@ pub const RLIMITS: &[&str] = &[
 ];
 
 /// rlimit time units and their value in microseconds.
-pub fn time_unit_us(u: &str) -> Option<u64> {
+pub(crate) fn time_unit_us(u: &str) -> Option<u64> {
     Some(match u {
         "us" | "microsecond" | "microseconds" => 1,
         "ms" | "millisecond" | "milliseconds" => 1_000,
@@ -320,7 +322,7 @@ pub fn time_unit_us(u: &str) -> Option<u64> {
 }
 
 /// Profile flags without a value.
-pub const FLAGS: &[&str] = &[
+pub(crate) const FLAGS: &[&str] = &[
     "enforce",
     "complain",
     "kill",
@@ -342,10 +344,10 @@ pub const FLAGS: &[&str] = &[
 ];
 
 /// Profile mode flags (mutually exclusive): the list the profile editor uses.
-pub use crate::policy::edit::MODE_FLAGS;
+pub(crate) use crate::policy::edit::MODE_FLAGS;
 
 /// Pairs of flags that exclude each other.
-pub const FLAG_CONFLICTS: &[(&str, &str)] = &[
+pub(crate) const FLAG_CONFLICTS: &[(&str, &str)] = &[
     ("chroot_relative", "namespace_relative"),
     ("mediate_deleted", "delegate_deleted"),
     ("attach_disconnected", "no_attach_disconnected"),
@@ -354,7 +356,7 @@ pub const FLAG_CONFLICTS: &[(&str, &str)] = &[
 ];
 
 /// Linux errno names accepted by `error=` (case-insensitive).
-pub const ERRNOS: &[&str] = &[
+pub(crate) const ERRNOS: &[&str] = &[
     "EPERM",
     "ENOENT",
     "ESRCH",

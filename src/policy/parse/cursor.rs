@@ -5,20 +5,20 @@ use super::lex::*;
 use super::*;
 
 impl<'a> P<'a> {
-    pub fn rest(&self) -> &'a str {
+    pub(crate) fn rest(&self) -> &'a str {
         &self.src[self.pos..]
     }
-    pub fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.src.as_bytes().get(self.pos).copied()
     }
-    pub fn peek_at(&self, n: usize) -> Option<u8> {
+    pub(crate) fn peek_at(&self, n: usize) -> Option<u8> {
         self.src.as_bytes().get(self.pos + n).copied()
     }
-    pub fn span(&self, start: usize) -> Span {
+    pub(crate) fn span(&self, start: usize) -> Span {
         Span::new(self.file, start..self.pos.max(start))
     }
     /// Runs a nom parser at the current position; advances on success.
-    pub fn lex<O>(
+    pub(crate) fn lex<O>(
         &mut self,
         f: impl nom::Parser<&'a str, Output = O, Error = nom::error::Error<&'a str>>,
     ) -> Option<O> {
@@ -31,10 +31,10 @@ impl<'a> P<'a> {
             Err(_) => None,
         }
     }
-    pub fn starts(&self, s: &str) -> bool {
+    pub(crate) fn starts(&self, s: &str) -> bool {
         self.rest().starts_with(s)
     }
-    pub fn eat(&mut self, s: &str) -> bool {
+    pub(crate) fn eat(&mut self, s: &str) -> bool {
         if self.starts(s) {
             self.pos += s.len();
             true
@@ -42,19 +42,19 @@ impl<'a> P<'a> {
             false
         }
     }
-    pub fn eat_kw(&mut self, kw: &'static str) -> bool {
+    pub(crate) fn eat_kw(&mut self, kw: &'static str) -> bool {
         self.lex(keyword(kw)).is_some()
     }
-    pub fn at_kw(&self, kw: &'static str) -> bool {
+    pub(crate) fn at_kw(&self, kw: &'static str) -> bool {
         keyword(kw)(self.rest()).is_ok()
     }
-    pub fn blanks(&mut self) {
+    pub(crate) fn blanks(&mut self) {
         self.lex(blanks);
     }
     /// Skips blanks, line ends and comments. Comments inside a construct
     /// (a multi-line rule, a profile head) are kept in `pending` and emitted
     /// as items right after it.
-    pub fn ws(&mut self) {
+    pub(crate) fn ws(&mut self) {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n') => self.pos += 1,
@@ -76,7 +76,12 @@ impl<'a> P<'a> {
             }
         }
     }
-    pub fn err<T>(&self, code: &'static str, at: usize, msg: impl Into<String>) -> PResult<T> {
+    pub(crate) fn err<T>(
+        &self,
+        code: &'static str,
+        at: usize,
+        msg: impl Into<String>,
+    ) -> PResult<T> {
         Err(PErr {
             code,
             at,
@@ -84,7 +89,7 @@ impl<'a> P<'a> {
         })
     }
     /// "syntax error, unexpected X" at the current position.
-    pub fn unexpected<T>(&self, expected: &str) -> PResult<T> {
+    pub(crate) fn unexpected<T>(&self, expected: &str) -> PResult<T> {
         let found = describe(self.rest());
         self.err(
             codes::SYNTAX,
@@ -92,7 +97,7 @@ impl<'a> P<'a> {
             format!("syntax error, unexpected {found}, expecting {expected}"),
         )
     }
-    pub fn expect(&mut self, s: &str) -> PResult<()> {
+    pub(crate) fn expect(&mut self, s: &str) -> PResult<()> {
         if self.eat(s) {
             Ok(())
         } else {
@@ -100,7 +105,7 @@ impl<'a> P<'a> {
         }
     }
     /// A quoted word or a word scanned with `scan`.
-    pub fn word_by(
+    pub(crate) fn word_by(
         &mut self,
         scan: impl Fn(&'a str) -> nom::IResult<&'a str, &'a str>,
         what: &str,
@@ -129,7 +134,7 @@ impl<'a> P<'a> {
             None => self.unexpected(what),
         }
     }
-    pub fn ids_word(&mut self, what: &str) -> PResult<Word> {
+    pub(crate) fn ids_word(&mut self, what: &str) -> PResult<Word> {
         self.word_by(ids, what)
     }
 
@@ -212,7 +217,7 @@ impl<'a> P<'a> {
     }
 
     /// Values after `(` up to `)` (consumed), separated by blanks and/or commas.
-    pub fn value_list(&mut self) -> PResult<Vec<Word>> {
+    pub(crate) fn value_list(&mut self) -> PResult<Vec<Word>> {
         let mut v = Vec::new();
         loop {
             self.ws();
@@ -231,7 +236,7 @@ impl<'a> P<'a> {
     }
 
     /// `name=value …` inside `peer=(…)`/`xattrs=(…)` after `(`, up to `)`.
-    pub fn cond_group(&mut self) -> PResult<Vec<Cond>> {
+    pub(crate) fn cond_group(&mut self) -> PResult<Vec<Cond>> {
         let mut v = Vec::new();
         loop {
             self.ws();

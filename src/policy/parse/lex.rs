@@ -15,12 +15,12 @@ use nom::{
 };
 
 /// Blanks: space and TAB only.
-pub fn blanks(i: &str) -> IResult<&str, &str> {
+pub(super) fn blanks(i: &str) -> IResult<&str, &str> {
     take_while(|c| c == ' ' || c == '\t').parse(i)
 }
 
 /// `[A-Za-z][A-Za-z0-9_]*`.
-pub fn ident(i: &str) -> IResult<&str, &str> {
+pub(super) fn ident(i: &str) -> IResult<&str, &str> {
     recognize(pair(
         satisfy(|c| c.is_ascii_alphabetic()),
         take_while(|c: char| c.is_ascii_alphanumeric() || c == '_'),
@@ -29,7 +29,7 @@ pub fn ident(i: &str) -> IResult<&str, &str> {
 }
 
 /// A conditional or flag name: identifier that may also contain `.` and `-`.
-pub fn cond_ident(i: &str) -> IResult<&str, &str> {
+pub(super) fn cond_ident(i: &str) -> IResult<&str, &str> {
     recognize(pair(
         satisfy(|c| c.is_ascii_alphabetic()),
         take_while(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'),
@@ -38,14 +38,14 @@ pub fn cond_ident(i: &str) -> IResult<&str, &str> {
 }
 
 /// A comment from `#` to end of line (newline not consumed); yields the text after `#`.
-pub fn comment(i: &str) -> IResult<&str, &str> {
+pub(super) fn comment(i: &str) -> IResult<&str, &str> {
     let (i, _) = char('#').parse(i)?;
     take_while(|c| c != '\n' && c != '\r').parse(i)
 }
 
 /// `"…"` with `\"` and `\\` escapes; yields the text between the quotes.
 /// Fails (Error) when the closing quote is missing.
-pub fn quoted(i: &str) -> IResult<&str, &str> {
+pub(super) fn quoted(i: &str) -> IResult<&str, &str> {
     let (rest, _) = char('"').parse(i)?;
     let b = rest.as_bytes();
     let mut k = 0;
@@ -61,7 +61,7 @@ pub fn quoted(i: &str) -> IResult<&str, &str> {
 }
 
 /// True for the bytes that always end a word: blanks, CR, LF, `"`, `!`, NUL.
-pub fn is_hard_stop(b: u8) -> bool {
+pub(super) fn is_hard_stop(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'!' | 0)
 }
 
@@ -69,7 +69,7 @@ pub fn is_hard_stop(b: u8) -> bool {
 /// `"`, `!`, at any byte for which `stop` holds, and at a `,` that is not
 /// immediately followed by another word byte. `\x` escapes are taken as pairs
 /// (except before a line end). Fails on an empty word.
-pub fn word_with(i: &str, stop: impl Fn(u8) -> bool) -> IResult<&str, &str> {
+pub(super) fn word_with(i: &str, stop: impl Fn(u8) -> bool) -> IResult<&str, &str> {
     let b = i.as_bytes();
     let mut k = 0;
     while k < b.len() {
@@ -100,17 +100,17 @@ pub fn word_with(i: &str, stop: impl Fn(u8) -> bool) -> IResult<&str, &str> {
 }
 
 /// A path/label/id word (IDS / LABEL).
-pub fn ids(i: &str) -> IResult<&str, &str> {
+pub(super) fn ids(i: &str) -> IResult<&str, &str> {
     word_with(i, |_| false)
 }
 
 /// A word in a rule mode (IDS_NOASSIGN): also stops at `=`, `(` and `)`.
-pub fn rule_word(i: &str) -> IResult<&str, &str> {
+pub(super) fn rule_word(i: &str) -> IResult<&str, &str> {
     word_with(i, |c| matches!(c, b'=' | b')' | b'('))
 }
 
 /// A list value inside `( … )`: stops at any `,`, `(`, `)`.
-pub fn list_value(i: &str) -> IResult<&str, &str> {
+pub(super) fn list_value(i: &str) -> IResult<&str, &str> {
     let b = i.as_bytes();
     let mut k = 0;
     while k < b.len() {
@@ -134,7 +134,7 @@ pub fn list_value(i: &str) -> IResult<&str, &str> {
 }
 
 /// A permission token (`rw`, `ix`, `Px`, …), only when followed by whitespace or `,`.
-pub fn modes(i: &str) -> IResult<&str, &str> {
+pub(super) fn modes(i: &str) -> IResult<&str, &str> {
     let b = i.as_bytes();
     let mut k = 0;
     let is = |k: usize, set: &[u8]| b.get(k).is_some_and(|c| set.contains(c));
@@ -159,7 +159,7 @@ pub fn modes(i: &str) -> IResult<&str, &str> {
 }
 
 /// A keyword `kw` not followed by an identifier byte.
-pub fn keyword<'a>(kw: &'static str) -> impl Fn(&'a str) -> IResult<&'a str, &'a str> {
+pub(super) fn keyword<'a>(kw: &'static str) -> impl Fn(&'a str) -> IResult<&'a str, &'a str> {
     move |i: &'a str| {
         let (rest, m) = tag(kw).parse(i)?;
         if rest
@@ -174,7 +174,7 @@ pub fn keyword<'a>(kw: &'static str) -> impl Fn(&'a str) -> IResult<&'a str, &'a
 }
 
 /// A set variable reference `@{NAME}` or `@NAME`; yields NAME.
-pub fn set_var(i: &str) -> IResult<&str, &str> {
+pub(super) fn set_var(i: &str) -> IResult<&str, &str> {
     let (r, _) = char('@').parse(i)?;
     if let Ok((r2, _)) = char::<&str, Error<&str>>('{').parse(r) {
         let (r3, name) = ident(r2)?;
@@ -185,7 +185,7 @@ pub fn set_var(i: &str) -> IResult<&str, &str> {
 }
 
 /// A boolean variable reference `${NAME}` or `$NAME`; yields NAME.
-pub fn bool_var(i: &str) -> IResult<&str, &str> {
+pub(super) fn bool_var(i: &str) -> IResult<&str, &str> {
     let (r, _) = char('$').parse(i)?;
     if let Ok((r2, _)) = char::<&str, Error<&str>>('{').parse(r) {
         let (r3, name) = ident(r2)?;
@@ -196,7 +196,7 @@ pub fn bool_var(i: &str) -> IResult<&str, &str> {
 }
 
 /// An optionally signed decimal integer.
-pub fn integer(i: &str) -> IResult<&str, &str> {
+pub(super) fn integer(i: &str) -> IResult<&str, &str> {
     recognize(pair(
         take_while(|c| c == '-' || c == '+'),
         take_while1(|c: char| c.is_ascii_digit()),

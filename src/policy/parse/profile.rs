@@ -6,7 +6,7 @@ use super::*;
 
 impl<'a> P<'a> {
     /// Parses items until `}` (consumed) or, at top level, EOF.
-    pub fn items(&mut self, top: bool) -> Vec<Item> {
+    pub(crate) fn items(&mut self, top: bool) -> Vec<Item> {
         let mut items: Vec<Item> = Vec::new();
         let mut last_end: Option<usize> = None;
         loop {
