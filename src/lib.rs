@@ -2,7 +2,55 @@
 //!
 //! Inspect and manage AppArmor on Linux hosts: runtime state, a drop-in
 //! `aa-status`, a profile-language parser, audit-record parsing and denial
-//! triage, and a loader over `apparmor_parser`.
+//! triage, and a loader over `apparmor_parser`. Use it without the command-line
+//! tools with `default-features = false`.
+//!
+//! ## What a consumer does
+//!
+//! Ask whether AppArmor is usable, which profiles are loaded in which mode, and what
+//! confines each process — on the live host ([`system::System::host`]) or on a
+//! snapshot ([`system::System::with_root`]; every read stays inside it, see
+//! `docs/trust.md`):
+//!
+//! ```no_run
+//! use apparmor::system::{Enabled, ProcessScan, System};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sys = System::host();
+//! if sys.enabled() != Enabled::Yes {
+//!     return Ok(()); // no AppArmor here
+//! }
+//! for (name, mode) in sys.profiles()?.profiles() {
+//!     println!("{name}: {}", mode.as_str());
+//! }
+//! for p in sys.processes(&ProcessScan::default())? {
+//!     if let Some(Ok(label)) = p.label() {
+//!         println!("{} {}", p.pid, label.name());
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Check a profile as `apparmor_parser` would ([`policy::check`]), load it
+//! ([`loader::Loader`]), and read denials with where each came from
+//! ([`log::parse_str`], [`log::Record`]'s provenance):
+//!
+//! ```no_run
+//! use apparmor::loader::{Action, Loader, Parser, SystemRunner, find_parser_from_env};
+//! use apparmor::log::Origin;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut loader = Loader::new(Parser::new(find_parser_from_env()?), SystemRunner);
+//! let report = loader.run_file(Action::Replace, "/etc/apparmor.d/usr.sbin.cupsd".as_ref())?;
+//! assert!(report.ok(), "{:?}", report.errors);
+//!
+//! let text = std::fs::read_to_string("/var/log/audit/audit.log")?;
+//! let (records, _stats) = apparmor::log::parse_str(&text, "audit.log");
+//! for r in records.iter().filter(|r| r.provenance.origin == Origin::Kernel) {
+//!     println!("{:?} {:?}", r.profile, r.operation);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! `examples/container_runtime.rs` and `examples/monitoring.rs` are complete programs.
 //!
 //! ## Module map
 //!
