@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --no-default-features --example container_runtime -- \
-//!     --root testdata/systems/debian12-vm docker-default 1
+//!     --root testdata/systems/debian12-vm man_filter 1
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -25,30 +25,37 @@ fn main() -> ExitCode {
             _ => rest.push(a),
         }
     }
-    let profile = rest
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "docker-default".into());
+    let profile = rest.first().cloned();
     let pid: Option<u32> = rest.get(1).and_then(|p| p.parse().ok());
 
     // 1. Is AppArmor enabled and its policy interface mounted?
     match sys.enabled() {
         Enabled::Yes => println!("apparmor: enabled"),
         other => {
-            println!("apparmor: not usable ({other:?})");
+            let why = match other {
+                Enabled::NotAvailable => "the kernel has no AppArmor",
+                Enabled::DisabledAtBoot => "disabled at boot",
+                Enabled::NoPolicyInterface => "securityfs is not mounted",
+                Enabled::NoPermission => "no permission to read its state",
+                Enabled::PrivateOnly => "only private interfaces exist",
+                _ => "unknown reason",
+            };
+            println!("apparmor: not usable: {why}");
             return ExitCode::from(1);
         }
     }
 
     // 2. Is the profile loaded, and in which mode?
-    match sys.profiles() {
-        Ok(list) => match list.profiles().find(|(name, _)| *name == profile) {
-            Some((_, mode)) => println!("profile {profile}: loaded, {}", mode.as_str()),
-            None => println!("profile {profile}: not loaded"),
-        },
-        Err(e) => {
-            eprintln!("cannot read the loaded profiles: {e}");
-            return ExitCode::from(2);
+    if let Some(profile) = &profile {
+        match sys.profiles() {
+            Ok(list) => match list.profiles().find(|(name, _)| name == profile) {
+                Some((_, mode)) => println!("profile {profile}: loaded, {}", mode.as_str()),
+                None => println!("profile {profile}: not loaded"),
+            },
+            Err(e) => {
+                eprintln!("cannot read the loaded profiles: {e}");
+                return ExitCode::from(2);
+            }
         }
     }
 

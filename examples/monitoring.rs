@@ -12,10 +12,14 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let sys = match (args.next().as_deref(), args.next()) {
-        (Some("--root"), Some(dir)) => System::with_root(dir),
-        _ => System::host(),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sys = match args.as_slice() {
+        [] => System::host(),
+        [flag, dir] if flag == "--root" => System::with_root(dir),
+        _ => {
+            eprintln!("usage: monitoring [--root DIR]");
+            return ExitCode::from(2);
+        }
     };
     let list = match sys.profiles() {
         Ok(l) => l,

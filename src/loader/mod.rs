@@ -204,9 +204,22 @@ pub fn profile_files(dir: &Path) -> Result<Vec<PathBuf>, LoaderError> {
         let entry = match entry {
             Ok(e) => e,
             Err(e) if e.depth() == 0 => {
+                let source: std::io::Error = e.into();
+                // walkdir's error repeats the path: keep the OS error alone.
+                let source = match source.raw_os_error() {
+                    Some(n) => std::io::Error::from_raw_os_error(n),
+                    None => source,
+                };
+                if source.kind() == std::io::ErrorKind::NotFound
+                    || source.raw_os_error() == Some(20)
+                {
+                    return Err(LoaderError::ProfileDirNotFound {
+                        dir: dir.to_owned(),
+                    });
+                }
                 return Err(LoaderError::Io {
                     path: dir.to_owned(),
-                    source: e.into(),
+                    source,
                 });
             }
             // A dangling link or an unreadable entry is not a profile file.

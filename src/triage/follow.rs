@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// The largest file whose existing lines are counted when following starts at its end
+/// (1 GiB: about a second to read).
+const COUNT_LINES_UP_TO: u64 = 1 << 30;
+
 /// Follows a log file across rotation and truncation.
 pub struct FollowFile {
     path: PathBuf,
@@ -91,6 +95,21 @@ impl FollowFile {
         };
         let md = f.metadata()?;
         let mut r = BufReader::with_capacity(64 << 10, f);
+        // Line numbers name the line in the file: starting at the end, the lines
+        // already there are counted first (up to COUNT_LINES_UP_TO bytes; past that
+        // the numbers count from where following started).
+        self.line = 0;
+        if at_end && md.len() <= COUNT_LINES_UP_TO {
+            loop {
+                let buf = r.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                let n = buf.len();
+                self.line += memchr::memchr_iter(b'\n', buf).count() as u64;
+                r.consume(n);
+            }
+        }
         self.pos = if at_end { r.seek(SeekFrom::End(0))? } else { 0 };
         self.ino = md.ino();
         self.reader = Some(r);
@@ -191,6 +210,7 @@ impl LineSource for FollowFile {
                     if let Some(r) = self.reader.as_mut() {
                         self.pos = r.seek(SeekFrom::Start(0))?;
                     }
+                    self.line = 0;
                     continue;
                 }
                 PathState::Replaced => {
@@ -200,14 +220,20 @@ impl LineSource for FollowFile {
                     }
                     let had_old = self.reader.is_some();
                     let tail = !self.partial.is_empty() || self.skipping;
+                    let old_line = self.line;
                     match self.open(false) {
                         Ok(()) => {
                             if had_old {
                                 self.rotations += 1;
                             }
                             if tail {
-                                // the old file ended without a newline
-                                return Ok(Some(self.emit(buf)));
+                                // the old file ended without a newline: its line
+                                // number is the old file's
+                                let new_line = self.line;
+                                self.line = old_line;
+                                let out = self.emit(buf);
+                                self.line = new_line;
+                                return Ok(Some(out));
                             }
                             continue;
                         }
@@ -428,5 +454,33 @@ mod tests {
         let a = j.args();
         assert!(a.contains(&"--after-cursor=s=abc;i=5".to_string()));
         assert!(!a.iter().any(|x| x.starts_with("--since")));
+    }
+
+    #[test]
+    fn line_numbers_name_the_line_in_the_file() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log");
+        std::fs::write(&p, "a\nb\nc\n").unwrap();
+        let mut f = FollowFile::new(p.clone(), false, Arc::new(AtomicBool::new(false)));
+        f.poll = Duration::from_millis(1);
+        let mut buf = Vec::new();
+        // opened at its end, after counting the three lines already there
+        f.open(true).unwrap();
+        assert_eq!(f.line, 3);
+        let mut w = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        w.write_all(b"d\n").unwrap();
+        match f.next_line(&mut buf, 1 << 20).unwrap() {
+            Some(NextLine::Line(m)) => assert_eq!(m.line, 4),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(buf, b"d");
+        // truncated and written again: numbering starts over
+        std::fs::write(&p, "x\n").unwrap();
+        match f.next_line(&mut buf, 1 << 20).unwrap() {
+            Some(NextLine::Line(m)) => assert_eq!(m.line, 1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(buf, b"x");
     }
 }

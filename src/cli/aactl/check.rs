@@ -139,6 +139,18 @@ fn include_limit(m: &ArgMatches, include_dirs: &[PathBuf], base: Option<&Path>) 
     within
 }
 
+/// True when the first 8 KiB of the regular file `path` hold a NUL byte (how `grep` and
+/// `diff` tell binary files; profiles never contain one). Unreadable files answer false
+/// and are reported by the parse.
+fn is_binary(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(f) = crate::system::fs::open_read(Path::new("/"), path, false) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(8192);
+    f.take(8192).read_to_end(&mut head).is_ok() && head.contains(&0)
+}
+
 /// Runs `aactl check`.
 pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let include_dirs: Vec<PathBuf> = m
@@ -197,6 +209,18 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 if skip_entry(&name.to_string_lossy()) == Skip::Noisy {
                     ignoring(io, &f);
                 }
+            }
+            // A binary file (an executable, an image) is not policy: one line instead
+            // of a syntax error per byte run.
+            if is_binary(&f) {
+                io_error = true;
+                let msg = format!(
+                    "{}: not a text file (it holds NUL bytes); not checked",
+                    f.display()
+                );
+                let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&msg));
+                unreadable.push(serde_json::json!({"path": f.display().to_string(), "error": msg}));
+                continue;
             }
             let resolved = match resolver.resolve_file(&f) {
                 Ok(r) => r,

@@ -211,8 +211,19 @@ fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filt
         ..Filter::default()
     };
     if let Some(re) = m.get_one::<String>("profile") {
-        f.profile =
-            Some(regex::Regex::new(re).map_err(|e| CliError(format!("--profile {re:?}: {e}")))?);
+        f.profile = Some(regex::Regex::new(re).map_err(|e| {
+            // The regex crate's message spans lines (pattern, caret, reason):
+            // keep the reason, on one line.
+            let text = e.to_string();
+            let reason = text
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            CliError(format!(
+                "--profile {re:?}: invalid regular expression: {reason}"
+            ))
+        })?);
     }
     f.operations = m
         .get_many::<String>("operation")
