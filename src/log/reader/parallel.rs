@@ -14,9 +14,9 @@
 //! line reader would have. (Joining never depends on when an event was
 //! released: a closed event takes nothing more, see `State::open_event`.)
 
+use super::group::absorb;
 use super::{
     LineBlock, LineMeta, LineSource, LogReader, NextLine, Pending, ReadError, ReaderOptions, State,
-    absorb,
 };
 use crate::log::parse::{self, AuditId, Parsed};
 use crate::log::record::Record;
