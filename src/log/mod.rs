@@ -54,7 +54,7 @@ pub mod record;
 pub mod render;
 pub mod source;
 
-pub use parse::{AuditId, Parsed, parse_line};
+pub use parse::{AuditId, ParsedLine, parse_line};
 pub use reader::{LineSource, LogReader, ReadError, ReaderOptions, Stats, parse_str};
 pub use record::{AuditContext, EventType, Framing, Origin, Provenance, Record, Text};
 pub use source::{Detected, LogError, Source, detect, open};

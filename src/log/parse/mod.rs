@@ -5,7 +5,7 @@
 //!
 //! Every function here takes bytes and never panics; malformed input gives a
 //! record marked [`EventType::Invalid`] with [`Record::problem`] set, or
-//! [`Parsed::NotAudit`].
+//! [`ParsedLine::NotAudit`].
 
 mod context;
 mod fields;
@@ -103,9 +103,10 @@ pub struct OtherRecord<'a> {
     pub body: &'a [u8],
 }
 
-/// What one line is.
+/// What [`parse_line`] made of one line: an AppArmor record, another audit
+/// record (kept raw for grouping), or not an audit record at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed<'a> {
+pub enum ParsedLine<'a> {
     /// An AppArmor record. It may be [`EventType::Invalid`] (with
     /// [`Record::problem`]) when the line looks like AppArmor but is broken.
     AppArmor(Box<Record>),
@@ -211,7 +212,7 @@ fn event_from_type(t: &[u8]) -> Option<EventType> {
 }
 
 /// Parses one line (a trailing newline is ignored). Never panics.
-pub fn parse_line(line: &[u8]) -> Parsed<'_> {
+pub fn parse_line(line: &[u8]) -> ParsedLine<'_> {
     parse_line_into(line, Box::default())
 }
 
@@ -224,7 +225,7 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
 /// take that back ([`finish_bare`], the journal branch below), and a record
 /// of a type other than AppArmor's kernel types came from privileged user
 /// space through the audit subsystem ([`from_user_space`]).
-pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
+pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> ParsedLine<'_> {
     let line = trim_end(line);
 
     // Locate the payload: the earliest of the markers, each checked for a
@@ -258,7 +259,7 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
         .flatten()
         .min();
     let Some(start) = earliest else {
-        return Parsed::NotAudit;
+        return ParsedLine::NotAudit;
     };
     if Some(start) == m_type {
         return typed_line(line, start, rec);
@@ -276,7 +277,7 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
             Some(body) => body,
             // `audit(` without its `)` before an apparmor= field
             None if m_aa.is_some() => return broken_header(rec, payload),
-            None => return Parsed::NotAudit,
+            None => return ParsedLine::NotAudit,
         };
         return typed_body(rec, b"AVC", body, payload);
     }
@@ -297,7 +298,7 @@ pub(crate) fn parse_line_into(line: &[u8], mut rec: Box<Record>) -> Parsed<'_> {
 
 /// The line from the `type=` marker at `start` on (auditd, printk'd kernel
 /// records, `node=` and grep prefixes before it).
-fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
+fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> ParsedLine<'_> {
     let prefix = &line[..start];
     let payload = &line[start..];
     parse_prefix(prefix, &mut rec);
@@ -320,7 +321,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
             // `msg=audit(` cut or forged (no `)`): a broken AppArmor line
             // is an invalid record, anything else is not ours.
             if find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t').is_none() {
-                return Parsed::NotAudit;
+                return ParsedLine::NotAudit;
             }
             return broken_header(rec, payload);
         }
@@ -328,7 +329,7 @@ fn typed_line(line: &[u8], start: usize, mut rec: Box<Record>) -> Parsed<'_> {
             // `type=N` without an audit header: not something we know.
             return match find_marker(line, &F.apparmor_eq, |b| b == b' ' || b == b'\t') {
                 Some(p) => finish_bare(rec, &line[p..], Framing::Bare),
-                None => Parsed::NotAudit,
+                None => ParsedLine::NotAudit,
             };
         }
     };
@@ -353,11 +354,11 @@ fn header_body<'a>(rec: &mut Record, hdr: &'a [u8]) -> Option<&'a [u8]> {
 
 /// An AppArmor line whose `audit(` header is cut or forged: an invalid
 /// record carrying the payload as `info`.
-fn broken_header(mut rec: Box<Record>, payload: &[u8]) -> Parsed<'static> {
+fn broken_header(mut rec: Box<Record>, payload: &[u8]) -> ParsedLine<'static> {
     rec.event = EventType::Invalid;
     rec.problem = Some("malformed audit header".into());
     rec.info = Some(Text::from_bytes(payload));
-    Parsed::AppArmor(rec)
+    ParsedLine::AppArmor(rec)
 }
 
 fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
@@ -369,18 +370,23 @@ fn set_id(rec: &mut Record, id: Option<AuditId>, text: &[u8]) {
     }
 }
 
-fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> Parsed<'_> {
+fn finish_bare(mut rec: Box<Record>, body: &[u8], framing: Framing) -> ParsedLine<'_> {
     rec.framing = framing;
     // a key list without an audit header: the kernel never writes one
     rec.provenance.origin = Origin::Untrusted;
     let c = kv_list(body, &mut rec, false);
     finish_event(&mut rec, true);
     check_fields(&mut rec, c);
-    Parsed::AppArmor(rec)
+    ParsedLine::AppArmor(rec)
 }
 
 /// Handles the body after the audit header according to the type name.
-fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [u8]) -> Parsed<'a> {
+fn typed_body<'a>(
+    mut rec: Box<Record>,
+    t: &'a [u8],
+    body: &'a [u8],
+    _hdr: &'a [u8],
+) -> ParsedLine<'a> {
     match t {
         b"AVC" | b"1400" => {
             if !has_aa_keys(body) {
@@ -424,7 +430,7 @@ fn typed_body<'a>(mut rec: Box<Record>, t: &'a [u8], body: &'a [u8], _hdr: &'a [
             }
         }
     }
-    Parsed::AppArmor(rec)
+    ParsedLine::AppArmor(rec)
 }
 
 /// True for the audit record types the kernel's AppArmor module writes:
@@ -448,7 +454,7 @@ fn from_user_space(rec: &mut Record) {
     }
 }
 
-fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
+fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> ParsedLine<'a> {
     let id = match (rec.epoch, rec.epoch_msec, rec.audit_sub_id) {
         (Some(epoch), Some(msec), Some(serial)) => Some(AuditId {
             epoch,
@@ -457,7 +463,7 @@ fn other<'a>(rec: Box<Record>, t: &'a [u8], body: &'a [u8]) -> Parsed<'a> {
         }),
         _ => None,
     };
-    Parsed::Other(OtherRecord {
+    ParsedLine::Other(OtherRecord {
         audit_type: t,
         id,
         id_text: None,

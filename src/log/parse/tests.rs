@@ -11,7 +11,7 @@ use super::*;
 
 fn rec(line: &str) -> Record {
     match parse_line(line.as_bytes()) {
-        Parsed::AppArmor(r) => *r,
+        ParsedLine::AppArmor(r) => *r,
         other => panic!("not a record: {other:?}"),
     }
 }
@@ -287,7 +287,7 @@ fn nul_after_a_model_key_is_not_that_key() {
     assert_eq!(r.name, None);
     assert_eq!(r.problem.as_deref(), Some("text that is not key=value"));
     match parse_line(b"apparmor=\"DENIED\" ouid\0\0\0\0\0\0\0=0") {
-        Parsed::AppArmor(r) => {
+        ParsedLine::AppArmor(r) => {
             assert_eq!((r.event, r.ouid), (EventType::Invalid, None));
         }
         other => panic!("{other:?}"),
@@ -455,10 +455,10 @@ fn word_searches_match_byte_loops() {
 fn non_apparmor() {
     assert!(matches!(
         parse_line(b"type=SYSCALL msg=audit(1.2:3): arch=c000003e syscall=2"),
-        Parsed::Other(OtherRecord {
+        ParsedLine::Other(OtherRecord {
             id: Some(AuditId { serial: 3, .. }),
             ..
         })
     ));
-    assert_eq!(parse_line(b"hello world"), Parsed::NotAudit);
+    assert_eq!(parse_line(b"hello world"), ParsedLine::NotAudit);
 }

@@ -4,7 +4,7 @@
 
 use super::lines::{LineMeta, LineSource, NextLine};
 use super::{Pending, State, Step, parallel};
-use crate::log::parse::{self, AuditId, Parsed};
+use crate::log::parse::{self, AuditId, ParsedLine};
 use crate::log::record::{AuditContext, EventType, Framing, Origin, Provenance, Record, Text};
 use std::sync::Arc;
 
@@ -350,7 +350,7 @@ impl State {
     pub(super) fn finish(&mut self, line: &[u8], meta: LineMeta) {
         let parsed = parse::parse_line_into(line, self.take_box());
         match parsed {
-            Parsed::AppArmor(mut rec) => {
+            ParsedLine::AppArmor(mut rec) => {
                 // a reused record mostly has this name already: no
                 // reference count traffic then
                 if !Arc::ptr_eq(&rec.provenance.source, &self.name) {
@@ -381,7 +381,7 @@ impl State {
                 }
                 self.push_record(rec, meta.line);
             }
-            Parsed::Other(o) => {
+            ParsedLine::Other(o) => {
                 self.stats.other_audit += 1;
                 if let Some(id) = o.id {
                     if self.group_other(o.audit_type, id, o.body, meta.line) {
@@ -391,7 +391,7 @@ impl State {
                     }
                 }
             }
-            Parsed::NotAudit => self.stats.not_apparmor += 1,
+            ParsedLine::NotAudit => self.stats.not_apparmor += 1,
         }
     }
 }
