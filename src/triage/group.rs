@@ -295,7 +295,7 @@ impl Summary {
     }
 
     /// Adds `r`, attributed to each profile in `profiles` (from
-    /// [`super::Filter::apply`]; empty means "no profile").
+    /// [`super::RecordFilter::apply`]; empty means "no profile").
     pub fn add(&mut self, r: &Record, profiles: &[String]) {
         self.records += 1;
         let cat = category(r);

@@ -105,7 +105,7 @@ pub const MAX_RULES: usize = 200_000;
 const MAX_NOTES: usize = 10_000;
 
 impl Suggestions {
-    /// Adds `r`, attributed to `profiles` (from [`super::Filter::apply`]).
+    /// Adds `r`, attributed to `profiles` (from [`super::RecordFilter::apply`]).
     /// Records of kinds other than DENIED/ALLOWED/KILLED/AUTO and records
     /// naming no profile are noted, not turned into rules. The rule of a
     /// record whose sender is not verified goes to the untrusted part,
