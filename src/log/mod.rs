@@ -1,4 +1,5 @@
-//! Audit records from every log source (spec/runtime-and-logs.md §3).
+//! Audit records from every log source (where they are and how each line is
+//! framed: docs/log-formats.md).
 //!
 //! - [`record`]: the [`Record`] model (libapparmor's fields under the same
 //!   names, plus class, execpath, addresses, KILLED/AUTO, unknown keys,

@@ -1,6 +1,7 @@
 //! Output forms of a [`Record`]: one text line, one NDJSON object (schema in
 //! docs/log-schema.md), and libapparmor's `test_multi` `.out` layout used by
-//! the conformance tests (spec/runtime-and-logs.md §3.7).
+//! the conformance tests (fixed label order; a string is printed when set,
+//! a number when it differs from its unset value).
 
 use super::parse::ParsedLine;
 use super::record::{AuditContext, Origin, Record, Text};

@@ -1,5 +1,5 @@
-//! Denial triage: grouping records and suggesting rules (issue 6; spec
-//! runtime-and-logs.md §3.8–3.9).
+//! Denial triage: grouping records and suggesting rules (docs/triage.md;
+//! the record fields it relies on: docs/log-formats.md).
 //!
 //! - [`classify`]: the kind of access a record is about ([`Category`]) and
 //!   the profiles it is attributed to (every profile of a stack, with its

@@ -8,7 +8,8 @@ use crate::log::record::Text;
 use std::borrow::Cow;
 
 /// True when `line` opens a USER_AVC `msg='` quote that it does not close:
-/// the next line may continue it (pitfalls B-16).
+/// the next line may continue it (a D-Bus message written through syslog
+/// over two lines).
 pub fn has_open_quote(line: &[u8]) -> bool {
     // most lines hold no quote at all: one byte search decides
     if memchr::memchr(b'\'', line).is_none() {

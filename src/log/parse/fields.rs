@@ -391,7 +391,7 @@ pub(super) fn kv_list(body: &[u8], rec: &mut Record, enriched: bool) -> KvCheck 
             continue;
         }
         // auditd ENRICHED output with the 0x1d lost in copy-paste:
-        // `ouid=0FSUID="root"`: split off the uppercase key (pitfalls B-01).
+        // `ouid=0FSUID="root"`: split off the uppercase key.
         let (v, damaged) = match v {
             Val::Bare(b) => split_damaged(b),
             v => (v, None),

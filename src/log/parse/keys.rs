@@ -6,7 +6,8 @@ use super::fields::{Val, hex_decode, is_upper_hex, num, protocol_name, push_pair
 use super::header::dec;
 use crate::log::record::{EventType, Record, Text};
 
-/// The keys the record model names (spec/runtime-and-logs.md §3.4), each
+/// The keys the record model names (libapparmor's, plus `class`,
+/// `execpath` and the newer synonyms; docs/log-formats.md), each
 /// with the field it fills; synonyms share a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Key {

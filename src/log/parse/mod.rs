@@ -1,7 +1,7 @@
 //! nom parsers for one log line: the framing (auditd, dispatcher, kernel
 //! printk behind dmesg/syslog/journal/kmsg prefixes, journald's audit
 //! transport, syslog programs, bare key lists) and the AppArmor key list
-//! (spec/runtime-and-logs.md §3.2–3.4).
+//! (the framings and what we accept beyond libapparmor: docs/log-formats.md).
 //!
 //! Every function here takes bytes and never panics; malformed input gives a
 //! record marked [`EventType::Invalid`] with [`Record::problem`] set, or

@@ -1,5 +1,6 @@
 //! Streaming: lines from a [`LineSource`] to [`Record`]s, with a memchr
-//! pre-filter, USER_AVC continuation lines joined (pitfalls B-16), and the
+//! pre-filter, USER_AVC lines whose `msg='` quote continues on the next
+//! line joined, and the
 //! other records of an audit event (SYSCALL, CWD, PATH, PROCTITLE with the
 //! same `audit(EPOCH:SERIAL)`) merged into its AppArmor records.
 //!

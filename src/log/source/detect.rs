@@ -30,8 +30,9 @@ pub struct Detected {
 
 impl Detected {
     /// The explanation to print when no candidate held AppArmor records:
-    /// where we looked and why each place gave nothing, including the auditd
-    /// trap of pitfalls E-01.
+    /// where we looked and why each place gave nothing, including the case
+    /// of a running auditd, which takes every record away from the journal
+    /// and the ring buffer.
     pub fn explain_empty(&self, tried: &[(String, String)]) -> String {
         let mut s = String::from("no AppArmor records found. Looked at:\n");
         for l in &self.looked {

@@ -1,7 +1,9 @@
 //! Where records come from: files (plain, rotated, gzip), stdin, the journal
 //! (`journalctl -o json`), the kernel ring buffer (`dmesg`, else
 //! `/dev/kmsg`), and auto-detection of the place this host's AppArmor
-//! records go (pitfalls E-01, D-04, D-05).
+//! records go (docs/log-formats.md, "Where the records go": auditd hides
+//! records from the journal and the ring buffer, and no source is required
+//! for reading another).
 //!
 //! The host is a parameter ([`System`]): every path is taken under its root
 //! (`/` for the running host; a snapshot directory in tests). The journal is

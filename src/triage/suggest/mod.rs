@@ -1,5 +1,5 @@
-//! From records to the rules that would allow them (spec/runtime-and-logs.md
-//! §3.9), built as policy AST nodes ([`crate::policy::ast`]) and printed with
+//! From records to the rules that would allow them (the rules the AppArmor
+//! utils would write, with `ix` for exec: docs/triage.md), built as policy AST nodes ([`crate::policy::ast`]) and printed with
 //! the canonical printer, grouped into profile blocks.
 //!
 //! [`rule_for`] turns one record into a [`Draft`] or a [`NoRule`] reason;

@@ -99,7 +99,8 @@ fn file_mask(m: &str) -> Result<(BTreeSetChars, bool, Option<bool>), NoRule> {
     Ok((set, exec, owner))
 }
 
-/// The rule that would allow `r` (spec §3.9), or why there is none.
+/// The rule that would allow `r` (as the utils write it; docs/triage.md),
+/// or why there is none.
 /// Only the access itself is considered: event kind and profile are the
 /// caller's business.
 pub fn rule_for(r: &Record) -> Result<Draft, NoRule> {

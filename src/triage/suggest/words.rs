@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 /// UTF-8 become `\xHH`; `"` and
 /// `\` are escaped; with `literal`, the glob characters `* ? [ ] { } ^`
 /// are escaped with `\` so that the rule matches exactly the name that was
-/// logged (pitfalls B-13). The word is quoted when it contains blanks,
+/// logged (a `[`, `{` or `*` in a logged name stays a literal character).
+/// The word is quoted when it contains blanks,
 /// quotes or escapes, is empty, or ends with `,`; without `literal` also when
 /// it contains any of `# ( ) =`, an unbalanced `{` or `}`, or a `,` outside
 /// `{…}`.
