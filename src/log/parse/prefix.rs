@@ -11,8 +11,6 @@ use nom::combinator::{opt, recognize};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
-// ---------------------------------------------------------------- prefixes
-
 fn month(i: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while_m_n(3, 9, |b: u8| b.is_ascii_alphabetic()).parse(i)
 }
