@@ -6,6 +6,12 @@
 //! Every function here takes bytes and never panics; malformed input gives a
 //! record marked [`EventType::Invalid`] with [`Record::problem`] set, or
 //! [`ParsedLine::NotAudit`].
+//!
+//! This file finds the framing and dispatches on the audit type; the rest is
+//! in `header` (the `audit(…)` id), `fields` (the `key=value` scanner),
+//! `keys` (the key table and where each value goes), `prefix` (the text
+//! before a record and the provenance it vouches for) and `context` (helpers
+//! for USER_AVC continuation lines and the records around an AppArmor one).
 
 mod context;
 mod fields;

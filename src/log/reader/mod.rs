@@ -9,6 +9,10 @@
 //! audit events still open for grouping. A regular file is parsed in blocks
 //! of 256 KiB on [`ReaderOptions::threads`] threads (see `parallel`): at most
 //! two blocks per thread and their records are in memory at once.
+//!
+//! This file holds the options, the statistics and [`LogReader`]; `lines`
+//! the line sources, `group` the per-line processing and event grouping,
+//! `parallel` the block reader.
 
 mod group;
 mod lines;
