@@ -2,12 +2,12 @@
 //! source for a while and collect the records of the loaded profiles (their
 //! hats and children included) with the rules that would allow them
 //! (the triage module does the work:
-//! [`crate::triage::follow`], [`crate::triage::Filter`],
+//! [`crate::triage::follow`], [`crate::triage::RecordFilter`],
 //! [`crate::triage::Suggestions`]).
 
 use crate::log::Record;
 use crate::log::reader::{LineSource, LogReader, ReaderOptions};
-use crate::triage::{Filter, Suggestions};
+use crate::triage::{RecordFilter, Suggestions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -32,15 +32,15 @@ pub struct Watched {
 
 /// The triage filter keeping records of the profiles `names` (exact names;
 /// `name//hat` and `name//child` go with `name`). `None` when `names` is empty.
-pub fn profile_filter(names: &[String]) -> Option<Filter> {
+pub fn profile_filter(names: &[String]) -> Option<RecordFilter> {
     if names.is_empty() {
         return None;
     }
     let alts: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
     let re = regex::Regex::new(&format!("^(?:{})(?://.*)?$", alts.join("|"))).ok()?;
-    Some(Filter {
+    Some(RecordFilter {
         profile: Some(re),
-        ..Filter::default()
+        ..RecordFilter::default()
     })
 }
 

@@ -224,7 +224,7 @@ fn logparse_probes() {
 
     // what the `.out` layout cannot show: kept keys and enrichment
     let rec = |i: usize| match parse_line(probes[i - 1].0.as_bytes()) {
-        apparmor::log::Parsed::AppArmor(r) => r,
+        apparmor::log::ParsedLine::AppArmor(r) => r,
         other => panic!("probe {i}: {other:?}"),
     };
     assert_eq!(rec(39).extra_value("bogus_key").unwrap(), "x");
@@ -244,6 +244,6 @@ fn logparse_probes() {
     assert_eq!(rec(48).extra_value("addr").unwrap(), "none");
     assert!(matches!(
         parse_line(probes[50].0.as_bytes()),
-        apparmor::log::Parsed::Other(_)
+        apparmor::log::ParsedLine::Other(_)
     ));
 }

@@ -19,7 +19,7 @@ use crate::common::aactl_lossy as aactl;
 fn exercise(bytes: &[u8]) {
     let p = parse_line(bytes);
     let _ = apparmor::log::render::test_multi(&p);
-    if let apparmor::log::Parsed::AppArmor(r) = p {
+    if let apparmor::log::ParsedLine::AppArmor(r) = p {
         let _ = text_line(&r);
         let _ = to_json(&r).to_string();
     }

@@ -2,7 +2,7 @@
 //! `--suggest`, `--write --dry-run`). Each test is the regression test of
 //! one fix.
 
-use apparmor::log::{EventType, Parsed, parse_line};
+use apparmor::log::{EventType, ParsedLine, parse_line};
 use std::io::Write;
 
 use crate::common::aactl_lossy as aactl;
@@ -28,7 +28,7 @@ const GARBAGE: &[&str] = &[
 fn garbage_lines_are_invalid_records() {
     for g in GARBAGE {
         match parse_line(g.as_bytes()) {
-            Parsed::AppArmor(r) => {
+            ParsedLine::AppArmor(r) => {
                 assert_eq!(r.event, EventType::Invalid, "{g}");
                 assert!(r.problem.is_some(), "{g}");
             }
@@ -38,7 +38,7 @@ fn garbage_lines_are_invalid_records() {
     // a real record next to them still parses
     let ok = r#"type=AVC msg=audit(1.2:3): apparmor="DENIED" operation="open" name="/x" pid=1"#;
     match parse_line(ok.as_bytes()) {
-        Parsed::AppArmor(r) => assert_eq!(r.event, EventType::Denied),
+        ParsedLine::AppArmor(r) => assert_eq!(r.event, EventType::Denied),
         _ => panic!("real record lost"),
     }
 }

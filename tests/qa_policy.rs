@@ -264,20 +264,27 @@ fn symlink_loops_in_a_directory() {
 
 #[test]
 fn many_diagnostics_on_a_large_binary_file_render_quickly() {
-    // 1 MiB of pseudo-random bytes: thousands of diagnostics. Rendering each
-    // one used to rescan the whole file (minutes); `run` fails after 60 s.
+    // 1 MiB of pseudo-random bytes without NUL (a NUL makes it a binary file,
+    // refused in one line, checked below): thousands of diagnostics. Rendering
+    // each one used to rescan the whole file (minutes); `run` fails after 60 s.
     let d = tempfile::tempdir().unwrap();
     let base = d.path().display().to_string();
     let mut x: u32 = 12345;
     let bytes: Vec<u8> = (0..1 << 20)
         .map(|_| {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
+            ((x >> 16) as u8).max(1)
         })
         .collect();
     let p = d.path().join("bin");
-    std::fs::write(&p, bytes).unwrap();
+    std::fs::write(&p, &bytes).unwrap();
     let p = p.display().to_string();
+    let nul = d.path().join("nul");
+    std::fs::write(&nul, [&bytes[..100], b"\0", &bytes[100..]].concat()).unwrap();
+    let (c, out, err) = run(&["check", "--base", &base, &nul.display().to_string()]);
+    assert_eq!(c, 2, "{out}{err}");
+    assert!(err.contains("not a text file"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     let (c, out, _) = run(&["check", "--base", &base, "--syntax-only", &p]);
     assert_eq!(c, 1);
     let (cj, json, _) = run(&[

@@ -1,4 +1,5 @@
-//! Audit records from every log source (spec/runtime-and-logs.md §3).
+//! Audit records from every log source (where they are and how each line is
+//! framed: docs/log-formats.md).
 //!
 //! - [`record`]: the [`Record`] model (libapparmor's fields under the same
 //!   names, plus class, execpath, addresses, KILLED/AUTO, unknown keys,
@@ -54,7 +55,7 @@ pub mod record;
 pub mod render;
 pub mod source;
 
-pub use parse::{AuditId, Parsed, parse_line};
+pub use parse::{AuditId, ParsedLine, parse_line};
 pub use reader::{LineSource, LogReader, ReadError, ReaderOptions, Stats, parse_str};
 pub use record::{AuditContext, EventType, Framing, Origin, Provenance, Record, Text};
 pub use source::{Detected, LogError, Source, detect, open};

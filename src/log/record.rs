@@ -1,4 +1,5 @@
-//! The AppArmor audit record model (spec/runtime-and-logs.md §3.4–3.5).
+//! The AppArmor audit record model (fields and event kinds:
+//! docs/log-formats.md, "Keys and fields").
 //!
 //! [`Record`] carries every field of libapparmor's `aa_log_record` under the
 //! same names, plus what that record lacks: `class`, `execpath`, `net_addr`,
@@ -568,7 +569,8 @@ pub const MAX_EPOCH: u64 = 253_402_300_799;
 
 impl Record {
     /// The audit timestamp (seconds, milliseconds) when the audit id carried
-    /// one; a zero epoch (`audit(0000000000.000:0000)`, pitfalls D-05) is
+    /// one; a zero epoch (`audit(0000000000.000:0000)`, which some kernels print to the
+    /// ring buffer) is
     /// treated as absent, and so is a time after 9999-12-31T23:59:59Z
     /// ([`MAX_EPOCH`]: RFC 3339 has four-digit years; such a stamp is forged
     /// or corrupt).

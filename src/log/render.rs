@@ -1,8 +1,9 @@
 //! Output forms of a [`Record`]: one text line, one NDJSON object (schema in
 //! docs/log-schema.md), and libapparmor's `test_multi` `.out` layout used by
-//! the conformance tests (spec/runtime-and-logs.md §3.7).
+//! the conformance tests (fixed label order; a string is printed when set,
+//! a number when it differs from its unset value).
 
-use super::parse::Parsed;
+use super::parse::ParsedLine;
 use super::record::{AuditContext, Origin, Record, Text};
 use crate::escape::{escape_bytes, escape_str};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -93,11 +94,11 @@ pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
 
 /// Renders a parsed line in `test_multi`'s `.out` layout (without the
 /// `START`/`File:` header): `Label: value` lines, values as raw bytes.
-pub fn test_multi(p: &Parsed<'_>) -> Vec<u8> {
+pub fn test_multi(p: &ParsedLine<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     match p {
-        Parsed::NotAudit => out.extend_from_slice(b"Event type: AA_RECORD_INVALID\n"),
-        Parsed::Other(o) => {
+        ParsedLine::NotAudit => out.extend_from_slice(b"Event type: AA_RECORD_INVALID\n"),
+        ParsedLine::Other(o) => {
             out.extend_from_slice(b"Event type: AA_RECORD_INVALID\n");
             if let Some(id) = o.id {
                 let _ = id;
@@ -116,7 +117,7 @@ pub fn test_multi(p: &Parsed<'_>) -> Vec<u8> {
                 push_line(&mut out, "Audit subid", id.serial.to_string().as_bytes());
             }
         }
-        Parsed::AppArmor(r) => {
+        ParsedLine::AppArmor(r) => {
             push_line(&mut out, "Event type", r.event.as_aa_name().as_bytes());
             if let Some(id) = &r.audit_id {
                 push_line(&mut out, "Audit ID", id.as_bytes());

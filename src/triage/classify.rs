@@ -1,7 +1,8 @@
-//! Which kind of access a record is about (spec/runtime-and-logs.md §3.8,
-//! `get_event_type` in the utils), and which profiles it belongs to.
+//! Which kind of access a record is about (as `get_event_type` in the
+//! AppArmor utils decides it; docs/log-formats.md, "Classifying a record"),
+//! and which profiles it belongs to.
 //!
-//! The kernel's `class=` is the primary classifier (pitfalls B-07); the
+//! The kernel's `class=` is the primary classifier; the
 //! operation name is the fallback for kernels that do not log a class.
 
 use crate::label::Label;
@@ -82,7 +83,8 @@ impl fmt::Display for Category {
     }
 }
 
-/// Operations the utils treat as file or network operations (§3.8).
+/// Operations the utils treat as file or network operations: network when
+/// family, protocol and socket type are logged, else file.
 const FILE_OR_NET_OPS: &[&str] = &[
     "create",
     "post_create",
@@ -213,7 +215,7 @@ pub fn profiles_of(r: &Record) -> Vec<String> {
     }
     let mut name = p.to_str_lossy().into_owned();
     // old kernels log a profile outside the root namespace as
-    // `namespace=NS profile=NAME` (spec §3.6)
+    // `namespace=NS profile=NAME`; newer ones write one `label=:NS:NAME`
     if let Some(ns) = r.namespace.as_ref().map(|n| n.to_str_lossy())
         && !matches!(&*ns, "" | "root" | "default")
         && !name.starts_with(':')

@@ -82,7 +82,7 @@ impl ModeSet {
 /// A record filter. Every condition given must hold; lists match any of
 /// their values.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
+pub struct RecordFilter {
     /// Keep records attributed to a profile matching this regex (searched,
     /// not anchored); attributions to other profiles of a stack are dropped.
     pub profile: Option<Regex>,
@@ -104,7 +104,7 @@ pub struct Filter {
     pub comms: Vec<String>,
 }
 
-impl Filter {
+impl RecordFilter {
     /// The profiles of `r` this filter keeps (see [`profiles_of`]); `None`
     /// when the record is filtered out. A record naming no profile yields
     /// `Some(vec![])` unless a profile regex is set.

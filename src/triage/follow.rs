@@ -1,7 +1,7 @@
 //! `--follow`: line sources that keep reading as a log grows.
 //!
 //! [`FollowFile`] follows a path the way `tail -F` does and survives
-//! rotation (pitfalls C-01): at the end of the file it checks the path
+//! rotation: at the end of the file it checks the path
 //! again; when the inode changed (logrotate moved the file and a new one
 //! appeared) it finishes the old file's tail first and then reads the new
 //! file from its start; while no file exists (the window between `mv` and

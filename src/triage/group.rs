@@ -39,7 +39,8 @@ pub struct GroupKey {
     /// The denied (else requested) mask (empty when absent).
     pub mask: Text,
     /// A file access by the file's owner (`fsuid == ouid`, or an
-    /// `owner::` mask): the suggested rule carries `owner` (pitfalls D-02).
+    /// `owner::` mask): the suggested rule carries `owner`, and the summary
+    /// keeps such accesses apart from the others.
     pub owner: bool,
 }
 
@@ -295,7 +296,7 @@ impl Summary {
     }
 
     /// Adds `r`, attributed to each profile in `profiles` (from
-    /// [`super::Filter::apply`]; empty means "no profile").
+    /// [`super::RecordFilter::apply`]; empty means "no profile").
     pub fn add(&mut self, r: &Record, profiles: &[String]) {
         self.records += 1;
         let cat = category(r);

@@ -1,10 +1,10 @@
-//! Denial triage: grouping records and suggesting rules (issue 6; spec
-//! runtime-and-logs.md §3.8–3.9).
+//! Denial triage: grouping records and suggesting rules (docs/triage.md;
+//! the record fields it relies on: docs/log-formats.md).
 //!
 //! - [`classify`]: the kind of access a record is about ([`Category`]) and
 //!   the profiles it is attributed to (every profile of a stack, with its
 //!   namespace);
-//! - [`filter`]: the filters every view shares ([`Filter`], [`ModeSet`]);
+//! - [`filter`]: the filters every view shares ([`RecordFilter`], [`ModeSet`]);
 //! - [`group`]: bounded grouping for `--summary` ([`Summary`]);
 //! - [`suggest`]: rules as policy AST nodes, merged per profile
 //!   ([`Suggestions`]);
@@ -24,6 +24,6 @@ pub mod suggest;
 pub mod write;
 
 pub use classify::{Category, category, profiles_of};
-pub use filter::{Filter, ModeSet};
+pub use filter::{ModeSet, RecordFilter};
 pub use group::{Group, GroupKey, Summary};
 pub use suggest::{Draft, NoRule, Suggestions, rule_for};

@@ -103,7 +103,7 @@ impl OnDisk {
             .ok()?
             .flatten()
             // regular files, symlinks followed (as apparmor_parser reads a
-            // directory: spec/policy-language.md, includes, 5.)
+            // directory it includes: docs/policy-language.md, "Directory targets")
             .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
             .filter(|e| {
                 e.file_name()

@@ -18,7 +18,7 @@ use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Record, Source};
 use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
-use crate::triage::{Filter, ModeSet, Suggestions, Summary};
+use crate::triage::{ModeSet, RecordFilter, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -202,13 +202,17 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filter, CliError> {
-    let mut f = Filter {
+fn build_filter(
+    m: &ArgMatches,
+    sys: &System,
+    journal_only: bool,
+) -> Result<RecordFilter, CliError> {
+    let mut f = RecordFilter {
         mode: match m.get_one::<String>("mode") {
             Some(s) => ModeSet::parse(s).map_err(CliError)?,
             None => ModeSet::default(),
         },
-        ..Filter::default()
+        ..RecordFilter::default()
     };
     if let Some(re) = m.get_one::<String>("profile") {
         f.profile = Some(regex::Regex::new(re).map_err(|e| {
@@ -289,7 +293,7 @@ fn build_filter(m: &ArgMatches, sys: &System, journal_only: bool) -> Result<Filt
 
 /// Where the records go.
 struct Sink {
-    filter: Filter,
+    filter: RecordFilter,
     summary: Option<Summary>,
     suggest: Option<Suggestions>,
     list: bool,

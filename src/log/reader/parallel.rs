@@ -14,11 +14,11 @@
 //! line reader would have. (Joining never depends on when an event was
 //! released: a closed event takes nothing more, see `State::open_event`.)
 
+use super::group::absorb;
 use super::{
     LineBlock, LineMeta, LineSource, LogReader, NextLine, Pending, ReadError, ReaderOptions, State,
-    absorb,
 };
-use crate::log::parse::{self, AuditId, Parsed};
+use crate::log::parse::{self, AuditId, ParsedLine};
 use crate::log::record::Record;
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
@@ -480,7 +480,7 @@ impl State {
     /// events.
     fn merge_orphan(&mut self, o: Orphan, line: u64) {
         if o.parsed {
-            if let Parsed::Other(x) = parse::parse_line(&o.data) {
+            if let ParsedLine::Other(x) = parse::parse_line(&o.data) {
                 if let Some(id) = x.id.or(o.audit_id) {
                     if self.group_other(x.audit_type, id, x.body, line) {
                         self.stats.grouped += 1;

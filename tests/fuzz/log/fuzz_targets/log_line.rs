@@ -8,13 +8,13 @@
 
 use apparmor::log::reader::{BufReadLines, LogReader, ReaderOptions};
 use apparmor::log::render::{test_multi, text_line, to_json};
-use apparmor::log::{Parsed, parse_line};
+use apparmor::log::{ParsedLine, parse_line};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let p = parse_line(data);
     let _ = test_multi(&p);
-    if let Parsed::AppArmor(r) = &p {
+    if let ParsedLine::AppArmor(r) = &p {
         let _ = to_json(r).to_string();
         let _ = text_line(r);
     }

@@ -1,0 +1,167 @@
+//! Auto-detection: where this host's AppArmor records go, and what was
+//! looked at to decide.
+
+use super::file::rotated_set_in;
+use super::{JournalQuery, Source};
+use crate::system::System;
+use std::io;
+use std::path::Path;
+
+/// One place auto-detection looked at, and what it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Looked {
+    /// What was checked (a path, `journal`, `kernel ring buffer`, `auditd`).
+    pub place: String,
+    /// What was found (`missing`, `not readable: …`, `running (pid 812)`, …).
+    pub finding: String,
+}
+
+/// The result of [`detect`]: sources to try in order, and the notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detected {
+    /// Candidate sources in preference order; the caller reads them in turn
+    /// and stops at the first that yields records.
+    pub candidates: Vec<(Source, String)>,
+    /// Everything that was checked.
+    pub looked: Vec<Looked>,
+    /// The pid of a running auditd, if any.
+    pub auditd_pid: Option<u32>,
+}
+
+impl Detected {
+    /// The explanation to print when no candidate held AppArmor records:
+    /// where we looked and why each place gave nothing, including the case
+    /// of a running auditd, which takes every record away from the journal
+    /// and the ring buffer.
+    pub fn explain_empty(&self, tried: &[(String, String)]) -> String {
+        let mut s = String::from("no AppArmor records found. Looked at:\n");
+        for l in &self.looked {
+            s.push_str(&format!("  {}: {}\n", l.place, l.finding));
+        }
+        for (place, result) in tried {
+            s.push_str(&format!("  read {place}: {result}\n"));
+        }
+        if let Some(pid) = self.auditd_pid {
+            s.push_str(&format!(
+                "auditd is running (pid {pid}): it takes the kernel audit stream, so AppArmor \
+                 records go to its log (see /etc/audit/auditd.conf) and not to the journal or \
+                 the ring buffer, unless systemd-journald-audit.socket is enabled.\n"
+            ));
+        } else {
+            s.push_str(
+                "without auditd, AppArmor records go to the kernel log (journal kernel \
+                 transport, kern.log, dmesg); none held any, so either nothing was denied or \
+                 audit messages are rate-limited/suppressed (audit=0, printk ratelimit).\n",
+            );
+        }
+        s
+    }
+}
+
+fn auditd_pid(root: &Path) -> Option<u32> {
+    use crate::system::fs;
+    for p in ["run/auditd.pid", "var/run/auditd.pid"] {
+        if let Ok(b) = fs::read_limited(root, &root.join(p), fs::limits::PAGE)
+            && let Ok(pid) = String::from_utf8_lossy(&b).trim().parse::<u32>()
+            && fs::kind(root, &root.join("proc").join(pid.to_string())).is_ok()
+        {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Whether auto-detection may use `p`: a regular file (symlinks followed)
+/// that opens for reading. A FIFO, socket, device or directory is refused
+/// without opening it (opening a FIFO blocks until a writer appears); the
+/// open is non-blocking in case one was swapped in meanwhile.
+fn readable(root: &Path, p: &Path) -> Result<(), String> {
+    match crate::system::fs::open_read(root, p, false) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err("missing".into()),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            Err("not a regular file; not read".into())
+        }
+        Err(e) => Err(format!("not readable: {e}")),
+    }
+}
+
+/// Finds where AppArmor records go on the host `sys`: auditd's log
+/// when auditd runs (or its log exists), else the journal, else
+/// syslog/kern.log/messages, else the ring buffer (running host only).
+/// Paths are `sys.path("/var/log/audit/audit.log")` etc.
+pub fn detect(sys: &System) -> Detected {
+    let root = sys.root();
+    let mut d = Detected {
+        auditd_pid: auditd_pid(root),
+        ..Detected::default()
+    };
+    d.looked.push(Looked {
+        place: "auditd".into(),
+        finding: match d.auditd_pid {
+            Some(p) => format!("running (pid {p})"),
+            None => "not running (no live pid in /run/auditd.pid)".into(),
+        },
+    });
+    let audit_log = root.join("var/log/audit/audit.log");
+    match readable(root, &audit_log) {
+        Ok(()) => {
+            for p in rotated_set_in(root, &audit_log) {
+                d.candidates.push((Source::File(p), "auditd's log".into()));
+            }
+            d.looked.push(Looked {
+                place: audit_log.display().to_string(),
+                finding: "readable".into(),
+            });
+        }
+        Err(e) => d.looked.push(Looked {
+            place: audit_log.display().to_string(),
+            finding: e,
+        }),
+    }
+    let journal_dirs = ["var/log/journal", "run/log/journal"];
+    if journal_dirs.iter().any(|j| {
+        crate::system::fs::kind(root, &root.join(j)).ok() == Some(crate::system::fs::EntryKind::Dir)
+    }) {
+        d.candidates.push((
+            Source::Journal(JournalQuery::default()),
+            "journald (kernel and audit transports)".into(),
+        ));
+        d.looked.push(Looked {
+            place: "journal".into(),
+            finding: "present".into(),
+        });
+    } else {
+        d.looked.push(Looked {
+            place: "journal".into(),
+            finding: "no /var/log/journal or /run/log/journal".into(),
+        });
+    }
+    for f in ["var/log/syslog", "var/log/kern.log", "var/log/messages"] {
+        let p = root.join(f);
+        match readable(root, &p) {
+            Ok(()) => {
+                d.candidates
+                    .push((Source::File(p.clone()), "syslog".into()));
+                d.looked.push(Looked {
+                    place: p.display().to_string(),
+                    finding: "readable".into(),
+                });
+            }
+            Err(e) => d.looked.push(Looked {
+                place: p.display().to_string(),
+                finding: e,
+            }),
+        }
+    }
+    if root == Path::new("/") {
+        d.candidates
+            .push((Source::Kernel, "kernel ring buffer".into()));
+    } else {
+        d.looked.push(Looked {
+            place: "kernel ring buffer".into(),
+            finding: "skipped (not the running host)".into(),
+        });
+    }
+    d
+}
