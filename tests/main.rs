@@ -35,11 +35,10 @@ mod man_aactl;
 // generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
 mod status_fake;
 // System on testdata, aactl snapshot round trip, bad input
-mod status_system;
-// man/aa-status.8 is generated and current
 mod log_conformance;
 mod log_parallel;
 mod log_pitfalls;
+mod status_system;
 // forged log lines (logger, a journal entry claiming dbus-daemon) never become
 // written rules without --trust-userspace-records; kernel lines still do
 mod log_provenance;
@@ -48,7 +47,10 @@ mod log_robust;
 mod policy_semantic;
 mod policy_semantic_cli;
 mod qa_parallel;
+// man/aa-status.8 is generated and current
 mod status_man;
+// insta snapshots of aactl's human-facing output (tests/snapshots/)
+mod snapshots_human;
 // live AppArmor kernel under qemu: ours vs Debian's aa-status, aactl, apparmor=0
 mod vm;
 // QA: hostile input for aa-status, aactl status/ps (FIFOs, loops, malformed files)

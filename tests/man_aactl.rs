@@ -3,7 +3,7 @@
 //! NAME, SYNOPSIS, OPTIONS and one COMMANDS subsection per subcommand (recursively) come
 //! from `apparmor::cli::aactl::command()` through clap_mangen; DESCRIPTION, JSON OUTPUT,
 //! EXIT STATUS, EXAMPLES, FILES and SEE ALSO are written below. Regenerate with
-//! `UPDATE_MAN=1 cargo test --test integration man_aactl`.
+//! `INSTA_UPDATE=always cargo test --test integration man_aactl`.
 
 use crate::common;
 use clap_mangen::Man;
@@ -553,7 +553,7 @@ pub fn render() -> String {
 fn committed_page_is_current() {
     let path = common::repo().join("man/aactl.1");
     let fresh = render();
-    if std::env::var_os("UPDATE_MAN").is_some() {
+    if common::update_generated() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &fresh).unwrap();
         return;
@@ -561,7 +561,7 @@ fn committed_page_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == fresh,
-        "man/aactl.1 is stale: run `UPDATE_MAN=1 cargo test --test integration man_aactl`"
+        "man/aactl.1 is stale: run `INSTA_UPDATE=always cargo test --test integration man_aactl`"
     );
 }
 

@@ -1,6 +1,6 @@
 //! man/aa-status.8: generated from the clap definition (`cli::status::command`) plus the
 //! hand-written sections in `cli::status::man`. Fails when the committed page is stale;
-//! `UPDATE_MAN=1 cargo test --test integration status_man` rewrites it.
+//! `INSTA_UPDATE=always cargo test --test integration status_man` rewrites it.
 
 use crate::common;
 use apparmor::cli::status::{command, getopt, man};
@@ -28,7 +28,7 @@ fn render() -> String {
 fn aa_status_man_page_is_current() {
     let path = common::repo().join("man/aa-status.8");
     let fresh = render();
-    if std::env::var_os("UPDATE_MAN").is_some() {
+    if common::update_generated() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &fresh).unwrap();
         return;
@@ -36,7 +36,7 @@ fn aa_status_man_page_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == fresh,
-        "man/aa-status.8 is stale: run `UPDATE_MAN=1 cargo test --test integration status_man`"
+        "man/aa-status.8 is stale: run `INSTA_UPDATE=always cargo test --test integration status_man`"
     );
 }
 

@@ -153,3 +153,11 @@ pub fn install_executable(src: &std::path::Path, dst: &std::path::Path) {
         .expect("install(1)");
     assert!(st.success(), "install {} {}", src.display(), dst.display());
 }
+
+/// True when generated files (man/aa-status.8, man/aactl.1) should be rewritten: the same
+/// switch as the insta snapshots, `INSTA_UPDATE=always`, and never under CI (see
+/// tests/snapshots_human.rs).
+pub fn update_generated() -> bool {
+    std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always")
+        && !std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
