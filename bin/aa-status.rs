@@ -1,5 +1,5 @@
 //! `aa-status`: drop-in replacement for AppArmor's aa-status(8).
-//! All logic lives in [`apparmor::cli::status`]; this file only connects the process to it.
+//! All logic lives in [`apparmor::cli::aa_status`]; this file only connects the process to it.
 fn main() -> std::process::ExitCode {
-    apparmor::cli::status::main()
+    apparmor::cli::aa_status::main()
 }

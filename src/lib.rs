@@ -86,6 +86,3 @@ pub mod policy;
 pub mod system;
 pub mod triage;
 pub mod watch;
-
-/// The aa-status model under its former path; it lives in [`inspect::aa_status`].
-pub use inspect::aa_status as status;

@@ -363,7 +363,8 @@ fn same_answer_from_a_snapshot() {
 #[test]
 fn agrees_with_the_aa_status_model() {
     let root = common::repo().join("testdata/status/basic/root");
-    let model = apparmor::status::collect(&apparmor::system::System::with_root(&root)).unwrap();
+    let model =
+        apparmor::inspect::aa_status::collect(&apparmor::system::System::with_root(&root)).unwrap();
     let j = json_of(&root);
     let mut ours: Vec<(String, String)> = j["profiles"]["profiles"]
         .as_array()

@@ -3,7 +3,7 @@
 //! hangs or overflows the stack (parsing runs on a 2 MiB thread with a timeout).
 
 use apparmor::diag::FileId;
-use apparmor::policy::parse::{MAX_NESTING, Mode, parse};
+use apparmor::policy::parse::{MAX_NESTING, ParseMode, parse};
 use apparmor::policy::resolve::{MAX_INCLUDE_DEPTH, Resolver, SearchPath, codes};
 use proptest::prelude::*;
 use std::sync::mpsc;
@@ -17,7 +17,7 @@ fn parse_guarded(name: &str, text: String) -> bool {
         .stack_size(2 << 20)
         .name(n)
         .spawn(move || {
-            let p = parse(&text, FileId(0), Mode::Policy);
+            let p = parse(&text, FileId(0), ParseMode::Policy);
             let _ = tx.send(!p.is_ok());
         })
         .expect("spawn");
@@ -159,11 +159,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
     #[test]
     fn arbitrary_text_never_panics(s in "[ -~\\n\\t{}(),\"#@$^=<>:/\\\\]{0,200}") {
-        let a = parse(&s, FileId(0), Mode::Policy);
-        let b = parse(&s, FileId(0), Mode::Fragment);
+        let a = parse(&s, FileId(0), ParseMode::Policy);
+        let b = parse(&s, FileId(0), ParseMode::Fragment);
         // whatever parsed cleanly prints and re-parses to the same AST
         if a.is_ok() {
-            let again = parse(&a.ast.to_string(), FileId(0), Mode::Policy);
+            let again = parse(&a.ast.to_string(), FileId(0), ParseMode::Policy);
             prop_assert_eq!(again.ast, a.ast);
         }
         let _ = b;
@@ -172,9 +172,9 @@ proptest! {
     #[test]
     fn arbitrary_profile_bodies_never_panic(s in "[a-z /@{},()=\\-\\n>\"#]{0,120}") {
         let text = format!("profile p {{\n{s}\n}}\n");
-        let a = parse(&text, FileId(0), Mode::Policy);
+        let a = parse(&text, FileId(0), ParseMode::Policy);
         if a.is_ok() {
-            let again = parse(&a.ast.to_string(), FileId(0), Mode::Policy);
+            let again = parse(&a.ast.to_string(), FileId(0), ParseMode::Policy);
             prop_assert_eq!(again.ast, a.ast);
         }
     }
@@ -185,11 +185,11 @@ proptest! {
     #[test]
     fn arbitrary_unicode_never_panics(s in any::<String>()) {
         let text = format!("profile p {{\n{s}\n}}\n{s}");
-        let a = parse(&text, FileId(0), Mode::Policy);
-        let _ = parse(&s, FileId(0), Mode::Fragment);
+        let a = parse(&text, FileId(0), ParseMode::Policy);
+        let _ = parse(&s, FileId(0), ParseMode::Fragment);
         let _ = apparmor::policy::edit::set_profile_mode(&text, "p", Some("complain"));
         if a.is_ok() {
-            let again = parse(&a.ast.to_string(), FileId(0), Mode::Policy);
+            let again = parse(&a.ast.to_string(), FileId(0), ParseMode::Policy);
             prop_assert_eq!(again.ast, a.ast);
         }
     }

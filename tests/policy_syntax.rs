@@ -131,7 +131,7 @@ fn simple_tests_roundtrip_and_fail_stats() {
 /// Top-level profile files of a tree parse as policy; every other file as a fragment.
 #[test]
 fn real_trees_parse() {
-    use apparmor::policy::{Mode, parse::parse};
+    use apparmor::policy::{ParseMode, parse::parse};
     let mut roots = vec![
         PathBuf::from("/etc/apparmor.d"),
         PathBuf::from("/usr/share/apparmor/extra-profiles"),
@@ -160,7 +160,11 @@ fn real_trees_parse() {
                 continue;
             }
             let top = rel.components().count() == 1;
-            let mode = if top { Mode::Policy } else { Mode::Fragment };
+            let mode = if top {
+                ParseMode::Policy
+            } else {
+                ParseMode::Fragment
+            };
             n += 1;
             let parsed = parse(&text, FileId(0), mode);
             if let Some(d) = parsed.diagnostics.iter().find(|d| d.is_error()) {

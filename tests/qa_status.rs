@@ -96,7 +96,7 @@ pub fn aa_status(root: &Path, args: &[&str]) -> (String, String, u8) {
     bounded(&what, move || {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code =
-            apparmor::cli::status::run_with(argv, &sys, &mut Io::new(&mut out, &mut err)).code();
+            apparmor::cli::aa_status::run_with(argv, &sys, &mut Io::new(&mut out, &mut err)).code();
         (
             String::from_utf8_lossy(&out).into_owned(),
             String::from_utf8_lossy(&err).into_owned(),
@@ -256,7 +256,7 @@ fn aactl_reports_a_profiles_directory_instead_of_an_empty_policy() {
 
 #[test]
 fn bracket_equivalence_and_collating_classes_are_the_character() {
-    use apparmor::status::filter::Filter;
+    use apparmor::inspect::aa_status::filter::Filter;
     // `[[=a=]]` was translated to `[\a]` (BEL), `[[.n.]]` to `[\n]` (newline).
     let f = Filter::new("[[=a=]]").unwrap();
     assert!(f.is_match("a") && !f.is_match("\x07"));

@@ -204,7 +204,7 @@ pub fn run_in_process(sys: &System, args: &[&str]) -> (String, String, u8) {
             .chain(args.iter().copied())
             .map(Into::into)
             .collect();
-        apparmor::cli::status::run_with(argv, sys, &mut io).code()
+        apparmor::cli::aa_status::run_with(argv, sys, &mut io).code()
     };
     (
         String::from_utf8(out).unwrap(),

@@ -1,9 +1,9 @@
-//! man/aa-status.8: generated from the clap definition (`cli::status::command`) plus the
-//! hand-written sections in `cli::status::man`. Fails when the committed page is stale;
+//! man/aa-status.8: generated from the clap definition (`cli::aa_status::command`) plus the
+//! hand-written sections in `cli::aa_status::man`. Fails when the committed page is stale;
 //! `INSTA_UPDATE=always cargo test --test integration status_man` rewrites it.
 
 use crate::common;
-use apparmor::cli::status::{command, getopt, man};
+use apparmor::cli::aa_status::{command, getopt, man};
 
 fn render() -> String {
     let m = clap_mangen::Man::new(command())
@@ -43,8 +43,8 @@ fn aa_status_man_page_is_current() {
 #[test]
 fn every_option_is_documented_and_parsed() {
     let page = render();
-    let usage = apparmor::cli::status::usage::usage("aa-status")
-        + &apparmor::cli::status::usage::legacy("aa-status");
+    let usage = apparmor::cli::aa_status::usage::usage("aa-status")
+        + &apparmor::cli::aa_status::usage::legacy("aa-status");
     let cmd = command();
     let clap_longs: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).collect();
     for o in getopt::LONG_OPTS {

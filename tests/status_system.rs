@@ -3,8 +3,8 @@
 
 use crate::common;
 use crate::status_fake::run_in_process;
+use apparmor::inspect::aa_status as status;
 use apparmor::label::Mode;
-use apparmor::status;
 use apparmor::system::{Enabled, FeatureNode, ProcessScan, System};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

@@ -1317,7 +1317,8 @@ fn aa_status_child() {
         .map(OsString::from)
         .collect();
     let sys = System::with_root(PathBuf::from(root));
-    let code = apparmor::cli::status::run_with(argv, &sys, &mut Io::new(&mut out, &mut err)).code();
+    let code =
+        apparmor::cli::aa_status::run_with(argv, &sys, &mut Io::new(&mut out, &mut err)).code();
     let _ = out.flush();
     let _ = err.flush();
     std::process::exit(i32::from(code));

@@ -1,4 +1,4 @@
-//! Command-line front ends: `aa-status` ([`status`]) and `aactl` ([`aactl`]).
+//! Command-line front ends: `aa-status` ([`aa_status`]) and `aactl` ([`aactl`]).
 //!
 //! This is the only part of the crate that knows about argv, bytes on screen
 //! and exit codes. Each tool exposes `run(args, &mut Io) -> u8` for tests and a
@@ -6,10 +6,10 @@
 
 use std::io::Write;
 
+pub mod aa_status;
 pub mod aactl;
 pub mod exit;
 pub mod output;
-pub mod status;
 
 pub use exit::{CliError, Exit};
 pub use output::{Output, OutputState};

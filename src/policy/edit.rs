@@ -6,7 +6,7 @@
 
 use crate::diag::FileId;
 use crate::policy::ast::{Item, Profile, Word};
-use crate::policy::parse::{Mode, parse};
+use crate::policy::parse::{ParseMode, parse};
 
 /// Why an edit could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +53,7 @@ pub fn find_profile<'a>(items: &'a [Item], name: &str) -> Option<&'a Profile> {
 
 /// The flags of profile `name` in `src`, or `None` when it has none.
 pub fn profile_flags(src: &str, name: &str) -> Result<Option<Vec<String>>, EditError> {
-    let parsed = parse(src, FileId(0), Mode::Policy);
+    let parsed = parse(src, FileId(0), ParseMode::Policy);
     let p = find_profile(&parsed.ast.items, name)
         .ok_or_else(|| EditError::ProfileNotFound(name.to_string()))?;
     Ok(p.flags
@@ -67,7 +67,7 @@ pub fn profile_flags(src: &str, name: &str) -> Result<Option<Vec<String>>, EditE
 /// head token, and an empty `flags` removes the list. Hats and children are
 /// addressed as `parent//child`.
 pub fn set_profile_flags(src: &str, name: &str, flags: &[String]) -> Result<String, EditError> {
-    let parsed = parse(src, FileId(0), Mode::Policy);
+    let parsed = parse(src, FileId(0), ParseMode::Policy);
     let p = find_profile(&parsed.ast.items, name)
         .ok_or_else(|| EditError::ProfileNotFound(name.to_string()))?;
     let list = flags

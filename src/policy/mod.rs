@@ -27,7 +27,7 @@ pub mod edit;
 pub mod parse;
 pub mod resolve;
 
-pub use parse::{Mode, ParsedFile};
+pub use parse::{ParseMode, ParsedFile};
 
 use crate::diag::{FileId, SourceMap};
 use std::path::{Path, PathBuf};
@@ -50,13 +50,13 @@ pub enum PolicyError {
 /// Parses a profile file's text (registered as `file`; use `FileId(0)` when
 /// there is no [`SourceMap`]).
 pub fn parse_str(text: &str, file: FileId) -> ParsedFile {
-    parse::parse(text, file, Mode::Policy)
+    parse::parse(text, file, ParseMode::Policy)
 }
 
 /// Parses an include fragment (abstraction, tunables, local override):
 /// preamble items and rules are both accepted at top level.
 pub fn parse_fragment(text: &str, file: FileId) -> ParsedFile {
-    parse::parse(text, file, Mode::Fragment)
+    parse::parse(text, file, ParseMode::Fragment)
 }
 
 /// The largest policy file [`read_policy_file`] accepts, in bytes (64 MiB;
@@ -87,7 +87,11 @@ pub fn read_policy_file(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Reads `path` (invalid UTF-8 replaced; see [`read_policy_file`]), registers
 /// it in `map` and parses it.
-pub fn parse_file(path: &Path, map: &mut SourceMap, mode: Mode) -> Result<ParsedFile, PolicyError> {
+pub fn parse_file(
+    path: &Path,
+    map: &mut SourceMap,
+    mode: ParseMode,
+) -> Result<ParsedFile, PolicyError> {
     let bytes = read_policy_file(path).map_err(|source| PolicyError::Io {
         path: path.to_path_buf(),
         source,

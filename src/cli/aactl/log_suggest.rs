@@ -52,7 +52,7 @@ pub(super) fn finish_suggest(
         s.rewrite(&mut generalize);
     }
     if m.get_flag("write") {
-        return write_out(m, sys, &dir, disk.as_mut(), s, io);
+        return write_rules(m, sys, &dir, disk.as_mut(), s, io);
     }
     if json {
         let blocks = |list: Vec<Profile>| -> Vec<serde_json::Value> {
@@ -110,7 +110,7 @@ const UNTRUSTED_HEADER: &str = "\
 # (logger). --write leaves them out unless --trust-userspace-records is given.
 ";
 
-fn write_out(
+fn write_rules(
     m: &ArgMatches,
     sys: &System,
     dir: &Path,

@@ -74,7 +74,7 @@ impl ParsedFile {
 
 /// How top-level items are interpreted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum ParseMode {
     /// A profile file: preamble then profiles (rules at top level are errors).
     Policy,
     /// An include fragment (abstraction or tunables): preamble items and
@@ -84,7 +84,7 @@ pub enum Mode {
 }
 
 /// Parses `text` (registered as `file`) in the given mode.
-pub fn parse(text: &str, file: FileId, mode: Mode) -> ParsedFile {
+pub fn parse(text: &str, file: FileId, mode: ParseMode) -> ParsedFile {
     let mut p = P {
         src: text,
         pos: 0,
@@ -131,7 +131,7 @@ pub(crate) struct P<'a> {
     pub file: FileId,
     pub diags: Vec<Diagnostic>,
     pub depth: usize,
-    pub mode: Mode,
+    pub mode: ParseMode,
     pub pending: std::collections::BTreeMap<usize, Comment>,
 }
 

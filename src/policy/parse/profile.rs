@@ -60,7 +60,7 @@ impl<'a> P<'a> {
             }
             match self.item(top) {
                 Ok(Some(it)) => {
-                    if top && self.mode == Mode::Policy {
+                    if top && self.mode == ParseMode::Policy {
                         let preamble_only = matches!(
                             it,
                             Item::Variable(_) | Item::Boolean(_) | Item::Alias(_) | Item::Abi(_)
@@ -180,7 +180,7 @@ impl<'a> P<'a> {
         }
         if self.at_kw("if") && is_blank_after(rest, 2) {
             let i = self.if_block()?;
-            if top && self.mode == Mode::Policy {
+            if top && self.mode == ParseMode::Policy {
                 self.misplaced(
                     start,
                     "syntax error: conditionals are only allowed inside a profile",
@@ -188,12 +188,12 @@ impl<'a> P<'a> {
             }
             return Ok(Some(Item::If(Box::new(i))));
         }
-        if top && self.mode == Mode::Policy && !starts_rule(rest) {
+        if top && self.mode == ParseMode::Policy && !starts_rule(rest) {
             return self
                 .profile(ProfileKind::Bare, start)
                 .map(|p| Some(Item::Profile(Box::new(p))));
         }
-        if top && self.mode == Mode::Fragment && !starts_rule(rest) {
+        if top && self.mode == ParseMode::Fragment && !starts_rule(rest) {
             // a bare profile head or a file rule: try the head first
             let save_diags = self.diags.len();
             if let Ok(p) = self.profile(ProfileKind::Bare, start) {
@@ -203,7 +203,7 @@ impl<'a> P<'a> {
             self.pos = start;
         }
         let r = self.rule_or_block(start)?;
-        if top && self.mode == Mode::Policy {
+        if top && self.mode == ParseMode::Policy {
             self.misplaced(start, "syntax error: rules must be inside a profile");
         }
         Ok(Some(r))
@@ -269,7 +269,7 @@ impl<'a> P<'a> {
             self.blanks();
         }
         let name = self.ids_word("a profile name")?;
-        if kind == ProfileKind::Bare && self.mode == Mode::Policy {
+        if kind == ProfileKind::Bare && self.mode == ParseMode::Policy {
             let v = name.text.as_bytes();
             if !(v.first() == Some(&b'/') || v.first() == Some(&b':')) {
                 self.diags.push(Diagnostic::error(

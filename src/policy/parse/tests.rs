@@ -1,15 +1,15 @@
 use super::*;
 
 fn ok(src: &str) -> PolicyFile {
-    let p = parse(src, FileId(0), Mode::Policy);
+    let p = parse(src, FileId(0), ParseMode::Policy);
     assert!(p.is_ok(), "{src:?}: {:?}", p.diagnostics);
-    let again = parse(&p.ast.to_string(), FileId(0), Mode::Policy);
+    let again = parse(&p.ast.to_string(), FileId(0), ParseMode::Policy);
     assert_eq!(again.ast, p.ast, "roundtrip of {src:?} via {}", p.ast);
     p.ast
 }
 
 fn bad(src: &str) -> Vec<Diagnostic> {
-    let p = parse(src, FileId(0), Mode::Policy);
+    let p = parse(src, FileId(0), ParseMode::Policy);
     assert!(!p.is_ok(), "{src:?} should fail");
     p.diagnostics
 }
@@ -160,13 +160,13 @@ fn deep_nesting_is_diagnosed() {
     for _ in 0..10_000 {
         s.push_str("if $a {\n");
     }
-    let p = parse(&s, FileId(0), Mode::Policy);
+    let p = parse(&s, FileId(0), ParseMode::Policy);
     assert!(p.diagnostics.iter().any(|d| d.code == codes::NESTING));
     let s = "(".repeat(100_000);
     let p = parse(
         &format!("profile t {{ if {s} {{ }} }}"),
         FileId(0),
-        Mode::Policy,
+        ParseMode::Policy,
     );
     assert!(!p.is_ok());
 }
@@ -184,7 +184,7 @@ fn spans_point_at_source() {
 #[test]
 fn diagnostics_are_capped() {
     let s = format!("profile a {{\n{}}}\n", "  /a r /b\n".repeat(10_000));
-    let p = parse(&s, FileId(0), Mode::Policy);
+    let p = parse(&s, FileId(0), ParseMode::Policy);
     assert_eq!(p.diagnostics.len(), MAX_DIAGNOSTICS);
     assert_eq!(p.diagnostics.last().unwrap().code, codes::TOO_MANY);
 }
@@ -194,7 +194,7 @@ fn recovery_keeps_later_rules() {
     let p = parse(
         "profile a {\n  /a r /b\n  /c r,\n  capability chown,\n}\n",
         FileId(0),
-        Mode::Policy,
+        ParseMode::Policy,
     );
     assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
     let prof = &p.ast.profiles()[0];
@@ -238,7 +238,7 @@ fn more_traps() {
 #[test]
 fn comments_inside_constructs_are_kept() {
     let src = "profile t # head\n  flags=(complain) {\n  dbus send # why\n    # more\n    bus=system,\n  /a r, # trailing\n  if $x # c\n  {\n  }\n}\n";
-    let p = parse(src, FileId(0), Mode::Policy);
+    let p = parse(src, FileId(0), ParseMode::Policy);
     assert!(p.is_ok(), "{:?}", p.diagnostics);
     let prof = &p.ast.profiles()[0];
     let texts: Vec<String> = prof
@@ -267,6 +267,6 @@ fn comments_inside_constructs_are_kept() {
         panic!()
     };
     assert!(matches!(&i.then[0], Item::Comment(c) if c.text == " c"));
-    let again = parse(&p.ast.to_string(), FileId(0), Mode::Policy);
+    let again = parse(&p.ast.to_string(), FileId(0), ParseMode::Policy);
     assert_eq!(again.ast, p.ast, "{}", p.ast);
 }

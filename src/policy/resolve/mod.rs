@@ -16,7 +16,7 @@ pub use vars::{VarError, Variables};
 
 use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
 use crate::policy::ast::*;
-use crate::policy::parse::{Mode, ParsedFile, parse};
+use crate::policy::parse::{ParseMode, ParsedFile, parse};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -212,7 +212,7 @@ impl Resolver {
     /// Resolves `text` as if read from `path`. Only the parse is needed for
     /// `--syntax-only`-style checks of everything but includes/variables.
     pub fn resolve_text(&mut self, path: &Path, text: String) -> Resolved {
-        let parsed = parse(&text, FileId(self.sources.len() as u32), Mode::Policy);
+        let parsed = parse(&text, FileId(self.sources.len() as u32), ParseMode::Policy);
         let file = self.sources.add(path, text);
         let mut w = Walk {
             r: self,
@@ -558,7 +558,7 @@ impl Walk<'_> {
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let id = FileId(self.r.sources.len() as u32);
-        let p = parse(&text, id, Mode::Fragment);
+        let p = parse(&text, id, ParseMode::Fragment);
         self.r.sources.add(f, text);
         let e = Arc::new((id, p));
         self.r.cache.insert(key.to_path_buf(), e.clone());

@@ -13,12 +13,12 @@
 #![no_main]
 
 use apparmor::diag::FileId;
-use apparmor::policy::parse::{Mode, parse};
+use apparmor::policy::parse::{ParseMode, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for mode in [Mode::Policy, Mode::Fragment] {
+    for mode in [ParseMode::Policy, ParseMode::Fragment] {
         let p = parse(&text, FileId(0), mode);
         if p.is_ok() {
             let again = parse(&p.ast.to_string(), FileId(0), mode);
