@@ -71,3 +71,5 @@ mod layering;
 // hostile roots: every place read or written under --root as a link out of the root,
 // a FIFO, a link to /dev/zero or a sparse file, for every command that uses it
 mod trust_hostile;
+// public functions no other part of the crate calls, used as API
+mod public_api;

@@ -341,22 +341,6 @@ impl Suggestions {
             .collect()
     }
 
-    /// The rules of one profile (`a//b` for a hat) as printed lines, for
-    /// writing to a local override file.
-    pub fn rules_of(&self, profile: &str) -> Vec<Item> {
-        let mut parts = split_hats(profile).into_iter();
-        let Some(mut n) = parts.next().and_then(|f| self.top.get(&f)) else {
-            return Vec::new();
-        };
-        for p in parts {
-            match n.children.get(&p) {
-                Some(c) => n = c,
-                None => return Vec::new(),
-            }
-        }
-        items(n)
-    }
-
     /// The names of the top-level profiles.
     pub fn profiles(&self) -> Vec<&str> {
         self.top.keys().map(String::as_str).collect()
