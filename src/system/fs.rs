@@ -78,11 +78,7 @@ pub(crate) fn open_in(root: &Path, path: &Path, flags: OFlags) -> io::Result<Fil
     let Some(rel) = below(root, path) else {
         return Ok(File::from(rustix::fs::open(path, flags, Mode::empty())?));
     };
-    let dir = rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    let dir = root_dir(root)?;
     let rel = if rel.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -106,6 +102,35 @@ pub(crate) fn open_in(root: &Path, path: &Path, flags: OFlags) -> io::Result<Fil
         }
     }
     Err(io::Error::from(io::ErrorKind::Interrupted))
+}
+
+/// A descriptor (`O_PATH`) of the root folder. The last one opened is kept per thread, so
+/// a scan of thousands of files under one root opens it once; it is checked again (the
+/// path must still name the same folder: device and inode) when it is more than a second
+/// old, so a long-running reader follows a root that was replaced.
+fn root_dir(root: &Path) -> io::Result<std::sync::Arc<std::os::fd::OwnedFd>> {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    type Cached = (PathBuf, Instant, Arc<std::os::fd::OwnedFd>);
+    thread_local! {
+        static LAST: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    }
+    let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(1);
+    if let Some(fd) = LAST.with_borrow(|l| {
+        l.as_ref()
+            .filter(|(p, at, _)| p == root && fresh(at))
+            .map(|(_, _, fd)| Arc::clone(fd))
+    }) {
+        return Ok(fd);
+    }
+    let fd = Arc::new(rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?);
+    LAST.with_borrow_mut(|l| *l = Some((root.to_path_buf(), Instant::now(), Arc::clone(&fd))));
+    Ok(fd)
 }
 
 /// True when `openat2` is not available here (checked once on `/`).
@@ -220,17 +245,36 @@ pub fn open_read(root: &Path, path: &Path, allow_dir: bool) -> io::Result<File> 
     }
 }
 
-/// Reads all of `f` up to `limit` bytes.
-///
-/// # Errors
-/// The read error, or `InvalidData` "larger than LIMIT bytes" when there is more.
-pub(crate) fn read_all_limited(f: &mut File, limit: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    f.take(limit + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > limit {
-        return Err(too_large(limit));
+/// Reads all of `f` up to `limit` bytes (`InvalidData` "larger than LIMIT bytes" past it),
+/// for a regular file whose size `stat` gave: a non-zero `size`
+/// within the limit is read as that many bytes (one `read` for a small file, no second
+/// one to see the end); size 0 (procfs, securityfs) or an unknown size reads to the end.
+fn read_sized(f: &mut File, size: Option<u64>, limit: u64) -> io::Result<Vec<u8>> {
+    match size {
+        Some(n) if n > 0 && n <= limit => {
+            let mut buf = vec![0u8; n as usize];
+            let mut got = 0;
+            while got < buf.len() {
+                match f.read(&mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(k) => got += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            buf.truncate(got);
+            Ok(buf)
+        }
+        Some(n) if n > limit => Err(too_large(limit)),
+        _ => {
+            let mut buf = Vec::new();
+            f.take(limit + 1).read_to_end(&mut buf)?;
+            if buf.len() as u64 > limit {
+                return Err(too_large(limit));
+            }
+            Ok(buf)
+        }
     }
-    Ok(buf)
 }
 
 /// The error for a file over its cap.
@@ -246,8 +290,56 @@ pub(crate) fn too_large(limit: u64) -> io::Error {
 /// # Errors
 /// As [`open_read`]; `InvalidData` "larger than LIMIT bytes" past `limit`.
 pub fn read_limited(root: &Path, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let mut f = open_read(root, path, false)?;
-    read_all_limited(&mut f, limit)
+    let mut f = open_in(root, path, OFlags::RDONLY | OFlags::NONBLOCK)?;
+    let md = f.metadata()?;
+    if !md.file_type().is_file() {
+        return Err(not_regular(md.file_type()));
+    }
+    read_sized(&mut f, Some(md.len()), limit)
+}
+
+/// Opens the folder `path` under `root` (resolved inside it) as a base for
+/// [`read_beneath`] and [`read_link_beneath`]: a scan that reads several files of one folder
+/// resolves the folder once.
+///
+/// # Errors
+/// The open error (`ENOTDIR` when it is not a folder).
+pub fn open_dir(root: &Path, path: &Path) -> io::Result<File> {
+    open_in(root, path, OFlags::PATH | OFlags::DIRECTORY)
+}
+
+/// Reads the regular file `rel` below the folder `dir` (from [`open_dir`]), at most `limit`
+/// bytes: `rel` may not leave `dir` (`RESOLVE_BENEATH`: no `..` above it, no absolute
+/// link), so the read stays where the folder was resolved.
+///
+/// # Errors
+/// As [`read_limited`]; `EXDEV` for a path that would leave `dir`.
+pub fn read_beneath(dir: &File, rel: &str, limit: u64) -> io::Result<Vec<u8>> {
+    let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let mut f = loop {
+        match rustix::fs::openat2(dir, rel, flags, Mode::empty(), how) {
+            Ok(fd) => break File::from(fd),
+            Err(rustix::io::Errno::AGAIN) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let md = f.metadata()?;
+    if !md.file_type().is_file() {
+        return Err(not_regular(md.file_type()));
+    }
+    read_sized(&mut f, Some(md.len()), limit)
+}
+
+/// Reads the text of the symlink `name` in the folder `dir` (from [`open_dir`]), not
+/// following it.
+///
+/// # Errors
+/// The OS error (`EINVAL` when it is not a symlink).
+pub fn read_link_beneath(dir: &File, name: &str) -> io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let t = rustix::fs::readlinkat(dir, name, Vec::new())?;
+    Ok(PathBuf::from(OsString::from_vec(t.into_bytes())))
 }
 
 /// One directory entry: its name and type (`None` when the type cannot be told).

@@ -335,12 +335,14 @@ impl System {
             .collect();
         pids.sort_unstable();
         for pid in pids {
-            let dir = proc_dir.join(pid.to_string());
-            let file = |rel: &str| {
-                super::fs::read_limited(root, &dir.join(rel), super::fs::limits::PAGE).ok()
+            // The PID folder is resolved inside the root once; its files are read
+            // beneath it.
+            let Ok(dir) = super::fs::open_dir(root, &proc_dir.join(pid.to_string())) else {
+                continue;
             };
+            let file = |rel: &str| super::fs::read_beneath(&dir, rel, super::fs::limits::PAGE).ok();
             let exe = || {
-                super::fs::read_link(root, &dir.join("exe"))
+                super::fs::read_link_beneath(&dir, "exe")
                     .ok()
                     .map(|t| t.into_os_string().to_string_lossy().into_owned())
             };
