@@ -286,7 +286,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, InspectError> {
         }
         Err(e) => (None, Some(e.into())),
     };
-    let namespace = crate::system::read_bytes(
+    let namespace = crate::system::fs::read_limited(
         sys.root(),
         securityfs.join(".ns_name"),
         crate::system::fs::limits::PAGE,

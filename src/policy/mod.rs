@@ -61,7 +61,7 @@ pub fn parse_fragment(text: &str, file: FileId) -> ParsedFile {
 
 /// The largest policy file [`read_policy_file`] accepts, in bytes (64 MiB;
 /// Debian's whole /etc/apparmor.d is about 2 MiB).
-pub const MAX_POLICY_FILE: u64 = 64 << 20;
+pub const MAX_POLICY_FILE: u64 = crate::system::fs::limits::POLICY_FILE;
 
 /// Reads a policy file's bytes safely: the path (symlinks followed) must be a
 /// regular file, so a FIFO, `/dev/zero` or a socket gives an

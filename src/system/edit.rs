@@ -227,14 +227,12 @@ impl EditLock {
     /// # Errors
     /// As [`EditLock::acquire`]; [`EditError::Io`] "leads outside the root".
     pub fn acquire_in<P: AsRef<Path>>(root: &Path, files: &[P]) -> Result<EditLock, EditError> {
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        for f in files {
-            let dir = lock_dir(root, f.as_ref())?;
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
+        let mut dirs = files
+            .iter()
+            .map(|f| lock_dir(root, f.as_ref()))
+            .collect::<Result<Vec<PathBuf>, _>>()?;
         dirs.sort();
+        dirs.dedup();
         let mut held = Vec::new();
         for dir in dirs {
             let io = |source| EditError::Io {

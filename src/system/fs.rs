@@ -46,8 +46,9 @@ pub mod limits {
     pub const PROFILES: u64 = 64 * 1024 * 1024;
     /// A text file of /proc read whole (`/proc/stat`).
     pub const PROC_TEXT: u64 = 1024 * 1024;
-    /// A profile source file, an include, a features file (`--features`).
-    pub const POLICY_FILE: u64 = 16 * 1024 * 1024;
+    /// A profile source file, an include, a features file (`--features`): the one cap for
+    /// policy text (`crate::policy::MAX_POLICY_FILE` is this value).
+    pub const POLICY_FILE: u64 = 64 * 1024 * 1024;
 }
 
 /// How many symlinks one resolution may follow before it fails with `ELOOP` (as Linux).
@@ -105,9 +106,8 @@ pub(crate) fn open_in(root: &Path, path: &Path, flags: OFlags) -> io::Result<Fil
 }
 
 /// A descriptor (`O_PATH`) of the root folder. The last one opened is kept per thread, so
-/// a scan of thousands of files under one root opens it once; it is checked again (the
-/// path must still name the same folder: device and inode) when it is more than a second
-/// old, so a long-running reader follows a root that was replaced.
+/// a scan of thousands of files under one root opens it once; one more than a second old
+/// is opened again, so a long-running reader follows a root folder that was replaced.
 fn root_dir(root: &Path) -> io::Result<std::sync::Arc<std::os::fd::OwnedFd>> {
     use std::cell::RefCell;
     use std::sync::Arc;
@@ -208,26 +208,23 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
 pub(crate) fn not_regular(ft: std::fs::FileType) -> io::Error {
     use std::os::unix::fs::FileTypeExt;
     let what = if ft.is_dir() {
-        "a directory"
+        Some("a directory")
     } else if ft.is_fifo() {
-        "a FIFO"
+        Some("a FIFO")
     } else if ft.is_char_device() {
-        "a character device"
+        Some("a character device")
     } else if ft.is_block_device() {
-        "a block device"
+        Some("a block device")
     } else if ft.is_socket() {
-        "a socket"
+        Some("a socket")
     } else {
-        "not a regular file"
+        None
     };
-    if what == "not a regular file" {
-        io::Error::new(io::ErrorKind::InvalidInput, what)
-    } else {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("not a regular file ({what})"),
-        )
-    }
+    let text = match what {
+        Some(w) => format!("not a regular file ({w})"),
+        None => "not a regular file".to_owned(),
+    };
+    io::Error::new(io::ErrorKind::InvalidInput, text)
 }
 
 /// Opens `path` under `root` for reading: non-blocking, and only a regular file (or a
@@ -248,10 +245,10 @@ pub fn open_read(root: &Path, path: &Path, allow_dir: bool) -> io::Result<File> 
 /// Reads all of `f` up to `limit` bytes (`InvalidData` "larger than LIMIT bytes" past it),
 /// for a regular file whose size `stat` gave: a non-zero `size`
 /// within the limit is read as that many bytes (one `read` for a small file, no second
-/// one to see the end); size 0 (procfs, securityfs) or an unknown size reads to the end.
-fn read_sized(f: &mut File, size: Option<u64>, limit: u64) -> io::Result<Vec<u8>> {
+/// one to see the end); size 0 (procfs and securityfs report it) reads to the end.
+fn read_sized(f: &mut File, size: u64, limit: u64) -> io::Result<Vec<u8>> {
     match size {
-        Some(n) if n > 0 && n <= limit => {
+        n if n > 0 && n <= limit => {
             let mut buf = vec![0u8; n as usize];
             let mut got = 0;
             while got < buf.len() {
@@ -265,7 +262,7 @@ fn read_sized(f: &mut File, size: Option<u64>, limit: u64) -> io::Result<Vec<u8>
             buf.truncate(got);
             Ok(buf)
         }
-        Some(n) if n > limit => Err(too_large(limit)),
+        n if n > limit => Err(too_large(limit)),
         _ => {
             let mut buf = Vec::new();
             f.take(limit + 1).read_to_end(&mut buf)?;
@@ -289,13 +286,20 @@ pub(crate) fn too_large(limit: u64) -> io::Error {
 ///
 /// # Errors
 /// As [`open_read`]; `InvalidData` "larger than LIMIT bytes" past `limit`.
-pub fn read_limited(root: &Path, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let mut f = open_in(root, path, OFlags::RDONLY | OFlags::NONBLOCK)?;
+pub fn read_limited(root: &Path, path: impl AsRef<Path>, limit: u64) -> io::Result<Vec<u8>> {
+    read_regular(
+        open_in(root, path.as_ref(), OFlags::RDONLY | OFlags::NONBLOCK)?,
+        limit,
+    )
+}
+
+/// Reads the opened `f` whole, at most `limit` bytes, if it is a regular file.
+fn read_regular(mut f: File, limit: u64) -> io::Result<Vec<u8>> {
     let md = f.metadata()?;
     if !md.file_type().is_file() {
         return Err(not_regular(md.file_type()));
     }
-    read_sized(&mut f, Some(md.len()), limit)
+    read_sized(&mut f, md.len(), limit)
 }
 
 /// Opens the folder `path` under `root` (resolved inside it) as a base for
@@ -317,18 +321,14 @@ pub fn open_dir(root: &Path, path: &Path) -> io::Result<File> {
 pub fn read_beneath(dir: &File, rel: &str, limit: u64) -> io::Result<Vec<u8>> {
     let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let mut f = loop {
+    let f = loop {
         match rustix::fs::openat2(dir, rel, flags, Mode::empty(), how) {
             Ok(fd) => break File::from(fd),
             Err(rustix::io::Errno::AGAIN) => continue,
             Err(e) => return Err(e.into()),
         }
     };
-    let md = f.metadata()?;
-    if !md.file_type().is_file() {
-        return Err(not_regular(md.file_type()));
-    }
-    read_sized(&mut f, Some(md.len()), limit)
+    read_regular(f, limit)
 }
 
 /// Reads the text of the symlink `name` in the folder `dir` (from [`open_dir`]), not
@@ -385,9 +385,6 @@ pub fn read_dir(root: &Path, path: &Path) -> io::Result<Vec<Entry>> {
             continue;
         }
         let kind = match e.file_type() {
-            rustix::fs::FileType::RegularFile => Some(EntryKind::File),
-            rustix::fs::FileType::Directory => Some(EntryKind::Dir),
-            rustix::fs::FileType::Symlink => Some(EntryKind::Symlink),
             rustix::fs::FileType::Unknown => {
                 match rustix::fs::statat(&f, e.file_name(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(st) => Some(kind_of(rustix::fs::FileType::from_raw_mode(st.st_mode))),
@@ -607,20 +604,32 @@ pub fn open_control(path: &Path) -> io::Result<File> {
 /// "is a symlink (refused)", "not on securityfs (refused)", "not a regular file (…)",
 /// or the resolution error.
 pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
-    let real = if is_host_root(root) {
-        path.to_path_buf()
+    let (parent, name) = split(path)?;
+    let real = control_folder(root, parent)?.join(name);
+    check_control(is_host_root(root), &real)?;
+    Ok(real)
+}
+
+/// Where the folder `dir` of the control files really is: as given on the host, else
+/// resolved inside `root`.
+fn control_folder(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+    if is_host_root(root) {
+        Ok(dir.to_path_buf())
     } else {
-        let rel = below(root, path).unwrap_or(path);
-        let (parent, name) = split(rel)?;
-        resolve_in_root(root, parent)?.join(name)
-    };
+        resolve_in_root(root, below(root, dir).unwrap_or(dir))
+    }
+}
+
+/// Checks the control file at its real location `real` (see [`control_path`]): not a
+/// symlink, and on securityfs (`host`) or a regular file. A missing file passes.
+fn check_control(host: bool, real: &Path) -> io::Result<()> {
     let f = match rustix::fs::open(
-        &real,
+        real,
         OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
         Ok(f) => File::from(f),
-        Err(rustix::io::Errno::NOENT) => return Ok(real),
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
     let st = rustix::fs::fstat(&f)?;
@@ -628,7 +637,7 @@ pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
     if ft == rustix::fs::FileType::Symlink {
         return Err(symlink_refused());
     }
-    if is_host_root(root) {
+    if host {
         if !on_securityfs(&f)? {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -641,7 +650,7 @@ pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
             "not a regular file (refused)",
         ));
     }
-    Ok(real)
+    Ok(())
 }
 
 /// The folder holding the kernel control files, as handed to apparmor_parser
@@ -652,14 +661,9 @@ pub fn control_path(root: &Path, path: &Path) -> io::Result<PathBuf> {
 /// The path refused (the folder, or the control file in it) and why, as
 /// [`control_path`].
 pub fn control_dir(root: &Path, dir: &Path) -> Result<PathBuf, (PathBuf, io::Error)> {
-    let real = if is_host_root(root) {
-        dir.to_path_buf()
-    } else {
-        resolve_in_root(root, below(root, dir).unwrap_or(dir)).map_err(|e| (dir.to_owned(), e))?
-    };
+    let real = control_folder(root, dir).map_err(|e| (dir.to_owned(), e))?;
     for name in [".load", ".replace", ".remove"] {
-        let p = dir.join(name);
-        control_path(root, &p).map_err(|e| (p, e))?;
+        check_control(is_host_root(root), &real.join(name)).map_err(|e| (dir.join(name), e))?;
     }
     Ok(real)
 }
@@ -687,10 +691,10 @@ mod tests {
         symlink("../../../../../../outside/secret", root.join("etc/rel")).unwrap();
         symlink("/etc/secret", root.join("etc/sub/inroot")).unwrap();
         // An absolute link is taken from the root: there is no root/<outside>/secret.
-        assert!(read_limited(&root, &root.join("abs"), 100).is_err());
-        assert!(read_limited(&root, &root.join("etc/rel"), 100).is_err());
+        assert!(read_limited(&root, root.join("abs"), 100).is_err());
+        assert!(read_limited(&root, root.join("etc/rel"), 100).is_err());
         assert_eq!(
-            read_limited(&root, &root.join("etc/sub/inroot"), 100).unwrap(),
+            read_limited(&root, root.join("etc/sub/inroot"), 100).unwrap(),
             b"inside"
         );
         assert_eq!(
@@ -714,16 +718,16 @@ mod tests {
             0,
         )
         .unwrap();
-        let e = read_limited(&root, &root.join("fifo"), 10).unwrap_err();
+        let e = read_limited(&root, root.join("fifo"), 10).unwrap_err();
         assert_eq!(e.to_string(), "not a regular file (a FIFO)");
-        let e = read_limited(&root, &root.join("etc"), 10).unwrap_err();
+        let e = read_limited(&root, root.join("etc"), 10).unwrap_err();
         assert_eq!(e.to_string(), "not a regular file (a directory)");
         let big = root.join("big");
         File::create(&big).unwrap().set_len(3 << 30).unwrap();
         let e = read_limited(&root, &big, 4096).unwrap_err();
         assert_eq!(e.to_string(), "larger than 4096 bytes");
         assert_eq!(
-            read_limited(&root, &root.join("etc/secret"), 6).unwrap(),
+            read_limited(&root, root.join("etc/secret"), 6).unwrap(),
             b"inside"
         );
     }

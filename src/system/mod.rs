@@ -174,7 +174,7 @@ impl System {
     /// be read).
     pub fn securityfs(&self) -> Result<PathBuf, SystemError> {
         let mounts = self.path("/proc/mounts");
-        let text = read_bytes(&self.root, &mounts, fs::limits::MOUNTS).unwrap_or_default();
+        let text = fs::read_limited(&self.root, &mounts, fs::limits::MOUNTS).unwrap_or_default();
         for line in text.split(|&b| b == b'\n') {
             let mut fields = line
                 .split(|&b| b == b' ' || b == b'\t')
@@ -229,18 +229,6 @@ pub fn strerror(e: &io::Error) -> String {
     }
 }
 
-/// Opens `path` (under `root`, see [`fs`]) for reading without blocking on a FIFO, and
-/// refuses anything that is neither a regular file nor a directory (FIFOs, sockets, devices
-/// such as `/dev/zero`), so that a hostile snapshot or fake root cannot hang or flood a
-/// reader. Directories open (reading them then fails with EISDIR, as upstream expects of
-/// `profiles`).
-///
-/// # Errors
-/// The open error, or `InvalidInput` "not a regular file (…)".
-pub(crate) fn open_file(root: &Path, path: &Path) -> io::Result<std::fs::File> {
-    fs::open_read(root, path, true)
-}
-
 /// Opens a file the user named (a policy file, a log file) for reading, non-blocking, and
 /// only if it is a regular file: a FIFO, socket, device or directory gives `InvalidInput`
 /// "not a regular file (a FIFO)" (and so on) instead of blocking or reading forever. The
@@ -259,15 +247,10 @@ pub(crate) fn check_regular(f: &std::fs::File) -> io::Result<()> {
     }
 }
 
-/// Reads a whole regular file under `root` (see [`fs`]), at most `limit` bytes.
-pub(crate) fn read_bytes(root: &Path, path: impl AsRef<Path>, limit: u64) -> io::Result<Vec<u8>> {
-    fs::read_limited(root, path.as_ref(), limit)
-}
-
 /// Reads a small file (at most a page) under `root` to a string (lossy UTF-8), dropping
 /// one trailing newline.
 pub(crate) fn read_trimmed(root: &Path, path: &Path) -> io::Result<String> {
-    let bytes = read_bytes(root, path, fs::limits::PAGE)?;
+    let bytes = fs::read_limited(root, path, fs::limits::PAGE)?;
     let mut s = String::from_utf8_lossy(&bytes).into_owned();
     if s.ends_with('\n') {
         s.pop();

@@ -138,7 +138,7 @@ impl System {
     /// (else `available` = `Y` means private-only), then securityfs must be found.
     pub fn enabled(&self) -> Enabled {
         let first = |name: &str| -> io::Result<u8> {
-            let b = crate::system::read_bytes(
+            let b = crate::system::fs::read_limited(
                 &self.root,
                 self.parameter_path(name),
                 super::fs::limits::PAGE,

@@ -160,8 +160,12 @@ impl System {
             Err(_) => {}
         }
         let first = |n: &str| {
-            crate::system::read_bytes(&self.root, self.parameter_path(n), super::fs::limits::PAGE)
-                .map(|b| b.first().copied())
+            crate::system::fs::read_limited(
+                &self.root,
+                self.parameter_path(n),
+                super::fs::limits::PAGE,
+            )
+            .map(|b| b.first().copied())
         };
         match first("enabled") {
             Ok(Some(b'N')) => {
@@ -203,7 +207,7 @@ impl System {
         let reader = Reader {
             iface: self.attr_interface(),
             enabled_n: matches!(
-                crate::system::read_bytes(
+                crate::system::fs::read_limited(
                     &self.root,
                     self.parameter_path("enabled"),
                     super::fs::limits::PAGE

@@ -139,7 +139,7 @@ fn read_policy_profile(root: &Path, dir: &Path) -> PolicyProfile {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let identity = crate::system::read_bytes(root, dir.join("identity"), fs::limits::PAGE)
+    let identity = crate::system::fs::read_limited(root, dir.join("identity"), fs::limits::PAGE)
         .ok()
         .map(|b| {
             let s = String::from_utf8_lossy(&b);
@@ -215,7 +215,7 @@ fn read_feature_node(root: &Path, path: &Path, depth: usize) -> std::io::Result<
         }
         Ok(FeatureNode::Dir(map))
     } else {
-        let b = crate::system::read_bytes(root, path, fs::limits::FEATURE_ENTRY)?;
+        let b = crate::system::fs::read_limited(root, path, fs::limits::FEATURE_ENTRY)?;
         Ok(FeatureNode::Value(String::from_utf8_lossy(&b).into_owned()))
     }
 }
@@ -240,7 +240,8 @@ impl System {
     /// # Errors
     /// The open error, with the path.
     pub fn profiles_at(&self, path: PathBuf) -> Result<ProfilesList, SystemError> {
-        let mut f = super::open_file(&self.root, &path).map_err(|e| SystemError::io(&path, e))?;
+        let mut f =
+            super::fs::open_read(&self.root, &path, true).map_err(|e| SystemError::io(&path, e))?;
         let mut buf = Vec::new();
         let limit = fs::limits::PROFILES;
         let read_error = (&mut f)
@@ -437,7 +438,7 @@ impl System {
                 continue;
             }
             if let Ok(b) =
-                crate::system::read_bytes(&self.root, dir.join("identity"), fs::limits::PAGE)
+                crate::system::fs::read_limited(&self.root, dir.join("identity"), fs::limits::PAGE)
             {
                 let s = String::from_utf8_lossy(&b);
                 let first = s.split('\n').next().unwrap_or("");

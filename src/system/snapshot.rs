@@ -159,7 +159,8 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, SnapshotError> {
         let out = dest.join(SECURITYFS).join("apparmor");
         std::fs::create_dir_all(&out).map_err(|e| io_err(&out, e))?;
         let src = sfs.join("profiles");
-        match crate::system::read_bytes(sys.root(), &src, crate::system::fs::limits::PROFILES) {
+        match crate::system::fs::read_limited(sys.root(), &src, crate::system::fs::limits::PROFILES)
+        {
             Ok(bytes) => {
                 summary.profiles = bytes
                     .split(|&b| b == b'\n')
@@ -180,7 +181,7 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, SnapshotError> {
         }
         // The reader's namespace and stacking state (small text files; optional).
         for name in [".ns_name", ".ns_level", ".stacked", ".ns_stacked"] {
-            if let Ok(bytes) = crate::system::read_bytes(
+            if let Ok(bytes) = crate::system::fs::read_limited(
                 sys.root(),
                 sfs.join(name),
                 crate::system::fs::limits::PAGE,

@@ -272,7 +272,7 @@ fn build_filter(
             }
             let stat = crate::system::fs::read_limited(
                 sys.root(),
-                &sys.proc_dir().join("stat"),
+                sys.proc_dir().join("stat"),
                 crate::system::fs::limits::PROC_TEXT,
             )
             .map(|b| String::from_utf8_lossy(&b).into_owned())

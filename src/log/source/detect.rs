@@ -61,7 +61,7 @@ impl Detected {
 fn auditd_pid(root: &Path) -> Option<u32> {
     use crate::system::fs;
     for p in ["run/auditd.pid", "var/run/auditd.pid"] {
-        if let Ok(b) = fs::read_limited(root, &root.join(p), fs::limits::PAGE)
+        if let Ok(b) = fs::read_limited(root, root.join(p), fs::limits::PAGE)
             && let Ok(pid) = String::from_utf8_lossy(&b).trim().parse::<u32>()
             && fs::kind(root, &root.join("proc").join(pid.to_string())).is_ok()
         {

@@ -27,7 +27,7 @@ pub const MAX_NESTING: usize = 128;
 pub const MAX_DIAGNOSTICS: usize = 200;
 
 /// Largest policy text accepted (bytes); longer inputs are diagnosed, not parsed.
-pub const MAX_POLICY_FILE_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_POLICY_FILE_BYTES: usize = super::MAX_POLICY_FILE as usize;
 
 /// Diagnostic codes emitted by the parser.
 pub mod codes {
