@@ -99,7 +99,10 @@ impl FollowFile {
         // already there are counted first (up to COUNT_LINES_UP_TO bytes; past that
         // the numbers count from where following started).
         self.line = 0;
+        self.pos = 0;
         if at_end && md.len() <= COUNT_LINES_UP_TO {
+            // Counted up to where the reading stopped, which is where following starts:
+            // a line appended meanwhile is read, not skipped.
             loop {
                 let buf = r.fill_buf()?;
                 if buf.is_empty() {
@@ -107,10 +110,12 @@ impl FollowFile {
                 }
                 let n = buf.len();
                 self.line += memchr::memchr_iter(b'\n', buf).count() as u64;
+                self.pos += n as u64;
                 r.consume(n);
             }
+        } else if at_end {
+            self.pos = r.seek(SeekFrom::End(0))?;
         }
-        self.pos = if at_end { r.seek(SeekFrom::End(0))? } else { 0 };
         self.ino = md.ino();
         self.reader = Some(r);
         Ok(())

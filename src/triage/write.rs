@@ -187,30 +187,23 @@ pub fn local_override(profile_file: &Path) -> Result<PathBuf, WriteError> {
     Ok(dir.join("local").join(base))
 }
 
-/// As [`plan`], but with the profile file read again first (its text may
+/// As [`plan_in`], but with the profile file read again first (its text may
 /// have changed since `found` was read, e.g. another `--write` added the
 /// include line). For writing: the caller holds a [`crate::system::edit::EditLock`]
 /// on the profile file and its local override from before this call until
 /// the changes are applied, so that nothing changes in between.
 ///
 /// # Errors
-/// As [`plan`]; [`WriteError::Io`] when the profile file cannot be read or
+/// As [`plan_in`]; [`WriteError::Io`] when the profile file cannot be read or
 /// is not valid UTF-8 (it is not rewritten with replacement characters).
 pub fn plan_current(
     sys: &crate::system::System,
     found: &Found,
     profiles: &[(String, Vec<Item>)],
 ) -> Result<Vec<FileChange>, WriteError> {
-    let io = |source| WriteError::Io {
+    let text = read_text(sys.root(), &found.file).map_err(|source| WriteError::Io {
         path: found.file.clone(),
         source,
-    };
-    let bytes = crate::policy::read_policy_file(&found.file).map_err(io)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not valid UTF-8",
-        ))
     })?;
     if text == found.text {
         return plan_in(sys, found, profiles);
@@ -230,20 +223,10 @@ pub fn plan_current(
 /// # Errors
 /// [`WriteError`] when the local name cannot be derived or a profile is
 /// not in the file.
-pub fn plan(
-    found: &Found,
-    profiles: &[(String, Vec<Item>)],
-) -> Result<Vec<FileChange>, WriteError> {
-    plan_in(&crate::system::System::host(), found, profiles)
-}
-
-/// Like [`plan`] for a profile directory under `sys`'s root: the existing local
-/// override is read inside the root (a link out of it is taken from the root, a FIFO
-/// or device refused, the size capped), so its text shown in the diff is never a
-/// file outside the root.
 ///
-/// # Errors
-/// As [`plan`].
+/// The profile folder is under `sys`'s root: the existing local override is read inside
+/// the root (a link out of it is taken from the root, a FIFO or device refused, the size
+/// capped), so its text shown in the diff is never a file outside the root.
 pub fn plan_in(
     sys: &crate::system::System,
     found: &Found,
@@ -258,7 +241,16 @@ pub fn plan_in(
     )
 }
 
-/// [`plan`] on a profile file's path, text and top-level items; the local override
+/// Reads a policy text file under `root` (inside it, capped, regular files only) as UTF-8;
+/// invalid UTF-8 is an `InvalidData` error, not replaced: the text is written back.
+fn read_text(root: &Path, path: &Path) -> std::io::Result<String> {
+    let bytes =
+        crate::system::fs::read_limited(root, path, crate::system::fs::limits::POLICY_FILE)?;
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"))
+}
+
+/// [`plan_in`] on a profile file's path, text and top-level items; the local override
 /// is read inside `root`.
 fn plan_parts(
     root: &Path,
@@ -273,14 +265,7 @@ fn plan_parts(
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_owned();
-    let read =
-        crate::system::fs::read_limited(root, &local, crate::system::fs::limits::POLICY_FILE)
-            .and_then(|b| {
-                String::from_utf8(b).map_err(|_| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8")
-                })
-            });
-    let before = match read {
+    let before = match read_text(root, &local) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {

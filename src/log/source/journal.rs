@@ -36,8 +36,14 @@ impl TrustedSenders {
     /// then untrusted: shown, marked, not written without asking).
     pub fn of_host(root: &Path) -> Self {
         let mut bus_uids = vec![0];
-        if let Ok(text) = std::fs::read_to_string(root.join("etc/passwd")) {
-            for l in text.lines() {
+        // Read inside the root like every file of a snapshot (docs/trust.md).
+        let passwd = crate::system::fs::read_limited(
+            root,
+            root.join("etc/passwd"),
+            crate::system::fs::limits::PROC_TEXT,
+        );
+        if let Ok(bytes) = passwd {
+            for l in String::from_utf8_lossy(&bytes).lines() {
                 let mut f = l.split(':');
                 if let (Some(name), Some(_), Some(uid)) = (f.next(), f.next(), f.next())
                     && BUS_ACCOUNTS.contains(&name)
