@@ -31,8 +31,10 @@ fn plain(e: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// The text of an I/O error the way C's `strerror` prints it.
-fn strerror(e: &std::io::Error) -> String {
+/// The text of an I/O error the way C's `strerror` prints it (without Rust's
+/// ` (os error N)` suffix), e.g. `No such file or directory`. Also reachable as
+/// `system::strerror`.
+pub fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) if s.ends_with(')') => s[..i].to_owned(),

@@ -76,7 +76,12 @@ fn crate_refs(text: &str) -> BTreeSet<String> {
     let mut in_group = false;
     for line in text.lines() {
         let t = line.trim();
-        if t.starts_with("use crate::{") && !t.contains('}') {
+        // `use`, `pub use`, `pub(crate) use` …: the visibility does not matter here.
+        let stmt = t.find("use crate::{").map_or("", |i| &t[i..]);
+        if t.split_whitespace().any(|w| w == "use")
+            && stmt.starts_with("use crate::{")
+            && !t.contains('}')
+        {
             in_group = true;
             continue;
         }

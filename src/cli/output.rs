@@ -36,19 +36,13 @@ impl<'a> Output<'a> {
 
     /// The error for a write after the first failure: the same kind and errno.
     fn again(&self) -> Option<io::Error> {
-        self.failed.as_ref().map(|e| match e.raw_os_error() {
-            Some(n) => io::Error::from_raw_os_error(n),
-            None => io::Error::from(e.kind()),
-        })
+        self.failed.as_ref().map(same)
     }
 
     fn record<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
         match r {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => {
-                let again = match e.raw_os_error() {
-                    Some(n) => io::Error::from_raw_os_error(n),
-                    None => io::Error::from(e.kind()),
-                };
+                let again = same(&e);
                 self.failed.get_or_insert(e);
                 Err(again)
             }
@@ -91,6 +85,14 @@ pub fn write_failure(e: &io::Error) -> String {
         "cannot write to standard output: {}",
         crate::error::chain(e)
     )
+}
+
+/// An error of the same kind and errno as `e` (an `io::Error` cannot be cloned).
+fn same(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(n) => io::Error::from_raw_os_error(n),
+        None => io::Error::from(e.kind()),
+    }
 }
 
 #[cfg(test)]

@@ -326,8 +326,6 @@ pub enum LoaderError {
     Runtime(String),
 }
 
-pub use crate::error::chain;
-
 impl From<crate::system::edit::EditError> for LoaderError {
     fn from(e: crate::system::edit::EditError) -> Self {
         use crate::system::edit::EditError;
@@ -342,6 +340,7 @@ impl From<crate::system::edit::EditError> for LoaderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::chain;
 
     /// A type that prints its cause itself and also returns it as source.
     #[derive(Debug, thiserror::Error)]

@@ -389,8 +389,6 @@ pub fn replace_if_unchanged(path: &Path, expected: &[u8], data: &[u8]) -> Result
     crate::system::edit::replace_if_unchanged(path, expected, data).map_err(LoaderError::from)
 }
 
-pub use crate::system::edit::atomic_create;
-
 /// The changed lines between two texts: the common head and tail are dropped,
 /// the rest shown as `-N: old` / `+N: new` (1-based line numbers).
 pub fn line_diff(before: &str, after: &str) -> Vec<String> {

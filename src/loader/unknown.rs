@@ -175,13 +175,13 @@ pub fn plan_remove_unknown<R: Runner>(
     dirs: &[PathBuf],
     opts: UnknownOptions,
 ) -> Result<(Decision, Plan), LoaderError> {
-    let runtime = |e: SystemError| LoaderError::Runtime(super::error::chain(&e));
+    let runtime = |e: SystemError| LoaderError::Runtime(crate::error::chain(&e));
     let fs = system.securityfs().map_err(runtime)?;
     let list = system.profiles().map_err(|e| match e {
         // Pitfall H-02: unreadable is not "disabled".
         SystemError::PermissionDenied { .. } => LoaderError::Runtime(format!(
             "{} (reading the loaded profiles needs root with CAP_MAC_ADMIN; this says nothing about whether AppArmor is enabled)",
-            super::error::chain(&e)
+            crate::error::chain(&e)
         )),
         e => runtime(e),
     })?;

@@ -219,15 +219,7 @@ fn unescape_mount_field(f: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The text of an I/O error the way C's `strerror` prints it (without Rust's
-/// ` (os error N)` suffix), e.g. `No such file or directory`.
-pub fn strerror(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) if s.ends_with(')') => s[..i].to_owned(),
-        _ => s,
-    }
-}
+pub use crate::error::strerror;
 
 /// Opens a file the user named (a policy file, a log file) for reading, non-blocking, and
 /// only if it is a regular file: a FIFO, socket, device or directory gives `InvalidInput`

@@ -13,10 +13,8 @@ use crate::escape::escape_str;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::io::Write;
 
-pub use crate::inspect::report::{
-    ATTACH_PATTERN_ONLY, FeaturesSummary, Malformed, NamespaceCounts, ProfileRow, ProfilesSection,
-    RULE_CLASSES, StatusReport, collect, summarize_features, typed_parameter,
-};
+pub use crate::inspect::report::RULE_CLASSES;
+use crate::inspect::report::{StatusReport, collect};
 
 fn ns_cell(ns: Option<&str>) -> String {
     match ns {
