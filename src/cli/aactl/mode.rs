@@ -119,6 +119,23 @@ struct FileResult {
     restored: bool,
 }
 
+impl FileResult {
+    /// A target (or the targets of one file) that failed with `e` before any change.
+    fn failed(targets: Vec<String>, file: Option<&std::path::Path>, e: &LoaderError) -> Self {
+        FileResult {
+            targets,
+            file: file.map(|f| f.to_string_lossy().into_owned()),
+            ok: false,
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            plan: None,
+            report: None,
+            error: Some(CliError::from_error(e).0),
+            restored: false,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct JsonOut<'a> {
     action: &'a str,
@@ -214,17 +231,7 @@ pub(super) fn run_change(
     for t in m.get_many::<String>("targets").into_iter().flatten() {
         match index.resolve(t, &ctx.base) {
             Ok(r) => resolved.extend(r),
-            Err(e) => results.push(FileResult {
-                targets: vec![t.clone()],
-                file: None,
-                ok: false,
-                changes: Vec::new(),
-                warnings: Vec::new(),
-                plan: None,
-                report: None,
-                error: Some(CliError::from_error(&e).0),
-                restored: false,
-            }),
+            Err(e) => results.push(FileResult::failed(vec![t.clone()], None, &e)),
         }
     }
     // One plan per file, so a file that cannot be edited does not stop the others.
@@ -237,16 +244,8 @@ pub(super) fn run_change(
     let mut runner = SystemRunner;
     for f in &files {
         let mine: Vec<Resolved> = resolved.iter().filter(|r| &r.file == f).cloned().collect();
-        let failure = |e: LoaderError| FileResult {
-            targets: mine.iter().map(|r| r.target.clone()).collect(),
-            file: Some(f.to_string_lossy().into_owned()),
-            ok: false,
-            changes: Vec::new(),
-            warnings: Vec::new(),
-            plan: None,
-            report: None,
-            error: Some(CliError::from_error(&e).0),
-            restored: false,
+        let failure = |e: LoaderError| {
+            FileResult::failed(mine.iter().map(|r| r.target.clone()).collect(), Some(f), &e)
         };
         // A real run locks the file's folder and plans from the file as it is
         // now, under the lock (another aactl may have edited it since the scan);
