@@ -138,7 +138,7 @@ pub fn summarize_features(f: &Features) -> FeaturesSummary {
         stacking: f.supports("domain/stack"),
         rule_classes: RULE_CLASSES
             .iter()
-            .map(|(class, paths)| (class.to_string(), paths.iter().any(|p| f.supports(p))))
+            .map(|(class, paths)| (class.to_string(), paths.iter().any(|p| f.announces(p))))
             .collect(),
         top_level: children(""),
     }

@@ -26,8 +26,10 @@ pub mod check;
 pub mod edit;
 pub mod parse;
 pub mod resolve;
+mod version;
 
 pub use parse::{ParseMode, ParsedFile};
+pub use version::{ParseVersionError, ParserVersion};
 
 use crate::diag::{FileId, SourceMap};
 use std::path::{Path, PathBuf};

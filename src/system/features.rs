@@ -116,6 +116,21 @@ impl Features {
         }
     }
 
+    /// True when the kernel announces the feature at `path`: the entry exists,
+    /// or its folder's `mask` file lists the last component as a word. Linux
+    /// 6.12 and later announce user-namespace mediation as `namespaces/mask`
+    /// holding `userns_create`, with no `namespaces/userns_create` entry, so
+    /// `announces("namespaces/userns_create")` is true on either form.
+    pub fn announces(&self, path: &str) -> bool {
+        let path = path.trim_matches('/');
+        if self.get(path).is_some() {
+            return true;
+        }
+        path.rsplit_once('/').is_some_and(|(dir, word)| {
+            word != "mask" && self.words(&format!("{dir}/mask")).contains(&word)
+        })
+    }
+
     /// True when the feature at `path` exists, counting the later versions of a
     /// feature as apparmor_parser 3.0.8 does: `network` is provided by `network`,
     /// `network_v8` (Linux 5.x–6.x kernels) or `network_v9`; and `network/af_unix`
@@ -125,7 +140,7 @@ impl Features {
     /// `policy::check`.)
     pub fn has(&self, path: &str) -> bool {
         let path = path.trim_matches('/');
-        if self.get(path).is_some() {
+        if self.announces(path) {
             return true;
         }
         let any_network = || NETWORK_FEATURES.iter().any(|n| self.get(n).is_some());
@@ -263,6 +278,19 @@ mod tests {
         assert!(!f.has("network"));
         assert!(!f.has("network/af_unix"));
         assert!(!f.has("network_v8"));
+    }
+
+    #[test]
+    fn mask_words_announce_features() {
+        // Linux 6.12+: userns mediation is a word of namespaces/mask
+        let f =
+            Features::parse("namespaces {mask {userns_create\n}\npivot_root {no\n}\n}\n").unwrap();
+        assert!(f.announces("namespaces/userns_create"));
+        assert!(f.has("namespaces/userns_create"));
+        assert!(!f.announces("namespaces/other"));
+        assert!(!f.announces("caps/mask/x"));
+        let old = Features::parse("namespaces {userns_create {yes\n}\n}\n").unwrap();
+        assert!(old.announces("namespaces/userns_create"));
     }
 
     #[test]
