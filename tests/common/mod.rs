@@ -161,3 +161,47 @@ pub fn update_generated() -> bool {
     std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always")
         && !std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
+
+/// A reference userland of another Debian release (`trixie`: AppArmor 4.1.0,
+/// `sid`: 5.0.2), built by `scripts/platforms/root SUITE` under
+/// `AA_PLATFORMS_DIR` (default `/var/tmp/aa-platforms`).
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// `trixie` or `sid`.
+    pub suite: &'static str,
+    /// The root folder (`…/root-SUITE`).
+    pub root: PathBuf,
+}
+
+impl Platform {
+    /// A command running `program` (a path inside the root such as
+    /// `/usr/sbin/aa-status`, or a bare name) of this release on the host's
+    /// view, through `scripts/platforms/run` (the root's loader and
+    /// libraries; apparmor_parser with the root's pinned features file).
+    pub fn command(&self, program: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(repo().join("scripts/platforms/run"));
+        c.env("AA_PLATFORMS_DIR", self.root.parent().unwrap_or(&self.root))
+            .arg(self.suite)
+            .arg(program);
+        c
+    }
+
+    /// The root's copy of a file (`/etc/apparmor.d` → `ROOT/etc/apparmor.d`).
+    pub fn path(&self, inside: &str) -> PathBuf {
+        self.root.join(inside.trim_start_matches('/'))
+    }
+}
+
+/// The reference userland of `suite` if it has been built, else a skip
+/// notice (a failure under `AA_REQUIRE_ORACLES=1`).
+pub fn platform(suite: &'static str) -> Option<Platform> {
+    let base = std::env::var_os("AA_PLATFORMS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/aa-platforms"));
+    let root = base.join(format!("root-{suite}"));
+    let found = root.join(".complete").exists().then_some(Platform { suite, root });
+    require(
+        found,
+        &format!("the {suite} reference userland (scripts/platforms/root {suite}, as root)"),
+    )
+}
