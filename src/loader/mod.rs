@@ -115,6 +115,17 @@ impl<R: Runner> Loader<R> {
         parse_version(&String::from_utf8_lossy(&raw.stdout))
     }
 
+    /// The language release line of this parser ([`ParserVersion`]: `4.1.0` →
+    /// 4.1), from one `--version` run; `None` when it cannot be run or prints
+    /// no version. Callers that check or write policy for "the installed
+    /// parser" fall back to [`ParserVersion::LATEST`] on `None`.
+    ///
+    /// [`ParserVersion`]: crate::policy::ParserVersion
+    /// [`ParserVersion::LATEST`]: crate::policy::ParserVersion::LATEST
+    pub fn parser_version(&mut self) -> Option<crate::policy::ParserVersion> {
+        crate::policy::ParserVersion::from_release(&self.version()?)
+    }
+
     /// The fully qualified names of the profiles in `paths` (files or directories),
     /// from one `--names` run: children as `parent//child`, namespaced profiles as
     /// `:ns://name` (the parser's form, not the kernel's `:ns:name`). Files skipped

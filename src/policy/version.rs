@@ -64,8 +64,15 @@ impl ParserVersion {
     /// `~beta1`), or `None` when the text carries no version number.
     pub fn from_version_output(text: &str) -> Option<ParserVersion> {
         let rest = text.split("version").nth(1)?;
-        let word = rest.split_whitespace().next()?;
-        let (major, minor) = numbers(word)?;
+        ParserVersion::from_release(rest.split_whitespace().next()?)
+    }
+
+    /// The release line of a release string as packages and `--version`
+    /// print it, suffixes allowed (`4.1.0~beta5`, `3.0.8-3`); `None` when it
+    /// does not start with a number. [`FromStr`] is the strict form for
+    /// command-line values.
+    pub fn from_release(text: &str) -> Option<ParserVersion> {
+        let (major, minor) = numbers(text.trim())?;
         Some(ParserVersion::from_numbers(major, minor))
     }
 }
@@ -131,6 +138,11 @@ mod tests {
             Some(ParserVersion::V4_1)
         );
         assert_eq!(ParserVersion::from_version_output("nothing"), None);
+        assert_eq!(
+            ParserVersion::from_release("3.0.8-3"),
+            Some(ParserVersion::V3_0)
+        );
+        assert_eq!(ParserVersion::from_release("~x"), None);
         assert!(ParserVersion::V3_0 < ParserVersion::V5_0);
     }
 }

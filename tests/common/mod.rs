@@ -199,7 +199,10 @@ pub fn platform(suite: &'static str) -> Option<Platform> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/tmp/aa-platforms"));
     let root = base.join(format!("root-{suite}"));
-    let found = root.join(".complete").exists().then_some(Platform { suite, root });
+    let found = root
+        .join(".complete")
+        .exists()
+        .then_some(Platform { suite, root });
     require(
         found,
         &format!("the {suite} reference userland (scripts/platforms/root {suite}, as root)"),
