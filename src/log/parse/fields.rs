@@ -334,10 +334,32 @@ pub(super) fn check_fields(rec: &mut Record, c: KvCheck) {
     } else if c.fields == 0 {
         "no key=value field besides apparmor="
     } else {
+        flag_junk_ptrace_target(rec);
         return;
     };
     rec.event = EventType::Invalid;
     rec.problem = Some(problem.into());
+}
+
+/// The problem set on a ptrace record whose `target=` is not a label.
+pub const JUNK_PTRACE_TARGET: &str = "ptrace target is binary data, not a label (kernel bug)";
+
+/// Flags a ptrace record whose `target=` decodes to bytes that cannot be a
+/// label (not UTF-8, or control characters). Some kernels wrote the
+/// target's memory instead of its name: the hex encoding of a few kernel
+/// pointers. The bytes are kept (in `name2`) and the kind is left as
+/// logged; the problem tells readers and triage that the peer is unknown.
+fn flag_junk_ptrace_target(rec: &mut Record) {
+    if rec.problem.is_some() || rec.operation.as_ref().is_none_or(|o| *o != "ptrace") {
+        return;
+    }
+    let Some(t) = &rec.name2 else {
+        return;
+    };
+    let b = t.as_bytes();
+    if std::str::from_utf8(b).is_err() || b.iter().any(|c| c.is_ascii_control()) {
+        rec.problem = Some(JUNK_PTRACE_TARGET.into());
+    }
 }
 
 /// Parses a list of AppArmor `key=value` pairs into `rec`. `enriched`

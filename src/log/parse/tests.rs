@@ -462,3 +462,29 @@ fn non_apparmor() {
     ));
     assert_eq!(parse_line(b"hello world"), ParsedLine::NotAudit);
 }
+
+#[test]
+fn junk_ptrace_target_is_flagged_and_kept() {
+    // a kernel bug printed the target's pointers, hex-encoded, as target=
+    let junk = "8022C0FF81A0FFFF8022C0FF81A0FFFF1080CBFF81A0FFFF1080CBFF81A0FFFF2080CBFF81A0FFFF2080CBFF81A0FFFF9E03";
+    let r = rec(&format!(
+        "type=AVC msg=audit(1494272099.261:3455): apparmor=\"DENIED\" operation=\"ptrace\" profile=\"/bin/netstat\" pid=1962 comm=\"netstat\" target={junk}"
+    ));
+    assert_eq!(r.event, EventType::Denied);
+    assert_eq!(r.name2.as_ref().unwrap().as_bytes().len(), 50);
+    assert_eq!(r.problem.as_deref(), Some(super::JUNK_PTRACE_TARGET));
+    // a newline is in no label; a space is (the kernel hex-encodes both)
+    let r = rec(
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"ptrace\" profile=\"p\" pid=1 comm=\"c\" target=6120620A",
+    );
+    assert_eq!(r.problem.as_deref(), Some(super::JUNK_PTRACE_TARGET));
+    let r = rec(
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"ptrace\" profile=\"p\" pid=1 comm=\"c\" target=612062",
+    );
+    assert!(r.problem.is_none());
+    // empty target: nothing to flag
+    let r = rec(
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"ptrace\" profile=\"p\" pid=1 comm=\"c\" target=\"\"",
+    );
+    assert!(r.problem.is_none());
+}

@@ -296,6 +296,9 @@ fn signal_rule(r: &Record, denied: Option<&Text>) -> Result<Draft, NoRule> {
 
 /// `ptrace (PERMS) peer=…`; none without a peer that is a label.
 fn ptrace_rule(r: &Record, denied: Option<&Text>) -> Result<Draft, NoRule> {
+    if r.problem.as_deref() == Some(crate::log::parse::JUNK_PTRACE_TARGET) {
+        return no("ptrace target is binary data (a kernel bug), not a label");
+    }
     let Some(d) = denied else {
         return no("ptrace record without a denied mask");
     };

@@ -98,3 +98,17 @@ fn file_owner_and_masks() {
     );
     assert_eq!(out, "profile pacdiff {\n  owner /root/x.swx w,\n}\n");
 }
+
+#[test]
+fn junk_ptrace_target_gives_no_rule() {
+    let line = "type=AVC msg=audit(1494272099.261:3455): apparmor=\"DENIED\" operation=\"ptrace\" profile=\"/bin/netstat\" pid=1962 comm=\"netstat\" requested_mask=\"trace\" denied_mask=\"trace\" peer=\"/usr/bin/x\" target=8022C0FF81A0FFFF8022C0FF81A0FFFF1080CBFF81A0FFFF";
+    let (v, _) = crate::log::parse_str(line, "t");
+    let mut s = Suggestions::default();
+    s.add(&v[0], &["/bin/netstat".to_owned()]);
+    assert!(!s.render().contains("ptrace"), "{}", s.render());
+    let reasons: Vec<&str> = s.notes.keys().map(|k| k.reason.0.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["ptrace target is binary data (a kernel bug), not a label"]
+    );
+}
