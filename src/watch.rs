@@ -7,6 +7,7 @@
 
 use crate::log::Record;
 use crate::log::reader::{LineSource, LogReader, ReaderOptions};
+use crate::policy::ParserVersion;
 use crate::triage::{RecordFilter, Suggestions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,7 +56,22 @@ pub fn watch(
     duration: Duration,
     names: &[String],
 ) -> Watched {
-    let mut out = Watched::default();
+    watch_for(src, stop, duration, names, ParserVersion::LATEST)
+}
+
+/// [`watch`] with the rules written for apparmor_parser release `parser`
+/// ([`Suggestions::for_parser`]).
+pub fn watch_for(
+    src: Box<dyn LineSource>,
+    stop: Arc<AtomicBool>,
+    duration: Duration,
+    names: &[String],
+    parser: ParserVersion,
+) -> Watched {
+    let mut out = Watched {
+        suggestions: Suggestions::for_parser(parser),
+        ..Watched::default()
+    };
     let Some(filter) = profile_filter(names) else {
         return out;
     };

@@ -63,6 +63,8 @@ mod triage_big;
 mod triage_conformance;
 mod triage_follow;
 mod triage_pitfalls;
+// suggested rules for 3.0/4.1/5.0 compiled by each release's apparmor_parser
+mod triage_release;
 mod triage_write;
 // one stdout policy for every aactl subcommand (/dev/full: one message, exit 2)
 mod output_policy;

@@ -62,6 +62,9 @@ fn suggest_matches_every_profile_case() {
             "log",
             "--suggest",
             "--trust-userspace-records",
+            // the utils' expected profiles are upstream's newest language
+            "--parser-version",
+            "6.0",
             "--profile-dir",
             &empty,
             input.to_str().unwrap(),

@@ -80,11 +80,16 @@ pub(super) fn run_watch(
             ));
         }
     };
-    let w = crate::watch::watch(
+    // the rules are written in the language of the parser that loaded the profiles
+    let parser = crate::loader::Loader::new(ctx.parser.clone(), crate::loader::SystemRunner)
+        .parser_version()
+        .unwrap_or(crate::policy::ParserVersion::LATEST);
+    let w = crate::watch::watch_for(
         line_src,
         stop,
         std::time::Duration::from_secs(seconds),
         &profiles,
+        parser,
     );
     Ok(Some(WatchOut {
         seconds,

@@ -16,6 +16,7 @@ use crate::log::reader::{LogReader, ReaderOptions};
 use crate::log::render::{text_line, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Record, Source};
+use crate::policy::ParserVersion;
 use crate::system::System;
 use crate::triage::filter::{boot_time, parse_time};
 use crate::triage::{ModeSet, RecordFilter, Suggestions, Summary};
@@ -58,6 +59,19 @@ pub(super) fn args(cmd: Command) -> Command {
             .action(ArgAction::SetTrue)
             .requires("suggest")
             .help("With --suggest: append the rules to each profile's local/NAME override"),
+    )
+    .arg(
+        Arg::new("parser-version")
+            .long("parser-version")
+            .value_name("X.Y")
+            .value_parser(clap::value_parser!(ParserVersion))
+            .requires("suggest")
+            .help(
+                "With --suggest: write rules the apparmor_parser of this release accepts \
+                 (3.0, 4.1, 5.0, 6.0; default the installed parser's, else 6.0); on older \
+                 releases a fine-grained network rule becomes network FAMILY TYPE, and rule \
+                 kinds the release lacks are left out with the reason",
+            ),
     )
     .arg(
         Arg::new("dry-run")
@@ -348,6 +362,22 @@ fn read_all(
     (reader.stats().records, err)
 }
 
+/// The release `--suggest` writes for: `--parser-version`, else the
+/// installed apparmor_parser's (found as the loader commands find it), else
+/// [`ParserVersion::LATEST`].
+fn target_parser(m: &ArgMatches) -> ParserVersion {
+    if let Some(v) = m.get_one::<ParserVersion>("parser-version") {
+        return *v;
+    }
+    crate::loader::find_parser_from_env()
+        .ok()
+        .and_then(|p| {
+            crate::loader::Loader::new(crate::loader::Parser::new(p), crate::loader::SystemRunner)
+                .parser_version()
+        })
+        .unwrap_or(ParserVersion::LATEST)
+}
+
 /// Runs the triage views of `aactl log`.
 pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
@@ -363,7 +393,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let mut sink = Sink {
         filter,
         summary: (summary || follow).then(Summary::default),
-        suggest: suggest.then(Suggestions::default),
+        suggest: suggest.then(|| Suggestions::for_parser(target_parser(m))),
         list: (!summary && !suggest) || follow,
         json,
         flush: follow,

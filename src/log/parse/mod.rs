@@ -22,8 +22,8 @@ mod prefix;
 mod tests;
 
 pub use context::{OtherFields, RawValue, has_open_quote, other_fields};
-pub use fields::JUNK_PTRACE_TARGET;
 pub(crate) use context::{proctitle_text, syscall_comm_split};
+pub use fields::JUNK_PTRACE_TARGET;
 use fields::{KvCheck, check_fields, first_space, kv, kv_list, push_pair};
 use header::audit_header;
 pub(crate) use header::quick_audit_id;

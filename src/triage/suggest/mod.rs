@@ -14,16 +14,19 @@
 //! ([`Suggestions::untrusted_blocks`]), so that it is never mistaken for
 //! what the kernel reported.
 
+mod release;
 mod rules;
 #[cfg(test)]
 mod tests;
 mod words;
 
 use crate::policy::ast::*;
+pub use release::for_release;
 pub use rules::rule_for;
 pub use words::policy_word;
 
 use crate::log::{EventType, Record};
+use crate::policy::ParserVersion;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
@@ -96,6 +99,9 @@ pub struct Suggestions {
     /// Records whose rule was not kept because [`MAX_RULES`] distinct rules
     /// were already held.
     pub overflow_records: u64,
+    /// The release whose language the rules are written in (`None`:
+    /// [`ParserVersion::LATEST`]).
+    parser: Option<ParserVersion>,
 }
 
 /// Most distinct rules kept (memory bound for huge logs).
@@ -105,6 +111,22 @@ pub const MAX_RULES: usize = 200_000;
 const MAX_NOTES: usize = 10_000;
 
 impl Suggestions {
+    /// Suggestions written in the language of apparmor_parser release `v`:
+    /// a rule the release does not accept is made coarser or left out with
+    /// its reason ([`for_release`]). [`Suggestions::default`] writes for
+    /// [`ParserVersion::LATEST`].
+    pub fn for_parser(v: ParserVersion) -> Self {
+        Suggestions {
+            parser: Some(v),
+            ..Suggestions::default()
+        }
+    }
+
+    /// The release the rules are written for.
+    pub fn parser(&self) -> ParserVersion {
+        self.parser.unwrap_or(ParserVersion::LATEST)
+    }
+
     /// Adds `r`, attributed to `profiles` (from [`super::RecordFilter::apply`]).
     /// Records of kinds other than DENIED/ALLOWED/KILLED/AUTO and records
     /// naming no profile are noted, not turned into rules. The rule of a
@@ -122,7 +144,7 @@ impl Suggestions {
         ) {
             Err(NoRule(format!("{} record", r.event.as_kernel_name())))
         } else {
-            rule_for(r)
+            rule_for(r).and_then(|d| for_release(d, self.parser()))
         };
         if profiles.is_empty() {
             let reason = match result {

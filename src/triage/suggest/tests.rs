@@ -112,3 +112,35 @@ fn junk_ptrace_target_gives_no_rule() {
         ["ptrace target is binary data (a kernel bug), not a label"]
     );
 }
+
+#[test]
+fn rules_for_older_releases() {
+    use crate::policy::ParserVersion;
+    let lines = "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" operation=\"sendmsg\" class=\"net\" profile=\"p\" pid=1 comm=\"c\" family=\"inet6\" sock_type=\"stream\" protocol=6 requested_mask=\"send\" denied_mask=\"send\" laddr=::1 lport=80 faddr=::1 fport=5000\n\
+type=AVC msg=audit(1.2:4): apparmor=\"DENIED\" operation=\"signal\" class=\"signal\" profile=\"p\" pid=1 comm=\"c\" requested_mask=\"send\" denied_mask=\"send\" signal=tstp peer=\"q\"\n\
+type=AVC msg=audit(1.2:5): apparmor=\"DENIED\" operation=\"userns_create\" class=\"namespace\" profile=\"p\" pid=1 comm=\"c\" requested=\"userns_create\" denied=\"userns_create\"\n\
+type=AVC msg=audit(1.2:6): apparmor=\"DENIED\" operation=\"mount\" class=\"mount\" info=\"failed flags match\" error=-13 profile=\"p\" name=\"/x/\" pid=1 comm=\"c\" flags=\"rw, nosymfollow\"\n";
+    let (v, _) = crate::log::parse_str(lines, "t");
+    let render = |p: ParserVersion| {
+        let mut s = Suggestions::for_parser(p);
+        for r in &v {
+            s.add(r, &["p".to_owned()]);
+        }
+        (s.render(), s.notes.len())
+    };
+    let (latest, notes) = render(ParserVersion::V6_0);
+    assert!(latest.contains("network (send) inet6 stream ip=::1 port=80 peer=(ip=::1 port=5000),"));
+    assert!(latest.contains("signal send set=tstp peer=q,"), "{latest}");
+    assert!(latest.contains("userns create,"));
+    assert!(latest.contains("nosymfollow"), "{latest}");
+    assert_eq!(notes, 0);
+    let (v41, _) = render(ParserVersion::V4_1);
+    assert!(v41.contains("network (send) inet6 stream ip=::1"));
+    assert!(v41.contains("signal send set=stp peer=q,"), "{v41}");
+    let (v30, notes) = render(ParserVersion::V3_0);
+    assert_eq!(
+        v30,
+        "profile p {\n  network inet6 stream,\n  signal send set=stp peer=q,\n}\n"
+    );
+    assert_eq!(notes, 2);
+}
