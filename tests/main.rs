@@ -36,8 +36,10 @@ mod man_aactl;
 mod status_fake;
 // System on testdata, aactl snapshot round trip, bad input
 mod log_conformance;
+// our log records vs libapparmor 3.0.8 (host), 4.1.0 and 5.0.2 (chroot into the reference userlands)
 mod log_parallel;
 mod log_pitfalls;
+mod log_releases;
 mod status_system;
 // forged log lines (logger, a journal entry claiming dbus-daemon) never become
 // written rules without --trust-userspace-records; kernel lines still do
