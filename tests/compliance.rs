@@ -9,14 +9,16 @@ use crate::status_json::{self, J};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// One invocation's recorded result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Outcome {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    rc: String,
+pub struct Outcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub rc: String,
 }
 
-fn load(dir: &Path, name: &str) -> Outcome {
+/// The result of invocation `name` recorded in `dir`.
+pub fn load(dir: &Path, name: &str) -> Outcome {
     let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap_or_default();
     Outcome {
         stdout: read("stdout"),
@@ -25,13 +27,13 @@ fn load(dir: &Path, name: &str) -> Outcome {
     }
 }
 
-fn text(b: &[u8]) -> String {
+pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// How a deviating invocation is checked.
 #[derive(Debug, Clone, Copy)]
-enum Check {
+pub enum Check {
     /// Upstream's JSON is invalid (unescaped names) or repeats a key: compare as data
     /// (upstream read tolerantly with repeated keys merged); stderr and exit status exact.
     JsonAsData,
@@ -47,7 +49,7 @@ enum Check {
 }
 
 /// Every intentional deviation from upstream 6.0: (case, invocation, check, reason).
-const DEVIATIONS: &[(&str, &str, Check, &str)] = &[
+pub const DEVIATIONS: &[(&str, &str, Check, &str)] = &[
     (
         "01-basic",
         "json",
@@ -137,7 +139,8 @@ fn json_data(s: &[u8], upstream: bool) -> Result<J, String> {
     }
 }
 
-fn check_deviation(
+/// Checks a listed deviation of `ours` from the reference result `up`.
+pub fn check_deviation(
     check: Check,
     case_dir: &Path,
     name: &str,

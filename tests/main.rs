@@ -22,6 +22,8 @@ mod policy_syntax;
 mod qa_policy;
 // aa-status vs upstream 6.0's recorded results on the shared fake systems (root, unshare)
 mod compliance;
+// aa-status of 4.1.0 and 5.0.2 (reference userlands) vs ours on the same fake systems
+mod status_releases;
 // JSON-as-data reader used by the compliance tests
 mod status_json;
 // aactl status on fake trees: tables, JSON schema field by field, exit 2 cases
