@@ -33,8 +33,12 @@ by U+FFFD.
 \fBaactl status\fR counts the loaded profiles per policy namespace and mode, lists them with
 their attachments, lists the confined processes, the module parameters (typed) and a summary
 of the kernel's feature set (policy ABI versions, label stacking, the rule classes the
-kernel mediates). A line of the kernel's profile list that is not \fINAME\fR (\fIMODE\fR) is
-reported on standard error and skipped.
+kernel mediates). Its first lines name the installed \fBapparmor_parser\fR with its version and
+the policy language release it accepts, and the policy ABI versions the kernel accepts
+(\fIfeatures/policy/versions\fR). With \fB\-\-root\fR the parser is not shown (JSON: null): a
+snapshot has no parser of its own and the host's says nothing about it. A line of the
+kernel's profile list that is not \fINAME\fR (\fIMODE\fR) is reported on standard error and
+skipped.
 .PP
 \fBaactl ps\fR lists processes with their label, the label's mode and every profile of the
 label's stack with its namespace and its own mode (the kernel prints a single mode for a
@@ -63,6 +67,10 @@ host sends them. By default it prints one escaped line per record (NDJSON with
 the records by profile, class, operation, target and mask with counts and times;
 \fB\-\-suggest\fR prints the rules that would allow them (leaving out what the profiles on
 disk already allow) and with \fB\-\-write\fR appends them to the profiles' local overrides;
+the rules are written in the language of the \fBapparmor_parser\fR release given by
+\fB\-\-parser\-version\fR (default the installed parser's, else the newest): for 3.0 a
+fine\-grained network rule becomes \fBnetwork\fR \fIFAMILY TYPE\fR, and rule kinds or options
+the release lacks (userns, io_uring, mqueue for 3.0) give no rule, with the reason;
 \fB\-\-follow\fR keeps reading a file or the journal as records arrive (see
 \fIdocs/triage.md\fR).
 .PP
@@ -201,6 +209,12 @@ versions such as \fB"v8"\fR, ascending), \fBdomain_version\fR (string or null),
 network, unix, mount, pivot_root, signal, ptrace, dbus, rlimit, change_profile, userns,
 io_uring, mqueue \- to a boolean telling whether the kernel mediates it) and
 \fBtop_level\fR (the feature tree's top\-level entries).
+.TP
+\fBparser\fR
+The installed \fBapparmor_parser\fR: \fBpath\fR, \fBversion\fR (as \fB\-\-version\fR prints
+it, e.g. \fB"4.1.0"\fR, or null) and \fBlanguage\fR (the policy language release line it
+accepts: \fB"3.0"\fR, \fB"4.1"\fR, \fB"5.0"\fR or \fB"6.0"\fR, or null). Null when no parser
+is found, and always with \fB\-\-root\fR.
 .SS "aactl check \-\-format json"
 One object, also when a path could not be read (exit status 2).
 .TP

@@ -91,6 +91,19 @@ pub struct FeaturesSummary {
     pub top_level: Vec<String>,
 }
 
+/// The installed `apparmor_parser` as `aactl status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParserInfo {
+    /// Where it was found.
+    pub path: PathBuf,
+    /// Its release as `--version` prints it (`4.1.0`), `null` when it could not be run or
+    /// printed no version.
+    pub version: Option<String>,
+    /// The policy language release line it accepts (`"3.0"`, `"4.1"`, `"5.0"` or `"6.0"`:
+    /// any 4.x is `"4.1"`, …), `null` with `version`.
+    pub language: Option<String>,
+}
+
 /// Policy rule classes and the feature paths any of which shows kernel support.
 pub const RULE_CLASSES: &[(&str, &[&str])] = &[
     ("file", &["file"]),
@@ -173,6 +186,11 @@ pub struct StatusReport {
     pub unreadable_parameters: Vec<String>,
     /// Features summary, `null` when `features/` is unreadable.
     pub features: Option<FeaturesSummary>,
+    /// The installed `apparmor_parser`: `null` when none is found, and always
+    /// for a snapshot (a root other than `/`), whose policy the host's parser
+    /// says nothing about. [`collect`] leaves it `None`; the caller that may
+    /// run programs fills it in.
+    pub parser: Option<ParserInfo>,
     /// Why `features` is `null` (the path and the reason) unless `features/` is simply
     /// absent; printed as a warning on stderr, not part of the JSON document.
     #[serde(skip)]
@@ -317,6 +335,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, InspectError> {
         parameters,
         unreadable_parameters,
         features,
+        parser: None,
         features_error,
     })
 }

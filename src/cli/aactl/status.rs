@@ -64,6 +64,26 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
         "AppArmor is enabled; securityfs at {}{rev}.",
         escape_str(&r.securityfs.to_string_lossy())
     )?;
+    if let Some(p) = &r.parser {
+        let v = match (&p.version, &p.language) {
+            (Some(v), Some(l)) => format!(" {} (policy language {l})", escape_str(v)),
+            (Some(v), None) => format!(" {}", escape_str(v)),
+            _ => " (version unknown)".to_owned(),
+        };
+        writeln!(w, "Parser: {}{v}.", escape_str(&p.path.to_string_lossy()))?;
+    }
+    if let Some(f) = &r.features {
+        let abi = if f.policy_abi.is_empty() {
+            "none listed".to_owned()
+        } else {
+            f.policy_abi
+                .iter()
+                .map(|s| escape_str(s).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        writeln!(w, "Kernel policy ABI: {abi}.")?;
+    }
     writeln!(w)?;
     writeln!(
         w,
@@ -246,13 +266,36 @@ pub fn command() -> Command {
         )
 }
 
+/// The installed apparmor_parser (found as the loader commands find it), its
+/// version and language line; `None` when there is none.
+fn installed_parser() -> Option<crate::inspect::report::ParserInfo> {
+    let path = crate::loader::find_parser_from_env().ok()?;
+    let version = crate::loader::Loader::new(
+        crate::loader::Parser::new(&path),
+        crate::loader::SystemRunner,
+    )
+    .version();
+    let language = version
+        .as_deref()
+        .and_then(crate::policy::ParserVersion::from_release)
+        .map(|v| v.as_str().to_owned());
+    Some(crate::inspect::report::ParserInfo {
+        path,
+        version,
+        language,
+    })
+}
+
 /// Runs `aactl status`.
 ///
 /// # Errors
 /// See [`crate::inspect::collect`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
-    let report = collect(&sys)?;
+    let mut report = collect(&sys)?;
+    if m.get_one::<std::path::PathBuf>("root").is_none() {
+        report.parser = installed_parser();
+    }
     for mline in &report.profiles.malformed {
         let _ = writeln!(
             io.err,
@@ -276,4 +319,36 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         finish_output(io, written)?;
     }
     Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::report::ParserInfo;
+
+    #[test]
+    fn parser_and_abi_lines() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/systems/debian12-vm");
+        let mut r = collect(&crate::system::System::with_root(&root)).unwrap();
+        r.parser = Some(ParserInfo {
+            path: "/usr/sbin/apparmor_parser".into(),
+            version: Some("4.1.0".into()),
+            language: Some("4.1".into()),
+        });
+        let mut out = Vec::new();
+        render(&r, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let head: Vec<&str> = text.lines().take(3).collect();
+        assert_eq!(
+            head[1],
+            "Parser: /usr/sbin/apparmor_parser 4.1.0 (policy language 4.1)."
+        );
+        assert!(head[2].starts_with("Kernel policy ABI: v"), "{text}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["parser"],
+            serde_json::json!({"path": "/usr/sbin/apparmor_parser", "version": "4.1.0", "language": "4.1"})
+        );
+    }
 }
