@@ -79,7 +79,7 @@ fn system_snapshots_announce_their_kernels_features() {
 
 fn check_consistent(snap: &Path) {
     let aa = snap.join("sys/kernel/security/apparmor");
-    let listed = kernel_profiles(&snap).expect("profiles list");
+    let listed = kernel_profiles(snap).expect("profiles list");
     assert!(
         listed.len() >= 40,
         "{}: only {} profiles",
