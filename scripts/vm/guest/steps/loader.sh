@@ -15,13 +15,15 @@ for f in $(grep -lx -- "$1" /sys/kernel/security/apparmor/policy/profiles/*/name
 done
 EOS
 
-# 1. replace, load (already exists), unload, load of Debian's usr.bin.man.
-run loader-replace $A replace --json /etc/apparmor.d/usr.bin.man
+# 1. replace, load (already exists), unload, load of a shipped profile file
+# (Debian 12's usr.bin.man; $AAVM_REPLACE, see /vm/release.sh).
+F=/etc/apparmor.d/$AAVM_REPLACE
+run loader-replace $A replace --json "$F"
 run loader-replace-verify cat $AA/profiles
-run loader-load-exists $A load --json /etc/apparmor.d/usr.bin.man
-run loader-unload $A unload --json /etc/apparmor.d/usr.bin.man
+run loader-load-exists $A load --json "$F"
+run loader-unload $A unload --json "$F"
 run loader-unload-verify cat $AA/profiles
-run loader-reload $A load --json /etc/apparmor.d/usr.bin.man
+run loader-reload $A load --json "$F"
 run loader-reload-verify cat $AA/profiles
 
 # 2. enforce, then complain, on klogd (flags=(complain) in Debian) in a tmpfs
