@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds (once per commit) the roddhjav/apparmor.d profile collection the way
-# its Debian package builds it, inside a copy of the sid reference userland
-# (scripts/platforms/root sid), and records apparmor_parser 5.0.2's verdict on
-# every profile of it. Prints the output folder. Needs root (chroot, mount).
+# its Debian package builds it, inside a copy of a reference userland
+# (scripts/platforms/root SUITE; sid by default, AA_APPARMOR_D_SUITE=trixie for
+# the other), and records that release's apparmor_parser verdict on every
+# profile of it (5.0.2 for sid, 4.1.0 for trixie). Prints the output folder.
+# Needs root (chroot, mount). apparmor.d's build tool reads the root's
+# os-release: sid (forky) gives ABI 5 / AppArmor 5.0, trixie ABI 4 / 4.1.
 #
 # Usage: scripts/platforms/apparmor.d [GIT_DIR [COMMIT]]
 #   GIT_DIR  a (bare) git directory of apparmor.d, default the local mirror
@@ -13,34 +16,37 @@
 # is rebuilt every time).
 #
 # Output: ${AA_PLATFORMS_DIR:-/var/tmp/aa-platforms}/apparmor.d-COMMIT/ (COMMIT
-# abbreviated to 9 hex digits) with
+# abbreviated to 9 hex digits; apparmor.d-COMMIT-trixie for trixie) with
 #   tree/               the built .build/apparmor.d (abstractions/, tunables/,
 #                       groups/, profiles-*/, mappings/, namespaces/)
-#   base/               the include base an installed host has: sid's
+#   base/               the include base an installed host has: the release's
 #                       /etc/apparmor.d/{abi,abstractions,tunables} overlaid by
 #                       tree/abstractions and tree/tunables
 #   commit              the full commit id
-#   features            sid's pinned feature file (the ABI of the verdicts)
+#   features            the release's pinned feature file (the verdicts' ABI)
 #   build-seconds       wall time of the build (prebuild step only)
-#   verdicts-5.0.2.tsv  one line per profile file: PATH (relative to tree/),
+#   verdicts-VER.tsv    (VER: the release's parser version) one line per profile file: PATH (relative to tree/),
 #                       pass|fail, apparmor_parser's first error line (or "");
 #                       "#" lines are comments, "#real_seconds=N" the wall time
-# and a link apparmor.d-current -> the folder last built.
+# and, for sid, a link apparmor.d-current -> the folder last built.
 #
-# The chroot is a private copy of root-sid (build-sid; root-sid is shared and
-# never modified) with golang-go, just, make and ca-certificates added. The
+# The chroot is a private copy of root-SUITE (build-SUITE; root-SUITE is shared
+# and never modified) with golang-go, just, make and ca-certificates added. The
 # build runs offline (GOPROXY=off: apparmor.d's go.mod has no dependencies).
-# AA_APPARMOR_D_JOBS (default 2) parallel apparmor_parser runs.
+# AA_APPARMOR_D_JOBS (default 2) parallel apparmor_parser runs;
+# AA_APPARMOR_D_NO_VERDICTS=1 builds only.
 set -euo pipefail
 export LC_ALL=C
 here="$(cd "$(dirname "$0")" && pwd)"
 base="${AA_PLATFORMS_DIR:-/var/tmp/aa-platforms}"
-sid="$base/root-sid"
-broot="$base/build-sid"
+suite="${AA_APPARMOR_D_SUITE:-sid}"
+case "$suite" in sid | trixie) ;; *) echo "apparmor.d: unknown suite '$suite' (sid, trixie)" >&2; exit 2 ;; esac
+sroot="$base/root-$suite"
+broot="$base/build-$suite"
 jobs="${AA_APPARMOR_D_JOBS:-2}"
 
 [ "$(id -u)" = 0 ] || { echo "apparmor.d: needs root (chroot, mount)" >&2; exit 1; }
-[ -e "$sid/.complete" ] || "$here/root" sid >/dev/null
+[ -e "$sroot/.complete" ] || "$here/root" "$suite" >/dev/null
 
 # --- the source and its commit ---
 src_dir="" gitdir="" commit=""
@@ -58,6 +64,7 @@ else
 fi
 short="${commit:0:9}"
 out="$base/apparmor.d-$short"
+[ "$suite" = sid ] || out="$out-$suite"
 mkdir -p "$base"
 exec 9>"$base/.apparmor.d.lock"
 flock 9
@@ -74,9 +81,9 @@ mount_proc() {
 
 # --- the private build root ---
 if [ ! -e "$broot/.aad-ready" ]; then
-	echo "apparmor.d: preparing $broot (copy of root-sid + golang-go just make)" >&2
+	echo "apparmor.d: preparing $broot (copy of root-$suite + golang-go just make)" >&2
 	rm -rf "$broot"
-	cp -a "$sid" "$broot"
+	cp -a "$sroot" "$broot"
 	rm -f "$broot/.complete"
 	cp /etc/resolv.conf "$broot/etc/resolv.conf" 2>/dev/null || true
 	mount_proc
@@ -107,8 +114,8 @@ if [ "$commit" = local ] || [ ! -e "$out/.built" ]; then
 	rm -rf "$broot/build/$short"
 	# include base: the release's abi/abstractions/tunables, then the build's
 	mkdir -p "$out/base"
-	cp -a "$sid/etc/apparmor.d/abi" "$sid/etc/apparmor.d/abstractions" \
-		"$sid/etc/apparmor.d/tunables" "$out/base/"
+	cp -a "$sroot/etc/apparmor.d/abi" "$sroot/etc/apparmor.d/abstractions" \
+		"$sroot/etc/apparmor.d/tunables" "$out/base/"
 	cp -a "$out/tree/abstractions/." "$out/base/abstractions/"
 	cp -a "$out/tree/tunables/." "$out/base/tunables/"
 	echo "$commit" >"$out/commit"
@@ -118,27 +125,30 @@ fi
 cleanup
 mounted=()
 # the ABI the verdicts are for (a copy, so that the folder stands alone)
-[ -e "$out/features" ] || cp "$sid/usr/share/apparmor-features/features" "$out/features"
+[ -e "$out/features" ] || cp "$sroot/usr/share/apparmor-features/features" "$out/features"
 
-# --- 5.0.2's verdicts ---
+# --- the release's verdicts ---
 # Profile files: everything outside abstractions/, tunables/ (include
 # fragments) and mappings/ (its */base files are fragments too).
-verdicts="$out/verdicts-5.0.2.tsv"
-if [ ! -e "$verdicts" ]; then
-	echo "apparmor.d: apparmor_parser 5.0.2 -QK on every profile ($jobs in parallel)" >&2
+version="$("$here/run" "$suite" apparmor_parser --version | head -n1 | awk '{print $NF}')"
+verdicts="$out/verdicts-$version.tsv"
+if [ ! -e "$verdicts" ] && [ "${AA_APPARMOR_D_NO_VERDICTS:-0}" != 1 ]; then
+	echo "apparmor.d: apparmor_parser $version -QK on every profile ($jobs in parallel)" >&2
 	one() {
 		local rel="$1" err rc=0
-		err="$("$here/run" sid apparmor_parser -QK --config-file "$sid/.aa-parser.conf" \
+		err="$("$here/run" "$suite" apparmor_parser -QK --config-file "$sroot/.aa-parser.conf" \
 			-b "$out/base" "$out/tree/$rel" 2>&1 >/dev/null)" || rc=$?
 		if [ "$rc" = 0 ]; then
 			printf '%s\tpass\t\n' "$rel"
 		else
-			# the first line that says something (tabs would break the TSV)
-			printf '%s\tfail\t%s\n' "$rel" "$(printf '%s\n' "$err" | grep -m1 . | tr '\t' ' ')"
+			# the first line that says something, not the cache notice printed
+			# where securityfs is absent (tabs would break the TSV)
+			printf '%s\tfail\t%s\n' "$rel" "$(printf '%s\n' "$err" | grep -v '^Cache read/write disabled' |
+				grep -m1 . | tr '\t' ' ')"
 		fi
 	}
 	export -f one
-	export here sid out
+	export here sroot out suite
 	t0=$(date +%s.%N)
 	(cd "$out/tree" && find . -type f -not -path './abstractions/*' -not -path './tunables/*' \
 		-not -path './mappings/*' -printf '%P\0' | sort -z |
@@ -146,12 +156,12 @@ if [ ! -e "$verdicts" ]; then
 	t1=$(date +%s.%N)
 	secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 	{
-		echo "# apparmor_parser $("$here/run" sid apparmor_parser --version | head -n1 | awk '{print $NF}') -QK, sid's pinned features, base/ as include base, $jobs jobs"
+		echo "# apparmor_parser $version -QK, $suite's pinned features, base/ as include base, $jobs jobs"
 		echo "#real_seconds=$secs"
 		sort "$verdicts.tmp"
 	} >"$verdicts.tmp2"
 	rm -f "$verdicts.tmp"
 	mv "$verdicts.tmp2" "$verdicts"
 fi
-ln -sfn "apparmor.d-$short" "$base/apparmor.d-current"
+[ "$suite" != sid ] || ln -sfn "apparmor.d-$short" "$base/apparmor.d-current"
 echo "$out"
