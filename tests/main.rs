@@ -49,6 +49,8 @@ mod log_provenance;
 // awkward input for the parallel log reader vs the line reader
 mod log_robust;
 mod policy_semantic;
+// roddhjav/apparmor.d built as Debian builds it: our verdicts vs 5.0.2's recorded ones
+mod policy_apparmord;
 mod policy_semantic_cli;
 mod qa_parallel;
 // man/aa-status.8 is generated and current
