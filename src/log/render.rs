@@ -175,7 +175,7 @@ pub fn rfc3339(secs: u64, msec: u32) -> String {
 /// invalid UTF-8) and quoted when it has spaces, so a hostile `comm` cannot
 /// reach the terminal.
 ///
-/// Shape: `TIME EVENT key=value … [SOURCE:LINE]`, TIME as RFC 3339 UTC when
+/// Shape: `TIME EVENT key=value … [problem="…"] [SOURCE:LINE]`, TIME as RFC 3339 UTC when
 /// known, else the line prefix's time, else `-`. A record whose sender is
 /// not verified ([`Origin::Untrusted`]) has `(untrusted)` after EVENT: a
 /// log line can be written by anyone, and its fields mean nothing then.
@@ -222,6 +222,10 @@ pub fn text_line(r: &Record) -> String {
         s.push_str(&k.escaped());
         s.push('=');
         push_quoted(&mut s, v.as_bytes());
+    }
+    if let Some(p) = &r.problem {
+        s.push_str(" problem=");
+        push_quoted(&mut s, p.as_bytes());
     }
     let _ = write!(
         s,
