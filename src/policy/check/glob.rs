@@ -340,21 +340,24 @@ fn tokens_intersect(a: &[Tok], b: &[Tok]) -> bool {
 /// `false` when expansion would exceed 256 alternatives each).
 #[cfg(test)]
 pub(super) fn globs_intersect(a: &str, b: &str) -> bool {
-    wild_overlap(a, b, false)
+    wild_overlap(a, b, false, false)
 }
 
 /// Like [`globs_intersect`] but only between alternatives that both contain
 /// wildcards: an exact path dominates globs, so apparmor_parser reports
 /// conflicting exec modes only where two wildcard patterns overlap.
-pub(super) fn exec_globs_conflict(a: &str, b: &str) -> bool {
-    wild_overlap(a, b, true)
+/// With `classes_exact` (4.x and later) an alternative made of literals and
+/// `[…]` classes only counts as exact as well.
+pub(super) fn exec_globs_conflict(a: &str, b: &str, classes_exact: bool) -> bool {
+    wild_overlap(a, b, true, classes_exact)
 }
 
-fn wild_overlap(a: &str, b: &str, strict: bool) -> bool {
+fn wild_overlap(a: &str, b: &str, strict: bool, classes_exact: bool) -> bool {
     let (Some(xa), Some(xb)) = (expand_braces(a, 256), expand_braces(b, 256)) else {
         return false;
     };
-    let keep = |t: &Vec<Tok>| !strict || t.iter().any(|x| !matches!(x, Tok::Lit(_)));
+    let exact = |x: &Tok| matches!(x, Tok::Lit(_)) || (classes_exact && matches!(x, Tok::Class(_)));
+    let keep = |t: &Vec<Tok>| !strict || !t.iter().all(exact);
     let ta: Vec<Vec<Tok>> = xa.iter().map(|s| tokens(s)).filter(keep).collect();
     let tb: Vec<Vec<Tok>> = xb.iter().map(|s| tokens(s)).filter(keep).collect();
     // bound the product search on hostile input (a miss, never a false error)
@@ -381,9 +384,18 @@ mod intersect_tests {
         assert!(globs_intersect("/usr/bin/[^a]*", "/usr/bin/d*"));
         assert!(!globs_intersect("/x?", "/x"));
         use super::exec_globs_conflict;
-        assert!(exec_globs_conflict("/b*", "/*"));
-        assert!(!exec_globs_conflict("/{,usr/}bin/bzip2", "/*"));
-        assert!(exec_globs_conflict("/usr/*", "/**"));
-        assert!(!exec_globs_conflict("/usr/bin/foo", "/**"));
+        for classes_exact in [false, true] {
+            assert!(exec_globs_conflict("/b*", "/*", classes_exact));
+            assert!(!exec_globs_conflict(
+                "/{,usr/}bin/bzip2",
+                "/*",
+                classes_exact
+            ));
+            assert!(exec_globs_conflict("/usr/*", "/**", classes_exact));
+            assert!(!exec_globs_conflict("/usr/bin/foo", "/**", classes_exact));
+        }
+        // 3.0 treats a `[…]` class as a wildcard, 4.x and later as exact
+        assert!(exec_globs_conflict("/usr/lib/qt[56]/QtWeb", "/**", false));
+        assert!(!exec_globs_conflict("/usr/lib/qt[56]/QtWeb", "/**", true));
     }
 }

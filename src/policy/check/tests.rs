@@ -80,6 +80,7 @@ fn feature_abi_and_werror() {
     let opts = CheckOptions {
         features: Some(f),
         werror: false,
+        ..Default::default()
     };
     let got = run(
         "/p {\n  capability newcap,\n  signal,\n  signal send,\n}\n",
