@@ -44,6 +44,7 @@ mod status_system;
 mod log_provenance;
 // awkward input for the parallel log reader vs the line reader
 mod log_robust;
+mod policy_releases;
 mod policy_semantic;
 mod policy_semantic_cli;
 mod qa_parallel;

@@ -80,6 +80,9 @@ pub mod codes {
     pub const BAD_PERMS: &str = "S0110";
     /// Warning: `ux` (unconfined exec).
     pub const UNCONFINED_EXEC: &str = "S0111";
+    /// "Profile X has too many specified profile transitions." (more than
+    /// 12 named exec targets; before 5.0 link targets count too).
+    pub const TRANSITIONS: &str = "S0112";
     /// `owner` on a rule kind that has no owner.
     pub const OWNER: &str = "S0201";
     /// `priority=` not allowed here or out of range.
@@ -248,6 +251,9 @@ pub fn promote_warnings(diags: &mut [Diagnostic]) {
         }
     }
 }
+
+/// Named transition targets a profile may have (apparmor_parser's table size).
+const MAX_NAMED_TRANSITIONS: usize = 12;
 
 /// (path, exec mode, named target) of an allow rule with an exec transition.
 type ExecRule = (String, ExecMode, Option<String>);
@@ -448,6 +454,10 @@ impl Checker<'_> {
         let mut seen: Vec<ExecRule> = Vec::new();
         let mut prio: Vec<i64> = Vec::new();
         let mut cp: Vec<(String, String, Option<ExecMod>)> = Vec::new();
+        // named transition targets (child or not, name); before 5.0 the
+        // targets of link rules take entries of the same table
+        let mut named: HashSet<(bool, String)> = HashSet::new();
+        let links_count = self.opts.version < ParserVersion::V5_0;
         for r in &p.rules {
             if r.quals.access == Some(Access::Deny) {
                 continue;
@@ -464,9 +474,18 @@ impl Checker<'_> {
                         diags: Vec::new(),
                     };
                     let fp = quiet.file_perms(perms, false, f.leading, f.exec_mod);
+                    let target = f.target.as_ref().map(Word::value);
+                    if let Some(t) = &target {
+                        match &fp.mode {
+                            Some(m) => named.insert((m.kind == 'c', t.clone())),
+                            None if fp.link && links_count => {
+                                named.insert((false, format!("\0{t}")))
+                            }
+                            None => false,
+                        };
+                    }
                     let Some(m) = fp.mode else { continue };
                     let path = path.value();
-                    let target = f.target.as_ref().map(Word::value);
                     let pr = r.quals.priority.unwrap_or(0);
                     // owner does not separate exec modes (apparmor_parser merges
                     // them); a different priority= does (the higher one wins)
@@ -487,6 +506,9 @@ impl Checker<'_> {
                     seen.push((path, m, target));
                     prio.push(pr);
                 }
+                Rule::Link(l) if links_count => {
+                    named.insert((false, format!("\0{}", l.to.value())));
+                }
                 Rule::ChangeProfile(c) => {
                     let (Some(e), Some(m)) = (&c.exec, c.exec_mod) else {
                         if let Some(e) = &c.exec {
@@ -500,6 +522,16 @@ impl Checker<'_> {
                 }
                 _ => {}
             }
+        }
+        if named.len() > MAX_NAMED_TRANSITIONS {
+            self.error(
+                codes::TRANSITIONS,
+                p.span,
+                format!(
+                    "Profile {} has too many specified profile transitions.",
+                    p.name
+                ),
+            );
         }
         // globs whose languages overlap with different exec modes (what
         // apparmor_parser finds in the DFA); an exact path beats globs, and

@@ -99,7 +99,7 @@ impl Checker<'_> {
         }
         match rule {
             Rule::All | Rule::Mqueue(_) | Rule::IoUring(_) | Rule::Userns(_) => {
-                let what = format!("`{}` rules", rule.keyword());
+                let what = format!("a `{}` rule", rule.keyword());
                 self.needs(V4_1, codes::NEEDS_4_RULE, span, &what)
             }
             Rule::Network(c) => self.release_network(c),
