@@ -474,3 +474,108 @@ fn shipped_trees_match_their_release() {
         failures.len()
     );
 }
+
+/// Exec rules whose merge each release judges differently (`S0108`,
+/// `S0112`, `priority=`), and the unparenthesised mount option list: each
+/// profile body is run through every parser and compared with ours for
+/// its release.
+const MERGE_PROBES: &[&str] = &[
+    "priority=-10 /usr/bin/bwrap px -> q,\n/usr/bin/bwrap rix,",
+    "priority=1 /usr/bin/bwrap px,\n/usr/bin/bwrap ix,",
+    "priority=1 /usr/bin/bwrap px -> q,\npriority=1 /usr/bin/bwrap rix,",
+    "/usr/bin/bwrap px -> q,\n/usr/bin/bwrap rix,",
+    "/usr/lib/qt[56]/QtWeb cx -> c,\n/** pux,",
+    "/usr/lib/qt5/QtWeb cx -> c,\n/** pux,",
+    "priority=5 /usr/bin/* px,\n/usr/bin/b* ix,",
+    "/usr/bin/* px,\n/usr/bin/b* ix,",
+    "/usr/bin/b[ab] ix,\n/usr/bin/** px,",
+    "/usr/bin/b{a,b} ix,\n/usr/bin/** px,",
+    "/usr/bin/b? ix,\n/usr/bin/** px,",
+    "/a[bc] ix,\n/a[cd] px,",
+    "/a[bc] ix,\n/ac px,",
+    "/a{b,c} ix,\n/a[cd] px,",
+    "/a{b,c} ix,\n/a{c,d} px,",
+    "/a{b,c} ix,\n/ac px,",
+    "mount options=ro,noexec /dev -> /mnt,",
+    "mount options=(ro,noexec) /dev -> /mnt,",
+    "@12 /tmp/foo l -> /tmp/bar@,",
+    "@13 /tmp/foo l -> /tmp/bar@,",
+    "@12 /bin/x@ px -> c@,",
+    "@13 /bin/x@ px -> c@,",
+    "@7 /bin/x@ px -> c@,\n/bin/y@ cx -> c@,",
+];
+
+/// A probe's profile text: `@N body` repeats the body N times with `@`
+/// replaced by the repetition's number.
+fn probe_text(p: &str) -> String {
+    let body = match p.strip_prefix('@') {
+        Some(rest) => {
+            let (n, body) = rest.split_once(' ').unwrap();
+            (1..=n.parse::<usize>().unwrap())
+                .map(|i| body.replace('@', &i.to_string()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        None => p.to_string(),
+    };
+    format!("profile test /usr/bin/foo {{\n{body}\n}}\n")
+}
+
+#[test]
+fn merge_probes_match_each_release() {
+    let Some(shared) = crate::common::shared() else {
+        return;
+    };
+    let conf = shared.join("corpus/parser-features/parser.conf");
+    let features = shared.join("corpus/parser-features/features.all");
+    let ft = Features::load(&features).unwrap();
+    let inputs: Vec<(String, String)> = MERGE_PROBES
+        .iter()
+        .map(|p| (p.replace('\n', " "), probe_text(p)))
+        .collect();
+    let mut failures = Vec::new();
+    for rel in releases() {
+        let opts = CheckOptions {
+            features: Some(ft.clone()),
+            werror: false,
+            version: rel.version,
+        };
+        let salt = std::fs::read_to_string(&features).unwrap_or_default();
+        let (theirs, _) = cached_verdicts(&rel, "merge", &salt, &inputs, |i| {
+            let mut cmd = (rel.command)();
+            cmd.arg("--config-file")
+                .arg(&conf)
+                .arg("-M")
+                .arg(&features)
+                .arg("-QK");
+            run(cmd, Some(&inputs[i].1))
+        });
+        let mut same = 0;
+        for ((key, text), their) in inputs.iter().zip(&theirs) {
+            let mut r = Resolver::new(SearchPath::default());
+            let res = r.resolve_text(Path::new("probe"), text.clone());
+            let mut d = res.diagnostics.clone();
+            d.extend(check(&res, &r.sources, &opts));
+            let our = d.into_iter().find(Diagnostic::is_error);
+            if (*their == Verdict::Accept) == our.is_none() {
+                same += 1;
+            } else {
+                failures.push(format!(
+                    "{} `{key}`: apparmor_parser {their:?}, ours {}",
+                    rel.version,
+                    our.map(|d| format!("{} {}", d.code, d.message))
+                        .unwrap_or_else(|| "accepts".into())
+                ));
+            }
+        }
+        println!(
+            "merge probes, parser {}: same on {same}/{}",
+            rel.version,
+            inputs.len()
+        );
+    }
+    for f in &failures {
+        println!("  {f}");
+    }
+    assert!(failures.is_empty(), "{} differences", failures.len());
+}

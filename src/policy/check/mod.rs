@@ -537,19 +537,30 @@ impl Checker<'_> {
         // apparmor_parser finds in the DFA); an exact path beats globs, and
         // a higher priority= wins instead of conflicting. Since 4.x a
         // pattern without `*`/`?` (only `[…]` classes and `{…}`
-        // alternations) counts as exact too; 3.0 expands alternations only.
+        // alternations) ranks with exact paths: it beats wildcards but
+        // conflicts with an overlapping exact path or class pattern. 3.0
+        // treats classes as wildcards; for it only literal alternatives
+        // (after `{…}` expansion) are exact.
         let classes_exact = self.opts.version >= ParserVersion::V4_1;
-        let globs: Vec<(&ExecRule, i64)> = seen
+        // (rule, priority, is a glob, has an alternative without wildcards)
+        let pool: Vec<(&ExecRule, i64, bool, bool)> = seen
             .iter()
             .zip(prio.iter().copied())
-            .filter(|((p, _, _), _)| glob::is_glob(p))
-            .take(512)
+            .map(|(r, pr)| {
+                let g = glob::is_glob(&r.0);
+                let finite = !g || glob::has_finite_alternative(&r.0, classes_exact);
+                (r, pr, g, finite)
+            })
+            .filter(|(_, _, g, finite)| *g || *finite)
+            .take(1024)
             .collect();
-        'outer: for (i, (a, pa)) in globs.iter().enumerate() {
-            for (b, pb) in &globs[..i] {
-                if pa == pb
+        'outer: for (i, (a, pa, ga, fa)) in pool.iter().enumerate() {
+            for (b, pb, gb, fb) in &pool[..i] {
+                if (*ga || *gb)
+                    && pa == pb
                     && (a.1 != b.1 || a.2 != b.2)
-                    && glob::exec_globs_conflict(&a.0, &b.0, classes_exact)
+                    && (glob::exec_globs_conflict(&a.0, &b.0, classes_exact)
+                        || (*fa && *fb && glob::finite_conflict(&a.0, &b.0, classes_exact)))
                 {
                     let span = p
                         .rules
