@@ -320,30 +320,6 @@ impl Walk<'_> {
         self.uses.push(Use { construct, span });
     }
 
-    /// Records every condition of an `if`/`else if` chain (taken or not)
-    /// and the `defined $NAME` tests of booleans not set at this point.
-    fn note_conditions(&mut self, i: &IfBlock) {
-        let mut cur = i;
-        loop {
-            let at = Span {
-                end: cur.span.start.saturating_add(2),
-                ..cur.span
-            };
-            self.note(Construct::Condition(cur.cond.clone()), at);
-            let mut names = Vec::new();
-            uses::defined_bools(&cur.cond, &mut names);
-            for n in names {
-                if self.vars.boolean(&n).is_none() {
-                    self.note(Construct::DefinedUnset(n), at);
-                }
-            }
-            match &cur.otherwise {
-                Some(Else::If(n)) => cur = n,
-                _ => break,
-            }
-        }
-    }
-
     fn diag(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
         self.diags.push(Diagnostic::error(code, span, msg));
     }
@@ -445,7 +421,8 @@ impl Walk<'_> {
                     self.walk(&b.items, sink, &q, depth);
                 }
                 Item::If(i) => {
-                    self.note_conditions(i);
+                    let found = uses::conditions(i, &self.vars);
+                    self.uses.extend(found);
                     let mut cur: &IfBlock = i;
                     loop {
                         let taken = match self.vars.eval(&cur.cond) {

@@ -4,7 +4,8 @@
 //! follows the newest language); [`crate::policy::check`] turns them into
 //! errors for an older target release.
 
-use crate::policy::ast::{AssignOp, Expr, Span};
+use super::Variables;
+use crate::policy::ast::{AssignOp, Else, Expr, IfBlock, Span};
 
 /// One construct of interest, as met while resolving.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub struct Use {
 }
 
 /// The names of boolean variables tested with `defined $NAME` in `e`.
-pub(super) fn defined_bools(e: &Expr, out: &mut Vec<String>) {
+fn defined_bools(e: &Expr, out: &mut Vec<String>) {
     match e {
         Expr::Defined { name, set: false } => out.push(name.clone()),
         Expr::Not(a) | Expr::Paren(a) => defined_bools(a, out),
@@ -43,5 +44,34 @@ pub(super) fn defined_bools(e: &Expr, out: &mut Vec<String>) {
             defined_bools(b, out);
         }
         _ => {}
+    }
+}
+
+/// Every condition of an `if`/`else if` chain (taken or not), at its `if`
+/// keyword, and the `defined $NAME` tests of booleans not set in `vars`.
+pub(super) fn conditions(i: &IfBlock, vars: &Variables) -> Vec<Use> {
+    let mut out = Vec::new();
+    let mut cur = i;
+    loop {
+        let span = Span {
+            end: cur.span.start.saturating_add(2),
+            ..cur.span
+        };
+        out.push(Use {
+            construct: Construct::Condition(cur.cond.clone()),
+            span,
+        });
+        let mut names = Vec::new();
+        defined_bools(&cur.cond, &mut names);
+        for n in names.into_iter().filter(|n| vars.boolean(n).is_none()) {
+            out.push(Use {
+                construct: Construct::DefinedUnset(n),
+                span,
+            });
+        }
+        match &cur.otherwise {
+            Some(Else::If(n)) => cur = n,
+            _ => return out,
+        }
     }
 }
