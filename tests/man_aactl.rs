@@ -57,7 +57,14 @@ what there is and warns.
 \fBaactl check\fR parses and checks profile files as \fBapparmor_parser\fR(8) would
 (grammar, includes, variables and semantic rules), walking a directory as the parser walks
 \fI/etc/apparmor.d\fR. Each problem is reported with file, line, column and a stable code;
-\fB\-\-format json\fR (or \fB\-\-json\fR) prints one document instead.
+\fB\-\-format json\fR (or \fB\-\-json\fR) prints one document instead. It checks the
+language of one parser release: \fB\-\-parser\-version\fR \fIX.Y\fR (3.0, 4.1, 5.0 or 6.0),
+by default the release of the installed \fBapparmor_parser\fR (6.0 when none is installed).
+A construct that release does not know is an error whose code names the release that
+introduced it (\fBV41\fR\fIxx\fR: 4.x, \fBV50\fR\fIxx\fR: 5.0), and checks that changed
+between releases (conflicting exec modes of overlapping patterns, \fBpriority=\fR) follow the
+chosen release; the feature ABI (\fB\-\-features\fR) still decides what is enforced. The
+summary line names the release checked for.
 .PP
 \fBaactl log\fR reads AppArmor audit records from files (plain, rotated or compressed),
 standard input, the journal or the kernel ring buffer; without a source it finds where this
@@ -226,6 +233,9 @@ True when every file was read and none is invalid.
 .TP
 \fBchecked\fR, \fBinvalid\fR
 Number of files read and checked, and how many of them have an error.
+.TP
+\fBparser_version\fR
+The parser release line checked for: \fB"3.0"\fR, \fB"4.1"\fR, \fB"5.0"\fR or \fB"6.0"\fR.
 .TP
 \fBunreadable\fR
 Array of the paths that could not be read, each with \fBpath\fR and \fBerror\fR (the message

@@ -72,6 +72,7 @@ pub fn verdicts(shared: &Path) -> Vec<(Case, Option<Diagnostic>, String)> {
     let opts = CheckOptions {
         features: Some(features),
         werror: false,
+        ..Default::default()
     };
     let mut out = Vec::new();
     for case in cases(&root) {
@@ -317,6 +318,7 @@ fn real_trees_have_no_semantic_errors() {
     let opts = CheckOptions {
         features: Some(features),
         werror: false,
+        ..Default::default()
     };
     let mut bad = Vec::new();
     let (mut files_n, mut warnings) = (0, 0);
@@ -380,6 +382,7 @@ fn rule_probes_same_verdict_as_apparmor_parser_308() {
     let opts = CheckOptions {
         features: Some(Features::load(&features).unwrap()),
         werror: false,
+        ..Default::default()
     };
     let list = std::fs::read_to_string(
         crate::common::repo().join("testdata/policy/semantic/probes-3.0.8.txt"),

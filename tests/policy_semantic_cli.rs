@@ -8,7 +8,14 @@ use std::process::Command;
 fn aactl(args: &[&str]) -> (i32, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_aactl"))
         .arg("check")
-        .args(["--base", "/nonexistent", "--format", "json"])
+        .args([
+            "--parser-version",
+            "6.0",
+            "--base",
+            "/nonexistent",
+            "--format",
+            "json",
+        ])
         .args(args)
         .current_dir(crate::common::repo())
         .output()

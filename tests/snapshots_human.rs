@@ -89,10 +89,36 @@ fn check_diagnostics() {
         ("semantic", "testdata/policy/semantic/file.sd"),
         ("include", "testdata/policy/invalid/include.sd"),
     ] {
-        let base = ["check", "--base", "/nonexistent", file];
+        // pinned to one release: the default is the installed parser's
+        let base = [
+            "check",
+            "--parser-version",
+            "6.0",
+            "--base",
+            "/nonexistent",
+            file,
+        ];
         insta::assert_snapshot!(format!("check_{name}"), run(&base, None));
         let json = [&base[..], &["--format", "json"]].concat();
         insta::assert_snapshot!(format!("check_{name}_json"), run(&json, None));
+    }
+}
+
+/// One file of newer constructs checked for each parser release: what each
+/// release rejects, with codes naming the release that introduced it.
+#[test]
+fn check_parser_versions() {
+    let file = "testdata/policy/releases/newer.sd";
+    for v in ["3.0", "4.1", "5.0"] {
+        let args = [
+            "check",
+            "--parser-version",
+            v,
+            "--base",
+            "/nonexistent",
+            file,
+        ];
+        insta::assert_snapshot!(format!("check_parser_version_{v}"), run(&args, None));
     }
 }
 

@@ -1,5 +1,5 @@
 //! `aactl check [-I DIR]... [--base DIR] [--syntax-only] [--Werror] [--features FILE]
-//! [--format text|json | --json] PATH...`
+//! [--parser-version X.Y] [--format text|json | --json] PATH...`
 //!
 //! With `--format json` (or `--json`) one JSON document, `kind` `"aactl-check"` (members in
 //! aactl(1), JSON OUTPUT).
@@ -7,12 +7,14 @@
 //! Parses and resolves profile files (a directory is walked as
 //! apparmor_parser walks /etc/apparmor.d: its regular files, non-recursively,
 //! skipping dot files, README and package-manager leftovers) and reports
-//! diagnostics. Exit 0 when all are valid, 1 when any is invalid, 2 for usage
+//! diagnostics, for the language of one `apparmor_parser` release (by default the
+//! installed parser's, 6.0 when none is installed). Exit 0 when all are valid, 1 when any is invalid, 2 for usage
 //! or I/O errors.
 
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::diag::{Diagnostic, render};
+use crate::policy::ParserVersion;
 use crate::policy::check::{self, CheckOptions, Features};
 use crate::policy::resolve::include::{Skip, dir_entries_with_errors, skip_entry};
 use crate::policy::resolve::{Resolver, SearchPath};
@@ -68,6 +70,17 @@ pub(super) fn command() -> Command {
                 .help(
                     "Kernel feature ABI to check against: a features file or a \
                      features directory (like apparmor_parser -M)",
+                ),
+        )
+        .arg(
+            Arg::new("parser-version")
+                .long("parser-version")
+                .value_name("X.Y")
+                .value_parser(clap::value_parser!(ParserVersion))
+                .help(
+                    "Check for the language of this apparmor_parser release: 3.0, 4.1, 5.0 \
+                     or 6.0 (a full version such as 4.1.0 is accepted) [default: the \
+                     installed parser's, 6.0 when none is installed]",
                 ),
         )
         .arg(super::format_arg(
@@ -139,6 +152,15 @@ fn include_limit(m: &ArgMatches, include_dirs: &[PathBuf], base: Option<&Path>) 
     within
 }
 
+/// The release line of the `apparmor_parser` found on `PATH` (or in the
+/// standard directories), from its `--version`; `None` when there is none or
+/// it does not say.
+fn installed_parser_version() -> Option<ParserVersion> {
+    use crate::loader::{Loader, Parser, SystemRunner};
+    let program = crate::loader::find_parser_from_env().ok()?;
+    Loader::new(Parser::new(program), SystemRunner).parser_version()
+}
+
 /// True when the first 8 KiB of the regular file `path` hold a NUL byte (how `grep` and
 /// `diff` tell binary files; profiles never contain one). Unreadable files answer false
 /// and are reported by the parse.
@@ -171,6 +193,10 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             None => None,
         },
         werror: m.get_flag("werror"),
+        version: match m.get_one::<ParserVersion>("parser-version") {
+            Some(v) => *v,
+            None => installed_parser_version().unwrap_or(ParserVersion::LATEST),
+        },
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let within = include_limit(m, &include_dirs, base.as_deref());
@@ -260,6 +286,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let doc = serde_json::json!({
             "schema": super::ps::SCHEMA,
             "kind": "aactl-check",
+            "parser_version": opts.version.as_str(),
             "valid": invalid == 0 && !io_error,
             "unreadable": unreadable,
             "checked": checked,
@@ -270,7 +297,11 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     } else if checked > 0 || !io_error {
         // nothing could be read: the messages on stderr say why; a "0 checked" line would
         // read like a clean result
-        let _ = writeln!(io.out, "{checked} file(s) checked, {invalid} invalid");
+        let _ = writeln!(
+            io.out,
+            "{checked} file(s) checked, {invalid} invalid (for apparmor_parser {})",
+            opts.version
+        );
     }
     Ok(if io_error {
         Exit::Error

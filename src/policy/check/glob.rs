@@ -340,21 +340,59 @@ fn tokens_intersect(a: &[Tok], b: &[Tok]) -> bool {
 /// `false` when expansion would exceed 256 alternatives each).
 #[cfg(test)]
 pub(super) fn globs_intersect(a: &str, b: &str) -> bool {
-    wild_overlap(a, b, false)
+    wild_overlap(a, b, Keep::All)
 }
 
 /// Like [`globs_intersect`] but only between alternatives that both contain
 /// wildcards: an exact path dominates globs, so apparmor_parser reports
 /// conflicting exec modes only where two wildcard patterns overlap.
-pub(super) fn exec_globs_conflict(a: &str, b: &str) -> bool {
-    wild_overlap(a, b, true)
+/// With `classes_exact` (4.x and later) an alternative made of literals and
+/// `[…]` classes only counts as exact as well (see [`finite_conflict`]).
+pub(super) fn exec_globs_conflict(a: &str, b: &str, classes_exact: bool) -> bool {
+    wild_overlap(a, b, Keep::Wild { classes_exact })
 }
 
-fn wild_overlap(a: &str, b: &str, strict: bool) -> bool {
+/// Whether the exact alternatives of `a` and `b` overlap: after `{…}`
+/// expansion, those made of literals (and, with `classes_exact`, 4.x and
+/// later, `[…]` classes). Exact alternatives outrank wildcard patterns but
+/// conflict with each other.
+pub(super) fn finite_conflict(a: &str, b: &str, classes_exact: bool) -> bool {
+    wild_overlap(a, b, Keep::Finite { classes_exact })
+}
+
+/// True when some `{…}` alternative of `s` is exact (see [`finite_conflict`]).
+pub(super) fn has_finite_alternative(s: &str, classes_exact: bool) -> bool {
+    expand_braces(s, 256).is_some_and(|v| {
+        v.iter()
+            .any(|x| tokens(x).iter().all(|t| is_exact(t, classes_exact)))
+    })
+}
+
+fn is_exact(t: &Tok, classes_exact: bool) -> bool {
+    matches!(t, Tok::Lit(_)) || (classes_exact && matches!(t, Tok::Class(_)))
+}
+
+/// Which alternatives [`wild_overlap`] compares.
+#[derive(Clone, Copy)]
+enum Keep {
+    #[cfg(test)]
+    All,
+    /// Those with a wildcard (with `classes_exact`, `[…]` is no wildcard).
+    Wild { classes_exact: bool },
+    /// The exact ones (literals; with `classes_exact` also `[…]`).
+    Finite { classes_exact: bool },
+}
+
+fn wild_overlap(a: &str, b: &str, which: Keep) -> bool {
     let (Some(xa), Some(xb)) = (expand_braces(a, 256), expand_braces(b, 256)) else {
         return false;
     };
-    let keep = |t: &Vec<Tok>| !strict || t.iter().any(|x| !matches!(x, Tok::Lit(_)));
+    let keep = |t: &Vec<Tok>| match which {
+        #[cfg(test)]
+        Keep::All => true,
+        Keep::Wild { classes_exact } => !t.iter().all(|x| is_exact(x, classes_exact)),
+        Keep::Finite { classes_exact } => t.iter().all(|x| is_exact(x, classes_exact)),
+    };
     let ta: Vec<Vec<Tok>> = xa.iter().map(|s| tokens(s)).filter(keep).collect();
     let tb: Vec<Vec<Tok>> = xb.iter().map(|s| tokens(s)).filter(keep).collect();
     // bound the product search on hostile input (a miss, never a false error)
@@ -381,9 +419,26 @@ mod intersect_tests {
         assert!(globs_intersect("/usr/bin/[^a]*", "/usr/bin/d*"));
         assert!(!globs_intersect("/x?", "/x"));
         use super::exec_globs_conflict;
-        assert!(exec_globs_conflict("/b*", "/*"));
-        assert!(!exec_globs_conflict("/{,usr/}bin/bzip2", "/*"));
-        assert!(exec_globs_conflict("/usr/*", "/**"));
-        assert!(!exec_globs_conflict("/usr/bin/foo", "/**"));
+        for classes_exact in [false, true] {
+            assert!(exec_globs_conflict("/b*", "/*", classes_exact));
+            assert!(!exec_globs_conflict(
+                "/{,usr/}bin/bzip2",
+                "/*",
+                classes_exact
+            ));
+            assert!(exec_globs_conflict("/usr/*", "/**", classes_exact));
+            assert!(!exec_globs_conflict("/usr/bin/foo", "/**", classes_exact));
+        }
+        // 3.0 treats a `[…]` class as a wildcard, 4.x and later as exact
+        assert!(exec_globs_conflict("/usr/lib/qt[56]/QtWeb", "/**", false));
+        assert!(!exec_globs_conflict("/usr/lib/qt[56]/QtWeb", "/**", true));
+        use super::finite_conflict;
+        assert!(finite_conflict("/a[bc]", "/a[cd]", true));
+        assert!(finite_conflict("/a[bc]", "/ac", true));
+        assert!(finite_conflict("/a{b,c}", "/a[cd]", true));
+        assert!(!finite_conflict("/a[bc]", "/a*", true));
+        assert!(!finite_conflict("/a[bc]", "/ad", true));
+        assert!(!finite_conflict("/a[bc]", "/ac", false));
+        assert!(finite_conflict("/a{b,c}", "/a{c,d}", false));
     }
 }

@@ -24,6 +24,7 @@
 //! let opts = CheckOptions {
 //!     features: Some(Features::load("/sys/kernel/security/apparmor/features".as_ref())?),
 //!     werror: false,
+//!     version: apparmor::policy::ParserVersion::V4_1,
 //! };
 //! // parse + resolution + semantic diagnostics, sorted, --Werror applied
 //! for d in check::diagnostics(&res, &r.sources, &opts, true) {
@@ -38,6 +39,7 @@ mod ipc;
 mod mount;
 mod net;
 mod profile;
+mod release;
 mod rules;
 pub(crate) mod tables;
 #[cfg(test)]
@@ -48,6 +50,7 @@ pub use file::{ExecMode, FilePerms};
 pub use glob::check_aare;
 
 use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
+use crate::policy::ParserVersion;
 use crate::policy::ast::*;
 use crate::policy::resolve::{Resolved, ResolvedProfile};
 use std::collections::HashSet;
@@ -77,6 +80,9 @@ pub mod codes {
     pub const BAD_PERMS: &str = "S0110";
     /// Warning: `ux` (unconfined exec).
     pub const UNCONFINED_EXEC: &str = "S0111";
+    /// "Profile X has too many specified profile transitions." (more than
+    /// 12 named exec targets; before 5.0 link targets count too).
+    pub const TRANSITIONS: &str = "S0112";
     /// `owner` on a rule kind that has no owner.
     pub const OWNER: &str = "S0201";
     /// `priority=` not allowed here or out of range.
@@ -124,16 +130,65 @@ pub mod codes {
     pub const NOT_ENFORCED: &str = "S0601";
     /// Warning: an alias defined twice.
     pub const ALIAS: &str = "S0401";
+
+    // Release gates (`V` + the introducing release + a number): a construct
+    // the target release (`CheckOptions::version`) does not know. `V41xx`:
+    // introduced by 4.x (an error when checking for 3.0); `V50xx`: by 5.0 (an
+    // error for 3.0 and 4.1). 6.0 adds nothing over 5.0 that the checks know
+    // of, so there is no `V60xx` yet.
+
+    /// `all`, `mqueue`, `io_uring` and `userns` rules (4.x).
+    pub const NEEDS_4_RULE: &str = "V4101";
+    /// `priority=` and the `prompt` rule prefix (4.x).
+    pub const NEEDS_4_QUALIFIER: &str = "V4102";
+    /// Network permissions and `ip=`/`port=`/`peer=` conditionals (4.x).
+    pub const NEEDS_4_NETWORK: &str = "V4103";
+    /// Profile flags `prompt`, `default_allow`, `interruptible`, `debug`,
+    /// `kill.signal=`, `error=`, `attach_disconnected.path=` (4.x).
+    pub const NEEDS_4_FLAG: &str = "V4104";
+    /// Mount options `lazytime`, `nolazytime`, `nostrictatime`, `symfollow`,
+    /// `nosymfollow`; a propagation change with its mount point written
+    /// without `->` (4.x).
+    pub const NEEDS_4_MOUNT: &str = "V4105";
+    /// `if` conditions with `and`/`or`, parentheses, comparisons or
+    /// `true`/`false`; `defined $X` of an unset boolean (4.x rejects it) (5.0).
+    pub const NEEDS_5_CONDITION: &str = "V5001";
+    /// `?=` and `:=` assignments, the automatic `@{exec_path}` and
+    /// `@{attach_path}` (5.0).
+    pub const NEEDS_5_VARIABLE: &str = "V5002";
+    /// Network `interface=` and `label=` conditionals (5.0).
+    pub const NEEDS_5_NETWORK: &str = "V5003";
+    /// The `attach_disconnected.ipc` profile flag (5.0).
+    pub const NEEDS_5_FLAG: &str = "V5004";
+    /// `+ identities=` in a profile head (5.0).
+    pub const NEEDS_5_IDENTITY: &str = "V5005";
+    /// `abi <kernel>` and `abi <default>` (5.0).
+    pub const NEEDS_5_ABI: &str = "V5006";
 }
 
 /// Options of a semantic check run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// The kernel feature ABI to check against (apparmor_parser `-M`); `None`
-    /// means the parser's built-in tables only.
+    /// means the parser's built-in tables only. It decides what is enforced
+    /// (warnings), not what the language accepts.
     pub features: Option<Features>,
     /// Turn warnings into errors (`--Werror`).
     pub werror: bool,
+    /// The `apparmor_parser` release line to check for (default
+    /// [`ParserVersion::LATEST`]): constructs it does not know are errors
+    /// with a `V` code, and checks that releases changed follow it.
+    pub version: ParserVersion,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            features: None,
+            werror: false,
+            version: ParserVersion::LATEST,
+        }
+    }
 }
 
 pub(crate) struct Checker<'o> {
@@ -197,6 +252,9 @@ pub fn promote_warnings(diags: &mut [Diagnostic]) {
     }
 }
 
+/// Named transition targets a profile may have (apparmor_parser's table size).
+const MAX_NAMED_TRANSITIONS: usize = 12;
+
 /// (path, exec mode, named target) of an allow rule with an exec transition.
 type ExecRule = (String, ExecMode, Option<String>);
 
@@ -227,6 +285,7 @@ pub fn check(resolved: &Resolved, sources: &SourceMap, opts: &CheckOptions) -> V
     }
     // the file's own AST: rules in untaken branches, blocks, profile heads
     c.items(&resolved.ast.items, &Qualifiers::default(), &taken, true);
+    c.release_uses(&resolved.uses);
     c.top_profiles(&resolved.profiles);
     for p in &resolved.profiles {
         c.resolved_profile(p);
@@ -283,6 +342,7 @@ impl Checker<'_> {
                     self.items(&b.items, &q, taken, top);
                 }
                 Item::Profile(p) => {
+                    self.release_profile_head(p);
                     self.profile_head(p);
                     self.items(&p.items, &Qualifiers::default(), taken, false);
                 }
@@ -394,6 +454,10 @@ impl Checker<'_> {
         let mut seen: Vec<ExecRule> = Vec::new();
         let mut prio: Vec<i64> = Vec::new();
         let mut cp: Vec<(String, String, Option<ExecMod>)> = Vec::new();
+        // named transition targets (child or not, name); before 5.0 the
+        // targets of link rules take entries of the same table
+        let mut named: HashSet<(bool, String)> = HashSet::new();
+        let links_count = self.opts.version < ParserVersion::V5_0;
         for r in &p.rules {
             if r.quals.access == Some(Access::Deny) {
                 continue;
@@ -410,12 +474,24 @@ impl Checker<'_> {
                         diags: Vec::new(),
                     };
                     let fp = quiet.file_perms(perms, false, f.leading, f.exec_mod);
+                    let target = f.target.as_ref().map(Word::value);
+                    if let Some(t) = &target {
+                        match &fp.mode {
+                            Some(m) => named.insert((m.kind == 'c', t.clone())),
+                            None if fp.link && links_count => {
+                                named.insert((false, format!("\0{t}")))
+                            }
+                            None => false,
+                        };
+                    }
                     let Some(m) = fp.mode else { continue };
                     let path = path.value();
-                    let target = f.target.as_ref().map(Word::value);
-                    // owner does not separate exec modes (apparmor_parser merges them)
-                    if let Some(prev) = seen.iter().find(|(p2, _, _)| *p2 == path) {
-                        if prev.1 != m || prev.2 != target {
+                    let pr = r.quals.priority.unwrap_or(0);
+                    // owner does not separate exec modes (apparmor_parser merges
+                    // them); a different priority= does (the higher one wins)
+                    if let Some(i) = seen.iter().position(|(p2, _, _)| *p2 == path) {
+                        let prev = &seen[i];
+                        if prio[i] == pr && (prev.1 != m || prev.2 != target) {
                             self.error(
                                 codes::MERGED_X,
                                 r.span,
@@ -428,7 +504,10 @@ impl Checker<'_> {
                         continue;
                     }
                     seen.push((path, m, target));
-                    prio.push(r.quals.priority.unwrap_or(0));
+                    prio.push(pr);
+                }
+                Rule::Link(l) if links_count => {
+                    named.insert((false, format!("\0{}", l.to.value())));
                 }
                 Rule::ChangeProfile(c) => {
                     let (Some(e), Some(m)) = (&c.exec, c.exec_mod) else {
@@ -444,18 +523,45 @@ impl Checker<'_> {
                 _ => {}
             }
         }
+        if named.len() > MAX_NAMED_TRANSITIONS {
+            self.error(
+                codes::TRANSITIONS,
+                p.span,
+                format!(
+                    "Profile {} has too many specified profile transitions.",
+                    p.name
+                ),
+            );
+        }
         // globs whose languages overlap with different exec modes (what
-        // apparmor_parser finds in the DFA); an exact path beats globs
-        // (6.0: a higher priority= wins instead of conflicting)
-        let globs: Vec<(&ExecRule, i64)> = seen
+        // apparmor_parser finds in the DFA); an exact path beats globs, and
+        // a higher priority= wins instead of conflicting. Since 4.x a
+        // pattern without `*`/`?` (only `[…]` classes and `{…}`
+        // alternations) ranks with exact paths: it beats wildcards but
+        // conflicts with an overlapping exact path or class pattern. 3.0
+        // treats classes as wildcards; for it only literal alternatives
+        // (after `{…}` expansion) are exact.
+        let classes_exact = self.opts.version >= ParserVersion::V4_1;
+        // (rule, priority, is a glob, has an alternative without wildcards)
+        let pool: Vec<(&ExecRule, i64, bool, bool)> = seen
             .iter()
             .zip(prio.iter().copied())
-            .filter(|((p, _, _), _)| glob::is_glob(p))
-            .take(512)
+            .map(|(r, pr)| {
+                let g = glob::is_glob(&r.0);
+                let finite = !g || glob::has_finite_alternative(&r.0, classes_exact);
+                (r, pr, g, finite)
+            })
+            .filter(|(_, _, g, finite)| *g || *finite)
+            .take(1024)
             .collect();
-        'outer: for (i, (a, pa)) in globs.iter().enumerate() {
-            for (b, pb) in &globs[..i] {
-                if pa == pb && (a.1 != b.1 || a.2 != b.2) && glob::exec_globs_conflict(&a.0, &b.0) {
+        'outer: for (i, (a, pa, ga, fa)) in pool.iter().enumerate() {
+            for (b, pb, gb, fb) in &pool[..i] {
+                if (*ga || *gb)
+                    && pa == pb
+                    && (a.1 != b.1 || a.2 != b.2)
+                    && (glob::exec_globs_conflict(&a.0, &b.0, classes_exact)
+                        || (*fa && *fb && glob::finite_conflict(&a.0, &b.0, classes_exact)))
+                {
                     let span = p
                         .rules
                         .iter()

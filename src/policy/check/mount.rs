@@ -3,6 +3,7 @@
 use super::tables::*;
 use super::{Checker, codes};
 use crate::diag::Span;
+use crate::policy::ParserVersion;
 use crate::policy::ast::*;
 
 impl Checker<'_> {
@@ -49,6 +50,18 @@ impl Checker<'_> {
                 return;
             }
             if cond.name.starts_with("option") {
+                // without parentheses the value is one option: `options=ro,noexec`
+                // names an option called "ro,noexec"
+                if let CondValue::Single(w) = &cond.value {
+                    if w.text.contains(',') {
+                        self.error(
+                            codes::MOUNT,
+                            w.span,
+                            format!("unsupported mount option value '{}'", w.value()),
+                        );
+                        return;
+                    }
+                }
                 let mut flags: Vec<(&str, bool, Span)> = Vec::new();
                 let mut all_prop = true;
                 for w in cond.values() {
@@ -76,7 +89,9 @@ impl Checker<'_> {
                         .iter()
                         .any(|w| w.text.split(',').any(|o| o == "remount"));
                     props_only_eq |= all_prop && !cond.values().is_empty();
-                    for (i, (f, v, s)) in flags.iter().enumerate() {
+                    // 3.0 let conflicting options through
+                    let check_conflicts = self.opts.version >= ParserVersion::V4_1;
+                    for (i, (f, v, s)) in flags.iter().enumerate().filter(|_| check_conflicts) {
                         if flags[..i].iter().any(|(g, u, _)| g == f && u != v) {
                             self.error(
                                 codes::MOUNT,

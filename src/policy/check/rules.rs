@@ -67,6 +67,9 @@ impl Checker<'_> {
 
     /// Dispatches the rule-local checks.
     pub(super) fn rule(&mut self, q: &Qualifiers, rule: &Rule, span: Span) {
+        if self.release_rule(q, rule, span) {
+            return;
+        }
         self.qualifiers(q, rule, span);
         match rule {
             Rule::File(f) => self.file_rule(q, f, span),

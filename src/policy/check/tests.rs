@@ -80,6 +80,7 @@ fn feature_abi_and_werror() {
     let opts = CheckOptions {
         features: Some(f),
         werror: false,
+        ..Default::default()
     };
     let got = run(
         "/p {\n  capability newcap,\n  signal,\n  signal send,\n}\n",
@@ -108,5 +109,117 @@ fn hostile_inputs_finish() {
     let deep = format!("/{}a{} r,", "{".repeat(200), "}".repeat(200));
     for body in [long, many, alts, deep] {
         let _ = run(&format!("/p {{\n{body}\n}}\n"), &CheckOptions::default());
+    }
+}
+
+fn codes_for(version: crate::policy::ParserVersion, text: &str) -> Vec<&'static str> {
+    let opts = CheckOptions {
+        version,
+        ..Default::default()
+    };
+    run(text, &opts).into_iter().map(|(c, _)| c).collect()
+}
+
+#[test]
+fn release_gates() {
+    use crate::policy::ParserVersion::{V3_0, V4_1, V5_0, V6_0};
+    let p = |body: &str| format!("/p {{\n{body}\n}}\n");
+    for (text, gate_3, gate_4) in [
+        (p("priority=1 /a r,"), Some(codes::NEEDS_4_QUALIFIER), None),
+        (p("userns,"), Some(codes::NEEDS_4_RULE), None),
+        (p("all,"), Some(codes::NEEDS_4_RULE), None),
+        (
+            p("network inet stream ip=::1,"),
+            Some(codes::NEEDS_4_NETWORK),
+            None,
+        ),
+        (p("network (send),"), Some(codes::NEEDS_4_NETWORK), None),
+        (
+            p("mount options=(lazytime) /a -> /b,"),
+            Some(codes::NEEDS_4_MOUNT),
+            None,
+        ),
+        (
+            p("mount options=(unbindable) /a,"),
+            Some(codes::NEEDS_4_MOUNT),
+            None,
+        ),
+        (
+            "/p flags=(interruptible) {\n}\n".into(),
+            Some(codes::NEEDS_4_FLAG),
+            None,
+        ),
+        (
+            p("network interface=lo,"),
+            Some(codes::NEEDS_5_NETWORK),
+            Some(codes::NEEDS_5_NETWORK),
+        ),
+        (
+            "/p flags=(attach_disconnected.ipc) {\n}\n".into(),
+            Some(codes::NEEDS_5_FLAG),
+            Some(codes::NEEDS_5_FLAG),
+        ),
+        (
+            "@{A} ?= x\n/p {\n}\n".into(),
+            Some(codes::NEEDS_5_VARIABLE),
+            Some(codes::NEEDS_5_VARIABLE),
+        ),
+        (
+            p("/run/@{exec_path} r,"),
+            Some(codes::NEEDS_5_VARIABLE),
+            Some(codes::NEEDS_5_VARIABLE),
+        ),
+        (
+            "$A=true\n/p {\n  if $A and true {\n    /a r,\n  }\n}\n".into(),
+            Some(codes::NEEDS_5_CONDITION),
+            Some(codes::NEEDS_5_CONDITION),
+        ),
+        (
+            "/p {\n  if defined $U {\n    /a r,\n  }\n}\n".into(),
+            None,
+            Some(codes::NEEDS_5_CONDITION),
+        ),
+        (
+            "profile p + identities=(a) {\n}\n".into(),
+            Some(codes::NEEDS_5_IDENTITY),
+            Some(codes::NEEDS_5_IDENTITY),
+        ),
+        (
+            "abi <kernel>,\n/p {\n}\n".into(),
+            Some(codes::NEEDS_5_ABI),
+            Some(codes::NEEDS_5_ABI),
+        ),
+    ] {
+        let want = |g: Option<&'static str>| g.into_iter().collect::<Vec<_>>();
+        assert_eq!(codes_for(V3_0, &text), want(gate_3), "3.0: {text}");
+        assert_eq!(codes_for(V4_1, &text), want(gate_4), "4.1: {text}");
+        assert!(codes_for(V5_0, &text).is_empty(), "5.0: {text}");
+        assert!(codes_for(V6_0, &text).is_empty(), "6.0: {text}");
+    }
+}
+
+#[test]
+fn merged_exec_by_release() {
+    use crate::policy::ParserVersion::{V3_0, V4_1, V5_0};
+    let p = |body: &str| format!("/p {{\n{body}\n}}\n");
+    // priority decides for the same path (4.1 and later)
+    let prio = p("priority=-10 /usr/bin/bwrap px -> q,\n/usr/bin/bwrap rix,");
+    assert!(codes_for(V4_1, &prio).is_empty());
+    assert!(codes_for(V5_0, &prio).is_empty());
+    let equal = p("priority=1 /b px -> q,\npriority=1 /b rix,");
+    assert_eq!(codes_for(V5_0, &equal), [codes::MERGED_X]);
+    // a class pattern beats wildcards from 4.1 on
+    let qt = p("/usr/lib/qt[56]/QtWeb cx -> c,\n/** pux,");
+    assert_eq!(codes_for(V3_0, &qt), [codes::MERGED_X]);
+    assert!(codes_for(V4_1, &qt).is_empty());
+    assert!(codes_for(V5_0, &qt).is_empty());
+    // link targets take transition entries before 5.0
+    let links: String = (1..=13).map(|i| format!("/t l -> /b{i},\n")).collect();
+    assert_eq!(codes_for(V4_1, &p(&links)), [codes::TRANSITIONS]);
+    assert!(codes_for(V5_0, &p(&links)).is_empty());
+    // an unparenthesised option list is one (unknown) option on every release
+    let mount = p("mount options=ro,noexec /dev -> /mnt,");
+    for v in [V3_0, V4_1, V5_0] {
+        assert_eq!(codes_for(v, &mount), [codes::MOUNT]);
     }
 }

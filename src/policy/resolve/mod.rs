@@ -9,9 +9,11 @@
 //! parses each abstraction once.
 
 pub mod include;
+mod uses;
 pub mod vars;
 
 pub use include::{MAX_INCLUDE_DEPTH, SearchPath};
+pub use uses::{Construct, Use};
 pub use vars::{VarError, Variables};
 
 use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
@@ -124,6 +126,9 @@ pub struct Resolved {
     pub files: Vec<PathBuf>,
     /// Parse and resolution diagnostics of this file and its includes.
     pub diagnostics: Vec<Diagnostic>,
+    /// Release-dependent constructs met in this file and its includes, in
+    /// walk order (what [`crate::policy::check`] gates by parser release).
+    pub uses: Vec<Use>,
 }
 
 impl Resolved {
@@ -227,6 +232,7 @@ impl Resolver {
             user_exec_path: false,
             user_attach_path: false,
             alias_pairs: Vec::new(),
+            uses: Vec::new(),
         };
         let mut top = Vec::new();
         w.walk(
@@ -262,6 +268,7 @@ impl Resolver {
             abi: w.abi,
             files: w.files,
             diagnostics: w.diags,
+            uses: w.uses,
         }
     }
 }
@@ -291,6 +298,7 @@ struct Walk<'r> {
     user_exec_path: bool,
     user_attach_path: bool,
     alias_pairs: Vec<(String, String)>,
+    uses: Vec<Use>,
 }
 
 fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
@@ -308,6 +316,10 @@ fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
 }
 
 impl Walk<'_> {
+    fn note(&mut self, construct: Construct, span: Span) {
+        self.uses.push(Use { construct, span });
+    }
+
     fn diag(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
         self.diags.push(Diagnostic::error(code, span, msg));
     }
@@ -319,6 +331,9 @@ impl Walk<'_> {
                 Item::Include(inc) => self.include(inc, sink, quals, depth),
                 Item::Abi(a) => {
                     let special = matches!(&a.target, IncludeTarget::Angle { name, .. } if name == "kernel" || name == "default");
+                    if special {
+                        self.note(Construct::AbiName(a.target.name().to_string()), a.span);
+                    }
                     if !special && self.r.search.find(&a.target).is_none() {
                         self.diag(
                             codes::INCLUDE_NOT_FOUND,
@@ -340,12 +355,21 @@ impl Walk<'_> {
                             );
                         }
                     }
+                    if matches!(v.op, AssignOp::SetDefault | AssignOp::Replace) {
+                        self.note(Construct::Assign(v.op), v.span);
+                    }
                     let vals = v.values.iter().map(|w| w.text.clone()).collect();
                     if let Err(e) = self.vars.assign(&v.name, v.op, vals) {
                         self.diag(codes::VARIABLE, v.span, e.to_string());
                     }
                 }
                 Item::Boolean(b) => {
+                    if matches!(b.op, AssignOp::SetDefault | AssignOp::Replace) {
+                        self.note(Construct::Assign(b.op), b.span);
+                    }
+                    if !matches!(&b.value, Expr::Operand(Operand::Word(_))) {
+                        self.note(Construct::Condition(b.value.clone()), b.span);
+                    }
                     let r = match &b.value {
                         Expr::Operand(Operand::Word(w)) => {
                             match w.value().to_ascii_lowercase().as_str() {
@@ -397,6 +421,8 @@ impl Walk<'_> {
                     self.walk(&b.items, sink, &q, depth);
                 }
                 Item::If(i) => {
+                    let found = uses::conditions(i, &self.vars);
+                    self.uses.extend(found);
                     let mut cur: &IfBlock = i;
                     loop {
                         let taken = match self.vars.eval(&cur.cond) {
@@ -607,7 +633,19 @@ impl Walk<'_> {
         let mut rules = Vec::with_capacity(raw.rules.len());
         for mut r in raw.rules {
             let mut ok = true;
+            let span = r.span;
+            let auto = [("exec_path", ep.is_some()), ("attach_path", ap.is_some())];
             for_each_word_mut(&mut r.rule, &mut |w| {
+                if w.text.contains("@{") {
+                    for name in Variables::references(&w.text) {
+                        if auto.iter().any(|(n, on)| *on && *n == name) {
+                            self.uses.push(Use {
+                                construct: Construct::AutoVariable(name),
+                                span,
+                            });
+                        }
+                    }
+                }
                 if ok {
                     match self.expand_word(w) {
                         Some(n) => *w = n,
