@@ -25,6 +25,7 @@
 //! difference that is not listed and on a listed one that has gone (the list
 //! is for the commit named in its header).
 
+use apparmor::policy::ParserVersion;
 use apparmor::policy::check::{CheckOptions, Features, check};
 use apparmor::policy::resolve::{Resolver, SearchPath};
 use std::collections::{BTreeMap, BTreeSet};
@@ -137,10 +138,12 @@ fn apparmord_same_verdicts_as_apparmor_parser_502() {
         "verdicts-5.0.2.tsv does not cover exactly the tree's profile files"
     );
 
-    // ABI 5 of sid's pinned features; the include base of an installed host
+    // parser 5.0's language, ABI 5 of sid's pinned features, the include base
+    // of an installed host
     let opts = CheckOptions {
         features: Some(Features::load(&dir.join("features")).unwrap()),
         werror: false,
+        version: ParserVersion::V5_0,
     };
     let mut r = Resolver::new(SearchPath {
         include_dirs: vec![],
