@@ -476,7 +476,8 @@ fn shipped_trees_match_their_release() {
 }
 
 /// Exec rules whose merge each release judges differently (`S0108`,
-/// `S0112`, `priority=`), and the unparenthesised mount option list: each
+/// `S0112`, `priority=`), the unparenthesised mount option list, and the
+/// signal names 5.0 added (`tstp`, `poll`; also what triage writes): each
 /// profile body is run through every parser and compared with ours for
 /// its release.
 const MERGE_PROBES: &[&str] = &[
@@ -503,6 +504,9 @@ const MERGE_PROBES: &[&str] = &[
     "@12 /bin/x@ px -> c@,",
     "@13 /bin/x@ px -> c@,",
     "@7 /bin/x@ px -> c@,\n/bin/y@ cx -> c@,",
+    "signal (send) set=(tstp) peer=q,",
+    "signal (receive) set=(poll, int),",
+    "signal (send) set=(stp, io) peer=q,",
 ];
 
 /// A probe's profile text: `@N body` repeats the body N times with `@`

@@ -48,6 +48,7 @@ mod tests;
 pub use crate::system::{FeatureNode, Features, FeaturesError};
 pub use file::{ExecMode, FilePerms};
 pub use glob::check_aare;
+pub use release::needs_newer;
 
 use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
 use crate::policy::ParserVersion;
@@ -164,6 +165,9 @@ pub mod codes {
     pub const NEEDS_5_IDENTITY: &str = "V5005";
     /// `abi <kernel>` and `abi <default>` (5.0).
     pub const NEEDS_5_ABI: &str = "V5006";
+    /// The signal names `tstp` and `poll` in `set=` (5.0; older releases
+    /// know the same signals as `stp` and `io`).
+    pub const NEEDS_5_SIGNAL: &str = "V5007";
 }
 
 /// Options of a semantic check run.

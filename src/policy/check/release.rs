@@ -42,6 +42,32 @@ pub(super) const MOUNT_OPTIONS_4: &[&str] = &[
     "nosymfollow",
 ];
 
+/// Signal names 5.0 added (older releases spell the same signals `stp`
+/// and `io`).
+const NEWER_SIGNAL_NAMES: &[&str] = &["tstp", "poll"];
+
+/// Why release `version` of apparmor_parser would reject `entry` as a
+/// construct it does not know yet (the message of the `V`-coded error
+/// `aactl check --parser-version` gives, such as "a `userns` rule needs
+/// AppArmor 4.1 or later; apparmor_parser 3.0 rejects it"), or `None` when that release knows
+/// every construct in it. Other problems of the rule are not looked at.
+/// Writers use it to emit only what the target release accepts.
+pub fn needs_newer(entry: &RuleEntry, version: ParserVersion) -> Option<String> {
+    let opts = super::CheckOptions {
+        features: None,
+        werror: false,
+        version,
+    };
+    let mut c = Checker {
+        opts: &opts,
+        vars: None,
+        aliases: Default::default(),
+        diags: Vec::new(),
+    };
+    c.release_rule(&entry.quals, &entry.rule, entry.span);
+    c.diags.into_iter().next().map(|d| d.message)
+}
+
 impl Checker<'_> {
     /// The target release line.
     pub(super) fn target(&self) -> ParserVersion {
@@ -65,7 +91,7 @@ impl Checker<'_> {
             code,
             span,
             format!(
-                "{what} needs AppArmor {} (checking for {})",
+                "{what} needs AppArmor {} or later; apparmor_parser {} rejects it",
                 introduced.as_str(),
                 target.as_str()
             ),
@@ -103,6 +129,7 @@ impl Checker<'_> {
                 self.needs(V4_1, codes::NEEDS_4_RULE, span, &what)
             }
             Rule::Network(c) => self.release_network(c),
+            Rule::Signal(c) => self.release_signal(c),
             Rule::Mount(c) | Rule::Remount(c) | Rule::Umount(c) => {
                 self.release_mount(rule, c, span)
             }
@@ -135,6 +162,20 @@ impl Checker<'_> {
             let what = format!("the network `{}=` conditional", cond.name);
             if self.needs(V4_1, codes::NEEDS_4_NETWORK, cond.span, &what) {
                 return true;
+            }
+        }
+        false
+    }
+
+    fn release_signal(&mut self, c: &CondRule) -> bool {
+        for cond in c.conds().filter(|x| x.name == "set") {
+            for w in cond.values() {
+                if let Some(name) = NEWER_SIGNAL_NAMES.iter().find(|n| w.text == **n) {
+                    let what = format!("the signal name `{name}`");
+                    if self.needs(ParserVersion::V5_0, codes::NEEDS_5_SIGNAL, w.span, &what) {
+                        return true;
+                    }
+                }
             }
         }
         false

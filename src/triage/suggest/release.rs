@@ -22,21 +22,15 @@
 use super::{Draft, NoRule};
 use crate::policy::ParserVersion;
 use crate::policy::ast::{Arg, CondValue, Rule, RuleEntry};
-
-/// Mount options that apparmor_parser 3.0 rejects.
-const MOUNT_OPTIONS_SINCE_4: &[&str] = &[
-    "symfollow",
-    "nosymfollow",
-    "nostrictatime",
-    "lazytime",
-    "nolazytime",
-];
+use crate::policy::check::needs_newer;
 
 /// Signal names that releases before 5.0 know only by their older names.
 const NEW_SIGNAL_NAMES: &[(&str, &str)] = &[("tstp", "stp"), ("poll", "io")];
 
 /// `d` as release `v` of apparmor_parser accepts it: unchanged, made
-/// coarser, or no rule with the reason (see the module doc).
+/// coarser, or no rule with the reason (see the module doc). Whether a
+/// release knows a construct is decided by the checker's release gates
+/// ([`needs_newer`]), the same that `aactl check --parser-version` applies.
 ///
 /// # Errors
 /// [`NoRule`] when release `v` has no rule for the access.
@@ -44,43 +38,19 @@ pub fn for_release(d: Draft, v: ParserVersion) -> Result<Draft, NoRule> {
     let Draft::Rule(mut e) = d else {
         return Ok(d);
     };
-    let needs = |kind: &str, since: &str| {
-        NoRule(format!(
-            "{kind} rules need apparmor_parser {since} or later (writing for {})",
-            v.as_str()
-        ))
-    };
     if v < ParserVersion::V4_1 {
-        match &mut e.rule {
-            Rule::Network(c) => {
-                c.perms = None;
-                c.args.retain(|a| matches!(a, Arg::Word(_)));
-            }
-            Rule::Userns(_) => return Err(needs("userns", "4.1")),
-            Rule::IoUring(_) => return Err(needs("io_uring", "4.1")),
-            Rule::Mqueue(_) => return Err(needs("mqueue", "4.1")),
-            Rule::Mount(c) | Rule::Remount(c) => {
-                for w in c
-                    .conds()
-                    .filter(|c| c.name == "options")
-                    .flat_map(|c| c.values())
-                {
-                    if MOUNT_OPTIONS_SINCE_4.contains(&w.text.as_str()) {
-                        return Err(NoRule(format!(
-                            "mount option {} needs apparmor_parser 4.1 or later (writing for {})",
-                            w.text,
-                            v.as_str()
-                        )));
-                    }
-                }
-            }
-            _ => {}
+        if let Rule::Network(c) = &mut e.rule {
+            c.perms = None;
+            c.args.retain(|a| matches!(a, Arg::Word(_)));
         }
     }
     if v < ParserVersion::V5_0 {
         old_signal_names(&mut e);
     }
-    Ok(Draft::Rule(e))
+    match needs_newer(&e, v) {
+        Some(why) => Err(NoRule(why)),
+        None => Ok(Draft::Rule(e)),
+    }
 }
 
 /// Renames `set=` signals to the spelling releases before 5.0 know.
