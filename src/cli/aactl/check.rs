@@ -69,7 +69,9 @@ pub(super) fn command() -> Command {
                 .value_parser(clap::value_parser!(PathBuf))
                 .help(
                     "Kernel feature ABI to check against: a features file or a \
-                     features directory (like apparmor_parser -M)",
+                     features directory (like apparmor_parser -M) [default: the \
+                     running kernel's, or the snapshot's under --root; none when \
+                     neither has one]",
                 ),
         )
         .arg(
@@ -190,7 +192,9 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let opts = CheckOptions {
         features: match m.get_one::<PathBuf>("features") {
             Some(p) => Some(Features::load(p).map_err(|e| CliError::from_error(&e))?),
-            None => None,
+            // what the running kernel (or the snapshot under --root) enforces,
+            // when it can be read; else no not-enforced warnings at all
+            None => super::system(m).features().ok(),
         },
         werror: m.get_flag("werror"),
         version: match m.get_one::<ParserVersion>("parser-version") {
