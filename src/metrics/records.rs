@@ -14,7 +14,7 @@ const MAX_VALUE_LEN: usize = 256;
 /// than 256 bytes is always `other`. Once `series` distinct (profile, event, class,
 /// operation) combinations exist, a record of a new combination is counted under
 /// `profile="other", class="other", operation="other"` with its event. So the family never
-/// has more than `series` plus one series per event kind (nine), whatever the log holds.
+/// has more than `series` plus one series per event kind (eight), whatever the log holds.
 /// Every record that lost a value this way also counts in `apparmor_records_folded_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -1,6 +1,6 @@
 //! `aactl exporter`: serves `/metrics` over HTTP (tiny_http, no async runtime) for
-//! Prometheus to scrape, reading the state again for a scrape at most once a second and
-//! following the log in a thread to count records as they arrive.
+//! Prometheus to scrape, reading the state again for a scrape at most once a second (by
+//! default) and following the log in a thread to count records as they arrive.
 //!
 //! Read-only: it reads what `aactl metrics` reads and writes nothing. It listens on
 //! loopback unless told otherwise; requests are handled one at a time; the record counts
@@ -22,9 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The state is read again for a scrape only when the last reading is older than this.
-const STATE_TTL: Duration = Duration::from_secs(1);
-
 /// How long the follower waits before opening the log again after an error.
 const RETRY: Duration = Duration::from_secs(5);
 
@@ -40,6 +37,17 @@ pub(super) fn command() -> Command {
                  rotation, or the journal; from the moment the exporter starts). OpenMetrics \
                  when the scraper asks for it, else the Prometheus text format. Runs until \
                  interrupted.",
+            ),
+    )
+    .arg(
+        Arg::new("refresh-interval")
+            .long("refresh-interval")
+            .value_name("SECONDS")
+            .default_value("1")
+            .value_parser(clap::value_parser!(f64))
+            .help(
+                "Read the state again for a scrape only when the last reading is older than \
+                 this (0: for every scrape)",
             ),
     )
     .arg(
@@ -143,9 +151,10 @@ fn follow(src: Source, sys: System, shared: Arc<Mutex<Shared>>, stop: Arc<Atomic
     }
 }
 
-/// The state, read again when older than [`STATE_TTL`].
+/// The state, read again when older than `ttl`.
 struct StateCache {
     sys: System,
+    ttl: Duration,
     parser_version: Option<String>,
     last: Option<(Instant, StateMetrics)>,
 }
@@ -153,7 +162,7 @@ struct StateCache {
 impl StateCache {
     fn get(&mut self, shared: &Mutex<Shared>) -> StateMetrics {
         if let Some((t, s)) = &self.last
-            && t.elapsed() < STATE_TTL
+            && t.elapsed() < self.ttl
         {
             return s.clone();
         }
@@ -230,6 +239,9 @@ fn answer(
 /// The address cannot be listened on.
 pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
+    let ttl = m.get_one::<f64>("refresh-interval").copied().unwrap_or(1.0);
+    let ttl = Duration::try_from_secs_f64(ttl)
+        .map_err(|_| CliError(format!("--refresh-interval {ttl}: not a number of seconds")))?;
     let addr = *m
         .get_one::<SocketAddr>("listen")
         .ok_or_else(|| CliError("--listen: no address".into()))?;
@@ -282,6 +294,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     );
     let _ = io.err.flush();
     let mut cache = StateCache {
+        ttl,
         parser_version: super::metrics::parser_version(&sys),
         sys,
         last: None,
