@@ -528,3 +528,56 @@ fn prometheus_scrapes_the_exporter() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The version word of `apparmor_parser --version`'s first line.
+fn version_of(out: &[u8]) -> String {
+    String::from_utf8_lossy(out)
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn info_names_the_parser_of_each_release() {
+    let mut seen = 0;
+    for suite in ["trixie", "sid"] {
+        let Some(p) = common::platform(suite) else {
+            continue;
+        };
+        let want = version_of(
+            &p.command("apparmor_parser")
+                .arg("--version")
+                .output()
+                .unwrap()
+                .stdout,
+        );
+        let d = tempfile::tempdir().unwrap();
+        // The release's parser first on PATH, run through its own loader.
+        common::install_script(
+            &d.path().join("apparmor_parser"),
+            &format!(
+                "#!/bin/sh\nAA_PLATFORMS_DIR='{}' exec '{}' {suite} apparmor_parser \"$@\"\n",
+                p.root.parent().unwrap().display(),
+                common::repo().join("scripts/platforms/run").display()
+            ),
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_aactl"))
+            .args(["metrics", "--no-log"])
+            .env(
+                "PATH",
+                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", d.path().display()),
+            )
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("parser_version=\"{want}\"")),
+            "{suite}: want {want}:\n{text}"
+        );
+        seen += 1;
+    }
+    eprintln!("parser_version checked for {seen} reference releases");
+}

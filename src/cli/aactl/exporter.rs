@@ -89,7 +89,7 @@ fn follow_source(m: &ArgMatches, sys: &System) -> Option<Source> {
         .iter()
         .find(|s| !matches!(s.0, Source::Kernel))
         .map(|s| s.1.clone())?;
-    let chosen = c.into_iter().filter(|(_, why)| *why == first).last()?.0;
+    let chosen = c.into_iter().rfind(|(_, why)| *why == first)?.0;
     Some(match chosen {
         Source::Journal(_) => Source::Journal(query),
         s => s,
