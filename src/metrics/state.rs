@@ -162,20 +162,27 @@ pub fn collect_state(sys: &System, parser_version: Option<String>) -> StateMetri
         comm: false,
         ..ProcessScan::default()
     };
-    match sys.processes(&scan) {
-        Ok(procs) => {
-            let mut words: Vec<String> = PROCESS_MODES.iter().map(|s| (*s).to_owned()).collect();
-            for p in procs {
-                let r = row(p.pid, None, p.exe, p.context, &modes);
-                let word = match (&r.mode, r.state) {
-                    (Some(mode), _) => bounded(mode.as_str(), &mut words, MAX_MODES),
-                    (None, state) => state.as_str().to_owned(),
-                };
-                *m.processes.entry(word).or_default() += 1;
-                if r.state == State::Unconfined && r.exe_profile.is_some() {
-                    m.unconfined_with_profile += 1;
-                }
+    let mut words: Vec<String> = PROCESS_MODES.iter().map(|s| (*s).to_owned()).collect();
+    let mut unconfined_with_profile = 0;
+    let mut processes: BTreeMap<String, u64> = BTreeMap::new();
+    // One process at a time: nothing of the 20,000 rows of a busy host is kept.
+    let scanned = sys.scan_processes(&scan, |p| {
+        let r = row(p.pid, None, p.exe, p.context, &modes);
+        let word = match (&r.mode, r.state) {
+            (Some(mode), _) => bounded(mode.as_str(), &mut words, MAX_MODES),
+            (None, state) => state.as_str().to_owned(),
+        };
+        *processes.entry(word).or_default() += 1;
+        if r.state == State::Unconfined && r.exe_profile.is_some() {
+            unconfined_with_profile += 1;
+        }
+    });
+    match scanned {
+        Ok(()) => {
+            for (k, v) in processes {
+                *m.processes.entry(k).or_default() += v;
             }
+            m.unconfined_with_profile = unconfined_with_profile;
         }
         Err(e) => m.errors.push(("processes", crate::error::chain(&e))),
     }
