@@ -65,6 +65,7 @@
 //! | [`triage`] | grouping denials and suggesting rules |
 //! | [`watch`] | after a load: follow the log and suggest rules for the new profiles (above `loader` and `triage`) |
 //! | [`loader`] | driving `apparmor_parser` |
+//! | `metrics` | the state and record counts as Prometheus metric families, for `aactl metrics` and `aactl exporter` (feature `metrics`, on with `cli`; above `inspect` and `log`) |
 //! | [`error`] | one-line error text with each cause once |
 //! | [`escape`] | escaping untrusted text before it is printed |
 //! | `cli` | argv, output and exit codes of `aa-status` and `aactl` (feature `cli`, on by default) |
@@ -82,6 +83,8 @@ pub mod inspect;
 pub mod label;
 pub mod loader;
 pub mod log;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod policy;
 pub mod system;
 pub mod triage;

@@ -20,6 +20,7 @@ const RANKS: &[(&str, u32)] = &[
     ("triage", 4),
     ("loader", 4),
     ("watch", 5),
+    ("metrics", 5),
     ("cli", 6),
 ];
 

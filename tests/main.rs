@@ -80,5 +80,8 @@ mod layering;
 // hostile roots: every place read or written under --root as a link out of the root,
 // a FIFO, a link to /dev/zero or a sparse file, for every command that uses it
 mod trust_hostile;
+// aactl metrics / exporter: promtool on every root, the alert rules' unit tests, a real
+// Prometheus scraping the exporter over a snapshot and a growing log
+mod metrics;
 // public functions no other part of the crate calls, used as API
 mod public_api;

@@ -103,6 +103,16 @@ or the program path it attaches to.
 .PP
 \fBaactl remove\-unknown\fR unloads the profiles that are loaded but defined by no file of
 the profile directories.
+.PP
+\fBaactl metrics\fR prints the state and the log's AppArmor records, counted, as Prometheus
+metrics (see \fBMETRICS\fR); with \fB\-\-output\fR \fIFILE\fR it replaces \fIFILE\fR
+atomically, for node_exporter's textfile collector. \fBaactl exporter\fR serves the same
+metrics over HTTP (\fI/metrics\fR on 127.0.0.1:9747 by default) for Prometheus to scrape,
+reading the state again for a scrape at most once a second and following the log to count
+records as they arrive. Both count only records the kernel sent unless
+\fB\-\-trust\-userspace\-records\fR is given. Setting them up across many hosts, alert rules
+and feeding the records into log pipelines: \fIdocs/fleet.md\fR and
+\fIcontrib/prometheus/\fR.
 "#;
 
 const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
@@ -267,6 +277,51 @@ to standard error. \fB\-\-summary\fR prints one object with \fBrecords\fR, \fBgr
 \fIdocs/triage.md\fR).
 "#;
 
+const METRICS: &str = r#".SH METRICS
+What \fBaactl metrics\fR prints and \fBaactl exporter\fR serves. Label values are escaped
+by the encoder; every family is bounded in size whatever the host or its log holds.
+.TP
+\fBapparmor_enabled\fR
+1 when AppArmor is enabled and its securityfs directory mounted, else 0 (the other state
+metrics are then left out).
+.TP
+\fBapparmor_info\fR{\fBkernel_release\fR, \fBparser_version\fR}
+Always 1; the parser version is empty under \fB\-\-root\fR.
+.TP
+\fBapparmor_policy_revision\fR
+The kernel's policy revision counter (grows on every load, replacement and removal).
+.TP
+\fBapparmor_profiles\fR{\fBnamespace\fR, \fBmode\fR}
+Loaded profiles; \fBnamespace\fR is empty for the reader's own. Modes \fBenforce\fR,
+\fBcomplain\fR, \fBkill\fR, \fBunconfined\fR and \fBprompt\fR are always present for the
+reader's namespace. At most 64 namespaces and 16 mode words, the rest as \fBother\fR.
+.TP
+\fBapparmor_processes\fR{\fBmode\fR}
+Processes by their label's mode (\fBmixed\fR for a stack in different modes), or \fBhidden\fR,
+\fBunreadable\fR or \fBinvalid\fR for a label without one.
+.TP
+\fBapparmor_processes_unconfined_with_profile\fR
+Unconfined processes whose executable has a loaded profile.
+.TP
+\fBapparmor_records_total\fR{\fBprofile\fR, \fBevent\fR, \fBclass\fR, \fBoperation\fR}
+AppArmor records sent by the kernel (all records with \fB\-\-trust\-userspace\-records\fR).
+\fBevent\fR is \fBdenied\fR, \fBallowed\fR, \fBaudit\fR, \fBkilled\fR, \fBauto\fR, \fBhint\fR,
+\fBstatus\fR or \fBerror\fR. The first 200 profiles (\fB\-\-max\-profiles\fR) keep their
+name, later ones count as \fBother\fR; \fBclass\fR and \fBoperation\fR keep 64 values each;
+past 2000 series a new combination counts under \fBother\fR: at most 2008 series.
+.TP
+\fBapparmor_records_folded_total\fR
+Records counted with a label value replaced by \fBother\fR.
+.TP
+\fBapparmor_records_unverified_total\fR{\fBprovenance\fR}
+Records not counted because the kernel did not send them: \fBtrusted\-helper\fR or
+\fBuntrusted\fR.
+.TP
+\fBapparmor_scrape_errors_total\fR{\fBstage\fR}
+Failures to read \fBenabled\fR, \fBprofiles\fR, \fBprocesses\fR, \fBrevision\fR or the
+\fBlog\fR. \fBaactl metrics\fR then exits 1 (the output is still written).
+"#;
+
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 .TP
 \fB0\fR
@@ -330,6 +385,15 @@ The same report from a snapshot taken on another machine:
 aactl \-\-root testdata/systems/debian12\-vm status
 .RE
 .fi
+.PP
+AppArmor metrics for node_exporter's textfile collector, and an exporter for Prometheus:
+.PP
+.nf
+.RS
+aactl metrics \-\-output /var/lib/prometheus/node\-exporter/apparmor.prom
+aactl exporter \-\-listen 127.0.0.1:9747
+.RE
+.fi
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -361,7 +425,8 @@ A process's executable and command name.
 "#;
 
 const SEE_ALSO: &str = r#".SH "SEE ALSO"
-\fBaa\-status\fR(8), \fBapparmor\fR(7), \fBapparmor_parser\fR(8)
+\fBaa\-status\fR(8), \fBapparmor\fR(7), \fBapparmor_parser\fR(8), \fBprometheus\fR(1),
+\fBpromtool\fR(1)
 "#;
 
 fn render_part(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
@@ -565,6 +630,7 @@ pub fn render() -> String {
     page.push_str(".SH COMMANDS\n");
     commands(&cmd, &mut page);
     page.push_str(JSON_OUTPUT);
+    page.push_str(METRICS);
     page.push_str(EXIT_STATUS);
     page.push_str(EXAMPLES);
     page.push_str(FILES);

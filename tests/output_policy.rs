@@ -72,6 +72,8 @@ fn every_subcommand_reports_a_full_stdout_once_and_exits_2() {
             "/nonexistent",
             "foo",
         ],
+        vec!["metrics", "--root", root, "--log", log],
+        vec!["metrics", "--openmetrics", "--root", root, "--no-log"],
         vec!["--help"],
         vec!["--version"],
     ];

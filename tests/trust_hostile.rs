@@ -93,6 +93,8 @@ enum Cmd {
     LogBoot,
     /// `--boot` with a triage view: the boot time is read from /proc/stat.
     LogBootSummary,
+    /// `aactl metrics`: the state and the log found under the root.
+    Metrics,
     Load,
     Replace,
     UnloadFile,
@@ -125,6 +127,7 @@ const ALL: &[Cmd] = &[
     LogWrite,
     LogBoot,
     LogBootSummary,
+    Metrics,
     Load,
     Replace,
     UnloadFile,
@@ -147,9 +150,10 @@ const STATE: &[Cmd] = &[
     Ps,
     PsJson,
     Snapshot,
+    Metrics,
 ];
 
-const LOGS: &[Cmd] = &[Log, LogSummary, LogSuggest, LogWrite, LogBoot];
+const LOGS: &[Cmd] = &[Log, LogSummary, LogSuggest, LogWrite, LogBoot, Metrics];
 
 const MODES: &[Cmd] = &[Enforce, Complain, Audit, Disable, Enable];
 
@@ -202,6 +206,7 @@ impl Cmd {
             LogSuggest => vec![os("log"), os("--suggest")],
             LogWrite => vec![os("log"), os("--suggest"), os("--write")],
             LogBoot => vec![os("log"), os("--boot")],
+            Metrics => vec![os("metrics")],
             LogBootSummary => vec![os("log"), os("--boot"), os("--summary")],
             Load => vec![os("load"), pd.into()],
             Replace => vec![os("replace"), pd.into()],

@@ -12,9 +12,11 @@ mod log;
 mod log_suggest;
 mod log_summary;
 mod log_triage;
+mod metrics;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+mod exporter;
 mod load;
 mod load_watch;
 mod loader_cmd;
@@ -93,6 +95,8 @@ pub fn command() -> Command {
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
+        .subcommand(metrics::command())
+        .subcommand(exporter::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -179,6 +183,8 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("enable", m)) => mode::run_enable(m, io),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
+        Some(("metrics", m)) => metrics::run(m, io),
+        Some(("exporter", m)) => exporter::run(m, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }
