@@ -378,6 +378,54 @@ fn denial_checks(r: &Results, t: &mut Tally) {
             )
         })(),
     );
+    t.record(
+        "loader: aactl metrics counts the kernel's records",
+        (|| {
+            let c = r.check("loader-metrics")?;
+            let o = c.out();
+            ensure(
+                c.rc == 0 && o.lines().any(|l| l == "apparmor_enabled 1"),
+                || c.describe(),
+            )?;
+            ensure(
+                o.contains("apparmor_profiles{namespace=\"\",mode=\"enforce\"}"),
+                || format!("no enforce profiles: {}", clip(&o)),
+            )?;
+            // the counter of (profile, event) summed over classes, equal to
+            // the ring buffer's records of that kind for the profile
+            let counted = |profile: &str, event: &str| -> u64 {
+                let head =
+                    format!("apparmor_records_total{{profile=\"{profile}\",event=\"{event}\",");
+                o.lines()
+                    .filter(|l| l.starts_with(&head) && l.contains("operation=\"open\""))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum::<f64>() as u64
+            };
+            let logged = |kind: &str, profile: &str| -> u64 {
+                aa_lines
+                    .iter()
+                    .filter(|l| {
+                        l.contains(&format!("apparmor=\"{kind}\""))
+                            && l.contains(&format!("profile=\"{profile}\""))
+                            && l.contains("operation=\"open\"")
+                    })
+                    .count() as u64
+            };
+            for (profile, event, kind) in [
+                ("vmdeny-enforce", "denied", "DENIED"),
+                ("vmdeny-complain", "allowed", "ALLOWED"),
+            ] {
+                let (n, want) = (counted(profile, event), logged(kind, profile));
+                ensure(want >= 1 && n == want, || {
+                    format!(
+                        "{profile}: {n} {event} counted, {want} in the ring buffer: {}",
+                        clip(&o)
+                    )
+                })?;
+            }
+            Ok(())
+        })(),
+    );
     for (id, what) in [
         ("loader-log-summary", "--summary"),
         ("loader-log-suggest", "--suggest"),

@@ -79,6 +79,7 @@ run loader-dmesg dmesg
 run loader-log $A log kernel --format json
 run loader-log-summary $A log kernel --summary
 run loader-log-suggest $A log kernel --suggest
+run loader-metrics $A metrics --log kernel
 
 # 4. remove-unknown: the test profiles (loaded from /vm/profiles) are unknown
 # to /etc/apparmor.d; those of the child namespace vmns stay unless --namespaces.
