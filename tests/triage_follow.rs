@@ -115,6 +115,36 @@ fn follow_prints_records_and_a_final_summary_on_sigint() {
     assert!(seen.iter().all(|l| !l.contains("/data/f1")), "{seen:?}");
 }
 
+/// `--follow --format json` is an NDJSON stream of records only: no closing
+/// summary object after Ctrl-C.
+#[test]
+fn follow_json_stream_holds_records_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, line(1)).unwrap(); // old content, not repeated
+    let (mut child, rx, reader) = spawn_aactl(
+        Command::new(env!("CARGO_BIN_EXE_aactl"))
+            .args(["log", "--follow", "--format", "json"])
+            .arg(&path),
+    );
+    crate::common::wait_until_following(child.0.id(), &path);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(line(2).as_bytes()).unwrap();
+    let mut seen = lines_until(&rx, "/data/f2");
+    assert!(sigint(&child.0).success());
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    for l in &seen {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v.get("version").is_some(), "not a record: {l}");
+    }
+}
+
 /// Without a source, `--follow` follows the live file of the detected
 /// place (auditd's log, not its rotated copy).
 #[test]

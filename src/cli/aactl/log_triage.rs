@@ -104,7 +104,10 @@ pub(super) fn args(cmd: Command) -> Command {
         Arg::new("follow")
             .long("follow")
             .action(ArgAction::SetTrue)
-            .help("Keep reading new records (file or journal) until Ctrl-C, then summarise"),
+            .help(
+                "Keep reading new records (file or journal) until Ctrl-C, then summarise \
+                 (with --format json the stream holds records only, unless --summary)",
+            ),
     )
     .arg(
         Arg::new("profile")
@@ -523,8 +526,10 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             }
         }
     }
+    // An NDJSON stream from --follow holds records only: a closing summary
+    // object there would be a line of another shape. Asked for, it is printed.
     if let Some(s) = &sink.summary
-        && (summary || follow)
+        && (summary || (follow && !json))
     {
         print_summary(s, json, io);
     }
