@@ -440,6 +440,22 @@ fn aactl_checks(k: &Kernel, r: &Results, t: &mut Tally, reference: Option<Report
             .and_then(|c| c.trim().parse::<u64>().ok())
             .is_some_and(|p| p <= max_stable && !stable.contains(&p))
     };
+    // Live, the installed parser is shown (the release's own); a snapshot
+    // has none, so that line and the "parser" member are left out of the
+    // comparison below.
+    t.record(
+        "aactl status shows the release's parser",
+        (|| {
+            let c = run_ok("aactl-status")?;
+            let want = format!("(policy language {}).", k.aa.as_str());
+            ensure(
+                c.out()
+                    .lines()
+                    .any(|l| l.starts_with("Parser: /sbin/apparmor_parser ") && l.ends_with(&want)),
+                || format!("no parser line for {}: {}", k.aa.as_str(), clip(&c.out())),
+            )
+        })(),
+    );
     t.record("aactl snapshot", run_ok("aactl-snapshot").map(drop));
     for (live, snap) in [
         ("aactl-status", "aactl-root-status"),
@@ -474,6 +490,7 @@ fn aactl_checks(k: &Kernel, r: &Results, t: &mut Tally, reference: Option<Report
                                     .any(|n| n > max_stable)
                             })
                             .filter(|l| !l.chars().all(|ch| matches!(ch, '-' | '+' | ' ')))
+                            .filter(|l| !l.starts_with("Parser: "))
                             .filter(|l| !ended(l))
                             .map(|l| {
                                 l.split('|')
@@ -617,7 +634,9 @@ fn strip_root(j: Json) -> Json {
     }
     match j {
         Json::Object(v) => norm(Json::Object(
-            v.into_iter().filter(|(k, _)| k != "root").collect(),
+            v.into_iter()
+                .filter(|(k, _)| k != "root" && k != "parser")
+                .collect(),
         )),
         x => x,
     }
