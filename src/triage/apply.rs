@@ -251,7 +251,9 @@ fn insert_lines(text: &str, path: &[&str], lines: &[String]) -> Result<String, I
             continue;
         }
         for part in l.lines() {
-            add.push_str(&indent);
+            if !part.is_empty() {
+                add.push_str(&indent);
+            }
             add.push_str(part);
             add.push('\n');
         }

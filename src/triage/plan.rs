@@ -310,6 +310,14 @@ impl PlanBuilder {
                 Some(d) => {
                     let top = profile.split("//").next().unwrap_or(&profile);
                     match d.find(top).and_then(|f| f.get(&profile)) {
+                        Some(p) if denied(p, &exact) => continue,
+                        Some(p) if e.cat == Category::Exec => {
+                            // any exec transition for the path settles it
+                            if missing(p, &exec_only(&exact)).is_none() {
+                                continue;
+                            }
+                            exact
+                        }
                         Some(p) => match missing(p, &exact) {
                             Some(m) => m,
                             None => continue,
@@ -355,6 +363,44 @@ impl PlanBuilder {
             proposals,
         }
     }
+}
+
+/// The exec rule reduced to its transition (`PATH ix,`).
+fn exec_only(e: &RuleEntry) -> RuleEntry {
+    let mut e = e.clone();
+    if let Rule::File(f) = &mut e.rule
+        && let Some(p) = &mut f.perms
+    {
+        p.text = "ix".into();
+    }
+    e
+}
+
+/// True when a deny rule of `p` covers `rule` (the user decided already).
+fn denied(p: &ResolvedProfile, rule: &RuleEntry) -> bool {
+    if !p.rules.iter().any(|r| r.quals.access == Some(Access::Deny)) {
+        return false;
+    }
+    let mut only = p.clone();
+    only.children.clear();
+    only.rules.retain(|r| r.quals.access == Some(Access::Deny));
+    for r in &mut only.rules {
+        r.quals.access = None;
+    }
+    let probe = match &rule.rule {
+        // a deny rule of an exec names only `x`
+        Rule::File(f) if f.perms.as_ref().is_some_and(|w| w.text.contains('x')) => {
+            let mut e = rule.clone();
+            if let Rule::File(f) = &mut e.rule
+                && let Some(w) = &mut f.perms
+            {
+                w.text = "ix".into();
+            }
+            e
+        }
+        _ => rule.clone(),
+    };
+    super::ondisk::allows(&only, &probe)
 }
 
 /// FNV-1a (64 bits) over the parts, each followed by a 0 byte.

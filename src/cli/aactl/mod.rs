@@ -24,6 +24,7 @@ mod remove_unknown;
 mod render;
 mod snapshot;
 pub mod status;
+mod triage;
 
 pub use crate::cli::exit::{CliError, Exit};
 
@@ -84,6 +85,7 @@ pub fn command() -> Command {
         .subcommand(snapshot::command())
         .subcommand(check::command())
         .subcommand(log::command())
+        .subcommand(triage::command())
         .subcommand(load::command())
         .subcommand(load::replace_command())
         .subcommand(load::unload_command())
@@ -169,6 +171,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("ps", m)) => ps::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
+        Some(("triage", m)) => triage::run(m, io),
         Some(("load", m)) => load::run(m, io),
         Some(("replace", m)) => load::run_replace(m, io),
         Some(("unload", m)) => load::run_unload(m, io),
