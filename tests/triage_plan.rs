@@ -136,7 +136,13 @@ fn the_plan_lists_candidates_most_specific_first() {
 fn answers_are_written_into_their_blocks() {
     let (t, dir) = fixture();
     let mut p = plan(&dir);
-    answer(&mut p, CUPSD, "a.ppd", "allow", Some("/etc/cups/ppd/*.ppd w,"));
+    answer(
+        &mut p,
+        CUPSD,
+        "a.ppd",
+        "allow",
+        Some("/etc/cups/ppd/*.ppd w,"),
+    );
     answer(
         &mut p,
         CUPSD,
@@ -146,8 +152,20 @@ fn answers_are_written_into_their_blocks() {
     );
     answer(&mut p, CUPSD, "/usr/bin/a", "inherit", None);
     answer(&mut p, CUPSD, "/usr/bin/b", "child", None);
-    answer(&mut p, CUPSD, "/usr/bin/c", "profile", Some("/usr/bin/c px,"));
-    answer(&mut p, &format!("{CUPSD}//hat"), "/var/hat/log", "allow", None);
+    answer(
+        &mut p,
+        CUPSD,
+        "/usr/bin/c",
+        "profile",
+        Some("/usr/bin/c px,"),
+    );
+    answer(
+        &mut p,
+        &format!("{CUPSD}//hat"),
+        "/var/hat/log",
+        "allow",
+        None,
+    );
     answer(&mut p, &format!("{CUPSD}//newhat"), "/srv/x", "allow", None);
     answer(&mut p, CUPSD, "sys_admin", "deny", None);
     answer(&mut p, CUPSD, "net_admin", "ignore", None);
@@ -209,11 +227,7 @@ fn answers_are_written_into_their_blocks() {
         .iter()
         .map(|p| p["candidates"][0].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        left,
-        ["capability net_admin,", "/etc/shadow r,"],
-        "{again}"
-    );
+    assert_eq!(left, ["capability net_admin,", "/etc/shadow r,"], "{again}");
     // --trust-userspace-records writes the untrusted one too
     answer(&mut again, CUPSD, "/etc/shadow", "allow", None);
     let (code, _, err) = apply(&dir, &again, &["--trust-userspace-records"]);
@@ -227,7 +241,13 @@ fn local_writes_top_level_rules_to_the_override() {
     let (_t, dir) = fixture();
     let mut p = plan(&dir);
     answer(&mut p, CUPSD, "net_admin", "allow", None);
-    answer(&mut p, &format!("{CUPSD}//hat"), "/var/hat/log", "allow", None);
+    answer(
+        &mut p,
+        &format!("{CUPSD}//hat"),
+        "/var/hat/log",
+        "allow",
+        None,
+    );
     let (code, _, err) = apply(&dir, &p, &["--local"]);
     assert_eq!(code, 0, "{err}");
     let local = std::fs::read_to_string(dir.join("local/usr.sbin.cupsd")).unwrap();
@@ -244,11 +264,17 @@ fn local_writes_top_level_rules_to_the_override() {
 fn bad_answers_name_the_proposal() {
     let (_t, dir) = fixture();
     let mut p = plan(&dir);
-    let id = find(&mut p, CUPSD, "a.ppd")["id"].as_str().unwrap().to_owned();
+    let id = find(&mut p, CUPSD, "a.ppd")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     answer(&mut p, CUPSD, "a.ppd", "allow", Some("/ w,"));
     let (code, _, err) = apply(&dir, &p, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains(&id) && err.contains("not one of the candidates"), "{err}");
+    assert!(
+        err.contains(&id) && err.contains("not one of the candidates"),
+        "{err}"
+    );
 
     let mut p = plan(&dir);
     answer(&mut p, CUPSD, "a.ppd", "child", None);
@@ -257,7 +283,13 @@ fn bad_answers_name_the_proposal() {
     assert!(err.contains("only for exec proposals"), "{err}");
 
     let mut p = plan(&dir);
-    answer(&mut p, CUPSD, "/usr/bin/a", "profile", Some("/usr/bin/a Ux,"));
+    answer(
+        &mut p,
+        CUPSD,
+        "/usr/bin/a",
+        "profile",
+        Some("/usr/bin/a Ux,"),
+    );
     let (code, _, err) = apply(&dir, &p, &[]);
     assert_eq!(code, 2);
     assert!(err.contains("does not match the chosen rule"), "{err}");
@@ -273,4 +305,126 @@ fn bad_answers_name_the_proposal() {
         std::fs::read_to_string(common::repo().join("testdata/triage/profiles/usr.sbin.cupsd"))
             .unwrap();
     assert_eq!(prof, orig);
+}
+
+/// A fake root with a profile directory (ABI 3.0 and 4.0), a binary and a
+/// `#!/bin/sh` script.
+fn fake_root() -> tempfile::TempDir {
+    let r = tempfile::tempdir().unwrap();
+    let d = r.path().join("etc/apparmor.d");
+    std::fs::create_dir_all(d.join("abi")).unwrap();
+    std::fs::create_dir_all(d.join("abstractions")).unwrap();
+    std::fs::write(d.join("abi/3.0"), "").unwrap();
+    std::fs::write(d.join("abi/4.0"), "").unwrap();
+    std::fs::create_dir_all(r.path().join("usr/bin")).unwrap();
+    std::fs::copy("/bin/true", r.path().join("usr/bin/tool")).unwrap();
+    std::os::unix::fs::symlink("tool", r.path().join("usr/bin/tool-link")).unwrap();
+    r
+}
+
+#[test]
+fn autodep_writes_a_starting_profile() {
+    let r = fake_root();
+    let root = r.path().to_str().unwrap();
+    // a link is followed to the real program
+    let (code, _, err) = common::aactl(&["--root", root, "autodep", "/usr/bin/tool-link"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(r.path().join("etc/apparmor.d/usr.bin.tool")).unwrap();
+    assert_eq!(
+        text,
+        "abi <abi/4.0>,\n\ninclude <tunables/global>\n\n/usr/bin/tool flags=(complain) {\n  include <abstractions/base>\n\n  /usr/bin/tool mr,\n\n  include if exists <local/usr.bin.tool>\n}\n"
+    );
+    assert!(apparmor::policy::parse_str(&text, apparmor::diag::FileId(0)).is_ok());
+    // never overwritten
+    let (code, _, err) = common::aactl(&["--root", root, "autodep", "/usr/bin/tool"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("exists; not overwritten"), "{err}");
+    // a script: the interpreter's abstraction, the interpreter, the script
+    common::install_script(&r.path().join("usr/bin/hello"), "#!/bin/sh\necho hi\n");
+    let (code, out, err) =
+        common::aactl(&["--root", root, "autodep", "--dry-run", "/usr/bin/hello"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "abi <abi/4.0>,\n\ninclude <tunables/global>\n\n/usr/bin/hello flags=(complain) {\n  include <abstractions/base>\n  include <abstractions/bash>\n\n  /bin/sh ix,\n  /usr/bin/hello r,\n\n  include if exists <local/usr.bin.hello>\n}\n"
+    );
+    assert!(!r.path().join("etc/apparmor.d/usr.bin.hello").exists());
+    let (code, _, err) = common::aactl(&["--root", root, "autodep", "/usr/bin/missing"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/usr/bin/missing: not found"), "{err}");
+}
+
+/// genprof with a fake apparmor_parser (records its arguments) and a program
+/// that logs its own denial: plan first, then answers, then enforce.
+#[test]
+fn genprof_loads_runs_reviews_and_enforces() {
+    let r = fake_root();
+    let root = r.path().to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let calls = tmp.path().join("calls");
+    let parser = crate::loader::fake_parser(
+        tmp.path(),
+        &format!("echo \"$@\" >> {}\nexit 0", calls.display()),
+    );
+    let fs = crate::loader_cli::fake_apparmorfs();
+    let log = tmp.path().join("audit.log");
+    std::fs::write(&log, "").unwrap();
+    // the program: logs a kernel-style denial for its profile, stamped now
+    common::install_script(
+        &r.path().join("usr/bin/app"),
+        &format!(
+            "#!/bin/sh\necho \"type=AVC msg=audit($(date +%s).000:1): apparmor=\\\"ALLOWED\\\" operation=\\\"open\\\" profile=\\\"/usr/bin/app\\\" name=\\\"/etc/app.conf\\\" pid=$$ comm=\\\"app\\\" requested_mask=\\\"r\\\" denied_mask=\\\"r\\\" fsuid=0 ouid=1\" >> {}\n",
+            log.display()
+        ),
+    );
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--root",
+            root,
+            "genprof",
+            "--parser",
+            parser.to_str().unwrap(),
+            "--apparmorfs",
+            fs.path().to_str().unwrap(),
+            "--file",
+            log.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push("--run".into());
+        v.push("/usr/bin/app".into());
+        v
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        common::aactl(&a)
+    };
+    let (code, out, err) = run(args(&["--json"]));
+    assert_eq!(code, 0, "{err}");
+    let profile = r.path().join("etc/apparmor.d/usr.bin.app");
+    assert!(
+        std::fs::read_to_string(&profile)
+            .unwrap()
+            .contains("flags=(complain)")
+    );
+    let mut plan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["proposals"].as_array().unwrap().len(), 1, "{plan}");
+    plan["proposals"][0]["action"] = "allow".into();
+    let answers = tmp.path().join("answers.json");
+    std::fs::write(&answers, plan.to_string()).unwrap();
+    let (code, out, err) = run(args(&["--answers", answers.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("+  /etc/app.conf r,\n"), "{out}");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(!text.contains("complain"), "{text}");
+    assert!(text.contains("  /etc/app.conf r,\n"), "{text}");
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    // replace (new profile), complain (second run), enforce
+    assert_eq!(
+        calls.lines().filter(|l| l.contains("--replace")).count(),
+        3,
+        "{calls}"
+    );
 }

@@ -234,7 +234,8 @@ fn close_of(text: &str, p: &Profile) -> Option<(usize, String)> {
 /// profile `path` (`["top", "hat"]`).
 fn insert_lines(text: &str, path: &[&str], lines: &[String]) -> Result<String, InsertError> {
     let ast = crate::policy::parse_str(text, crate::diag::FileId(0)).ast;
-    let mut p = find_in(&ast.items, path[0]).ok_or_else(|| InsertError::NotFound(path[0].into()))?;
+    let mut p =
+        find_in(&ast.items, path[0]).ok_or_else(|| InsertError::NotFound(path[0].into()))?;
     for (i, n) in path.iter().enumerate().skip(1) {
         p = p
             .children()
@@ -242,7 +243,8 @@ fn insert_lines(text: &str, path: &[&str], lines: &[String]) -> Result<String, I
             .find(|c| c.name.value() == *n)
             .ok_or_else(|| InsertError::NotFound(path[..=i].join("//")))?;
     }
-    let (close, indent) = close_of(text, p).ok_or_else(|| InsertError::NotFound(path.join("//")))?;
+    let (close, indent) =
+        close_of(text, p).ok_or_else(|| InsertError::NotFound(path.join("//")))?;
     let block = &text[p.span.start as usize..close];
     let mut add = String::new();
     for l in lines {

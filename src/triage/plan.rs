@@ -608,8 +608,11 @@ impl Abstractions {
                         let Ok(re) = regex::Regex::new(&glob_regex(&path.text)) else {
                             continue;
                         };
-                        let mut set: BTreeSetChars =
-                            perms.text.chars().filter(|c| "mrwalk".contains(*c)).collect();
+                        let mut set: BTreeSetChars = perms
+                            .text
+                            .chars()
+                            .filter(|c| "mrwalk".contains(*c))
+                            .collect();
                         if set.contains(&'w') {
                             set.insert('a');
                         }

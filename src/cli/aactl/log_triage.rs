@@ -474,7 +474,16 @@ pub(super) fn collect_plan(
     extra: Option<(u64, String)>,
     io: &mut Io<'_>,
 ) -> Result<(crate::triage::plan::PlanBuilder, bool), CliError> {
-    let explicit = sources(m);
+    // genprof's positional argument is the program, not a log source
+    let explicit = if extra.is_some() {
+        let mut v = Vec::new();
+        for p in m.get_many::<PathBuf>("file").into_iter().flatten() {
+            v.push(Source::File(p.clone()));
+        }
+        (!v.is_empty()).then_some(v)
+    } else {
+        sources(m)
+    };
     let journal_only = explicit
         .as_ref()
         .is_some_and(|v| v.iter().all(|s| matches!(s, Source::Journal(_))));

@@ -15,6 +15,7 @@ mod log_triage;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+mod genprof;
 mod load;
 mod load_watch;
 mod loader_cmd;
@@ -86,6 +87,8 @@ pub fn command() -> Command {
         .subcommand(check::command())
         .subcommand(log::command())
         .subcommand(triage::command())
+        .subcommand(genprof::autodep_command())
+        .subcommand(genprof::genprof_command())
         .subcommand(load::command())
         .subcommand(load::replace_command())
         .subcommand(load::unload_command())
@@ -172,6 +175,8 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
         Some(("triage", m)) => triage::run(m, io),
+        Some(("autodep", m)) => genprof::run_autodep(m, io),
+        Some(("genprof", m)) => genprof::run_genprof(m, io),
         Some(("load", m)) => load::run(m, io),
         Some(("replace", m)) => load::run_replace(m, io),
         Some(("unload", m)) => load::run_unload(m, io),

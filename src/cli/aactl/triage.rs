@@ -113,7 +113,9 @@ pub(super) fn build_plan(
     let parser = super::log_triage::target_parser(m);
     let (builder, unreadable) =
         super::log_triage::collect_plan(m, sys, PlanBuilder::for_parser(parser), extra, io)?;
-    let mut disk = dir.is_dir().then(|| OnDisk::new_in(sys.root(), dir.clone()));
+    let mut disk = dir
+        .is_dir()
+        .then(|| OnDisk::new_in(sys.root(), dir.clone()));
     let abstractions = Abstractions::load(sys.root(), &dir);
     Ok((builder.finish(disk.as_mut(), &abstractions), unreadable))
 }
@@ -214,8 +216,8 @@ pub(super) fn apply_answers(
 ) -> Result<Exit, CliError> {
     let path = m.get_one::<PathBuf>("answers").cloned().unwrap_or_default();
     let text = read_answers(&path)?;
-    let answers = parse_answers(&text)
-        .map_err(|e| CliError(format!("--answers {}: {e}", path.display())))?;
+    let answers =
+        parse_answers(&text).map_err(|e| CliError(format!("--answers {}: {e}", path.display())))?;
     let mut chosen = choose(plan, &answers)
         .map_err(|e| CliError(format!("--answers {}: {e}", path.display())))?;
     if !m.get_flag("trust-userspace-records") {
