@@ -113,6 +113,22 @@ records as they arrive. Both count only records the kernel sent unless
 \fB\-\-trust\-userspace\-records\fR is given. Setting them up across many hosts, alert rules
 and feeding the records into log pipelines: \fIdocs/fleet.md\fR and
 \fIcontrib/prometheus/\fR.
+.PP
+\fBaactl triage\fR reads records as \fBaactl log\fR does and prints the review plan: one
+proposal per distinct access the profiles on disk do not allow yet, with its records and the
+candidate rules, most specific first (\fB\-\-json\fR: the document in \fBJSON OUTPUT\fR).
+\fB\-\-answers\fR \fIFILE\fR applies that document with the answers filled in: exactly the
+chosen rules are written, each inside the block of its profile, hat or child (or a
+top\-level profile's into its \fIlocal/\fR override with \fB\-\-local\fR), after a unified
+diff; \fB\-\-dry\-run\fR shows the diff only, \fB\-\-reload\fR reloads the changed files.
+.PP
+\fBaactl autodep\fR \fIPROGRAM\fR writes a starting profile in complain mode (newest ABI of
+the profile directory, \fItunables/global\fR, \fIabstractions/base\fR, for a \fB#!\fR
+script the interpreter's abstraction and the interpreter); an existing file is never
+overwritten. \fBaactl genprof\fR \fIPROGRAM\fR [\fB\-\-\fR \fIARGS\fR] writes or switches
+the profile to complain mode, loads it, runs the program (or waits for Enter), builds the
+plan over the records logged for it since, and with \fB\-\-answers\fR applies them and
+switches the profile to enforce mode.
 "#;
 
 const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
@@ -275,6 +291,28 @@ to standard error. \fB\-\-summary\fR prints one object with \fBrecords\fR, \fBgr
 \fBoverflow_records\fR; \fB\-\-suggest\fR one object with \fBprofiles\fR,
 \fBuntrusted_profiles\fR (rules only untrusted records support) and \fBno_rule\fR (all in
 \fIdocs/triage.md\fR).
+.SS "aactl triage \-\-json (the review plan)"
+One object: \fBschema\fR (\fB1\fR), \fBkind\fR (\fBtriage\-plan\fR) and \fBproposals\fR,
+one per distinct access the profiles on disk do not allow yet, sorted by profile and kind.
+A proposal has \fBid\fR (16 hex digits, the same for the same access in a later run),
+\fBprofile\fR (\fIa//hat\fR for a hat or child: its rule is written inside that block),
+\fBkind\fR (\fBfile\fR, \fBexec\fR, \fBcapability\fR, \fBnetwork\fR, \fBdbus\fR,
+\fBsignal\fR, \fBptrace\fR, \fBmount\fR, \fBunix\fR, ...), \fBrecords\fR (\fBcount\fR,
+\fBuntrusted\fR, \fBfirst\fR, \fBlast\fR and up to three \fBsamples\fR with \fBevent\fR,
+\fBoperation\fR, \fBtarget\fR, \fBmask\fR, \fBcomm\fR, \fBpid\fR, \fBtime\fR,
+\fBprovenance\fR and \fBsource\fR), \fBcandidates\fR (rule texts, most specific first:
+the exact rule, for an owner access the rule without \fBowner\fR, globbed paths with and
+without the extension, then \fBinclude <abstractions/X>\fR for each abstraction that
+allows the access; for \fBexec\fR: \fBmrix\fR, \fBCx \-> NAME\fR, \fBcx \-> NAME\fR,
+\fBPx\fR, \fBpx\fR, \fBUx\fR, \fBux\fR, the upper\-case forms scrubbing the environment),
+\fBchild\fR (exec: the child profile's name), \fBaction\fR and \fBrule\fR (both
+\fBnull\fR). For \fB\-\-answers\fR set \fBaction\fR to \fBallow\fR, \fBdeny\fR or
+\fBignore\fR, or for exec to \fBinherit\fR, \fBchild\fR, \fBprofile\fR or
+\fBunconfined\fR, and \fBrule\fR to one of the candidates (\fBnull\fR: the first that fits
+the action). Only \fBid\fR, \fBaction\fR and \fBrule\fR are read; an id not in the current
+plan, a rule not among the candidates, or an exec action on another kind is an error naming
+the id, and nothing is written. A proposal only untrusted records support is not written
+without \fB\-\-trust\-userspace\-records\fR.
 "#;
 
 const METRICS: &str = r#".SH METRICS

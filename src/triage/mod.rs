@@ -10,16 +10,23 @@
 //!   ([`Suggestions`]);
 //! - [`ondisk`]: the profiles on disk, and whether they already allow a rule;
 //! - [`generalize`]: rewriting paths with tunables (`--generalize`);
+//! - [`plan`]: the review plan of `aactl triage` (one proposal per access,
+//!   with candidate rules);
+//! - [`autodep`]: a starting profile for a program (`aactl autodep`);
+//! - [`apply`]: answers to a plan, written into profile blocks;
 //! - [`write`](mod@write): appending to `local/NAME` overrides, atomically, with a diff;
 //! - [`follow`]: sources that follow a file across rotation, or the journal
 //!   by cursor (`--follow`).
 
+pub mod apply;
+pub mod autodep;
 pub mod classify;
 pub mod filter;
 pub mod follow;
 pub mod generalize;
 pub mod group;
 pub mod ondisk;
+pub mod plan;
 pub mod suggest;
 pub mod write;
 

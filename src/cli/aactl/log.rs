@@ -17,7 +17,7 @@ pub(super) fn command() -> Command {
     super::log_triage::args(command_base())
 }
 
-fn command_base() -> Command {
+pub(super) fn command_base() -> Command {
     Command::new("log")
         .about("Read AppArmor audit records from logs, the journal or the kernel ring buffer")
         .long_about(

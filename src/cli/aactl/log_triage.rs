@@ -27,6 +27,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Adds the triage options to the `aactl log` command.
 pub(super) fn args(cmd: Command) -> Command {
+    filter_args(view_args(cmd))
+}
+
+/// The filters every triage view shares (`--profile`, `--operation`,
+/// `--class`, `--mode`, `--pid`, `--comm`, and `--since`/`--until`/`--boot`
+/// for files), added to a command that has `aactl log`'s source options.
+pub(super) fn filter_args(cmd: Command) -> Command {
     cmd.mut_arg("since", |a| {
         a.help("Entries since TIME: journalctl syntax for the journal; for files @EPOCH, YYYY-MM-DD[ HH:MM[:SS]] (UTC), today, -2h, \"3 days ago\"")
     })
@@ -35,6 +42,50 @@ pub(super) fn args(cmd: Command) -> Command {
         a.help("Only this boot (default the current one; another as --boot=ID, journal only); for files, records since the host's boot")
     })
     .arg(
+        Arg::new("profile")
+            .long("profile")
+            .value_name("REGEX")
+            .help("Only records of profiles matching REGEX"),
+    )
+    .arg(
+        Arg::new("operation")
+            .long("operation")
+            .value_name("OP")
+            .action(ArgAction::Append)
+            .help("Only this operation (repeatable)"),
+    )
+    .arg(
+        Arg::new("class")
+            .long("class")
+            .value_name("CLASS")
+            .action(ArgAction::Append)
+            .help("Only this class: file, net, cap, … or exec, network, capability, … (repeatable)"),
+    )
+    .arg(
+        Arg::new("mode")
+            .long("mode")
+            .value_name("MODE")
+            .help("denied, allowed, audit or all (comma list; default denied,allowed)"),
+    )
+    .arg(
+        Arg::new("pid")
+            .long("pid")
+            .value_name("PID")
+            .action(ArgAction::Append)
+            .value_parser(clap::value_parser!(u64))
+            .help("Only this pid (repeatable)"),
+    )
+    .arg(
+        Arg::new("comm")
+            .long("comm")
+            .value_name("COMM")
+            .action(ArgAction::Append)
+            .help("Only this command name (repeatable)"),
+    )
+}
+
+fn view_args(cmd: Command) -> Command {
+    cmd    .arg(
         Arg::new("summary")
             .long("summary")
             .action(ArgAction::SetTrue)
@@ -108,47 +159,6 @@ pub(super) fn args(cmd: Command) -> Command {
                 "Keep reading new records (file or journal) until Ctrl-C, then summarise \
                  (with --format json the stream holds records only, unless --summary)",
             ),
-    )
-    .arg(
-        Arg::new("profile")
-            .long("profile")
-            .value_name("REGEX")
-            .help("Only records of profiles matching REGEX"),
-    )
-    .arg(
-        Arg::new("operation")
-            .long("operation")
-            .value_name("OP")
-            .action(ArgAction::Append)
-            .help("Only this operation (repeatable)"),
-    )
-    .arg(
-        Arg::new("class")
-            .long("class")
-            .value_name("CLASS")
-            .action(ArgAction::Append)
-            .help("Only this class: file, net, cap, … or exec, network, capability, … (repeatable)"),
-    )
-    .arg(
-        Arg::new("mode")
-            .long("mode")
-            .value_name("MODE")
-            .help("denied, allowed, audit or all (comma list; default denied,allowed)"),
-    )
-    .arg(
-        Arg::new("pid")
-            .long("pid")
-            .value_name("PID")
-            .action(ArgAction::Append)
-            .value_parser(clap::value_parser!(u64))
-            .help("Only this pid (repeatable)"),
-    )
-    .arg(
-        Arg::new("comm")
-            .long("comm")
-            .value_name("COMM")
-            .action(ArgAction::Append)
-            .help("Only this command name (repeatable)"),
     )
 }
 
@@ -313,6 +323,7 @@ struct Sink {
     filter: RecordFilter,
     summary: Option<Summary>,
     suggest: Option<Suggestions>,
+    plan: Option<crate::triage::plan::PlanBuilder>,
     list: bool,
     json: bool,
     /// Flush after every record (`--follow`).
@@ -332,6 +343,9 @@ impl Sink {
         }
         if let Some(s) = &mut self.suggest {
             s.add(r, &profiles);
+        }
+        if let Some(p) = &mut self.plan {
+            p.add(r, &profiles);
         }
         if self.list && !self.closed {
             let res = if self.json {
@@ -368,7 +382,7 @@ fn read_all(
 /// The release `--suggest` writes for: `--parser-version`, else the
 /// installed apparmor_parser's (found as the loader commands find it), else
 /// [`ParserVersion::LATEST`].
-fn target_parser(m: &ArgMatches) -> ParserVersion {
+pub(super) fn target_parser(m: &ArgMatches) -> ParserVersion {
     if let Some(v) = m.get_one::<ParserVersion>("parser-version") {
         return *v;
     }
@@ -379,6 +393,128 @@ fn target_parser(m: &ArgMatches) -> ParserVersion {
                 .parser_version()
         })
         .unwrap_or(ParserVersion::LATEST)
+}
+
+/// Reads the given sources (or, with none, the first place of this host
+/// that holds records) into `sink`; true when one could not be opened or
+/// read (reported on stderr).
+fn read_sources(
+    explicit: Option<Vec<Source>>,
+    m: &ArgMatches,
+    sys: &System,
+    opts: &ReaderOptions,
+    sink: &mut Sink,
+    io: &mut Io<'_>,
+) -> bool {
+    let mut unreadable = false;
+    match explicit {
+        Some(v) => {
+            for s in &v {
+                match open(s, sys) {
+                    Ok(src) => {
+                        let (_, err) = read_all(src, opts, sink, io);
+                        if let Some(e) = err {
+                            let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
+                            unreadable = true;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
+                        unreadable = true;
+                    }
+                }
+            }
+        }
+        None => {
+            let mut d = detect(sys);
+            for c in &mut d.candidates {
+                if let Source::Journal(q) = &mut c.0 {
+                    *q = journal_query(m);
+                }
+            }
+            let mut tried = Vec::new();
+            let mut found: Option<String> = None;
+            for (s, why) in &d.candidates {
+                if found.as_ref().is_some_and(|g| g != why) {
+                    break;
+                }
+                match open(s, sys) {
+                    Ok(src) => {
+                        let (n, err) = read_all(src, opts, sink, io);
+                        tried.push((
+                            s.describe(),
+                            match err {
+                                Some(e) => format!("{n} AppArmor records, then error: {e}"),
+                                None => format!("{n} AppArmor records"),
+                            },
+                        ));
+                        if n > 0 {
+                            found = Some(why.clone());
+                        }
+                    }
+                    Err(e) => tried.push((s.describe(), format!("cannot read: {}", chain(&e)))),
+                }
+            }
+            if found.is_none() {
+                for (i, l) in d.explain_empty(&tried).lines().enumerate() {
+                    let lead = if i == 0 { "aactl: " } else { "" };
+                    let _ = writeln!(io.err, "{lead}{}", escape_str(l));
+                }
+            }
+        }
+    }
+    unreadable
+}
+
+/// Reads the records `aactl triage` names (sources, filters and time
+/// options as `aactl log`) into `builder`, with `extra` applied after the
+/// filters (genprof: only records after its start); true when a source could
+/// not be read.
+pub(super) fn collect_plan(
+    m: &ArgMatches,
+    sys: &System,
+    builder: crate::triage::plan::PlanBuilder,
+    extra: Option<(u64, String)>,
+    io: &mut Io<'_>,
+) -> Result<(crate::triage::plan::PlanBuilder, bool), CliError> {
+    // genprof's positional argument is the program, not a log source
+    let explicit = if extra.is_some() {
+        let mut v = Vec::new();
+        for p in m.get_many::<PathBuf>("file").into_iter().flatten() {
+            v.push(Source::File(p.clone()));
+        }
+        (!v.is_empty()).then_some(v)
+    } else {
+        sources(m)
+    };
+    let journal_only = explicit
+        .as_ref()
+        .is_some_and(|v| v.iter().all(|s| matches!(s, Source::Journal(_))));
+    let mut filter = build_filter(m, sys, journal_only)?;
+    if let Some((since, profile)) = extra {
+        filter.since = Some(filter.since.map_or(since, |s| s.max(since)));
+        let re = format!("^{}(//.*)?$", regex::escape(&profile));
+        filter.profile = regex::Regex::new(&re).ok();
+    }
+    let mut sink = Sink {
+        filter,
+        summary: None,
+        suggest: None,
+        plan: Some(builder),
+        list: false,
+        json: false,
+        flush: false,
+        kept: 0,
+        closed: false,
+    };
+    let opts = ReaderOptions {
+        keep_invalid: false,
+        group: !m.get_flag("no-group"),
+        threads: m.get_one::<usize>("threads").copied().unwrap_or(0),
+        ..ReaderOptions::default()
+    };
+    let unreadable = read_sources(explicit, m, sys, &opts, &mut sink, io);
+    Ok((sink.plan.take().unwrap_or_default(), unreadable))
 }
 
 /// Runs the triage views of `aactl log`.
@@ -397,6 +533,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         filter,
         summary: (summary || follow).then(Summary::default),
         suggest: suggest.then(|| Suggestions::for_parser(target_parser(m))),
+        plan: None,
         list: (!summary && !suggest) || follow,
         json,
         flush: follow,
@@ -469,62 +606,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             unreadable = true;
         }
     } else {
-        match explicit {
-            Some(v) => {
-                for s in &v {
-                    match open(s, &sys) {
-                        Ok(src) => {
-                            let (_, err) = read_all(src, &opts, &mut sink, io);
-                            if let Some(e) = err {
-                                let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
-                                unreadable = true;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
-                            unreadable = true;
-                        }
-                    }
-                }
-            }
-            None => {
-                let mut d = detect(&sys);
-                for c in &mut d.candidates {
-                    if let Source::Journal(q) = &mut c.0 {
-                        *q = journal_query(m);
-                    }
-                }
-                let mut tried = Vec::new();
-                let mut found: Option<String> = None;
-                for (s, why) in &d.candidates {
-                    if found.as_ref().is_some_and(|g| g != why) {
-                        break;
-                    }
-                    match open(s, &sys) {
-                        Ok(src) => {
-                            let (n, err) = read_all(src, &opts, &mut sink, io);
-                            tried.push((
-                                s.describe(),
-                                match err {
-                                    Some(e) => format!("{n} AppArmor records, then error: {e}"),
-                                    None => format!("{n} AppArmor records"),
-                                },
-                            ));
-                            if n > 0 {
-                                found = Some(why.clone());
-                            }
-                        }
-                        Err(e) => tried.push((s.describe(), format!("cannot read: {}", chain(&e)))),
-                    }
-                }
-                if found.is_none() {
-                    for (i, l) in d.explain_empty(&tried).lines().enumerate() {
-                        let lead = if i == 0 { "aactl: " } else { "" };
-                        let _ = writeln!(io.err, "{lead}{}", escape_str(l));
-                    }
-                }
-            }
-        }
+        unreadable |= read_sources(explicit, m, &sys, &opts, &mut sink, io);
     }
     // An NDJSON stream from --follow holds records only: a closing summary
     // object there would be a line of another shape. Asked for, it is printed.

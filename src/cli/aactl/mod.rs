@@ -17,6 +17,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 mod exporter;
+mod genprof;
 mod load;
 mod load_watch;
 mod loader_cmd;
@@ -26,6 +27,7 @@ mod remove_unknown;
 mod render;
 mod snapshot;
 pub mod status;
+mod triage;
 
 pub use crate::cli::exit::{CliError, Exit};
 
@@ -86,6 +88,9 @@ pub fn command() -> Command {
         .subcommand(snapshot::command())
         .subcommand(check::command())
         .subcommand(log::command())
+        .subcommand(triage::command())
+        .subcommand(genprof::autodep_command())
+        .subcommand(genprof::genprof_command())
         .subcommand(load::command())
         .subcommand(load::replace_command())
         .subcommand(load::unload_command())
@@ -173,6 +178,9 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("ps", m)) => ps::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
+        Some(("triage", m)) => triage::run(m, io),
+        Some(("autodep", m)) => genprof::run_autodep(m, io),
+        Some(("genprof", m)) => genprof::run_genprof(m, io),
         Some(("load", m)) => load::run(m, io),
         Some(("replace", m)) => load::run_replace(m, io),
         Some(("unload", m)) => load::run_unload(m, io),

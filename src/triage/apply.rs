@@ -1,0 +1,379 @@
+//! Applying an answered review plan: [`choose`] checks the answers against
+//! the current plan and turns them into rule lines per profile;
+//! [`plan_profile_file`] writes those lines into a profile file's text,
+//! inside the block of the profile, hat or child they belong to (a missing
+//! hat block is created, and so is the child profile of a `Cx -> NAME`
+//! transition), keeping the file's comments and layout.
+
+use super::plan::{Action, Plan, Proposal, exec_letter_of};
+use crate::policy::ast::{Item, Profile};
+use serde::Deserialize;
+
+/// Errors in an answers document.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AnswerError {
+    /// Not a plan document.
+    #[error("not a triage plan: {0}")]
+    Document(String),
+    /// An answer's id is not in the current plan.
+    #[error("{id}: no such proposal in the current plan (the log or the profiles changed?)")]
+    UnknownId {
+        /// The id.
+        id: String,
+    },
+    /// The chosen rule is not one of the proposal's candidates.
+    #[error("{id}: rule {rule:?} is not one of the candidates")]
+    NotCandidate {
+        /// The id.
+        id: String,
+        /// The rule given.
+        rule: String,
+    },
+    /// The action does not fit the proposal's kind or the chosen rule.
+    #[error("{id}: action {action} {why}")]
+    Action {
+        /// The id.
+        id: String,
+        /// The action.
+        action: String,
+        /// Why not.
+        why: String,
+    },
+}
+
+/// One answer as read back (only `id`, `action` and `rule` are used; the
+/// other fields of the plan may be left in or removed).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Answer {
+    /// The proposal's id.
+    pub id: String,
+    /// What to do (`null`: nothing).
+    #[serde(default)]
+    pub action: Option<Action>,
+    /// The chosen candidate (`null`: the first fitting the action).
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AnswerDoc {
+    #[serde(default)]
+    kind: Option<String>,
+    proposals: Vec<Answer>,
+}
+
+/// Parses an answers document (a plan with `action` and `rule` filled in).
+///
+/// # Errors
+/// [`AnswerError::Document`] when the JSON is not a plan.
+pub fn parse_answers(text: &str) -> Result<Vec<Answer>, AnswerError> {
+    let doc: AnswerDoc =
+        serde_json::from_str(text).map_err(|e| AnswerError::Document(e.to_string()))?;
+    if let Some(k) = &doc.kind
+        && k != super::plan::PLAN_KIND
+    {
+        return Err(AnswerError::Document(format!(
+            "kind is {k:?}, not {:?}",
+            super::plan::PLAN_KIND
+        )));
+    }
+    Ok(doc.proposals)
+}
+
+/// One rule to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    /// The proposal.
+    pub id: String,
+    /// The profile (`a`, `a//hat`).
+    pub profile: String,
+    /// The rule line (`deny ` included).
+    pub rule: String,
+    /// A child profile this rule transitions to (`Cx -> NAME`): created in
+    /// the profile when missing, allowed to map the program.
+    pub child: Option<(String, String)>,
+    /// Only records of unverified senders support it.
+    pub untrusted: bool,
+}
+
+/// Checks `answers` against `plan` and returns the rules to write, in plan
+/// order. An answer without action, or `ignore`, gives nothing.
+///
+/// # Errors
+/// [`AnswerError`] naming the first answer that does not fit.
+pub fn choose(plan: &Plan, answers: &[Answer]) -> Result<Vec<Chosen>, AnswerError> {
+    for a in answers {
+        if !plan.proposals.iter().any(|p| p.id == a.id) {
+            return Err(AnswerError::UnknownId { id: a.id.clone() });
+        }
+    }
+    let mut out = Vec::new();
+    for p in &plan.proposals {
+        let Some(a) = answers.iter().find(|a| a.id == p.id) else {
+            continue;
+        };
+        let Some(action) = a.action else { continue };
+        if action == Action::Ignore {
+            continue;
+        }
+        if let Some(r) = &a.rule
+            && !p.candidates.contains(r)
+        {
+            return Err(AnswerError::NotCandidate {
+                id: p.id.clone(),
+                rule: r.clone(),
+            });
+        }
+        let rule = pick(p, action, a.rule.as_deref())?;
+        let child = match (exec_letter_of(&rule), &p.child) {
+            (Some('c'), Some(name)) if p.kind == "exec" => {
+                Some((name.clone(), exec_path(&rule).to_owned()))
+            }
+            _ => None,
+        };
+        let rule = if action == Action::Deny {
+            deny_form(p, &rule)
+        } else {
+            rule
+        };
+        out.push(Chosen {
+            id: p.id.clone(),
+            profile: p.profile.clone(),
+            rule,
+            child,
+            untrusted: !p.records.trusted(),
+        });
+    }
+    Ok(out)
+}
+
+fn bad(p: &Proposal, action: Action, why: &str) -> AnswerError {
+    AnswerError::Action {
+        id: p.id.clone(),
+        action: serde_json::to_value(action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        why: why.to_owned(),
+    }
+}
+
+fn pick(p: &Proposal, action: Action, rule: Option<&str>) -> Result<String, AnswerError> {
+    let first = || p.candidates.first().cloned();
+    match action.exec_letter() {
+        None => rule
+            .map(str::to_owned)
+            .or_else(first)
+            .ok_or_else(|| bad(p, action, "has no candidate")),
+        Some(_) if p.kind != "exec" => Err(bad(p, action, "is only for exec proposals")),
+        Some(l) => match rule {
+            Some(r) if exec_letter_of(r) == Some(l) => Ok(r.to_owned()),
+            Some(_) => Err(bad(p, action, "does not match the chosen rule")),
+            None => p
+                .candidates
+                .iter()
+                .find(|c| exec_letter_of(c) == Some(l))
+                .cloned()
+                .ok_or_else(|| bad(p, action, "has no candidate")),
+        },
+    }
+}
+
+/// The path of an exec rule (its text up to the mode).
+fn exec_path(rule: &str) -> &str {
+    let body = rule.trim_start_matches("owner ");
+    let head = body.split(" -> ").next().unwrap_or(body);
+    head.rsplit_once(' ').map_or(head, |(p, _)| p)
+}
+
+/// The deny form of a chosen rule: `deny RULE`; an exec rule denies `x`
+/// (a deny rule names no transition).
+fn deny_form(p: &Proposal, rule: &str) -> String {
+    if p.kind == "exec" || exec_letter_of(rule).is_some() {
+        let owner = if rule.starts_with("owner ") {
+            "owner "
+        } else {
+            ""
+        };
+        return format!("deny {owner}{} x,", exec_path(rule));
+    }
+    format!("deny {rule}")
+}
+
+/// Errors writing into a profile file's text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InsertError {
+    /// The profile is not defined in the text.
+    #[error("profile {0} not found in the file")]
+    NotFound(String),
+}
+
+fn find_in<'a>(items: &'a [Item], name: &str) -> Option<&'a Profile> {
+    items.iter().find_map(|it| match it {
+        Item::Profile(p) if p.name.value() == name => Some(&**p),
+        _ => None,
+    })
+}
+
+/// Byte offset of the closing brace of a profile block and the indent
+/// of its body.
+fn close_of(text: &str, p: &Profile) -> Option<(usize, String)> {
+    let end = (p.span.end as usize).min(text.len());
+    let close = text[..end].rfind('}')?;
+    let start = (p.span.start as usize).min(close);
+    let head_line = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent: String = text[head_line..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    Some((close, format!("{indent}  ")))
+}
+
+/// Inserts `lines` (rule lines or whole blocks, each without indent; a
+/// block's inner lines indented by two spaces) before the closing brace of
+/// profile `path` (`["top", "hat"]`).
+fn insert_lines(text: &str, path: &[&str], lines: &[String]) -> Result<String, InsertError> {
+    let ast = crate::policy::parse_str(text, crate::diag::FileId(0)).ast;
+    let mut p =
+        find_in(&ast.items, path[0]).ok_or_else(|| InsertError::NotFound(path[0].into()))?;
+    for (i, n) in path.iter().enumerate().skip(1) {
+        p = p
+            .children()
+            .into_iter()
+            .find(|c| c.name.value() == *n)
+            .ok_or_else(|| InsertError::NotFound(path[..=i].join("//")))?;
+    }
+    let (close, indent) =
+        close_of(text, p).ok_or_else(|| InsertError::NotFound(path.join("//")))?;
+    let block = &text[p.span.start as usize..close];
+    let mut add = String::new();
+    for l in lines {
+        let single = !l.contains('\n');
+        if single && block.lines().any(|b| b.trim() == l.trim()) {
+            continue;
+        }
+        for part in l.lines() {
+            if !part.is_empty() {
+                add.push_str(&indent);
+            }
+            add.push_str(part);
+            add.push('\n');
+        }
+    }
+    if add.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
+    let mut out = text.to_owned();
+    if text[line_start..close].trim().is_empty() {
+        out.insert_str(line_start, &add);
+    } else {
+        out.insert_str(close, &format!("\n{add}"));
+    }
+    Ok(out)
+}
+
+/// True when profile `path` exists in `text`.
+fn has_block(text: &str, path: &[&str]) -> bool {
+    let ast = crate::policy::parse_str(text, crate::diag::FileId(0)).ast;
+    let Some(mut p) = find_in(&ast.items, path[0]) else {
+        return false;
+    };
+    for n in &path[1..] {
+        match p.children().into_iter().find(|c| c.name.value() == *n) {
+            Some(c) => p = c,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Writes `rules` (all of profiles defined in this file) into `text`:
+/// each rule inside its profile's or hat's block; a missing hat is
+/// created in its parent as `^NAME { … }`; the child profile of a chosen
+/// `Cx -> NAME` is created when missing, with `include
+/// <abstractions/base>` and read/map access to the program.
+///
+/// # Errors
+/// [`InsertError::NotFound`] when a top-level profile is not in the text.
+pub fn plan_profile_file(text: &str, rules: &[&Chosen]) -> Result<String, InsertError> {
+    let mut text = text.to_owned();
+    // group by profile, in order
+    let mut order: Vec<&str> = Vec::new();
+    for c in rules {
+        if !order.contains(&c.profile.as_str()) {
+            order.push(&c.profile);
+        }
+    }
+    for prof in order {
+        let path: Vec<&str> = prof.split("//").collect();
+        let lines: Vec<String> = rules
+            .iter()
+            .filter(|c| c.profile == prof)
+            .map(|c| c.rule.clone())
+            .collect();
+        // create missing hats from the top down
+        for depth in 2..=path.len() {
+            if !has_block(&text, &path[..depth]) {
+                let hat = format!("^{} {{\n}}", path[depth - 1]);
+                text = insert_lines(&text, &path[..depth - 1], &[hat])?;
+            }
+        }
+        text = insert_lines(&text, &path, &lines)?;
+        for c in rules.iter().filter(|c| c.profile == prof) {
+            if let Some((name, exe)) = &c.child {
+                let mut child_path = path.clone();
+                child_path.push(name);
+                if !has_block(&text, &child_path) {
+                    let block = format!(
+                        "profile {name} {{\n  include <abstractions/base>\n\n  {exe} mr,\n}}"
+                    );
+                    text = insert_lines(&text, &path, &[block])?;
+                }
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// A unified diff of `before` → `after` (three lines of context), headed
+/// `--- a` / `+++ b`; empty when they are equal.
+pub fn unified_diff(a: &str, b: &str, before: &str, after: &str) -> String {
+    if before == after {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(a, b)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chosen(profile: &str, rule: &str) -> Chosen {
+        Chosen {
+            id: String::new(),
+            profile: profile.into(),
+            rule: rule.into(),
+            child: None,
+            untrusted: false,
+        }
+    }
+
+    #[test]
+    fn inserts_into_blocks() {
+        let t = "# c\n/usr/bin/x {\n  /a r, # keep\n\n  ^h {\n    /b r,\n  }\n}\n";
+        let a = chosen("/usr/bin/x", "/c r,");
+        let b = chosen("/usr/bin/x//h", "/d w,");
+        let c = chosen("/usr/bin/x//new", "/e r,");
+        let out = plan_profile_file(t, &[&a, &b, &c]).unwrap();
+        assert_eq!(
+            out,
+            "# c\n/usr/bin/x {\n  /a r, # keep\n\n  ^h {\n    /b r,\n    /d w,\n  }\n  /c r,\n  ^new {\n    /e r,\n  }\n}\n"
+        );
+        assert_eq!(plan_profile_file(&out, &[&a]).unwrap(), out);
+    }
+}
