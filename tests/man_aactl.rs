@@ -59,7 +59,9 @@ what there is and warns.
 \fI/etc/apparmor.d\fR. Each problem is reported with file, line, column and a stable code;
 \fB\-\-format json\fR (or \fB\-\-json\fR) prints one document instead. It checks the
 language of one parser release: \fB\-\-parser\-version\fR \fIX.Y\fR (3.0, 4.1, 5.0 or 6.0),
-by default the release of the installed \fBapparmor_parser\fR (6.0 when none is installed).
+by default the release of the installed \fBapparmor_parser\fR, read from its
+\fB\-\-version\fR (6.0 when none is installed; when it does not answer within 5 seconds,
+fails, or prints no version, a warning says so and 6.0 is assumed).
 A construct that release does not know is an error whose code names the release that
 introduced it (\fBV41\fR\fIxx\fR: 4.x, \fBV50\fR\fIxx\fR: 5.0), and checks that changed
 between releases (conflicting exec modes of overlapping patterns, \fBpriority=\fR) follow the
