@@ -265,8 +265,8 @@ syslog line, a line without kernel framing, a journal entry of a user process; a
 write one). Version 2 added \fBprovenance\fR. With \fB\-\-stats\fR, a \fBstats\fR object goes
 to standard error. \fB\-\-summary\fR prints one object with \fBrecords\fR, \fBgroups\fR and
 \fBoverflow_records\fR; \fB\-\-suggest\fR one object with \fBprofiles\fR,
-\fBuntrusted_profiles\fR (rules only untrusted records support) and \fBno_rule\fR (all in
-\fIdocs/triage.md\fR).
+\fBuntrusted_profiles\fR (rules only untrusted records support), \fBno_rule\fR and
+\fBparser_version\fR (the release the rules are written for; all in \fIdocs/triage.md\fR).
 "#;
 
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"

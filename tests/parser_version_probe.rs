@@ -257,3 +257,21 @@ fn bad_parser_versions_are_usage_errors() {
         }
     }
 }
+
+/// The JSON of `--suggest` names the release the rules are written for.
+#[test]
+fn suggest_json_names_the_release() {
+    let t = tempfile::tempdir().unwrap();
+    let log = t.path().join("log");
+    std::fs::write(
+        &log,
+        "type=AVC msg=audit(1.1:1): apparmor=\"DENIED\" operation=\"signal\" profile=\"p\" pid=1 comm=\"p\" requested_mask=\"send\" denied_mask=\"send\" signal=tstp peer=\"q\"\n",
+    )
+    .unwrap();
+    let log = log.to_str().unwrap();
+    let (code, out, err) = aactl(&["log", "--suggest", "--parser-version", "4.1", "--json", log]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["parser_version"], "4.1");
+    assert_eq!(v["profiles"][0]["rules"][0], "signal send set=stp peer=q,");
+}
