@@ -56,6 +56,8 @@ mod policy_semantic_cli;
 mod qa_parallel;
 // man/aa-status.8 is generated and current
 mod status_man;
+// the installed parser's release: stand-in parsers that hang, flood, fail or print escapes
+mod parser_version_probe;
 // insta snapshots of aactl's human-facing output (tests/snapshots/)
 mod snapshots_human;
 // live AppArmor kernel under qemu: ours vs Debian's aa-status, aactl, apparmor=0

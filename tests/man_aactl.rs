@@ -59,7 +59,9 @@ what there is and warns.
 \fI/etc/apparmor.d\fR. Each problem is reported with file, line, column and a stable code;
 \fB\-\-format json\fR (or \fB\-\-json\fR) prints one document instead. It checks the
 language of one parser release: \fB\-\-parser\-version\fR \fIX.Y\fR (3.0, 4.1, 5.0 or 6.0),
-by default the release of the installed \fBapparmor_parser\fR (6.0 when none is installed).
+by default the release of the installed \fBapparmor_parser\fR, read from its
+\fB\-\-version\fR (6.0 when none is installed; when it does not answer within 5 seconds,
+fails, or prints no version, a warning says so and 6.0 is assumed).
 A construct that release does not know is an error whose code names the release that
 introduced it (\fBV41\fR\fIxx\fR: 4.x, \fBV50\fR\fIxx\fR: 5.0), and checks that changed
 between releases (conflicting exec modes of overlapping patterns, \fBpriority=\fR) follow the
@@ -289,8 +291,8 @@ syslog line, a line without kernel framing, a journal entry of a user process; a
 write one). Version 2 added \fBprovenance\fR. With \fB\-\-stats\fR, a \fBstats\fR object goes
 to standard error. \fB\-\-summary\fR prints one object with \fBrecords\fR, \fBgroups\fR and
 \fBoverflow_records\fR; \fB\-\-suggest\fR one object with \fBprofiles\fR,
-\fBuntrusted_profiles\fR (rules only untrusted records support) and \fBno_rule\fR (all in
-\fIdocs/triage.md\fR).
+\fBuntrusted_profiles\fR (rules only untrusted records support), \fBno_rule\fR and
+\fBparser_version\fR (the release the rules are written for; all in \fIdocs/triage.md\fR).
 .SS "aactl triage \-\-json (the review plan)"
 One object: \fBschema\fR (\fB1\fR), \fBkind\fR (\fBtriage\-plan\fR) and \fBproposals\fR,
 one per distinct access the profiles on disk do not allow yet, sorted by profile and kind.

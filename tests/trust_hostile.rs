@@ -503,6 +503,17 @@ const STATE_PLACES: &[Place] = &[
         refuse: &[],
         refuse_on: &[],
     },
+    // Linux 6.12 and later announce userns mediation as a word of this file
+    // (status reads it for the rule classes).
+    Place {
+        rel: "sys/kernel/security/apparmor/features/namespaces/mask",
+        canary: |t| file(format!("userns_create {t}\n")),
+        prep: no_prep,
+        variants: FIVE,
+        cmds: STATE,
+        refuse: &[],
+        refuse_on: &[],
+    },
     Place {
         rel: "sys/kernel/security/apparmor/revision",
         canary: word,

@@ -458,12 +458,22 @@ pub fn version_command(program: impl Into<PathBuf>) -> ParserCommand {
     }
 }
 
-/// The version from `--version` output (`AppArmor parser version 3.0.8` → `3.0.8`).
+/// The version from `--version` output (`AppArmor parser version 3.0.8` →
+/// `3.0.8`): the characters of a package version (letters, digits and
+/// `.+-~:_`, at most 64) that follow the words; anything after them (a
+/// space, a control character) is not part of it. `None` when there is no
+/// such line or the version is empty.
 pub fn parse_version(stdout: &str) -> Option<String> {
-    stdout
+    let rest = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("AppArmor parser version "))
-        .map(|v| v.trim().to_owned())
+        .find_map(|l| l.strip_prefix("AppArmor parser version "))?;
+    let v: String = rest
+        .trim_start_matches(' ')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || ".+-~:_".contains(*c))
+        .take(64)
+        .collect();
+    (!v.is_empty()).then_some(v)
 }
 
 /// One exact `apparmor_parser` invocation: program, argv and the files in it.

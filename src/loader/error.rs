@@ -326,6 +326,62 @@ pub enum LoaderError {
     Runtime(String),
 }
 
+/// Why the release of an `apparmor_parser` could not be told
+/// ([`crate::loader::Loader::query_version`]). A parser that prints more
+/// than it should or exits with an error is not trusted with its version.
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    /// The program could not be started.
+    #[error("cannot run {}", program.display())]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--version` did not finish in time; the process was killed.
+    #[error("{} --version did not finish within {seconds} s", program.display())]
+    TimedOut {
+        /// The program.
+        program: PathBuf,
+        /// The time allowed, in seconds.
+        seconds: u64,
+    },
+    /// `--version` exited with a status other than 0, or was killed.
+    #[error("{} --version failed ({})", program.display(), describe_termination(*termination))]
+    Failed {
+        /// The program.
+        program: PathBuf,
+        /// How it ended.
+        termination: super::Termination,
+    },
+    /// `--version` printed more than the bytes read of it.
+    #[error("{} --version printed more than {limit} bytes", program.display())]
+    TooLong {
+        /// The program.
+        program: PathBuf,
+        /// The bytes read ([`crate::loader::VERSION_OUTPUT_LIMIT`]).
+        limit: usize,
+    },
+    /// `--version` printed no `AppArmor parser version X.Y…` line.
+    #[error("{} --version printed no version", program.display())]
+    NoVersion {
+        /// The program.
+        program: PathBuf,
+    },
+}
+
+fn describe_termination(t: super::Termination) -> String {
+    match t {
+        super::Termination::Exited(c) => format!("exit status {c}"),
+        super::Termination::Signaled(s) => match super::runner::signal_name(s) {
+            "unknown" => format!("killed by signal {s}"),
+            name => format!("killed by {name}"),
+        },
+    }
+}
+
 impl From<crate::system::edit::EditError> for LoaderError {
     fn from(e: crate::system::edit::EditError) -> Self {
         use crate::system::edit::EditError;

@@ -30,12 +30,22 @@ pub use command::{
     Action, CacheOptions, Jobs, Parser, ParserCommand, Warning, parse_version, version_command,
 };
 pub use diagnose::{ProfileDone, RunReport, Skipped, diagnose};
-pub use error::{KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic};
+pub use error::{
+    KernelErrorKind, KernelOp, LoadError, LoaderError, ParserDiagnostic, VersionError,
+};
 pub use locate::{find_parser, find_parser_from_env, find_parser_in};
 pub use plan::{Execution, Plan, Step, StepOutcome, atomic_write};
-pub use runner::{RawOutput, Recorded, RecordingRunner, Runner, SystemRunner, Termination};
+pub use runner::{Bounds, RawOutput, Recorded, RecordingRunner, Runner, SystemRunner, Termination};
 
 use std::path::{Path, PathBuf};
+
+/// How long `apparmor_parser --version` may take before it is killed and
+/// its release counted as unknown (a real parser answers in milliseconds).
+pub const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How much of `apparmor_parser --version`'s output is read (the version is
+/// on its first line).
+pub const VERSION_OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// The default profile directory (`--base`).
 pub const DEFAULT_PROFILE_DIR: &str = "/etc/apparmor.d";
@@ -105,25 +115,71 @@ impl<R: Runner> Loader<R> {
         Ok(diagnose(cmd.action, &cmd.files, &raw))
     }
 
-    /// The parser's version (`3.0.8`), from one `--version` run; `None` when it
-    /// cannot be run or says something else.
-    pub fn version(&mut self) -> Option<String> {
-        let raw = self
-            .runner
-            .run(&version_command(self.parser.program()))
-            .ok()?;
+    /// The parser's version (`3.0.8`), from one `--version` run bounded by
+    /// [`VERSION_TIMEOUT`] and [`VERSION_OUTPUT_LIMIT`] (see
+    /// [`parse_version`] for what counts as a version).
+    ///
+    /// # Errors
+    /// [`VersionError`]: the parser could not be started, did not finish in
+    /// time (it was killed), printed too much, failed, or printed no version.
+    pub fn query_version(&mut self) -> Result<String, VersionError> {
+        let program = self.parser.program().to_owned();
+        let bounds = Bounds {
+            timeout: VERSION_TIMEOUT,
+            max_stdout: VERSION_OUTPUT_LIMIT,
+        };
+        let raw = match self.runner.run_bounded(&version_command(&program), bounds) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(VersionError::TimedOut {
+                    program,
+                    seconds: VERSION_TIMEOUT.as_secs(),
+                });
+            }
+            Err(source) => return Err(VersionError::Spawn { program, source }),
+        };
+        if raw.stdout.len() >= VERSION_OUTPUT_LIMIT {
+            return Err(VersionError::TooLong {
+                program,
+                limit: VERSION_OUTPUT_LIMIT,
+            });
+        }
+        if raw.termination != Termination::Exited(0) {
+            return Err(VersionError::Failed {
+                program,
+                termination: raw.termination,
+            });
+        }
         parse_version(&String::from_utf8_lossy(&raw.stdout))
+            .ok_or(VersionError::NoVersion { program })
+    }
+
+    /// [`Loader::query_version`], `None` on any error.
+    pub fn version(&mut self) -> Option<String> {
+        self.query_version().ok()
     }
 
     /// The language release line of this parser ([`ParserVersion`]: `4.1.0` →
-    /// 4.1), from one `--version` run; `None` when it cannot be run or prints
-    /// no version. Callers that check or write policy for "the installed
-    /// parser" fall back to [`ParserVersion::LATEST`] on `None`.
+    /// 4.1), from [`Loader::query_version`]. Callers that check or write
+    /// policy for "the installed parser" fall back to
+    /// [`ParserVersion::LATEST`] on an error.
+    ///
+    /// # Errors
+    /// [`VersionError`], also [`VersionError::NoVersion`] when the version
+    /// does not start with a number.
     ///
     /// [`ParserVersion`]: crate::policy::ParserVersion
     /// [`ParserVersion::LATEST`]: crate::policy::ParserVersion::LATEST
+    pub fn query_parser_version(&mut self) -> Result<crate::policy::ParserVersion, VersionError> {
+        let v = self.query_version()?;
+        crate::policy::ParserVersion::from_release(&v).ok_or_else(|| VersionError::NoVersion {
+            program: self.parser.program().to_owned(),
+        })
+    }
+
+    /// [`Loader::query_parser_version`], `None` on any error.
     pub fn parser_version(&mut self) -> Option<crate::policy::ParserVersion> {
-        crate::policy::ParserVersion::from_release(&self.version()?)
+        self.query_parser_version().ok()
     }
 
     /// The fully qualified names of the profiles in `paths` (files or directories),

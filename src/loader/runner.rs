@@ -5,6 +5,7 @@ use super::ParserCommand;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +54,30 @@ pub trait Runner {
     /// # Errors
     /// The OS error (its errno is what the kernel said).
     fn kernel_write(&mut self, path: &Path, data: &[u8]) -> std::io::Result<()>;
+
+    /// Runs `cmd` like [`Runner::run`] but within `bounds`, for a short query
+    /// whose answer is only glanced at (`--version`): at most
+    /// `bounds.max_stdout` bytes of standard output are kept (the pipe is
+    /// then closed), standard error is discarded, and a process still running
+    /// after `bounds.timeout` is killed. The default implementation is
+    /// [`Runner::run`] (fakes answer at once).
+    ///
+    /// # Errors
+    /// The OS error when the program cannot be started;
+    /// [`std::io::ErrorKind::TimedOut`] when it did not finish in time.
+    fn run_bounded(&mut self, cmd: &ParserCommand, bounds: Bounds) -> std::io::Result<RawOutput> {
+        let _ = bounds;
+        self.run(cmd)
+    }
+}
+
+/// Limits of [`Runner::run_bounded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// How long to wait for the process to exit before killing it.
+    pub timeout: Duration,
+    /// Standard output bytes kept; the rest is never read.
+    pub max_stdout: usize,
 }
 
 /// Runs real processes with [`std::process::Command`] (never a shell) and writes
@@ -62,17 +87,59 @@ pub struct SystemRunner;
 
 impl Runner for SystemRunner {
     fn run(&mut self, cmd: &ParserCommand) -> std::io::Result<RawOutput> {
-        use std::os::unix::process::ExitStatusExt;
         let out = cmd.to_command().output()?;
-        let termination = match (out.status.code(), out.status.signal()) {
-            (Some(c), _) => Termination::Exited(c),
-            (None, Some(s)) => Termination::Signaled(s),
-            (None, None) => Termination::Exited(-1),
-        };
         Ok(RawOutput {
-            termination,
+            termination: termination_of(out.status),
             stdout: out.stdout,
             stderr: out.stderr,
+        })
+    }
+
+    fn run_bounded(&mut self, cmd: &ParserCommand, bounds: Bounds) -> std::io::Result<RawOutput> {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut child = cmd
+            .to_command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            let limit = u64::try_from(bounds.max_stdout).unwrap_or(u64::MAX);
+            // A reader thread, so that a process that never closes its output
+            // cannot block us: it is left behind (and ends with the pipe) when
+            // the time is up.
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = out.take(limit).read_to_end(&mut buf);
+                let _ = tx.send(buf);
+            });
+        } else {
+            drop(tx);
+        }
+        let deadline = Instant::now() + bounds.timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("did not finish within {} s", bounds.timeout.as_secs_f32()),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        // The process has exited; a child it left behind may still hold the
+        // pipe open, so the output is waited for only until the deadline.
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let stdout = rx.recv_timeout(wait).unwrap_or_default();
+        Ok(RawOutput {
+            termination: termination_of(status),
+            stdout,
+            stderr: Vec::new(),
         })
     }
 
@@ -87,6 +154,16 @@ impl Runner for SystemRunner {
             return Err(std::io::Error::from_raw_os_error(71));
         }
         Ok(())
+    }
+}
+
+/// How a finished process ended, from its wait status.
+fn termination_of(status: std::process::ExitStatus) -> Termination {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => Termination::Exited(c),
+        (None, Some(s)) => Termination::Signaled(s),
+        (None, None) => Termination::Exited(-1),
     }
 }
 

@@ -103,13 +103,20 @@ pub struct ParseVersionError;
 
 impl FromStr for ParserVersion {
     type Err = ParseVersionError;
-    /// `3.0`, `3.0.8`, `4`, `4.1`, `5.0.2`, `6.0` …: any `MAJOR[.MINOR[.PATCH]]`.
+    /// `3.0`, `3.0.8`, `4`, `4.1`, `5.0.2`, `6.0` …: `MAJOR[.MINOR[.PATCH…]]`,
+    /// numbers only, from 3 on (no release line before 3.0 is modelled, so
+    /// `2.13` is an error rather than a check for another language).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        if s.split('.')
+            .any(|n| n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(ParseVersionError);
         }
         let (major, minor) = numbers(s).ok_or(ParseVersionError)?;
+        if major < 3 {
+            return Err(ParseVersionError);
+        }
         Ok(ParserVersion::from_numbers(major, minor))
     }
 }
@@ -128,6 +135,14 @@ mod tests {
         assert_eq!("7.1".parse(), Ok(ParserVersion::V6_0));
         assert!("x".parse::<ParserVersion>().is_err());
         assert!("".parse::<ParserVersion>().is_err());
+        // malformed, or older than the oldest line modelled
+        for bad in ["2", "2.13", "0.9", "4.1.", ".4", "4..1", "4.1.0~rc1", "4,1"] {
+            assert!(bad.parse::<ParserVersion>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            ParserVersion::from_release("2.13.6"),
+            Some(ParserVersion::V3_0)
+        );
         let out = "AppArmor parser version 5.0.2\nCopyright (C) 1999-2008 Novell Inc.\n";
         assert_eq!(
             ParserVersion::from_version_output(out),

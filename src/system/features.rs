@@ -89,11 +89,16 @@ impl Features {
     pub fn parse(text: &str) -> Result<Features, FeaturesError> {
         let b = text.as_bytes();
         let mut pos = 0;
-        let root = parse_dir(b, &mut pos, false)?;
+        let root = parse_dir(b, &mut pos, 0)?;
         Ok(Features { root })
     }
 
     /// Reads a features file, or a features directory (each file a leaf).
+    ///
+    /// # Errors
+    /// [`FeaturesError::Io`] naming the file or directory entry that could
+    /// not be read (missing, not a regular file, over 64 KiB in a directory);
+    /// [`FeaturesError::File`] when a features file's text is not valid.
     pub fn load(path: &Path) -> Result<Features, FeaturesError> {
         let io = |source| FeaturesError::Io {
             path: path.to_path_buf(),
@@ -102,7 +107,7 @@ impl Features {
         let md = std::fs::metadata(path).map_err(io)?;
         if md.is_dir() {
             Ok(Features {
-                root: load_dir(path, 0).map_err(io)?,
+                root: load_dir(path, 0)?,
             })
         } else {
             // A regular file only (a FIFO or /dev/zero is refused), size capped.
@@ -112,7 +117,10 @@ impl Features {
                 crate::system::fs::limits::POLICY_FILE,
             )
             .map_err(io)?;
-            Features::parse(&String::from_utf8_lossy(&t))
+            Features::parse(&String::from_utf8_lossy(&t)).map_err(|e| FeaturesError::File {
+                path: path.to_path_buf(),
+                source: Box::new(e),
+            })
         }
     }
 
@@ -127,7 +135,11 @@ impl Features {
             return true;
         }
         path.rsplit_once('/').is_some_and(|(dir, word)| {
-            word != "mask" && self.words(&format!("{dir}/mask")).contains(&word)
+            word != "mask"
+                && match self.get(&format!("{dir}/mask")) {
+                    Some(FeatureNode::Value(v)) => v.split_whitespace().any(|w| w == word),
+                    _ => false,
+                }
         })
     }
 
@@ -172,22 +184,48 @@ pub enum FeaturesError {
         #[source]
         source: std::io::Error,
     },
+    /// The features file at `path` is not valid ([`FeaturesError::Malformed`]
+    /// or [`FeaturesError::Limit`]).
+    #[error("{}", path.display())]
+    File {
+        /// The file given.
+        path: std::path::PathBuf,
+        /// What is wrong with its text.
+        #[source]
+        source: Box<FeaturesError>,
+    },
     /// The text is not a features file (unbalanced braces).
     #[error("malformed features file at byte {offset}")]
     Malformed {
         /// Byte offset of the problem.
         offset: usize,
     },
+    /// The text nests deeper than 32 levels, or has an entry
+    /// longer than a kernel's feature files ever are (64 KiB): no kernel
+    /// writes such a set, and reading it would take the stack or the time of
+    /// every check.
+    #[error("features file beyond limits at byte {offset}: {what}")]
+    Limit {
+        /// Byte offset of the problem.
+        offset: usize,
+        /// Which limit (`nested more than 32 levels`).
+        what: &'static str,
+    },
 }
 
-fn load_dir(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
+/// Reads a features directory; an error names the entry that could not be read.
+fn load_dir(path: &Path, depth: usize) -> Result<FeatureNode, FeaturesError> {
     let mut m = BTreeMap::new();
     if depth > 16 {
         return Ok(FeatureNode::Dir(m));
     }
     use crate::system::fs;
     let host = Path::new("/");
-    for e in fs::read_dir(host, path)? {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| FeaturesError::Io { path: p, source }
+    };
+    for e in fs::read_dir(host, path).map_err(io(path))? {
         let name = e.name.to_string_lossy().into_owned();
         let p = path.join(&e.name);
         // The kernel's tree has no links; one in a copy is not followed (a loop).
@@ -195,8 +233,10 @@ fn load_dir(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
             Some(fs::EntryKind::Dir) => load_dir(&p, depth + 1)?,
             Some(fs::EntryKind::Symlink) => continue,
             _ => FeatureNode::Value(
-                String::from_utf8_lossy(&fs::read_limited(host, &p, fs::limits::FEATURE_ENTRY)?)
-                    .into_owned(),
+                String::from_utf8_lossy(
+                    &fs::read_limited(host, &p, fs::limits::FEATURE_ENTRY).map_err(io(&p))?,
+                )
+                .into_owned(),
             ),
         };
         m.insert(name, node);
@@ -204,8 +244,18 @@ fn load_dir(path: &Path, depth: usize) -> std::io::Result<FeatureNode> {
     Ok(FeatureNode::Dir(m))
 }
 
-/// Parses `name {…}` entries until `}` (when `nested`) or the end.
-fn parse_dir(b: &[u8], pos: &mut usize, nested: bool) -> Result<FeatureNode, FeaturesError> {
+/// Deepest nesting of the text form (a kernel's set is about 4 levels deep).
+const MAX_TEXT_DEPTH: usize = 32;
+
+/// Parses `name {…}` entries until `}` (when `depth` > 0) or the end.
+fn parse_dir(b: &[u8], pos: &mut usize, depth: usize) -> Result<FeatureNode, FeaturesError> {
+    let nested = depth > 0;
+    if depth > MAX_TEXT_DEPTH {
+        return Err(FeaturesError::Limit {
+            offset: *pos,
+            what: "nested more than 32 levels",
+        });
+    }
     let mut m = BTreeMap::new();
     loop {
         while *pos < b.len() && b[*pos].is_ascii_whitespace() {
@@ -242,12 +292,18 @@ fn parse_dir(b: &[u8], pos: &mut usize, nested: bool) -> Result<FeatureNode, Fea
         let open = rest.iter().position(|&c| c == b'{');
         let node = match (close, open) {
             (Some(c), o) if o.is_none_or(|o| o > c) => {
+                if c as u64 > crate::system::fs::limits::FEATURE_ENTRY {
+                    return Err(FeaturesError::Limit {
+                        offset: *pos,
+                        what: "an entry longer than 64 KiB",
+                    });
+                }
                 let v = String::from_utf8_lossy(&rest[..c]).trim().to_string();
                 *pos += c + 1;
                 FeatureNode::Value(v)
             }
             (None, _) => return Err(FeaturesError::Malformed { offset: *pos }),
-            _ => parse_dir(b, pos, true)?,
+            _ => parse_dir(b, pos, depth + 1)?,
         };
         m.insert(name, node);
     }
@@ -291,6 +347,58 @@ mod tests {
         assert!(!f.announces("caps/mask/x"));
         let old = Features::parse("namespaces {userns_create {yes\n}\n}\n").unwrap();
         assert!(old.announces("namespaces/userns_create"));
+    }
+
+    #[test]
+    fn text_beyond_limits_is_an_error() {
+        let nested = |n: usize| format!("{}x{}", "a {".repeat(n), "}".repeat(n));
+        assert!(Features::parse(&nested(10)).is_ok());
+        assert!(matches!(
+            Features::parse(&nested(40)),
+            Err(FeaturesError::Limit { .. })
+        ));
+        // deep enough to overflow the stack if nesting were not bounded
+        assert!(Features::parse(&"a {".repeat(1_000_000)).is_err());
+        // a mask longer than any kernel file: refused, not scanned on every check
+        let long = format!("m {{mask {{{}}}\n}}\n", "w ".repeat(40_000));
+        assert!(matches!(
+            Features::parse(&long),
+            Err(FeaturesError::Limit { .. })
+        ));
+    }
+
+    #[test]
+    fn load_names_the_entry_it_cannot_read() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("features");
+        std::fs::create_dir_all(d.join("namespaces")).unwrap();
+        std::fs::write(d.join("namespaces/mask"), "userns_create\n").unwrap();
+        assert!(
+            Features::load(&d)
+                .unwrap()
+                .announces("namespaces/userns_create")
+        );
+        let mask = d.join("namespaces/mask");
+        std::fs::remove_file(&mask).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &mask,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        match Features::load(&d) {
+            Err(FeaturesError::Io { path, .. }) => assert_eq!(path, mask),
+            other => panic!("{other:?}"),
+        }
+        let file = t.path().join("f");
+        std::fs::write(&file, "a {").unwrap();
+        let e = Features::load(&file).unwrap_err();
+        assert_eq!(
+            crate::error::chain(&e),
+            format!("{}: malformed features file at byte 3", file.display())
+        );
     }
 
     #[test]

@@ -82,7 +82,8 @@ pub(super) fn command() -> Command {
                 .help(
                     "Check for the language of this apparmor_parser release: 3.0, 4.1, 5.0 \
                      or 6.0 (a full version such as 4.1.0 is accepted) [default: the \
-                     installed parser's, 6.0 when none is installed]",
+                     installed parser's, 6.0 when there is none or it does not answer; \
+                     the summary line names the release used]",
                 ),
         )
         .arg(super::format_arg(
@@ -154,15 +155,6 @@ fn include_limit(m: &ArgMatches, include_dirs: &[PathBuf], base: Option<&Path>) 
     within
 }
 
-/// The release line of the `apparmor_parser` found on `PATH` (or in the
-/// standard directories), from its `--version`; `None` when there is none or
-/// it does not say.
-fn installed_parser_version() -> Option<ParserVersion> {
-    use crate::loader::{Loader, Parser, SystemRunner};
-    let program = crate::loader::find_parser_from_env().ok()?;
-    Loader::new(Parser::new(program), SystemRunner).parser_version()
-}
-
 /// True when the first 8 KiB of the regular file `path` hold a NUL byte (how `grep` and
 /// `diff` tell binary files; profiles never contain one). Unreadable files answer false
 /// and are reported by the parse.
@@ -199,7 +191,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         werror: m.get_flag("werror"),
         version: match m.get_one::<ParserVersion>("parser-version") {
             Some(v) => *v,
-            None => installed_parser_version().unwrap_or(ParserVersion::LATEST),
+            None => super::installed_parser_release(io.err),
         },
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));

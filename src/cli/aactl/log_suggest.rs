@@ -83,6 +83,7 @@ pub(super) fn finish_suggest(
             })
             .collect();
         let v = serde_json::json!({
+            "parser_version": s.parser().as_str(),
             "profiles": blocks(s.blocks()),
             "untrusted_profiles": blocks(s.untrusted_blocks()),
             "no_rule": notes,

@@ -119,7 +119,8 @@ fn view_args(cmd: Command) -> Command {
             .requires("suggest")
             .help(
                 "With --suggest: write rules the apparmor_parser of this release accepts \
-                 (3.0, 4.1, 5.0, 6.0; default the installed parser's, else 6.0); on older \
+                 (3.0, 4.1, 5.0, 6.0; default the installed parser's, 6.0 when there is none \
+                 or it does not answer); on older \
                  releases a fine-grained network rule becomes network FAMILY TYPE, and rule \
                  kinds the release lacks are left out with the reason",
             ),
@@ -380,19 +381,12 @@ fn read_all(
 }
 
 /// The release `--suggest` writes for: `--parser-version`, else the
-/// installed apparmor_parser's (found as the loader commands find it), else
-/// [`ParserVersion::LATEST`].
-pub(super) fn target_parser(m: &ArgMatches) -> ParserVersion {
-    if let Some(v) = m.get_one::<ParserVersion>("parser-version") {
-        return *v;
+/// installed apparmor_parser's (see [`super::installed_parser_release`]).
+pub(super) fn target_parser(m: &ArgMatches, err: &mut dyn std::io::Write) -> ParserVersion {
+    match m.get_one::<ParserVersion>("parser-version") {
+        Some(v) => *v,
+        None => super::installed_parser_release(err),
     }
-    crate::loader::find_parser_from_env()
-        .ok()
-        .and_then(|p| {
-            crate::loader::Loader::new(crate::loader::Parser::new(p), crate::loader::SystemRunner)
-                .parser_version()
-        })
-        .unwrap_or(ParserVersion::LATEST)
 }
 
 /// Reads the given sources (or, with none, the first place of this host
@@ -532,7 +526,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let mut sink = Sink {
         filter,
         summary: (summary || follow).then(Summary::default),
-        suggest: suggest.then(|| Suggestions::for_parser(target_parser(m))),
+        suggest: suggest.then(|| Suggestions::for_parser(target_parser(m, io.err))),
         plan: None,
         list: (!summary && !suggest) || follow,
         json,

@@ -56,6 +56,35 @@ pub(super) fn wants_json(m: &ArgMatches) -> bool {
         || m.try_get_one::<bool>("json").ok().flatten().copied() == Some(true)
 }
 
+/// The release line that checks and suggestions are made for when no
+/// `--parser-version` is given: the installed apparmor_parser's (found as the
+/// loader commands find it), else [`ParserVersion::LATEST`]. When a parser is
+/// found but its release cannot be told (it hangs, fails or prints no
+/// version), one warning line on `err` says so and names the release assumed.
+///
+/// [`ParserVersion::LATEST`]: crate::policy::ParserVersion::LATEST
+pub(super) fn installed_parser_release(
+    err: &mut dyn std::io::Write,
+) -> crate::policy::ParserVersion {
+    use crate::loader::{Loader, Parser, SystemRunner};
+    use crate::policy::ParserVersion;
+    let Ok(program) = crate::loader::find_parser_from_env() else {
+        return ParserVersion::LATEST;
+    };
+    match Loader::new(Parser::new(program), SystemRunner).query_parser_version() {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "aactl: warning: {}; assuming apparmor_parser {}",
+                crate::escape::escape_str(&crate::error::chain(&e)),
+                ParserVersion::LATEST
+            );
+            ParserVersion::LATEST
+        }
+    }
+}
+
 /// The system to read: `--root DIR` (the global option) or the live host.
 pub(super) fn system(m: &ArgMatches) -> crate::system::System {
     match m.get_one::<std::path::PathBuf>("root") {

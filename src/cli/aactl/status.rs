@@ -268,13 +268,22 @@ pub fn command() -> Command {
 
 /// The installed apparmor_parser (found as the loader commands find it), its
 /// version and language line; `None` when there is none.
-fn installed_parser() -> Option<crate::inspect::report::ParserInfo> {
+/// When its version cannot be told, one warning line on `err` says why.
+fn installed_parser(err: &mut dyn Write) -> Option<crate::inspect::report::ParserInfo> {
     let path = crate::loader::find_parser_from_env().ok()?;
     let version = crate::loader::Loader::new(
         crate::loader::Parser::new(&path),
         crate::loader::SystemRunner,
     )
-    .version();
+    .query_version()
+    .map_err(|e| {
+        let _ = writeln!(
+            err,
+            "aactl: warning: {}",
+            escape_str(&crate::error::chain(&e))
+        );
+    })
+    .ok();
     let language = version
         .as_deref()
         .and_then(crate::policy::ParserVersion::from_release)
@@ -294,7 +303,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
     let mut report = collect(&sys)?;
     if m.get_one::<std::path::PathBuf>("root").is_none() {
-        report.parser = installed_parser();
+        report.parser = installed_parser(io.err);
     }
     for mline in &report.profiles.malformed {
         let _ = writeln!(

@@ -110,7 +110,7 @@ pub(super) fn build_plan(
     io: &mut Io<'_>,
 ) -> Result<(Plan, bool), CliError> {
     let dir = profile_dir(m, sys);
-    let parser = super::log_triage::target_parser(m);
+    let parser = super::log_triage::target_parser(m, io.err);
     let (builder, unreadable) =
         super::log_triage::collect_plan(m, sys, PlanBuilder::for_parser(parser), extra, io)?;
     let mut disk = dir

@@ -48,7 +48,7 @@ const NEWER_SIGNAL_NAMES: &[&str] = &["tstp", "poll"];
 
 /// Why release `version` of apparmor_parser would reject `entry` as a
 /// construct it does not know yet (the message of the `V`-coded error
-/// `aactl check --parser-version` gives, such as "a `userns` rule needs
+/// `aactl check --parser-version` gives, such as "the `userns` rule needs
 /// AppArmor 4.1 or later; apparmor_parser 3.0 rejects it"), or `None` when that release knows
 /// every construct in it. Other problems of the rule are not looked at.
 /// Writers use it to emit only what the target release accepts.
@@ -125,7 +125,7 @@ impl Checker<'_> {
         }
         match rule {
             Rule::All | Rule::Mqueue(_) | Rule::IoUring(_) | Rule::Userns(_) => {
-                let what = format!("a `{}` rule", rule.keyword());
+                let what = format!("the `{}` rule", rule.keyword());
                 self.needs(V4_1, codes::NEEDS_4_RULE, span, &what)
             }
             Rule::Network(c) => self.release_network(c),
