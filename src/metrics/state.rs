@@ -158,8 +158,11 @@ pub fn collect_state(sys: &System, parser_version: Option<String>) -> StateMetri
             ProfileModes::new()
         }
     };
+    // exe only matters for unconfined processes (those with a profile for
+    // their executable are counted); comm not at all
     let scan = ProcessScan {
         comm: false,
+        exe_only_unconfined: true,
         ..ProcessScan::default()
     };
     let mut words: Vec<String> = PROCESS_MODES.iter().map(|s| (*s).to_owned()).collect();

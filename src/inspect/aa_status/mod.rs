@@ -230,6 +230,8 @@ pub fn confined_processes(
     let scan = ProcessScan {
         exe: true,
         canonicalize_exe: true,
+        // every listed process shows its executable
+        exe_only_unconfined: false,
         comm: false,
         skip_unlabelled: true,
         threads: 1,
