@@ -121,6 +121,17 @@ impl OnDisk {
         }
     }
 
+    /// The variables `tunables/global` of the directory defines (as
+    /// apparmor_parser would read `include <tunables/global>` with this
+    /// directory as base); empty when it has none or cannot be read.
+    pub fn tunables(&mut self) -> crate::policy::resolve::vars::Variables {
+        let at = self.dir.join(".aactl-tunables");
+        let r = self
+            .resolver
+            .resolve_text(&at, "include <tunables/global>\n".to_owned());
+        r.variables
+    }
+
     fn search(&mut self, name: &str) -> Option<Found> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .ok()?

@@ -8,7 +8,7 @@ use crate::loader::EditLock;
 use crate::policy::ast::{Item, Profile};
 use crate::system::System;
 use crate::triage::Suggestions;
-use crate::triage::generalize::generalize;
+use crate::triage::generalize::Generalizer;
 use crate::triage::ondisk::OnDisk;
 use crate::triage::write::{FileChange, local_override, plan_current, plan_in};
 use clap::ArgMatches;
@@ -43,7 +43,11 @@ pub(super) fn finish_suggest(
         }
     }
     if m.get_flag("generalize") {
-        s.rewrite(&mut generalize);
+        let g = match disk.as_mut() {
+            Some(d) => Generalizer::with(d.tunables()),
+            None => Generalizer::default(),
+        };
+        s.rewrite(&mut |e| g.rule(e));
     }
     if m.get_flag("write") {
         return write_rules(m, sys, &dir, disk.as_mut(), s, io);

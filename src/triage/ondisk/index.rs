@@ -194,7 +194,11 @@ impl Compiled {
         let mut left: String = need.iter().filter(|c| !have.contains(c)).collect();
         if need_exec && !have_exec {
             // keep the exec mode as written (`ix`) with what it needs
-            left = of.perms.as_ref().map(|w| w.text.clone()).unwrap_or_default();
+            left = of
+                .perms
+                .as_ref()
+                .map(|w| w.text.clone())
+                .unwrap_or_default();
         }
         if left.is_empty() {
             return None;
