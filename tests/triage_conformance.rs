@@ -98,6 +98,65 @@ fn suggest_matches_every_profile_case() {
     assert_eq!(matched + same_ast, cases.len());
 }
 
+/// AUDIT records (an access an `audit` rule allowed, and the kernel's
+/// record of an unconfined program moved into the special user namespace
+/// profile) get the rules the utils' expected profiles show for them: the
+/// plain rule, and `audit userns create,` in a profile named by the
+/// executable. The libapparmor corpus cases with AUDIT records and a
+/// `.profile` run in `suggest_matches_every_profile_case` when the corpus
+/// has them; these two records are our own, in the same forms.
+#[test]
+fn audit_records_get_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let cases = [
+        (
+            "type=AVC msg=audit(1712000000.100:10): apparmor=\"AUDIT\" operation=\"open\" \
+             class=\"file\" profile=\"/usr/sbin/demo-daemon\" name=\"/etc/demo/users\" pid=4100 \
+             comm=\"demo-daemon\" requested_mask=\"r\" fsuid=112 ouid=112\n",
+            "/usr/sbin/demo-daemon {\n  /etc/demo/users r,\n}\n",
+        ),
+        (
+            "[ 88.100000] audit: type=1400 audit(1712000001.200:11): apparmor=\"AUDIT\" \
+             operation=\"userns_create\" class=\"namespace\" info=\"Userns create - transitioning \
+             profile\" profile=\"unconfined\" pid=4200 comm=\"sandboxer\" \
+             requested=\"userns_create\" target=\"unprivileged_userns\" \
+             execpath=\"/opt/tools/sandboxer\"\n",
+            "/opt/tools/sandboxer {\n  audit userns create,\n}\n",
+        ),
+    ];
+    for (i, (line, want)) in cases.iter().enumerate() {
+        let f = dir.path().join(format!("audit-{i}.log"));
+        std::fs::write(&f, line).unwrap();
+        let (code, out, err) = aactl(&[
+            "log",
+            "--suggest",
+            // `userns` rules are 4.1's
+            "--parser-version",
+            "4.1",
+            "--profile-dir",
+            empty.to_str().unwrap(),
+            f.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, *want, "{line}");
+        // --mode without audit leaves them out
+        let (_, out, _) = aactl(&[
+            "log",
+            "--suggest",
+            "--mode",
+            "denied,allowed",
+            "--parser-version",
+            "4.1",
+            "--profile-dir",
+            empty.to_str().unwrap(),
+            f.to_str().unwrap(),
+        ]);
+        assert_eq!(out, "", "{line}");
+    }
+}
+
 /// A real kernel log captured in the VM (scripts/vm, an enforce and a
 /// complain profile exercised with busybox): the summary counts every
 /// denial and the suggested profile compiles with apparmor_parser.

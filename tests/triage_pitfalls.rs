@@ -361,8 +361,9 @@ fn filters_on_every_view() {
     // the same filters on the record listing and on suggestions
     let (_, out, _) = run(&["log", "--pid", "12"], MIX);
     assert_eq!(out.lines().count(), 1, "{out}");
+    // (the AUDIT record of /etc/b gets its rule too, as the utils write it)
     let (_, out, _) = run(&["log", "--suggest", "--profile", "^/usr/bin/b$"], MIX);
-    assert_eq!(out, "/usr/bin/b {\n  /usr/bin/tool mrix,\n}\n");
+    assert_eq!(out, "/usr/bin/b {\n  /etc/b r,\n  /usr/bin/tool mrix,\n}\n");
     let (_, out, _) = run(
         &["log", "--suggest", "--format", "json", "--class", "cap"],
         MIX,

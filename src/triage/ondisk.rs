@@ -15,6 +15,9 @@ use crate::policy::resolve::{ResolvedProfile, Resolver, SearchPath};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+mod index;
+pub use index::Compiled;
+
 /// A profile found on disk.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -41,6 +44,8 @@ pub struct OnDisk {
     dir: PathBuf,
     resolver: Resolver,
     cache: HashMap<String, Option<Found>>,
+    /// The compiled rules per profile or hat name (`a//b`).
+    compiled: HashMap<String, Option<Compiled>>,
     unreadable: Vec<(PathBuf, String)>,
 }
 
@@ -72,6 +77,7 @@ impl OnDisk {
             dir,
             resolver,
             cache: HashMap::new(),
+            compiled: HashMap::new(),
             unreadable: Vec::new(),
         }
     }
@@ -96,6 +102,34 @@ impl OnDisk {
             self.cache.insert(name.to_owned(), found);
         }
         self.cache.get(name).and_then(Option::as_ref)
+    }
+
+    /// What of the suggested rule `rule` the profile or hat `name` (`a` or
+    /// `a//b`) on disk does not allow yet, as [`missing`]; the rule itself
+    /// when no file defines the profile. The profile's rules are compiled on
+    /// the first question and kept, so that asking about many rules costs
+    /// time linear in their number.
+    pub fn missing(&mut self, name: &str, rule: &RuleEntry) -> Option<RuleEntry> {
+        if !self.compiled.contains_key(name) {
+            let top = name.split("//").next().unwrap_or(name);
+            let c = self.find(top).and_then(|f| f.get(name)).map(Compiled::new);
+            self.compiled.insert(name.to_owned(), c);
+        }
+        match self.compiled.get(name) {
+            Some(Some(c)) => c.missing(rule),
+            _ => Some(rule.clone()),
+        }
+    }
+
+    /// The variables `tunables/global` of the directory defines (as
+    /// apparmor_parser would read `include <tunables/global>` with this
+    /// directory as base); empty when it has none or cannot be read.
+    pub fn tunables(&mut self) -> crate::policy::resolve::vars::Variables {
+        let at = self.dir.join(".aactl-tunables");
+        let r = self
+            .resolver
+            .resolve_text(&at, "include <tunables/global>\n".to_owned());
+        r.variables
     }
 
     fn search(&mut self, name: &str) -> Option<Found> {
@@ -214,9 +248,32 @@ pub fn glob_regex(glob: &str) -> String {
     re
 }
 
-/// True when the glob `pattern` matches the literal `text`.
+/// Most compiled globs [`glob_match`] keeps per thread.
+const GLOB_CACHE: usize = 4096;
+
+thread_local! {
+    static GLOBS: std::cell::RefCell<HashMap<String, Option<regex::Regex>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// True when the glob `pattern` matches the literal `text` (a glob that
+/// does not compile matches nothing). Compiled globs are kept per thread
+/// (up to 4096; the cache is emptied when full), so that asking again with
+/// the same glob costs one match.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    regex::Regex::new(&glob_regex(pattern)).is_ok_and(|r| r.is_match(text))
+    GLOBS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(r) = cache.get(pattern) {
+            return r.as_ref().is_some_and(|r| r.is_match(text));
+        }
+        if cache.len() >= GLOB_CACHE {
+            cache.clear();
+        }
+        let r = regex::Regex::new(&glob_regex(pattern)).ok();
+        let m = r.as_ref().is_some_and(|r| r.is_match(text));
+        cache.insert(pattern.to_owned(), r);
+        m
+    })
 }
 
 /// The literal a suggestion word stands for (our own escaping undone:
@@ -316,140 +373,19 @@ fn cond_rule_covers(d: &CondRule, o: &CondRule) -> bool {
 }
 
 /// True when the profile `p` (resolved) already allows the suggested rule.
+/// Compiles `p`'s rules for this one question: to ask about many rules,
+/// compile once with [`Compiled::new`] (or let [`OnDisk::missing`] keep
+/// them).
 pub fn allows(p: &ResolvedProfile, ours: &RuleEntry) -> bool {
     missing(p, ours).is_none()
 }
 
 /// What of the suggested rule `ours` the profile `p` does not allow yet:
 /// `None` when it is allowed; for a file rule, the rule with only the
-/// missing permissions; otherwise the rule itself.
+/// missing permissions; otherwise the rule itself. Compiles `p`'s rules
+/// for this one question, as [`allows`].
 pub fn missing(p: &ResolvedProfile, ours: &RuleEntry) -> Option<RuleEntry> {
-    if allows_all(p, ours) {
-        return None;
-    }
-    if let Rule::File(of) = &ours.rule
-        && let Some(perms) = &of.perms
-        && let Some(path) = &of.path
-    {
-        let (need, need_exec) = perm_chars(&of.perms);
-        let (have, have_exec) = file_perms_allowed(p, &literal(path), ours.quals.owner);
-        let mut left: String = need.iter().filter(|c| !have.contains(c)).collect();
-        let exec_left = need_exec && !have_exec;
-        if exec_left {
-            // keep the exec mode as written (`ix`) with what it needs
-            left = perms.text.clone();
-        }
-        if left.is_empty() {
-            return None;
-        }
-        let mut e = ours.clone();
-        if let Rule::File(f) = &mut e.rule {
-            f.perms = Some(Word {
-                text: left,
-                quoted: false,
-                span: Span::default(),
-            });
-        }
-        return Some(e);
-    }
-    Some(ours.clone())
-}
-
-fn file_perms_allowed(p: &ResolvedProfile, lit: &str, owner: Option<Owner>) -> (Vec<char>, bool) {
-    let mut have: Vec<char> = Vec::new();
-    let mut have_exec = false;
-    for r in p
-        .rules
-        .iter()
-        .filter(|r| r.quals.access != Some(Access::Deny))
-    {
-        if let Rule::File(df) = &r.rule
-            && owner_ok(r.quals.owner, owner)
-            && df
-                .path
-                .as_ref()
-                .is_some_and(|dp| glob_match(&pattern(dp), lit))
-        {
-            let (p, x) = perm_chars(&df.perms);
-            have.extend(p);
-            have_exec |= x;
-        }
-    }
-    if have.contains(&'w') {
-        have.push('a');
-    }
-    (have, have_exec)
-}
-
-fn allows_all(p: &ResolvedProfile, ours: &RuleEntry) -> bool {
-    let allow_rules = p
-        .rules
-        .iter()
-        .filter(|r| r.quals.access != Some(Access::Deny));
-    if let Rule::File(of) = &ours.rule {
-        let (Some(path), (need, need_exec)) = (&of.path, perm_chars(&of.perms)) else {
-            return false;
-        };
-        let lit = literal(path);
-        let mut have: Vec<char> = Vec::new();
-        let mut have_exec = false;
-        for r in allow_rules {
-            match &r.rule {
-                Rule::All => return true,
-                Rule::File(df) if owner_ok(r.quals.owner, ours.quals.owner) => {
-                    let matches = match &df.path {
-                        None => true,
-                        Some(dp) => glob_match(&pattern(dp), &lit),
-                    };
-                    if matches {
-                        if df.path.is_none() && df.perms.is_none() {
-                            return true; // bare `file,`
-                        }
-                        let (p, x) = perm_chars(&df.perms);
-                        have.extend(p);
-                        have_exec |= x;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if have.contains(&'w') {
-            have.push('a');
-        }
-        return need.iter().all(|c| have.contains(c)) && (!need_exec || have_exec);
-    }
-    for r in allow_rules {
-        let covered = match (&r.rule, &ours.rule) {
-            (Rule::All, _) => true,
-            (Rule::Capability(d), Rule::Capability(o)) => {
-                d.is_empty() || o.iter().all(|w| d.iter().any(|x| x.text == w.text))
-            }
-            (Rule::ChangeProfile(d), Rule::ChangeProfile(o)) => {
-                d.exec.is_none()
-                    && match (&d.target, &o.target) {
-                        (None, _) => true,
-                        (Some(dt), Some(ot)) => glob_match(&pattern(dt), &literal(ot)),
-                        _ => false,
-                    }
-            }
-            (Rule::Network(d), Rule::Network(o))
-            | (Rule::Unix(d), Rule::Unix(o))
-            | (Rule::Dbus(d), Rule::Dbus(o))
-            | (Rule::Signal(d), Rule::Signal(o))
-            | (Rule::Ptrace(d), Rule::Ptrace(o))
-            | (Rule::Mount(d), Rule::Mount(o))
-            | (Rule::Umount(d), Rule::Umount(o))
-            | (Rule::PivotRoot(d), Rule::PivotRoot(o))
-            | (Rule::Mqueue(d), Rule::Mqueue(o))
-            | (Rule::IoUring(d), Rule::IoUring(o))
-            | (Rule::Userns(d), Rule::Userns(o)) => cond_rule_covers(d, o),
-            _ => false,
-        };
-        if covered {
-            return true;
-        }
-    }
-    false
+    Compiled::new(p).missing(ours)
 }
 
 #[cfg(test)]

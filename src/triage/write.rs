@@ -275,7 +275,9 @@ fn plan_parts(
             });
         }
     };
-    let existing: Vec<String> = before
+    // the lines already there, and those added (sets: a local file may
+    // hold thousands of earlier rules)
+    let mut seen: std::collections::HashSet<String> = before
         .as_deref()
         .unwrap_or("")
         .lines()
@@ -284,7 +286,7 @@ fn plan_parts(
     let mut add = String::new();
     for it in profiles.iter().flat_map(|(_, rules)| rules) {
         let line = it.to_string();
-        if !existing.contains(&line.trim().to_owned()) && !add.lines().any(|l| l == line) {
+        if seen.insert(line.trim().to_owned()) {
             add.push_str(&line);
             add.push('\n');
         }

@@ -8,8 +8,8 @@ use crate::loader::EditLock;
 use crate::policy::ast::{Item, Profile};
 use crate::system::System;
 use crate::triage::Suggestions;
-use crate::triage::generalize::generalize;
-use crate::triage::ondisk::{OnDisk, missing};
+use crate::triage::generalize::Generalizer;
+use crate::triage::ondisk::OnDisk;
 use crate::triage::write::{FileChange, local_override, plan_current, plan_in};
 use clap::ArgMatches;
 use std::path::{Path, PathBuf};
@@ -33,13 +33,7 @@ pub(super) fn finish_suggest(
         s.trust_untrusted();
     }
     if let Some(d) = disk.as_mut() {
-        let removed = s.retain(&mut |name, rule| {
-            let top = name.split("//").next().unwrap_or(name);
-            match d.find(top).and_then(|f| f.get(name)) {
-                Some(p) => missing(p, rule),
-                None => Some(rule.clone()),
-            }
-        });
+        let removed = s.retain(&mut |name, rule| d.missing(name, rule));
         if removed > 0 {
             let _ = writeln!(
                 io.err,
@@ -49,7 +43,11 @@ pub(super) fn finish_suggest(
         }
     }
     if m.get_flag("generalize") {
-        s.rewrite(&mut generalize);
+        let g = match disk.as_mut() {
+            Some(d) => Generalizer::with(d.tunables()),
+            None => Generalizer::default(),
+        };
+        s.rewrite(&mut |e| g.rule(e));
     }
     if m.get_flag("write") {
         return write_rules(m, sys, &dir, disk.as_mut(), s, io);

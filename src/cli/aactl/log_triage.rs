@@ -65,7 +65,7 @@ pub(super) fn filter_args(cmd: Command) -> Command {
         Arg::new("mode")
             .long("mode")
             .value_name("MODE")
-            .help("denied, allowed, audit or all (comma list; default denied,allowed)"),
+            .help("denied, allowed, audit or all (comma list; default denied,allowed; with --suggest denied,allowed,audit)"),
     )
     .arg(
         Arg::new("pid")
@@ -238,6 +238,11 @@ fn build_filter(
     let mut f = RecordFilter {
         mode: match m.get_one::<String>("mode") {
             Some(s) => ModeSet::parse(s).map_err(CliError)?,
+            // a rule is suggested for AUDIT records too, as the utils do
+            None if m.get_flag("suggest") => ModeSet {
+                audit: true,
+                ..ModeSet::default()
+            },
             None => ModeSet::default(),
         },
         ..RecordFilter::default()

@@ -128,8 +128,17 @@ impl Suggestions {
     }
 
     /// Adds `r`, attributed to `profiles` (from [`super::RecordFilter::apply`]).
-    /// Records of kinds other than DENIED/ALLOWED/KILLED/AUTO and records
-    /// naming no profile are noted, not turned into rules. The rule of a
+    /// Records of kinds other than DENIED/ALLOWED/KILLED/AUTO/AUDIT and
+    /// records naming no profile are noted, not turned into rules.
+    ///
+    /// An AUDIT record (an access a rule allowed and asked to log) gets the
+    /// rule that allows the access, without `audit` or `owner`, as the
+    /// utils' expected profiles show it;
+    /// the AUDIT record the kernel writes when it moves an unconfined program
+    /// that creates a user namespace into a special profile (`target=`,
+    /// `execpath=`) gets `audit userns create,` in a profile named by the
+    /// executable's path, the form the utils give such a program's own
+    /// profile. The rule of a
     /// record whose sender is not verified goes to the untrusted part,
     /// unless a trusted record supports it too.
     pub fn add(&mut self, r: &Record, profiles: &[String]) {
@@ -140,11 +149,42 @@ impl Suggestions {
             .unwrap_or_default();
         let result = if !matches!(
             r.event,
-            EventType::Denied | EventType::Allowed | EventType::Killed | EventType::Auto
+            EventType::Denied
+                | EventType::Allowed
+                | EventType::Killed
+                | EventType::Auto
+                | EventType::Audit
         ) {
             Err(NoRule(format!("{} record", r.event.as_kernel_name())))
         } else {
             rule_for(r).and_then(|d| for_release(d, self.parser()))
+        };
+        // An unconfined program moved into the special user namespace
+        // profile: the rule goes to a profile of its own executable.
+        let transition = userns_transition(r, profiles);
+        let result = match (result, &transition) {
+            (Ok(Draft::Rule(mut e)), Some(_)) => {
+                e.quals.audit = true;
+                Ok(Draft::Rule(e))
+            }
+            // the utils' expected profile of an AUDIT file record has no
+            // `owner`: the owner test (fsuid = ouid) is made for denials
+            (
+                Ok(Draft::File {
+                    path, perms, exec, ..
+                }),
+                None,
+            ) if r.event == EventType::Audit => Ok(Draft::File {
+                owner: false,
+                path,
+                perms,
+                exec,
+            }),
+            (res, _) => res,
+        };
+        let profiles = match &transition {
+            Some(exe) => std::slice::from_ref(exe),
+            None => profiles,
         };
         if profiles.is_empty() {
             let reason = match result {
@@ -390,6 +430,20 @@ fn render_blocks(blocks: &[Profile]) -> String {
         let _ = writeln!(s, "{b}");
     }
     s
+}
+
+/// For the AUDIT record of an unconfined program's user namespace creation
+/// that moved it into another profile (`target=`): the executable's path.
+fn userns_transition(r: &Record, profiles: &[String]) -> Option<String> {
+    if r.event != EventType::Audit
+        || super::classify::category(r) != super::classify::Category::Userns
+        || r.name2.as_ref().is_none_or(|t| t.is_empty())
+        || !profiles.iter().all(|p| p == "unconfined")
+    {
+        return None;
+    }
+    let exe = r.execpath.as_ref()?.to_str_lossy().into_owned();
+    exe.starts_with('/').then_some(exe)
 }
 
 /// The node of `profile` (`a//b` nested) in `tree`, created empty if missing.
