@@ -235,11 +235,19 @@ fn build_filter(
     sys: &System,
     journal_only: bool,
 ) -> Result<RecordFilter, CliError> {
+    // `log --suggest`, and the commands that have no --suggest because they
+    // always propose rules (triage, genprof)
+    let proposes_rules = m
+        .try_get_one::<bool>("suggest")
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(true);
     let mut f = RecordFilter {
         mode: match m.get_one::<String>("mode") {
             Some(s) => ModeSet::parse(s).map_err(CliError)?,
             // a rule is suggested for AUDIT records too, as the utils do
-            None if m.get_flag("suggest") => ModeSet {
+            None if proposes_rules => ModeSet {
                 audit: true,
                 ..ModeSet::default()
             },
