@@ -346,14 +346,15 @@ impl System {
             .collect();
         pids.sort_unstable();
         for pid in pids {
-            // The PID folder is resolved inside the root once; its files are read
-            // beneath it.
-            let Ok(dir) = super::fs::open_dir(root, &proc_dir.join(pid.to_string())) else {
-                continue;
+            // Each file is opened by its path, resolved inside the root (one
+            // open per file: a folder descriptor per PID would cost one more
+            // open and close for each of 20,000 processes).
+            let dir = proc_dir.join(pid.to_string());
+            let file = |rel: &str| {
+                super::fs::read_limited(root, dir.join(rel), super::fs::limits::PAGE).ok()
             };
-            let file = |rel: &str| super::fs::read_beneath(&dir, rel, super::fs::limits::PAGE).ok();
             let exe = || {
-                super::fs::read_link_beneath(&dir, "exe")
+                super::fs::read_link(root, &dir.join("exe"))
                     .ok()
                     .map(|t| t.into_os_string().to_string_lossy().into_owned())
             };
