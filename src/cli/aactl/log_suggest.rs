@@ -240,7 +240,7 @@ fn write_rules(
 }
 
 /// Applies `changes` in order, reporting each; false when one failed.
-fn apply_all(sys: &System, changes: &[FileChange], io: &mut Io<'_>) -> bool {
+pub(super) fn apply_all(sys: &System, changes: &[FileChange], io: &mut Io<'_>) -> bool {
     let mut ok = true;
     for c in changes {
         match c.apply(sys) {

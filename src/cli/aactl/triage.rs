@@ -315,23 +315,13 @@ pub(super) fn apply_answers(
         if dry {
             continue;
         }
-        for c in &changes {
-            match c.apply(sys) {
-                Ok(()) => {
-                    let _ = writeln!(
-                        io.err,
-                        "aactl: wrote {}",
-                        escape_str(&c.path.display().to_string())
-                    );
-                    if !written.contains(file) {
-                        written.push(file.clone());
-                    }
-                }
-                Err(e) => {
-                    let _ = writeln!(io.err, "aactl: {}", escape_str(&chain(&e)));
-                    failed = true;
-                }
+        // a file is reloaded only when all its changes were written
+        if super::log_suggest::apply_all(sys, &changes, io) {
+            if !written.contains(file) {
+                written.push(file.clone());
             }
+        } else {
+            failed = true;
         }
         drop(lock);
     }
