@@ -303,7 +303,8 @@ A proposal has \fBid\fR (16 hex digits, the same for the same access in a later 
 \fBuntrusted\fR, \fBfirst\fR, \fBlast\fR and up to three \fBsamples\fR with \fBevent\fR,
 \fBoperation\fR, \fBtarget\fR, \fBmask\fR, \fBcomm\fR, \fBpid\fR, \fBtime\fR,
 \fBprovenance\fR and \fBsource\fR), \fBcandidates\fR (rule texts, most specific first:
-the exact rule, for an owner access the rule without \fBowner\fR, globbed paths with and
+the exact rule, for an owner access the rule without \fBowner\fR, the path with tunables
+where their values still match it, globbed paths with and
 without the extension, then \fBinclude <abstractions/X>\fR for each abstraction that
 allows the access; for \fBexec\fR: \fBmrix\fR, \fBCx \-> NAME\fR, \fBcx \-> NAME\fR,
 \fBPx\fR, \fBpx\fR, \fBUx\fR, \fBux\fR, the upper\-case forms scrubbing the environment),

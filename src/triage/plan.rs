@@ -9,8 +9,9 @@
 //! the profile on disk already allows and lists the candidates:
 //!
 //! - file: the exact rule; for an owner access the same rule without
-//!   `owner`; the parent folder globbed with the extension kept
-//!   (`/a/b/*.ext`) and without (`/a/b/*`); every ancestor with `**` (with
+//!   `owner`; the path with tunables (`@{HOME}/…`, `@{PROC}/@{pid}/…`)
+//!   where their expansion still matches it; the parent folder globbed
+//!   with the extension kept (`/a/b/*.ext`) and without (`/a/b/*`); every ancestor with `**` (with
 //!   and without the extension), never `/**`; then `include
 //!   <abstractions/X>` for each abstraction of the profile directory whose
 //!   rules allow the access;
@@ -24,6 +25,7 @@
 //! by id).
 
 use super::classify::{Category, category};
+use super::generalize::Generalizer;
 use super::ondisk::{OnDisk, glob_regex, literal, missing};
 use super::suggest::{BTreeSetChars, Draft, file_entry, for_release, rule_for};
 use crate::log::{EventType, Record};
@@ -295,6 +297,12 @@ impl PlanBuilder {
     /// allow yet, reduced to what is missing, with their candidates;
     /// abstraction candidates come from `abstractions`.
     pub fn finish(self, mut disk: Option<&mut OnDisk>, abstractions: &Abstractions) -> Plan {
+        // tunable forms are checked against the profile directory's own
+        // tunables (upstream's values for those it does not define)
+        let tunables = match disk.as_deref_mut() {
+            Some(d) => Generalizer::with(d.tunables()),
+            None => Generalizer::default(),
+        };
         let mut proposals = Vec::new();
         for ((profile, key), e) in self.entries {
             let exact = match &e.draft {
@@ -331,7 +339,7 @@ impl PlanBuilder {
                 exec_candidates(&exact)
             } else {
                 let mut c = if matches!(e.draft, Draft::File { .. }) {
-                    file_candidates(&exact)
+                    file_candidates(&exact, &tunables)
                 } else {
                     vec![exact.to_string()]
                 };
@@ -472,7 +480,7 @@ pub fn glob_variants(path: &str) -> Vec<String> {
     out
 }
 
-fn file_candidates(exact: &RuleEntry) -> Vec<String> {
+fn file_candidates(exact: &RuleEntry, tunables: &Generalizer) -> Vec<String> {
     let Some((path, _)) = file_parts(exact) else {
         return vec![exact.to_string()];
     };
@@ -480,6 +488,11 @@ fn file_candidates(exact: &RuleEntry) -> Vec<String> {
     let mut c = vec![exact.to_string()];
     if owner {
         c.push(with_path(exact, path.text.clone(), false));
+    }
+    // the path with tunables (`@{HOME}/.cache/x`, `@{PROC}/@{pid}/stat`),
+    // only when its expansion still matches the denied path
+    if let Some(t) = tunables.path(&path.text) {
+        c.push(with_path(exact, t, owner));
     }
     for g in glob_variants(&path.text) {
         c.push(with_path(exact, g, owner));
@@ -700,6 +713,20 @@ mod tests {
         assert_eq!(glob_variants("/a/b/"), ["/a/*/", "/a/**/"]);
         assert_eq!(glob_variants("/x"), Vec::<String>::new());
         assert_eq!(glob_variants("/etc/.hidden"), ["/etc/*", "/etc/**"]);
+    }
+
+    #[test]
+    fn tunable_candidates_only_where_they_match() {
+        let mut perms = BTreeSetChars::default();
+        perms.insert('r');
+        let g = Generalizer::default();
+        let home = file_candidates(&file_entry(b"/home/otis/.cache/x", true, &perms, false), &g);
+        assert_eq!(home[0], "owner /home/otis/.cache/x r,");
+        assert_eq!(home[1], "/home/otis/.cache/x r,");
+        assert_eq!(home[2], "owner @{HOME}/.cache/x r,");
+        // /home/b.c is not under a home folder: no tunable form
+        let flat = file_candidates(&file_entry(b"/home/b.c", false, &perms, false), &g);
+        assert!(flat.iter().all(|c| !c.contains("@{")), "{flat:?}");
     }
 
     #[test]
