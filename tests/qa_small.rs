@@ -206,6 +206,33 @@ fn impossible_dates_are_refused() {
     assert!(out.is_empty(), "both records are older: {out}");
 }
 
+/// A relative time as the help shows it, `--since -1h` (a separate argument
+/// starting with a hyphen), is a time, not an unknown option.
+#[test]
+fn since_takes_a_relative_time_as_its_own_argument() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("audit.log");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let line = |t: u64, name: &str| {
+        format!(
+            "type=AVC msg=audit({t}.000:1): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"{name}\" pid=1 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n"
+        )
+    };
+    std::fs::write(&log, line(now - 60, "/recent") + &line(now - 7200, "/old")).unwrap();
+    let log = log.to_str().unwrap();
+    for (flag, want, not) in [
+        ("--since", "/recent", "/old"),
+        ("--until", "/old", "/recent"),
+    ] {
+        let (code, out, err) = aactl(&["log", flag, "-1h", log]);
+        assert_eq!(code, 0, "{flag}: {err}");
+        assert!(out.contains(want) && !out.contains(not), "{flag}: {out}");
+    }
+}
+
 #[test]
 fn a_missing_root_is_an_input_error_for_every_command() {
     let d = tempfile::tempdir().unwrap();

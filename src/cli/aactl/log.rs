@@ -100,12 +100,16 @@ pub(super) fn command_base() -> Command {
             Arg::new("since")
                 .long("since")
                 .value_name("TIME")
+                // `--since -1h`: a relative time starts with a hyphen
+                .allow_hyphen_values(true)
                 .help("Journal: entries since TIME (journalctl syntax)"),
         )
         .arg(
             Arg::new("until")
                 .long("until")
                 .value_name("TIME")
+                // `--until -1h`: a relative time starts with a hyphen
+                .allow_hyphen_values(true)
                 .help("Journal: entries until TIME (journalctl syntax)"),
         )
 }
