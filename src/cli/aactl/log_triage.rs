@@ -343,11 +343,14 @@ struct Sink {
     /// Flush after every record (`--follow`).
     flush: bool,
     kept: u64,
+    /// Records read, before the filters.
+    seen: u64,
     closed: bool,
 }
 
 impl Sink {
     fn record(&mut self, r: &Record, io: &mut Io<'_>) {
+        self.seen += 1;
         let Some(profiles) = self.filter.apply(r) else {
             return;
         };
@@ -512,6 +515,7 @@ pub(super) fn collect_plan(
         json: false,
         flush: false,
         kept: 0,
+        seen: 0,
         closed: false,
     };
     let opts = ReaderOptions {
@@ -545,6 +549,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         json,
         flush: follow,
         kept: 0,
+        seen: 0,
         closed: false,
     };
     let opts = ReaderOptions {
@@ -614,6 +619,15 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         }
     } else {
         unreadable |= read_sources(explicit, m, &sys, &opts, &mut sink, io);
+        // records were read but the filters left none: say so, instead of
+        // an empty screen (no records at all is explained where they are read)
+        if sink.kept == 0 && sink.seen > 0 {
+            let _ = writeln!(
+                io.err,
+                "aactl: none of the {} record(s) read matched the filters",
+                sink.seen
+            );
+        }
     }
     // An NDJSON stream from --follow holds records only: a closing summary
     // object there would be a line of another shape. Asked for, it is printed.
