@@ -402,3 +402,23 @@ fn unreadable_and_unwritable_files_are_named_with_the_reason() {
     mode(&w, 0o755);
     mode(&b.join("pa"), 0o644);
 }
+
+/// When the filters leave nothing, `log` says how many records it read
+/// instead of printing nothing at all.
+#[test]
+fn log_says_when_the_filters_left_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("audit.log");
+    std::fs::write(
+        &log,
+        "type=AVC msg=audit(1700000000.000:1): apparmor=\"DENIED\" operation=\"open\" profile=\"p\" name=\"/x\" pid=1 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n",
+    )
+    .unwrap();
+    let (code, out, err) = aactl(&["log", "--profile", "nomatch", log.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(
+        err,
+        "aactl: none of the 1 record(s) read matched the filters\n"
+    );
+}
