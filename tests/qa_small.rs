@@ -422,3 +422,22 @@ fn log_says_when_the_filters_left_nothing() {
         "aactl: none of the 1 record(s) read matched the filters\n"
     );
 }
+
+/// `--class` takes the kernel's class names too (`cap`, `net`), also for
+/// records of kernels that write no `class=` field.
+#[test]
+fn class_filter_takes_the_kernels_names() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("audit.log");
+    std::fs::write(
+        &log,
+        "type=AVC msg=audit(1700000000.000:1): apparmor=\"DENIED\" operation=\"capable\" profile=\"p\" pid=1 comm=\"c\" capability=12 capname=\"net_admin\"\n",
+    )
+    .unwrap();
+    let log = log.to_str().unwrap();
+    for (class, n) in [("cap", 1), ("capability", 1), ("net", 0), ("file", 0)] {
+        let (code, out, err) = aactl(&["log", "--class", class, log]);
+        assert_eq!(code, 0, "{class}: {err}");
+        assert_eq!(out.lines().count(), n, "{class}: {out}");
+    }
+}

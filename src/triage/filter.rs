@@ -125,6 +125,7 @@ impl RecordFilter {
                 class.as_deref() == Some(c.as_str())
                     || cat.as_str() == c
                     || (c == "file" && cat == Category::Exec)
+                    || kernel_class_of(cat).contains(&c.as_str())
             });
             if !hit {
                 return None;
@@ -278,6 +279,19 @@ pub fn boot_time(proc_stat: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("btime "))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// The kernel's `class=` names of a category, so that `--class cap` also
+/// finds the capability records of kernels that write no `class=` field.
+fn kernel_class_of(cat: Category) -> &'static [&'static str] {
+    match cat {
+        Category::Capability => &["cap"],
+        Category::Network | Category::Unix => &["net"],
+        Category::Userns => &["namespace"],
+        Category::Mqueue => &["posix_mqueue"],
+        Category::Rlimit => &["rlimits"],
+        _ => &[],
+    }
 }
 
 #[cfg(test)]
