@@ -400,10 +400,39 @@ pub fn glob_matches(pat: &str, path: &str) -> bool {
 pub struct FlagChange {
     /// The profile.
     pub profile: String,
-    /// Flags before.
+    /// Flags before, as written.
     pub before: Vec<String>,
-    /// Flags after.
+    /// Flags after, as written.
     pub after: Vec<String>,
+    /// The mode before ([`mode_of`]: `enforce` when no mode flag is written).
+    pub mode_before: String,
+    /// The mode after ([`mode_of`]).
+    pub mode_after: String,
+}
+
+/// The mode a profile with `flags` runs in: its mode flag
+/// ([`crate::policy::edit::MODE_FLAGS`]: `complain`, `kill`, `unconfined`, …), or
+/// `enforce` when none is written (enforce is the default).
+pub fn mode_of(flags: &[String]) -> &str {
+    flags
+        .iter()
+        .find(|f| crate::policy::edit::MODE_FLAGS.contains(&f.as_str()))
+        .map_or("enforce", String::as_str)
+}
+
+/// `flags` for people, with the mode always named: the mode ([`mode_of`])
+/// followed by the other flags, comma-separated (`enforce`, `complain`,
+/// `enforce,audit`, `complain,audit,attach_disconnected`).
+pub fn describe_flags(flags: &[String]) -> String {
+    let mode = mode_of(flags);
+    let mut out = vec![mode];
+    out.extend(
+        flags
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f != mode && !crate::policy::edit::MODE_FLAGS.contains(f)),
+    );
+    out.join(",")
 }
 
 /// Everything done to one file.
@@ -462,6 +491,8 @@ pub fn edit_flags(
         new,
         FlagChange {
             profile: name.to_owned(),
+            mode_before: mode_of(&before).to_owned(),
+            mode_after: mode_of(&after).to_owned(),
             before,
             after,
         },
