@@ -231,7 +231,7 @@ pub(super) fn run_change(
     let mut results: Vec<FileResult> = Vec::new();
     let mut resolved: Vec<Resolved> = Vec::new();
     for t in m.get_many::<String>("targets").into_iter().flatten() {
-        match index.resolve(t, &ctx.base) {
+        match index.resolve_in(ctx.system.root(), t, &ctx.base) {
             Ok(r) => resolved.extend(r),
             Err(e) => results.push(FileResult::failed(vec![t.clone()], None, &e)),
         }

@@ -1,0 +1,122 @@
+//! How the mode commands find their targets: a file name of the profile
+//! directory, did-you-mean for unknown names, absolute paths under `--root`.
+
+use crate::loader_cli::{aactl, s};
+use std::path::{Path, PathBuf};
+
+/// A profile directory with Debian-style file names (not the profile names).
+fn tree() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("etc/apparmor.d");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::write(
+        base.join("usr.sbin.nscd"),
+        "# nscd\n/usr/sbin/nscd {\n  /etc/nsswitch.conf r,\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        base.join("firefox"),
+        "profile firefox /usr/lib/firefox/firefox {\n}\n",
+    )
+    .unwrap();
+    (d, base)
+}
+
+fn edit_only(base: &Path, mode: &str, args: &[&str]) -> (u8, String, String) {
+    let head = [mode, "--base", s(base), "--no-reload"];
+    aactl(&[&head[..], args].concat())
+}
+
+#[test]
+fn a_file_name_of_the_profile_directory_is_that_file() {
+    let (_d, base) = tree();
+    let (code, out, err) = edit_only(&base, "complain", &["usr.sbin.nscd"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "complain {}/usr.sbin.nscd: /usr/sbin/nscd: enforce -> complain; ok\n",
+            base.display()
+        )
+    );
+    assert!(
+        std::fs::read_to_string(base.join("usr.sbin.nscd"))
+            .unwrap()
+            .contains("/usr/sbin/nscd flags=(complain) {")
+    );
+}
+
+#[test]
+fn an_unknown_name_suggests_the_closest_name_or_file() {
+    let (_d, base) = tree();
+    let b = base.display();
+    for (typed, meant) in [
+        ("usr.sbin.ncsd", "usr.sbin.nscd"),
+        ("nscd", "/usr/sbin/nscd"),
+        ("firefx", "firefox"),
+    ] {
+        let (code, out, err) = edit_only(&base, "complain", &[typed]);
+        assert_eq!(code, 1, "{typed}: {out}");
+        assert_eq!(
+            err,
+            format!(
+                "aactl: complain {typed}: profile {typed} not found in {b}; did you mean: {meant}\n"
+            )
+        );
+    }
+    // Nothing near: no suggestion.
+    let (code, _, err) = edit_only(&base, "complain", &["zzzzzz"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!("aactl: complain zzzzzz: profile zzzzzz not found in {b}\n")
+    );
+}
+
+#[test]
+fn under_root_an_absolute_profile_path_is_the_roots_file() {
+    let (d, base) = tree();
+    let root = d.path();
+    // A name the host does not have: before, it was looked for on the host.
+    std::fs::write(
+        base.join("aactl-root-only"),
+        "profile rootonly /usr/bin/rootonly {\n}\n",
+    )
+    .unwrap();
+    // A link inside the root with an absolute target: followed inside the root.
+    std::fs::create_dir_all(root.join("srv")).unwrap();
+    std::os::unix::fs::symlink("/etc/apparmor.d/usr.sbin.nscd", root.join("srv/nscd")).unwrap();
+    for (target, file) in [
+        ("/etc/apparmor.d/aactl-root-only", "aactl-root-only"),
+        ("/srv/nscd", "usr.sbin.nscd"),
+    ] {
+        let (code, out, err) = aactl(&[
+            "--root",
+            s(root),
+            "complain",
+            "--no-reload",
+            "--dry-run",
+            target,
+        ]);
+        assert_eq!(code, 0, "{target}: {err}");
+        let f = base.join(file);
+        assert!(
+            out.starts_with(&format!("--- {0}\n+++ {0}\n", f.display())),
+            "{target}: {out}"
+        );
+    }
+    let (code, out, err) = aactl(&[
+        "--root",
+        s(root),
+        "complain",
+        "--no-reload",
+        "/etc/apparmor.d/aactl-root-only",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rootonly: enforce -> complain; ok"), "{out}");
+    assert!(
+        std::fs::read_to_string(base.join("aactl-root-only"))
+            .unwrap()
+            .contains("flags=(complain)")
+    );
+}
