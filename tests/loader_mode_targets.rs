@@ -14,6 +14,7 @@ fn tree() -> (tempfile::TempDir, PathBuf) {
         "# nscd\n/usr/sbin/nscd {\n  /etc/nsswitch.conf r,\n}\n",
     )
     .unwrap();
+    std::fs::write(base.join("usr.sbin.nmbd"), "/usr/sbin/nmbd {\n}\n").unwrap();
     std::fs::write(
         base.join("firefox"),
         "profile firefox /usr/lib/firefox/firefox {\n}\n",
@@ -119,4 +120,23 @@ fn under_root_an_absolute_profile_path_is_the_roots_file() {
             .unwrap()
             .contains("flags=(complain)")
     );
+}
+
+/// A profile already in the asked mode is not rewritten (its flags keep their
+/// spacing), so a dry run shows no edit.
+#[test]
+fn flags_already_as_asked_are_left_byte_for_byte() {
+    let (_d, base) = tree();
+    let text = "profile t /usr/bin/t flags=(complain,attach_disconnected) {\n}\n";
+    std::fs::write(base.join("t"), text).unwrap();
+    let (code, out, err) = edit_only(&base, "complain", &["--dry-run", "t"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    let (code, out, err) = edit_only(&base, "complain", &["t"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("t: complain,attach_disconnected -> complain,attach_disconnected; ok"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(base.join("t")).unwrap(), text);
 }

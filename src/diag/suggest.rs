@@ -1,20 +1,33 @@
 //! "Did you mean" for words people mistype: the closest known word by edit
 //! distance.
 
-/// Levenshtein distance between `a` and `b`, counted in characters (an insert,
-/// a delete or a substitution each count 1; a swap of two neighbours counts 2).
+/// Edit distance between `a` and `b`, counted in characters: an insert, a
+/// delete, a substitution or a swap of two neighbouring characters each count 1
+/// (optimal string alignment: a swapped pair is not edited again).
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    // d[i][j]: distance between the first i chars of a and the first j of b.
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The candidate closest to `word`, when one is close enough to be what was
@@ -52,13 +65,21 @@ mod tests {
     fn distances() {
         assert_eq!(edit_distance("nscd", "nscd"), 0);
         assert_eq!(edit_distance("nscd", "nscdd"), 1);
-        assert_eq!(edit_distance("ncsd", "nscd"), 2);
+        assert_eq!(edit_distance("ncsd", "nscd"), 1);
+        assert_eq!(edit_distance("ncsd", "nmbd"), 2);
+        assert_eq!(edit_distance("ab", "ba"), 1);
         assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]
     fn closest_words() {
-        let c = ["/usr/sbin/nscd", "usr.sbin.nscd", "firefox", "man"];
+        let c = [
+            "/usr/sbin/nscd",
+            "usr.sbin.nmbd",
+            "usr.sbin.nscd",
+            "firefox",
+            "man",
+        ];
         assert_eq!(closest("usr.sbin.ncsd", c), Some("usr.sbin.nscd"));
         assert_eq!(closest("nscd", c), Some("/usr/sbin/nscd"));
         assert_eq!(closest("firefx", c), Some("firefox"));

@@ -537,6 +537,12 @@ pub fn edit_flags(
     let after = edit::profile_flags(&new, name)
         .map_err(err)?
         .unwrap_or_default();
+    // Flags already as asked: the text is kept byte for byte (no respacing).
+    let new = if after == before {
+        text.to_owned()
+    } else {
+        new
+    };
     Ok((
         new,
         FlagChange {
