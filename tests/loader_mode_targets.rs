@@ -140,3 +140,91 @@ fn flags_already_as_asked_are_left_byte_for_byte() {
     );
     assert_eq!(std::fs::read_to_string(base.join("t")).unwrap(), text);
 }
+
+/// Applies the unified diff `diff` (as `--dry-run` prints it, other lines
+/// ignored) to `before`.
+fn apply(before: &str, diff: &str) -> String {
+    let old: Vec<&str> = before.split_inclusive('\n').collect();
+    let mut out = String::new();
+    let mut next = 0; // index of the next old line not yet copied
+    for line in diff.split_inclusive('\n') {
+        if let Some(h) = line.strip_prefix("@@ -") {
+            let start: usize = h
+                .split([',', ' '])
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap();
+            let start = start.saturating_sub(1);
+            out.extend(old[next..start].iter().copied());
+            next = start;
+        } else if line.starts_with("---") || line.starts_with("+++") {
+        } else if let Some(l) = line.strip_prefix('+') {
+            out.push_str(l);
+        } else if line.starts_with('-') {
+            next += 1;
+        } else if let Some(l) = line.strip_prefix(' ') {
+            out.push_str(l);
+            next += 1;
+        }
+    }
+    out.extend(old[next..].iter().copied());
+    out
+}
+
+/// Over every profile file of Debian 13's tree, complain then enforce: the dry
+/// run's diff, applied to the file, gives exactly what `--no-reload` writes, and
+/// it marks one removed and one added line per profile whose flags change.
+#[test]
+fn dry_run_diff_is_the_edit_over_debian_tree() {
+    let Some(p) = crate::common::platform("trixie") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("apparmor.d");
+    std::fs::create_dir_all(&base).unwrap();
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(p.path("/etc/apparmor.d")).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), base.join(e.file_name())).unwrap();
+            files.push(base.join(e.file_name()));
+        }
+    }
+    files.sort();
+    let mut checked = 0;
+    for f in &files {
+        for mode in ["complain", "enforce"] {
+            let before = std::fs::read_to_string(f).unwrap();
+            let (code, diff, _) = edit_only(&base, mode, &["--dry-run", s(f)]);
+            if code != 0 {
+                continue; // no profile in it, or it does not parse
+            }
+            let (code, out, err) = edit_only(&base, mode, &["--json", s(f)]);
+            assert_eq!(code, 0, "{}: {err}", f.display());
+            let after = std::fs::read_to_string(f).unwrap();
+            assert_eq!(apply(&before, &diff), after, "{}: {diff}", f.display());
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let changed = v["results"][0]["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["before"] != c["after"])
+                .count();
+            let minus = diff
+                .lines()
+                .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+                .count();
+            let plus = diff
+                .lines()
+                .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+                .count();
+            assert_eq!((minus, plus), (changed, changed), "{}: {diff}", f.display());
+            checked += 1;
+        }
+    }
+    println!(
+        "trixie: {checked} dry-run diffs checked over {} files",
+        files.len()
+    );
+    assert!(checked > 100, "{checked}");
+}
