@@ -158,7 +158,7 @@ fn enforce_edits_only_the_named_profile_not_its_hats() {
         text,
         "# comment kept\nprofile foo /usr/bin/foo {\n  /etc/passwd r,\n  ^hat flags=(complain) {\n    /tmp/** rw,\n  }\n  profile child {\n  }\n}\n"
     );
-    assert!(out.contains("foo: complain -> (none)"), "{out}");
+    assert!(out.contains("foo: complain -> enforce"), "{out}");
 }
 
 #[test]
@@ -268,9 +268,15 @@ fn dry_run_shows_link_edit_and_reload_without_changing_anything() {
         out,
         format!(
             "rm {b}/disable/foo\n\
-             edit {b}/foo\n\
-             \x20 -2: profile foo /usr/bin/foo flags=(complain) {{\n\
-             \x20 +2: profile foo /usr/bin/foo {{\n\
+             --- {b}/foo\n\
+             +++ {b}/foo\n\
+             @@ -1,5 +1,5 @@\n\
+             \x20# comment kept\n\
+             -profile foo /usr/bin/foo flags=(complain) {{\n\
+             +profile foo /usr/bin/foo {{\n\
+             \x20  /etc/passwd r,\n\
+             \x20  ^hat flags=(complain) {{\n\
+             \x20    /tmp/** rw,\n\
              $ /usr/sbin/apparmor_parser --replace --Include={b} --base={b} --verbose -- {b}/foo\n"
         )
     );
@@ -404,7 +410,7 @@ fn program_path_matches_an_attachment_glob() {
     let (code, out, err) = edit_only(&base, "complain", &["/usr/sbin/baz"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("baz: attach_disconnected -> complain,attach_disconnected; ok"),
+        out.contains("baz: enforce,attach_disconnected -> complain,attach_disconnected; ok"),
         "{out}"
     );
     let (code, _, _) = edit_only(&base, "complain", &["/usr/lib/baz"]);
@@ -489,7 +495,7 @@ fn failed_reload_restores_the_file_and_links() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains(
-            "foo: complain -> (none); FAILED (reload failed; file restored; use --no-reload to only edit the file)"
+            "foo: complain -> enforce; FAILED (reload failed; file restored; use --no-reload to only edit the file)"
         ),
         "{out}"
     );
@@ -538,7 +544,7 @@ fn symlinked_profile_file_is_edited_once() {
     assert_eq!(
         out,
         format!(
-            "complain {}/multi: one: (none) -> complain; two: complain -> complain; ok\n",
+            "complain {}/multi: one: enforce -> complain; two: complain -> complain; ok\n",
             base.display()
         )
     );
@@ -553,4 +559,84 @@ fn symlinked_profile_file_is_edited_once() {
             .unwrap()
             .contains("profile one /usr/bin/one flags=(complain) {")
     );
+}
+
+/// A file of three long profiles: `--dry-run` of a mode change on the file shows
+/// a unified diff whose `-`/`+` lines are exactly the three changed head lines.
+#[test]
+fn dry_run_diff_marks_only_the_changed_lines() {
+    let (_d, base) = tree();
+    let mut text = String::from("# three profiles\n");
+    for n in ["a", "b", "c"] {
+        text.push_str(&format!("profile {n} /usr/bin/{n} {{\n"));
+        for k in 0..30 {
+            text.push_str(&format!("  /srv/{n}/{k} r,\n"));
+        }
+        text.push_str("}\n");
+    }
+    std::fs::write(base.join("three"), &text).unwrap();
+    let file = base.join("three");
+    let (code, out, err) = aactl(&[
+        "complain",
+        "--base",
+        s(&base),
+        "--no-reload",
+        "--dry-run",
+        s(&file),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let f = file.display();
+    assert!(
+        out.starts_with(&format!("--- {f}\n+++ {f}\n@@ -1,5 +1,5 @@\n")),
+        "{out}"
+    );
+    let removed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    let added: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "-profile a /usr/bin/a {",
+            "-profile b /usr/bin/b {",
+            "-profile c /usr/bin/c {"
+        ]
+    );
+    assert_eq!(
+        added,
+        [
+            "+profile a /usr/bin/a flags=(complain) {",
+            "+profile b /usr/bin/b flags=(complain) {",
+            "+profile c /usr/bin/c flags=(complain) {"
+        ]
+    );
+    // Three hunks of at most 7 lines each, not the whole file.
+    assert_eq!(out.lines().filter(|l| l.starts_with("@@")).count(), 3);
+    assert!(out.lines().count() < 30, "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+/// Text and JSON name the mode: no mode flag is `enforce`; JSON keeps the
+/// flags as written in `before`/`after`.
+#[test]
+fn mode_lines_name_enforce() {
+    let (_d, base) = tree();
+    let (code, out, err) = edit_only(&base, "complain", &["/usr/bin/bar"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(" /usr/bin/bar: enforce -> complain; ok"),
+        "{out}"
+    );
+    let (code, out, err) = edit_only(&base, "enforce", &["--json", "/usr/bin/bar"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &v["results"][0]["changes"][0];
+    assert_eq!(c["mode_before"], "complain", "{out}");
+    assert_eq!(c["mode_after"], "enforce", "{out}");
+    assert_eq!(c["before"], serde_json::json!(["complain"]), "{out}");
+    assert_eq!(c["after"], serde_json::json!([]), "{out}");
 }

@@ -8,6 +8,7 @@ mod edit_lock;
 mod loader;
 mod loader_cli;
 mod loader_mode;
+mod loader_mode_targets;
 mod loader_unknown;
 // --watch: a log file appended to while the watch runs (FollowFile)
 mod loader_watch;

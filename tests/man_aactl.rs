@@ -101,7 +101,11 @@ profiles by name. \fB\-\-dry\-run\fR prints the exact commands and changes nothi
 profile's mode where it is defined: only that profile's flags are rewritten (comments and
 layout kept, the file replaced atomically; \fBdisable\fR and \fBenable\fR manage the
 \fIdisable/\fR link), then the profile is reloaded. A profile is named by its name, its file
-or the program path it attaches to.
+(a bare file name such as \fBusr.sbin.nscd\fR is looked for in the profile directory; under
+\fB\-\-root\fR an absolute path is taken inside the root) or the program path it attaches to;
+a name that is not found is answered with the closest profile or file name. Each result
+line names the mode before and after (\fBenforce\fR when no mode flag is written), and
+\fB\-\-dry\-run\fR shows the edit as a unified diff.
 .PP
 \fBaactl remove\-unknown\fR unloads the profiles that are loaded but defined by no file of
 the profile directories.

@@ -8,6 +8,7 @@
 //! the machine form.
 
 pub mod render;
+pub mod suggest;
 
 use serde::Serialize;
 use std::ops::Range;

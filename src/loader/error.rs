@@ -257,12 +257,19 @@ pub enum LoaderError {
         dir: PathBuf,
     },
     /// A requested profile is in no file of the profile directory.
-    #[error("profile {name} not found in {}", dir.display())]
+    #[error(
+        "profile {name} not found in {}{}",
+        dir.display(),
+        suggestion.as_ref().map(|s| format!("; did you mean: {s}")).unwrap_or_default()
+    )]
     ProfileNotFound {
         /// The profile name, path or program given.
         name: String,
         /// The directory that was searched.
         dir: PathBuf,
+        /// The closest profile name or profile file name, when one is near
+        /// ([`crate::diag::suggest::closest`]).
+        suggestion: Option<String>,
     },
     /// A requested profile is in no readable file of the profile directory,
     /// and some files could not be read (it may be in one of them).

@@ -240,46 +240,41 @@ impl ProfileIndex {
 
     /// Resolves a target: an existing profile file (all its top-level profiles),
     /// else a profile name (`name` or `parent//hat`), else a program path matching
-    /// a profile's attachment or name. A name found in several files is resolved
-    /// to every one of them (each is edited).
+    /// a profile's attachment or name, else a bare name that is a file of `dir`
+    /// (`usr.sbin.nscd`). A name found in several files is resolved to every one
+    /// of them (each is edited). Paths are the host's; see
+    /// [`ProfileIndex::resolve_in`] for another root.
     ///
     /// # Errors
-    /// [`LoaderError::ProfileNotFound`] (with `dir`), or
-    /// [`LoaderError::ProfileNotFoundUnreadable`] when some files of the
-    /// directory could not be read, or the read error of a file target.
+    /// [`LoaderError::ProfileNotFound`] (with `dir` and the closest profile or
+    /// file name, when one is near), or [`LoaderError::ProfileNotFoundUnreadable`]
+    /// when some files of the directory could not be read, or the read error of a
+    /// file target.
     pub fn resolve(&mut self, target: &str, dir: &Path) -> Result<Vec<Resolved>, LoaderError> {
-        let p = Path::new(target);
-        if super::is_profile_file(p) && p.is_file() {
-            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
-            let idx = match self
-                .files
-                .iter()
-                .position(|f| std::fs::canonicalize(&f.path).ok().as_deref() == Some(&canon))
-            {
-                Some(i) => i,
-                None => {
-                    self.files.push(IndexedFile::read(p)?);
-                    self.files.len() - 1
-                }
-            };
-            let f = &self.files[idx];
-            let profiles: Vec<String> = f
-                .profiles
-                .iter()
-                .filter(|p| p.top_level)
-                .map(|p| p.name.clone())
-                .collect();
-            if profiles.is_empty() {
-                return Err(LoaderError::ProfileNotFound {
-                    name: target.to_owned(),
-                    dir: f.path.clone(),
-                });
-            }
-            return Ok(vec![Resolved {
-                target: target.to_owned(),
-                file: f.path.clone(),
-                profiles,
-            }]);
+        self.resolve_in(Path::new("/"), target, dir)
+    }
+
+    /// Like [`ProfileIndex::resolve`] for a system under `root` (a snapshot or
+    /// fake tree, `dir` being already under it): an absolute file target is taken
+    /// inside `root` (its links followed inside `root`, never to the host's file).
+    ///
+    /// # Errors
+    /// As [`ProfileIndex::resolve`].
+    pub fn resolve_in(
+        &mut self,
+        root: &Path,
+        target: &str,
+        dir: &Path,
+    ) -> Result<Vec<Resolved>, LoaderError> {
+        let given = Path::new(target);
+        let p = if given.is_absolute() && root != Path::new("/") {
+            crate::system::fs::resolve_in_root(root, given)
+                .unwrap_or_else(|_| crate::system::System::with_root(root).path(given))
+        } else {
+            given.to_owned()
+        };
+        if super::is_profile_file(&p) && p.is_file() {
+            return self.resolve_file(target, &p);
         }
         let mut out = Vec::new();
         // Pass 0: profile name; 1: attachment written exactly; 2: a program path
@@ -313,6 +308,13 @@ impl ProfileIndex {
                 return Ok(out);
             }
         }
+        // A file name of the profile directory, as people type it.
+        if !target.is_empty() && !target.contains('/') && target != "." && target != ".." {
+            let in_dir = dir.join(target);
+            if super::is_profile_file(&in_dir) && in_dir.is_file() {
+                return self.resolve_file(target, &in_dir);
+            }
+        }
         if !self.unreadable.is_empty() {
             return Err(LoaderError::ProfileNotFoundUnreadable {
                 name: target.to_owned(),
@@ -323,7 +325,55 @@ impl ProfileIndex {
         Err(LoaderError::ProfileNotFound {
             name: target.to_owned(),
             dir: dir.to_owned(),
+            suggestion: self.suggest(target),
         })
+    }
+
+    /// The profile name or profile file name (of the indexed files) closest to
+    /// `target`, when one is near.
+    pub fn suggest(&self, target: &str) -> Option<String> {
+        let names = self.files.iter().flat_map(|f| {
+            f.profiles
+                .iter()
+                .map(|p| p.name.as_str())
+                .chain(f.path.file_name().and_then(|n| n.to_str()))
+        });
+        crate::diag::suggest::closest(target, names).map(str::to_owned)
+    }
+
+    /// Resolves the profile file `p` (given as `target`) to its top-level profiles.
+    fn resolve_file(&mut self, target: &str, p: &Path) -> Result<Vec<Resolved>, LoaderError> {
+        let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+        let idx = match self
+            .files
+            .iter()
+            .position(|f| std::fs::canonicalize(&f.path).ok().as_deref() == Some(&canon))
+        {
+            Some(i) => i,
+            None => {
+                self.files.push(IndexedFile::read(p)?);
+                self.files.len() - 1
+            }
+        };
+        let f = &self.files[idx];
+        let profiles: Vec<String> = f
+            .profiles
+            .iter()
+            .filter(|p| p.top_level)
+            .map(|p| p.name.clone())
+            .collect();
+        if profiles.is_empty() {
+            return Err(LoaderError::ProfileNotFound {
+                name: target.to_owned(),
+                dir: f.path.clone(),
+                suggestion: None,
+            });
+        }
+        Ok(vec![Resolved {
+            target: target.to_owned(),
+            file: f.path.clone(),
+            profiles,
+        }])
     }
 
     /// The indexed file at `path`.
@@ -400,10 +450,39 @@ pub fn glob_matches(pat: &str, path: &str) -> bool {
 pub struct FlagChange {
     /// The profile.
     pub profile: String,
-    /// Flags before.
+    /// Flags before, as written.
     pub before: Vec<String>,
-    /// Flags after.
+    /// Flags after, as written.
     pub after: Vec<String>,
+    /// The mode before ([`mode_of`]: `enforce` when no mode flag is written).
+    pub mode_before: String,
+    /// The mode after ([`mode_of`]).
+    pub mode_after: String,
+}
+
+/// The mode a profile with `flags` runs in: its mode flag
+/// ([`crate::policy::edit::MODE_FLAGS`]: `complain`, `kill`, `unconfined`, …), or
+/// `enforce` when none is written (enforce is the default).
+pub fn mode_of(flags: &[String]) -> &str {
+    flags
+        .iter()
+        .find(|f| crate::policy::edit::MODE_FLAGS.contains(&f.as_str()))
+        .map_or("enforce", String::as_str)
+}
+
+/// `flags` for people, with the mode always named: the mode ([`mode_of`])
+/// followed by the other flags, comma-separated (`enforce`, `complain`,
+/// `enforce,audit`, `complain,audit,attach_disconnected`).
+pub fn describe_flags(flags: &[String]) -> String {
+    let mode = mode_of(flags);
+    let mut out = vec![mode];
+    out.extend(
+        flags
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f != mode && !crate::policy::edit::MODE_FLAGS.contains(f)),
+    );
+    out.join(",")
 }
 
 /// Everything done to one file.
@@ -458,10 +537,18 @@ pub fn edit_flags(
     let after = edit::profile_flags(&new, name)
         .map_err(err)?
         .unwrap_or_default();
+    // Flags already as asked: the text is kept byte for byte (no respacing).
+    let new = if after == before {
+        text.to_owned()
+    } else {
+        new
+    };
     Ok((
         new,
         FlagChange {
             profile: name.to_owned(),
+            mode_before: mode_of(&before).to_owned(),
+            mode_after: mode_of(&after).to_owned(),
             before,
             after,
         },

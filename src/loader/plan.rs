@@ -68,8 +68,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Text for people: `$ command` lines, `edit PATH` with changed lines as
-    /// `-`/`+` and their line numbers, `ln -s`, `rm`, `write NAME\0 > FILE`.
+    /// Text for people: `$ command` lines, an edit as a unified diff of the
+    /// lines it changes (`--- PATH` / `+++ PATH`, three lines of context),
+    /// `ln -s`, `rm`, `write NAME\0 > FILE`.
     /// Untrusted text (names, file contents) is escaped.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -232,9 +233,10 @@ pub fn render_step(step: &Step, s: &mut String) {
             before,
             after,
         } => {
-            let _ = writeln!(s, "edit {}", escape_str(&path.display().to_string()));
-            for d in line_diff(before, after) {
-                let _ = writeln!(s, "  {}", escape_str(&d));
+            let shown = path.display().to_string();
+            let diff = crate::policy::edit::unified_diff(&shown, &shown, before, after);
+            for line in diff.lines() {
+                let _ = writeln!(s, "{}", escape_str(line));
             }
         }
         Step::Symlink { link, target } => {
@@ -389,36 +391,23 @@ pub fn replace_if_unchanged(path: &Path, expected: &[u8], data: &[u8]) -> Result
     crate::system::edit::replace_if_unchanged(path, expected, data).map_err(LoaderError::from)
 }
 
-/// The changed lines between two texts: the common head and tail are dropped,
-/// the rest shown as `-N: old` / `+N: new` (1-based line numbers).
-pub fn line_diff(before: &str, after: &str) -> Vec<String> {
-    let a: Vec<&str> = before.lines().collect();
-    let b: Vec<&str> = after.lines().collect();
-    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..]
-        .iter()
-        .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let mut out = Vec::new();
-    for (i, l) in a[head..a.len() - tail].iter().enumerate() {
-        out.push(format!("-{}: {}", head + i + 1, l));
-    }
-    for (i, l) in b[head..b.len() - tail].iter().enumerate() {
-        out.push(format!("+{}: {}", head + i + 1, l));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn diff_shows_only_changed_lines() {
-        let d = line_diff("a\nb flags=(complain) {\nc\n", "a\nb {\nc\n");
-        assert_eq!(d, ["-2: b flags=(complain) {", "+2: b {"]);
+    fn an_edit_renders_as_a_unified_diff_of_the_changed_lines() {
+        let step = Step::Edit {
+            path: "/p".into(),
+            before: "a\nb\nc\nd flags=(complain) {\ne\nf\ng\nh\ni\n".into(),
+            after: "a\nb\nc\nd {\ne\nf\ng\nh\ni\n".into(),
+        };
+        let mut s = String::new();
+        render_step(&step, &mut s);
+        assert_eq!(
+            s,
+            "--- /p\n+++ /p\n@@ -1,7 +1,7 @@\n a\n b\n c\n-d flags=(complain) {\n+d {\n e\n f\n g\n"
+        );
     }
 
     #[test]

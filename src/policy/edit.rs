@@ -124,6 +124,20 @@ fn head_end(p: &Profile) -> usize {
     p.head_span.end as usize
 }
 
+/// A unified diff of `before` → `after` (three lines of context), headed
+/// `--- a` / `+++ b`; empty when they are equal. Only the lines that differ are
+/// marked `-`/`+`; the text is not escaped (the caller escapes for a terminal).
+pub fn unified_diff(a: &str, b: &str, before: &str, after: &str) -> String {
+    if before == after {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(a, b)
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -336,18 +336,7 @@ pub fn plan_profile_file(text: &str, rules: &[&Chosen]) -> Result<String, Insert
     Ok(text)
 }
 
-/// A unified diff of `before` → `after` (three lines of context), headed
-/// `--- a` / `+++ b`; empty when they are equal.
-pub fn unified_diff(a: &str, b: &str, before: &str, after: &str) -> String {
-    if before == after {
-        return String::new();
-    }
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(a, b)
-        .to_string()
-}
+pub use crate::policy::edit::unified_diff;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,9 @@ use super::loader_cmd::{
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::escape::escape_str;
-use crate::loader::mode::{IndexedFile, ModeChange, ProfileIndex, Resolved, plan_change};
+use crate::loader::mode::{
+    IndexedFile, ModeChange, ProfileIndex, Resolved, describe_flags, plan_change,
+};
 use crate::loader::{EditLock, LoaderError, RunReport, StepOutcome, SystemRunner};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
@@ -229,7 +231,7 @@ pub(super) fn run_change(
     let mut results: Vec<FileResult> = Vec::new();
     let mut resolved: Vec<Resolved> = Vec::new();
     for t in m.get_many::<String>("targets").into_iter().flatten() {
-        match index.resolve(t, &ctx.base) {
+        match index.resolve_in(ctx.system.root(), t, &ctx.base) {
             Ok(r) => resolved.extend(r),
             Err(e) => results.push(FileResult::failed(vec![t.clone()], None, &e)),
         }
@@ -397,14 +399,6 @@ pub(super) fn run_change(
     Ok(if ok { Exit::Success } else { Exit::Failure })
 }
 
-fn flags_text(f: &[String]) -> String {
-    if f.is_empty() {
-        "(none)".into()
-    } else {
-        f.join(",")
-    }
-}
-
 fn describe(verb: &str, r: &FileResult) -> String {
     let mut s = format!(
         "{verb} {}:",
@@ -417,8 +411,8 @@ fn describe(verb: &str, r: &FileResult) -> String {
             format!(
                 " {}: {} -> {}",
                 escape_str(&c.profile),
-                escape_str(&flags_text(&c.before)),
-                escape_str(&flags_text(&c.after))
+                escape_str(&describe_flags(&c.before)),
+                escape_str(&describe_flags(&c.after))
             )
         })
         .collect();

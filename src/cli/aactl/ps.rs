@@ -134,7 +134,7 @@ pub(super) fn unknown_mode_warning(word: &str) -> Option<String> {
     let near = Mode::SECTIONS
         .iter()
         .map(Mode::as_str)
-        .map(|k| (edit_distance(&lower, k), k))
+        .map(|k| (crate::diag::suggest::edit_distance(&lower, k), k))
         .filter(|(d, k)| *d <= 2 || lower.starts_with(k) || k.starts_with(lower.as_str()))
         .min();
     let known = "known modes: enforce, complain, prompt, kill, unconfined, mixed";
@@ -146,21 +146,6 @@ pub(super) fn unknown_mode_warning(word: &str) -> Option<String> {
             "no known mode '{word}'; it only matches a mode the kernel prints verbatim ({known})"
         ),
     })
-}
-
-/// Levenshtein distance over chars (short words only).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Runs `aactl ps`.
