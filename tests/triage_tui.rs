@@ -1,0 +1,247 @@
+//! `aactl triage` on a terminal: the full-screen review driven inside tmux
+//! (keys sent with `send-keys`, the screen read with `capture-pane`). Each
+//! review's files are compared byte for byte with what `--answers` writes for
+//! the same answers: glob then allow, deny, exec inherit and child, a hat,
+//! abort (nothing written), finish with save.
+
+use crate::common;
+use crate::triage_plan::{CUPSD, answer, apply, fixture, log, plan};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> Option<String> {
+    let o = Command::new("tmux").args(args).output().ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// One review running in its own tmux server (its own socket, so tests
+/// run in parallel without sharing state).
+struct Tui {
+    sock: String,
+    start: Instant,
+}
+
+impl Tui {
+    fn start(dir: &Path) -> Option<Tui> {
+        let tmux_ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        common::require(tmux_ok.then_some(()), "tmux")?;
+        let sock = dir.parent().unwrap().join("tmux.sock");
+        let cmd = format!(
+            "NO_COLOR=1 {} triage --profile-dir {} {}; echo EXIT=$?; sleep 60",
+            env!("CARGO_BIN_EXE_aactl"),
+            dir.display(),
+            log()
+        );
+        let sock = sock.to_str().unwrap().to_owned();
+        tmux(&[
+            "-S",
+            &sock,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "40",
+            &cmd,
+        ])
+        .expect("tmux new-session");
+        let t = Tui {
+            sock,
+            start: Instant::now(),
+        };
+        t.wait("Proposal 1/");
+        Some(t)
+    }
+
+    fn screen(&self) -> String {
+        tmux(&["-S", &self.sock, "capture-pane", "-p"]).unwrap_or_default()
+    }
+
+    /// Polls the screen until it shows `text` (5 s at most).
+    fn wait(&self, text: &str) -> String {
+        let end = Instant::now() + Duration::from_secs(5);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(Instant::now() < end, "screen never showed {text:?}:\n{s}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            tmux(&["-S", &self.sock, "send-keys", k]).expect("send-keys");
+        }
+    }
+
+    /// Moves right from the current proposal until the one whose first
+    /// candidate is `first`.
+    fn goto(&self, first: &str) {
+        let want = format!("1. {first}");
+        let s = self.wait("Proposal ");
+        let at = s.split("Proposal ").nth(1).unwrap();
+        let mut n: usize = at[..at.find('/').unwrap()].parse().unwrap();
+        loop {
+            let s = self.wait(&format!("Proposal {n}/"));
+            if s.contains(&want) {
+                return;
+            }
+            assert!(n < 20, "no proposal {first}");
+            self.keys(&["Right"]);
+            n += 1;
+        }
+    }
+
+    /// Waits for the program to end; its printed output.
+    fn end(&self) -> String {
+        let s = self.wait("EXIT=");
+        eprintln!("tmux review took {:?}", self.start.elapsed());
+        s
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = tmux(&["-S", &self.sock, "kill-server"]);
+    }
+}
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The files `--answers` writes for these answers (profile, first
+/// candidate's needle, action, rule).
+fn expected(answers: &[(&str, &str, &str, Option<&str>)]) -> Vec<(String, Vec<u8>)> {
+    let (_t, dir) = fixture();
+    let mut p = plan(&dir);
+    for (profile, needle, action, rule) in answers {
+        answer(&mut p, profile, needle, action, *rule);
+    }
+    let (code, _, err) = apply(&dir, &p, &[]);
+    assert_eq!(code, 0, "{err}");
+    tree(&dir)
+}
+
+/// Finish, check the diff shows `shown`, save; the program's output.
+fn finish_and_save(t: &Tui, shown: &str) -> String {
+    t.keys(&["f"]);
+    let s = t.wait("(S)ave");
+    assert!(s.contains(shown), "{s}");
+    t.keys(&["s"]);
+    t.end()
+}
+
+#[test]
+fn glob_then_allow() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("/etc/cups/ppd/a.ppd w,");
+    t.keys(&["g"]);
+    t.wait(">  2. /etc/cups/ppd/*.ppd w,");
+    t.keys(&["g", "g"]);
+    t.wait(">  4. /etc/cups/ppd/**.ppd w,");
+    // back to 2 with a digit, then the extension-keeping glob
+    t.keys(&["1", "e"]);
+    t.wait(">  2. /etc/cups/ppd/*.ppd w,");
+    t.keys(&["a"]);
+    let out = finish_and_save(&t, "+  /etc/cups/ppd/*.ppd w,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(
+        tree(&dir),
+        expected(&[(CUPSD, "a.ppd", "allow", Some("/etc/cups/ppd/*.ppd w,"))])
+    );
+}
+
+#[test]
+fn deny() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("/etc/passwd r,");
+    t.keys(&["d"]);
+    let out = finish_and_save(&t, "deny /etc/passwd r,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(
+        tree(&dir),
+        expected(&[(CUPSD, "/etc/passwd", "deny", None)])
+    );
+}
+
+#[test]
+fn exec_inherit_and_child_and_a_hat() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("/usr/bin/b mrix,");
+    t.wait("(I)nherit (C)hild (P)rofile (U)nconfined");
+    t.keys(&["i"]);
+    t.goto("/usr/bin/c mrix,");
+    // the unsafe (environment kept) child form, picked with an arrow
+    t.keys(&["Down", "Down"]);
+    t.wait(">  3. /usr/bin/c cx -> c,");
+    t.keys(&["c"]);
+    t.goto("/var/hat/log w,");
+    t.keys(&["a"]);
+    let out = finish_and_save(&t, "/usr/bin/b mrix,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(
+        tree(&dir),
+        expected(&[
+            (CUPSD, "/usr/bin/b", "inherit", None),
+            (CUPSD, "/usr/bin/c", "child", Some("/usr/bin/c cx -> c,")),
+            ("/usr/sbin/cupsd//hat", "/var/hat/log", "allow", None),
+        ])
+    );
+}
+
+#[test]
+fn abort_writes_nothing() {
+    let (_t, dir) = fixture();
+    let before = tree(&dir);
+    let Some(t) = Tui::start(&dir) else { return };
+    t.keys(&["a", "a"]);
+    t.wait("Proposal 3/");
+    t.keys(&["r"]);
+    let out = t.end();
+    assert!(out.contains("aborted, nothing written"), "{out}");
+    assert_eq!(tree(&dir), before);
+}
+
+#[test]
+fn cancel_at_the_diff_goes_back_then_save_writes() {
+    let (_t, dir) = fixture();
+    let before = tree(&dir);
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("capability net_admin,");
+    t.keys(&["a", "f"]);
+    t.wait("(S)ave");
+    t.keys(&["c"]);
+    t.wait(" Denial ");
+    assert_eq!(tree(&dir), before);
+    let out = finish_and_save(&t, "capability net_admin,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(tree(&dir), expected(&[(CUPSD, "net_admin", "allow", None)]));
+}
