@@ -26,6 +26,11 @@ struct Tui {
 
 impl Tui {
     fn start(dir: &Path) -> Option<Tui> {
+        Tui::start_with(dir, "NO_COLOR=1")
+    }
+
+    /// [`Tui::start`] with these environment settings (`NAME=VALUE …`).
+    fn start_with(dir: &Path, env: &str) -> Option<Tui> {
         let tmux_ok = Command::new("tmux")
             .arg("-V")
             .output()
@@ -33,7 +38,7 @@ impl Tui {
         common::require(tmux_ok.then_some(()), "tmux")?;
         let sock = dir.parent().unwrap().join("tmux.sock");
         let cmd = format!(
-            "NO_COLOR=1 {} triage --profile-dir {} {}; echo EXIT=$?; sleep 60",
+            "env -u NO_COLOR {env} {} triage --profile-dir {} {}; echo EXIT=$?; sleep 60",
             env!("CARGO_BIN_EXE_aactl"),
             dir.display(),
             log()
@@ -59,6 +64,11 @@ impl Tui {
         };
         t.wait("Proposal 1/");
         Some(t)
+    }
+
+    /// The screen with its colour and attribute escapes.
+    fn screen_escapes(&self) -> String {
+        tmux(&["-S", &self.sock, "capture-pane", "-p", "-e"]).unwrap_or_default()
     }
 
     fn screen(&self) -> String {
@@ -244,4 +254,50 @@ fn cancel_at_the_diff_goes_back_then_save_writes() {
     let out = finish_and_save(&t, "capability net_admin,");
     assert!(out.contains("EXIT=0"), "{out}");
     assert_eq!(tree(&dir), expected(&[(CUPSD, "net_admin", "allow", None)]));
+}
+
+#[test]
+fn exec_profile_and_a_typed_rule() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("/usr/bin/a mrix,");
+    t.keys(&["p"]);
+    t.goto("/etc/cups/ppd/a.ppd w,");
+    // (N)ew starts from the selected candidate
+    t.keys(&["n"]);
+    t.wait("New rule");
+    t.keys(&["BSpace", "BSpace", "r", "w", ","]);
+    t.wait("/etc/cups/ppd/a.ppd rw,");
+    t.keys(&["Enter"]);
+    t.wait("> 10. /etc/cups/ppd/a.ppd rw,");
+    t.keys(&["a"]);
+    let out = finish_and_save(&t, "+  /etc/cups/ppd/a.ppd rw,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    let profile = std::fs::read_to_string(dir.join("usr.sbin.cupsd")).unwrap();
+    assert!(profile.contains("/usr/bin/a Px,"), "{profile}");
+    assert!(profile.contains("/etc/cups/ppd/a.ppd rw,"), "{profile}");
+}
+
+#[test]
+fn colour_unless_no_color() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start_with(&dir, "TERM=xterm-256color") else {
+        return;
+    };
+    t.wait("Proposal 1/");
+    let s = t.screen_escapes();
+    // yellow background on the selected candidate
+    let yellow = |s: &str| s.contains("[43m") || s.contains(";48;5;3m") || s.contains("[48;5;3m");
+    assert!(yellow(&s), "{s:?}");
+    t.keys(&["r"]);
+    t.end();
+    let Some(t) = Tui::start_with(&dir, "TERM=xterm-256color NO_COLOR=1") else {
+        return;
+    };
+    t.wait("Proposal 1/");
+    let s = t.screen_escapes();
+    assert!(!yellow(&s), "{s:?}");
+    assert!(s.contains("\u{1b}[7m"), "{s:?}");
+    t.keys(&["r"]);
+    t.end();
 }

@@ -182,18 +182,33 @@ pub(super) fn review(
         mode: Mode::Review,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    let prev = std::panic::take_hook();
+    // a panic restores the terminal before its message is printed; the
+    // previous hook is put back afterwards
+    let prev: std::sync::Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> =
+        std::sync::Arc::from(std::panic::take_hook());
+    let hook = prev.clone();
     std::panic::set_hook(Box::new(move |info| {
         restore();
-        prev(info);
+        hook(info);
     }));
+    let r = run(&mut st, diff);
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| prev(info)));
+    r
+}
+
+fn run(
+    st: &mut State,
+    diff: &mut dyn FnMut(&Plan, &[Answer]) -> String,
+) -> std::io::Result<Outcome> {
+    let n = st.plan.proposals.len();
     enable_raw_mode()?;
     let _guard = Guard;
     crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     term.clear()?;
     loop {
-        draw(&mut term, &st)?;
+        draw(&mut term, st)?;
         let Event::Key(k) = event::read()? else {
             continue;
         };
@@ -228,7 +243,7 @@ pub(super) fn review(
             Mode::Finish(_, scroll) => match k.code {
                 KeyCode::Char('s' | 'S') => {
                     let answers = st.answer_list();
-                    return Ok(Outcome::Save(st.plan, answers));
+                    return Ok(Outcome::Save(st.plan.clone(), answers));
                 }
                 KeyCode::Char('c' | 'C') | KeyCode::Esc => st.mode = Mode::Review,
                 KeyCode::Char('r' | 'R') => return Ok(Outcome::Abort),
