@@ -147,12 +147,20 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// The files `--answers` writes for these answers (profile, first
 /// candidate's needle, action, rule).
 fn expected(answers: &[(&str, &str, &str, Option<&str>)]) -> Vec<(String, Vec<u8>)> {
+    expected_with(answers, &[])
+}
+
+/// [`expected`] with more options for `--answers`.
+fn expected_with(
+    answers: &[(&str, &str, &str, Option<&str>)],
+    extra: &[&str],
+) -> Vec<(String, Vec<u8>)> {
     let (_t, dir) = fixture();
     let mut p = plan(&dir);
     for (profile, needle, action, rule) in answers {
         answer(&mut p, profile, needle, action, *rule);
     }
-    let (code, _, err) = apply(&dir, &p, &[]);
+    let (code, _, err) = apply(&dir, &p, extra);
     assert_eq!(code, 0, "{err}");
     tree(&dir)
 }
@@ -300,4 +308,31 @@ fn colour_unless_no_color() {
     assert!(s.contains("\u{1b}[7m"), "{s:?}");
     t.keys(&["r"]);
     t.end();
+}
+
+#[test]
+fn local_override_chosen_at_finish() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("capability net_admin,");
+    t.keys(&["a"]);
+    t.goto("/var/hat/log w,");
+    t.keys(&["a", "f"]);
+    t.wait("Changes (in the profile files)");
+    t.keys(&["l"]);
+    let s = t.wait("Changes (top-level rules to local/ overrides)");
+    assert!(s.contains("local/usr.sbin.cupsd"), "{s}");
+    t.keys(&["s"]);
+    let out = t.end();
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(
+        tree(&dir),
+        expected_with(
+            &[
+                (CUPSD, "net_admin", "allow", None),
+                ("/usr/sbin/cupsd//hat", "/var/hat/log", "allow", None),
+            ],
+            &["--local"]
+        )
+    );
 }

@@ -187,11 +187,11 @@ fn interactive(m: &ArgMatches, io: &Io<'_>) -> bool {
 /// The full-screen review; at Save its answers go through [`apply_list`],
 /// after the terminal is back to normal.
 fn review(m: &ArgMatches, sys: &System, plan: &Plan, io: &mut Io<'_>) -> Result<Exit, CliError> {
-    let mut diff = |plan: &Plan, answers: &[Answer]| {
+    let mut diff = |plan: &Plan, answers: &[Answer], local: bool| {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let r = {
             let mut buf = Io::new(&mut out, &mut err);
-            apply_list(m, sys, plan, answers, "review", true, &mut buf)
+            apply_list(m, sys, plan, answers, "review", (true, local), &mut buf)
         };
         let mut text = String::from_utf8_lossy(&out).into_owned();
         text.push_str(&String::from_utf8_lossy(&err));
@@ -207,8 +207,8 @@ fn review(m: &ArgMatches, sys: &System, plan: &Plan, io: &mut Io<'_>) -> Result<
             let _ = writeln!(io.err, "aactl: review aborted, nothing written");
             Ok(Exit::Success)
         }
-        super::triage_tui::Outcome::Save(plan, answers) => {
-            apply_list(m, sys, &plan, &answers, "review", false, io)
+        super::triage_tui::Outcome::Save(plan, answers, local) => {
+            apply_list(m, sys, &plan, &answers, "review", (false, local), io)
         }
     }
 }
@@ -286,11 +286,13 @@ pub(super) fn apply_answers(
         parse_answers(&text).map_err(|e| CliError(format!("--answers {}: {e}", path.display())))?;
     let what = format!("--answers {}", path.display());
     let dry = m.get_flag("dry-run");
-    apply_list(m, sys, plan, &answers, &what, dry, io)
+    let local = m.get_flag("local");
+    apply_list(m, sys, plan, &answers, &what, (dry, local), io)
 }
 
 /// Applies `answers` to `plan` (`what` names them in errors): the diff, then
-/// the locked writes unless `dry`, then the reload (or its hint). The
+/// the locked writes unless `dry`, then the reload (or its hint); with
+/// `local` a top-level profile's rules go to its `local/` override. The
 /// interactive review uses this too, so both write exactly the same.
 pub(super) fn apply_list(
     m: &ArgMatches,
@@ -298,7 +300,7 @@ pub(super) fn apply_list(
     plan: &Plan,
     answers: &[Answer],
     what: &str,
-    dry: bool,
+    (dry, local): (bool, bool),
     io: &mut Io<'_>,
 ) -> Result<Exit, CliError> {
     let mut chosen = choose(plan, answers).map_err(|e| CliError(format!("{what}: {e}")))?;
@@ -349,7 +351,6 @@ pub(super) fn apply_list(
             None => by_file.push((found.file.clone(), vec![c])),
         }
     }
-    let local = m.get_flag("local");
     let mut written: Vec<PathBuf> = Vec::new();
     for (file, list) in &by_file {
         let top = list[0].profile.split("//").next().unwrap_or_default();

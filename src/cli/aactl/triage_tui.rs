@@ -21,8 +21,9 @@ use std::io::Stdout;
 /// How the review ended.
 pub(super) enum Outcome {
     /// Save: the plan (with any rule typed with (N)ew added to its
-    /// proposal's candidates) and the answers.
-    Save(Plan, Vec<Answer>),
+    /// proposal's candidates), the answers, and whether a top-level
+    /// profile's rules go to its `local/` override.
+    Save(Plan, Vec<Answer>, bool),
     /// Abort, or cancel at the diff: nothing is written.
     Abort,
 }
@@ -61,6 +62,8 @@ struct State {
     cur: usize,
     mode: Mode,
     color: bool,
+    /// Top-level rules to the `local/` override ((L) at Finish).
+    local: bool,
 }
 
 impl State {
@@ -93,7 +96,7 @@ impl State {
 
     /// Records the answer for the current proposal and moves on (to the
     /// diff after the last one).
-    fn answer(&mut self, action: Action, diff: &mut dyn FnMut(&Plan, &[Answer]) -> String) {
+    fn answer(&mut self, action: Action, diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String) {
         let rule = match action.exec_letter() {
             // the selected candidate when it is of this transition (its
             // safe or unsafe form), else the first one that is
@@ -112,8 +115,8 @@ impl State {
         }
     }
 
-    fn finish(&mut self, diff: &mut dyn FnMut(&Plan, &[Answer]) -> String) {
-        let text = diff(&self.plan, &self.answer_list());
+    fn finish(&mut self, diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String) {
+        let text = diff(&self.plan, &self.answer_list(), self.local);
         self.mode = Mode::Finish(text, 0);
     }
 
@@ -171,7 +174,7 @@ impl State {
 /// (F)inish for a plan and its answers (the `--dry-run` output).
 pub(super) fn review(
     plan: &Plan,
-    diff: &mut dyn FnMut(&Plan, &[Answer]) -> String,
+    diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String,
 ) -> std::io::Result<Outcome> {
     let n = plan.proposals.len();
     let mut st = State {
@@ -181,6 +184,7 @@ pub(super) fn review(
         cur: 0,
         mode: Mode::Review,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        local: false,
     };
     // a panic restores the terminal before its message is printed; the
     // previous hook is put back afterwards
@@ -199,7 +203,7 @@ pub(super) fn review(
 
 fn run(
     st: &mut State,
-    diff: &mut dyn FnMut(&Plan, &[Answer]) -> String,
+    diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String,
 ) -> std::io::Result<Outcome> {
     let n = st.plan.proposals.len();
     enable_raw_mode()?;
@@ -243,7 +247,11 @@ fn run(
             Mode::Finish(_, scroll) => match k.code {
                 KeyCode::Char('s' | 'S') => {
                     let answers = st.answer_list();
-                    return Ok(Outcome::Save(st.plan.clone(), answers));
+                    return Ok(Outcome::Save(st.plan.clone(), answers, st.local));
+                }
+                KeyCode::Char('l' | 'L') => {
+                    st.local = !st.local;
+                    st.finish(diff);
                 }
                 KeyCode::Char('c' | 'C') | KeyCode::Esc => st.mode = Mode::Review,
                 KeyCode::Char('r' | 'R') => return Ok(Outcome::Abort),
@@ -325,11 +333,15 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
             f.render_widget(
                 Paragraph::new(shown)
                     .scroll((*scroll, 0))
-                    .block(Block::default().borders(Borders::ALL).title(" Changes ")),
+                    .block(Block::default().borders(Borders::ALL).title(if st.local {
+                        " Changes (top-level rules to local/ overrides) "
+                    } else {
+                        " Changes (in the profile files) "
+                    })),
                 body,
             );
             f.render_widget(
-                Paragraph::new("(S)ave (C)ancel: back to the review  Abo(r)t  ↑↓ scroll"),
+                Paragraph::new("(S)ave (C)ancel: back to the review  (L)ocal override on/off  Abo(r)t  ↑↓ scroll"),
                 keys,
             );
             return;
@@ -415,4 +427,74 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
         f.render_widget(Paragraph::new(st.legend()).wrap(Wrap { trim: false }), keys);
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triage::plan::Records;
+
+    fn state(candidates: &[&str]) -> State {
+        let p = Proposal {
+            id: "0".into(),
+            profile: "p".into(),
+            kind: "file".into(),
+            records: Records::default(),
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+            child: None,
+            action: None,
+            rule: None,
+        };
+        State {
+            plan: Plan {
+                schema: 1,
+                kind: "triage-plan".into(),
+                proposals: vec![p],
+            },
+            answers: vec![None],
+            sel: vec![0],
+            cur: 0,
+            mode: Mode::Review,
+            color: false,
+            local: false,
+        }
+    }
+
+    #[test]
+    fn owner_toggles_between_the_two_forms() {
+        let mut st = state(&["owner /a/b.txt r,", "/a/b.txt r,", "owner /a/*.txt r,"]);
+        st.owner();
+        assert_eq!(st.selected(), "/a/b.txt r,");
+        st.owner();
+        assert_eq!(st.selected(), "owner /a/b.txt r,");
+        // no non-owner form of the glob: stays
+        st.sel[0] = 2;
+        st.owner();
+        assert_eq!(st.selected(), "owner /a/*.txt r,");
+    }
+
+    #[test]
+    fn glob_with_extension_skips_forms_without_it() {
+        let mut st = state(&[
+            "/a/b/c.txt r,",
+            "/a/b/*.txt r,",
+            "/a/b/* r,",
+            "/a/**.txt r,",
+            "/a/** r,",
+        ]);
+        st.glob_ext();
+        assert_eq!(st.selected(), "/a/b/*.txt r,");
+        st.glob_ext();
+        assert_eq!(st.selected(), "/a/**.txt r,");
+        st.glob_ext();
+        assert_eq!(st.selected(), "/a/**.txt r,");
+        st.glob();
+        assert_eq!(st.selected(), "/a/** r,");
+        st.glob();
+        assert_eq!(st.selected(), "/a/** r,");
+        // no extension: (E) does nothing
+        let mut st = state(&["/a/b r,", "/a/* r,"]);
+        st.glob_ext();
+        assert_eq!(st.selected(), "/a/b r,");
+    }
 }
