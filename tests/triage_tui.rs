@@ -36,7 +36,10 @@ impl Tui {
             .output()
             .is_ok_and(|o| o.status.success());
         common::require(tmux_ok.then_some(()), "tmux")?;
-        let sock = dir.parent().unwrap().join("tmux.sock");
+        // a socket per review: each its own server
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let sock = dir.parent().unwrap().join(format!("tmux{n}.sock"));
         let cmd = format!(
             "env -u NO_COLOR {env} {} triage --profile-dir {} {}; echo EXIT=$?; sleep 60",
             env!("CARGO_BIN_EXE_aactl"),
@@ -75,9 +78,9 @@ impl Tui {
         tmux(&["-S", &self.sock, "capture-pane", "-p"]).unwrap_or_default()
     }
 
-    /// Polls the screen until it shows `text` (5 s at most).
+    /// Polls the screen until it shows `text` (8 s at most: a loaded machine).
     fn wait(&self, text: &str) -> String {
-        let end = Instant::now() + Duration::from_secs(5);
+        let end = Instant::now() + Duration::from_secs(8);
         loop {
             let s = self.screen();
             if s.contains(text) {
@@ -94,13 +97,26 @@ impl Tui {
         }
     }
 
+    /// The number of the proposal on screen.
+    fn current(&self) -> usize {
+        let s = self.wait("Proposal ");
+        let at = s.split("Proposal ").nth(1).unwrap();
+        at[..at.find('/').unwrap()].parse().unwrap()
+    }
+
+    /// Answers the current proposal with `key` and waits for the next one
+    /// (so that a following key is not read by the old screen).
+    fn answer(&self, key: &str) {
+        let n = self.current();
+        self.keys(&[key]);
+        self.wait(&format!("Proposal {}/", n + 1));
+    }
+
     /// Moves right from the current proposal until the one whose first
     /// candidate is `first`.
     fn goto(&self, first: &str) {
         let want = format!("1. {first}");
-        let s = self.wait("Proposal ");
-        let at = s.split("Proposal ").nth(1).unwrap();
-        let mut n: usize = at[..at.find('/').unwrap()].parse().unwrap();
+        let mut n = self.current();
         loop {
             let s = self.wait(&format!("Proposal {n}/"));
             if s.contains(&want) {
@@ -215,12 +231,12 @@ fn exec_inherit_and_child_and_a_hat() {
     let Some(t) = Tui::start(&dir) else { return };
     t.goto("/usr/bin/b mrix,");
     t.wait("(I)nherit (C)hild (P)rofile (U)nconfined");
-    t.keys(&["i"]);
+    t.answer("i");
     t.goto("/usr/bin/c mrix,");
     // the unsafe (environment kept) child form, picked with an arrow
     t.keys(&["Down", "Down"]);
     t.wait(">  3. /usr/bin/c cx -> c,");
-    t.keys(&["c"]);
+    t.answer("c");
     t.goto("/var/hat/log w,");
     t.keys(&["a"]);
     let out = finish_and_save(&t, "/usr/bin/b mrix,");
@@ -269,7 +285,7 @@ fn exec_profile_and_a_typed_rule() {
     let (_t, dir) = fixture();
     let Some(t) = Tui::start(&dir) else { return };
     t.goto("/usr/bin/a mrix,");
-    t.keys(&["p"]);
+    t.answer("p");
     t.goto("/etc/cups/ppd/a.ppd w,");
     // (N)ew starts from the selected candidate
     t.keys(&["n"]);
@@ -299,6 +315,7 @@ fn colour_unless_no_color() {
     assert!(yellow(&s), "{s:?}");
     t.keys(&["r"]);
     t.end();
+    drop(t);
     let Some(t) = Tui::start_with(&dir, "TERM=xterm-256color NO_COLOR=1") else {
         return;
     };
@@ -315,7 +332,7 @@ fn local_override_chosen_at_finish() {
     let (_t, dir) = fixture();
     let Some(t) = Tui::start(&dir) else { return };
     t.goto("capability net_admin,");
-    t.keys(&["a"]);
+    t.answer("a");
     t.goto("/var/hat/log w,");
     t.keys(&["a", "f"]);
     t.wait("Changes (in the profile files)");
