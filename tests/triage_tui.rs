@@ -195,6 +195,18 @@ fn glob_then_allow() {
     let (_t, dir) = fixture();
     let Some(t) = Tui::start(&dir) else { return };
     t.goto("/etc/cups/ppd/a.ppd w,");
+    let s = t.screen();
+    for shown in [
+        "Profile:  /usr/sbin/cupsd",
+        "Kind:     file",
+        "Records:  1  first 2023-11-14T22:13:20.100Z",
+        "operation=open target=/etc/cups/ppd/a.ppd mask=w",
+        "comm=cupsd pid=7 provenance=kernel at ",
+        "audit.log:1",
+        "(G)lob Glob with (E)xtension (O)wner",
+    ] {
+        assert!(s.contains(shown), "{shown:?} not in\n{s}");
+    }
     t.keys(&["g"]);
     t.wait(">  2. /etc/cups/ppd/*.ppd w,");
     t.keys(&["g", "g"]);

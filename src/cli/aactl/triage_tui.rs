@@ -310,6 +310,13 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
+/// Rows `lines` take when wrapped at `width` columns.
+fn wrapped_height(lines: &[Line<'_>], width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
 fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::Result<()> {
     let hi = if st.color {
         Style::default()
@@ -373,12 +380,16 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
         )));
         for s in &r.samples {
             head.push(Line::from(format!(
-                "  {} comm={} operation={} target={} mask={} [{}] {}",
+                "  {} operation={} target={} mask={}",
                 s.event,
-                s.comm.as_deref().map(escape_str).unwrap_or_default(),
                 escape_str(&s.operation),
                 escape_str(&s.target),
                 escape_str(&s.mask),
+            )));
+            head.push(Line::from(format!(
+                "    comm={} pid={} provenance={} at {}",
+                s.comm.as_deref().map(escape_str).unwrap_or_default(),
+                s.pid.map(|p| p.to_string()).unwrap_or_default(),
                 s.provenance,
                 escape_str(&s.source)
             )));
@@ -393,7 +404,7 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
             }
         }
         let [top, mid, input, keys] = Layout::vertical([
-            Constraint::Length(head.len() as u16 + 2),
+            Constraint::Length(wrapped_height(&head, area.width.saturating_sub(2)) + 2),
             Constraint::Min(3),
             Constraint::Length(if matches!(st.mode, Mode::Input(_)) {
                 3
