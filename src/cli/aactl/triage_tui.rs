@@ -15,7 +15,9 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{
+    Block, Borders, HighlightSpacing, List, ListItem, ListState, Paragraph, Wrap,
+};
 use std::io::Stdout;
 
 /// How the review ended.
@@ -394,15 +396,14 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                 escape_str(&s.source)
             )));
         }
-        let mut cands = Vec::new();
-        for (i, c) in p.candidates.iter().enumerate() {
-            let text = format!("{:>2}. {}", i + 1, escape_str(c));
-            if i == st.sel[st.cur] {
-                cands.push(Line::from(Span::styled(format!("> {text}"), hi)));
-            } else {
-                cands.push(Line::from(format!("  {text}")));
-            }
-        }
+        let cands: Vec<ListItem<'_>> = p
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ListItem::new(format!("{:>2}. {}", i + 1, escape_str(c))))
+            .collect();
+        // the list scrolls to keep the selected candidate in view
+        let mut list_state = ListState::default().with_selected(Some(st.sel[st.cur]));
         let [top, mid, input, keys] = Layout::vertical([
             Constraint::Length(wrapped_height(&head, area.width.saturating_sub(2)) + 2),
             Constraint::Min(3),
@@ -420,10 +421,14 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                 .block(Block::default().borders(Borders::ALL).title(" Denial ")),
             top,
         );
-        f.render_widget(
-            Paragraph::new(cands)
+        f.render_stateful_widget(
+            List::new(cands)
+                .highlight_style(hi)
+                .highlight_symbol("> ")
+                .highlight_spacing(HighlightSpacing::Always)
                 .block(Block::default().borders(Borders::ALL).title(" Candidates ")),
             mid,
+            &mut list_state,
         );
         if let Mode::Input(buf) = &st.mode {
             f.render_widget(
