@@ -75,6 +75,8 @@ mod triage_follow;
 mod triage_pitfalls;
 // aactl triage: plan, answers edited by a script, applied; autodep and genprof
 mod triage_plan;
+// aactl triage: the full-screen review driven inside tmux
+mod triage_tui;
 // suggested rules for 3.0/4.1/5.0 compiled by each release's apparmor_parser
 mod triage_release;
 mod triage_write;

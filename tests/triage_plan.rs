@@ -7,7 +7,7 @@ use crate::common;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn fixture() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn fixture() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let src = common::repo().join("testdata/triage/profiles");
     let dst = t.path().join("apparmor.d");
@@ -23,7 +23,7 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
     (t, dst)
 }
 
-fn log() -> String {
+pub(crate) fn log() -> String {
     common::repo()
         .join("testdata/triage/plan/audit.log")
         .to_str()
@@ -31,7 +31,7 @@ fn log() -> String {
         .to_owned()
 }
 
-fn plan(dir: &Path) -> Value {
+pub(crate) fn plan(dir: &Path) -> Value {
     let (code, out, err) = common::aactl(&[
         "triage",
         "--json",
@@ -53,7 +53,13 @@ fn find<'a>(plan: &'a mut Value, profile: &str, needle: &str) -> &'a mut Value {
         .unwrap_or_else(|| panic!("no proposal {profile} {needle}"))
 }
 
-fn answer(plan: &mut Value, profile: &str, needle: &str, action: &str, rule: Option<&str>) {
+pub(crate) fn answer(
+    plan: &mut Value,
+    profile: &str,
+    needle: &str,
+    action: &str,
+    rule: Option<&str>,
+) {
     let p = find(plan, profile, needle);
     p["action"] = action.into();
     if let Some(r) = rule {
@@ -61,7 +67,7 @@ fn answer(plan: &mut Value, profile: &str, needle: &str, action: &str, rule: Opt
     }
 }
 
-fn apply(dir: &Path, answers: &Value, extra: &[&str]) -> (u8, String, String) {
+pub(crate) fn apply(dir: &Path, answers: &Value, extra: &[&str]) -> (u8, String, String) {
     let f = dir.parent().unwrap().join("answers.json");
     std::fs::write(&f, serde_json::to_string_pretty(answers).unwrap()).unwrap();
     let mut args = vec![
@@ -77,7 +83,7 @@ fn apply(dir: &Path, answers: &Value, extra: &[&str]) -> (u8, String, String) {
     common::aactl(&a)
 }
 
-const CUPSD: &str = "/usr/sbin/cupsd";
+pub(crate) const CUPSD: &str = "/usr/sbin/cupsd";
 
 #[test]
 fn the_plan_lists_candidates_most_specific_first() {

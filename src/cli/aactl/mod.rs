@@ -28,6 +28,7 @@ mod render;
 mod snapshot;
 pub mod status;
 mod triage;
+mod triage_tui;
 
 pub use crate::cli::exit::{CliError, Exit};
 
@@ -143,6 +144,8 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
     let mut out = crate::cli::Output::new(&mut *io.out);
     let result = {
         let mut inner = Io::new(&mut out, &mut *io.err);
+        // the real program's stdout (triage opens its terminal review only then)
+        inner.caller_reports_stdout = io.caller_reports_stdout;
         run_command(args, &mut inner)
     };
     let state = match out.finish() {

@@ -10,7 +10,9 @@ use crate::escape::escape_str;
 use crate::loader::EditLock;
 use crate::policy::ParserVersion;
 use crate::system::System;
-use crate::triage::apply::{Chosen, choose, parse_answers, plan_profile_file, unified_diff};
+use crate::triage::apply::{
+    Answer, Chosen, choose, parse_answers, plan_profile_file, unified_diff,
+};
 use crate::triage::ondisk::OnDisk;
 use crate::triage::plan::{Abstractions, Plan, PlanBuilder};
 use crate::triage::write::{FileChange, local_override, plan_in};
@@ -88,7 +90,7 @@ pub(super) fn apply_args(cmd: Command) -> Command {
 pub(super) fn command() -> Command {
     let base = super::log::command_base()
         .name("triage")
-        .about("Review denials: a plan of proposed rules (--json), and applying an answered plan (--answers)")
+        .about("Review denials: full-screen on a terminal, a plan of proposed rules (--json), and applying an answered plan (--answers)")
         .long_about(
             "Review denials. The records are read as aactl log reads them (SOURCE, filters, \
              --since/--until/--boot). Without --answers the review plan is printed: one \
@@ -96,9 +98,26 @@ pub(super) fn command() -> Command {
              candidate rules most specific first (--json: the plan document, see JSON OUTPUT in \
              aactl(1) and docs/triage.md). With --answers FILE the same document, with action \
              and rule set, is checked against the current plan and exactly the chosen rules \
-             are written, after a unified diff.",
+             are written, after a unified diff. On a terminal (standard input and output) \
+             the plan is reviewed full-screen instead, one proposal at a time with \
+             aa-logprof's keys; its answers are written the same way (--no-interactive \
+             prints the plan, --interactive forces the review).",
         );
     apply_args(super::log_triage::filter_args(base))
+        .arg(
+            Arg::new("interactive")
+                .long("interactive")
+                .action(ArgAction::SetTrue)
+                .overrides_with("no-interactive")
+                .help("Review in the full-screen terminal interface (the default when standard input and output are terminals)"),
+        )
+        .arg(
+            Arg::new("no-interactive")
+                .long("no-interactive")
+                .action(ArgAction::SetTrue)
+                .overrides_with("interactive")
+                .help("Print the plan instead of the full-screen review"),
+        )
 }
 
 /// Builds the plan of the records `m` names (`extra`: genprof's start time
@@ -134,6 +153,10 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let r = apply_answers(m, &sys, &plan, io)?;
         return Ok(if unreadable { Exit::Error } else { r });
     }
+    if !super::wants_json(m) && interactive(m, io) && !plan.proposals.is_empty() {
+        let r = review(m, &sys, &plan, io)?;
+        return Ok(if unreadable { Exit::Error } else { r });
+    }
     if super::wants_json(m) {
         let text = serde_json::to_string_pretty(&plan).map_err(|e| CliError(e.to_string()))?;
         let _ = writeln!(io.out, "{text}");
@@ -145,6 +168,49 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     } else {
         Exit::Success
     })
+}
+
+/// True when the full-screen review is wanted: `--interactive`, or standard
+/// input and output are terminals of the real program (not an in-process
+/// caller's buffers) and `--no-interactive` is not given.
+fn interactive(m: &ArgMatches, io: &Io<'_>) -> bool {
+    use std::io::IsTerminal;
+    if m.get_flag("interactive") {
+        return true;
+    }
+    !m.get_flag("no-interactive")
+        && io.caller_reports_stdout
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+}
+
+/// The full-screen review; at Save its answers go through [`apply_list`],
+/// after the terminal is back to normal.
+fn review(m: &ArgMatches, sys: &System, plan: &Plan, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    let mut diff = |plan: &Plan, answers: &[Answer], local: bool| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let r = {
+            let mut buf = Io::new(&mut out, &mut err);
+            apply_list(m, sys, plan, answers, "review", (true, local), &mut buf)
+        };
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        text.push_str(&String::from_utf8_lossy(&err));
+        if let Err(e) = r {
+            text.push_str(&format!("aactl: {}\n", e.0));
+        }
+        text
+    };
+    let outcome = super::triage_tui::review(plan, &mut diff)
+        .map_err(|e| CliError(format!("terminal: {e}")))?;
+    match outcome {
+        super::triage_tui::Outcome::Abort => {
+            let _ = writeln!(io.err, "aactl: review aborted, nothing written");
+            Ok(Exit::Success)
+        }
+        super::triage_tui::Outcome::Save(plan, answers, local) => {
+            apply_list(m, sys, &plan, &answers, "review", (false, local), io)
+        }
+    }
 }
 
 /// The plan for people: one block per proposal, candidates numbered.
@@ -218,8 +284,26 @@ pub(super) fn apply_answers(
     let text = read_answers(&path)?;
     let answers =
         parse_answers(&text).map_err(|e| CliError(format!("--answers {}: {e}", path.display())))?;
-    let mut chosen = choose(plan, &answers)
-        .map_err(|e| CliError(format!("--answers {}: {e}", path.display())))?;
+    let what = format!("--answers {}", path.display());
+    let dry = m.get_flag("dry-run");
+    let local = m.get_flag("local");
+    apply_list(m, sys, plan, &answers, &what, (dry, local), io)
+}
+
+/// Applies `answers` to `plan` (`what` names them in errors): the diff, then
+/// the locked writes unless `dry`, then the reload (or its hint); with
+/// `local` a top-level profile's rules go to its `local/` override. The
+/// interactive review uses this too, so both write exactly the same.
+pub(super) fn apply_list(
+    m: &ArgMatches,
+    sys: &System,
+    plan: &Plan,
+    answers: &[Answer],
+    what: &str,
+    (dry, local): (bool, bool),
+    io: &mut Io<'_>,
+) -> Result<Exit, CliError> {
+    let mut chosen = choose(plan, answers).map_err(|e| CliError(format!("{what}: {e}")))?;
     if !m.get_flag("trust-userspace-records") {
         let (keep, drop): (Vec<Chosen>, Vec<Chosen>) =
             chosen.into_iter().partition(|c| !c.untrusted);
@@ -241,7 +325,7 @@ pub(super) fn apply_answers(
     let dir = profile_dir(m, sys);
     if !dir.is_dir() {
         return Err(CliError(format!(
-            "--answers: profile directory {} not found (use --profile-dir)",
+            "{what}: profile directory {} not found (use --profile-dir)",
             dir.display()
         )));
     }
@@ -267,8 +351,6 @@ pub(super) fn apply_answers(
             None => by_file.push((found.file.clone(), vec![c])),
         }
     }
-    let dry = m.get_flag("dry-run");
-    let local = m.get_flag("local");
     let mut written: Vec<PathBuf> = Vec::new();
     for (file, list) in &by_file {
         let top = list[0].profile.split("//").next().unwrap_or_default();
@@ -326,7 +408,7 @@ pub(super) fn apply_answers(
         drop(lock);
     }
     for f in &written {
-        if m.get_flag("reload") {
+        if m.get_flag("reload") && !dry {
             let mut argv: Vec<std::ffi::OsString> =
                 vec!["aactl".into(), "replace".into(), f.clone().into()];
             for opt in ["parser", "apparmorfs"] {
