@@ -125,17 +125,7 @@ pub(super) fn status_checks(k: &Kernel, r: &Results, t: &mut Tally) {
     for arg in STATUS_ARGS {
         let name = format!("aa-status {arg}");
         let res = (|| {
-            let rf = r.check(&format!("aa-status-ref-{arg}"))?;
-            let ours = r.check(&format!("aa-status-ours-{arg}"))?;
-            let want = expected_rc(r, arg, &rf)?;
-            ensure(want == ours.rc, || {
-                format!(
-                    "exit {} (expected {want}, reference {}); ours: {}",
-                    ours.rc,
-                    rf.rc,
-                    ours.describe()
-                )
-            })?;
+            let (rf, ours) = same_exit(r, arg)?;
             match *arg {
                 "default" | "verbose" => {
                     let a = Report::from_text(&rf.out()).map_err(|e| format!("reference: {e}"))?;
@@ -666,17 +656,7 @@ pub(super) fn disabled_checks(k: &Kernel, r: &Results, t: &mut Tally) {
         t.record(
             &format!("apparmor=0: aa-status {arg}"),
             (|| {
-                let rf = r.check(&format!("aa-status-ref-{arg}"))?;
-                let ours = r.check(&format!("aa-status-ours-{arg}"))?;
-                let want = expected_rc(r, arg, &rf)?;
-                ensure(want == ours.rc, || {
-                    format!(
-                        "exit {} (expected {want}, reference {}); ours: {}",
-                        ours.rc,
-                        rf.rc,
-                        ours.describe()
-                    )
-                })?;
+                let (rf, ours) = same_exit(r, arg)?;
                 // Counts print nothing on stdout in both. The text report's
                 // messages are the same lines, but 6.0 moved "apparmor
                 // filesystem is not mounted." to stderr (case 04, out-6.0).
@@ -702,4 +682,21 @@ pub(super) fn disabled_checks(k: &Kernel, r: &Results, t: &mut Tally) {
             })(),
         );
     }
+}
+
+/// The reference's and our aa-status run with `arg` (in that order), once
+/// our exit code is the one expected from the reference's.
+fn same_exit(r: &Results, arg: &str) -> Result<(Check, Check), String> {
+    let rf = r.check(&format!("aa-status-ref-{arg}"))?;
+    let ours = r.check(&format!("aa-status-ours-{arg}"))?;
+    let want = expected_rc(r, arg, &rf)?;
+    ensure(want == ours.rc, || {
+        format!(
+            "exit {} (expected {want}, reference {}); ours: {}",
+            ours.rc,
+            rf.rc,
+            ours.describe()
+        )
+    })?;
+    Ok((rf, ours))
 }
