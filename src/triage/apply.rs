@@ -41,9 +41,10 @@ pub enum AnswerError {
     },
 }
 
-/// One answer as read back (only `id`, `action` and `rule` are used; the
-/// other fields of the plan may be left in or removed).
-#[derive(Debug, Clone, Deserialize)]
+/// One answer as read back (only `id`, `action`, `rule`, `target` and
+/// `audit` are used; the other fields of the plan may be left in or
+/// removed).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Answer {
     /// The proposal's id.
     pub id: String,
@@ -53,6 +54,12 @@ pub struct Answer {
     /// The chosen candidate (`null`: the first fitting the action).
     #[serde(default)]
     pub rule: Option<String>,
+    /// For [`Action::Named`]: the profile name the program runs under.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Write the rule with the `audit` prefix (`audit deny …` for deny).
+    #[serde(default)]
+    pub audit: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,8 +131,12 @@ pub fn choose(plan: &Plan, answers: &[Answer]) -> Result<Vec<Chosen>, AnswerErro
                 rule: r.clone(),
             });
         }
-        let rule = pick(p, action, a.rule.as_deref())?;
-        let child = match (exec_letter_of(&rule), &p.child) {
+        let rule = pick(p, action, a.rule.as_deref(), a.target.as_deref())?;
+        let name = match action {
+            Action::Named => a.target.as_ref(),
+            _ => p.child.as_ref(),
+        };
+        let child = match (exec_letter_of(&rule), name) {
             (Some('c'), Some(name)) if p.kind == "exec" => {
                 Some((name.clone(), exec_path(&rule).to_owned()))
             }
@@ -133,6 +144,14 @@ pub fn choose(plan: &Plan, answers: &[Answer]) -> Result<Vec<Chosen>, AnswerErro
         };
         let rule = if action == Action::Deny {
             deny_form(p, &rule)
+        } else {
+            rule
+        };
+        let rule = if a.audit {
+            if rule.starts_with("include ") {
+                return Err(bad(p, action, "cannot be audited: an include line has no audit prefix"));
+            }
+            format!("audit {rule}")
         } else {
             rule
         };
@@ -158,8 +177,41 @@ fn bad(p: &Proposal, action: Action, why: &str) -> AnswerError {
     }
 }
 
-fn pick(p: &Proposal, action: Action, rule: Option<&str>) -> Result<String, AnswerError> {
+fn pick(
+    p: &Proposal,
+    action: Action,
+    rule: Option<&str>,
+    target: Option<&str>,
+) -> Result<String, AnswerError> {
     let first = || p.candidates.first().cloned();
+    if action == Action::Named {
+        if p.kind != "exec" {
+            return Err(bad(p, action, "is only for exec proposals"));
+        }
+        let target = target
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| bad(p, action, "needs a target (the profile name)"))?;
+        let base = match rule {
+            Some(r) if matches!(exec_letter_of(r), Some('p' | 'c')) => r.to_owned(),
+            Some(_) => {
+                return Err(bad(
+                    p,
+                    action,
+                    "needs a profile (Px, px) or child (Cx, cx) rule",
+                ));
+            }
+            None => p
+                .candidates
+                .iter()
+                .find(|c| exec_letter_of(c) == Some('p'))
+                .cloned()
+                .ok_or_else(|| bad(p, action, "has no candidate"))?,
+        };
+        return named_rule(&base, target).map_err(|why| bad(p, action, &why));
+    }
+    if target.is_some() {
+        return Err(bad(p, action, "takes no target (only named does)"));
+    }
     match action.exec_letter() {
         None => rule
             .map(str::to_owned)
@@ -177,6 +229,45 @@ fn pick(p: &Proposal, action: Action, rule: Option<&str>) -> Result<String, Answ
                 .ok_or_else(|| bad(p, action, "has no candidate")),
         },
     }
+}
+
+/// The rule `base` (a profile or child transition: `PATH Px,`, `PATH cx ->
+/// NAME,`) with its transition going to profile `target` instead: `PATH Px
+/// -> TARGET,` (the mode, so the safe or unsafe form, kept). The name is
+/// quoted where the policy language needs it.
+///
+/// # Errors
+/// Why the name cannot be written (control characters, or the rule does not
+/// parse).
+pub fn named_rule(base: &str, target: &str) -> Result<String, String> {
+    let target = target.trim();
+    if target.is_empty() {
+        return Err("needs a target (the profile name)".into());
+    }
+    if target.chars().any(|c| c.is_control() || c == '"') {
+        return Err(format!(
+            "target {target:?}: control characters and quotes are not allowed"
+        ));
+    }
+    let owner = if base.starts_with("owner ") {
+        "owner "
+    } else {
+        ""
+    };
+    let path = exec_path(base);
+    let body = base.trim_start_matches("owner ");
+    let head = body.split(" -> ").next().unwrap_or(body);
+    let mode = head
+        .trim_end_matches(',')
+        .rsplit_once(' ')
+        .map_or("", |(_, m)| m);
+    let name = super::suggest::policy_word(target.as_bytes(), false);
+    let rule = format!("{owner}{path} {mode} -> {name},");
+    let probe = format!("profile p {{\n  {rule}\n}}\n");
+    if !crate::policy::parse_str(&probe, crate::diag::FileId(0)).is_ok() {
+        return Err(format!("target {target:?}: the rule {rule:?} does not parse"));
+    }
+    Ok(rule)
 }
 
 /// The path of an exec rule (its text up to the mode).

@@ -37,8 +37,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The version of the plan document ([`Plan::schema`]).
-pub const PLAN_SCHEMA: u32 = 1;
+/// The version of the plan document ([`Plan::schema`]): 2 added the
+/// `named` action with `target`, and `audit`.
+pub const PLAN_SCHEMA: u32 = 2;
 
 /// The `kind` of a plan document.
 pub const PLAN_KIND: &str = "triage-plan";
@@ -78,6 +79,9 @@ pub enum Action {
     Profile,
     /// Exec: `Ux` (unconfined).
     Unconfined,
+    /// Exec: `Px -> NAME` (a profile named by the answer's `target`), or
+    /// `Cx -> NAME` when the chosen rule is a child transition.
+    Named,
 }
 
 impl Action {
@@ -116,6 +120,12 @@ pub struct Proposal {
     pub action: Option<Action>,
     /// The chosen candidate: `null` means the first one.
     pub rule: Option<String>,
+    /// For a `named` answer: the profile the program runs under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Write the rule with the `audit` prefix (`false` in a plan).
+    #[serde(default)]
+    pub audit: bool,
 }
 
 /// The records behind a proposal.
@@ -357,6 +367,8 @@ impl PlanBuilder {
                 child,
                 action: None,
                 rule: None,
+                target: None,
+                audit: false,
             });
         }
         proposals.sort_by(|a, b| {

@@ -30,6 +30,7 @@
 //! TCG uses one host core per guest, and two at a time took 220 s where one
 //! at a time took 281 s on the shared 2-core machine).
 
+mod genprof;
 mod loader;
 mod report;
 mod status;
@@ -292,6 +293,7 @@ fn run_kernel(k: &Kernel, base: &Path, bins: &[String]) -> Tally {
         status::status_checks(k, r, &mut t);
         loader::userns_checks(k, r, &mut t);
         loader::loader_checks(k, r, &mut t);
+        genprof::genprof_checks(k, r, &mut t);
     }
 
     let initrd = out.join("status/initrd.gz");

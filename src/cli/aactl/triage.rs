@@ -16,6 +16,7 @@ use crate::triage::apply::{
 use crate::triage::ondisk::OnDisk;
 use crate::triage::plan::{Abstractions, Plan, PlanBuilder};
 use crate::triage::write::{FileChange, local_override, plan_in};
+use super::triage_tui::AfterSave;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
@@ -68,7 +69,7 @@ pub(super) fn apply_args(cmd: Command) -> Command {
             .long("reload")
             .action(ArgAction::SetTrue)
             .requires("answers")
-            .help("With --answers: reload each changed profile file (aactl replace FILE)"),
+            .help("With --answers: reload each changed profile file (aactl replace FILE --base DIR)"),
     )
     .arg(
         Arg::new("parser")
@@ -104,6 +105,14 @@ pub(super) fn command() -> Command {
              prints the plan, --interactive forces the review).",
         );
     apply_args(super::log_triage::filter_args(base))
+        .arg(
+            Arg::new("set-mode")
+                .long("set-mode")
+                .value_name("MODE")
+                .value_parser(["enforce", "complain"])
+                .requires("answers")
+                .help("With --answers: switch each changed profile file to enforce or complain mode and reload it (aactl enforce|complain FILE); implies --reload"),
+        )
         .arg(
             Arg::new("interactive")
                 .long("interactive")
@@ -191,7 +200,15 @@ fn review(m: &ArgMatches, sys: &System, plan: &Plan, io: &mut Io<'_>) -> Result<
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let r = {
             let mut buf = Io::new(&mut out, &mut err);
-            apply_list(m, sys, plan, answers, "review", (true, local), &mut buf)
+            apply_list(
+                m,
+                sys,
+                plan,
+                answers,
+                "review",
+                (true, local, AfterSave::Nothing),
+                &mut buf,
+            )
         };
         let mut text = String::from_utf8_lossy(&out).into_owned();
         text.push_str(&String::from_utf8_lossy(&err));
@@ -200,16 +217,25 @@ fn review(m: &ArgMatches, sys: &System, plan: &Plan, io: &mut Io<'_>) -> Result<
         }
         text
     };
-    let outcome = super::triage_tui::review(plan, &mut diff)
+    // the reload is offered at Save only where it can be done; elsewhere
+    // the message after the writes says why, with the command to run
+    let can_reload = reload_blocker(m, sys).is_none();
+    let outcome = super::triage_tui::review(plan, can_reload, &mut diff)
         .map_err(|e| CliError(format!("terminal: {e}")))?;
     match outcome {
         super::triage_tui::Outcome::Abort => {
             let _ = writeln!(io.err, "aactl: review aborted, nothing written");
             Ok(Exit::Success)
         }
-        super::triage_tui::Outcome::Save(plan, answers, local) => {
-            apply_list(m, sys, &plan, &answers, "review", (false, local), io)
-        }
+        super::triage_tui::Outcome::Save(plan, answers, local, after) => apply_list(
+            m,
+            sys,
+            &plan,
+            &answers,
+            "review",
+            (false, local, after),
+            io,
+        ),
     }
 }
 
@@ -287,12 +313,120 @@ pub(super) fn apply_answers(
     let what = format!("--answers {}", path.display());
     let dry = m.get_flag("dry-run");
     let local = m.get_flag("local");
-    apply_list(m, sys, plan, &answers, &what, (dry, local), io)
+    // genprof has no --set-mode (it ends in enforce mode itself)
+    let set_mode = m.try_get_one::<String>("set-mode").ok().flatten();
+    let after = match set_mode.map(String::as_str) {
+        Some("enforce") => AfterSave::Enforce,
+        Some("complain") => AfterSave::Complain,
+        _ if m.get_flag("reload") => AfterSave::Reload,
+        _ => AfterSave::Nothing,
+    };
+    apply_list(m, sys, plan, &answers, &what, (dry, local, after), io)
+}
+
+/// Why the changed profiles cannot be reloaded from here, `None` when they
+/// can: `--root` names another system's files (unless `--apparmorfs` says
+/// where to load), no AppArmor filesystem is mounted, or no
+/// apparmor_parser is found.
+pub(super) fn reload_blocker(m: &ArgMatches, sys: &System) -> Option<String> {
+    let explicit_fs = m.get_one::<PathBuf>("apparmorfs").is_some();
+    if !sys.is_host() && !explicit_fs {
+        return Some(format!(
+            "the profiles are those of --root {}, not of the running kernel (reload them on that \
+             system, or name its AppArmor filesystem with --apparmorfs)",
+            escape_str(&sys.root().display().to_string())
+        ));
+    }
+    if !explicit_fs && sys.securityfs().is_err() {
+        return Some(
+            "no AppArmor filesystem is mounted (AppArmor disabled, or securityfs not mounted)"
+                .to_owned(),
+        );
+    }
+    if m.get_one::<PathBuf>("parser").is_none() && crate::loader::find_parser_from_env().is_err()
+    {
+        return Some("apparmor_parser not found (in PATH, /sbin or /usr/sbin)".to_owned());
+    }
+    None
+}
+
+/// `args` as one shell command line (single quotes where needed).
+fn shell_line(args: &[std::ffi::OsString]) -> String {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| {
+            let s = escape_str(&a.to_string_lossy()).into_owned();
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c))
+            {
+                s
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// After the writes: reload the changed files `written` (or switch their
+/// mode and reload) as `after` says, through the loader commands with
+/// `--base DIR` and the `--parser`/`--apparmorfs` of `m`; else, or where
+/// [`reload_blocker`] says it cannot be done, print the command to run.
+/// Returns true when a reload failed.
+fn after_writes(
+    m: &ArgMatches,
+    sys: &System,
+    dir: &Path,
+    written: &[PathBuf],
+    after: AfterSave,
+    io: &mut Io<'_>,
+) -> Result<bool, CliError> {
+    let verb = match after {
+        AfterSave::Enforce => "enforce",
+        AfterSave::Complain => "complain",
+        AfterSave::Nothing | AfterSave::Reload => "replace",
+    };
+    let blocked = match after {
+        AfterSave::Nothing => None,
+        _ => reload_blocker(m, sys),
+    };
+    // a reload asked for (--reload, --set-mode) and impossible is a failure
+    let mut failed = blocked.is_some();
+    if let Some(why) = &blocked {
+        let _ = writeln!(io.err, "aactl: not reloaded: {why}");
+    }
+    for f in written {
+        let mut args: Vec<std::ffi::OsString> = vec![verb.into(), f.clone().into()];
+        if after == AfterSave::Nothing || blocked.is_some() {
+            args.push("--base".into());
+            args.push(dir.into());
+            for opt in ["parser", "apparmorfs"] {
+                if let Some(v) = m.get_one::<PathBuf>(opt) {
+                    args.push(format!("--{opt}").into());
+                    args.push(v.clone().into());
+                }
+            }
+            let mut line = vec!["aactl".into()];
+            line.extend(args);
+            let _ = writeln!(
+                io.err,
+                "aactl: reload the profile with: {}",
+                shell_line(&line)
+            );
+            continue;
+        }
+        if super::genprof::sub(m, &args, dir, io)? != Exit::Success {
+            failed = true;
+        }
+    }
+    Ok(failed)
 }
 
 /// Applies `answers` to `plan` (`what` names them in errors): the diff, then
 /// the locked writes unless `dry`, then the reload (or its hint); with
-/// `local` a top-level profile's rules go to its `local/` override. The
+/// `local` a top-level profile's rules go to its `local/` override; `after`
+/// says whether the changed files are reloaded (see [`after_writes`]). The
 /// interactive review uses this too, so both write exactly the same.
 pub(super) fn apply_list(
     m: &ArgMatches,
@@ -300,7 +434,7 @@ pub(super) fn apply_list(
     plan: &Plan,
     answers: &[Answer],
     what: &str,
-    (dry, local): (bool, bool),
+    (dry, local, after): (bool, bool, AfterSave),
     io: &mut Io<'_>,
 ) -> Result<Exit, CliError> {
     let mut chosen = choose(plan, answers).map_err(|e| CliError(format!("{what}: {e}")))?;
@@ -407,26 +541,8 @@ pub(super) fn apply_list(
         }
         drop(lock);
     }
-    for f in &written {
-        if m.get_flag("reload") && !dry {
-            let mut argv: Vec<std::ffi::OsString> =
-                vec!["aactl".into(), "replace".into(), f.clone().into()];
-            for opt in ["parser", "apparmorfs"] {
-                if let Some(v) = m.get_one::<PathBuf>(opt) {
-                    argv.push(format!("--{opt}").into());
-                    argv.push(v.clone().into());
-                }
-            }
-            if super::run_command(argv, io)? != Exit::Success {
-                failed = true;
-            }
-        } else {
-            let _ = writeln!(
-                io.err,
-                "aactl: reload the profile with: aactl replace {}",
-                escape_str(&f.display().to_string())
-            );
-        }
+    if !dry && after_writes(m, sys, &dir, &written, after, io)? {
+        failed = true;
     }
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }

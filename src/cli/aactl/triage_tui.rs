@@ -4,7 +4,7 @@
 //! `--answers` path.
 
 use crate::escape::escape_str;
-use crate::triage::apply::Answer;
+use crate::triage::apply::{Answer, named_rule};
 use crate::triage::plan::{Action, Plan, Proposal, exec_letter_of};
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal::{
@@ -20,12 +20,25 @@ use ratatui::widgets::{
 };
 use std::io::Stdout;
 
+/// What to do after the answers are written (asked at Save).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AfterSave {
+    /// Nothing: the command to reload is printed.
+    Nothing,
+    /// Reload the changed profile files, their mode flags as written.
+    Reload,
+    /// Switch them to enforce mode (and reload).
+    Enforce,
+    /// Switch them to complain mode (and reload).
+    Complain,
+}
+
 /// How the review ended.
 pub(super) enum Outcome {
     /// Save: the plan (with any rule typed with (N)ew added to its
-    /// proposal's candidates), the answers, and whether a top-level
-    /// profile's rules go to its `local/` override.
-    Save(Plan, Vec<Answer>, bool),
+    /// proposal's candidates), the answers, whether a top-level
+    /// profile's rules go to its `local/` override, and what to do after.
+    Save(Plan, Vec<Answer>, bool, AfterSave),
     /// Abort, or cancel at the diff: nothing is written.
     Abort,
 }
@@ -53,19 +66,38 @@ enum Mode {
     Review,
     /// Typing a new rule for the current proposal.
     Input(String),
+    /// Typing the profile name of a (N)amed exec transition.
+    Name(String),
     /// The diff of the answers, scrolled by this many lines.
     Finish(String, u16),
+    /// Saved: reload the changed profiles now? (the diff stays shown)
+    AskReload(String, u16),
+    /// Reload accepted: which mode?
+    AskMode(String, u16),
+}
+
+/// One answer as held during the review.
+#[derive(Debug, Clone)]
+struct Given {
+    action: Action,
+    rule: Option<String>,
+    target: Option<String>,
+    audit: bool,
 }
 
 struct State {
     plan: Plan,
-    answers: Vec<Option<(Action, Option<String>)>>,
+    answers: Vec<Option<Given>>,
     sel: Vec<usize>,
+    /// Audi(t) on, per proposal.
+    audit: Vec<bool>,
     cur: usize,
     mode: Mode,
     color: bool,
     /// Top-level rules to the `local/` override ((L) at Finish).
     local: bool,
+    /// Whether to offer a reload at Save.
+    can_reload: bool,
 }
 
 impl State {
@@ -87,10 +119,12 @@ impl State {
             .iter()
             .zip(&self.answers)
             .filter_map(|(p, a)| {
-                a.as_ref().map(|(action, rule)| Answer {
+                a.as_ref().map(|g| Answer {
                     id: p.id.clone(),
-                    action: Some(*action),
-                    rule: rule.clone(),
+                    action: Some(g.action),
+                    rule: g.rule.clone(),
+                    target: g.target.clone(),
+                    audit: g.audit,
                 })
             })
             .collect()
@@ -109,7 +143,29 @@ impl State {
             }
         };
         let rule = if action == Action::Ignore { None } else { rule };
-        self.answers[self.cur] = Some((action, rule));
+        self.record(action, rule, None, diff);
+    }
+
+    /// Stores an answer for the current proposal (with its Audi(t) setting
+    /// unless it is ignored or the rule is an include line) and moves on.
+    fn record(
+        &mut self,
+        action: Action,
+        rule: Option<String>,
+        target: Option<String>,
+        diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String,
+    ) {
+        let include = rule
+            .as_deref()
+            .unwrap_or_else(|| self.proposal().candidates[0].as_str())
+            .starts_with("include ");
+        let audit = self.audit[self.cur] && action != Action::Ignore && !include;
+        self.answers[self.cur] = Some(Given {
+            action,
+            rule,
+            target,
+            audit,
+        });
         if self.cur + 1 < self.plan.proposals.len() {
             self.cur += 1;
         } else {
@@ -117,9 +173,36 @@ impl State {
         }
     }
 
+    fn save(&self, after: AfterSave) -> Outcome {
+        Outcome::Save(self.plan.clone(), self.answer_list(), self.local, after)
+    }
+
     fn finish(&mut self, diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String) {
         let text = diff(&self.plan, &self.answer_list(), self.local);
         self.mode = Mode::Finish(text, 0);
+    }
+
+    /// The rule base of a (N)amed transition: the selected candidate when
+    /// it is a profile or child transition (so its safe or unsafe form),
+    /// else the first `Px` one.
+    fn named_base(&self) -> Option<String> {
+        let s = self.selected();
+        if matches!(exec_letter_of(s), Some('p' | 'c')) {
+            return Some(s.to_owned());
+        }
+        self.proposal()
+            .candidates
+            .iter()
+            .find(|c| exec_letter_of(c) == Some('p'))
+            .cloned()
+    }
+
+    /// The rule a (N)amed answer with profile name `name` writes.
+    fn named_preview(&self, name: &str) -> Result<String, String> {
+        let base = self
+            .named_base()
+            .ok_or_else(|| "no profile transition to name".to_owned())?;
+        named_rule(&base, name)
     }
 
     /// (G)lob: the next candidate (they are ordered most specific first).
@@ -165,17 +248,20 @@ impl State {
 
     fn legend(&self) -> &'static str {
         if self.is_exec() {
-            "(I)nherit (C)hild (P)rofile (U)nconfined (A)llow selected (D)eny (X) ignore (N)ew Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
+            "(I)nherit (C)hild (N)amed (P)rofile (U)nconfined: the selected form (Cx/cx, Px/px, Ux/ux), else the scrubbing one  (A)llow selected (D)eny (X) ignore Audi(t) (E)dit rule Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
         } else {
-            "(A)llow (D)eny (I)gnore (G)lob Glob with (E)xtension (O)wner (N)ew Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
+            "(A)llow (D)eny (I)gnore (G)lob Glob with (E)xtension (O)wner (N)ew Audi(t) Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
         }
     }
 }
 
 /// Runs the review of `plan` on the terminal. `diff` gives the text shown at
-/// (F)inish for a plan and its answers (the `--dry-run` output).
+/// (F)inish for a plan and its answers (the `--dry-run` output); with
+/// `can_reload` Save asks whether to reload the changed profiles and in
+/// which mode.
 pub(super) fn review(
     plan: &Plan,
+    can_reload: bool,
     diff: &mut dyn FnMut(&Plan, &[Answer], bool) -> String,
 ) -> std::io::Result<Outcome> {
     let n = plan.proposals.len();
@@ -183,6 +269,8 @@ pub(super) fn review(
         plan: plan.clone(),
         answers: vec![None; n],
         sel: vec![0; n],
+        audit: vec![false; n],
+        can_reload,
         cur: 0,
         mode: Mode::Review,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
@@ -246,10 +334,47 @@ fn run(
                 KeyCode::Char(ch) => buf.push(ch),
                 _ => {}
             },
-            Mode::Finish(_, scroll) => match k.code {
+            Mode::Name(buf) => match k.code {
+                KeyCode::Esc => st.mode = Mode::Review,
+                KeyCode::Backspace => {
+                    buf.pop();
+                }
+                KeyCode::Enter => {
+                    let name = buf.trim().to_owned();
+                    if st.named_preview(&name).is_ok() {
+                        st.mode = Mode::Review;
+                        let base = st.named_base();
+                        st.record(Action::Named, base, Some(name), diff);
+                    }
+                }
+                KeyCode::Char(ch) => buf.push(ch),
+                _ => {}
+            },
+            Mode::AskReload(text, scroll) => match k.code {
+                KeyCode::Char('y' | 'Y') => {
+                    st.mode = Mode::AskMode(std::mem::take(text), *scroll);
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Enter | KeyCode::Esc => {
+                    return Ok(st.save(AfterSave::Nothing));
+                }
+                _ => {}
+            },
+            Mode::AskMode(_, _) => match k.code {
+                KeyCode::Char('e' | 'E') => return Ok(st.save(AfterSave::Enforce)),
+                KeyCode::Char('c' | 'C') => return Ok(st.save(AfterSave::Complain)),
+                KeyCode::Char('k' | 'K') | KeyCode::Enter => {
+                    return Ok(st.save(AfterSave::Reload));
+                }
+                _ => {}
+            },
+            Mode::Finish(text, scroll) => match k.code {
                 KeyCode::Char('s' | 'S') => {
-                    let answers = st.answer_list();
-                    return Ok(Outcome::Save(st.plan.clone(), answers, st.local));
+                    let changes = text.lines().any(|l| l.starts_with("+++ "));
+                    if st.can_reload && changes {
+                        st.mode = Mode::AskReload(std::mem::take(text), *scroll);
+                    } else {
+                        return Ok(st.save(AfterSave::Nothing));
+                    }
                 }
                 KeyCode::Char('l' | 'L') => {
                     st.local = !st.local;
@@ -278,7 +403,11 @@ fn run(
                         ('g', false) => st.glob(),
                         ('e', false) => st.glob_ext(),
                         ('o', false) => st.owner(),
-                        ('n', _) => st.mode = Mode::Input(st.selected().to_owned()),
+                        ('t', _) => st.audit[st.cur] = !st.audit[st.cur],
+                        ('n', false) | ('e', true) => {
+                            st.mode = Mode::Input(st.selected().to_owned());
+                        }
+                        ('n', true) => st.mode = Mode::Name(String::new()),
                         ('r', _) => return Ok(Outcome::Abort),
                         ('f', _) => st.finish(diff),
                         (d @ '1'..='9', _) => {
@@ -309,6 +438,7 @@ fn action_name(a: Action) -> &'static str {
         Action::Child => "child",
         Action::Profile => "profile",
         Action::Unconfined => "unconfined",
+        Action::Named => "named",
     }
 }
 
@@ -331,7 +461,13 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
     let bold = Style::default().add_modifier(Modifier::BOLD);
     term.draw(|f| {
         let area = f.area();
-        if let Mode::Finish(text, scroll) = &st.mode {
+        let finish = match &st.mode {
+            Mode::Finish(t, s) => Some((t, s, "(S)ave (C)ancel: back to the review  (L)ocal override on/off  Abo(r)t  ↑↓ scroll")),
+            Mode::AskReload(t, s) => Some((t, s, "Saving. Reload the changed profiles now? [y/N]")),
+            Mode::AskMode(t, s) => Some((t, s, "Mode after the reload: (e)nforce (c)omplain (k)eep as written")),
+            _ => None,
+        };
+        if let Some((text, scroll, prompt)) = finish {
             let [body, keys] =
                 Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
             let shown = if text.is_empty() {
@@ -349,10 +485,7 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                     })),
                 body,
             );
-            f.render_widget(
-                Paragraph::new("(S)ave (C)ancel: back to the review  (L)ocal override on/off  Abo(r)t  ↑↓ scroll"),
-                keys,
-            );
+            f.render_widget(Paragraph::new(prompt), keys);
             return;
         }
         let p = st.proposal();
@@ -363,10 +496,21 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                 bold,
             ),
             Span::raw(match &st.answers[st.cur] {
-                Some((a, _)) => format!("  [answered: {}]", action_name(*a)),
+                Some(g) => format!(
+                    "  [answered: {}{}{}]",
+                    if g.audit { "audit " } else { "" },
+                    action_name(g.action),
+                    g.target
+                        .as_deref()
+                        .map(|t| format!(" -> {}", escape_str(t)))
+                        .unwrap_or_default()
+                ),
                 None => String::new(),
             }),
         ])];
+        if st.audit[st.cur] {
+            head.push(Line::from("Audit:    on (the rule is written with the audit prefix)"));
+        }
         head.push(Line::from(format!("Profile:  {}", escape_str(&p.profile))));
         head.push(Line::from(format!("Kind:     {}", p.kind)));
         head.push(Line::from(format!(
@@ -400,17 +544,24 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
             .candidates
             .iter()
             .enumerate()
-            .map(|(i, c)| ListItem::new(format!("{:>2}. {}", i + 1, escape_str(c))))
+            .map(|(i, c)| {
+                let audit = if st.audit[st.cur] && !c.starts_with("include ") {
+                    "audit "
+                } else {
+                    ""
+                };
+                ListItem::new(format!("{:>2}. {audit}{}", i + 1, escape_str(c)))
+            })
             .collect();
         // the list scrolls to keep the selected candidate in view
         let mut list_state = ListState::default().with_selected(Some(st.sel[st.cur]));
         let [top, mid, input, keys] = Layout::vertical([
             Constraint::Length(wrapped_height(&head, area.width.saturating_sub(2)) + 2),
             Constraint::Min(3),
-            Constraint::Length(if matches!(st.mode, Mode::Input(_)) {
-                3
-            } else {
-                0
+            Constraint::Length(match st.mode {
+                Mode::Input(_) => 3,
+                Mode::Name(_) => 4,
+                _ => 0,
             }),
             Constraint::Length(2),
         ])
@@ -440,6 +591,20 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                 input,
             );
         }
+        if let Mode::Name(buf) = &st.mode {
+            let preview = match st.named_preview(buf) {
+                Ok(r) => format!("rule: {}", escape_str(&r)),
+                Err(e) => escape_str(&e).into_owned(),
+            };
+            f.render_widget(
+                Paragraph::new(vec![Line::from(buf.as_str()), Line::from(preview)]).block(
+                    Block::default().borders(Borders::ALL).title(
+                        " Named: profile to run the program under (Enter: answer, Esc: cancel) ",
+                    ),
+                ),
+                input,
+            );
+        }
         f.render_widget(Paragraph::new(st.legend()).wrap(Wrap { trim: false }), keys);
     })?;
     Ok(())
@@ -460,6 +625,8 @@ mod tests {
             child: None,
             action: None,
             rule: None,
+            target: None,
+            audit: false,
         };
         State {
             plan: Plan {
@@ -469,6 +636,8 @@ mod tests {
             },
             answers: vec![None],
             sel: vec![0],
+            audit: vec![false],
+            can_reload: false,
             cur: 0,
             mode: Mode::Review,
             color: false,
