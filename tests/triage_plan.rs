@@ -89,11 +89,13 @@ pub(crate) const CUPSD: &str = "/usr/sbin/cupsd";
 fn the_plan_lists_candidates_most_specific_first() {
     let (_t, dir) = fixture();
     let mut p = plan(&dir);
-    assert_eq!(p["schema"], 1);
+    assert_eq!(p["schema"], 2);
     assert_eq!(p["kind"], "triage-plan");
     let ppd = find(&mut p, CUPSD, "a.ppd").clone();
     assert_eq!(ppd["kind"], "file");
     assert_eq!(ppd["action"], Value::Null);
+    assert_eq!(ppd["audit"], false);
+    assert!(ppd.get("target").is_none(), "{ppd}");
     assert_eq!(ppd["records"]["count"], 1);
     assert_eq!(ppd["records"]["samples"][0]["provenance"], "kernel");
     assert_eq!(
@@ -311,6 +313,165 @@ fn bad_answers_name_the_proposal() {
         std::fs::read_to_string(common::repo().join("testdata/triage/profiles/usr.sbin.cupsd"))
             .unwrap();
     assert_eq!(prof, orig);
+}
+
+#[test]
+fn named_transitions_and_audit() {
+    let (_t, dir) = fixture();
+    let mut p = plan(&dir);
+    // named: the first Px form by default; the chosen rule picks the
+    // unsafe or the child form; a child named so is created
+    answer(&mut p, CUPSD, "/usr/bin/a", "named", None);
+    find(&mut p, CUPSD, "/usr/bin/a")["target"] = "helper".into();
+    answer(&mut p, CUPSD, "/usr/bin/b", "named", Some("/usr/bin/b px,"));
+    find(&mut p, CUPSD, "/usr/bin/b")["target"] = "other profile".into();
+    answer(
+        &mut p,
+        CUPSD,
+        "/usr/bin/c",
+        "named",
+        Some("/usr/bin/c cx -> c,"),
+    );
+    find(&mut p, CUPSD, "/usr/bin/c")["target"] = "cchild".into();
+    answer(&mut p, CUPSD, "net_admin", "allow", None);
+    find(&mut p, CUPSD, "net_admin")["audit"] = true.into();
+    answer(&mut p, CUPSD, "/etc/passwd", "deny", None);
+    find(&mut p, CUPSD, "/etc/passwd")["audit"] = true.into();
+    let (code, out, err) = apply(&dir, &p, &[]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "+  /usr/bin/a Px -> helper,",
+        "+  /usr/bin/b px -> \"other profile\",",
+        "+  /usr/bin/c cx -> cchild,",
+        "+  profile cchild {",
+        "+  audit capability net_admin,",
+        "+  audit deny /etc/passwd r,",
+    ] {
+        assert!(out.contains(line), "{line:?} not in\n{out}");
+    }
+    let after = std::fs::read_to_string(dir.join("usr.sbin.cupsd")).unwrap();
+    let parsed = apparmor::policy::parse_str(&after, apparmor::diag::FileId(0));
+    assert!(parsed.is_ok(), "{:?}\n{after}", parsed.diagnostics);
+    // nothing of it is proposed again
+    let again = serde_json::to_string(&plan(&dir)).unwrap();
+    for gone in ["/usr/bin/a", "/usr/bin/b", "/usr/bin/c", "net_admin", "/etc/passwd"] {
+        assert!(!again.contains(gone), "{gone} proposed again: {again}");
+    }
+}
+
+#[test]
+fn bad_named_and_audit_answers() {
+    let cases: &[(&str, &str, Option<&str>, Option<&str>, bool, &str)] = &[
+        ("/usr/bin/a", "named", None, None, false, "needs a target"),
+        ("a.ppd", "named", None, Some("x"), false, "only for exec proposals"),
+        (
+            "/usr/bin/a",
+            "named",
+            Some("/usr/bin/a Ux,"),
+            Some("x"),
+            false,
+            "needs a profile (Px, px) or child (Cx, cx) rule",
+        ),
+        ("/usr/bin/a", "named", None, Some("a\tb"), false, "control characters"),
+        ("a.ppd", "allow", None, Some("x"), false, "takes no target"),
+        (
+            "/etc/passwd",
+            "allow",
+            Some("include <abstractions/nameservice>"),
+            None,
+            true,
+            "cannot be audited",
+        ),
+    ];
+    for (needle, action, rule, target, audit, why) in cases {
+        let (_t, dir) = fixture();
+        let mut p = plan(&dir);
+        answer(&mut p, CUPSD, needle, action, *rule);
+        let pr = find(&mut p, CUPSD, needle);
+        if let Some(t) = target {
+            pr["target"] = (*t).into();
+        }
+        pr["audit"] = (*audit).into();
+        let id = pr["id"].as_str().unwrap().to_owned();
+        let (code, _, err) = apply(&dir, &p, &[]);
+        assert_eq!(code, 2, "{needle} {action}: {err}");
+        assert!(err.contains(&id) && err.contains(why), "{why:?} not in {err}");
+    }
+}
+
+#[test]
+fn reload_and_mode_after_the_writes() {
+    let (_t, dir) = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let calls = tmp.path().join("calls");
+    let parser = crate::loader::fake_parser(
+        tmp.path(),
+        &format!("echo \"$@\" >> {}\nexit 0", calls.display()),
+    );
+    let fs = crate::loader_cli::fake_apparmorfs();
+    let loader = [
+        "--parser",
+        parser.to_str().unwrap(),
+        "--apparmorfs",
+        fs.path().to_str().unwrap(),
+    ];
+    // neither --reload nor --set-mode: the exact command to run
+    let mut p = plan(&dir);
+    answer(&mut p, CUPSD, "net_admin", "allow", None);
+    let (code, _, err) = apply(&dir, &p, &loader);
+    assert_eq!(code, 0, "{err}");
+    let file = dir.join("usr.sbin.cupsd");
+    assert!(
+        err.contains(&format!(
+            "aactl: reload the profile with: aactl replace {} --base {} --parser {} --apparmorfs {}",
+            file.display(),
+            dir.display(),
+            parser.display(),
+            fs.path().display()
+        )),
+        "{err}"
+    );
+    assert!(!calls.exists());
+    // --set-mode complain: the flag written, the file reloaded
+    let mut p = plan(&dir);
+    answer(&mut p, CUPSD, "sys_admin", "allow", None);
+    let mut extra = loader.to_vec();
+    extra.extend(["--set-mode", "complain"]);
+    let (code, _, err) = apply(&dir, &p, &extra);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("/usr/sbin/cupsd flags=(complain) {"), "{text}");
+    let called = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(
+        called.lines().filter(|l| l.contains("--replace")).count(),
+        1,
+        "{called}"
+    );
+    // --reload under a --root that is not this system: refused, with why
+    // and the command; exit 1
+    let mut p = plan(&dir);
+    answer(&mut p, CUPSD, "a.ppd", "allow", None);
+    let root = dir.parent().unwrap().to_str().unwrap().to_owned();
+    let f = dir.parent().unwrap().join("answers.json");
+    std::fs::write(&f, p.to_string()).unwrap();
+    let (code, _, err) = common::aactl(&[
+        "--root",
+        &root,
+        "triage",
+        "--profile-dir",
+        dir.to_str().unwrap(),
+        "--answers",
+        f.to_str().unwrap(),
+        "--reload",
+        &log(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("aactl: not reloaded: the profiles are those of --root {root}")),
+        "{err}"
+    );
+    assert!(err.contains("aactl: reload the profile with: aactl replace "), "{err}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), called);
 }
 
 /// A fake root with a profile directory (ABI 3.0 and 4.0), a binary and a

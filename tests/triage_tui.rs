@@ -31,6 +31,12 @@ impl Tui {
 
     /// [`Tui::start`] with these environment settings (`NAME=VALUE …`).
     fn start_with(dir: &Path, env: &str) -> Option<Tui> {
+        Tui::start_opts(dir, env, "", "")
+    }
+
+    /// [`Tui::start_with`] with options before `triage` (`--root R`) and
+    /// after it.
+    fn start_opts(dir: &Path, env: &str, global: &str, opts: &str) -> Option<Tui> {
         let tmux_ok = Command::new("tmux")
             .arg("-V")
             .output()
@@ -41,7 +47,7 @@ impl Tui {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let sock = dir.parent().unwrap().join(format!("tmux{n}.sock"));
         let cmd = format!(
-            "env -u NO_COLOR {env} {} triage --profile-dir {} {}; echo EXIT=$?; sleep 60",
+            "env -u NO_COLOR {env} {} {global} triage --profile-dir {} {opts} {}; echo EXIT=$?; sleep 60",
             env!("CARGO_BIN_EXE_aactl"),
             dir.display(),
             log()
@@ -128,6 +134,19 @@ impl Tui {
         }
     }
 
+    /// Polls the screen until it shows one of `texts`; which one.
+    fn wait_any(&self, texts: &[&str]) -> usize {
+        let end = Instant::now() + Duration::from_secs(8);
+        loop {
+            let s = self.screen();
+            if let Some(i) = texts.iter().position(|t| s.contains(t)) {
+                return i;
+            }
+            assert!(Instant::now() < end, "screen never showed {texts:?}:\n{s}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits for the program to end; its printed output.
     fn end(&self) -> String {
         let s = self.wait("EXIT=");
@@ -181,13 +200,191 @@ fn expected_with(
     tree(&dir)
 }
 
-/// Finish, check the diff shows `shown`, save; the program's output.
+/// Finish, check the diff shows `shown`, save (declining the reload where
+/// this host could do it); the program's output.
 fn finish_and_save(t: &Tui, shown: &str) -> String {
     t.keys(&["f"]);
     let s = t.wait("(S)ave");
     assert!(s.contains(shown), "{s}");
     t.keys(&["s"]);
+    if t.wait_any(&["EXIT=", RELOAD]) == 1 {
+        t.keys(&["n"]);
+    }
     t.end()
+}
+
+const RELOAD: &str = "Reload the changed profiles now? [y/N]";
+
+/// The files `--answers` writes for the plan as `edit` answers it.
+fn expected_by(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<(String, Vec<u8>)> {
+    let (_t, dir) = fixture();
+    let mut p = plan(&dir);
+    edit(&mut p);
+    let (code, _, err) = apply(&dir, &p, &[]);
+    assert_eq!(code, 0, "{err}");
+    tree(&dir)
+}
+
+/// The proposal of `plan` whose first candidate contains `needle`.
+fn proposal<'a>(plan: &'a mut serde_json::Value, needle: &str) -> &'a mut serde_json::Value {
+    plan["proposals"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["candidates"][0].as_str().unwrap().contains(needle))
+        .unwrap()
+}
+
+#[test]
+fn audit_toggle() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("capability net_admin,");
+    t.wait("Audi(t)");
+    t.keys(&["t"]);
+    let s = t.wait(">  1. audit capability net_admin,");
+    assert!(s.contains("Audit:    on"), "{s}");
+    // off and on again
+    t.keys(&["t"]);
+    t.wait(">  1. capability net_admin,");
+    t.keys(&["t"]);
+    t.wait(">  1. audit capability net_admin,");
+    t.answer("a");
+    t.goto("/etc/passwd r,");
+    t.keys(&["t", "d"]);
+    let out = finish_and_save(&t, "+  audit deny /etc/passwd r,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(
+        tree(&dir),
+        expected_by(|p| {
+            let c = proposal(p, "net_admin");
+            c["action"] = "allow".into();
+            c["audit"] = true.into();
+            let d = proposal(p, "/etc/passwd");
+            d["action"] = "deny".into();
+            d["audit"] = true.into();
+        })
+    );
+}
+
+#[test]
+fn exec_named() {
+    let (_t, dir) = fixture();
+    let Some(t) = Tui::start(&dir) else { return };
+    t.goto("/usr/bin/a mrix,");
+    t.wait("(N)amed");
+    // the unsafe profile form, then (N)amed
+    t.keys(&["5"]);
+    t.wait(">  5. /usr/bin/a px,");
+    let n = t.current();
+    t.keys(&["n"]);
+    t.wait("Named: profile to run the program under");
+    t.keys(&["h", "e", "l", "p", "e", "r"]);
+    t.wait("rule: /usr/bin/a px -> helper,");
+    t.keys(&["Enter"]);
+    t.wait(&format!("Proposal {}/", n + 1));
+    t.keys(&["Left"]);
+    t.wait("[answered: named -> helper]");
+    let out = finish_and_save(&t, "+  /usr/bin/a px -> helper,");
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert_eq!(
+        tree(&dir),
+        expected_by(|p| {
+            let a = proposal(p, "/usr/bin/a");
+            a["action"] = "named".into();
+            a["rule"] = "/usr/bin/a px,".into();
+            a["target"] = "helper".into();
+        })
+    );
+}
+
+/// A fake apparmor_parser recording its arguments in `DIR/calls`, and a
+/// fake apparmorfs; the options naming them.
+fn fake_loader(dir: &Path) -> (String, tempfile::TempDir) {
+    let calls = dir.join("calls");
+    let parser = crate::loader::fake_parser(
+        dir,
+        &format!("echo \"$@\" >> {}\nexit 0", calls.display()),
+    );
+    let fs = crate::loader_cli::fake_apparmorfs();
+    let opts = format!(
+        "--parser {} --apparmorfs {}",
+        parser.display(),
+        fs.path().display()
+    );
+    (opts, fs)
+}
+
+#[test]
+fn reload_offered_and_accepted_in_complain_mode() {
+    let (_t, dir) = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let (opts, _fs) = fake_loader(tmp.path());
+    let Some(t) = Tui::start_opts(&dir, "NO_COLOR=1", "", &opts) else {
+        return;
+    };
+    t.goto("capability net_admin,");
+    t.keys(&["a", "f"]);
+    t.wait("(S)ave");
+    t.keys(&["s"]);
+    t.wait(RELOAD);
+    t.keys(&["y"]);
+    t.wait("Mode after the reload: (e)nforce (c)omplain (k)eep as written");
+    t.keys(&["c"]);
+    let out = t.end();
+    assert!(out.contains("EXIT=0"), "{out}");
+    let calls = std::fs::read_to_string(tmp.path().join("calls")).unwrap();
+    assert_eq!(calls.lines().filter(|l| l.contains("--replace")).count(), 1, "{calls}");
+    let text = std::fs::read_to_string(dir.join("usr.sbin.cupsd")).unwrap();
+    assert!(text.contains("/usr/sbin/cupsd flags=(complain) {"), "{text}");
+    assert!(text.contains("  capability net_admin,\n"), "{text}");
+}
+
+#[test]
+fn reload_offered_and_declined() {
+    let (_t, dir) = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let (opts, _fs) = fake_loader(tmp.path());
+    let Some(t) = Tui::start_opts(&dir, "NO_COLOR=1", "", &opts) else {
+        return;
+    };
+    t.goto("capability net_admin,");
+    t.keys(&["a", "f"]);
+    t.wait("(S)ave");
+    t.keys(&["s"]);
+    t.wait(RELOAD);
+    t.keys(&["n"]);
+    let out = t.end();
+    assert!(out.contains("EXIT=0"), "{out}");
+    assert!(
+        out.contains("reload the profile with: aactl replace "),
+        "{out}"
+    );
+    assert!(!tmp.path().join("calls").exists());
+    assert_eq!(tree(&dir), expected(&[(CUPSD, "net_admin", "allow", None)]));
+}
+
+#[test]
+fn reload_not_offered_under_another_root() {
+    let (_t, dir) = fixture();
+    let root = dir.parent().unwrap().display().to_string();
+    let Some(t) = Tui::start_opts(&dir, "NO_COLOR=1", &format!("--root {root}"), "") else {
+        return;
+    };
+    t.goto("capability net_admin,");
+    t.keys(&["a", "f"]);
+    t.wait("(S)ave");
+    t.keys(&["s"]);
+    let out = t.end();
+    assert!(!out.contains(RELOAD), "{out}");
+    assert!(out.contains("EXIT=0"), "{out}");
+    // the message wraps at the pane's width: compare without line breaks
+    let flat: String = out.lines().collect();
+    assert!(
+        flat.contains(&format!("aactl: not reloaded: the profiles are those of --root {root}")),
+        "{out}"
+    );
+    assert!(flat.contains("aactl: reload the profile with: aactl replace "), "{out}");
 }
 
 #[test]
@@ -242,7 +439,7 @@ fn exec_inherit_and_child_and_a_hat() {
     let (_t, dir) = fixture();
     let Some(t) = Tui::start(&dir) else { return };
     t.goto("/usr/bin/b mrix,");
-    t.wait("(I)nherit (C)hild (P)rofile (U)nconfined");
+    t.wait("(I)nherit (C)hild (N)amed (P)rofile (U)nconfined");
     t.answer("i");
     t.goto("/usr/bin/c mrix,");
     // the unsafe (environment kept) child form, picked with an arrow

@@ -385,20 +385,20 @@ fn after_writes(
     let verb = match after {
         AfterSave::Enforce => "enforce",
         AfterSave::Complain => "complain",
-        AfterSave::Nothing | AfterSave::Reload => "replace",
+        AfterSave::Nothing | AfterSave::NotOffered | AfterSave::Reload => "replace",
     };
     let blocked = match after {
         AfterSave::Nothing => None,
         _ => reload_blocker(m, sys),
     };
     // a reload asked for (--reload, --set-mode) and impossible is a failure
-    let mut failed = blocked.is_some();
+    let mut failed = blocked.is_some() && after != AfterSave::NotOffered;
     if let Some(why) = &blocked {
         let _ = writeln!(io.err, "aactl: not reloaded: {why}");
     }
     for f in written {
         let mut args: Vec<std::ffi::OsString> = vec![verb.into(), f.clone().into()];
-        if after == AfterSave::Nothing || blocked.is_some() {
+        if matches!(after, AfterSave::Nothing | AfterSave::NotOffered) || blocked.is_some() {
             args.push("--base".into());
             args.push(dir.into());
             for opt in ["parser", "apparmorfs"] {

@@ -31,6 +31,9 @@ pub(super) enum AfterSave {
     Enforce,
     /// Switch them to complain mode (and reload).
     Complain,
+    /// The reload was not offered (it cannot be done from here): why, and
+    /// the command to run.
+    NotOffered,
 }
 
 /// How the review ended.
@@ -248,7 +251,7 @@ impl State {
 
     fn legend(&self) -> &'static str {
         if self.is_exec() {
-            "(I)nherit (C)hild (N)amed (P)rofile (U)nconfined: the selected form (Cx/cx, Px/px, Ux/ux), else the scrubbing one  (A)llow selected (D)eny (X) ignore Audi(t) (E)dit rule Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
+            "(I)nherit (C)hild (N)amed (P)rofile (U)nconfined: the selected cx/px/ux form, else the scrubbing Cx/Px/Ux  (A)llow selected (D)eny (X) ignore Audi(t) (E)dit rule Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
         } else {
             "(A)llow (D)eny (I)gnore (G)lob Glob with (E)xtension (O)wner (N)ew Audi(t) Abo(r)t (F)inish  ↑↓/1-9 pick  ←→ proposal"
         }
@@ -372,6 +375,8 @@ fn run(
                     let changes = text.lines().any(|l| l.starts_with("+++ "));
                     if st.can_reload && changes {
                         st.mode = Mode::AskReload(std::mem::take(text), *scroll);
+                    } else if !st.can_reload {
+                        return Ok(st.save(AfterSave::NotOffered));
                     } else {
                         return Ok(st.save(AfterSave::Nothing));
                     }
@@ -563,7 +568,7 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                 Mode::Name(_) => 4,
                 _ => 0,
             }),
-            Constraint::Length(2),
+            Constraint::Length(3),
         ])
         .areas(area);
         f.render_widget(
