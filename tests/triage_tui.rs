@@ -302,10 +302,8 @@ fn exec_named() {
 /// fake apparmorfs; the options naming them.
 fn fake_loader(dir: &Path) -> (String, tempfile::TempDir) {
     let calls = dir.join("calls");
-    let parser = crate::loader::fake_parser(
-        dir,
-        &format!("echo \"$@\" >> {}\nexit 0", calls.display()),
-    );
+    let parser =
+        crate::loader::fake_parser(dir, &format!("echo \"$@\" >> {}\nexit 0", calls.display()));
     let fs = crate::loader_cli::fake_apparmorfs();
     let opts = format!(
         "--parser {} --apparmorfs {}",
@@ -334,9 +332,16 @@ fn reload_offered_and_accepted_in_complain_mode() {
     let out = t.end();
     assert!(out.contains("EXIT=0"), "{out}");
     let calls = std::fs::read_to_string(tmp.path().join("calls")).unwrap();
-    assert_eq!(calls.lines().filter(|l| l.contains("--replace")).count(), 1, "{calls}");
+    assert_eq!(
+        calls.lines().filter(|l| l.contains("--replace")).count(),
+        1,
+        "{calls}"
+    );
     let text = std::fs::read_to_string(dir.join("usr.sbin.cupsd")).unwrap();
-    assert!(text.contains("/usr/sbin/cupsd flags=(complain) {"), "{text}");
+    assert!(
+        text.contains("/usr/sbin/cupsd flags=(complain) {"),
+        "{text}"
+    );
     assert!(text.contains("  capability net_admin,\n"), "{text}");
 }
 
@@ -381,10 +386,15 @@ fn reload_not_offered_under_another_root() {
     // the message wraps at the pane's width: compare without line breaks
     let flat: String = out.lines().collect();
     assert!(
-        flat.contains(&format!("aactl: not reloaded: the profiles are those of --root {root}")),
+        flat.contains(&format!(
+            "aactl: not reloaded: the profiles are those of --root {root}"
+        )),
         "{out}"
     );
-    assert!(flat.contains("aactl: reload the profile with: aactl replace "), "{out}");
+    assert!(
+        flat.contains("aactl: reload the profile with: aactl replace "),
+        "{out}"
+    );
 }
 
 #[test]

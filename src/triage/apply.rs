@@ -149,7 +149,11 @@ pub fn choose(plan: &Plan, answers: &[Answer]) -> Result<Vec<Chosen>, AnswerErro
         };
         let rule = if a.audit {
             if rule.starts_with("include ") {
-                return Err(bad(p, action, "cannot be audited: an include line has no audit prefix"));
+                return Err(bad(
+                    p,
+                    action,
+                    "cannot be audited: an include line has no audit prefix",
+                ));
             }
             format!("audit {rule}")
         } else {
@@ -265,7 +269,9 @@ pub fn named_rule(base: &str, target: &str) -> Result<String, String> {
     let rule = format!("{owner}{path} {mode} -> {name},");
     let probe = format!("profile p {{\n  {rule}\n}}\n");
     if !crate::policy::parse_str(&probe, crate::diag::FileId(0)).is_ok() {
-        return Err(format!("target {target:?}: the rule {rule:?} does not parse"));
+        return Err(format!(
+            "target {target:?}: the rule {rule:?} does not parse"
+        ));
     }
     Ok(rule)
 }
@@ -357,11 +363,35 @@ fn insert_lines(text: &str, path: &[&str], lines: &[String]) -> Result<String, I
     let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
     let mut out = text.to_owned();
     if text[line_start..close].trim().is_empty() {
-        out.insert_str(line_start, &add);
+        out.insert_str(
+            before_local_include(text, p.span.start as usize, line_start),
+            &add,
+        );
     } else {
         out.insert_str(close, &format!("\n{add}"));
     }
     Ok(out)
+}
+
+/// Where new lines go when the block's closing brace (on its own line at
+/// `line_start`) follows its `include if exists <local/…>` line: before
+/// that line (and before a blank line above it), so the override stays
+/// last; else `line_start`.
+fn before_local_include(text: &str, block_start: usize, line_start: usize) -> usize {
+    let prev =
+        |end: usize| (end > block_start).then(|| text[..end - 1].rfind('\n').map_or(0, |i| i + 1));
+    let Some(inc) = prev(line_start).filter(|&i| i > block_start) else {
+        return line_start;
+    };
+    let t = text[inc..line_start].trim();
+    if !(t.starts_with("include if exists <local/") || t.starts_with("#include if exists <local/"))
+    {
+        return line_start;
+    }
+    match prev(inc).filter(|&i| i > block_start) {
+        Some(blank) if text[blank..inc].trim().is_empty() => blank,
+        _ => inc,
+    }
 }
 
 /// True when profile `path` exists in `text`.
@@ -455,5 +485,33 @@ mod tests {
             "# c\n/usr/bin/x {\n  /a r, # keep\n\n  ^h {\n    /b r,\n    /d w,\n  }\n  /c r,\n  ^new {\n    /e r,\n  }\n}\n"
         );
         assert_eq!(plan_profile_file(&out, &[&a]).unwrap(), out);
+    }
+
+    #[test]
+    fn rules_go_before_the_local_include() {
+        let t = "/x {\n  /a r,\n\n  include if exists <local/x>\n}\n";
+        let out = plan_profile_file(t, &[&chosen("/x", "/b r,")]).unwrap();
+        assert_eq!(
+            out,
+            "/x {\n  /a r,\n  /b r,\n\n  include if exists <local/x>\n}\n"
+        );
+        let t = "/x {\n  include if exists <local/x>\n}\n";
+        let out = plan_profile_file(t, &[&chosen("/x", "/b r,")]).unwrap();
+        assert_eq!(out, "/x {\n  /b r,\n  include if exists <local/x>\n}\n");
+    }
+
+    #[test]
+    fn named_rules() {
+        assert_eq!(named_rule("/bin/a Px,", "b").unwrap(), "/bin/a Px -> b,");
+        assert_eq!(
+            named_rule("/bin/a px,", "b c").unwrap(),
+            "/bin/a px -> \"b c\","
+        );
+        assert_eq!(
+            named_rule("owner /bin/a Cx -> a,", "kid").unwrap(),
+            "owner /bin/a Cx -> kid,"
+        );
+        assert!(named_rule("/bin/a Px,", "").is_err());
+        assert!(named_rule("/bin/a Px,", "a\nb").is_err());
     }
 }

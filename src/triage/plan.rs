@@ -37,9 +37,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The version of the plan document ([`Plan::schema`]): 2 added the
-/// `named` action with `target`, and `audit`.
-pub const PLAN_SCHEMA: u32 = 2;
+/// The version of the plan document ([`Plan::schema`]). Within a version
+/// members are only added (`audit`, `target` and the `named` action came
+/// after the first plans).
+pub const PLAN_SCHEMA: u32 = 1;
 
 /// The `kind` of a plan document.
 pub const PLAN_KIND: &str = "triage-plan";

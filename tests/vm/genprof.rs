@@ -56,7 +56,10 @@ pub(super) fn genprof_checks(_k: &Kernel, r: &Results, t: &mut Tally) {
             )
         })(),
     );
-    let profile = r.check("genprof-profile").map(|c| c.out()).unwrap_or_default();
+    let profile = r
+        .check("genprof-profile")
+        .map(|c| c.out())
+        .unwrap_or_default();
     println!("vm: the generated profile:\n{profile}");
     t.record(
         "genprof: answers applied, profile file in enforce mode with the rules",
@@ -78,7 +81,10 @@ pub(super) fn genprof_checks(_k: &Kernel, r: &Results, t: &mut Tally) {
             })
         })(),
     );
-    let dmesg = r.check("genprof-dmesg").map(|c| c.out()).unwrap_or_default();
+    let dmesg = r
+        .check("genprof-dmesg")
+        .map(|c| c.out())
+        .unwrap_or_default();
     t.record(
         "genprof: the program runs under the enforce-mode profile, exit 0, output written",
         (|| {

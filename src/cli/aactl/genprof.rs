@@ -172,7 +172,12 @@ pub(super) fn run_autodep(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliEr
 
 /// Runs another aactl subcommand in this process with the loader options
 /// of `m` passed on.
-pub(super) fn sub(m: &ArgMatches, args: &[OsString], dir: &Path, io: &mut Io<'_>) -> Result<Exit, CliError> {
+pub(super) fn sub(
+    m: &ArgMatches,
+    args: &[OsString],
+    dir: &Path,
+    io: &mut Io<'_>,
+) -> Result<Exit, CliError> {
     let mut argv: Vec<OsString> = vec!["aactl".into()];
     argv.extend(args.iter().cloned());
     for opt in ["parser", "apparmorfs"] {

@@ -3,6 +3,7 @@
 //! into the profiles (or their `local/` overrides), with a diff first.
 //! The logic lives in [`crate::triage::plan`] and [`crate::triage::apply`].
 
+use super::triage_tui::AfterSave;
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::error::chain;
@@ -16,7 +17,6 @@ use crate::triage::apply::{
 use crate::triage::ondisk::OnDisk;
 use crate::triage::plan::{Abstractions, Plan, PlanBuilder};
 use crate::triage::write::{FileChange, local_override, plan_in};
-use super::triage_tui::AfterSave;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
 
@@ -102,7 +102,10 @@ pub(super) fn command() -> Command {
              are written, after a unified diff. On a terminal (standard input and output) \
              the plan is reviewed full-screen instead, one proposal at a time with \
              aa-logprof's keys; its answers are written the same way (--no-interactive \
-             prints the plan, --interactive forces the review).",
+             prints the plan, --interactive forces the review). After the writes the changed \
+             profile files are reloaded with --reload, or switched to a mode and reloaded \
+             with --set-mode; the review asks at Save; otherwise the exact aactl replace \
+             command is printed.",
         );
     apply_args(super::log_triage::filter_args(base))
         .arg(
@@ -227,15 +230,9 @@ fn review(m: &ArgMatches, sys: &System, plan: &Plan, io: &mut Io<'_>) -> Result<
             let _ = writeln!(io.err, "aactl: review aborted, nothing written");
             Ok(Exit::Success)
         }
-        super::triage_tui::Outcome::Save(plan, answers, local, after) => apply_list(
-            m,
-            sys,
-            &plan,
-            &answers,
-            "review",
-            (false, local, after),
-            io,
-        ),
+        super::triage_tui::Outcome::Save(plan, answers, local, after) => {
+            apply_list(m, sys, &plan, &answers, "review", (false, local, after), io)
+        }
     }
 }
 
@@ -343,8 +340,7 @@ pub(super) fn reload_blocker(m: &ArgMatches, sys: &System) -> Option<String> {
                 .to_owned(),
         );
     }
-    if m.get_one::<PathBuf>("parser").is_none() && crate::loader::find_parser_from_env().is_err()
-    {
+    if m.get_one::<PathBuf>("parser").is_none() && crate::loader::find_parser_from_env().is_err() {
         return Some("apparmor_parser not found (in PATH, /sbin or /usr/sbin)".to_owned());
     }
     None

@@ -76,7 +76,7 @@ enum Mode {
     /// Saved: reload the changed profiles now? (the diff stays shown)
     AskReload(String, u16),
     /// Reload accepted: which mode?
-    AskMode(String, u16),
+    AskAfter(String, u16),
 }
 
 /// One answer as held during the review.
@@ -355,14 +355,14 @@ fn run(
             },
             Mode::AskReload(text, scroll) => match k.code {
                 KeyCode::Char('y' | 'Y') => {
-                    st.mode = Mode::AskMode(std::mem::take(text), *scroll);
+                    st.mode = Mode::AskAfter(std::mem::take(text), *scroll);
                 }
                 KeyCode::Char('n' | 'N') | KeyCode::Enter | KeyCode::Esc => {
                     return Ok(st.save(AfterSave::Nothing));
                 }
                 _ => {}
             },
-            Mode::AskMode(_, _) => match k.code {
+            Mode::AskAfter(_, _) => match k.code {
                 KeyCode::Char('e' | 'E') => return Ok(st.save(AfterSave::Enforce)),
                 KeyCode::Char('c' | 'C') => return Ok(st.save(AfterSave::Complain)),
                 KeyCode::Char('k' | 'K') | KeyCode::Enter => {
@@ -467,9 +467,17 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
     term.draw(|f| {
         let area = f.area();
         let finish = match &st.mode {
-            Mode::Finish(t, s) => Some((t, s, "(S)ave (C)ancel: back to the review  (L)ocal override on/off  Abo(r)t  ↑↓ scroll")),
+            Mode::Finish(t, s) => Some((
+                t,
+                s,
+                "(S)ave (C)ancel: back to the review  (L)ocal override on/off  Abo(r)t  ↑↓ scroll",
+            )),
             Mode::AskReload(t, s) => Some((t, s, "Saving. Reload the changed profiles now? [y/N]")),
-            Mode::AskMode(t, s) => Some((t, s, "Mode after the reload: (e)nforce (c)omplain (k)eep as written")),
+            Mode::AskAfter(t, s) => Some((
+                t,
+                s,
+                "Mode after the reload: (e)nforce (c)omplain (k)eep as written",
+            )),
             _ => None,
         };
         if let Some((text, scroll, prompt)) = finish {
@@ -481,13 +489,13 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
                 text.clone()
             };
             f.render_widget(
-                Paragraph::new(shown)
-                    .scroll((*scroll, 0))
-                    .block(Block::default().borders(Borders::ALL).title(if st.local {
+                Paragraph::new(shown).scroll((*scroll, 0)).block(
+                    Block::default().borders(Borders::ALL).title(if st.local {
                         " Changes (top-level rules to local/ overrides) "
                     } else {
                         " Changes (in the profile files) "
-                    })),
+                    }),
+                ),
                 body,
             );
             f.render_widget(Paragraph::new(prompt), keys);
@@ -514,7 +522,9 @@ fn draw(term: &mut Terminal<CrosstermBackend<Stdout>>, st: &State) -> std::io::R
             }),
         ])];
         if st.audit[st.cur] {
-            head.push(Line::from("Audit:    on (the rule is written with the audit prefix)"));
+            head.push(Line::from(
+                "Audit:    on (the rule is written with the audit prefix)",
+            ));
         }
         head.push(Line::from(format!("Profile:  {}", escape_str(&p.profile))));
         head.push(Line::from(format!("Kind:     {}", p.kind)));
