@@ -306,16 +306,9 @@ fn build_filter(
     }
     if let Some(re) = m.get_one::<String>("profile-regex") {
         f.profile = Some(regex::Regex::new(re).map_err(|e| {
-            // The regex crate's message spans lines (pattern, caret, reason):
-            // keep the reason, on one line.
-            let text = e.to_string();
-            let reason = text
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim_start_matches("error: ");
             CliError(format!(
-                "--profile-regex {re:?}: invalid regular expression: {reason}"
+                "--profile-regex {re:?}: invalid regular expression: {}",
+                super::regex_reason(&e)
             ))
         })?);
     }

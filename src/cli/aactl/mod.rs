@@ -86,6 +86,18 @@ pub(super) fn installed_parser_release(
     }
 }
 
+/// The reason of a regex error on one line (the regex crate's message spans
+/// lines: the pattern, a caret, then the reason).
+pub(super) fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
 /// The system to read: `--root DIR` (the global option) or the live host.
 pub(super) fn system(m: &ArgMatches) -> crate::system::System {
     match m.get_one::<std::path::PathBuf>("root") {
