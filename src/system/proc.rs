@@ -45,7 +45,7 @@ pub struct ProcessScan {
     /// slower than one (scripts/bench-status).
     pub threads: usize,
     /// Also tell kernel threads ([`Process::kernel_thread`], from `stat`'s flags; in a
-    /// snapshot without `stat`, a process without an `exe` link), drop processes that
+    /// snapshot without `stat`, an unconfined process without an `exe` link), drop processes that
     /// vanish between the listing and the reading (their `stat` is gone), and say why an
     /// attribute is unreadable ([`Process::unreadable`]). Costs a read of `stat` per
     /// process; off by default.
@@ -505,8 +505,16 @@ impl Reader {
         let kernel_thread = self.scan.kinds
             && match &stat {
                 Some(b) => stat_flags(b).is_some_and(|f| f & PF_KTHREAD != 0),
-                // a snapshot keeps no `stat`: a kernel thread has no executable
-                None => wants_exe && exe.is_none() && pid != 1,
+                // a snapshot keeps no `stat`: a kernel thread has no executable and is
+                // unconfined (its attribute unconfined, or not there)
+                None => {
+                    wants_exe
+                        && exe.is_none()
+                        && pid != 1
+                        && context.as_deref().is_none_or(|c| {
+                            matches!(c.trim_end_matches(['\n', '\0']), "" | "unconfined")
+                        })
+                }
             };
         Some(Process {
             pid,

@@ -105,7 +105,10 @@ fn view_args(cmd: Command) -> Command {
         Arg::new("suggest")
             .long("suggest")
             .action(ArgAction::SetTrue)
-            .help("Print the rules that would allow the records, as profile blocks"),
+            .help(
+                "Print the rules that would allow the records, as profile blocks (with \
+                 --summary: after the summary; in JSON, a second line)",
+            ),
     )
     .arg(
         Arg::new("generalize")
