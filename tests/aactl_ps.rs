@@ -27,7 +27,14 @@ fn by_pid(rows: &[Value], pid: u64) -> &Value {
 
 #[test]
 fn every_process_with_state_mode_and_stack() {
-    let rows = ps_json(&[]);
+    // kernel threads (kthreadd, pid 2) only when asked for
+    assert_eq!(
+        pids(&ps_json(&[])),
+        [
+            1, 100, 101, 102, 103, 104, 105, 106, 108, 109, 110, 111, 112, 113, 114, 115, 116
+        ]
+    );
+    let rows = ps_json(&["--kernel-threads"]);
     assert_eq!(
         pids(&rows),
         [
@@ -78,7 +85,8 @@ fn every_process_with_state_mode_and_stack() {
     assert_eq!(
         kthread,
         &json!({"pid": 2, "comm": "kthreadd", "exe": null, "label": null,
-                "state": "unreadable", "mode": null, "stack": [], "exe_profile": null})
+                "state": "unreadable", "mode": null, "stack": [], "exe_profile": null,
+                "kernel_thread": true, "reason": "No such file or directory"})
     );
     let foreign = by_pid(&rows, 112);
     assert_eq!(foreign["state"], json!("invalid"));
@@ -158,7 +166,7 @@ fn filters() {
 
 #[test]
 fn table_is_escaped_and_shows_one_line_per_stacked_profile() {
-    let (code, out, err) = on(&mixed(), &["ps"]);
+    let (code, out, err) = on(&mixed(), &["ps", "--all"]);
     assert_eq!(code, 0, "{err}");
     assert_no_controls(&out);
     let lines: Vec<&str> = out.lines().collect();
@@ -201,7 +209,8 @@ fn table_is_escaped_and_shows_one_line_per_stacked_profile() {
         ]
     );
     assert_eq!(row("104")[4], "(hidden)");
-    assert_eq!(row("2")[4], "(unreadable)");
+    // why the label is unreadable: this snapshot has no attribute file for it
+    assert_eq!(row("2")[4], "(unreadable: No such file or directory)");
     assert_eq!(row("112")[4], "(invalid: system_u:system_r:foo_t:s0)");
     assert_eq!(row("103")[4], ":lxd-c1:unconfined");
     assert_eq!(row("109")[4], r"esc\x1b[31mred");
@@ -217,4 +226,50 @@ fn table_is_escaped_and_shows_one_line_per_stacked_profile() {
 fn bad_mode_word_is_a_filter_not_an_error() {
     // Unknown words are kept (a newer kernel's mode), so they filter like any other.
     assert_eq!(pids(&ps_json(&["--mode", "futuristic"])), [108]);
+}
+
+#[test]
+fn pid_exe_and_unconfined_with_profile_select() {
+    assert_eq!(
+        pids(&ps_json(&["--pid", "101", "--pid", "103"])),
+        [101, 103]
+    );
+    assert_eq!(pids(&ps_json(&["--pid", "101,2"])), [2, 101]);
+    assert_eq!(pids(&ps_json(&["--exe", "/usr/bin/a"])), [101]);
+    assert_eq!(pids(&ps_json(&["--unconfined-with-profile"])), [116]);
+    // a pid that is not there: said on stderr, exit 1, the others still listed
+    let (code, out, err) = on(&mixed(), &["ps", "--pid", "101", "--pid", "99999"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err, "aactl: no process with pid 99999\n");
+    assert!(out.contains(" 101 "), "{out}");
+    // --unconfined-with-profile and --confined contradict each other
+    let (code, _, err) = on(&mixed(), &["ps", "--confined", "--unconfined-with-profile"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// The fake systems of real kernels: kernel threads (no executable, unconfined) are left
+/// out unless asked for, and the unconfined process with a profile is found.
+#[test]
+fn kernel_threads_of_a_real_snapshot() {
+    let root = crate::common::repo().join("testdata/systems/debian12-vm");
+    let run = |args: &[&str]| {
+        let mut v = vec!["ps", "--json"];
+        v.extend_from_slice(args);
+        let (code, out, err) = on(&root, &v);
+        assert_eq!(code, 0, "{err}");
+        let j: Value = serde_json::from_str(&out).unwrap();
+        j["processes"].as_array().unwrap().clone()
+    };
+    let default = run(&[]);
+    let all = run(&["--kernel-threads"]);
+    assert!(default.len() < all.len(), "{} {}", default.len(), all.len());
+    assert!(default.iter().all(|r| r["kernel_thread"].is_null()));
+    assert!(pids(&default).contains(&1) && !pids(&default).contains(&2));
+    assert_eq!(by_pid(&all, 2)["kernel_thread"], json!(true));
+    assert_eq!(
+        pids(&run(&["--unconfined-with-profile"])),
+        [182],
+        "busybox-vmtest started before its profile was loaded"
+    );
 }

@@ -49,6 +49,7 @@ mod status_system;
 mod log_provenance;
 // awkward input for the parallel log reader vs the line reader
 mod log_robust;
+mod log_time_filters;
 mod policy_releases;
 mod policy_semantic;
 // roddhjav/apparmor.d built as Debian builds it: our verdicts vs 5.0.2's recorded ones

@@ -134,7 +134,7 @@ fn d08_base_abstraction_paths_are_not_hidden() {
     assert!(out.contains("/dev/urandom"), "{out}");
     let (_, out, _) = run(&["log", "--suggest"], D08);
     assert_eq!(out, "profile briar-desktop {\n  /dev/urandom w,\n}\n");
-    let (_, out, _) = run(&["log", "--comm", "java", "--profile", "^briar"], D08);
+    let (_, out, _) = run(&["log", "--comm", "java", "--profile-regex", "^briar"], D08);
     assert!(out.contains("/dev/urandom"), "{out}");
     let (_, out, _) = run(&["log", "--comm", "python"], D08);
     assert!(out.is_empty(), "{out}");
@@ -291,7 +291,7 @@ audit: type=1400 audit(1.2:4): apparmor="DENIED" operation="signal" profile="cri
         "{out}"
     );
     assert!(out.contains("profile cri-containerd.apparmor.d {\n  signal send set=urg peer=cri-containerd.apparmor.d//&unconfined,\n  owner /etc/shadow r,\n}"), "{out}");
-    let (_, out, _) = run(&["log", "--summary", "--profile", "ns1"], text);
+    let (_, out, _) = run(&["log", "--summary", "--profile", ":ns1:inner"], text);
     assert!(out.contains(":ns1:inner (1 record"), "{out}");
     assert!(!out.contains("cri-containerd.apparmor.d ("), "{out}");
 }
@@ -336,7 +336,7 @@ fn filters_on_every_view() {
     assert_eq!(count(&["--mode", "allowed"]), 1);
     assert_eq!(count(&["--mode", "audit"]), 1);
     assert_eq!(count(&["--mode", "all"]), 4);
-    assert_eq!(count(&["--profile", "b$"]), 1);
+    assert_eq!(count(&["--profile-regex", "b$"]), 1);
     assert_eq!(count(&["--operation", "capable"]), 1);
     assert_eq!(count(&["--class", "cap"]), 1);
     assert_eq!(count(&["--class", "capability"]), 1);
@@ -362,7 +362,7 @@ fn filters_on_every_view() {
     let (_, out, _) = run(&["log", "--pid", "12"], MIX);
     assert_eq!(out.lines().count(), 1, "{out}");
     // (the AUDIT record of /etc/b gets its rule too, as the utils write it)
-    let (_, out, _) = run(&["log", "--suggest", "--profile", "^/usr/bin/b$"], MIX);
+    let (_, out, _) = run(&["log", "--suggest", "--profile", "/usr/bin/b"], MIX);
     assert_eq!(out, "/usr/bin/b {\n  /etc/b r,\n  /usr/bin/tool mrix,\n}\n");
     let (_, out, _) = run(
         &["log", "--suggest", "--format", "json", "--class", "cap"],
@@ -373,6 +373,6 @@ fn filters_on_every_view() {
     // bad values are usage errors
     let (code, _, err) = run(&["log", "--summary", "--since", "soon"], MIX);
     assert_eq!(code, 2, "{err}");
-    let (code, _, _) = run(&["log", "--summary", "--profile", "("], MIX);
+    let (code, _, _) = run(&["log", "--summary", "--profile-regex", "("], MIX);
     assert_eq!(code, 2);
 }

@@ -23,6 +23,9 @@ pub struct Io<'a> {
     /// Set by [`run_main`], which then reports a failed standard output itself (the tools
     /// leave it to it, so that the message is printed once).
     caller_reports_stdout: bool,
+    /// The zone times are read and shown in; `None`: the host's
+    /// ([`jiff::tz::TimeZone::system`]: `TZ`, else /etc/localtime).
+    time_zone: Option<jiff::tz::TimeZone>,
 }
 
 impl<'a> Io<'a> {
@@ -32,7 +35,23 @@ impl<'a> Io<'a> {
             out,
             err,
             caller_reports_stdout: false,
+            time_zone: None,
         }
+    }
+
+    /// Reads and shows times in `tz` instead of the host's zone (tests, and
+    /// callers that run the tools in process for another zone).
+    pub fn with_time_zone(mut self, tz: jiff::tz::TimeZone) -> Self {
+        self.time_zone = Some(tz);
+        self
+    }
+
+    /// The zone times are read and shown in: the one given to
+    /// [`Io::with_time_zone`], else the host's.
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        self.time_zone
+            .clone()
+            .unwrap_or_else(jiff::tz::TimeZone::system)
     }
 }
 

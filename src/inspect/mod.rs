@@ -1,7 +1,7 @@
 //! The runtime-state model shared by `aactl` and `aa-status`: whether AppArmor can be
 //! inspected ([`preflight`]), the loaded profiles by namespace and mode ([`read_profiles`],
 //! [`report`]), every process with its label, stack and modes ([`process`]), and the status
-//! report ([`collect`]).
+//! report ([`collect`]) with its filters ([`StatusFilter`]).
 //!
 //! Reading goes through [`crate::system::System`] (the live host or a root directory such as
 //! a snapshot); building rows and reports from what was read is pure. Upstream aa-status's
@@ -14,6 +14,7 @@ mod error;
 mod preflight;
 pub mod process;
 pub mod report;
+pub mod report_filter;
 
 pub use error::InspectError;
 pub use preflight::{preflight, read_profiles};
@@ -21,6 +22,7 @@ pub use process::{
     ProfileModes, PsReport, PsRow, Selection, StackEntry, State, processes, profile_modes,
 };
 pub use report::{StatusReport, collect};
+pub use report_filter::StatusFilter;
 
 /// Version of the JSON documents printed by `aactl ps --json`, `aactl status --json` and
 /// `aactl check --format json` (their `schema` member).

@@ -78,6 +78,13 @@ pub struct PsRow {
     /// the executable's path (it was loaded after the process started; aa-status's
     /// "unconfined but have a profile defined"). `null` otherwise.
     pub exe_profile: Option<String>,
+    /// A kernel thread (told only by [`list`]; left out of the JSON when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub kernel_thread: bool,
+    /// Why the label is unreadable (`permission denied`), when [`list`] could tell; left
+    /// out of the JSON when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The JSON document of `aactl ps --json`.
@@ -134,6 +141,8 @@ pub fn row(
         mode: None,
         stack: Vec::new(),
         exe_profile: None,
+        kernel_thread: false,
+        reason: None,
     };
     let Some(text) = context else {
         return out;
@@ -199,10 +208,19 @@ pub fn profile_modes(sys: &System) -> Result<ProfileModes, InspectError> {
 /// # Errors
 /// When `<root>/proc` cannot be listed.
 pub fn processes(sys: &System, modes: &ProfileModes) -> Result<Vec<PsRow>, InspectError> {
-    let procs = sys.processes(&ProcessScan::default())?;
+    scan(sys, modes, &ProcessScan::default())
+}
+
+fn scan(sys: &System, modes: &ProfileModes, how: &ProcessScan) -> Result<Vec<PsRow>, InspectError> {
+    let procs = sys.processes(how)?;
     let mut rows: Vec<PsRow> = procs
         .into_iter()
-        .map(|p| row(p.pid, p.comm, p.exe, p.context, modes))
+        .map(|p| {
+            let mut r = row(p.pid, p.comm, p.exe, p.context, modes);
+            r.kernel_thread = p.kernel_thread;
+            r.reason = p.unreadable;
+            r
+        })
         .collect();
     rows.sort_by_key(|r| r.pid);
     Ok(rows)
@@ -225,7 +243,11 @@ pub fn list(
         Ok(m) => (m, None),
         Err(e) => (ProfileModes::new(), Some(e)),
     };
-    let rows = processes(sys, &modes)?
+    let how = ProcessScan {
+        kinds: true,
+        ..ProcessScan::default()
+    };
+    let rows = scan(sys, &modes, &how)?
         .into_iter()
         .filter(|r| sel.selects(r))
         .collect();
@@ -243,13 +265,36 @@ pub struct Selection {
     pub profiles: Vec<String>,
     /// Only processes with a profile in one of these namespaces.
     pub namespaces: Vec<String>,
+    /// Only these pids.
+    pub pids: Vec<u32>,
+    /// Only processes running one of these executables (the path as shown: canonical on
+    /// the live host).
+    pub exes: Vec<String>,
+    /// Only unconfined processes whose executable has a loaded profile
+    /// ([`PsRow::exe_profile`]).
+    pub unconfined_with_profile: bool,
+    /// Keep kernel threads (otherwise left out, unless named by pid).
+    pub kernel_threads: bool,
 }
 
 impl Selection {
-    /// Does `r` pass? A `--profile NAME` matches a stacked profile written `NAME` or
+    /// Does `r` pass? Kernel threads pass only with [`Selection::kernel_threads`] or when
+    /// their pid is asked for. A `--profile NAME` matches a stacked profile written `NAME` or
     /// `:NS:NAME`, or its top-level profile (so a profile matches its hats).
     pub fn selects(&self, r: &PsRow) -> bool {
         if self.confined && r.state != State::Confined {
+            return false;
+        }
+        if !self.pids.is_empty() && !self.pids.contains(&r.pid) {
+            return false;
+        }
+        if r.kernel_thread && !self.kernel_threads && self.pids.is_empty() {
+            return false;
+        }
+        if !self.exes.is_empty() && !r.exe.as_ref().is_some_and(|e| self.exes.contains(e)) {
+            return false;
+        }
+        if self.unconfined_with_profile && r.exe_profile.is_none() {
             return false;
         }
         if !self.modes.is_empty() && !r.mode.as_ref().is_some_and(|m| self.modes.contains(m)) {

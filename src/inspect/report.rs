@@ -264,20 +264,7 @@ pub fn collect(sys: &System) -> Result<StatusReport, InspectError> {
         (a.namespace.as_deref().map(str::as_bytes), a.name.as_bytes())
             .cmp(&(b.namespace.as_deref().map(str::as_bytes), b.name.as_bytes()))
     });
-    let mut namespaces: Vec<NamespaceCounts> = Vec::new();
-    for r in &rows {
-        if namespaces.last().is_none_or(|n| n.namespace != r.namespace) {
-            namespaces.push(NamespaceCounts {
-                namespace: r.namespace.clone(),
-                total: 0,
-                modes: BTreeMap::new(),
-            });
-        }
-        if let Some(n) = namespaces.last_mut() {
-            n.total += 1;
-            *n.modes.entry(r.mode.as_str().to_owned()).or_default() += 1;
-        }
-    }
+    let namespaces = super::report_filter::count_namespaces(&rows);
     let (processes, unconfined_with_profile): (Vec<PsRow>, Vec<PsRow>) =
         process::processes(sys, &modes)?
             .into_iter()

@@ -10,6 +10,8 @@
 //! - [`reader`]: streaming ([`LogReader`]) with pre-filter, grouping and [`Stats`];
 //! - [`source`]: files (rotated, gzip), the journal, the kernel ring buffer,
 //!   auto-detection;
+//! - [`time`]: times as people type them and as syslog writes them, in a
+//!   given time zone, and times shown in one;
 //! - [`render`]: text, NDJSON ([`render::JSON_SCHEMA_VERSION`]) and the
 //!   libapparmor `test_multi` layout.
 //!
@@ -54,6 +56,7 @@ pub mod reader;
 pub mod record;
 pub mod render;
 pub mod source;
+pub mod time;
 
 pub use parse::{AuditId, ParsedLine, parse_line};
 pub use reader::{LineSource, LogReader, ReadError, ReaderOptions, Stats, parse_str};

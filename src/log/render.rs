@@ -180,9 +180,16 @@ pub fn rfc3339(secs: u64, msec: u32) -> String {
 /// not verified ([`Origin::Untrusted`]) has `(untrusted)` after EVENT: a
 /// log line can be written by anyone, and its fields mean nothing then.
 pub fn text_line(r: &Record) -> String {
+    text_line_in(r, &jiff::tz::TimeZone::UTC)
+}
+
+/// [`text_line`] with the time shown in `tz`
+/// ([`crate::log::time::format_time`]: `2023-11-14T23:13:20.123+01:00`;
+/// UTC keeps the `Z` form). A prefix time is shown as written.
+pub fn text_line_in(r: &Record, tz: &jiff::tz::TimeZone) -> String {
     let mut s = String::with_capacity(256);
     match r.timestamp() {
-        Some((sec, ms)) => s.push_str(&rfc3339(sec, ms)),
+        Some((sec, ms)) => s.push_str(&super::time::format_time(sec, ms, tz)),
         None => match &r.provenance.prefix_time {
             Some(t) => s.push_str(&escape_str(t)),
             None => s.push('-'),

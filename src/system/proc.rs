@@ -44,6 +44,12 @@ pub struct ProcessScan {
     /// under the shared lock, and on the 20,000-process benchmark 4 workers were 1.26x
     /// slower than one (scripts/bench-status).
     pub threads: usize,
+    /// Also tell kernel threads ([`Process::kernel_thread`], from `stat`'s flags; in a
+    /// snapshot without `stat`, an unconfined process without an `exe` link), drop processes that
+    /// vanish between the listing and the reading (their `stat` is gone), and say why an
+    /// attribute is unreadable ([`Process::unreadable`]). Costs a read of `stat` per
+    /// process; off by default.
+    pub kinds: bool,
 }
 
 impl Default for ProcessScan {
@@ -54,6 +60,7 @@ impl Default for ProcessScan {
             exe: true,
             canonicalize_exe: true,
             exe_only_unconfined: false,
+            kinds: false,
             comm: true,
             skip_unlabelled: false,
             threads: 1,
@@ -76,6 +83,11 @@ pub struct Process {
     pub exe: Option<String>,
     /// The command name (`comm`, newline dropped), when read.
     pub comm: Option<String>,
+    /// A kernel thread (only told with [`ProcessScan::kinds`]; `false` otherwise).
+    pub kernel_thread: bool,
+    /// Why the attribute could not be read (`permission denied`), when it could not and
+    /// [`ProcessScan::kinds`] was asked for.
+    pub unreadable: Option<String>,
 }
 
 impl Process {
@@ -317,6 +329,23 @@ impl System {
 /// Directory entries a worker takes at once.
 const BATCH: usize = 64;
 
+/// The kernel's flag for a kernel thread in `stat`'s flags field.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// The flags field (the ninth) of `/proc/PID/stat` text; `comm` may hold spaces and
+/// parentheses, so fields are counted after the last `)`.
+fn stat_flags(stat: &[u8]) -> Option<u64> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(6)?.parse().ok()
+}
+
+/// True when `e` says the process is gone (ENOENT, or ESRCH from a task that exited while
+/// its files were open).
+fn vanished(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(3)
+}
+
 /// Per-scan settings shared by the workers.
 struct Reader {
     iface: AttrInterface,
@@ -358,7 +387,14 @@ impl System {
                     .ok()
                     .map(|t| t.into_os_string().to_string_lossy().into_owned())
             };
-            if let Some(p) = reader.read_with(pid, file, exe) {
+            let probe = |rel: &str| {
+                super::fs::read_limited(root, dir.join(rel), super::fs::limits::PAGE).err()
+            };
+            // a snapshot keeps no `stat`: a process is gone when its folder is
+            let gone = || {
+                super::fs::kind(root, &dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            };
+            if let Some(p) = reader.read_with(pid, file, exe, probe, gone) {
                 f(p);
             }
         }
@@ -377,6 +413,31 @@ impl Reader {
                     .ok()
                     .map(|t| t.into_os_string().to_string_lossy().into_owned())
             },
+            |rel| {
+                p.open_relative_flags(
+                    rel,
+                    rustix::fs::OFlags::RDONLY
+                        | rustix::fs::OFlags::CLOEXEC
+                        | rustix::fs::OFlags::NONBLOCK,
+                )
+                .err()
+                .map(|e| match e {
+                    procfs::ProcError::PermissionDenied(_) => {
+                        std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+                    }
+                    procfs::ProcError::NotFound(_) => {
+                        std::io::Error::from(std::io::ErrorKind::NotFound)
+                    }
+                    procfs::ProcError::Io(e, _) => e,
+                    other => std::io::Error::other(other.to_string()),
+                })
+            },
+            || match p.open_relative_flags("stat", rustix::fs::OFlags::RDONLY) {
+                Ok(_) => false,
+                Err(procfs::ProcError::NotFound(_)) => true,
+                Err(procfs::ProcError::Io(e, _)) => vanished(&e),
+                Err(_) => false,
+            },
         )
     }
 
@@ -386,8 +447,25 @@ impl Reader {
         pid: u32,
         file: impl Fn(&str) -> Option<Vec<u8>>,
         exe: impl FnOnce() -> Option<String>,
+        probe: impl Fn(&str) -> Option<std::io::Error>,
+        gone: impl Fn() -> bool,
     ) -> Option<Process> {
         let read_small = |rel: &str| file(rel);
+        let stat = if self.scan.kinds {
+            match read_small("stat") {
+                Some(b) => Some(b),
+                // gone between the listing and now: not a process any more
+                None if gone() => return None,
+                None => None,
+            }
+        } else {
+            None
+        };
+        let attr_file = match self.iface {
+            AttrInterface::Apparmor | AttrInterface::TryBoth => Some("attr/apparmor/current"),
+            AttrInterface::Shared => Some("attr/current"),
+            AttrInterface::Unavailable => None,
+        };
         let attr = match self.iface {
             AttrInterface::Apparmor | AttrInterface::TryBoth => read_small("attr/apparmor/current")
                 .or_else(|| {
@@ -404,6 +482,17 @@ impl Reader {
         if context.is_none() && self.scan.skip_unlabelled {
             return None;
         }
+        let mut unreadable = None;
+        if context.is_none()
+            && self.scan.kinds
+            && let Some(rel) = attr_file
+            && let Some(e) = probe(rel)
+        {
+            if vanished(&e) && gone() {
+                return None;
+            }
+            unreadable = Some(super::strerror(&e));
+        }
         let wants_exe = self.scan.exe
             && (!self.scan.exe_only_unconfined
                 || context.as_deref().is_some_and(|c| c.contains("unconfined")));
@@ -413,11 +502,27 @@ impl Reader {
         } else {
             None
         };
+        let kernel_thread = self.scan.kinds
+            && match &stat {
+                Some(b) => stat_flags(b).is_some_and(|f| f & PF_KTHREAD != 0),
+                // a snapshot keeps no `stat`: a kernel thread has no executable and is
+                // unconfined (its attribute unconfined, or not there)
+                None => {
+                    wants_exe
+                        && exe.is_none()
+                        && pid != 1
+                        && context.as_deref().is_none_or(|c| {
+                            matches!(c.trim_end_matches(['\n', '\0']), "" | "unconfined")
+                        })
+                }
+            };
         Some(Process {
             pid,
             context,
             exe,
             comm,
+            kernel_thread,
+            unreadable,
         })
     }
 }

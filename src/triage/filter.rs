@@ -1,5 +1,7 @@
-//! Filters shared by every triage view (`--profile REGEX`, `--operation`,
-//! `--class`, `--since/--until`, `--boot`, `--mode`, `--pid`, `--comm`).
+//! Filters shared by every triage view (`--profile NAME`, `--profile-regex
+//! REGEX`, `--operation`, `--class`, `--since/--until`, `--boot`, `--mode`,
+//! `--pid`, `--comm`). Times people type are read by
+//! [`crate::log::time::parse_time`].
 
 use super::classify::{Category, category, profiles_of};
 use crate::log::{EventType, Record};
@@ -96,12 +98,25 @@ pub struct RecordFilter {
     pub since: Option<u64>,
     /// Keep records at or before this time (seconds since the epoch).
     pub until: Option<u64>,
+    /// For `since`/`until` on a record without an audit timestamp: the zone
+    /// its syslog prefix time is read in and the current time (the year of a
+    /// prefix that has none), see [`crate::log::time::prefix_timestamp`].
+    /// `None`: such records are dropped when a time bound is set.
+    pub prefix_clock: Option<(jiff::tz::TimeZone, jiff::Timestamp)>,
     /// Event kinds.
     pub mode: ModeSet,
     /// Subject pids.
     pub pids: Vec<u64>,
     /// Commands (`comm=`), exact.
     pub comms: Vec<String>,
+}
+
+/// The regex of `--profile NAME`: NAME itself and its children
+/// (`NAME//hat`, `NAME//null-…`), nothing else.
+pub fn profile_and_children(name: &str) -> Regex {
+    let re = format!("^(?:{})(?://.*)?$", regex::escape(name));
+    // an escaped literal always compiles; the fallback matches nothing
+    Regex::new(&re).unwrap_or_else(|_| Regex::new("[^\\s\\S]").expect("valid"))
 }
 
 impl RecordFilter {
@@ -132,7 +147,14 @@ impl RecordFilter {
             }
         }
         if self.since.is_some() || self.until.is_some() {
-            let (t, _) = r.timestamp()?;
+            let t = match r.timestamp() {
+                Some((t, _)) => t,
+                None => {
+                    let (tz, now) = self.prefix_clock.as_ref()?;
+                    let p = r.provenance.prefix_time.as_deref()?;
+                    crate::log::time::prefix_timestamp(p, *now, tz)?
+                }
+            };
             if self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t > u) {
                 return None;
             }
@@ -155,121 +177,6 @@ impl RecordFilter {
         }
         Some(profs)
     }
-}
-
-/// Parses a time for `--since/--until` on file sources: `@EPOCH`,
-/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or with `T` (UTC), `now`, `today`,
-/// `yesterday` (UTC midnights), `-N[smhd]` or `N UNIT ago` (units `s`,
-/// `sec`, `min`, `m`, `h`, `hour`, `d`, `day`, plural allowed). `now` is
-/// the current time in seconds since the epoch.
-///
-/// # Errors
-/// A message naming the text when it is not one of these forms.
-pub fn parse_time(text: &str, now: u64) -> Result<u64, String> {
-    let t = text.trim();
-    let bad = || {
-        format!(
-            "cannot read time {t:?} (use @EPOCH, YYYY-MM-DD[ HH:MM[:SS]], today, yesterday, \
-             -2h or \"2 hours ago\")"
-        )
-    };
-    if let Some(e) = t.strip_prefix('@') {
-        return e.parse().map_err(|_| bad());
-    }
-    let day = now - now % 86400;
-    match t {
-        "now" => return Ok(now),
-        "today" => return Ok(day),
-        "yesterday" => return Ok(day.saturating_sub(86400)),
-        _ => {}
-    }
-    let rel = t
-        .strip_prefix('-')
-        .or_else(|| t.strip_suffix("ago").map(str::trim));
-    if let Some(r) = rel {
-        let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
-        let unit = r[digits.len()..].trim();
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        let mult = match unit.trim_end_matches('s') {
-            "" | "sec" | "second" => 1,
-            "m" | "min" | "minute" => 60,
-            "h" | "hour" => 3600,
-            "d" | "day" => 86400,
-            "w" | "week" => 7 * 86400,
-            _ => return Err(bad()),
-        };
-        return Ok(now.saturating_sub(n.saturating_mul(mult)));
-    }
-    // YYYY-MM-DD[( |T)HH:MM[:SS[.frac]]]
-    let b = t.as_bytes();
-    if !t.is_ascii() || b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(bad());
-    }
-    // a field of digits only (no sign, no spaces)
-    let num = |s: &str| {
-        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad());
-        }
-        s.parse::<i64>().map_err(|_| bad())
-    };
-    let (y, mo, d) = (num(&t[0..4])?, num(&t[5..7])?, num(&t[8..10])?);
-    if !(1..=12).contains(&mo) {
-        return Err(format!("invalid date {t:?}: there is no month {mo}"));
-    }
-    let last = days_in_month(y, mo);
-    if !(1..=last).contains(&d) {
-        return Err(format!(
-            "invalid date {t:?}: {y:04}-{mo:02} has days 1 to {last}"
-        ));
-    }
-    let mut secs = 0i64;
-    if b.len() > 10 {
-        if !matches!(b[10], b' ' | b'T') {
-            return Err(bad());
-        }
-        let parts: Vec<&str> = t[11..].split(':').collect();
-        if parts.len() < 2 || parts.len() > 3 {
-            return Err(bad());
-        }
-        let (h, m) = (num(parts[0])?, num(parts[1])?);
-        let sec = match parts.get(2) {
-            Some(s) => {
-                let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-                num(frac)?;
-                num(whole)?
-            }
-            None => 0,
-        };
-        if h > 23 || m > 59 || sec > 59 {
-            return Err(format!(
-                "invalid time {t:?}: hours go to 23, minutes and seconds to 59"
-            ));
-        }
-        secs = h * 3600 + m * 60 + sec;
-    }
-    let days = days_from_civil(y, mo, d);
-    u64::try_from(days * 86400 + secs).map_err(|_| bad())
-}
-
-/// Days in month `m` (1 to 12) of year `y` (proleptic Gregorian).
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// The boot time of the host (`btime` of `/proc/stat` text), for `--boot`
@@ -299,40 +206,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times() {
-        let now = 1_700_000_000;
-        assert_eq!(parse_time("@5", now), Ok(5));
-        assert_eq!(parse_time("1970-01-02", now), Ok(86400));
-        assert_eq!(parse_time("2023-11-14 22:13:20", now), Ok(1_700_000_000));
-        assert_eq!(parse_time("2023-11-14T22:13", now), Ok(1_699_999_980));
-        assert_eq!(parse_time("-2h", now), Ok(now - 7200));
-        assert_eq!(parse_time("3 days ago", now), Ok(now - 3 * 86400));
-        assert!(parse_time("soon", now).is_err());
-        // impossible dates and times, and non-digits, are refused
-        assert_eq!(
-            parse_time("2023-02-30", now),
-            Err("invalid date \"2023-02-30\": 2023-02 has days 1 to 28".into())
-        );
-        assert_eq!(parse_time("2024-02-29", now), Ok(1_709_164_800));
-        assert!(parse_time("2100-02-29", now).is_err());
-        assert_eq!(parse_time("2000-02-29", now), Ok(951_782_400));
-        for bad in [
-            "2023-04-31",
-            "2023-13-01",
-            "2023-00-10",
-            "2023-01-00",
-            "2023-01-01 24:00",
-            "2023-01-01 12:60",
-            "2023-01-01 12:00:60",
-            "2023-+1-01",
-            "2023-01-0\u{e9}",
-            "2023-01-01 -1:00",
-            "2023-01-01 12:00:1x",
-        ] {
-            let e = parse_time(bad, now).unwrap_err();
-            assert!(!e.contains('\n'), "{e}");
-        }
-        assert_eq!(parse_time("2023-11-14 22:13:20.5", now), Ok(1_700_000_000));
+    fn boot() {
         assert_eq!(boot_time("cpu 1 2\nbtime 1234\n"), Some(1234));
     }
 

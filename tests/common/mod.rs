@@ -47,7 +47,25 @@ pub fn is_root() -> bool {
 }
 
 /// Runs `aactl ARGS…` in process: (exit code, stdout, stderr) as bytes.
+/// Times are read and shown in UTC (whatever the host's zone), as the
+/// pinned outputs expect; [`aactl_in_zone`] runs it in another zone.
 pub fn aactl_raw(args: &[&str]) -> (u8, Vec<u8>, Vec<u8>) {
+    aactl_raw_in(args, jiff::tz::TimeZone::UTC)
+}
+
+/// [`aactl`] with times read and shown in the IANA zone `zone`
+/// (`Europe/Berlin`), as if `TZ` named it.
+pub fn aactl_in_zone(zone: &str, args: &[&str]) -> (u8, String, String) {
+    let tz = jiff::tz::TimeZone::get(zone).expect("the tz database has the zone");
+    let (code, out, err) = aactl_raw_in(args, tz);
+    (
+        code,
+        String::from_utf8(out).expect("stdout is UTF-8"),
+        String::from_utf8(err).expect("stderr is UTF-8"),
+    )
+}
+
+fn aactl_raw_in(args: &[&str], tz: jiff::tz::TimeZone) -> (u8, Vec<u8>, Vec<u8>) {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let argv = std::iter::once("aactl")
@@ -55,7 +73,7 @@ pub fn aactl_raw(args: &[&str]) -> (u8, Vec<u8>, Vec<u8>) {
         .map(std::ffi::OsString::from)
         .collect();
     let code = {
-        let mut io = apparmor::cli::Io::new(&mut out, &mut err);
+        let mut io = apparmor::cli::Io::new(&mut out, &mut err).with_time_zone(tz);
         apparmor::cli::aactl::run(argv, &mut io)
     };
     (code, out, err)

@@ -6,10 +6,11 @@ use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
-use crate::log::render::{RecordJson, text_line};
+use crate::log::render::{RecordJson, text_line_in};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use jiff::tz::TimeZone;
 use std::path::{Path, PathBuf};
 
 /// The clap definition of `aactl log`.
@@ -118,6 +119,8 @@ struct Out<'a, 'b> {
     io: &'a mut Io<'b>,
     json: bool,
     closed: bool,
+    /// The zone record times are shown in.
+    tz: TimeZone,
 }
 
 impl Out<'_, '_> {
@@ -130,7 +133,7 @@ impl Out<'_, '_> {
                 .map_err(std::io::Error::other)
                 .and_then(|_| self.io.out.write_all(b"\n"))
         } else {
-            writeln!(self.io.out, "{}", text_line(r))
+            writeln!(self.io.out, "{}", text_line_in(r, &self.tz))
         };
         if res.is_err() {
             // a closed pipe (`aactl log | head`) ends output, not the command
@@ -139,17 +142,17 @@ impl Out<'_, '_> {
     }
 }
 
-fn journal_query(m: &ArgMatches) -> JournalQuery {
+fn journal_query(m: &ArgMatches, tz: &TimeZone) -> JournalQuery {
     JournalQuery {
         boot: m.get_one::<String>("boot").cloned(),
-        since: m.get_one::<String>("since").cloned(),
-        until: m.get_one::<String>("until").cloned(),
+        since: super::log_triage::journal_time(m, "since", tz),
+        until: super::log_triage::journal_time(m, "until", tz),
         after_cursor: None,
         follow: false,
     }
 }
 
-fn explicit_sources(m: &ArgMatches) -> Option<Vec<Source>> {
+fn explicit_sources(m: &ArgMatches, tz: &TimeZone) -> Option<Vec<Source>> {
     let mut v = Vec::new();
     let rotated = m.get_flag("rotated");
     let positional = m.get_many::<PathBuf>("source").into_iter().flatten();
@@ -157,7 +160,7 @@ fn explicit_sources(m: &ArgMatches) -> Option<Vec<Source>> {
     let mut auto = false;
     for p in positional {
         match p.to_str() {
-            Some("journal") => v.push(Source::Journal(journal_query(m))),
+            Some("journal") => v.push(Source::Journal(journal_query(m, tz))),
             Some("kernel" | "dmesg" | "kmsg") => v.push(Source::Kernel),
             Some("auto") => auto = true,
             _ => push_file(&mut v, p, rotated),
@@ -267,6 +270,8 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     }
     let root = super::system(m);
     let json = super::wants_json(m);
+    let tz = super::time_zone(m, io);
+    super::log_triage::time_bounds(m, &tz)?;
     let opts = ReaderOptions {
         keep_invalid: m.get_flag("invalid"),
         group: !m.get_flag("no-group"),
@@ -281,9 +286,10 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         io,
         json,
         closed: false,
+        tz: tz.clone(),
     };
 
-    match explicit_sources(m) {
+    match explicit_sources(m, &tz) {
         Some(sources) => {
             for s in &sources {
                 let src = match open(s, &root) {
@@ -308,7 +314,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             if m.contains_id("boot") || m.contains_id("since") || m.contains_id("until") {
                 for c in &mut d.candidates {
                     if let Source::Journal(q) = &mut c.0 {
-                        *q = journal_query(m);
+                        *q = journal_query(m, &tz);
                     }
                 }
             }

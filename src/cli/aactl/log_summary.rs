@@ -2,15 +2,18 @@
 
 use crate::cli::Io;
 use crate::escape::escape_str;
-use crate::log::render::rfc3339;
+use crate::log::time::format_time;
 use crate::triage::Summary;
+use jiff::tz::TimeZone;
 
-fn time(t: Option<(u64, u32)>) -> String {
-    t.map(|(s, ms)| rfc3339(s, ms))
+fn time(t: Option<(u64, u32)>, tz: &TimeZone) -> String {
+    t.map(|(s, ms)| format_time(s, ms, tz))
         .unwrap_or_else(|| "-".into())
 }
 
-pub(super) fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
+/// Prints the summary: JSON (times RFC 3339 UTC), or a table per profile
+/// with the first and last times in `tz`.
+pub(super) fn print_summary(s: &Summary, json: bool, tz: &TimeZone, io: &mut Io<'_>) {
     if json {
         #[derive(serde::Serialize)]
         struct Out {
@@ -97,8 +100,8 @@ pub(super) fn print_summary(s: &Summary, json: bool, io: &mut Io<'_>) {
                 } else {
                     k.mask.escaped().into_owned()
                 },
-                time(g.first),
-                time(g.last),
+                time(g.first, tz),
+                time(g.last, tz),
                 cell(comms.join(" ")),
                 pids.join(" "),
                 cell(match &g.rule {

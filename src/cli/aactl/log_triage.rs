@@ -13,14 +13,17 @@ use crate::cli::Io;
 use crate::error::chain;
 use crate::escape::escape_str;
 use crate::log::reader::{LogReader, ReaderOptions};
-use crate::log::render::{text_line, to_json};
+use crate::log::render::{text_line_in, to_json};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
+use crate::log::time::parse_time;
 use crate::log::{LineSource, Record, Source};
 use crate::policy::ParserVersion;
 use crate::system::System;
-use crate::triage::filter::{boot_time, parse_time};
+use crate::triage::filter::{boot_time, profile_and_children};
 use crate::triage::{ModeSet, RecordFilter, Suggestions, Summary};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,17 +38,24 @@ pub(super) fn args(cmd: Command) -> Command {
 /// for files), added to a command that has `aactl log`'s source options.
 pub(super) fn filter_args(cmd: Command) -> Command {
     cmd.mut_arg("since", |a| {
-        a.help("Entries since TIME: journalctl syntax for the journal; for files @EPOCH, YYYY-MM-DD[ HH:MM[:SS]] (UTC), today, -2h, \"3 days ago\"")
+        a.help("Records since TIME, in the local time zone (--utc: UTC): -1h, \"2 hours ago\", 10:00, today, yesterday [HH:MM], YYYY-MM-DD[ HH:MM[:SS]], an RFC 3339 time, @EPOCH")
     })
-    .mut_arg("until", |a| a.help("Entries until TIME (as --since)"))
+    .mut_arg("until", |a| a.help("Records until TIME (forms as --since)"))
     .mut_arg("boot", |a| {
         a.help("Only this boot (default the current one; another as --boot=ID, journal only); for files, records since the host's boot")
     })
     .arg(
         Arg::new("profile")
             .long("profile")
+            .value_name("NAME")
+            .conflicts_with("profile-regex")
+            .help("Only records of profile NAME and its children (NAME//…), exactly"),
+    )
+    .arg(
+        Arg::new("profile-regex")
+            .long("profile-regex")
             .value_name("REGEX")
-            .help("Only records of profiles matching REGEX"),
+            .help("Only records of profiles matching REGEX (unanchored: ^…$ for a whole name)"),
     )
     .arg(
         Arg::new("operation")
@@ -95,7 +105,10 @@ fn view_args(cmd: Command) -> Command {
         Arg::new("suggest")
             .long("suggest")
             .action(ArgAction::SetTrue)
-            .help("Print the rules that would allow the records, as profile blocks"),
+            .help(
+                "Print the rules that would allow the records, as profile blocks (with \
+                 --summary: after the summary; in JSON, a second line)",
+            ),
     )
     .arg(
         Arg::new("generalize")
@@ -168,9 +181,17 @@ pub(super) fn wanted(m: &ArgMatches) -> bool {
     ["summary", "suggest", "follow"]
         .iter()
         .any(|f| m.get_flag(f))
-        || ["profile", "operation", "class", "mode", "pid", "comm"]
-            .iter()
-            .any(|a| m.contains_id(a))
+        || [
+            "profile",
+            "profile-regex",
+            "operation",
+            "class",
+            "mode",
+            "pid",
+            "comm",
+        ]
+        .iter()
+        .any(|a| m.contains_id(a))
         || (["since", "until", "boot"].iter().any(|a| m.contains_id(a)) && has_file_source(m))
 }
 
@@ -187,16 +208,50 @@ fn has_file_source(m: &ArgMatches) -> bool {
             })
 }
 
-fn journal_query(m: &ArgMatches) -> JournalQuery {
+fn journal_query(m: &ArgMatches, tz: &TimeZone) -> JournalQuery {
     JournalQuery {
         boot: m.get_one::<String>("boot").cloned(),
-        since: m.get_one::<String>("since").cloned(),
-        until: m.get_one::<String>("until").cloned(),
+        since: journal_time(m, "since", tz),
+        until: journal_time(m, "until", tz),
         ..JournalQuery::default()
     }
 }
 
-fn sources(m: &ArgMatches) -> Option<Vec<Source>> {
+/// `--since`/`--until` for journalctl: `@EPOCH` of the time as aactl reads
+/// it (so that every form means the same for files and the journal, in the
+/// same zone); a time aactl cannot read is refused before (see
+/// [`time_bounds`]).
+pub(super) fn journal_time(m: &ArgMatches, id: &str, tz: &TimeZone) -> Option<String> {
+    let s = m.get_one::<String>(id)?;
+    Some(match parse_time(s, Timestamp::now(), tz) {
+        Ok(t) => format!("@{t}"),
+        Err(_) => s.clone(),
+    })
+}
+
+/// `--since` and `--until` in seconds since the epoch, read in `tz`.
+///
+/// # Errors
+/// A time that cannot be read or does not exist, named with its option.
+pub(super) fn time_bounds(m: &ArgMatches, tz: &TimeZone) -> Result<[Option<u64>; 2], CliError> {
+    let now = Timestamp::now();
+    let mut out = [None, None];
+    for (id, slot) in ["since", "until"].into_iter().zip(out.iter_mut()) {
+        if let Some(s) = m.try_get_one::<String>(id).ok().flatten() {
+            *slot = Some(parse_time(s, now, tz).map_err(|e| CliError(format!("--{id}: {e}")))?);
+        }
+    }
+    if let [Some(a), Some(b)] = out
+        && a > b
+    {
+        return Err(CliError(
+            "--since is later than --until: no record can match".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn sources(m: &ArgMatches, tz: &TimeZone) -> Option<Vec<Source>> {
     let mut v = Vec::new();
     let rotated = m.get_flag("rotated");
     let push = |v: &mut Vec<Source>, p: &Path| {
@@ -211,7 +266,7 @@ fn sources(m: &ArgMatches) -> Option<Vec<Source>> {
     };
     for p in m.get_many::<PathBuf>("source").into_iter().flatten() {
         match p.to_str() {
-            Some("journal") => v.push(Source::Journal(journal_query(m))),
+            Some("journal") => v.push(Source::Journal(journal_query(m, tz))),
             Some("kernel" | "dmesg" | "kmsg") => v.push(Source::Kernel),
             Some("auto") => {}
             _ => push(&mut v, p),
@@ -223,17 +278,11 @@ fn sources(m: &ArgMatches) -> Option<Vec<Source>> {
     (!v.is_empty()).then_some(v)
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn build_filter(
     m: &ArgMatches,
     sys: &System,
     journal_only: bool,
+    tz: &TimeZone,
 ) -> Result<RecordFilter, CliError> {
     // `log --suggest`, and the commands that have no --suggest because they
     // always propose rules (triage, genprof)
@@ -255,18 +304,14 @@ fn build_filter(
         },
         ..RecordFilter::default()
     };
-    if let Some(re) = m.get_one::<String>("profile") {
+    if let Some(name) = m.get_one::<String>("profile") {
+        f.profile = Some(profile_and_children(name));
+    }
+    if let Some(re) = m.get_one::<String>("profile-regex") {
         f.profile = Some(regex::Regex::new(re).map_err(|e| {
-            // The regex crate's message spans lines (pattern, caret, reason):
-            // keep the reason, on one line.
-            let text = e.to_string();
-            let reason = text
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim_start_matches("error: ");
             CliError(format!(
-                "--profile {re:?}: invalid regular expression: {reason}"
+                "--profile-regex {re:?}: invalid regular expression: {}",
+                super::regex_reason(&e)
             ))
         })?);
     }
@@ -297,12 +342,8 @@ fn build_filter(
     // The journal applies --since/--until/--boot itself (journalctl syntax);
     // for files we apply them here.
     if !journal_only {
-        let t = now();
-        for (id, slot) in [("since", &mut f.since), ("until", &mut f.until)] {
-            if let Some(s) = m.get_one::<String>(id) {
-                *slot = Some(parse_time(s, t).map_err(|e| CliError(format!("--{id}: {e}")))?);
-            }
-        }
+        [f.since, f.until] = time_bounds(m, tz)?;
+        f.prefix_clock = Some((tz.clone(), Timestamp::now()));
         if let Some(b) = m.get_one::<String>("boot") {
             if !(b.is_empty() || b == "0") {
                 return Err(CliError(
@@ -346,6 +387,8 @@ struct Sink {
     /// Records read, before the filters.
     seen: u64,
     closed: bool,
+    /// The zone record times are shown in.
+    tz: TimeZone,
 }
 
 impl Sink {
@@ -370,7 +413,7 @@ impl Sink {
                     .map_err(std::io::Error::other)
                     .and_then(|_| io.out.write_all(b"\n"))
             } else {
-                writeln!(io.out, "{}", text_line(r))
+                writeln!(io.out, "{}", text_line_in(r, &self.tz))
             };
             if res.is_err() || (self.flush && io.out.flush().is_err()) {
                 self.closed = true;
@@ -416,6 +459,8 @@ fn read_sources(
     sink: &mut Sink,
     io: &mut Io<'_>,
 ) -> bool {
+    let tz = sink.tz.clone();
+    let tz = &tz;
     let mut unreadable = false;
     match explicit {
         Some(v) => {
@@ -439,7 +484,7 @@ fn read_sources(
             let mut d = detect(sys);
             for c in &mut d.candidates {
                 if let Source::Journal(q) = &mut c.0 {
-                    *q = journal_query(m);
+                    *q = journal_query(m, tz);
                 }
             }
             let mut tried = Vec::new();
@@ -487,6 +532,7 @@ pub(super) fn collect_plan(
     extra: Option<(u64, String)>,
     io: &mut Io<'_>,
 ) -> Result<(crate::triage::plan::PlanBuilder, bool), CliError> {
+    let tz = super::time_zone(m, io);
     // genprof's positional argument is the program, not a log source
     let explicit = if extra.is_some() {
         let mut v = Vec::new();
@@ -495,16 +541,15 @@ pub(super) fn collect_plan(
         }
         (!v.is_empty()).then_some(v)
     } else {
-        sources(m)
+        sources(m, &tz)
     };
     let journal_only = explicit
         .as_ref()
         .is_some_and(|v| v.iter().all(|s| matches!(s, Source::Journal(_))));
-    let mut filter = build_filter(m, sys, journal_only)?;
+    let mut filter = build_filter(m, sys, journal_only, &tz)?;
     if let Some((since, profile)) = extra {
         filter.since = Some(filter.since.map_or(since, |s| s.max(since)));
-        let re = format!("^{}(//.*)?$", regex::escape(&profile));
-        filter.profile = regex::Regex::new(&re).ok();
+        filter.profile = Some(profile_and_children(&profile));
     }
     let mut sink = Sink {
         filter,
@@ -517,6 +562,7 @@ pub(super) fn collect_plan(
         kept: 0,
         seen: 0,
         closed: false,
+        tz: tz.clone(),
     };
     let opts = ReaderOptions {
         keep_invalid: false,
@@ -532,11 +578,14 @@ pub(super) fn collect_plan(
 pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
     let json = super::wants_json(m);
-    let explicit = sources(m);
+    let tz = super::time_zone(m, io);
+    // an unreadable time is refused whatever the source (the journal too)
+    time_bounds(m, &tz)?;
+    let explicit = sources(m, &tz);
     let journal_only = explicit
         .as_ref()
         .is_some_and(|v| v.iter().all(|s| matches!(s, Source::Journal(_))));
-    let filter = build_filter(m, &sys, journal_only)?;
+    let filter = build_filter(m, &sys, journal_only, &tz)?;
     let summary = m.get_flag("summary");
     let suggest = m.get_flag("suggest");
     let follow = m.get_flag("follow");
@@ -551,6 +600,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         kept: 0,
         seen: 0,
         closed: false,
+        tz: tz.clone(),
     };
     let opts = ReaderOptions {
         keep_invalid: false,
@@ -585,7 +635,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     }
                 }
                 match chosen {
-                    Some(Source::Journal(_)) => Source::Journal(journal_query(m)),
+                    Some(Source::Journal(_)) => Source::Journal(journal_query(m, &tz)),
                     Some(s) => s,
                     None => return Err(CliError("--follow: no source found".into())),
                 }
@@ -634,7 +684,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     if let Some(s) = &sink.summary
         && (summary || (follow && !json))
     {
-        print_summary(s, json, io);
+        print_summary(s, json, &tz, io);
     }
     if let Some(mut s) = sink.suggest.take() {
         let r = finish_suggest(m, &sys, &mut s, json, io)?;

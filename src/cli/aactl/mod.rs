@@ -86,11 +86,33 @@ pub(super) fn installed_parser_release(
     }
 }
 
+/// The reason of a regex error on one line (the regex crate's message spans
+/// lines: the pattern, a caret, then the reason).
+pub(super) fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
 /// The system to read: `--root DIR` (the global option) or the live host.
 pub(super) fn system(m: &ArgMatches) -> crate::system::System {
     match m.get_one::<std::path::PathBuf>("root") {
         Some(dir) => crate::system::System::with_root(dir),
         None => crate::system::System::host(),
+    }
+}
+
+/// The zone times are read and shown in: UTC with `--utc` (the global
+/// option), else the zone of `io` (the host's unless set).
+pub(super) fn time_zone(m: &ArgMatches, io: &Io<'_>) -> jiff::tz::TimeZone {
+    if m.try_get_one::<bool>("utc").ok().flatten() == Some(&true) {
+        jiff::tz::TimeZone::UTC
+    } else {
+        io.time_zone()
     }
 }
 
@@ -113,6 +135,16 @@ pub fn command() -> Command {
                      aactl log finds by itself; paths given on the command line are used as given, \
                      except the absolute profile paths of enforce, complain, audit, disable and \
                      enable, which are taken inside DIR",
+                ),
+        )
+        .arg(
+            Arg::new("utc")
+                .long("utc")
+                .global(true)
+                .action(clap::ArgAction::SetTrue)
+                .help(
+                    "Show times in UTC instead of the local time zone (TZ, else /etc/localtime), \
+                     and read the times given to --since/--until in UTC",
                 ),
         )
         .subcommand(status::command())
@@ -146,6 +178,7 @@ pub fn run(args: Vec<OsString>, io: &mut Io<'_>) -> u8 {
         let mut inner = Io::new(&mut out, &mut *io.err);
         // the real program's stdout (triage opens its terminal review only then)
         inner.caller_reports_stdout = io.caller_reports_stdout;
+        inner.time_zone = io.time_zone.clone();
         run_command(args, &mut inner)
     };
     let state = match out.finish() {

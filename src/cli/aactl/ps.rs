@@ -31,6 +31,9 @@ pub(super) fn table(rows: &[PsRow]) -> tabled::Table {
         let (profiles, pmodes) = if r.stack.is_empty() {
             let what = match r.state {
                 State::Invalid => format!("(invalid: {})", opt(r.label.as_deref())),
+                State::Unreadable if r.reason.is_some() => {
+                    format!("(unreadable: {})", opt(r.reason.as_deref()))
+                }
                 s => format!("({})", s.as_str()),
             };
             (what, "-".to_owned())
@@ -74,7 +77,9 @@ pub(super) fn command() -> Command {
         .long_about(
             "List every process with its AppArmor label, the label's mode, and each profile \
              of its stack with that profile's own mode and policy namespace. By default \
-             unconfined processes and processes whose label cannot be read are listed too.",
+             unconfined processes and processes whose label cannot be read (with the reason) \
+             are listed too; kernel threads only with --kernel-threads, and a process that \
+             exits while it is read is left out.",
         )
         .arg(
             Arg::new("json")
@@ -120,6 +125,42 @@ pub(super) fn command() -> Command {
                 .value_name("NS")
                 .action(ArgAction::Append)
                 .help("Only processes with a profile in policy namespace NS; repeat for several"),
+        )
+        .arg(
+            Arg::new("pid")
+                .long("pid")
+                .value_name("PID")
+                .action(ArgAction::Append)
+                .value_delimiter(',')
+                .value_parser(clap::value_parser!(u32))
+                .help("Only process PID (kernel threads included); repeat or separate with commas"),
+        )
+        .arg(
+            Arg::new("exe")
+                .long("exe")
+                .value_name("PATH")
+                .action(ArgAction::Append)
+                .help(
+                    "Only processes running executable PATH (as the EXE column shows it); \
+                     repeat for several",
+                ),
+        )
+        .arg(
+            Arg::new("unconfined-with-profile")
+                .long("unconfined-with-profile")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("confined")
+                .help(
+                    "Only unconfined processes whose executable has a loaded profile (started \
+                     before it was loaded: restart them to confine them)",
+                ),
+        )
+        .arg(
+            Arg::new("kernel-threads")
+                .long("kernel-threads")
+                .visible_alias("all")
+                .action(ArgAction::SetTrue)
+                .help("Also list kernel threads (left out by default)"),
         )
 }
 
@@ -168,6 +209,16 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             .get_many::<String>("namespace")
             .map(|v| v.cloned().collect())
             .unwrap_or_default(),
+        pids: m
+            .get_many::<u32>("pid")
+            .map(|v| v.copied().collect())
+            .unwrap_or_default(),
+        exes: m
+            .get_many::<String>("exe")
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default(),
+        unconfined_with_profile: m.get_flag("unconfined-with-profile"),
+        kernel_threads: m.get_flag("kernel-threads"),
     };
     let (rows, warning) = crate::inspect::process::list(&sys, &sel)?;
     if let Some(why) = warning {
@@ -182,6 +233,16 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             let _ = writeln!(io.err, "aactl: warning: {}", escape_str(&msg));
         }
     }
+    // a pid asked for that is not there (or gone while it was read): said, and exit 1
+    let missing: Vec<u32> = sel
+        .pids
+        .iter()
+        .copied()
+        .filter(|p| !rows.iter().any(|r| r.pid == *p))
+        .collect();
+    for p in &missing {
+        let _ = writeln!(io.err, "aactl: no process with pid {p}");
+    }
     if m.get_flag("json") {
         let report = PsReport::new(sys.root().to_path_buf(), rows);
         write_json(io, &report)?;
@@ -189,5 +250,9 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let text = trim_lines(&table(&rows).to_string());
         super::render::line(io, &text)?;
     }
-    Ok(Exit::Success)
+    Ok(if missing.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }

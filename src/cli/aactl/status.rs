@@ -264,6 +264,87 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Print JSON (schema: aactl(1), JSON OUTPUT) instead of tables"),
         )
+        .arg(
+            Arg::new("mode")
+                .long("mode")
+                .short('m')
+                .value_name("MODE")
+                .action(ArgAction::Append)
+                .value_delimiter(',')
+                .help(
+                    "Only profiles in MODE (enforce, complain, prompt, kill, unconfined), and \
+                     the processes they confine; repeat or separate with commas",
+                ),
+        )
+        .arg(
+            Arg::new("namespace")
+                .long("namespace")
+                .short('n')
+                .value_name("NS")
+                .action(ArgAction::Append)
+                .help("Only profiles of policy namespace NS (and their processes); repeatable"),
+        )
+        .arg(
+            Arg::new("profile")
+                .long("profile")
+                .short('p')
+                .value_name("NAME")
+                .action(ArgAction::Append)
+                .help(
+                    "Only profile NAME (or :NS:NAME) and its children (NAME//…), exactly, and \
+                     the processes it confines; repeatable",
+                ),
+        )
+        .arg(
+            Arg::new("profile-regex")
+                .long("profile-regex")
+                .value_name("REGEX")
+                .help("Only profiles whose name (or :NS:NAME) matches REGEX (unanchored)"),
+        )
+        .arg(
+            Arg::new("count")
+                .long("count")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("json")
+                .help("Print only the number of profiles the filters keep"),
+        )
+}
+
+/// The `--mode`/`--namespace`/`--profile`/`--profile-regex` filter; unknown
+/// mode words are warned about on `err` (and still matched verbatim).
+fn status_filter(
+    m: &ArgMatches,
+    err: &mut dyn Write,
+) -> Result<crate::inspect::StatusFilter, CliError> {
+    let strings = |id: &str| -> Vec<String> {
+        m.get_many::<String>(id)
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default()
+    };
+    let modes = strings("mode");
+    for w in &modes {
+        if let Some(msg) = super::ps::unknown_mode_warning(w) {
+            let _ = writeln!(err, "aactl: warning: {}", escape_str(&msg));
+        }
+    }
+    let profile_regex = match m.get_one::<String>("profile-regex") {
+        Some(re) => Some(regex::Regex::new(re).map_err(|e| {
+            CliError(format!(
+                "--profile-regex {re:?}: invalid regular expression: {}",
+                super::regex_reason(&e)
+            ))
+        })?),
+        None => None,
+    };
+    Ok(crate::inspect::StatusFilter {
+        modes: modes
+            .iter()
+            .map(|w| crate::label::Mode::from_word(w))
+            .collect(),
+        namespaces: strings("namespace"),
+        profiles: strings("profile"),
+        profile_regex,
+    })
 }
 
 /// The installed apparmor_parser (found as the loader commands find it), its
@@ -301,7 +382,13 @@ fn installed_parser(err: &mut dyn Write) -> Option<crate::inspect::report::Parse
 /// See [`crate::inspect::collect`].
 pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let sys = super::system(m);
+    let filter = status_filter(m, io.err)?;
     let mut report = collect(&sys)?;
+    filter.apply(&mut report);
+    if m.get_flag("count") {
+        let _ = writeln!(io.out, "{}", report.profiles.total);
+        return Ok(Exit::Success);
+    }
     if m.get_one::<std::path::PathBuf>("root").is_none() {
         report.parser = installed_parser(io.err);
     }

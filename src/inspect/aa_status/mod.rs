@@ -235,6 +235,7 @@ pub fn confined_processes(
         comm: false,
         skip_unlabelled: true,
         threads: 1,
+        kinds: false,
     };
     let mut out = Vec::new();
     sys.scan_processes(&scan, |p| {
