@@ -17,6 +17,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 mod exporter;
+mod fmt;
 mod genprof;
 mod load;
 mod load_watch;
@@ -132,6 +133,7 @@ pub fn command() -> Command {
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
+        .subcommand(fmt::command())
         .subcommand(metrics::command())
         .subcommand(exporter::command())
 }
@@ -224,6 +226,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("disable", m)) => mode::run_disable(m, io),
         Some(("enable", m)) => mode::run_enable(m, io),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
+        Some(("fmt", m)) => fmt::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
         Some(("metrics", m)) => metrics::run(m, io),
         Some(("exporter", m)) => exporter::run(m, io),

@@ -16,6 +16,7 @@
 mod cond;
 mod preamble;
 mod print;
+pub(crate) use print::{write_file, Layout};
 mod profile;
 mod rules;
 
