@@ -17,6 +17,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 mod exporter;
+mod features;
 mod fmt;
 mod genprof;
 mod load;
@@ -134,6 +135,7 @@ pub fn command() -> Command {
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
         .subcommand(fmt::command())
+        .subcommand(features::command())
         .subcommand(metrics::command())
         .subcommand(exporter::command())
 }
@@ -227,6 +229,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("enable", m)) => mode::run_enable(m, io),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
         Some(("fmt", m)) => fmt::run(m, io),
+        Some(("features", m)) => features::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
         Some(("metrics", m)) => metrics::run(m, io),
         Some(("exporter", m)) => exporter::run(m, io),
