@@ -43,8 +43,16 @@ fn fake_system(dir: &Path) -> std::path::PathBuf {
         "etc/apparmor.d/usr.bin.notloaded",
         "profile notloaded /usr/bin/notloaded {\n  /etc/x r,\n}\n",
     );
-    put(&root, "etc/apparmor.d/abstractions/base", "  /etc/ld.so.cache r,\n");
-    put(&root, "etc/apparmor.d/tunables/global", "@{HOME}=/home/*/\n");
+    put(
+        &root,
+        "etc/apparmor.d/abstractions/base",
+        "  /etc/ld.so.cache r,\n",
+    );
+    put(
+        &root,
+        "etc/apparmor.d/tunables/global",
+        "@{HOME}=/home/*/\n",
+    );
     put(
         &root,
         "etc/apparmor.d/local/usr.sbin.cupsd",
@@ -135,7 +143,11 @@ fn archive_round_trip_through_root() {
 
     let x = tmp.path().join("x");
     let names = unpack(&out, &x);
-    assert!(names.iter().all(|n| n.starts_with("report/") || n == "report"));
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("report/") || n == "report")
+    );
     let b = x.join("report");
     // every --root reader reads the bundle as the original
     for args in [
@@ -170,17 +182,28 @@ fn archive_round_trip_through_root() {
         std::fs::read_to_string(b.join("proc/sys/kernel/osrelease")).unwrap(),
         "6.12.0-test-amd64\n"
     );
-    assert!(b.join("proc/sys/kernel/apparmor_restrict_unprivileged_userns").is_file());
-    assert!(std::fs::read_to_string(b.join("proc/cmdline")).unwrap().contains("hunter2"));
+    assert!(
+        b.join("proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+            .is_file()
+    );
+    assert!(
+        std::fs::read_to_string(b.join("proc/cmdline"))
+            .unwrap()
+            .contains("hunter2")
+    );
     assert!(b.join("etc/apparmor.d/usr.bin.notloaded").is_file());
     assert!(!b.join("etc/apparmor.d/cache").exists());
     let link = b.join("etc/apparmor.d/disable/usr.bin.notloaded");
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     // the manifest lists every entry with what may be private
-    let m: apparmor::triage::bundle::Manifest = serde_json::from_slice(
-        &std::fs::read(b.join("aactl-bundle/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m: apparmor::triage::bundle::Manifest =
+        serde_json::from_slice(&std::fs::read(b.join("aactl-bundle/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(m.records, 2);
     assert_eq!(m.kernel_release.as_deref(), Some("6.12.0-test-amd64"));
     assert!(!m.redacted);
@@ -189,7 +212,10 @@ fn archive_round_trip_through_root() {
         if rel.is_empty() || rel == "aactl-bundle/manifest.json" {
             continue;
         }
-        assert!(m.entries.iter().any(|e| e.path == rel), "{rel} not in the manifest");
+        assert!(
+            m.entries.iter().any(|e| e.path == rel),
+            "{rel} not in the manifest"
+        );
     }
     let private = |p: &str| m.entries.iter().find(|e| e.path == p).unwrap().private;
     assert!(private("proc/100/comm") && private("var/log/kern.log") && private("proc/cmdline"));
@@ -221,19 +247,24 @@ fn loaded_only_and_redact() {
     // /home/NAME hashed the same way everywhere; globs and the command line
     let local = std::fs::read_to_string(pd.join("local/usr.sbin.cupsd")).unwrap();
     let log = std::fs::read_to_string(b.join("var/log/kern.log")).unwrap();
-    assert!(!local.contains("alice") && !log.contains("alice"), "{local}{log}");
+    assert!(
+        !local.contains("alice") && !log.contains("alice"),
+        "{local}{log}"
+    );
     let hashed = &local[..local.find("/printers").unwrap()];
-    assert!(hashed.starts_with("/home/~") && log.contains(hashed), "{local}{log}");
+    assert!(
+        hashed.starts_with("/home/~") && log.contains(hashed),
+        "{local}{log}"
+    );
     assert_eq!(
         std::fs::read_to_string(pd.join("tunables/global")).unwrap(),
         "@{HOME}=/home/*/\n"
     );
     let cmdline = std::fs::read_to_string(b.join("proc/cmdline")).unwrap();
     assert!(cmdline.starts_with("sha256:") && !cmdline.contains("hunter2"));
-    let m: apparmor::triage::bundle::Manifest = serde_json::from_slice(
-        &std::fs::read(b.join("aactl-bundle/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m: apparmor::triage::bundle::Manifest =
+        serde_json::from_slice(&std::fs::read(b.join("aactl-bundle/manifest.json")).unwrap())
+            .unwrap();
     assert!(m.redacted && m.loaded_only);
     assert_eq!(m.records, 3);
 }

@@ -28,7 +28,10 @@ fn written_abi_reads_back_and_compiles() {
     )
     .unwrap();
     for root in systems() {
-        let file = tmp.path().join(format!("{}.abi", root.file_name().unwrap().to_string_lossy()));
+        let file = tmp.path().join(format!(
+            "{}.abi",
+            root.file_name().unwrap().to_string_lossy()
+        ));
         let (code, _, err) = common::aactl(&["--root", s(&root), "features", "-w", s(&file)]);
         assert_eq!(code, 0, "{err}");
         let text = std::fs::read_to_string(&file).unwrap();
@@ -62,10 +65,21 @@ fn written_abi_reads_back_and_compiles() {
             };
             let o = p
                 .command("apparmor_parser")
-                .args(["--config-file", "/dev/null", "-M", s(&file), "-QT", s(&profile)])
+                .args([
+                    "--config-file",
+                    "/dev/null",
+                    "-M",
+                    s(&file),
+                    "-QT",
+                    s(&profile),
+                ])
                 .output()
                 .unwrap();
-            assert!(o.status.success(), "{suite}: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{suite}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
         }
     }
 }
@@ -84,7 +98,13 @@ fn diff_between_kernels() {
     let (code, json, _) = common::aactl(&["features", "--diff", s(a), s(b), "--json"]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert!(v["added"].as_array().unwrap().iter().any(|x| x == "namespaces/mask"));
+    assert!(
+        v["added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "namespaces/mask")
+    );
     // a root, its features folder and the written file are the same set
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("abi");

@@ -20,7 +20,10 @@ fn check_diff_and_write() {
     std::fs::write(&f, src).unwrap();
     let (code, out, err) = common::aactl(&["fmt", "--check", s(&f)]);
     assert_eq!(code, 1, "{err}");
-    assert!(out.contains("-#include <tunables/global>\n+include <tunables/global>"), "{out}");
+    assert!(
+        out.contains("-#include <tunables/global>\n+include <tunables/global>"),
+        "{out}"
+    );
     assert!(err.contains("1 of 1 file is not formatted"), "{err}");
     let (code, out2, _) = common::aactl(&["fmt", "--diff", s(&f)]);
     assert_eq!((code, &out2), (0, &out));
@@ -41,7 +44,10 @@ fn check_diff_and_write() {
     let (code, _, err) = common::aactl(&["fmt", s(&bad)]);
     assert_eq!(code, 2);
     assert!(err.contains("left as is"), "{err}");
-    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "profile x {\n  /a rw\n");
+    assert_eq!(
+        std::fs::read_to_string(&bad).unwrap(),
+        "profile x {\n  /a rw\n"
+    );
 }
 
 /// The top-level profile files of a tree (what the parser loads from a folder).
@@ -97,7 +103,12 @@ fn equivalence(what: &str, tree: &Path, parser: &dyn Fn() -> Command) -> (usize,
             (o.status.code(), o.stdout, err)
         };
         let (a, b) = (run(&orig), run(&fmt));
-        assert!(a == b, "{what}: {f} compiles differently after formatting\n{}\n{}", a.2, b.2);
+        assert!(
+            a == b,
+            "{what}: {f} compiles differently after formatting\n{}\n{}",
+            a.2,
+            b.2
+        );
         if a.0 == Some(0) {
             same += 1;
         } else {
@@ -113,7 +124,11 @@ fn equivalence(what: &str, tree: &Path, parser: &dyn Fn() -> Command) -> (usize,
 fn host_tree_compiles_the_same_with_3_0_8() {
     let parser = Path::new("/usr/sbin/apparmor_parser");
     let found = parser.exists() && Path::new("/etc/apparmor.d").is_dir();
-    if common::require(found.then_some(()), "apparmor_parser 3.0.8 and /etc/apparmor.d").is_none()
+    if common::require(
+        found.then_some(()),
+        "apparmor_parser 3.0.8 and /etc/apparmor.d",
+    )
+    .is_none()
     {
         return;
     }

@@ -25,7 +25,7 @@
 //! should be written.
 
 use super::ast::{Else, Item, PolicyFile};
-use super::parse::{parse, ParseMode};
+use super::parse::{ParseMode, parse};
 use crate::diag::FileId;
 
 /// Why a text could not be formatted.
@@ -154,7 +154,11 @@ fn first_difference(a: &[Item], b: &[Item]) -> usize {
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The formatted text of a parsed file, without the checks of [`format_str`]
@@ -186,7 +190,10 @@ mod tests {
 
     #[test]
     fn fragments_and_errors() {
-        assert_eq!(format_str("# h\n/a r,\n@{X}=1\n").unwrap(), "# h\n  /a r,\n  @{X} = 1\n");
+        assert_eq!(
+            format_str("# h\n/a r,\n@{X}=1\n").unwrap(),
+            "# h\n  /a r,\n  @{X} = 1\n"
+        );
         assert_eq!(format_str("@{X}=1\n").unwrap(), "@{X} = 1\n");
         assert!(matches!(
             format_str("profile t {\n  bogus rule here\n"),

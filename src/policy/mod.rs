@@ -9,7 +9,7 @@
 //! * [`resolve`]: includes, variables and `if` conditions, giving a resolved
 //!   view per profile ([`resolve::Resolver`]).
 //! * [`edit`]: source-preserving edits (profile flags and modes).
-//! * [`format`]: the formatter (canonical layout keeping comments and blank lines).
+//! * [`format`](mod@format): the formatter (canonical layout keeping comments and blank lines).
 //!
 //! ```
 //! use apparmor::diag::FileId;

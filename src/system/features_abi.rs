@@ -160,8 +160,8 @@ mod tests {
     #[test]
     fn diff_lists_leaves_and_words() {
         let a = Features::parse("caps {mask {chown kill\n}\n}\nfile {mask {r w\n}\n}\n").unwrap();
-        let b = Features::parse("caps {mask {chown bpf\n}\n}\nio_uring {sqpoll {yes\n}\n}\n")
-            .unwrap();
+        let b =
+            Features::parse("caps {mask {chown bpf\n}\n}\nio_uring {sqpoll {yes\n}\n}\n").unwrap();
         let d = a.diff(&b);
         assert_eq!(d.added, ["io_uring/sqpoll"]);
         assert_eq!(d.removed, ["file/mask"]);

@@ -30,9 +30,9 @@
 //! `..`, no absolute path); the archive is written to a temporary file beside
 //! the destination and renamed into place, never replacing an existing file.
 
+use crate::system::System;
 use crate::system::fs::{self as sfs, EntryKind};
 use crate::system::snapshot::SnapshotError;
-use crate::system::System;
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
@@ -517,7 +517,11 @@ pub fn redact_homes(text: &[u8]) -> Vec<u8> {
             .unwrap_or(tail.len());
         let name = &tail[..end];
         // globs and variables (`/home/*/`, `@{HOME}`) are policy, not users
-        if name.is_empty() || name.iter().any(|c| matches!(c, b'*' | b'@' | b'{' | b'[' | b'?')) {
+        if name.is_empty()
+            || name
+                .iter()
+                .any(|c| matches!(c, b'*' | b'@' | b'{' | b'[' | b'?'))
+        {
             rest = tail;
             continue;
         }
@@ -613,9 +617,10 @@ fn write_archive(top: &Path, name: &str, dest: &Path) -> Result<(), BundleError>
     let gz = tar.into_inner().map_err(werr(dest))?;
     gz.finish().map_err(werr(dest))?;
     tmp.as_file().sync_all().map_err(werr(dest))?;
-    tmp.persist_noclobber(dest).map_err(|e| BundleError::Write {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
+    tmp.persist_noclobber(dest)
+        .map_err(|e| BundleError::Write {
+            path: dest.to_path_buf(),
+            source: e.error,
+        })?;
     Ok(())
 }

@@ -136,7 +136,12 @@ fn write_diff(io: &mut Io<'_>, d: &FeaturesDiff) -> std::io::Result<()> {
                 escape_str(&c.after)
             )?;
         } else {
-            writeln!(io.out, "~ {}: {}", escape_str(&c.path), escape_str(&words.join(" ")))?;
+            writeln!(
+                io.out,
+                "~ {}: {}",
+                escape_str(&c.path),
+                escape_str(&words.join(" "))
+            )?;
         }
     }
     writeln!(

@@ -117,7 +117,11 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             io.err,
             "aactl: {changed} of {} {} not formatted",
             files.len(),
-            if files.len() == 1 { "file is" } else { "files are" }
+            if files.len() == 1 {
+                "file is"
+            } else {
+                "files are"
+            }
         );
         return Ok(Exit::Failure);
     }
