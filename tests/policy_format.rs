@@ -148,6 +148,13 @@ fn release_trees_compile_the_same() {
         let (same, fail) = equivalence(suite, &p.path("/etc/apparmor.d"), &cmd);
         assert_eq!(fail, 0, "{suite}: its own tree compiles");
         assert!(same >= 100);
+        if suite == "sid" && Path::new("/etc/apparmor.d").is_dir() {
+            // Debian 12's tree with the newest parser (4.1.0 is left out: it compiles
+            // usr.bin.totem and usr.bin.pidgin to a different binary on every run)
+            let (same, fail) = equivalence("host tree, 5.0.2", Path::new("/etc/apparmor.d"), &cmd);
+            assert_eq!(fail, 0);
+            assert!(same >= 20);
+        }
     }
 }
 
