@@ -93,3 +93,9 @@ mod trust_hostile;
 mod metrics;
 // public functions no other part of the crate calls, used as API
 mod public_api;
+// aactl snapshot --archive: a bundle of a fake system read back through --root
+mod admin_bundle;
+// aactl fmt; a formatted tree compiles to the same binary policy (3.0.8, 4.1, 5.0.2)
+mod policy_format;
+// aactl features: written ABI read back and compiled with -M; --diff
+mod features_abi;

@@ -53,6 +53,13 @@ still matched verbatim (a newer kernel can print new modes), with a warning.
 read into \fIDIR\fR, laid out as a root directory, for \fB\-\-root\fR \fIDIR\fR. It fails
 (status 2) when AppArmor cannot be inspected, as \fBstatus\fR does; \fB\-\-force\fR writes
 what there is and warns.
+With \fB\-\-archive\fR \fIFILE\fR.tar.gz it writes one bug\-report file instead: the same
+state plus the profile directory (\fB\-\-loaded\-only\fR: only the files of loaded profiles),
+the last AppArmor records (\fB\-\-records\fR \fIN\fR, 1000 by default), the kernel release and
+command line, the parser version, the \fIapparmor_*\fR sysctls and
+\fIaactl\-bundle/manifest.json\fR, which lists every entry and what may be private;
+\fB\-\-redact\fR hashes user names in \fI/home\fR paths and the command line. Unpacked, the
+bundle's top folder is a root for \fB\-\-root\fR.
 .PP
 \fBaactl check\fR parses and checks profile files as \fBapparmor_parser\fR(8) would
 (grammar, includes, variables and semantic rules), walking a directory as the parser walks
@@ -109,6 +116,18 @@ line names the mode before and after (\fBenforce\fR when no mode flag is written
 .PP
 \fBaactl remove\-unknown\fR unloads the profiles that are loaded but defined by no file of
 the profile directories.
+.PP
+\fBaactl fmt\fR \fIPATH\fR... formats profile files and folders in place: one item per line,
+two spaces per level, \fB#include\fR written \fBinclude\fR, every comment and blank\-line
+group kept, nothing reordered, so the policy compiles to the same binary. \fB\-\-check\fR
+prints the diff and exits 1 when a file is not formatted; \fB\-\-diff\fR prints it and
+writes nothing. A file with a syntax error is left alone (status 2).
+.PP
+\fBaactl features\fR prints the kernel's feature ABI (or the snapshot's, with \fB\-\-root\fR) in
+the file format of \fBapparmor_parser \-M\fR and \fBaactl check \-\-features\fR;
+\fB\-w\fR \fIFILE\fR writes it. \fB\-\-diff\fR \fIA\fR \fIB\fR compares two feature sets
+(files, features folders or roots) and lists what \fIB\fR adds, removes and changes (status 1
+when they differ).
 .PP
 \fBaactl metrics\fR prints the state and the log's AppArmor records, counted, as Prometheus
 metrics (see \fBMETRICS\fR); with \fB\-\-output\fR \fIFILE\fR it replaces \fIFILE\fR

@@ -9,6 +9,7 @@
 //! * [`resolve`]: includes, variables and `if` conditions, giving a resolved
 //!   view per profile ([`resolve::Resolver`]).
 //! * [`edit`]: source-preserving edits (profile flags and modes).
+//! * [`format`](mod@format): the formatter (canonical layout keeping comments and blank lines).
 //!
 //! ```
 //! use apparmor::diag::FileId;
@@ -24,6 +25,7 @@
 pub mod ast;
 pub mod check;
 pub mod edit;
+pub mod format;
 pub mod parse;
 pub mod resolve;
 mod version;

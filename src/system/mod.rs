@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 pub mod edit;
 mod features;
+mod features_abi;
 pub mod fs;
 mod params;
 mod proc;
@@ -33,6 +34,7 @@ mod securityfs;
 pub mod snapshot;
 
 pub use features::{FeatureNode, Features, FeaturesError};
+pub use features_abi::{FeaturesDiff, ValueChange};
 pub use params::{Enabled, Parameters};
 pub use proc::{AttrInterface, Process, ProcessScan};
 pub use securityfs::{PolicyNamespace, PolicyProfile, ProfileLine, ProfilesList};

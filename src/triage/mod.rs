@@ -15,11 +15,13 @@
 //! - [`autodep`]: a starting profile for a program (`aactl autodep`);
 //! - [`apply`]: answers to a plan, written into profile blocks;
 //! - [`write`](mod@write): appending to `local/NAME` overrides, atomically, with a diff;
+//! - [`bundle`]: bug-report bundles (`aactl snapshot --archive`);
 //! - [`follow`]: sources that follow a file across rotation, or the journal
 //!   by cursor (`--follow`).
 
 pub mod apply;
 pub mod autodep;
+pub mod bundle;
 pub mod classify;
 pub mod filter;
 pub mod follow;

@@ -17,6 +17,8 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 mod exporter;
+mod features;
+mod fmt;
 mod genprof;
 mod load;
 mod load_watch;
@@ -164,6 +166,8 @@ pub fn command() -> Command {
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
         .subcommand(remove_unknown::command())
+        .subcommand(fmt::command())
+        .subcommand(features::command())
         .subcommand(metrics::command())
         .subcommand(exporter::command())
 }
@@ -257,6 +261,8 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("disable", m)) => mode::run_disable(m, io),
         Some(("enable", m)) => mode::run_enable(m, io),
         Some(("remove-unknown", m)) => remove_unknown::run(m, io),
+        Some(("fmt", m)) => fmt::run(m, io),
+        Some(("features", m)) => features::run(m, io),
         Some(("check", sub)) => check::run(sub, io),
         Some(("metrics", m)) => metrics::run(m, io),
         Some(("exporter", m)) => exporter::run(m, io),

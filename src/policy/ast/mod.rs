@@ -16,6 +16,7 @@
 mod cond;
 mod preamble;
 mod print;
+pub(crate) use print::{Layout, write_file};
 mod profile;
 mod rules;
 

@@ -15,20 +15,80 @@ impl Display for Word {
     }
 }
 
-fn write_items(f: &mut dyn Write, items: &[Item], indent: usize) -> fmt::Result {
-    let mut first = true;
+/// How bodies are laid out: `src` is the text the AST was parsed from, when
+/// blank lines between items are to be kept (one blank line for a run of them).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Layout<'a> {
+    pub src: Option<&'a str>,
+    /// Top-level items of a file are written one level in, except the comments
+    /// before the first other item (an include fragment spliced into profiles).
+    pub body_fragment: bool,
+}
+
+impl Layout<'_> {
+    /// Whether the source has a blank line between byte `a` (where the items
+    /// before reach) and the start of `next`.
+    fn blank_before(&self, a: usize, next: &Item) -> bool {
+        let Some(src) = self.src else {
+            return false;
+        };
+        let b = next.span().start as usize;
+        if a >= b {
+            return false;
+        }
+        let gap = src.get(a..b).unwrap_or("");
+        // only whitespace counts: a comment moved out of a construct has no gap
+        gap.trim().is_empty() && gap.matches('\n').count() >= 2
+    }
+}
+
+fn write_items(f: &mut dyn Write, items: &[Item], indent: usize, lay: Layout<'_>) -> fmt::Result {
+    // how far the items written so far reach in the source (a comment kept
+    // from inside a multi-line rule lies before the rule's end)
+    let mut reach: Option<usize> = None;
     for it in items {
+        let end = it.span().end as usize;
         if let Item::Comment(c) = it {
-            if c.trailing && !first {
+            if c.trailing && reach.is_some() {
                 write!(f, " #{}", c.text)?;
+                reach = reach.max(Some(end));
                 continue;
             }
         }
-        if !first {
+        if let Some(a) = reach {
             f.write_char('\n')?;
+            if lay.blank_before(a, it) {
+                f.write_char('\n')?;
+            }
         }
-        first = false;
-        write_item(f, it, indent)?;
+        reach = reach.max(Some(end));
+        write_item(f, it, indent, lay)?;
+    }
+    Ok(())
+}
+
+/// Writes a whole file with the layout `lay` (a final newline when not empty).
+pub(crate) fn write_file(f: &mut dyn Write, file: &PolicyFile, lay: Layout<'_>) -> fmt::Result {
+    if lay.body_fragment {
+        let head = file
+            .items
+            .iter()
+            .take_while(|i| matches!(i, Item::Comment(_)))
+            .count();
+        let (header, rest) = file.items.split_at(head);
+        write_items(f, header, 0, lay)?;
+        if let (Some(last), Some(next)) = (header.last(), rest.first()) {
+            f.write_char('\n')?;
+            if lay.blank_before(last.span().end as usize, next) {
+                f.write_char('\n')?;
+            }
+        }
+        write_items(f, rest, 1, lay)?;
+    } else {
+        write_items(f, &file.items, 0, lay)?;
+    }
+    if !file.items.is_empty() {
+        f.write_char('\n')?;
     }
     Ok(())
 }
@@ -40,18 +100,18 @@ fn pad(f: &mut dyn Write, indent: usize) -> fmt::Result {
     Ok(())
 }
 
-fn write_body(f: &mut dyn Write, items: &[Item], indent: usize) -> fmt::Result {
+fn write_body(f: &mut dyn Write, items: &[Item], indent: usize, lay: Layout<'_>) -> fmt::Result {
     f.write_str("{")?;
     if !items.is_empty() {
         f.write_char('\n')?;
-        write_items(f, items, indent + 1)?;
+        write_items(f, items, indent + 1, lay)?;
     }
     f.write_char('\n')?;
     pad(f, indent)?;
     f.write_str("}")
 }
 
-fn write_item(f: &mut dyn Write, it: &Item, indent: usize) -> fmt::Result {
+fn write_item(f: &mut dyn Write, it: &Item, indent: usize, lay: Layout<'_>) -> fmt::Result {
     pad(f, indent)?;
     match it {
         Item::Comment(c) => write!(f, "#{}", c.text),
@@ -60,28 +120,28 @@ fn write_item(f: &mut dyn Write, it: &Item, indent: usize) -> fmt::Result {
         Item::Variable(v) => write!(f, "{v}"),
         Item::Boolean(b) => write!(f, "{b}"),
         Item::Alias(a) => write!(f, "{a}"),
-        Item::Profile(p) => write_profile(f, p, indent),
+        Item::Profile(p) => write_profile(f, p, indent, lay),
         Item::Rule(r) => write!(f, "{r}"),
         Item::Block(b) => {
             write!(f, "{}", QualsPrefix(&b.quals))?;
-            write_body(f, &b.items, indent)
+            write_body(f, &b.items, indent, lay)
         }
-        Item::If(i) => write_if(f, i, indent),
+        Item::If(i) => write_if(f, i, indent, lay),
     }
 }
 
-fn write_if(f: &mut dyn Write, i: &IfBlock, indent: usize) -> fmt::Result {
+fn write_if(f: &mut dyn Write, i: &IfBlock, indent: usize, lay: Layout<'_>) -> fmt::Result {
     write!(f, "if {} ", i.cond)?;
-    write_body(f, &i.then, indent)?;
+    write_body(f, &i.then, indent, lay)?;
     match &i.otherwise {
         None => Ok(()),
         Some(Else::If(n)) => {
             f.write_str(" else ")?;
-            write_if(f, n, indent)
+            write_if(f, n, indent, lay)
         }
         Some(Else::Block(b)) => {
             f.write_str(" else ")?;
-            write_body(f, b, indent)
+            write_body(f, b, indent, lay)
         }
     }
 }
@@ -140,7 +200,7 @@ impl Display for Alias {
 
 impl Display for Profile {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write_profile(f, self, 0)
+        write_profile(f, self, 0, Layout::default())
     }
 }
 
@@ -192,10 +252,10 @@ impl Display for Flags {
     }
 }
 
-fn write_profile(f: &mut dyn Write, p: &Profile, indent: usize) -> fmt::Result {
+fn write_profile(f: &mut dyn Write, p: &Profile, indent: usize, lay: Layout<'_>) -> fmt::Result {
     write_head(f, p)?;
     f.write_str(" ")?;
-    write_body(f, &p.items, indent)
+    write_body(f, &p.items, indent, lay)
 }
 
 struct QualsPrefix<'a>(&'a Qualifiers);
@@ -434,16 +494,12 @@ impl Display for Expr {
 
 impl Display for Item {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write_item(f, self, 0)
+        write_item(f, self, 0, Layout::default())
     }
 }
 
 impl Display for PolicyFile {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write_items(f, &self.items, 0)?;
-        if !self.items.is_empty() {
-            f.write_char('\n')?;
-        }
-        Ok(())
+        write_file(f, self, Layout::default())
     }
 }
