@@ -6,7 +6,7 @@ use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::error::chain;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
-use crate::log::render::{RecordJson, text_line};
+use crate::log::render::{RecordJson, write_text_line};
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -118,24 +118,39 @@ struct Out<'a, 'b> {
     io: &'a mut Io<'b>,
     json: bool,
     closed: bool,
+    /// Records rendered but not yet written: one write per [`OUT_CHUNK`]
+    /// bytes instead of many small ones per record.
+    buf: Vec<u8>,
 }
+
+/// Rendered output is handed to standard output in chunks of about this size.
+const OUT_CHUNK: usize = 256 << 10;
 
 impl Out<'_, '_> {
     fn record(&mut self, r: &crate::log::Record) {
         if self.closed {
             return;
         }
-        let res = if self.json {
-            serde_json::to_writer(&mut *self.io.out, &RecordJson(r))
-                .map_err(std::io::Error::other)
-                .and_then(|_| self.io.out.write_all(b"\n"))
+        if self.json {
+            // serializing into a Vec cannot fail (the record's keys are strings)
+            let _ = serde_json::to_writer(&mut self.buf, &RecordJson(r));
+            self.buf.push(b'\n');
         } else {
-            writeln!(self.io.out, "{}", text_line(r))
-        };
-        if res.is_err() {
+            write_text_line(&mut self.buf, r);
+            self.buf.push(b'\n');
+        }
+        if self.buf.len() >= OUT_CHUNK {
+            self.flush_buf();
+        }
+    }
+
+    /// Writes what is buffered.
+    fn flush_buf(&mut self) {
+        if !self.closed && !self.buf.is_empty() && self.io.out.write_all(&self.buf).is_err() {
             // a closed pipe (`aactl log | head`) ends output, not the command
             self.closed = true;
         }
+        self.buf.clear();
     }
 }
 
@@ -281,6 +296,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         io,
         json,
         closed: false,
+        buf: Vec::with_capacity(OUT_CHUNK + (64 << 10)),
     };
 
     match explicit_sources(m) {
@@ -355,6 +371,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             }
         }
     }
+    out.flush_buf();
     let io = out.io;
     let _ = io.out.flush();
     for (n, st) in &per {
