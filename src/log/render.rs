@@ -29,17 +29,28 @@ pub enum FieldValue<'a> {
 /// when zero, as in the `.out` files.
 pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
     let mut v = Vec::with_capacity(24);
+    visit_fields(r, |j, l, x| v.push((j, l, x)));
+    v
+}
+
+/// Calls `f` with each of [`fields`]' entries in turn, without collecting
+/// them (the renderers' per-record path).
+#[inline]
+pub fn visit_fields<'r>(
+    r: &'r Record,
+    mut f: impl FnMut(&'static str, &'static str, FieldValue<'r>),
+) {
     macro_rules! t {
         ($f:ident, $j:literal, $l:literal) => {
             if let Some(x) = &r.$f {
-                v.push(($j, $l, FieldValue::Text(x)));
+                f($j, $l, FieldValue::Text(x));
             }
         };
     }
     macro_rules! n {
         ($f:ident, $j:literal, $l:literal) => {
             if let Some(x) = r.$f.filter(|&x| x != 0) {
-                v.push(($j, $l, FieldValue::Num(x)));
+                f($j, $l, FieldValue::Num(x));
             }
         };
     }
@@ -47,10 +58,10 @@ pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
     t!(requested_mask, "requested_mask", "Mask");
     t!(denied_mask, "denied_mask", "Denied Mask");
     if let Some(x) = r.fsuid {
-        v.push(("fsuid", "fsuid", FieldValue::Num(x)));
+        f("fsuid", "fsuid", FieldValue::Num(x));
     }
     if let Some(x) = r.ouid {
-        v.push(("ouid", "ouid", FieldValue::Num(x)));
+        f("ouid", "ouid", FieldValue::Num(x));
     }
     t!(profile, "profile", "Profile");
     t!(peer_profile, "peer_profile", "Peer profile");
@@ -88,7 +99,6 @@ pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
     t!(src_name, "src_name", "Src name");
     t!(execpath, "execpath", "Execpath");
     t!(class, "class", "Class");
-    v
 }
 
 /// Renders a parsed line in `test_multi`'s `.out` layout (without the
@@ -232,7 +242,7 @@ pub fn write_text_line(s: &mut Vec<u8>, r: &Record) {
     if r.provenance.origin == Origin::Untrusted {
         s.extend_from_slice(b" (untrusted)");
     }
-    for (k, _, v) in fields(r) {
+    visit_fields(r, |k, _, v| {
         s.push(b' ');
         s.extend_from_slice(k.as_bytes());
         s.push(b'=');
@@ -240,7 +250,7 @@ pub fn write_text_line(s: &mut Vec<u8>, r: &Record) {
             FieldValue::Num(n) => push_padded(s, n, 1),
             FieldValue::Text(t) => push_quoted(s, t.as_bytes()),
         }
-    }
+    });
     if let Some(c) = &r.context {
         if let Some(e) = &c.exe {
             s.extend_from_slice(b" exe=");

@@ -5,8 +5,9 @@
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::error::chain;
+use crate::log::ndjson::write_json_line;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
-use crate::log::render::{RecordJson, write_text_line};
+use crate::log::render::write_text_line;
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -132,8 +133,7 @@ impl Out<'_, '_> {
             return;
         }
         if self.json {
-            // serializing into a Vec cannot fail (the record's keys are strings)
-            let _ = serde_json::to_writer(&mut self.buf, &RecordJson(r));
+            write_json_line(&mut self.buf, r);
             self.buf.push(b'\n');
         } else {
             write_text_line(&mut self.buf, r);
