@@ -51,6 +51,7 @@
 //!   journal follows with [`source::JournalQuery::follow`] and resumes with
 //!   `after_cursor` = the last [`Provenance::cursor`].
 
+pub mod ndjson;
 pub mod parse;
 pub mod reader;
 pub mod record;

@@ -8,7 +8,6 @@ use super::record::{AuditContext, Origin, Record, Text};
 use crate::escape::{escape_bytes, escape_str};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
-use std::fmt::Write as _;
 
 /// Version of the NDJSON schema written by [`to_json`] (key `version`).
 /// 2 added `provenance`, present on every record: a consumer that acted on
@@ -30,17 +29,28 @@ pub enum FieldValue<'a> {
 /// when zero, as in the `.out` files.
 pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
     let mut v = Vec::with_capacity(24);
+    visit_fields(r, |j, l, x| v.push((j, l, x)));
+    v
+}
+
+/// Calls `f` with each of [`fields`]' entries in turn, without collecting
+/// them (the renderers' per-record path).
+#[inline]
+pub fn visit_fields<'r>(
+    r: &'r Record,
+    mut f: impl FnMut(&'static str, &'static str, FieldValue<'r>),
+) {
     macro_rules! t {
         ($f:ident, $j:literal, $l:literal) => {
             if let Some(x) = &r.$f {
-                v.push(($j, $l, FieldValue::Text(x)));
+                f($j, $l, FieldValue::Text(x));
             }
         };
     }
     macro_rules! n {
         ($f:ident, $j:literal, $l:literal) => {
             if let Some(x) = r.$f.filter(|&x| x != 0) {
-                v.push(($j, $l, FieldValue::Num(x)));
+                f($j, $l, FieldValue::Num(x));
             }
         };
     }
@@ -48,10 +58,10 @@ pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
     t!(requested_mask, "requested_mask", "Mask");
     t!(denied_mask, "denied_mask", "Denied Mask");
     if let Some(x) = r.fsuid {
-        v.push(("fsuid", "fsuid", FieldValue::Num(x)));
+        f("fsuid", "fsuid", FieldValue::Num(x));
     }
     if let Some(x) = r.ouid {
-        v.push(("ouid", "ouid", FieldValue::Num(x)));
+        f("ouid", "ouid", FieldValue::Num(x));
     }
     t!(profile, "profile", "Profile");
     t!(peer_profile, "peer_profile", "Peer profile");
@@ -89,7 +99,6 @@ pub fn fields(r: &Record) -> Vec<(&'static str, &'static str, FieldValue<'_>)> {
     t!(src_name, "src_name", "Src name");
     t!(execpath, "execpath", "Execpath");
     t!(class, "class", "Class");
-    v
 }
 
 /// Renders a parsed line in `test_multi`'s `.out` layout (without the
@@ -149,6 +158,13 @@ fn push_line(out: &mut Vec<u8>, label: &str, v: &[u8]) {
 /// Formats seconds since the epoch as RFC 3339 UTC with milliseconds
 /// (`2023-11-14T22:13:20.123Z`).
 pub fn rfc3339(secs: u64, msec: u32) -> String {
+    let mut v = Vec::with_capacity(24);
+    push_rfc3339(&mut v, secs, msec);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// Appends [`rfc3339`]'s form of `secs`/`msec` to `out`.
+pub fn push_rfc3339(out: &mut Vec<u8>, secs: u64, msec: u32) {
     let days = (secs / 86400) as i64;
     let rem = secs % 86400;
     // civil-from-days (proleptic Gregorian), days since 1970-01-01
@@ -162,13 +178,38 @@ pub fn rfc3339(secs: u64, msec: u32) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        msec.min(999)
-    )
+    // at most 4 digits: MAX_EPOCH keeps the year below 10000
+    push_padded(out, y as u64, 4);
+    out.push(b'-');
+    push_padded(out, m as u64, 2);
+    out.push(b'-');
+    push_padded(out, d as u64, 2);
+    out.push(b'T');
+    push_padded(out, rem / 3600, 2);
+    out.push(b':');
+    push_padded(out, (rem / 60) % 60, 2);
+    out.push(b':');
+    push_padded(out, rem % 60, 2);
+    out.push(b'.');
+    push_padded(out, u64::from(msec.min(999)), 3);
+    out.push(b'Z');
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits.
+fn push_padded(out: &mut Vec<u8>, n: u64, width: usize) {
+    let mut tmp = [b'0'; 20];
+    let mut i = tmp.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(tmp.len().saturating_sub(width));
+    out.extend_from_slice(&tmp[start..]);
 }
 
 /// One readable line for a record; every value escaped (control characters,
@@ -187,75 +228,87 @@ pub fn text_line(r: &Record) -> String {
 /// ([`crate::log::time::format_time`]: `2023-11-14T23:13:20.123+01:00`;
 /// UTC keeps the `Z` form). A prefix time is shown as written.
 pub fn text_line_in(r: &Record, tz: &jiff::tz::TimeZone) -> String {
-    let mut s = String::with_capacity(256);
+    let mut v = Vec::with_capacity(256);
+    write_text_line(&mut v, r, tz);
+    // every piece written is UTF-8 (escaped text, ASCII otherwise)
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// Appends [`text_line_in`]'s line for `r` (without a newline) to `s`: the
+/// form `aactl log` streams, with no allocation per record when `tz` is UTC.
+pub fn write_text_line(s: &mut Vec<u8>, r: &Record, tz: &jiff::tz::TimeZone) {
     match r.timestamp() {
-        Some((sec, ms)) => s.push_str(&super::time::format_time(sec, ms, tz)),
+        Some((sec, ms)) if super::time::is_utc(tz) => push_rfc3339(s, sec, ms),
+        Some((sec, ms)) => s.extend_from_slice(super::time::format_time(sec, ms, tz).as_bytes()),
         None => match &r.provenance.prefix_time {
-            Some(t) => s.push_str(&escape_str(t)),
-            None => s.push('-'),
+            Some(t) => s.extend_from_slice(escape_str(t).as_bytes()),
+            None => s.push(b'-'),
         },
     }
-    s.push(' ');
-    s.push_str(r.event.as_kernel_name());
+    s.push(b' ');
+    s.extend_from_slice(r.event.as_kernel_name().as_bytes());
     if r.provenance.origin == Origin::Untrusted {
-        s.push_str(" (untrusted)");
+        s.extend_from_slice(b" (untrusted)");
     }
-    for (k, _, v) in fields(r) {
-        s.push(' ');
-        s.push_str(k);
-        s.push('=');
+    visit_fields(r, |k, _, v| {
+        s.push(b' ');
+        s.extend_from_slice(k.as_bytes());
+        s.push(b'=');
         match v {
-            FieldValue::Num(n) => {
-                let _ = write!(s, "{n}");
-            }
-            FieldValue::Text(t) => push_quoted(&mut s, t.as_bytes()),
+            FieldValue::Num(n) => push_padded(s, n, 1),
+            FieldValue::Text(t) => push_quoted(s, t.as_bytes()),
         }
-    }
+    });
     if let Some(c) = &r.context {
         if let Some(e) = &c.exe {
-            s.push_str(" exe=");
-            push_quoted(&mut s, e.as_bytes());
+            s.extend_from_slice(b" exe=");
+            push_quoted(s, e.as_bytes());
         }
         if let Some(p) = &c.proctitle {
-            s.push_str(" proctitle=");
-            push_quoted(&mut s, p.as_bytes());
+            s.extend_from_slice(b" proctitle=");
+            push_quoted(s, p.as_bytes());
         }
     }
     for (k, v) in &r.extra {
         if k.is_empty() {
             continue;
         }
-        s.push(' ');
-        s.push_str(&k.escaped());
-        s.push('=');
-        push_quoted(&mut s, v.as_bytes());
+        s.push(b' ');
+        s.extend_from_slice(k.escaped().as_bytes());
+        s.push(b'=');
+        push_quoted(s, v.as_bytes());
     }
     if let Some(p) = &r.problem {
-        s.push_str(" problem=");
-        push_quoted(&mut s, p.as_bytes());
+        s.extend_from_slice(b" problem=");
+        push_quoted(s, p.as_bytes());
     }
-    let _ = write!(
-        s,
-        " [{}:{}]",
-        escape_str(&r.provenance.source),
-        r.provenance.line
-    );
-    s
+    s.extend_from_slice(b" [");
+    s.extend_from_slice(escape_str(&r.provenance.source).as_bytes());
+    s.push(b':');
+    push_padded(s, r.provenance.line, 1);
+    s.push(b']');
 }
 
-fn push_quoted(s: &mut String, b: &[u8]) {
+/// Appends `b` escaped ([`escape_bytes`]), in double quotes (with `"` as
+/// `\"`) when it is empty or holds a space or a quote.
+fn push_quoted(s: &mut Vec<u8>, b: &[u8]) {
+    // the common case, printable ASCII, needs no escaping
+    if !b.is_empty() && b.iter().all(|&c| (0x21..0x7f).contains(&c) && c != b'"') {
+        s.extend_from_slice(b);
+        return;
+    }
     let e = escape_bytes(b);
     if e.is_empty() || e.bytes().any(|c| c == b' ' || c == b'"') {
-        s.push('"');
-        for c in e.chars() {
-            if c == '"' {
-                s.push('\\');
+        s.push(b'"');
+        for c in e.bytes() {
+            if c == b'"' {
+                s.push(b'\\');
             }
             s.push(c);
         }
-        s.push('"');
+        s.push(b'"');
     } else {
-        s.push_str(&e);
+        s.extend_from_slice(e.as_bytes());
     }
 }
 

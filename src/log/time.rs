@@ -349,6 +349,11 @@ pub fn format_time(secs: u64, msec: u32, tz: &TimeZone) -> String {
     z.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
 }
 
+/// Whether `tz` is UTC by name (times in it are shown in the `Z` form).
+pub fn is_utc(tz: &TimeZone) -> bool {
+    tz.iana_name().is_some_and(is_utc_name)
+}
+
 fn is_utc_name(n: &str) -> bool {
     matches!(
         n,

@@ -5,8 +5,9 @@
 use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::error::chain;
+use crate::log::ndjson::write_json_line;
 use crate::log::reader::{LogReader, ReaderOptions, Stats};
-use crate::log::render::{RecordJson, text_line_in};
+use crate::log::render::write_text_line;
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::{LineSource, Source};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -121,24 +122,38 @@ struct Out<'a, 'b> {
     closed: bool,
     /// The zone record times are shown in.
     tz: TimeZone,
+    /// Records rendered but not yet written: one write per [`OUT_CHUNK`]
+    /// bytes instead of many small ones per record.
+    buf: Vec<u8>,
 }
+
+/// Rendered output is handed to standard output in chunks of about this size.
+const OUT_CHUNK: usize = 256 << 10;
 
 impl Out<'_, '_> {
     fn record(&mut self, r: &crate::log::Record) {
         if self.closed {
             return;
         }
-        let res = if self.json {
-            serde_json::to_writer(&mut *self.io.out, &RecordJson(r))
-                .map_err(std::io::Error::other)
-                .and_then(|_| self.io.out.write_all(b"\n"))
+        if self.json {
+            write_json_line(&mut self.buf, r);
+            self.buf.push(b'\n');
         } else {
-            writeln!(self.io.out, "{}", text_line_in(r, &self.tz))
-        };
-        if res.is_err() {
+            write_text_line(&mut self.buf, r, &self.tz);
+            self.buf.push(b'\n');
+        }
+        if self.buf.len() >= OUT_CHUNK {
+            self.flush_buf();
+        }
+    }
+
+    /// Writes what is buffered.
+    fn flush_buf(&mut self) {
+        if !self.closed && !self.buf.is_empty() && self.io.out.write_all(&self.buf).is_err() {
             // a closed pipe (`aactl log | head`) ends output, not the command
             self.closed = true;
         }
+        self.buf.clear();
     }
 }
 
@@ -287,6 +302,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         json,
         closed: false,
         tz: tz.clone(),
+        buf: Vec::with_capacity(OUT_CHUNK + (64 << 10)),
     };
 
     match explicit_sources(m, &tz) {
@@ -361,6 +377,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             }
         }
     }
+    out.flush_buf();
     let io = out.io;
     let _ = io.out.flush();
     for (n, st) in &per {
