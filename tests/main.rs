@@ -92,3 +92,5 @@ mod trust_hostile;
 mod metrics;
 // public functions no other part of the crate calls, used as API
 mod public_api;
+// tables fitted to 80 and 200 columns, colour (--color, NO_COLOR), aactl inside tmux at 80×40
+mod terminal_output;

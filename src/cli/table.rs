@@ -262,7 +262,7 @@ pub fn wrap(s: &str, n: usize) -> Vec<String> {
             Some((i, c)) => {
                 let j = i + c.len_utf8();
                 lines.push(head[..j].to_owned());
-                rest = &rest[j..];
+                rest = rest[j..].strip_prefix(' ').unwrap_or(&rest[j..]);
             }
             _ => {
                 lines.push(head.to_owned());
@@ -420,5 +420,6 @@ mod tests {
         assert_eq!(wrap("/etc/cups/a.conf", 10), ["/etc/cups/", "a.conf"]);
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("x×1 y×2", 20), ["x×1 y×2"]);
+        assert_eq!(wrap("owner /tmp/work/ w,", 16), ["owner /tmp/work/", "w,"]);
     }
 }
