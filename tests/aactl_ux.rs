@@ -125,7 +125,10 @@ fn status_singular_counts() {
     w("proc/42/comm", "a\n");
     let (code, out, err) = on(d.path(), &["status"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("1 profile is loaded."), "{out}");
+    assert!(
+        out.contains("1 profile is loaded, all in the current policy namespace."),
+        "{out}"
+    );
     assert!(out.contains("1 process is confined."), "{out}");
 }
 

@@ -99,3 +99,5 @@ mod admin_bundle;
 mod policy_format;
 // aactl features: written ABI read back and compiled with -M; --diff
 mod features_abi;
+// tables fitted to 80 and 200 columns, colour (--color, NO_COLOR), aactl inside tmux at 80×40
+mod terminal_output;

@@ -470,6 +470,25 @@ aactl exporter \-\-listen 127.0.0.1:9747
 .fi
 "#;
 
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+\fBCOLUMNS\fR
+The width tables and record lines are fitted to. Without it, a terminal's own width is
+used, and a pipe or a file gets full lines; set, it applies to a pipe too. \fB\-\-wide\fR
+turns fitting off. A table is fitted by wrapping its free\-text columns (paths, names,
+rules); a pid, a count or a mode is never cut. A narrow \fBlog \-\-summary\fR merges its
+columns (OPERATION is the class and operation, ACCESS the suggested rule, WHEN the first and
+last times, BY the commands and pids).
+.TP
+\fBNO_COLOR\fR
+Set to a non\-empty value, no colour with \fB\-\-color auto\fR (the default);
+\fB\-\-color always\fR still colours. Colour is used only on a terminal, and not with
+\fBTERM=dumb\fR.
+.PP
+Progress bars (reading a log file of 16 MiB or more, checking 50 files or more) are drawn on
+standard error only when it is a terminal, and never with JSON output.
+"#;
+
 const FILES: &str = r#".SH FILES
 All paths are read under the \fB\-\-root\fR directory when one is given.
 .TP
@@ -707,6 +726,7 @@ pub fn render() -> String {
     page.push_str(METRICS);
     page.push_str(EXIT_STATUS);
     page.push_str(EXAMPLES);
+    page.push_str(ENVIRONMENT);
     page.push_str(FILES);
     page.push_str(SEE_ALSO);
     // troff reads bytes: non-ASCII text from the help strings becomes named glyphs.

@@ -10,9 +10,11 @@ pub mod aa_status;
 pub mod aactl;
 pub mod exit;
 pub mod output;
+pub mod progress;
+pub mod table;
 
 pub use exit::{CliError, Exit};
-pub use output::{Output, OutputState};
+pub use output::{Output, OutputState, Term};
 
 /// Where a command writes: standard output and standard error, or buffers in tests.
 pub struct Io<'a> {
@@ -20,6 +22,9 @@ pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     /// Standard error.
     pub err: &'a mut dyn Write,
+    /// How standard output is shown (width, colour); [`Term::plain`] until the command line
+    /// is read.
+    pub term: Term,
     /// Set by [`run_main`], which then reports a failed standard output itself (the tools
     /// leave it to it, so that the message is printed once).
     caller_reports_stdout: bool,
@@ -34,6 +39,7 @@ impl<'a> Io<'a> {
         Io {
             out,
             err,
+            term: Term::plain(),
             caller_reports_stdout: false,
             time_zone: None,
         }

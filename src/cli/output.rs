@@ -5,6 +5,18 @@
 //! [`Output::finish`] flushes and says what happened: a reader that went away (EPIPE, as in
 //! `aactl ps | head -1`) ends the output quietly; any other error (ENOSPC on `> /dev/full`)
 //! becomes one message, [`write_failure`], and exit status 2 (see [`super::Exit`]).
+//!
+//! This module also decides how standard output is shown ([`Term`], carried to the
+//! subcommands in [`super::Io::term`]): how wide a table may be and whether it is coloured.
+//! The decision is made once, in [`Term::resolve`], for every subcommand:
+//!
+//! - width: none with `--wide`; else `COLUMNS` when it is set to a number (on a pipe too, so
+//!   a script can ask for a width); else the terminal's width when standard output is a
+//!   terminal; else none: a pipe or a file gets full lines.
+//! - colour: `--color always` colours; `--color never` does not; `--color auto` (the
+//!   default) colours only a terminal, and not when `NO_COLOR` is set to a non-empty value
+//!   or `TERM` is `dumb`. Standard error (diagnostics, progress) is decided the same way on
+//!   its own terminal.
 
 use std::io::{self, Write};
 
@@ -12,6 +24,141 @@ use std::io::{self, Write};
 pub struct Output<'a> {
     inner: &'a mut dyn Write,
     failed: Option<io::Error>,
+}
+
+/// `--color`: when to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// Colour a terminal unless `NO_COLOR` is set (non-empty) or `TERM=dumb`.
+    #[default]
+    Auto,
+    /// Always colour (an explicit request beats `NO_COLOR`).
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl std::str::FromStr for ColorChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(ColorChoice::Auto),
+            "always" => Ok(ColorChoice::Always),
+            "never" => Ok(ColorChoice::Never),
+            _ => Err(format!("'{s}' is not auto, always or never")),
+        }
+    }
+}
+
+/// What is known about the place output is shown: how wide lines may be and whether to
+/// colour. [`Term::plain`] (no width limit, no colour) is what a buffer or pipe gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Term {
+    /// Columns a line of standard output may take (display width); `None`: no limit.
+    pub width: Option<usize>,
+    /// Colour standard output (ANSI SGR sequences).
+    pub color: bool,
+    /// Standard output is a terminal.
+    pub out_tty: bool,
+    /// Colour standard error (diagnostics).
+    pub err_color: bool,
+    /// Standard error is a terminal (progress bars are drawn only then).
+    pub err_tty: bool,
+}
+
+/// The facts [`Term::resolve`] decides from, gathered by [`Facts::probe`] (or made up in
+/// tests).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Standard output is a terminal.
+    pub out_tty: bool,
+    /// Standard error is a terminal.
+    pub err_tty: bool,
+    /// The width of standard output's terminal, in columns, when known.
+    pub tty_width: Option<usize>,
+    /// `COLUMNS`, when set.
+    pub columns: Option<String>,
+    /// `NO_COLOR`, when set.
+    pub no_color: Option<String>,
+    /// `TERM`, when set.
+    pub term: Option<String>,
+}
+
+/// Narrowest width a table is fitted to; a smaller `COLUMNS` is taken as this.
+pub const MIN_WIDTH: usize = 40;
+
+impl Facts {
+    /// The facts of this process: its standard output and error, and its environment.
+    pub fn probe() -> Facts {
+        use std::io::IsTerminal;
+        let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+        let out_tty = io::stdout().is_terminal();
+        Facts {
+            out_tty,
+            err_tty: io::stderr().is_terminal(),
+            tty_width: if out_tty {
+                terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0))
+            } else {
+                None
+            },
+            columns: env("COLUMNS"),
+            no_color: env("NO_COLOR"),
+            term: env("TERM"),
+        }
+    }
+}
+
+impl Term {
+    /// No width limit and no colour.
+    pub fn plain() -> Term {
+        Term::default()
+    }
+
+    /// Decides width and colour (the rules are in this module's documentation).
+    pub fn resolve(choice: ColorChoice, wide: bool, f: &Facts) -> Term {
+        let columns = f
+            .columns
+            .as_deref()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0);
+        let width = if wide {
+            None
+        } else if let Some(c) = columns {
+            Some(c.max(MIN_WIDTH))
+        } else if f.out_tty {
+            f.tty_width.filter(|&w| w > 0).map(|w| w.max(MIN_WIDTH))
+        } else {
+            None
+        };
+        let quiet = f.no_color.as_deref().is_some_and(|v| !v.is_empty())
+            || f.term.as_deref() == Some("dumb");
+        let colour = |tty: bool| match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !quiet,
+        };
+        Term {
+            width,
+            color: colour(f.out_tty),
+            out_tty: f.out_tty,
+            err_color: colour(f.err_tty),
+            err_tty: f.err_tty,
+        }
+    }
+
+    /// `text` in `style` when colouring standard output, else `text` as is.
+    pub fn paint(&self, style: anstyle::Style, text: &str) -> String {
+        paint(self.color, style, text)
+    }
+}
+
+/// `text` in `style` when `on`, else `text` as is.
+pub fn paint(on: bool, style: anstyle::Style, text: &str) -> String {
+    if on && style != anstyle::Style::new() && !text.is_empty() {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// How writing standard output went.
@@ -117,6 +264,50 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn width_and_colour() {
+        let tty = Facts {
+            out_tty: true,
+            err_tty: true,
+            tty_width: Some(80),
+            ..Facts::default()
+        };
+        let t = Term::resolve(ColorChoice::Auto, false, &tty);
+        assert_eq!((t.width, t.color, t.err_color), (Some(80), true, true));
+        assert_eq!(Term::resolve(ColorChoice::Auto, true, &tty).width, None);
+        let no_color = Facts {
+            no_color: Some("1".into()),
+            ..tty.clone()
+        };
+        assert!(!Term::resolve(ColorChoice::Auto, false, &no_color).color);
+        assert!(Term::resolve(ColorChoice::Always, false, &no_color).color);
+        let empty = Facts {
+            no_color: Some(String::new()),
+            ..tty.clone()
+        };
+        assert!(Term::resolve(ColorChoice::Auto, false, &empty).color);
+        assert!(!Term::resolve(ColorChoice::Never, false, &tty).color);
+        let pipe = Facts::default();
+        let t = Term::resolve(ColorChoice::Auto, false, &pipe);
+        assert_eq!((t.width, t.color), (None, false));
+        let cols = Facts {
+            columns: Some("100".into()),
+            ..Facts::default()
+        };
+        assert_eq!(
+            Term::resolve(ColorChoice::Auto, false, &cols).width,
+            Some(100)
+        );
+        let tiny = Facts {
+            columns: Some("10".into()),
+            ..Facts::default()
+        };
+        assert_eq!(
+            Term::resolve(ColorChoice::Auto, false, &tiny).width,
+            Some(MIN_WIDTH)
+        );
     }
 
     #[test]

@@ -226,10 +226,16 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 continue;
             }
         };
-        for f in files {
+        let bar = if json {
+            crate::cli::progress::Progress::none()
+        } else {
+            crate::cli::progress::Progress::files(&io.term, files.len())
+        };
+        for (done, f) in files.into_iter().enumerate() {
+            bar.set(done as u64);
             if let Some(name) = f.file_name() {
                 if skip_entry(&name.to_string_lossy()) == Skip::Noisy {
-                    ignoring(io, &f);
+                    bar.suspend(|| ignoring(io, &f));
                 }
             }
             // A binary file (an executable, an image) is not policy: one line instead
@@ -240,7 +246,8 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     "{}: not a text file (it holds NUL bytes); not checked",
                     f.display()
                 );
-                let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&msg));
+                bar.suspend(|| writeln!(io.err, "aactl: {}", crate::escape::escape_str(&msg)))
+                    .ok();
                 unreadable.push(serde_json::json!({"path": f.display().to_string(), "error": msg}));
                 continue;
             }
@@ -249,7 +256,8 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 Err(e) => {
                     io_error = true;
                     let msg = CliError::from_error(&e).0;
-                    let _ = writeln!(io.err, "aactl: {}", crate::escape::escape_str(&msg));
+                    bar.suspend(|| writeln!(io.err, "aactl: {}", crate::escape::escape_str(&msg)))
+                        .ok();
                     unreadable
                         .push(serde_json::json!({"path": f.display().to_string(), "error": msg}));
                     continue;
@@ -272,11 +280,16 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                         .collect::<Vec<_>>(),
                 }));
             } else {
-                for d in &diagnostics {
-                    let _ = writeln!(io.out, "{}\n", render(d, &resolver.sources, false));
-                }
+                let color = io.term.color;
+                bar.suspend(|| {
+                    for d in &diagnostics {
+                        let _ = writeln!(io.out, "{}\n", render(d, &resolver.sources, color));
+                    }
+                    let _ = io.out.flush();
+                });
             }
         }
+        bar.finish();
     }
     if json {
         let doc = serde_json::json!({

@@ -29,6 +29,11 @@ pub(super) fn command_base() -> Command {
              messages, else the ring buffer; the first that holds records is used, and when \
              none does, the places looked at are listed). Use ./journal for a file of that name.",
         )
+        .after_help(
+            "Examples:\n  aactl log                          records from wherever this host logs them\n  \
+             aactl log --summary /var/log/audit/audit.log   denials grouped, with rules\n  \
+             aactl log journal --since=-1h      the journal's last hour",
+        )
         .arg(
             Arg::new("source")
                 .value_name("SOURCE")
@@ -139,7 +144,12 @@ impl Out<'_, '_> {
             write_json_line(&mut self.buf, r);
             self.buf.push(b'\n');
         } else {
-            write_text_line(&mut self.buf, r, &self.tz);
+            if self.io.term.width.is_none() && !self.io.term.color {
+                write_text_line(&mut self.buf, r, &self.tz);
+            } else {
+                let line = super::render::record_line(&self.io.term, r, &self.tz);
+                self.buf.extend_from_slice(line.as_bytes());
+            }
             self.buf.push(b'\n');
         }
         if self.buf.len() >= OUT_CHUNK {
@@ -205,15 +215,42 @@ fn push_file(v: &mut Vec<Source>, p: &Path, rotated: bool) {
     v.push(Source::File(p.to_path_buf()));
 }
 
+/// A progress bar for reading `s` (see [`crate::cli::progress`]): only for a large file,
+/// never with JSON, and not when the records themselves are listed on the terminal.
+pub(super) fn progress_for(
+    term: &crate::cli::Term,
+    s: &Source,
+    json: bool,
+    listing: bool,
+) -> crate::cli::progress::Progress {
+    use crate::cli::progress::Progress;
+    let Source::File(p) = s else {
+        return Progress::none();
+    };
+    if json || (listing && term.out_tty) || p.as_os_str() == "-" {
+        return Progress::none();
+    }
+    match std::fs::metadata(p) {
+        Ok(md) if md.is_file() => {
+            let gz = p.extension().is_some_and(|e| e == "gz");
+            let name = crate::escape::escape_str(&p.to_string_lossy()).into_owned();
+            Progress::log_file(term, &name, md.len(), gz)
+        }
+        _ => Progress::none(),
+    }
+}
+
 /// Reads one source to the end; returns its stats and an error message if
 /// reading stopped early.
 fn read_source(
     src: Box<dyn LineSource>,
     opts: &ReaderOptions,
     out: &mut Out<'_, '_>,
+    progress: crate::cli::progress::Progress,
 ) -> (Stats, Option<String>) {
     let mut reader = LogReader::new(src, opts.clone());
     let mut err = None;
+    let mut n = 0u32;
     while let Some(item) = reader.next_ref() {
         match item {
             Ok(r) => out.record(r),
@@ -222,7 +259,12 @@ fn read_source(
         if out.closed {
             break;
         }
+        n = n.wrapping_add(1);
+        if n % 1024 == 0 {
+            progress.set(reader.stats().bytes);
+        }
     }
+    progress.finish();
     (reader.stats().clone(), err)
 }
 
@@ -316,7 +358,8 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                         continue;
                     }
                 };
-                let (st, err) = read_source(src, &opts, &mut out);
+                let bar = progress_for(&out.io.term, s, json, true);
+                let (st, err) = read_source(src, &opts, &mut out, bar);
                 if let Some(e) = err {
                     failed = true;
                     errors.push(e);
@@ -349,7 +392,8 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                         continue;
                     }
                 };
-                let (st, err) = read_source(src, &opts, &mut out);
+                let bar = progress_for(&out.io.term, s, json, true);
+                let (st, err) = read_source(src, &opts, &mut out, bar);
                 tried.push((
                     s.describe(),
                     match &err {

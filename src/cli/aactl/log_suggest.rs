@@ -191,7 +191,11 @@ fn write_rules(
         any |= !changes.is_empty();
         if dry || changes.is_empty() {
             for c in &changes {
-                let _ = write!(io.out, "{}", c.diff());
+                let _ = write!(
+                    io.out,
+                    "{}",
+                    crate::cli::table::paint_diff(io.term.color, &c.diff())
+                );
             }
             continue;
         }
@@ -212,7 +216,11 @@ fn write_rules(
         match locked {
             Ok((_lock, changes)) => {
                 for c in &changes {
-                    let _ = write!(io.out, "{}", c.diff());
+                    let _ = write!(
+                        io.out,
+                        "{}",
+                        crate::cli::table::paint_diff(io.term.color, &c.diff())
+                    );
                 }
                 failed |= !apply_all(sys, &changes, io);
             }

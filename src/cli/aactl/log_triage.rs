@@ -13,7 +13,7 @@ use crate::cli::Io;
 use crate::error::chain;
 use crate::escape::escape_str;
 use crate::log::reader::{LogReader, ReaderOptions};
-use crate::log::render::{text_line_in, to_json};
+use crate::log::render::to_json;
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
 use crate::log::time::parse_time;
 use crate::log::{LineSource, Record, Source};
@@ -413,7 +413,7 @@ impl Sink {
                     .map_err(std::io::Error::other)
                     .and_then(|_| io.out.write_all(b"\n"))
             } else {
-                writeln!(io.out, "{}", text_line_in(r, &self.tz))
+                writeln!(io.out, "{}", super::render::record_line(&io.term, r, &self.tz))
             };
             if res.is_err() || (self.flush && io.out.flush().is_err()) {
                 self.closed = true;
@@ -427,15 +427,22 @@ fn read_all(
     opts: &ReaderOptions,
     sink: &mut Sink,
     io: &mut Io<'_>,
+    progress: crate::cli::progress::Progress,
 ) -> (u64, Option<String>) {
     let mut reader = LogReader::new(src, opts.clone());
     let mut err = None;
+    let mut n = 0u32;
     while let Some(item) = reader.next_ref() {
         match item {
             Ok(r) => sink.record(r, io),
             Err(e) => err = Some(chain(&e)),
         }
+        n = n.wrapping_add(1);
+        if n % 1024 == 0 {
+            progress.set(reader.stats().bytes);
+        }
     }
+    progress.finish();
     (reader.stats().records, err)
 }
 
@@ -467,7 +474,8 @@ fn read_sources(
             for s in &v {
                 match open(s, sys) {
                     Ok(src) => {
-                        let (_, err) = read_all(src, opts, sink, io);
+                        let bar = super::log::progress_for(&io.term, s, sink.json, sink.list);
+                        let (_, err) = read_all(src, opts, sink, io, bar);
                         if let Some(e) = err {
                             let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
                             unreadable = true;
@@ -495,7 +503,8 @@ fn read_sources(
                 }
                 match open(s, sys) {
                     Ok(src) => {
-                        let (n, err) = read_all(src, opts, sink, io);
+                        let bar = super::log::progress_for(&io.term, s, sink.json, sink.list);
+                        let (n, err) = read_all(src, opts, sink, io, bar);
                         tried.push((
                             s.describe(),
                             match err {
@@ -662,7 +671,8 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 ));
             }
         };
-        let (_, err) = read_all(line_src, &opts, &mut sink, io);
+        let none = crate::cli::progress::Progress::none();
+        let (_, err) = read_all(line_src, &opts, &mut sink, io, none);
         if let Some(e) = err {
             let _ = writeln!(io.err, "aactl: {}", escape_str(&e));
             unreadable = true;

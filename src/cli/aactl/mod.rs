@@ -149,6 +149,28 @@ pub fn command() -> Command {
                      and read the times given to --since/--until in UTC",
                 ),
         )
+        .arg(
+            Arg::new("color")
+                .long("color")
+                .global(true)
+                .value_name("WHEN")
+                .value_parser(["auto", "always", "never"])
+                .default_value("auto")
+                .help(
+                    "Colour modes, events, diagnostics and diffs: auto (on a terminal, unless \
+                     NO_COLOR is set to a non-empty value or TERM=dumb), always or never",
+                ),
+        )
+        .arg(
+            Arg::new("wide")
+                .long("wide")
+                .global(true)
+                .action(clap::ArgAction::SetTrue)
+                .help(
+                    "Do not fit tables and lines to the terminal's width (a pipe or a file \
+                     always gets full lines unless COLUMNS is set)",
+                ),
+        )
         .subcommand(status::command())
         .subcommand(ps::command())
         .subcommand(snapshot::command())
@@ -220,7 +242,29 @@ fn run_command(args: Vec<OsString>, io: &mut Io<'_>) -> Result<Exit, CliError> {
         }
     };
     check_root(&matches)?;
+    io.term = term(&matches, io.caller_reports_stdout);
     dispatch(&matches, io)
+}
+
+/// How standard output is shown, from `--color`, `--wide` and (for the real standard
+/// output and error only, not a buffer) the terminals and the environment.
+fn term(matches: &ArgMatches, real: bool) -> crate::cli::Term {
+    use crate::cli::output::{ColorChoice, Facts, Term};
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    let choice = m
+        .get_one::<String>("color")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(ColorChoice::Auto);
+    let wide = m.get_flag("wide");
+    let facts = if real {
+        Facts::probe()
+    } else {
+        Facts::default()
+    };
+    Term::resolve(choice, wide, &facts)
 }
 
 /// `--root DIR` must name a directory: a root that is missing (a typo) would

@@ -4,9 +4,10 @@
 //! string from /proc or a profile name escaped ([`crate::escape`]), or `--json`
 //! ([`PsReport`], schema in aactl(1), "JSON OUTPUT").
 
-use super::render::{mode_word, opt, trim_lines, write_json};
+use super::render::{mode_word, opt, write_json};
 use super::{CliError, Exit};
 use crate::cli::Io;
+use crate::cli::table::{Cell, Fit, Table, mode_style};
 use crate::escape::escape_str;
 use crate::label::Mode;
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -23,10 +24,17 @@ fn entry_name(s: &StackEntry) -> String {
 }
 
 /// The table of rows: PID, COMM, EXE, MODE, then one line per stacked profile in PROFILE
-/// (with its namespace) and PROFILE MODE.
-pub(super) fn table(rows: &[PsRow]) -> tabled::Table {
-    let mut b = tabled::builder::Builder::new();
-    b.push_record(["PID", "COMM", "EXE", "MODE", "PROFILE", "PROFILE MODE"]);
+/// (with its namespace) and PROFILE MODE. COMM, EXE and PROFILE wrap to fit a terminal;
+/// the pid and the modes never do.
+pub(super) fn table(rows: &[PsRow]) -> Table {
+    let mut t = Table::new(&[
+        ("PID", Fit::Keep),
+        ("COMM", Fit::Wrap),
+        ("EXE", Fit::Wrap),
+        ("MODE", Fit::Keep),
+        ("PROFILE", Fit::Wrap),
+        ("PROFILE MODE", Fit::Keep),
+    ]);
     for r in rows {
         let (profiles, pmodes) = if r.stack.is_empty() {
             let what = match r.state {
@@ -56,17 +64,21 @@ pub(super) fn table(rows: &[PsRow]) -> tabled::Table {
                     .join("\n"),
             )
         };
-        b.push_record([
-            r.pid.to_string(),
-            opt(r.comm.as_deref()),
-            opt(r.exe.as_deref()),
-            mode_word(r.mode.as_ref()),
-            profiles,
-            pmodes,
+        let mode = mode_word(r.mode.as_ref());
+        t.row(vec![
+            r.pid.to_string().into(),
+            opt(r.comm.as_deref()).into(),
+            opt(r.exe.as_deref()).into(),
+            Cell::styled(mode.clone(), mode_style(&mode)),
+            profiles.into(),
+            Cell::lines(
+                pmodes
+                    .split('\n')
+                    .map(|m| (m.to_owned(), mode_style(m)))
+                    .collect(),
+            ),
         ]);
     }
-    let mut t = b.build();
-    t.with(tabled::settings::Style::psql());
     t
 }
 
@@ -80,6 +92,11 @@ pub(super) fn command() -> Command {
              unconfined processes and processes whose label cannot be read (with the reason) \
              are listed too; kernel threads only with --kernel-threads, and a process that \
              exits while it is read is left out.",
+        )
+        .after_help(
+            "Examples:\n  aactl ps --confined          confined processes only\n  \
+             aactl ps --mode complain     processes in complain mode\n  \
+             aactl ps --profile nscd      processes in profile nscd (or its hats)",
         )
         .arg(
             Arg::new("json")
@@ -247,7 +264,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         let report = PsReport::new(sys.root().to_path_buf(), rows);
         write_json(io, &report)?;
     } else {
-        let text = trim_lines(&table(&rows).to_string());
+        let text = table(&rows).render(&io.term);
         super::render::line(io, &text)?;
     }
     Ok(if missing.is_empty() {

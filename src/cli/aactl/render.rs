@@ -18,9 +18,51 @@ pub(super) fn mode_word(m: Option<&Mode>) -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
-/// `s` with trailing spaces removed from every line.
-pub(super) fn trim_lines(s: &str) -> String {
-    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+/// A line of prose fitted to `term`'s width: cut at spaces (or `/`) into lines, the later
+/// ones indented by two spaces; as is without a width.
+pub(super) fn prose(term: &crate::cli::Term, text: &str) -> String {
+    hanging(term.width, text, 2)
+}
+
+/// `text` cut into lines of at most `width` columns, every line after the first indented by
+/// `indent` spaces; as is without a width.
+pub(super) fn hanging(width: Option<usize>, text: &str, indent: usize) -> String {
+    use crate::cli::table::{width as cols, wrap};
+    let Some(w) = width else {
+        return text.to_owned();
+    };
+    if cols(text) <= w {
+        return text.to_owned();
+    }
+    let first = wrap(text, w);
+    let mut lines = vec![first[0].clone()];
+    let rest = text[first[0].len()..].trim_start_matches(' ');
+    let pad = " ".repeat(indent);
+    for l in wrap(rest, w.saturating_sub(indent)) {
+        lines.push(format!("{pad}{l}"));
+    }
+    lines.join("\n")
+}
+
+/// A record's text line for `term`, its time in `tz`: with a width, cut at spaces into lines of that width,
+/// the later ones indented by four spaces; the event word coloured when colouring.
+pub(super) fn record_line(
+    term: &crate::cli::Term,
+    r: &crate::log::Record,
+    tz: &jiff::tz::TimeZone,
+) -> String {
+    let line = crate::log::render::text_line_in(r, tz);
+    let event = r.event.as_kernel_name();
+    let mut text = hanging(term.width, &line, 4);
+    if term.color
+        && let Some(sp) = text.find(' ')
+        && text[sp + 1..].starts_with(event)
+    {
+        let style = crate::cli::table::event_style(event);
+        let painted = crate::cli::output::paint(true, style, event);
+        text.replace_range(sp + 1..sp + 1 + event.len(), &painted);
+    }
+    text
 }
 
 /// Writes `value` as pretty JSON and a newline, then flushes.

@@ -6,9 +6,11 @@
 //! string taken from /proc or a profile name is escaped ([`crate::escape`]) before it
 //! reaches a table.
 
-use super::render::{finish_output, mode_word, opt, trim_lines, write_json};
+use super::render::{finish_output, mode_word, opt, prose, write_json};
 use super::{CliError, Exit};
 use crate::cli::Io;
+use crate::cli::Term;
+use crate::cli::table::{Cell, Fit, Table, mode_style};
 use crate::escape::escape_str;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::io::Write;
@@ -23,9 +25,10 @@ fn ns_cell(ns: Option<&str>) -> String {
     }
 }
 
-/// A psql-style table without trailing spaces.
-fn styled(b: tabled::builder::Builder) -> String {
-    trim_lines(&b.build().with(tabled::settings::Style::psql()).to_string())
+/// A mode word, coloured by mode.
+fn mode_cell(word: String) -> Cell {
+    let style = mode_style(&word);
+    Cell::styled(word, style)
 }
 
 /// `one` or `many` by `n`.
@@ -53,24 +56,27 @@ fn label_cell(label: Option<&str>) -> String {
     }
 }
 
-/// Renders the report as text tables.
-pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
+/// Renders the report as text tables, fitted to `term`'s width and coloured when it says so.
+/// When every profile is in one policy namespace, the namespace is said once above the
+/// tables instead of in a column.
+pub fn render(r: &StatusReport, term: &Term, w: &mut dyn Write) -> std::io::Result<()> {
     let rev = r
         .revision
         .map(|n| format!(", policy revision {n}"))
         .unwrap_or_default();
-    writeln!(
-        w,
+    let head = format!(
         "AppArmor is enabled; securityfs at {}{rev}.",
         escape_str(&r.securityfs.to_string_lossy())
-    )?;
+    );
+    writeln!(w, "{}", prose(term, &head))?;
     if let Some(p) = &r.parser {
         let v = match (&p.version, &p.language) {
             (Some(v), Some(l)) => format!(" {} (policy language {l})", escape_str(v)),
             (Some(v), None) => format!(" {}", escape_str(v)),
             _ => " (version unknown)".to_owned(),
         };
-        writeln!(w, "Parser: {}{v}.", escape_str(&p.path.to_string_lossy()))?;
+        let line = format!("Parser: {}{v}.", escape_str(&p.path.to_string_lossy()));
+        writeln!(w, "{}", prose(term, &line))?;
     }
     if let Some(f) = &r.features {
         let abi = if f.policy_abi.is_empty() {
@@ -82,14 +88,30 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        writeln!(w, "Kernel policy ABI: {abi}.")?;
+        writeln!(w, "{}", prose(term, &format!("Kernel policy ABI: {abi}.")))?;
     }
     writeln!(w)?;
-    writeln!(
-        w,
-        "{} loaded.",
-        count(r.profiles.total, "profile is", "profiles are")
-    )?;
+    // one namespace: named in the heading, no column
+    let one_ns = match r.profiles.namespaces.as_slice() {
+        [only] => Some(only.namespace.as_deref()),
+        _ => None,
+    };
+    let loaded = match one_ns {
+        Some(None) => format!(
+            "{} loaded, all in the current policy namespace.",
+            count(r.profiles.total, "profile is", "profiles are")
+        ),
+        Some(Some(ns)) => format!(
+            "{} loaded, all in policy namespace {}.",
+            count(r.profiles.total, "profile is", "profiles are"),
+            ns_cell(Some(ns))
+        ),
+        None => format!(
+            "{} loaded.",
+            count(r.profiles.total, "profile is", "profiles are")
+        ),
+    };
+    writeln!(w, "{}", prose(term, &loaded))?;
     let mut word_cols: Vec<String> = crate::inspect::aa_status::PROFILE_SECTIONS
         .iter()
         .map(|m| m.as_str().to_owned())
@@ -101,44 +123,61 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
             }
         }
     }
-    let mut b = tabled::builder::Builder::new();
-    let mut head = vec!["NAMESPACE".to_owned()];
-    head.extend(
-        word_cols
-            .iter()
-            .map(|w| escape_str(&w.to_uppercase()).into_owned()),
-    );
-    head.push("TOTAL".to_owned());
-    b.push_record(head);
+    let heads: Vec<String> = word_cols
+        .iter()
+        .map(|w| escape_str(&w.to_uppercase()).into_owned())
+        .collect();
+    let mut cols: Vec<(&str, Fit)> = Vec::new();
+    if one_ns.is_none() {
+        cols.push(("NAMESPACE", Fit::Wrap));
+    }
+    cols.extend(heads.iter().map(|h| (h.as_str(), Fit::Keep)));
+    cols.push(("TOTAL", Fit::Keep));
+    let mut t = Table::new(&cols);
     for n in &r.profiles.namespaces {
-        let mut rec = vec![ns_cell(n.namespace.as_deref())];
+        let mut rec: Vec<Cell> = Vec::new();
+        if one_ns.is_none() {
+            rec.push(ns_cell(n.namespace.as_deref()).into());
+        }
         rec.extend(
             word_cols
                 .iter()
-                .map(|w| n.modes.get(w).copied().unwrap_or(0).to_string()),
+                .map(|w| n.modes.get(w).copied().unwrap_or(0).to_string().into()),
         );
-        rec.push(n.total.to_string());
-        b.push_record(rec);
+        rec.push(n.total.to_string().into());
+        t.row(rec);
     }
     if !r.profiles.namespaces.is_empty() {
-        writeln!(w, "{}", styled(b))?;
+        writeln!(w, "{}", t.render(term))?;
     }
     if !r.profiles.profiles.is_empty() {
         writeln!(w)?;
-        let mut b = tabled::builder::Builder::new();
-        b.push_record(["NAMESPACE", "PROFILE", "MODE", "ATTACHMENT"]);
+        let mut cols = vec![
+            ("PROFILE", Fit::Wrap),
+            ("MODE", Fit::Keep),
+            ("ATTACHMENT", Fit::Wrap),
+        ];
+        if one_ns.is_none() {
+            cols.insert(0, ("NAMESPACE", Fit::Wrap));
+        }
+        let mut t = Table::new(&cols);
         for p in &r.profiles.profiles {
-            b.push_record([
-                ns_cell(p.namespace.as_deref()),
-                escape_str(&p.name).into_owned(),
-                escape_str(p.mode.as_str()).into_owned(),
+            let mut rec: Vec<Cell> = Vec::new();
+            if one_ns.is_none() {
+                rec.push(ns_cell(p.namespace.as_deref()).into());
+            }
+            rec.push(escape_str(&p.name).into_owned().into());
+            rec.push(mode_cell(escape_str(p.mode.as_str()).into_owned()));
+            rec.push(
                 match p.attach_kind {
                     Some("pattern") => "(pattern)".to_owned(),
                     _ => opt(p.attach.as_deref()),
-                },
-            ]);
+                }
+                .into(),
+            );
+            t.row(rec);
         }
-        writeln!(w, "{}", styled(b))?;
+        writeln!(w, "{}", t.render(term))?;
     }
     writeln!(w)?;
     writeln!(
@@ -147,23 +186,27 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
         count(r.processes.len(), "process is", "processes are")
     )?;
     if !r.processes.is_empty() {
-        let mut b = tabled::builder::Builder::new();
-        b.push_record(["PID", "COMM", "EXE", "LABEL", "MODE"]);
+        let mut t = Table::new(&[
+            ("PID", Fit::Keep),
+            ("COMM", Fit::Wrap),
+            ("EXE", Fit::Wrap),
+            ("LABEL", Fit::Wrap),
+            ("MODE", Fit::Keep),
+        ]);
         for p in &r.processes {
-            b.push_record([
-                p.pid.to_string(),
-                opt(p.comm.as_deref()),
-                opt(p.exe.as_deref()),
-                label_cell(p.label.as_deref()),
-                mode_word(p.mode.as_ref()),
+            t.row(vec![
+                p.pid.to_string().into(),
+                opt(p.comm.as_deref()).into(),
+                opt(p.exe.as_deref()).into(),
+                label_cell(p.label.as_deref()).into(),
+                mode_cell(mode_word(p.mode.as_ref())),
             ]);
         }
-        writeln!(w, "{}", styled(b))?;
+        writeln!(w, "{}", t.render(term))?;
     }
     if !r.unconfined_with_profile.is_empty() {
         writeln!(w)?;
-        writeln!(
-            w,
+        let line = format!(
             "{} unconfined but {} a profile defined (restart {} to confine {}).",
             count(
                 r.unconfined_with_profile.len(),
@@ -173,23 +216,27 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
             plural(r.unconfined_with_profile.len(), "has", "have"),
             plural(r.unconfined_with_profile.len(), "it", "them"),
             plural(r.unconfined_with_profile.len(), "it", "them"),
-        )?;
-        let mut b = tabled::builder::Builder::new();
-        b.push_record(["PID", "COMM", "EXE", "PROFILE"]);
+        );
+        writeln!(w, "{}", prose(term, &line))?;
+        let mut t = Table::new(&[
+            ("PID", Fit::Keep),
+            ("COMM", Fit::Wrap),
+            ("EXE", Fit::Wrap),
+            ("PROFILE", Fit::Wrap),
+        ]);
         for p in &r.unconfined_with_profile {
-            b.push_record([
-                p.pid.to_string(),
-                opt(p.comm.as_deref()),
-                opt(p.exe.as_deref()),
-                opt(p.exe_profile.as_deref()),
+            t.row(vec![
+                p.pid.to_string().into(),
+                opt(p.comm.as_deref()).into(),
+                opt(p.exe.as_deref()).into(),
+                opt(p.exe_profile.as_deref()).into(),
             ]);
         }
-        writeln!(w, "{}", styled(b))?;
+        writeln!(w, "{}", t.render(term))?;
     }
     writeln!(w)?;
     writeln!(w, "Kernel parameters:")?;
-    let mut b = tabled::builder::Builder::new();
-    b.push_record(["PARAMETER", "VALUE"]);
+    let mut t = Table::new(&[("PARAMETER", Fit::Wrap), ("VALUE", Fit::Wrap)]);
     for (k, v) in &r.parameters {
         let shown = match v {
             serde_json::Value::Bool(true) => "yes".to_owned(),
@@ -197,12 +244,15 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
             serde_json::Value::String(s) => escape_str(s).into_owned(),
             other => other.to_string(),
         };
-        b.push_record([escape_str(k).into_owned(), shown]);
+        t.row(vec![escape_str(k).into_owned().into(), shown.into()]);
     }
     for k in &r.unreadable_parameters {
-        b.push_record([escape_str(k).into_owned(), "(unreadable)".to_owned()]);
+        t.row(vec![
+            escape_str(k).into_owned().into(),
+            "(unreadable)".into(),
+        ]);
     }
-    writeln!(w, "{}", styled(b))?;
+    writeln!(w, "{}", t.render(term))?;
     writeln!(w)?;
     match &r.features {
         None => writeln!(w, "Features: unreadable.")?,
@@ -230,20 +280,22 @@ pub fn render(r: &StatusReport, w: &mut dyn Write) -> std::io::Result<()> {
                 }
                 (yes, no)
             };
-            let mut b = tabled::builder::Builder::new();
-            b.push_record(["FEATURE", "VALUE"]);
-            b.push_record(["policy ABI versions".to_owned(), list(&f.policy_abi)]);
-            b.push_record([
-                "domain version".to_owned(),
-                opt(f.domain_version.as_deref()),
+            let mut t = Table::new(&[("FEATURE", Fit::Wrap), ("VALUE", Fit::Wrap)]);
+            t.row(vec![
+                "policy ABI versions".into(),
+                list(&f.policy_abi).into(),
             ]);
-            b.push_record([
-                "stacking".to_owned(),
-                if f.stacking { "yes" } else { "no" }.to_owned(),
+            t.row(vec![
+                "domain version".into(),
+                opt(f.domain_version.as_deref()).into(),
             ]);
-            b.push_record(["rule classes supported".to_owned(), list(&yes)]);
-            b.push_record(["rule classes not supported".to_owned(), list(&no)]);
-            writeln!(w, "{}", styled(b))?;
+            t.row(vec![
+                "stacking".into(),
+                if f.stacking { "yes" } else { "no" }.into(),
+            ]);
+            t.row(vec!["rule classes supported".into(), list(&yes).into()]);
+            t.row(vec!["rule classes not supported".into(), list(&no).into()]);
+            writeln!(w, "{}", t.render(term))?;
         }
     }
     Ok(())
@@ -257,6 +309,11 @@ pub fn command() -> Command {
             "Show the loaded AppArmor profiles counted by policy namespace and mode and listed \
              by name, the confined processes, the module parameters and a summary of the \
              kernel's feature set.",
+        )
+        .after_help(
+            "Examples:\n  aactl status                 what is loaded and what it confines\n  \
+             aactl status --json | jq .profiles.total\n  \
+             aactl status --wide | less -S   full lines on a narrow terminal",
         )
         .arg(
             Arg::new("json")
@@ -411,7 +468,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     if m.get_flag("json") {
         write_json(io, &report)?;
     } else {
-        let written = render(&report, io.out);
+        let written = render(&report, &io.term, io.out);
         finish_output(io, written)?;
     }
     Ok(Exit::Success)
@@ -433,7 +490,7 @@ mod tests {
             language: Some("4.1".into()),
         });
         let mut out = Vec::new();
-        render(&r, &mut out).unwrap();
+        render(&r, &Term::plain(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let head: Vec<&str> = text.lines().take(3).collect();
         assert_eq!(

@@ -521,7 +521,10 @@ pub(super) fn apply_list(
             let _ = write!(
                 io.out,
                 "{}",
-                unified_diff(a, &shown, c.before.as_deref().unwrap_or(""), &c.after)
+                crate::cli::table::paint_diff(
+                    io.term.color,
+                    &unified_diff(a, &shown, c.before.as_deref().unwrap_or(""), &c.after)
+                )
             );
         }
         if dry {
