@@ -114,7 +114,7 @@ fn local(pd: &Path) -> String {
 
 /// `aactl log --suggest --write --profile-dir PD [EXTRA] LOG` with `text` as LOG.
 fn write(pd: &Path, text: &str, extra: &[&str]) -> (u8, String, String) {
-    let f = pd.join("in.log");
+    let f = pd.join("kern.log");
     std::fs::write(&f, text).unwrap();
     let mut a = vec!["log", "--suggest", "--write", "--profile-dir"];
     a.push(pd.to_str().unwrap());
@@ -162,6 +162,28 @@ fn forged_lines_are_never_written_without_the_opt_in() {
             "{what}: not written with the opt-in: {l}"
         );
         assert!(!err.contains("not written"), "{what}: {err}");
+    }
+}
+
+/// A syslog line tagged `kernel:` is the kernel's only in a kernel-facility
+/// file: in `syslog`, `messages` or a pipe anyone can write it (`logger -t
+/// kernel`), and it is not written without the opt-in.
+#[test]
+fn kernel_tag_outside_kern_log_is_untrusted() {
+    for (what, line) in &genuine()[2..4] {
+        for name in ["syslog", "messages", "syslog.1"] {
+            let pd = profile_dir();
+            let f = pd.path().join(name);
+            std::fs::write(&f, format!("{line}\n")).unwrap();
+            let args = ["log", "--suggest", "--write", "--profile-dir"];
+            let mut a: Vec<&str> = args.to_vec();
+            a.push(pd.path().to_str().unwrap());
+            a.push(f.to_str().unwrap());
+            let (code, _, err) = aactl(&a);
+            assert_eq!(code, 0, "{what} in {name}: {err}");
+            assert_eq!(local(pd.path()), "", "{what} in {name}: written");
+            assert!(err.contains("not written"), "{what} in {name}: {err}");
+        }
     }
 }
 
@@ -223,7 +245,7 @@ fn listing_marks_untrusted_records_text_and_json() {
     );
     want.push("trusted-helper");
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("mixed.log");
+    let f = d.path().join("kern.log");
     std::fs::write(&f, &text).unwrap();
     let f = f.to_str().unwrap();
 
@@ -248,7 +270,7 @@ fn listing_marks_untrusted_records_text_and_json() {
 #[test]
 fn suggest_shows_untrusted_rules_apart() {
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("mixed.log");
+    let f = d.path().join("kern.log");
     let mut text = String::new();
     for (_, l) in forged().into_iter().chain(genuine()) {
         text.push_str(&format!("{l}\n"));
@@ -457,7 +479,7 @@ fn corpus_dbus_syslog_cases_are_apart_without_the_opt_in() {
 #[test]
 fn parallel_reader_gives_the_same_provenance() {
     let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("big.log");
+    let p = d.path().join("kern.log");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
     let lines: Vec<String> = forged()
         .into_iter()
@@ -497,7 +519,8 @@ fn parallel_reader_gives_the_same_provenance() {
 #[test]
 fn watch_keeps_untrusted_rules_apart() {
     let text = format!("{}\n{}\n", genuine()[2].1, forged()[0].1);
-    let src = apparmor::log::reader::BufReadLines::new(std::io::Cursor::new(text), "t");
+    let src =
+        apparmor::log::reader::BufReadLines::new(std::io::Cursor::new(text), "/var/log/kern.log");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let w = apparmor::watch::watch(
         Box::new(src),
@@ -519,7 +542,7 @@ fn watch_keeps_untrusted_rules_apart() {
 #[test]
 fn follow_marks_and_separates_untrusted_records() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("syslog");
+    let path = dir.path().join("kern.log");
     std::fs::write(&path, "Nov 29 17:59:59 host kernel: old line\n").unwrap();
     let (mut child, rx, reader) = spawn_aactl(
         Command::new(env!("CARGO_BIN_EXE_aactl"))

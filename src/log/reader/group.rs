@@ -361,6 +361,16 @@ impl State {
                 rec.provenance.realtime_usec = meta.realtime_usec;
                 if let Some(o) = meta.origin {
                     rec.provenance.origin = o.for_audit_type(rec.audit_type.as_ref());
+                } else if !self.kernel_tag_trusted
+                    && rec.provenance.origin != Origin::Untrusted
+                    && rec
+                        .provenance
+                        .prefix_time
+                        .as_deref()
+                        .is_some_and(|t| !t.starts_with('['))
+                {
+                    // a syslog date: the `kernel:` tag is the sender's choice here
+                    rec.provenance.origin = Origin::Untrusted;
                 }
                 if let Some(id) = meta.audit_id.filter(|_| rec.audit_id.is_none()) {
                     rec.audit_id = Some(Text::from(&*format!(

@@ -181,6 +181,11 @@ struct State {
     opts: ReaderOptions,
     stats: Stats,
     name: Arc<str>,
+    /// The source is a kernel-facility-only syslog file (`kern.log`, rotated
+    /// or not): a syslog line tagged `kernel:` is the kernel's there. In any
+    /// other file or pipe that tag is chosen by the sender (`logger -t
+    /// kernel`), and such a line is not taken as the kernel's.
+    kernel_tag_trusted: bool,
     ahead: Option<(Vec<u8>, NextLine)>,
     pending: VecDeque<Pending>,
     /// Records of released events not yet returned (after the first).
@@ -212,9 +217,11 @@ struct State {
 
 impl State {
     fn new(opts: ReaderOptions, name: Arc<str>) -> Self {
+        let base = name.rsplit('/').next().unwrap_or_default();
         State {
             opts,
             stats: Stats::default(),
+            kernel_tag_trusted: base.starts_with("kern.log"),
             name,
             ahead: None,
             pending: VecDeque::new(),

@@ -137,7 +137,8 @@ pub fn detect(sys: &System) -> Detected {
             finding: "no /var/log/journal or /run/log/journal".into(),
         });
     }
-    for f in ["var/log/syslog", "var/log/kern.log", "var/log/messages"] {
+    // kern.log first: only there is a `kernel:` tag the kernel's own
+    for f in ["var/log/kern.log", "var/log/syslog", "var/log/messages"] {
         let p = root.join(f);
         match readable(root, &p) {
             Ok(()) => {
