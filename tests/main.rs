@@ -101,3 +101,5 @@ mod policy_format;
 mod features_abi;
 // tables fitted to 80 and 200 columns, colour (--color, NO_COLOR), aactl inside tmux at 80×40
 mod terminal_output;
+// findings of the hostile review and the first-use trial, pinned
+mod trust_review;

@@ -302,11 +302,19 @@ fn bad_answers_name_the_proposal() {
     assert_eq!(code, 2);
     assert!(err.contains("does not match the chosen rule"), "{err}");
 
+    // an unknown id with an action is refused; without one (or with ignore)
+    // it asks for nothing and is passed over
     let mut p = plan(&dir);
+    answer(&mut p, CUPSD, "a.ppd", "allow", None);
     find(&mut p, CUPSD, "a.ppd")["id"] = "0000000000000000".into();
     let (code, _, err) = apply(&dir, &p, &[]);
     assert_eq!(code, 2);
     assert!(err.contains("0000000000000000: no such proposal"), "{err}");
+    assert!(err.contains("already applied"), "{err}");
+    let mut p = plan(&dir);
+    find(&mut p, CUPSD, "a.ppd")["id"] = "0000000000000000".into();
+    let (code, _, err) = apply(&dir, &p, &[]);
+    assert_eq!(code, 0, "{err}");
     // nothing was written by any of them
     let prof = std::fs::read_to_string(dir.join("usr.sbin.cupsd")).unwrap();
     let orig =
@@ -508,7 +516,9 @@ fn reload_and_mode_after_the_writes() {
         "{err}"
     );
     assert!(
-        err.contains("aactl: reload the profile with: aactl replace "),
+        err.contains(
+            "aactl: reload the profile on the system of --root with: aactl replace /apparmor.d/usr.sbin.cupsd"
+        ),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&calls).unwrap(), called);

@@ -392,7 +392,9 @@ fn reload_not_offered_under_another_root() {
         "{out}"
     );
     assert!(
-        flat.contains("aactl: reload the profile with: aactl replace "),
+        flat.contains(
+            "aactl: reload the profile on the system of --root with: aactl replace /apparmor.d/usr.sbin.cupsd"
+        ),
         "{out}"
     );
 }

@@ -209,13 +209,14 @@ pub struct EditLock {
 }
 
 impl EditLock {
-    /// Locks the folders where `files` are (or will be) replaced, waiting as
-    /// long as another process holds one of them. A symlinked file is followed
+    /// Locks the folders where `files` are (or will be) replaced, waiting up to
+    /// 10 seconds while another process holds one of them. A symlinked file is followed
     /// to its real folder; a missing folder is created.
     ///
     /// # Errors
     /// [`EditError::Io`] naming the folder that could not be created,
-    /// opened or locked.
+    /// opened or locked (kind `WouldBlock` when another process held it
+    /// for the whole wait).
     pub fn acquire<P: AsRef<Path>>(files: &[P]) -> Result<EditLock, EditError> {
         Self::acquire_in(Path::new("/"), files)
     }
@@ -240,10 +241,28 @@ impl EditLock {
                 source,
             };
             let fd = std::fs::File::open(&dir).map_err(io)?;
+            // Any user who can open the folder can hold its lock: wait a while
+            // for another edit to finish, then give up with a message instead
+            // of hanging.
+            let started = std::time::Instant::now();
             loop {
-                match rustix::fs::flock(&fd, rustix::fs::FlockOperation::LockExclusive) {
+                match rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
                     Ok(()) => break,
                     Err(rustix::io::Errno::INTR) => continue,
+                    Err(rustix::io::Errno::WOULDBLOCK) if started.elapsed() < LOCK_WAIT => {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        continue;
+                    }
+                    Err(rustix::io::Errno::WOULDBLOCK) => {
+                        return Err(io(std::io::Error::new(
+                            std::io::ErrorKind::WouldBlock,
+                            format!(
+                                "another process holds the edit lock of this folder (waited {} s); \
+                                 try again when it is done",
+                                LOCK_WAIT.as_secs()
+                            ),
+                        )));
+                    }
                     // The file system has no flock for folders: leave it unlocked
                     // (the unchanged-text check before each rename still applies).
                     Err(
@@ -265,6 +284,10 @@ impl EditLock {
         self.held.iter().map(|(p, _)| p.as_path())
     }
 }
+
+/// How long [`EditLock::acquire_in`] waits for a folder's lock held by
+/// another process.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The folder in which `file` is replaced: the real folder of its real path
 /// (created when missing), refused when outside `root`.

@@ -31,6 +31,15 @@ pub enum SnapshotError {
         /// The destination folder.
         path: PathBuf,
     },
+    /// The destination is a symbolic link, belongs to another user, or others
+    /// may write into it: they could plant links in it while it is written.
+    #[error("{}: {why}; refusing to write a snapshot there", path.display())]
+    Unsafe {
+        /// The destination folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A file or folder of the snapshot could not be created or written.
     #[error("cannot write {}", path.display())]
     Write {
@@ -126,8 +135,26 @@ impl System {
 ///
 /// # Errors
 /// [`SnapshotError`] naming the path that could not be written, or when `dest` is not
-/// empty. Parts of the state that cannot be read (no securityfs, no module) are left out.
+/// empty, is a link, belongs to another user or is writable by others. Parts of the state that cannot be read (no securityfs, no module) are left out.
 pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, SnapshotError> {
+    if let Ok(md) = std::fs::symlink_metadata(dest) {
+        use std::os::unix::fs::MetadataExt;
+        let why = if md.file_type().is_symlink() {
+            Some("it is a symbolic link")
+        } else if md.uid() != rustix::process::geteuid().as_raw() {
+            Some("it belongs to another user")
+        } else if md.mode() & 0o022 != 0 {
+            Some("others may write into it")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(SnapshotError::Unsafe {
+                path: dest.to_path_buf(),
+                why,
+            });
+        }
+    }
     if let Ok(mut rd) = std::fs::read_dir(dest)
         && rd.next().is_some()
     {

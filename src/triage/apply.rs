@@ -16,7 +16,10 @@ pub enum AnswerError {
     #[error("not a triage plan: {0}")]
     Document(String),
     /// An answer's id is not in the current plan.
-    #[error("{id}: no such proposal in the current plan (the log or the profiles changed?)")]
+    #[error(
+        "{id}: no such proposal in the current plan (already applied, or the log or the \
+         profiles changed since the plan was made: make a new one with aactl triage --json)"
+    )]
     UnknownId {
         /// The id.
         id: String,
@@ -104,13 +107,16 @@ pub struct Chosen {
 }
 
 /// Checks `answers` against `plan` and returns the rules to write, in plan
-/// order. An answer without action, or `ignore`, gives nothing.
+/// order. An answer without action, or `ignore`, gives nothing (and may name a
+/// proposal the plan no longer has).
 ///
 /// # Errors
 /// [`AnswerError`] naming the first answer that does not fit.
 pub fn choose(plan: &Plan, answers: &[Answer]) -> Result<Vec<Chosen>, AnswerError> {
     for a in answers {
-        if !plan.proposals.iter().any(|p| p.id == a.id) {
+        // an answer that asks for nothing may name a proposal that is gone
+        let asks = a.action.is_some_and(|x| x != Action::Ignore);
+        if asks && !plan.proposals.iter().any(|p| p.id == a.id) {
             return Err(AnswerError::UnknownId { id: a.id.clone() });
         }
     }

@@ -11,12 +11,23 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum AutodepError {
     /// The program was not found (on the search path, under the root).
-    #[error("{name}: not found{}", if looked.is_empty() { String::new() } else { format!(" (looked in: {looked})") })]
+    #[error("{}: not found{}", crate::escape::escape_str(name), if looked.is_empty() { String::new() } else { format!(" (looked in: {looked})") })]
     NotFound {
         /// The name as given.
         name: String,
         /// The folders looked in.
         looked: String,
+    },
+    /// The program's path holds a character a starting profile cannot carry
+    /// safely (a control character, or one of `<>"\\#` in the name of the
+    /// local override it includes): refused rather than written, since the
+    /// name ends up in policy text.
+    #[error("{}: refused: the path holds {what}; rename the program or write its profile by hand", crate::escape::escape_str(&path.to_string_lossy()))]
+    UnsafeName {
+        /// The program's path.
+        path: PathBuf,
+        /// What was found.
+        what: String,
     },
     /// Reading the program failed.
     #[error("{}: {source}", path.display())]
@@ -170,13 +181,28 @@ pub fn file_name_for(program: &Path) -> String {
 /// see [`locate`]), with the profile directory `dir` (for the ABI line).
 ///
 /// # Errors
-/// [`AutodepError::Io`] when the program cannot be read.
+/// [`AutodepError::UnsafeName`] for a path with a control character or one
+/// of `<>"\\#`; [`AutodepError::Io`] when the program cannot be read.
 pub fn starter(
     root: &Path,
     program: &Path,
     dir: &Path,
     search: &[PathBuf],
 ) -> Result<Starter, AutodepError> {
+    let bytes = program.as_os_str().as_encoded_bytes();
+    let bad = bytes
+        .iter()
+        .find(|&&b| b < 0x20 || b == 0x7f || matches!(b, b'<' | b'>' | b'"' | b'\\' | b'#'));
+    if let Some(&b) = bad {
+        return Err(AutodepError::UnsafeName {
+            path: program.to_owned(),
+            what: if b < 0x20 || b == 0x7f {
+                format!("the control character \\x{b:02x}")
+            } else {
+                format!("'{}'", b as char)
+            },
+        });
+    }
     let under = root.join(program.strip_prefix("/").unwrap_or(program));
     let head = read_head(&under).map_err(|source| AutodepError::Io {
         path: program.to_owned(),

@@ -287,7 +287,10 @@ pub fn write_bundle(
         redact_tree(&top).map_err(werr(&top))?;
     }
 
-    // The manifest, then the archive.
+    // The manifest, then the archive. The bundle's own folder is listed too,
+    // also when only the manifest goes into it.
+    let meta = top.join(META_DIR);
+    std::fs::create_dir_all(&meta).map_err(werr(&meta))?;
     let mut entries = Vec::new();
     list(&top, Path::new(""), &mut entries).map_err(werr(&top))?;
     let manifest = Manifest {
@@ -436,7 +439,8 @@ fn last_records(sys: &System, n: usize) -> Option<(VecDeque<Vec<u8>>, String, bo
     None
 }
 
-/// Every entry under `dir` (relative paths, sorted, links not followed).
+/// Every entry under `dir` (relative paths, sorted, links not followed), but
+/// those whose name is not UTF-8.
 fn list(dir: &Path, rel: &Path, out: &mut Vec<ManifestEntry>) -> std::io::Result<()> {
     let mut names: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
@@ -444,6 +448,11 @@ fn list(dir: &Path, rel: &Path, out: &mut Vec<ManifestEntry>) -> std::io::Result
         .collect();
     names.sort();
     for name in names {
+        // the manifest and the archive name entries by text: a name that is not
+        // UTF-8 cannot be named faithfully there and is left out
+        if name.to_str().is_none() {
+            continue;
+        }
         let p = dir.join(&name);
         let r = rel.join(&name);
         let md = std::fs::symlink_metadata(&p)?;

@@ -57,7 +57,8 @@ fn load(p: &Path) -> Result<Features, CliError> {
             .features()
             .map_err(|e| CliError(format!("{shown}: {}", crate::error::chain(&e))));
     }
-    Features::load(p).map_err(|e| CliError(format!("{shown}: {}", crate::error::chain(&e))))
+    // the error names the path itself
+    Features::load(p).map_err(|e| CliError(crate::error::chain(&e)))
 }
 
 /// Runs `aactl features`.
@@ -89,6 +90,14 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     let text = f.to_abi_text();
     match m.get_one::<PathBuf>("write") {
         Some(path) => {
+            // a link planted where the file goes (a shared folder) is not followed
+            if std::fs::symlink_metadata(path).is_ok_and(|md| md.file_type().is_symlink()) {
+                return Err(CliError(format!(
+                    "cannot write {}: it is a symbolic link (not followed; remove it or give \
+                     its target)",
+                    escape_str(&path.display().to_string())
+                )));
+            }
             let r = if path.exists() {
                 crate::system::edit::atomic_write(path, text.as_bytes())
                     .map_err(|e| crate::error::chain(&e))

@@ -59,6 +59,13 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> std::io::Result<()
         return Ok(());
     }
     if !md.is_dir() {
+        if top {
+            // named on the command line: a FIFO or device is said, not skipped
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file or folder",
+            ));
+        }
         return Ok(());
     }
     let mut names: Vec<_> = std::fs::read_dir(path)?

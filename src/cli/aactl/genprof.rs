@@ -90,9 +90,21 @@ pub(super) fn genprof_command() -> Command {
     super::triage::apply_args(super::log_triage::filter_args(base))
 }
 
-fn search_path() -> Vec<PathBuf> {
-    let p = std::env::var_os("PATH").unwrap_or_else(|| OsString::from(DEFAULT_PATH));
-    std::env::split_paths(&p).collect()
+/// The folders a program name is looked up in: `PATH` on the host; under
+/// `--root` the tree's system is not ours, so the standard system folders.
+/// Each folder once.
+fn search_path(sys: &crate::system::System) -> Vec<PathBuf> {
+    let p = match std::env::var_os("PATH") {
+        Some(p) if sys.is_host() => p,
+        _ => OsString::from(DEFAULT_PATH),
+    };
+    let mut v: Vec<PathBuf> = Vec::new();
+    for d in std::env::split_paths(&p) {
+        if !v.contains(&d) {
+            v.push(d);
+        }
+    }
+    v
 }
 
 /// Writes (or with `dry` prints) the starting profile; returns the profile
@@ -105,11 +117,26 @@ fn write_starter(
     may_exist: bool,
     io: &mut Io<'_>,
 ) -> Result<(String, PathBuf, bool), CliError> {
-    let search = search_path();
-    let path = locate(sys.root(), program, &search).map_err(|e| CliError(chain(&e)))?;
+    let search = search_path(sys);
+    let path = locate(sys.root(), program, &search).map_err(|e| {
+        let inside = if sys.is_host() {
+            String::new()
+        } else {
+            format!(
+                " (inside --root {})",
+                crate::escape::escape_str(&sys.root().display().to_string())
+            )
+        };
+        CliError(format!("{}{inside}", chain(&e)))
+    })?;
     let s = starter(sys.root(), &path, dir, &search).map_err(|e| CliError(chain(&e)))?;
     let file = dir.join(&s.file_name);
     if dry {
+        let _ = writeln!(
+            io.err,
+            "aactl: would write {} (--dry-run: nothing written)",
+            crate::escape::escape_str(&file.display().to_string())
+        );
         let _ = write!(io.out, "{}", s.text);
         return Ok((s.name, file, false));
     }

@@ -94,7 +94,12 @@ fn run_archive(
         records: m.get_one::<usize>("records").copied().unwrap_or(1000),
         loaded_only: m.get_flag("loaded-only"),
         redact: m.get_flag("redact"),
-        parser_version: parser_version_line(),
+        // the host's parser says nothing about a --root tree's system
+        parser_version: if sys.is_host() {
+            parser_version_line()
+        } else {
+            None
+        },
         tool: format!("aactl {}", env!("CARGO_PKG_VERSION")),
         ..BundleOptions::default()
     };

@@ -108,6 +108,19 @@ pub(super) fn command() -> Command {
              command is printed.",
         );
     apply_args(super::log_triage::filter_args(base))
+        .mut_arg("format", |a| {
+            a.help("text: the plan as text; json: the plan document (schema in aactl(1))")
+        })
+        .mut_arg("json", |a| a.help("Print the plan as JSON (same as --format json)"))
+        .mut_arg("mode", |a| {
+            a.help("denied, allowed, audit or all (comma list; default denied,allowed,audit)")
+        })
+        .after_help(
+            "Examples:\n  aactl triage                       review this host's denials full-screen\n  \
+             aactl triage --json > plan.json    the plan, to answer with a script\n  \
+             aactl triage --answers plan.json --set-mode enforce   write the answered rules, \
+             then enforce",
+        )
         .arg(
             Arg::new("set-mode")
                 .long("set-mode")
@@ -279,13 +292,29 @@ fn print_plan(plan: &Plan, io: &mut Io<'_>) {
     }
 }
 
+/// The largest answers document read (a plan of 100,000 proposals is far less).
+const ANSWERS_MAX: u64 = 256 << 20;
+
 fn read_answers(path: &Path) -> Result<String, CliError> {
+    use std::io::Read;
     let mut text = String::new();
     let r = if path.as_os_str() == "-" {
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map(|_| ())
+        std::io::stdin()
+            .take(ANSWERS_MAX + 1)
+            .read_to_string(&mut text)
+            .map(|_| ())
     } else {
-        std::fs::read_to_string(path).map(|t| text = t)
+        std::fs::File::open(path)
+            .and_then(|f| f.take(ANSWERS_MAX + 1).read_to_string(&mut text))
+            .map(|_| ())
     };
+    if r.is_ok() && text.len() as u64 > ANSWERS_MAX {
+        return Err(CliError(format!(
+            "--answers {}: larger than {} MiB",
+            escape_str(&path.display().to_string()),
+            ANSWERS_MAX >> 20
+        )));
+    }
     r.map_err(|e| {
         CliError(format!(
             "--answers {}: {}",
@@ -392,11 +421,23 @@ fn after_writes(
     if let Some(why) = &blocked {
         let _ = writeln!(io.err, "aactl: not reloaded: {why}");
     }
+    // Under --root the command is for the system the tree belongs to: its
+    // paths are given as that system sees them (inside the root), never as
+    // host paths that would load the tree's profile into this host's kernel.
+    let on_root = !sys.is_host() && m.get_one::<PathBuf>("apparmorfs").is_none();
+    let as_seen = |p: &Path| -> PathBuf {
+        match p.strip_prefix(sys.root()) {
+            Ok(rest) if on_root => Path::new("/").join(rest),
+            _ => p.to_path_buf(),
+        }
+    };
     for f in written {
-        let mut args: Vec<std::ffi::OsString> = vec![verb.into(), f.clone().into()];
-        if matches!(after, AfterSave::Nothing | AfterSave::NotOffered) || blocked.is_some() {
+        let hint = matches!(after, AfterSave::Nothing | AfterSave::NotOffered) || blocked.is_some();
+        let mut args: Vec<std::ffi::OsString> = vec![verb.into()];
+        args.push(if hint { as_seen(f) } else { f.clone() }.into());
+        if hint {
             args.push("--base".into());
-            args.push(dir.into());
+            args.push(as_seen(dir).into());
             for opt in ["parser", "apparmorfs"] {
                 if let Some(v) = m.get_one::<PathBuf>(opt) {
                     args.push(format!("--{opt}").into());
@@ -407,7 +448,12 @@ fn after_writes(
             line.extend(args);
             let _ = writeln!(
                 io.err,
-                "aactl: reload the profile with: {}",
+                "aactl: reload the profile{} with: {}",
+                if on_root {
+                    " on the system of --root"
+                } else {
+                    ""
+                },
                 shell_line(&line)
             );
             continue;
