@@ -300,8 +300,22 @@ impl Summary {
     pub fn add(&mut self, r: &Record, profiles: &[String]) {
         self.records += 1;
         let cat = category(r);
-        let class = match &r.class {
-            Some(c) if cat != Category::Exec => c.to_str_lossy().into_owned(),
+        // The kernel's class name, also for a record that carries none (older
+        // kernels, user-space records), so that `class="cap"` and a bare `capable`
+        // record of the same access fall into one group.
+        let kernel_class = match cat {
+            Category::File => Some("file"),
+            Category::Capability => Some("cap"),
+            Category::Network => Some("net"),
+            Category::Signal => Some("signal"),
+            Category::Ptrace => Some("ptrace"),
+            Category::Dbus => Some("dbus"),
+            Category::Rlimit => Some("rlimits"),
+            _ => None,
+        };
+        let class = match (&r.class, kernel_class) {
+            (_, Some(k)) => k.to_owned(),
+            (Some(c), None) if cat != Category::Exec => c.to_str_lossy().into_owned(),
             _ => cat.as_str().to_owned(),
         };
         let base = GroupKey {

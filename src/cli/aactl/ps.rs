@@ -222,9 +222,18 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             .get_many::<String>("profile")
             .map(|v| v.cloned().collect())
             .unwrap_or_default(),
+        // `:ns:` (as status and labels write it) means `ns`
         namespaces: m
             .get_many::<String>("namespace")
-            .map(|v| v.cloned().collect())
+            .map(|v| {
+                v.map(|n| {
+                    n.strip_prefix(':')
+                        .map(|x| x.strip_suffix(':').unwrap_or(x))
+                        .unwrap_or(n)
+                        .to_owned()
+                })
+                .collect()
+            })
             .unwrap_or_default(),
         pids: m
             .get_many::<u32>("pid")
@@ -256,6 +265,14 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         .iter()
         .copied()
         .filter(|p| !rows.iter().any(|r| r.pid == *p))
+        .collect();
+    // one that exists but fails another filter is not missing
+    let missing: Vec<u32> = missing
+        .into_iter()
+        .filter(|p| {
+            let dir = sys.proc_dir().join(p.to_string());
+            std::fs::symlink_metadata(&dir).map_or(true, |md| !md.is_dir())
+        })
         .collect();
     for p in &missing {
         let _ = writeln!(io.err, "aactl: no process with pid {p}");

@@ -408,10 +408,17 @@ impl Suggestions {
         self.top.keys().map(String::as_str).collect()
     }
 
-    /// Renders the blocks as policy text with the canonical printer, one
-    /// blank line between blocks.
+    /// Renders the blocks that hold a rule as policy text with the canonical
+    /// printer, one blank line between blocks (a profile whose records gave no
+    /// rule is left out: its records are listed in the notes).
     pub fn render(&self) -> String {
-        render_blocks(&self.blocks())
+        let blocks: Vec<Profile> = self
+            .top
+            .iter()
+            .filter(|(_, n)| n.rule_count() > 0)
+            .map(|(name, n)| build(name, n, false, false))
+            .collect();
+        render_blocks(&blocks)
     }
 
     /// Renders [`Suggestions::untrusted_blocks`] as [`Suggestions::render`]
