@@ -100,7 +100,10 @@ pub fn detect(sys: &System) -> Detected {
         place: "auditd".into(),
         finding: match d.auditd_pid {
             Some(p) => format!("running (pid {p})"),
-            None => "not running (no live pid in /run/auditd.pid)".into(),
+            None => format!(
+                "not running (no live pid in {})",
+                root.join("run/auditd.pid").display()
+            ),
         },
     });
     let audit_log = root.join("var/log/audit/audit.log");
@@ -134,7 +137,11 @@ pub fn detect(sys: &System) -> Detected {
     } else {
         d.looked.push(Looked {
             place: "journal".into(),
-            finding: "no /var/log/journal or /run/log/journal".into(),
+            finding: format!(
+                "no {} or {}",
+                root.join("var/log/journal").display(),
+                root.join("run/log/journal").display()
+            ),
         });
     }
     // kern.log first: only there is a `kernel:` tag the kernel's own
