@@ -616,3 +616,56 @@ pub(super) fn write_out(io: &mut Io<'_>, s: &str) -> Result<(), CliError> {
     let _ = io.out.write_all(s.as_bytes());
     Ok(())
 }
+
+/// The enablement check `status` makes ([`crate::inspect::preflight`]), for a command
+/// that is about to reach the kernel: AppArmor must be present, enabled and its
+/// securityfs mounted on the command's system, or nothing is tried and the cause is the
+/// error (exit status 2). Skipped when `--apparmorfs` names the interface (the caller
+/// then says where the kernel is). `hint` says how to do the part that needs no kernel.
+///
+/// # Errors
+/// [`CliError`] with the cause and `hint`.
+pub(super) fn preflight(m: &ArgMatches, ctx: &Context, hint: &str) -> Result<(), CliError> {
+    if one::<PathBuf>(m, "apparmorfs").is_some() {
+        return Ok(());
+    }
+    crate::inspect::preflight(&ctx.system)
+        .map_err(|e| CliError(format!("{}; {hint}", crate::error::chain(&e))))
+}
+
+/// The file check made before the parser runs: each of `targets` must be a readable
+/// regular file or directory ([`crate::loader::check_profile_path`]). Every bad path
+/// is one line on `io.err` (`aactl: VERB PATH: reason`).
+///
+/// Returns false when a path failed (its line is written): then nothing is to be tried
+/// and the status is [`Exit::Error`].
+///
+/// # Errors
+/// [`CliError`] when standard error cannot be written.
+pub(super) fn check_paths(
+    io: &mut Io<'_>,
+    verb: &str,
+    targets: &[PathBuf],
+) -> Result<bool, CliError> {
+    let mut bad = String::new();
+    for t in targets {
+        if let Err(e) = crate::loader::check_profile_path(t) {
+            let why = match &e {
+                LoaderError::Io { source, .. } => crate::system::strerror(source),
+                other => other.to_string(),
+            };
+            bad.push_str(&format!(
+                "aactl: {verb} {}: {}\n",
+                escape_str(&t.to_string_lossy()),
+                escape_str(&why)
+            ));
+        }
+    }
+    if bad.is_empty() {
+        return Ok(true);
+    }
+    io.err
+        .write_all(bad.as_bytes())
+        .map_err(|e| CliError::from_error(&e))?;
+    Ok(false)
+}
