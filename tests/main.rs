@@ -37,6 +37,10 @@ mod aactl_ux;
 mod admin_preflight;
 // a systemd journal file given to aactl log: read through journalctl --file
 mod admin_journal;
+// aactl completions bash|zsh|fish, the bash script driven in bash
+mod admin_completions;
+// aactl check: include chains, did-you-mean for capabilities and permissions
+mod admin_check;
 // man/aactl.1: generated from aactl's clap definition plus written sections; stale check
 mod man_aactl;
 // generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root
