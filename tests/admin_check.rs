@@ -72,3 +72,51 @@ fn mistyped_capabilities_and_permissions_get_a_suggestion() {
         ]
     );
 }
+
+/// `aactl load` of a file whose include has an error: the parser names only the
+/// innermost file; aactl adds the chain of includes from the loaded file.
+#[test]
+fn a_load_error_in_an_include_names_the_chain() {
+    let Some(parser) = crate::loader::real_parser() else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path();
+    std::fs::create_dir_all(base.join("abstractions")).unwrap();
+    std::fs::write(
+        base.join("abstractions/outer"),
+        "# outer\ninclude <abstractions/inner>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        base.join("abstractions/inner"),
+        "# inner\n\n  capability bogus,\n",
+    )
+    .unwrap();
+    let a = base.join("a");
+    std::fs::write(
+        &a,
+        "profile a /usr/bin/a {\n  /etc/hosts r,\n  include <abstractions/outer>\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = aactl(&[
+        "load",
+        "-Q",
+        "--skip-cache",
+        "--parser",
+        parser.to_str().unwrap(),
+        "--base",
+        base.to_str().unwrap(),
+        a.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let inner = base.join("abstractions/inner");
+    let outer = base.join("abstractions/outer");
+    let want = format!(
+        "in file {}, included from {}:2, included from {}:3",
+        inner.display(),
+        outer.display(),
+        a.display()
+    );
+    assert!(err.contains(&want), "{err}");
+}

@@ -6,8 +6,9 @@
 
 use super::load_watch::{profiles_in, run_watch, with_watch_args};
 use super::loader_cmd::{
-    Context, JsonOut, ParserUse, TargetResult, check_paths, context, execute, flag, needs_version,
-    one, preflight, report, with_parser_args, with_parser_args_for, write_json, write_out,
+    Context, JsonOut, ParserUse, TargetResult, add_include_chains, check_paths, context, execute,
+    flag, needs_version, one, preflight, report, with_parser_args, with_parser_args_for,
+    write_json, write_out,
 };
 use super::{CliError, Exit};
 use crate::cli::Io;
@@ -170,6 +171,7 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
                         command: None,
                         report: None,
                         error: Some("not loaded".into()),
+                        included_from: Vec::new(),
                     });
                     continue;
                 }
@@ -235,6 +237,9 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
     }
     let mut runner = SystemRunner;
     let mut results = execute(&ctx.system, &mut runner, steps)?;
+    for r in results.iter_mut().filter(|r| !r.ok && r.kind == "file") {
+        add_include_chains(r, m, &ctx);
+    }
     results.extend(not_loaded);
     let version = needs_version(&results)
         .then(|| Loader::new(ctx.parser.clone(), SystemRunner).version())
