@@ -202,7 +202,7 @@ fn unload_through_a_control_file_that_is_not_a_file_is_refused() {
 #[test]
 fn missing_parser_exits_2_naming_the_path() {
     let file = td("base/e1");
-    let (code, out, err) = aactl(&["load", "--parser", "/nonexistent/ap", s(&file)]);
+    let (code, out, err) = aactl(&["load", "-Q", "--parser", "/nonexistent/ap", s(&file)]);
     assert_eq!(code, 2);
     assert_eq!(out, "");
     assert_eq!(
