@@ -201,7 +201,8 @@ fn unload_through_a_control_file_that_is_not_a_file_is_refused() {
 
 #[test]
 fn missing_parser_exits_2_naming_the_path() {
-    let (code, out, err) = aactl(&["load", "--parser", "/nonexistent/ap", "x"]);
+    let file = td("base/e1");
+    let (code, out, err) = aactl(&["load", "-Q", "--parser", "/nonexistent/ap", s(&file)]);
     assert_eq!(code, 2);
     assert_eq!(out, "");
     assert_eq!(
@@ -218,7 +219,15 @@ fn already_exists_gets_a_replace_hint() {
         dir.path(),
         "echo 'apparmor_parser: Unable to add \"e1\".  Profile already exists' >&2\nexit 239",
     );
-    let (code, _out, err) = aactl(&["load", "--parser", s(&fake), s(&td("base/e1"))]);
+    let fs = fake_apparmorfs();
+    let (code, _out, err) = aactl(&[
+        "load",
+        "--parser",
+        s(&fake),
+        "--apparmorfs",
+        s(fs.path()),
+        s(&td("base/e1")),
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("profile already exists"), "{err}");
     assert!(err.contains("use `aactl replace`"), "{err}");
@@ -320,7 +329,7 @@ fn options_fit_each_command() {
         // help is wrapped to the width: compare words
         let h = help(c).split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(h.matches("rule-not-enforced").count(), 1, "{c}:\n{h}");
-        assert!(h.contains("CLASS as for --warn"), "{c}");
+        assert!(h.contains("CLASS as"), "{c}");
     }
     let (code, _, err) = aactl(&["load", "--werror", "nosuch", "x"]);
     assert_eq!(code, 2, "{err}");

@@ -179,11 +179,33 @@ fn dry_run_diff_is_the_edit_over_debian_tree() {
     let Some(p) = crate::common::platform("trixie") else {
         return;
     };
+    let checked = dry_run_diffs_over(&p.path("/etc/apparmor.d"), &["complain", "enforce"]);
+    assert!(checked > 100, "{checked}");
+}
+
+/// The same over this host's own tree (Debian 12's profiles on the test machines; read
+/// only, the files are copied), with audit and its removal as well.
+#[test]
+fn dry_run_diff_is_the_edit_over_the_hosts_tree() {
+    let tree = Path::new("/etc/apparmor.d");
+    if !tree.is_dir() {
+        println!("SKIP: no /etc/apparmor.d on this host");
+        return;
+    }
+    let checked = dry_run_diffs_over(tree, &["complain", "enforce", "audit", "enforce"]);
+    assert!(checked > 0, "{checked}");
+}
+
+/// Copies the regular files of `tree` into a temp dir and, file by file, runs each of
+/// `modes` with `--dry-run` and then for real (`--no-reload`): the diff applied to the
+/// file before is the file after, and it has one `-`/`+` pair per profile whose flags
+/// changed. Returns how many diffs were checked.
+fn dry_run_diffs_over(tree: &Path, modes: &[&str]) -> usize {
     let d = tempfile::tempdir().unwrap();
     let base = d.path().join("apparmor.d");
     std::fs::create_dir_all(&base).unwrap();
     let mut files = Vec::new();
-    for e in std::fs::read_dir(p.path("/etc/apparmor.d")).unwrap() {
+    for e in std::fs::read_dir(tree).unwrap() {
         let e = e.unwrap();
         if e.file_type().unwrap().is_file() {
             std::fs::copy(e.path(), base.join(e.file_name())).unwrap();
@@ -193,7 +215,7 @@ fn dry_run_diff_is_the_edit_over_debian_tree() {
     files.sort();
     let mut checked = 0;
     for f in &files {
-        for mode in ["complain", "enforce"] {
+        for &mode in modes {
             let before = std::fs::read_to_string(f).unwrap();
             let (code, diff, _) = edit_only(&base, mode, &["--dry-run", s(f)]);
             if code != 0 {
@@ -223,8 +245,9 @@ fn dry_run_diff_is_the_edit_over_debian_tree() {
         }
     }
     println!(
-        "trixie: {checked} dry-run diffs checked over {} files",
+        "{}: {checked} dry-run diffs checked over {} files",
+        tree.display(),
         files.len()
     );
-    assert!(checked > 100, "{checked}");
+    checked
 }

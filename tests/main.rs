@@ -33,6 +33,14 @@ mod aactl_status;
 mod aactl_ps;
 // aactl first-use fixes: exit codes, JSON conventions, messages, preflight, wording
 mod aactl_ux;
+// before the parser or the kernel: AppArmor enabled, profile files readable
+mod admin_preflight;
+// a systemd journal file given to aactl log: read through journalctl --file
+mod admin_journal;
+// aactl completions bash|zsh|fish, the bash script driven in bash
+mod admin_completions;
+// aactl check: include chains, did-you-mean for capabilities and permissions
+mod admin_check;
 // man/aactl.1: generated from aactl's clap definition plus written sections; stale check
 mod man_aactl;
 // generated fake systems: vs Debian 3.0.8 (root) and in-process through System::with_root

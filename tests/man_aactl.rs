@@ -77,7 +77,8 @@ summary line names the release checked for.
 .PP
 \fBaactl log\fR reads AppArmor audit records from files (plain, rotated or compressed),
 standard input, the journal or the kernel ring buffer; without a source it finds where this
-host sends them. By default it prints one escaped line per record (NDJSON with
+host sends them. A systemd journal file given as a source (its header starts with
+\fBLPKSHHRH\fR) is read through \fBjournalctl \-\-file\fR, not as text. By default it prints one escaped line per record (NDJSON with
 \fB\-\-format json\fR). Filters (\fB\-\-profile\fR, \fB\-\-operation\fR, \fB\-\-class\fR,
 \fB\-\-mode\fR, \fB\-\-pid\fR, \fB\-\-comm\fR) apply to every view. \fB\-\-summary\fR groups
 the records by profile, class, operation, target and mask with counts and times;
@@ -157,6 +158,10 @@ overwritten. \fBaactl genprof\fR \fIPROGRAM\fR [\fB\-\-\fR \fIARGS\fR] writes or
 the profile to complain mode, loads it, runs the program (or waits for Enter), builds the
 plan over the records logged for it since, and with \fB\-\-answers\fR applies them and
 switches the profile to enforce mode.
+.PP
+\fBaactl completions\fR \fISHELL\fR prints the completion script for \fBbash\fR,
+\fBzsh\fR or \fBfish\fR, generated from this version's own options (see \fBEXAMPLES\fR for
+where each shell reads it).
 "#;
 
 const JSON_OUTPUT: &str = r#".SH "JSON OUTPUT"
@@ -415,7 +420,14 @@ missing), disabled at boot (\fIparameters/enabled\fR is not \fBY\fR), or its fil
 not mounted (no \fBsecurityfs\fR entry with an \fIapparmor\fR directory in
 \fIproc/mounts\fR); for \fBaactl status\fR also when the profile list cannot be opened
 (without root the kernel refuses it), and for every command when \fIproc\fR cannot be
-listed; the same for \fBaactl snapshot\fR unless \fB\-\-force\fR. Unlike
+listed; the same for \fBaactl snapshot\fR unless \fB\-\-force\fR. The commands that
+load, unload or reload (\fBload\fR, \fBreplace\fR, \fBunload\fR, \fBenforce\fR,
+\fBcomplain\fR, \fBaudit\fR, \fBdisable\fR, \fBenable\fR, \fBremove\-unknown\fR,
+\fBgenprof\fR) make the same check before anything reaches the parser or the kernel, unless
+\fB\-\-dry\-run\fR, \fB\-\-skip\-kernel\-load\fR or \fB\-\-no\-reload\fR leave the kernel out or
+\fB\-\-apparmorfs\fR names its interface; \fBload\fR, \fBreplace\fR and \fBunload\fR also
+exit 2, running nothing, when a profile file is missing, unreadable or not a regular file
+(one line per path). Unlike
 \fBaa\-status\fR(8), which uses 1, 3 and 4 for these, \fBaactl\fR keeps one status for
 "could not inspect" and tells the cause in the message.
 Every command also exits 2 when standard output cannot be written, with the one message
@@ -427,11 +439,12 @@ Every message \fBaactl\fR prints on standard error starts with \fBaactl: \fR (wa
 "#;
 
 const EXAMPLES: &str = r#".SH EXAMPLES
-Loaded policy, confined processes, parameters and features:
+Loaded policy, confined processes, parameters and features (\fBstatus\fR); the enforced profiles only, counted:
 .PP
 .nf
 .RS
 aactl status
+aactl status \-\-mode enforce \-\-count
 .RE
 .fi
 .PP
@@ -443,29 +456,119 @@ aactl status \-\-json | jq '.profiles.profiles[] | select(.namespace == "lxd")'
 .RE
 .fi
 .PP
-Processes in complain or kill mode, and those confined by a profile or one of its hats:
+What confines process 1234, processes in complain or kill mode, and those confined by a profile or one of its hats (\fBps\fR):
 .PP
 .nf
 .RS
+aactl ps \-\-pid 1234
 aactl ps \-\-mode complain,kill
 aactl ps \-\-profile /usr/sbin/cupsd
 .RE
 .fi
 .PP
-The same report from a snapshot taken on another machine:
+A snapshot for a bug report, as a folder or one archive; the same report read back from it on another machine (\fBsnapshot\fR):
 .PP
 .nf
 .RS
-aactl \-\-root testdata/systems/debian12\-vm status
+aactl snapshot /tmp/host1
+aactl snapshot \-\-archive /tmp/host1.tar.gz \-\-redact
+aactl \-\-root /tmp/host1 status
 .RE
 .fi
 .PP
-AppArmor metrics for node_exporter's textfile collector, and an exporter for Prometheus:
+Check profiles before deploying them, for the parser release of the target hosts (\fBcheck\fR); reformat them (\fBfmt\fR):
+.PP
+.nf
+.RS
+aactl check /etc/apparmor.d/usr.sbin.nscd
+aactl check \-\-parser\-version 4.1 ./profiles/
+aactl fmt \-\-diff ./profiles/usr.bin.foo
+.RE
+.fi
+.PP
+Denials of the last hour for one profile, grouped with the rules that would allow them; then write those rules (\fBlog\fR):
+.PP
+.nf
+.RS
+aactl log \-\-since \-1h \-\-profile /usr/sbin/nscd \-\-summary
+aactl log \-\-since \-1h \-\-profile /usr/sbin/nscd \-\-suggest \-\-write \-\-dry\-run
+aactl log /var/log/journal/*/system.journal \-\-class cap
+.RE
+.fi
+.PP
+Review the denials one by one and apply the chosen rules into local overrides (\fBtriage\fR):
+.PP
+.nf
+.RS
+aactl triage \-\-since today
+aactl triage \-\-json > plan.json; aactl triage \-\-answers plan.json \-\-local \-\-reload
+.RE
+.fi
+.PP
+A starting profile for a program, and the full cycle of profiling it (\fBautodep\fR, \fBgenprof\fR):
+.PP
+.nf
+.RS
+aactl autodep \-\-dry\-run /usr/bin/foo
+aactl genprof /usr/bin/foo \-\- \-\-selftest
+.RE
+.fi
+.PP
+Load new profiles, reload changed ones, unload one (\fBload\fR, \fBreplace\fR, \fBunload\fR); see the exact commands first:
+.PP
+.nf
+.RS
+aactl load \-\-dry\-run /etc/apparmor.d/usr.bin.foo
+aactl replace /etc/apparmor.d/usr.bin.foo \-\-watch 60
+aactl unload /usr/bin/foo
+.RE
+.fi
+.PP
+Switch modes by profile name or by the file name in /etc/apparmor.d; the diff first (\fBenforce\fR, \fBcomplain\fR, \fBaudit\fR, \fBdisable\fR, \fBenable\fR):
+.PP
+.nf
+.RS
+aactl complain \-\-dry\-run usr.sbin.nscd
+aactl enforce nscd
+aactl audit \-\-remove nscd
+aactl disable usr.bin.foo
+aactl enable usr.bin.foo
+.RE
+.fi
+.PP
+Unload the profiles that are no longer on disk (\fBremove\-unknown\fR):
+.PP
+.nf
+.RS
+aactl remove\-unknown \-\-dry\-run
+.RE
+.fi
+.PP
+The kernel's feature ABI for \fBapparmor_parser \-M\fR, and what changed between two hosts (\fBfeatures\fR):
+.PP
+.nf
+.RS
+aactl features \-w /etc/apparmor.d/abi/host
+aactl features \-\-diff /tmp/host1 /tmp/host2
+.RE
+.fi
+.PP
+AppArmor metrics for node_exporter's textfile collector, and an exporter for Prometheus (\fBmetrics\fR, \fBexporter\fR):
 .PP
 .nf
 .RS
 aactl metrics \-\-output /var/lib/prometheus/node\-exporter/apparmor.prom
 aactl exporter \-\-listen 127.0.0.1:9747
+.RE
+.fi
+.PP
+Shell completions (\fBcompletions\fR):
+.PP
+.nf
+.RS
+aactl completions bash > /etc/bash_completion.d/aactl
+aactl completions zsh > /usr/local/share/zsh/site\-functions/_aactl
+aactl completions fish > ~/.config/fish/completions/aactl.fish
 .RE
 .fi
 "#;
@@ -885,6 +988,23 @@ fn page_reads_well() {
         assert!(
             desc.contains(&bold) || desc.contains(&full),
             "DESCRIPTION does not cover {}",
+            sub.get_name()
+        );
+    }
+    // EXAMPLES: every subcommand, and no path of this repository.
+    let examples = page
+        .split(".SH EXAMPLES")
+        .nth(1)
+        .unwrap()
+        .split(".SH ")
+        .next()
+        .unwrap();
+    assert!(!examples.contains("testdata"), "repository path in EXAMPLES");
+    for sub in built().get_subcommands() {
+        let cmd = format!("aactl {}", sub.get_name().replace('-', "\\-"));
+        assert!(
+            examples.contains(&cmd),
+            "EXAMPLES has no example of {}",
             sub.get_name()
         );
     }

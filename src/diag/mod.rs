@@ -201,4 +201,4 @@ impl SourceMap {
     }
 }
 
-pub use render::render;
+pub use render::{include_note, render, render_included};

@@ -7,6 +7,38 @@ use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 /// Renders `diag` as text: `error[CODE]: message`, then `--> file:line:col`
 /// and the annotated source line. Plain (no colour) unless `styled`.
 pub fn render(diag: &Diagnostic, map: &SourceMap, styled: bool) -> String {
+    render_included(diag, map, styled, &[])
+}
+
+/// The note that says how the file of a diagnostic was reached: `in file A, included
+/// from B:3, included from C:7`, for `chain` the include sites from the innermost
+/// (the include of A, in B at line 3) outwards. `None` for an empty chain.
+pub fn include_note(
+    file: &std::path::Path,
+    chain: &[super::Span],
+    map: &SourceMap,
+) -> Option<String> {
+    if chain.is_empty() {
+        return None;
+    }
+    let mut s = format!("in file {}", file.display());
+    for site in chain {
+        if let Some((path, line, _)) = map.locate(*site) {
+            s.push_str(&format!(", included from {}:{line}", path.display()));
+        }
+    }
+    Some(s)
+}
+
+/// Like [`render`], with a note naming the chain of includes that led to the
+/// diagnostic's file ([`include_note`]; `chain` as
+/// [`crate::policy::resolve::Resolved::include_chain`] gives it).
+pub fn render_included(
+    diag: &Diagnostic,
+    map: &SourceMap,
+    styled: bool,
+    chain: &[super::Span],
+) -> String {
     let level = match diag.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -45,13 +77,18 @@ pub fn render(diag: &Diagnostic, map: &SourceMap, styled: bool) -> String {
             );
             // file names may hold control characters (ESC, newline): escape them
             let path = crate::escape::escape_str(&src.path.display().to_string()).into_owned();
-            let report = &[title.element(
+            let note = include_note(&src.path, chain, map)
+                .map(|n| crate::escape::escape_str(&n).into_owned());
+            let mut group = title.element(
                 Snippet::source(text.as_ref())
                     .line_start(line_no)
                     .path(path)
                     .annotation(AnnotationKind::Primary.span(start..end)),
-            )];
-            renderer.render(report)
+            );
+            if let Some(n) = &note {
+                group = group.element(Level::NOTE.message(n.as_str()));
+            }
+            renderer.render(&[group])
         }
         None => renderer.render(&[title.element(annotate_snippets::Padding)]),
     }

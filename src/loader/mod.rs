@@ -315,3 +315,28 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoaderError> {
     }
     Ok(out)
 }
+
+/// Checks, before the parser is run on it, that `p` names something the parser can
+/// read: a directory that can be listed, or a regular file that can be opened for
+/// reading (links followed). The parser itself is not trusted with this: run quietly,
+/// some releases report a missing file with nothing but a status a caller may miss.
+///
+/// # Errors
+/// [`LoaderError::Io`] naming `p`, with the OS error (`No such file or directory`,
+/// `Permission denied`) or `not a regular file` (a FIFO, a device, a socket).
+pub fn check_profile_path(p: &Path) -> Result<(), LoaderError> {
+    let err = |source| LoaderError::Io {
+        path: p.to_path_buf(),
+        source,
+    };
+    let md = std::fs::metadata(p).map_err(err)?;
+    if md.is_dir() {
+        std::fs::read_dir(p).map_err(err)?;
+        return Ok(());
+    }
+    if !md.is_file() {
+        return Err(err(std::io::Error::other("not a regular file")));
+    }
+    std::fs::File::open(p).map_err(err)?;
+    Ok(())
+}

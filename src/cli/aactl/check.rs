@@ -13,7 +13,7 @@
 
 use super::{CliError, Exit};
 use crate::cli::Io;
-use crate::diag::{Diagnostic, render};
+use crate::diag::{Diagnostic, render_included};
 use crate::policy::ParserVersion;
 use crate::policy::check::{self, CheckOptions, Features};
 use crate::policy::resolve::include::{Skip, dir_entries_with_errors, skip_entry};
@@ -276,14 +276,30 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                     "profiles": resolved.profile_names(),
                     "diagnostics": diagnostics
                         .iter()
-                        .map(|d| d.to_json(&resolver.sources))
+                        .map(|d| {
+                            let mut v = d.to_json(&resolver.sources);
+                            let chain = resolved.include_chain(d.span.file);
+                            if let (false, Some(o)) = (chain.is_empty(), v.as_object_mut()) {
+                                let sites: Vec<serde_json::Value> = chain
+                                    .iter()
+                                    .filter_map(|s| resolver.sources.locate(*s))
+                                    .map(|(p, line, _)| {
+                                        serde_json::json!({"path": p.display().to_string(), "line": line})
+                                    })
+                                    .collect();
+                                o.insert("included_from".into(), sites.into());
+                            }
+                            v
+                        })
                         .collect::<Vec<_>>(),
                 }));
             } else {
                 let color = io.term.color;
                 bar.suspend(|| {
                     for d in &diagnostics {
-                        let _ = writeln!(io.out, "{}\n", render(d, &resolver.sources, color));
+                        let chain = resolved.include_chain(d.span.file);
+                        let text = render_included(d, &resolver.sources, color, &chain);
+                        let _ = writeln!(io.out, "{text}\n");
                     }
                     let _ = io.out.flush();
                 });

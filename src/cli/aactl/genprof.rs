@@ -246,6 +246,20 @@ pub(super) fn run_genprof(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliEr
             dir.display()
         )));
     }
+    // The profile is loaded and the log read: check before writing anything.
+    if m.try_get_one::<PathBuf>("apparmorfs")
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        crate::inspect::preflight(&sys).map_err(|e| {
+            CliError(format!(
+                "{}; nothing was written (aactl autodep writes a starter profile without \
+                 loading it)",
+                crate::error::chain(&e)
+            ))
+        })?;
+    }
     let (name, file, created) = write_starter(&sys, &program, &dir, false, true, io)?;
     let start = now();
     // load in complain mode: a new profile carries the flag; an existing one

@@ -6,8 +6,9 @@
 
 use super::load_watch::{profiles_in, run_watch, with_watch_args};
 use super::loader_cmd::{
-    Context, JsonOut, ParserUse, TargetResult, context, execute, flag, needs_version, one, report,
-    with_parser_args, with_parser_args_for, write_json, write_out,
+    Context, JsonOut, ParserUse, TargetResult, add_include_chains, check_paths, context, execute,
+    flag, needs_version, one, preflight, report, with_parser_args, with_parser_args_for,
+    write_json, write_out,
 };
 use super::{CliError, Exit};
 use crate::cli::Io;
@@ -117,6 +118,31 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
         .cloned()
         .collect();
     let by_name = action == Action::Remove && flag(m, "name");
+    let verb = match action {
+        Action::Add => "load",
+        Action::Replace => "replace",
+        Action::Remove => "unload",
+        Action::Names => "names",
+    };
+    // Nothing reaches the parser unchecked: the files first (a quiet parser may say
+    // nothing about a missing one), then whether the kernel can take the result.
+    let files: Vec<PathBuf> = targets
+        .iter()
+        .filter(|t| action != Action::Remove || (!by_name && is_profile_file(t)))
+        .cloned()
+        .collect();
+    if !check_paths(io, verb, &files)? {
+        return Ok(Exit::Error);
+    }
+    if !ctx.dry_run && !flag(m, "skip-kernel-load") {
+        let hint = if action == Action::Remove {
+            "nothing to unload from (use --dry-run to see the commands)"
+        } else {
+            "nothing was loaded (use --skip-kernel-load to only compile, or --dry-run to see \
+             the commands)"
+        };
+        preflight(m, &ctx, hint)?;
+    }
     // The loaded profiles, when readable: a name that is not loaded is reported
     // as such instead of planning a write the kernel would refuse.
     let loaded: Option<Vec<String>> = if action == Action::Remove {
@@ -145,6 +171,7 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
                         command: None,
                         report: None,
                         error: Some("not loaded".into()),
+                        included_from: Vec::new(),
                     });
                     continue;
                 }
@@ -180,12 +207,6 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
     let plan = Plan {
         steps: steps.iter().map(|(_, _, s)| s.clone()).collect(),
     };
-    let verb = match action {
-        Action::Add => "load",
-        Action::Replace => "replace",
-        Action::Remove => "unload",
-        Action::Names => "names",
-    };
     if ctx.dry_run {
         let ok = not_loaded.is_empty();
         if ctx.json {
@@ -216,6 +237,9 @@ fn run_action(action: Action, m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, C
     }
     let mut runner = SystemRunner;
     let mut results = execute(&ctx.system, &mut runner, steps)?;
+    for r in results.iter_mut().filter(|r| !r.ok && r.kind == "file") {
+        add_include_chains(r, m, &ctx);
+    }
     results.extend(not_loaded);
     let version = needs_version(&results)
         .then(|| Loader::new(ctx.parser.clone(), SystemRunner).version())

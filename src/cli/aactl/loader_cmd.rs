@@ -404,6 +404,10 @@ pub(super) struct TargetResult {
     /// A loader error (parser could not start, kernel write failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a parser error in a file reached through includes: how it was reached
+    /// (`in file A, included from B:3, included from C:7`), one per such error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub included_from: Vec<String>,
 }
 
 /// The JSON document of the loader commands.
@@ -456,6 +460,7 @@ pub(super) fn execute(
                 command,
                 report: Some(r),
                 error: None,
+                included_from: Vec::new(),
             }),
             Ok(crate::loader::StepOutcome::Done) => results.push(TargetResult {
                 target,
@@ -464,6 +469,7 @@ pub(super) fn execute(
                 command,
                 report: None,
                 error: None,
+                included_from: Vec::new(),
             }),
             Err(e @ (LoaderError::ParserNotFound { .. } | LoaderError::Spawn { .. })) => {
                 return Err(CliError::from_error(&e));
@@ -475,6 +481,7 @@ pub(super) fn execute(
                 command,
                 report: None,
                 error: Some(CliError::from_error(&e).0),
+                included_from: Vec::new(),
             }),
         }
     }
@@ -592,10 +599,66 @@ fn failure_lines(r: &TargetResult) -> Vec<String> {
             }
         }
     }
+    for n in &r.included_from {
+        v.push(escape_str(n).into_owned());
+    }
     if v.is_empty() {
         v.push("failed".into());
     }
     v
+}
+
+/// Fills in [`TargetResult::included_from`]: for each parser error of `r` read in a
+/// file other than the one loaded, the chain of includes from the loaded file to it,
+/// found by resolving the loaded file with the same search path (`-I` dirs, then the
+/// base). Nothing when the chain cannot be found (the include is not reached the same way).
+pub(super) fn add_include_chains(r: &mut TargetResult, m: &ArgMatches, ctx: &Context) {
+    let Some(rep) = &r.report else {
+        return;
+    };
+    let file = PathBuf::from(&r.target);
+    let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let reads: Vec<PathBuf> = rep
+        .errors
+        .iter()
+        .filter_map(|e| match e {
+            LoadError::Syntax { diagnostic } => diagnostic.read_file.clone(),
+            _ => None,
+        })
+        .filter(|read| canon(read) != canon(&file))
+        .collect();
+    if reads.is_empty() {
+        return;
+    }
+    let mut include_dirs: Vec<PathBuf> = vec![ctx.base.clone()];
+    include_dirs.extend(many::<PathBuf>(m, "include").cloned());
+    let mut resolver = crate::policy::resolve::Resolver::new(crate::policy::resolve::SearchPath {
+        include_dirs,
+        base: Some(ctx.base.clone()),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        within: Vec::new(),
+    });
+    let Ok(resolved) = resolver.resolve_file(&file) else {
+        return;
+    };
+    for read in reads {
+        let want = canon(&read);
+        let id = (0..resolver.sources.len() as u32)
+            .map(crate::diag::FileId)
+            .find(|id| {
+                resolver
+                    .sources
+                    .get(*id)
+                    .is_some_and(|s| canon(&s.path) == want)
+            });
+        let Some(id) = id else {
+            continue;
+        };
+        let chain = resolved.include_chain(id);
+        if let Some(note) = crate::diag::include_note(&read, &chain, &resolver.sources) {
+            r.included_from.push(note);
+        }
+    }
 }
 
 /// Writes pretty JSON and a newline to stdout.
@@ -615,4 +678,57 @@ pub(super) fn write_json(io: &mut Io<'_>, v: &impl Serialize) -> Result<(), CliE
 pub(super) fn write_out(io: &mut Io<'_>, s: &str) -> Result<(), CliError> {
     let _ = io.out.write_all(s.as_bytes());
     Ok(())
+}
+
+/// The enablement check `status` makes ([`crate::inspect::preflight`]), for a command
+/// that is about to reach the kernel: AppArmor must be present, enabled and its
+/// securityfs mounted on the command's system, or nothing is tried and the cause is the
+/// error (exit status 2). Skipped when `--apparmorfs` names the interface (the caller
+/// then says where the kernel is). `hint` says how to do the part that needs no kernel.
+///
+/// # Errors
+/// [`CliError`] with the cause and `hint`.
+pub(super) fn preflight(m: &ArgMatches, ctx: &Context, hint: &str) -> Result<(), CliError> {
+    if one::<PathBuf>(m, "apparmorfs").is_some() {
+        return Ok(());
+    }
+    crate::inspect::preflight(&ctx.system)
+        .map_err(|e| CliError(format!("{}; {hint}", crate::error::chain(&e))))
+}
+
+/// The file check made before the parser runs: each of `targets` must be a readable
+/// regular file or directory ([`crate::loader::check_profile_path`]). Every bad path
+/// is one line on `io.err` (`aactl: VERB PATH: reason`).
+///
+/// Returns false when a path failed (its line is written): then nothing is to be tried
+/// and the status is [`Exit::Error`].
+///
+/// # Errors
+/// [`CliError`] when standard error cannot be written.
+pub(super) fn check_paths(
+    io: &mut Io<'_>,
+    verb: &str,
+    targets: &[PathBuf],
+) -> Result<bool, CliError> {
+    let mut bad = String::new();
+    for t in targets {
+        if let Err(e) = crate::loader::check_profile_path(t) {
+            let why = match &e {
+                LoaderError::Io { source, .. } => crate::system::strerror(source),
+                other => other.to_string(),
+            };
+            bad.push_str(&format!(
+                "aactl: {verb} {}: {}\n",
+                escape_str(&t.to_string_lossy()),
+                escape_str(&why)
+            ));
+        }
+    }
+    if bad.is_empty() {
+        return Ok(true);
+    }
+    io.err
+        .write_all(bad.as_bytes())
+        .map_err(|e| CliError::from_error(&e))?;
+    Ok(false)
 }

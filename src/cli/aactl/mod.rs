@@ -16,6 +16,7 @@ mod metrics;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+mod completions;
 mod exporter;
 mod features;
 mod fmt;
@@ -192,6 +193,7 @@ pub fn command() -> Command {
         .subcommand(features::command())
         .subcommand(metrics::command())
         .subcommand(exporter::command())
+        .subcommand(completions::command())
 }
 
 /// Runs aactl with `args` (argv, including argv\[0\]) and returns the exit status.
@@ -310,6 +312,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("check", sub)) => check::run(sub, io),
         Some(("metrics", m)) => metrics::run(m, io),
         Some(("exporter", m)) => exporter::run(m, io),
+        Some(("completions", m)) => completions::run(m, io),
         Some((name, _sub)) => Err(CliError(format!("unknown subcommand {name}"))),
         None => Err(CliError("no subcommand".into())),
     }

@@ -205,6 +205,12 @@ pub(super) fn run_change(
     let reload = !m.get_flag("no-reload");
     let ctx = context(m, reload)?;
     if reload && !ctx.dry_run && !flag(m, "skip-kernel-load") {
+        super::loader_cmd::preflight(
+            m,
+            &ctx,
+            "no file was edited (use --no-reload to only edit the files, or name the \
+             interface with --apparmorfs DIR)",
+        )?;
         // Check before editing that the reload can happen, so that a host without
         // AppArmor does not end up with edited files and nothing loaded.
         match &ctx.apparmorfs {

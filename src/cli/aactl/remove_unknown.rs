@@ -89,6 +89,8 @@ fn reason(k: &KeepReason) -> &'static str {
 pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     // The parser must run even for a dry run: --names is a query, not an effect.
     let mut ctx = context(m, true)?;
+    // The loaded profiles are read even for a dry run.
+    super::loader_cmd::preflight(m, &ctx, "there is no loaded policy to compare")?;
     if ctx.dry_run
         && !ctx.parser.program().is_absolute()
         && m.get_one::<PathBuf>("parser").is_none()

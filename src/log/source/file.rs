@@ -2,6 +2,7 @@
 //! (`audit.log`, `audit.log.1`, `audit.log.2.gz`, …) read oldest first.
 
 use super::LogError;
+use super::journal::{JOURNAL_MAGIC, JournalLines};
 use crate::log::reader::{BufReadLines, LineSource};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -17,11 +18,32 @@ pub fn open_file(p: &Path) -> Result<Box<dyn LineSource>, LogError> {
         error,
     };
     let f = File::open(p).map_err(err)?;
-    if f.metadata().map_err(err)?.is_dir() {
+    let md = f.metadata().map_err(err)?;
+    if md.is_dir() {
         return Err(err(io::Error::other("is a directory")));
+    }
+    if md.is_file() && is_journal(&f).map_err(err)? {
+        return Ok(Box::new(JournalLines::spawn_file(f, p, Path::new("/"))?));
     }
     let r = maybe_gz(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?;
     Ok(Box::new(BufReadLines::new_bulk(r, p.display().to_string())))
+}
+
+/// Whether the regular file `f` is a systemd journal file (its header starts with
+/// [`JOURNAL_MAGIC`]). Read with `pread`: the file's offset stays at its start.
+fn is_journal(f: &File) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; 8];
+    let mut got = 0;
+    while got < head.len() {
+        match f.read_at(&mut head[got..], got as u64) {
+            Ok(0) => return Ok(false),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(&head == JOURNAL_MAGIC)
 }
 
 /// Like [`open_file`] for a path found under `root` (a snapshot or fake tree): a
@@ -40,6 +62,9 @@ pub fn open_file_in(root: &Path, p: &Path) -> Result<Box<dyn LineSource>, LogErr
         error,
     };
     let f = crate::system::fs::open_read(root, p, false).map_err(err)?;
+    if is_journal(&f).map_err(err)? {
+        return Ok(Box::new(JournalLines::spawn_file(f, p, root)?));
+    }
     let r = maybe_gz(Box::new(BufReader::with_capacity(256 << 10, f))).map_err(err)?;
     Ok(Box::new(BufReadLines::new_bulk(r, p.display().to_string())))
 }

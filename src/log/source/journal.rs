@@ -90,6 +90,23 @@ impl TrustedSenders {
     }
 }
 
+/// The first bytes of a systemd journal file.
+pub const JOURNAL_MAGIC: &[u8; 8] = b"LPKSHHRH";
+
+/// The journal matches of every read: kernel transport OR audit transport, OR
+/// entries that name dbus-daemon (which anyone can) OR that come from a process
+/// called dbus-daemon or dbus-broker. All are read and shown; which are the
+/// daemon's is decided on journald's trusted fields ([`TrustedSenders`]).
+const MATCHES: [&str; 7] = [
+    "_TRANSPORT=kernel",
+    "_TRANSPORT=audit",
+    "+",
+    "SYSLOG_IDENTIFIER=dbus-daemon",
+    "+",
+    "_COMM=dbus-daemon",
+    "_COMM=dbus-broker",
+];
+
 /// Lines of `journalctl -o json`: each entry's MESSAGE with its cursor,
 /// realtime stamp, (audit transport) audit id and origin.
 pub struct JournalLines {
@@ -100,6 +117,8 @@ pub struct JournalLines {
     pub(super) trusted: TrustedSenders,
     /// Entries whose JSON did not parse.
     pub bad_entries: u64,
+    /// The source name: `journal`, or the path of a journal file.
+    pub(super) name: String,
 }
 
 impl JournalLines {
@@ -128,31 +147,47 @@ impl JournalLines {
         if q.follow {
             a.push("--follow".into());
         }
-        // kernel transport OR audit transport, OR entries that name
-        // dbus-daemon (which anyone can) OR that come from a process called
-        // dbus-daemon or dbus-broker: all are read and shown, and which are
-        // the daemon's is decided on journald's trusted fields
-        // (TrustedSenders)
-        for m in [
-            "_TRANSPORT=kernel",
-            "_TRANSPORT=audit",
-            "+",
-            "SYSLOG_IDENTIFIER=dbus-daemon",
-            "+",
-            "_COMM=dbus-daemon",
-            "_COMM=dbus-broker",
-        ] {
-            a.push(m.into());
-        }
+        a.extend(MATCHES.map(String::from));
+        a
+    }
+
+    /// The arguments given to journalctl to read the journal file open as its
+    /// standard input (see [`JournalLines::spawn_file`]).
+    pub fn file_args() -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "--file=/proc/self/fd/0".into(),
+            "-o".into(),
+            "json".into(),
+            "--no-pager".into(),
+            "-q".into(),
+        ];
+        a.extend(MATCHES.map(String::from));
         a
     }
 
     /// Starts journalctl for the host under `root` (whose `etc/passwd`
     /// names the bus daemon's account, see [`TrustedSenders::of_host`]).
     pub fn spawn(q: &JournalQuery, root: &Path) -> Result<Self, LogError> {
+        Self::start(Self::args(q, root), Stdio::null(), root, "journal".into())
+    }
+
+    /// Reads a journal file (one whose header starts with [`JOURNAL_MAGIC`]),
+    /// already open as `file`, through `journalctl --file`: the file is handed
+    /// over as journalctl's standard input and named by its descriptor, so
+    /// journalctl reads the very file that was opened (under a root, the one
+    /// found inside it). The senders are trusted as on the host under `root`.
+    /// `path` is the file's name in provenance and messages.
+    pub fn spawn_file(file: std::fs::File, path: &Path, root: &Path) -> Result<Self, LogError> {
+        let name = path.display().to_string();
+        Self::start(Self::file_args(), Stdio::from(file), root, name)
+    }
+
+    fn start(args: Vec<String>, stdin: Stdio, root: &Path, name: String) -> Result<Self, LogError> {
         let mut child = Command::new("journalctl")
-            .args(Self::args(q, root))
-            .stdin(Stdio::null())
+            .args(args)
+            // its messages are passed on; the output is JSON whatever the locale
+            .env("LC_ALL", "C")
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -171,6 +206,7 @@ impl JournalLines {
             index: 0,
             trusted: TrustedSenders::of_host(root),
             bad_entries: 0,
+            name,
         })
     }
 }
@@ -285,6 +321,6 @@ impl LineSource for JournalLines {
     }
 
     fn name(&self) -> &str {
-        "journal"
+        &self.name
     }
 }

@@ -20,7 +20,7 @@ mod tests;
 pub use detect::{Detected, Looked, detect};
 use file::maybe_gz;
 pub use file::{open_file, open_file_in, rotated_set, rotated_set_in};
-pub use journal::{JournalLines, TrustedSenders, journal_entry};
+pub use journal::{JOURNAL_MAGIC, JournalLines, TrustedSenders, journal_entry};
 use kmsg::open_kernel;
 
 use super::reader::{BufReadLines, LineSource};
@@ -73,7 +73,9 @@ pub struct JournalQuery {
 /// A log source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A file (`-` is standard input). gzip is detected by its magic bytes.
+    /// A file (`-` is standard input). gzip is detected by its magic bytes; a
+    /// systemd journal file (by its header, [`JOURNAL_MAGIC`]) is read through
+    /// `journalctl --file` ([`JournalLines::spawn_file`]).
     File(PathBuf),
     /// The journal, kernel and audit transports, and the D-Bus daemons'
     /// own entries (see [`JournalLines::args`] and [`TrustedSenders`]).

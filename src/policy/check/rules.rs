@@ -19,6 +19,19 @@ pub(super) fn is_group(c: &Cond) -> bool {
     }
 }
 
+/// `{lead} X?` for the candidate X closest to `word` ([`crate::diag::suggest::closest`]),
+/// or nothing when none is close.
+fn did_you_mean<'a>(
+    lead: &str,
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    match crate::diag::suggest::closest(word, candidates) {
+        Some(c) => format!("{lead} {c}?"),
+        None => String::new(),
+    }
+}
+
 pub(super) fn perm_words(c: &CondRule) -> Vec<&Word> {
     c.perms.iter().flat_map(|p| p.words.iter()).collect()
 }
@@ -100,7 +113,11 @@ impl Checker<'_> {
                 self.error(
                     codes::RULE_PERMS,
                     w.span,
-                    format!("{kind} rule: invalid access '{}'", w.text),
+                    format!(
+                        "{kind} rule: invalid access '{}'{}",
+                        w.text,
+                        did_you_mean("; did you mean", &w.text, allowed.iter().copied())
+                    ),
                 );
             }
         }
@@ -220,7 +237,10 @@ impl Checker<'_> {
                 self.error(
                     codes::CAPABILITY,
                     w.span,
-                    format!("Invalid capability {n}."),
+                    format!(
+                        "Invalid capability {n}.{}",
+                        did_you_mean(" Did you mean", n, CAPABILITIES.iter().copied())
+                    ),
                 );
             }
         }

@@ -129,9 +129,32 @@ pub struct Resolved {
     /// Release-dependent constructs met in this file and its includes, in
     /// walk order (what [`crate::policy::check`] gates by parser release).
     pub uses: Vec<Use>,
+    /// For each included file, the include that first brought it in: the span of
+    /// that include in the including file (see [`Resolved::include_chain`]).
+    pub included_from: Vec<(FileId, Span)>,
 }
 
 impl Resolved {
+    /// How `file` was reached from this file: the include that brought `file` in, then
+    /// the include that brought that file in, and so on out to this file (innermost
+    /// first; empty for this file itself or a file never included).
+    pub fn include_chain(&self, file: FileId) -> Vec<Span> {
+        let mut chain: Vec<Span> = Vec::new();
+        let mut at = file;
+        while at != self.file {
+            let Some((_, site)) = self.included_from.iter().find(|(f, _)| *f == at) else {
+                break;
+            };
+            // a file is recorded once, so the chain cannot loop; the bound is a guard
+            if chain.len() > self.included_from.len() {
+                break;
+            }
+            chain.push(*site);
+            at = site.file;
+        }
+        chain
+    }
+
     /// True when no diagnostic is an error.
     pub fn is_ok(&self) -> bool {
         !self.diagnostics.iter().any(Diagnostic::is_error)
@@ -233,6 +256,7 @@ impl Resolver {
             user_attach_path: false,
             alias_pairs: Vec::new(),
             uses: Vec::new(),
+            included_from: Vec::new(),
         };
         let mut top = Vec::new();
         w.walk(
@@ -269,6 +293,7 @@ impl Resolver {
             files: w.files,
             diagnostics: w.diags,
             uses: w.uses,
+            included_from: w.included_from,
         }
     }
 }
@@ -299,6 +324,7 @@ struct Walk<'r> {
     user_attach_path: bool,
     alias_pairs: Vec<(String, String)>,
     uses: Vec<Use>,
+    included_from: Vec<(FileId, Span)>,
 }
 
 fn merge(outer: &Qualifiers, inner: &Qualifiers) -> Qualifiers {
@@ -556,6 +582,7 @@ impl Walk<'_> {
             }
             if self.reported.insert(entry.0) {
                 self.diags.extend(entry.1.diagnostics.iter().cloned());
+                self.included_from.push((entry.0, inc.span));
             }
             self.stack.push(key);
             self.walk(&entry.1.ast.items, sink, quals, depth + 1);
