@@ -31,6 +31,7 @@ mod snapshot;
 pub mod status;
 mod triage;
 mod triage_tui;
+mod unconfined;
 
 pub use crate::cli::exit::{CliError, Exit};
 
@@ -173,6 +174,7 @@ pub fn command() -> Command {
         )
         .subcommand(status::command())
         .subcommand(ps::command())
+        .subcommand(unconfined::command())
         .subcommand(snapshot::command())
         .subcommand(check::command())
         .subcommand(log::command())
@@ -291,6 +293,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     match matches.subcommand() {
         Some(("status", m)) => status::run(m, io),
         Some(("ps", m)) => ps::run(m, io),
+        Some(("unconfined", m)) => unconfined::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
         Some(("triage", m)) => triage::run(m, io),
