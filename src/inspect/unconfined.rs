@@ -4,12 +4,20 @@
 //! Each process is read from `/proc/PID` under the system root ([`System::processes`]) and
 //! its label classified as `aactl ps` does ([`super::process::row`]); for every unconfined
 //! one the socket inodes of `/proc/PID/fd` ([`System::socket_inodes`]) are looked up in the
-//! kernel's socket tables ([`System::sockets`]). A socket that is in no table (another
-//! network namespace, netlink, packet) counts only with [`Scope::All`].
+//! socket tables of the process's own network namespace ([`System::sockets_of`], falling
+//! back to the reader's [`System::sockets`]). A socket that is in no table (netlink,
+//! packet, a namespace whose tables cannot be read) counts only with [`Scope::All`].
+//!
+//! Which profile would attach to each executable is the caller's question
+//! ([`list_with`]): [`list`] only knows a loaded profile named like the executable's path,
+//! `crate::runtime::unconfined` also matches the attachment patterns of loaded and
+//! on-disk profiles.
 
 use super::InspectError;
 use super::process::{ProfileModes, State};
+use crate::label::Mode;
 use crate::system::{ProcessScan, Socket, SocketTable, System};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Which unconfined processes are listed.
@@ -33,6 +41,22 @@ pub struct ProcessSocket {
     pub socket: Option<Socket>,
 }
 
+/// The profile that would attach to a process's executable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WouldAttach {
+    /// The profile name.
+    pub profile: String,
+    /// The profile is loaded: the process runs unconfined because it started before the
+    /// profile was loaded, and restarting it confines it. When false the profile exists
+    /// only on disk: load it, then restart the process.
+    pub loaded: bool,
+    /// The file of the profile directory that defines it, when known.
+    pub file: Option<PathBuf>,
+    /// Other profiles whose attachments match as well as this one: the kernel attaches
+    /// none of them (a conflict to fix). Empty normally.
+    pub conflicts_with: Vec<String>,
+}
+
 /// One unconfined process.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnconfinedProcess {
@@ -42,12 +66,18 @@ pub struct UnconfinedProcess {
     pub comm: Option<String>,
     /// The executable (canonicalised on the live host), `null` when unreadable.
     pub exe: Option<String>,
-    /// The label text as read (`unconfined`, `:ns:unconfined`, empty).
+    /// The command line (first 4 KiB), empty when unreadable: for an interpreter it names
+    /// the script.
+    pub cmdline: Vec<String>,
+    /// The label text as read (`unconfined`, `:ns:unconfined`, empty, or a profile in
+    /// the `unconfined` mode: `NAME (unconfined)`).
     pub label: Option<String>,
-    /// The loaded profile that would attach to the executable (a profile named by its path)
-    /// though the process runs unconfined: it started before the profile was loaded, so
-    /// restarting it confines it. `null` when there is none.
-    pub profile: Option<String>,
+    /// The profile that would attach to the executable, `null` when none would (or the
+    /// process is in another policy namespace, or runs a profile in the `unconfined` mode).
+    pub attach: Option<WouldAttach>,
+    /// "Unconfined but has a profile": [`Self::attach`] names a loaded profile without a
+    /// conflict.
+    pub has_profile: bool,
     /// Its sockets, listening ones first; with [`Scope::Listening`] only the listening ones.
     pub sockets: Vec<ProcessSocket>,
 }
@@ -93,10 +123,11 @@ pub fn select_sockets(
         })
         .collect();
     let listens = |s: &ProcessSocket| s.socket.as_ref().is_some_and(|s| s.listening);
-    // Listening first, then by table and address.
+    // Listening first, then those of a table (by table and address), then the rest.
     socks.sort_by_key(|s| {
         (
             !listens(s),
+            s.socket.is_none(),
             s.socket.as_ref().map(|x| (x.protocol, x.local.clone())),
             s.inode,
         )
@@ -111,7 +142,9 @@ pub fn select_sockets(
     }
 }
 
-/// Lists the unconfined processes of `sys` under `scope`, by pid.
+/// Lists the unconfined processes of `sys` under `scope`, by pid. The profile that would
+/// attach is only a loaded profile named like the executable's path (what aa-status
+/// reports); see [`list_with`] for attachment patterns.
 ///
 /// ```no_run
 /// use apparmor::inspect::unconfined::{list, Scope};
@@ -124,11 +157,35 @@ pub fn select_sockets(
 ///
 /// # Errors
 /// AppArmor cannot be inspected ([`super::preflight`]), or `<root>/proc` cannot be listed.
-/// An unreadable `profiles` list only loses [`UnconfinedProcess::profile`].
 pub fn list(sys: &System, scope: Scope) -> Result<UnconfinedReport, InspectError> {
+    let modes = super::profile_modes(sys).unwrap_or_else(|_| ProfileModes::new());
+    list_with(sys, scope, &mut |exe| {
+        modes.contains_key(exe).then(|| WouldAttach {
+            profile: exe.to_owned(),
+            loaded: true,
+            file: None,
+            conflicts_with: Vec::new(),
+        })
+    })
+}
+
+/// Like [`list`], with `attach` telling the profile that would attach to an executable
+/// (called once per distinct executable of an unconfined process in the reader's policy
+/// namespace).
+///
+/// # Errors
+/// As [`list`]. An unreadable `profiles` list only loses the modes of stacked labels.
+pub fn list_with(
+    sys: &System,
+    scope: Scope,
+    attach: &mut dyn FnMut(&str) -> Option<WouldAttach>,
+) -> Result<UnconfinedReport, InspectError> {
     super::preflight(sys)?;
     let modes = super::profile_modes(sys).unwrap_or_else(|_| ProfileModes::new());
-    let table = sys.sockets();
+    let own_tables = sys.sockets();
+    // Socket tables per network namespace, read once each.
+    let mut tables: HashMap<String, SocketTable> = HashMap::new();
+    let mut attached: HashMap<String, Option<WouldAttach>> = HashMap::new();
     let scan = ProcessScan {
         skip_unlabelled: true,
         ..ProcessScan::default()
@@ -136,19 +193,42 @@ pub fn list(sys: &System, scope: Scope) -> Result<UnconfinedReport, InspectError
     let mut out = Vec::new();
     for p in sys.processes(&scan)? {
         let r = super::process::row(p.pid, p.comm, p.exe, p.context, &modes);
-        if r.state != State::Unconfined {
+        let unconfined_mode = r.state == State::Confined && r.mode == Some(Mode::Unconfined);
+        if r.state != State::Unconfined && !unconfined_mode {
             continue;
         }
         let inodes = sys.socket_inodes(r.pid).unwrap_or_default();
-        let Some(sockets) = select_sockets(&inodes, &table, scope) else {
+        let table = match sys.net_namespace(r.pid) {
+            Some(ns) if !inodes.is_empty() => {
+                if !tables.contains_key(&ns) {
+                    let t = sys.sockets_of(r.pid).unwrap_or_else(|| own_tables.clone());
+                    tables.insert(ns.clone(), t);
+                }
+                &tables[&ns]
+            }
+            _ => &own_tables,
+        };
+        let Some(sockets) = select_sockets(&inodes, table, scope) else {
             continue;
+        };
+        let own_ns = r.stack.iter().all(|s| s.namespace.is_none());
+        let would = match &r.exe {
+            Some(exe) if own_ns && !unconfined_mode && exe.starts_with('/') => attached
+                .entry(exe.clone())
+                .or_insert_with(|| attach(exe))
+                .clone(),
+            _ => None,
         };
         out.push(UnconfinedProcess {
             pid: r.pid,
             comm: r.comm,
             exe: r.exe,
+            cmdline: sys.cmdline(r.pid).unwrap_or_default(),
             label: r.label,
-            profile: r.exe_profile,
+            has_profile: would
+                .as_ref()
+                .is_some_and(|w| w.loaded && w.conflicts_with.is_empty()),
+            attach: would,
             sockets,
         });
     }

@@ -254,12 +254,37 @@ pub fn socket_inode(link: &str) -> Option<u64> {
 }
 
 impl System {
-    /// Reads every socket table under `<root>/proc/net`. A table that is missing or
-    /// unreadable (no IPv6, a fake tree with only some tables) is left out.
+    /// Reads every socket table under `<root>/proc/net`: the reader's network namespace.
+    /// A table that is missing or unreadable (no IPv6, a fake tree with only some tables)
+    /// is left out.
     pub fn sockets(&self) -> SocketTable {
+        self.sockets_in(&self.path("/proc/net"))
+    }
+
+    /// Reads the socket tables of process `pid`'s network namespace
+    /// (`<root>/proc/PID/net`); `None` when that directory cannot be read (the process
+    /// exited, or a tree that has only `/proc/net`).
+    pub fn sockets_of(&self, pid: u32) -> Option<SocketTable> {
+        let dir = self.proc_dir().join(pid.to_string()).join("net");
+        super::fs::kind(&self.root, &dir)
+            .ok()
+            .filter(|k| *k == super::fs::EntryKind::Dir)?;
+        Some(self.sockets_in(&dir))
+    }
+
+    /// The network namespace of process `pid` as its `ns/net` link reads (`net:[4026531840]`),
+    /// `None` when unreadable.
+    pub fn net_namespace(&self, pid: u32) -> Option<String> {
+        let link = self.proc_dir().join(pid.to_string()).join("ns/net");
+        let t = super::fs::read_link(&self.root, &link).ok()?;
+        t.to_str().map(str::to_owned)
+    }
+
+    /// Reads the socket tables of directory `dir` (a `/proc/net` under the root).
+    fn sockets_in(&self, dir: &std::path::Path) -> SocketTable {
         let mut out = SocketTable::new();
         for p in SocketProtocol::ALL {
-            let path = self.path("/proc/net").join(p.as_str());
+            let path = dir.join(p.as_str());
             let Ok(bytes) = super::fs::read_limited(&self.root, &path, NET_TABLE_LIMIT) else {
                 continue;
             };
@@ -297,7 +322,35 @@ impl System {
         out.dedup();
         Ok(out)
     }
+
+    /// The command line of process `pid` (`/proc/PID/cmdline` split at NULs, lossy UTF-8,
+    /// the first 4 KiB), `None` when unreadable; empty for a kernel thread.
+    pub fn cmdline(&self, pid: u32) -> Option<Vec<String>> {
+        let path = self.proc_dir().join(pid.to_string()).join("cmdline");
+        let bytes = match super::fs::read_limited(&self.root, &path, CMDLINE_LIMIT) {
+            Ok(b) => b,
+            // Longer than the cap: the first part is what is shown.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let f = super::fs::open_read(&self.root, &path, false).ok()?;
+                let mut b = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, CMDLINE_LIMIT), &mut b)
+                    .ok()?;
+                b
+            }
+            Err(_) => return None,
+        };
+        Some(
+            bytes
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+        )
+    }
 }
+
+/// Cap on a command line read.
+const CMDLINE_LIMIT: u64 = 4096;
 
 /// The text of `line` after its first `n` whitespace-separated fields (leading blanks
 /// dropped).

@@ -103,6 +103,8 @@ pub fn namespaced(namespace: &str, profile: &str) -> String {
 /// The AppArmor attribute files of one task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
+    /// The system root reads are resolved in (`/` on the live host).
+    root: PathBuf,
     dir: PathBuf,
 }
 
@@ -112,11 +114,14 @@ impl Task {
         Task::at("/proc/thread-self")
     }
 
-    /// The task whose `/proc` directory is `dir` (`/proc/1234` to read another process's
-    /// labels; a fake directory in tests). Only the calling thread's own directory accepts
-    /// changes.
+    /// The task whose `/proc` directory is `dir` on the live host (`/proc/1234` to read
+    /// another process's labels; a fake directory in tests). Only the calling thread's own
+    /// directory accepts changes.
     pub fn at(dir: impl Into<PathBuf>) -> Task {
-        Task { dir: dir.into() }
+        Task {
+            root: PathBuf::from("/"),
+            dir: dir.into(),
+        }
     }
 
     /// The `/proc` directory used.
@@ -128,7 +133,9 @@ impl Task {
     /// the task has the AppArmor-specific directory, else the shared `attr/NAME`.
     pub fn attr_path(&self, name: &str) -> PathBuf {
         let own = self.dir.join("attr/apparmor");
-        if own.is_dir() {
+        let is_dir = crate::system::fs::kind(&self.root, &own)
+            .is_ok_and(|k| k == crate::system::fs::EntryKind::Dir);
+        if is_dir {
             own.join(name)
         } else {
             self.dir.join("attr").join(name)
@@ -232,7 +239,7 @@ impl Task {
     fn read(&self, attr: &str) -> Result<String, TaskError> {
         let path = self.attr_path(attr);
         let bytes = crate::system::fs::read_limited(
-            Path::new("/"),
+            &self.root,
             &path,
             crate::system::fs::limits::PAGE,
         )
@@ -270,6 +277,25 @@ impl Task {
     /// [`TaskError::Read`] when the attribute cannot be read.
     pub fn exec_label(&self) -> Result<Option<String>, TaskError> {
         self.read("exec").map(|s| (!s.is_empty()).then_some(s))
+    }
+}
+
+impl crate::system::System {
+    /// Task `pid` of this system (`<root>/proc/PID`), to read its labels under the root
+    /// ([`Task::current_label`], [`Task::exec_label`]).
+    ///
+    /// ```
+    /// let d = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir_all(d.path().join("proc/7/attr/apparmor")).unwrap();
+    /// std::fs::write(d.path().join("proc/7/attr/apparmor/current"), "web (enforce)\n").unwrap();
+    /// let sys = apparmor::system::System::with_root(d.path());
+    /// assert_eq!(sys.task(7).current_label().unwrap(), "web (enforce)");
+    /// ```
+    pub fn task(&self, pid: u32) -> Task {
+        Task {
+            root: self.root().to_path_buf(),
+            dir: self.proc_dir().join(pid.to_string()),
+        }
     }
 }
 
