@@ -247,10 +247,9 @@ pub fn unconfined(
         let answer = |m: AttachMatch<'_>, loaded: &dyn Fn(&str) -> bool| {
             let (first, rest) = match m {
                 AttachMatch::One(a) => (a, Vec::new()),
-                AttachMatch::Conflict(v) => (
-                    v[0],
-                    v[1..].iter().map(|a| a.profile.clone()).collect(),
-                ),
+                AttachMatch::Conflict(v) => {
+                    (v[0], v[1..].iter().map(|a| a.profile.clone()).collect())
+                }
             };
             WouldAttach {
                 profile: first.profile.clone(),

@@ -38,7 +38,11 @@ fn process(root: &Path, pid: u32, label: &str, exe: &str, inodes: &[u64], cmdlin
     std::fs::create_dir_all(root.join(format!("proc/{pid}/fd"))).unwrap();
     link(root, &format!("proc/{pid}/fd/0"), "/dev/null");
     for (i, ino) in inodes.iter().enumerate() {
-        link(root, &format!("proc/{pid}/fd/{}", i + 3), &format!("socket:[{ino}]"));
+        link(
+            root,
+            &format!("proc/{pid}/fd/{}", i + 3),
+            &format!("socket:[{ino}]"),
+        );
     }
     let mut c = cmdline.join("\0");
     c.push('\0');
@@ -49,7 +53,11 @@ fn tree() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let r = d.path();
     put(r, "sys/module/apparmor/parameters/enabled", "Y\n");
-    put(r, "proc/mounts", "securityfs /sys/kernel/security securityfs rw 0 0\n");
+    put(
+        r,
+        "proc/mounts",
+        "securityfs /sys/kernel/security securityfs rw 0 0\n",
+    );
     let sfs = "sys/kernel/security/apparmor";
     put(
         r,
@@ -62,9 +70,17 @@ fn tree() -> tempfile::TempDir {
         ("lax.3", "lax", "lax"),
         ("hidden.4", "hidden", "<unknown>"),
     ] {
-        put(r, &format!("{sfs}/policy/profiles/{dir}/name"), &format!("{name}\n"));
+        put(
+            r,
+            &format!("{sfs}/policy/profiles/{dir}/name"),
+            &format!("{name}\n"),
+        );
         put(r, &format!("{sfs}/policy/profiles/{dir}/mode"), "enforce\n");
-        put(r, &format!("{sfs}/policy/profiles/{dir}/attach"), &format!("{attach}\n"));
+        put(
+            r,
+            &format!("{sfs}/policy/profiles/{dir}/attach"),
+            &format!("{attach}\n"),
+        );
     }
     // The profile files: one not loaded (`app`), one loaded whose kernel attach reads
     // `<unknown>` (`hidden`), two whose attachments tie (`t1`, `t2`).
@@ -74,14 +90,26 @@ fn tree() -> tempfile::TempDir {
         "etc/apparmor.d/app",
         "include <tunables/global>\nprofile app @{opt}/app/bin/* {\n}\n",
     );
-    put(r, "etc/apparmor.d/hidden", "profile hidden /usr/libexec/hid* {\n}\n");
-    put(r, "etc/apparmor.d/ties", "profile t1 /srv/a*/x {\n}\nprofile t2 /srv/a*/? {\n}\n");
+    put(
+        r,
+        "etc/apparmor.d/hidden",
+        "profile hidden /usr/libexec/hid* {\n}\n",
+    );
+    put(
+        r,
+        "etc/apparmor.d/ties",
+        "profile t1 /srv/a*/x {\n}\nprofile t2 /srv/a*/? {\n}\n",
+    );
     let mut tcp = TCP_HEAD.to_owned();
     tcp += &tcp_line(0, [0, 0, 0, 0], 22, 0x0A, 1001);
     tcp += &tcp_line(1, [10, 0, 0, 1], 40000, 0x01, 1002);
     tcp += &tcp_line(2, [127, 0, 0, 1], 8080, 0x0A, 1005);
     put(r, "proc/net/tcp", &tcp);
-    put(r, "proc/net/udp", &(TCP_HEAD.to_owned() + &tcp_line(0, [0, 0, 0, 0], 53, 0x07, 1003)));
+    put(
+        r,
+        "proc/net/udp",
+        &(TCP_HEAD.to_owned() + &tcp_line(0, [0, 0, 0, 0], 53, 0x07, 1003)),
+    );
     put(
         r,
         "proc/net/unix",
@@ -89,13 +117,41 @@ fn tree() -> tempfile::TempDir {
          0000000000000000: 00000002 00000000 00010000 0001 01 1004 /run/web\x1b[31m.sock\n",
     );
     process(r, 1, "unconfined\n", "/sbin/init", &[], &["/sbin/init"]);
-    process(r, 10, "unconfined\n", "/usr/sbin/sshd", &[1001], &["sshd: /usr/sbin/sshd"]);
+    process(
+        r,
+        10,
+        "unconfined\n",
+        "/usr/sbin/sshd",
+        &[1001],
+        &["sshd: /usr/sbin/sshd"],
+    );
     process(r, 11, "unconfined\n", "/usr/sbin/web-2", &[1004], &["web"]);
     process(r, 12, "web (enforce)\n", "/usr/sbin/web", &[1005], &["web"]);
-    process(r, 13, "unconfined\n", "/usr/bin/client", &[1002, 9999], &["client"]);
+    process(
+        r,
+        13,
+        "unconfined\n",
+        "/usr/bin/client",
+        &[1002, 9999],
+        &["client"],
+    );
     process(r, 15, "unconfined\n", "/opt/app/bin/app", &[1003], &["app"]);
-    process(r, 16, "lax (unconfined)\n", "/usr/bin/lax", &[1005], &["lax"]);
-    process(r, 17, ":ns:unconfined\n", "/usr/sbin/sshd", &[1001], &["sshd"]);
+    process(
+        r,
+        16,
+        "lax (unconfined)\n",
+        "/usr/bin/lax",
+        &[1005],
+        &["lax"],
+    );
+    process(
+        r,
+        17,
+        ":ns:unconfined\n",
+        "/usr/sbin/sshd",
+        &[1001],
+        &["sshd"],
+    );
     process(
         r,
         18,
@@ -104,10 +160,24 @@ fn tree() -> tempfile::TempDir {
         &[1005],
         &["/usr/bin/python3", "/usr/sbin/daemon-x", "--port", "8080"],
     );
-    process(r, 20, "unconfined\n", "/usr/libexec/hidd", &[1001], &["hidd"]);
+    process(
+        r,
+        20,
+        "unconfined\n",
+        "/usr/libexec/hidd",
+        &[1001],
+        &["hidd"],
+    );
     process(r, 21, "unconfined\n", "/srv/ab/x", &[1001], &["x"]);
     // Another network namespace: its listening socket is only in its own tables.
-    process(r, 19, "unconfined\n", "/usr/bin/ns-server", &[2001], &["ns-server"]);
+    process(
+        r,
+        19,
+        "unconfined\n",
+        "/usr/bin/ns-server",
+        &[2001],
+        &["ns-server"],
+    );
     std::fs::remove_file(r.join("proc/19/ns/net")).unwrap();
     link(r, "proc/19/ns/net", "net:[4026532000]");
     put(
@@ -206,7 +276,10 @@ fn the_profile_that_would_attach() {
     assert_eq!(by_pid(&j, 16)["attach"], json!(null));
     assert_eq!(by_pid(&j, 17)["attach"], json!(null));
     // The socket of another network namespace, from /proc/19/net.
-    assert_eq!(by_pid(&j, 19)["sockets"][0]["socket"]["local"], json!("0.0.0.0:443"));
+    assert_eq!(
+        by_pid(&j, 19)["sockets"][0]["socket"]["local"],
+        json!("0.0.0.0:443")
+    );
     assert_eq!(
         by_pid(&j, 18)["cmdline"],
         json!(["/usr/bin/python3", "/usr/sbin/daemon-x", "--port", "8080"])
@@ -220,7 +293,10 @@ fn the_table_escapes_and_names_interpreted_scripts() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains('\x1b'), "{out}");
     assert!(out.contains("/run/web\\x1b[31m.sock"), "{out}");
-    assert!(out.contains("/usr/sbin/sshd (loaded, not applied)"), "{out}");
+    assert!(
+        out.contains("/usr/sbin/sshd (loaded, not applied)"),
+        "{out}"
+    );
     assert!(out.contains("app (not loaded)"), "{out}");
     assert!(out.contains("conflicting attachments: t1, t2"), "{out}");
     assert!(out.contains("lax (unconfined)"), "{out}");
@@ -240,7 +316,10 @@ fn nothing_listed_and_reads_stay_in_the_root() {
         std::fs::remove_dir_all(r.join(format!("proc/{pid}"))).unwrap();
     }
     let (code, out, _) = common::aactl(&["--root", r.to_str().unwrap(), "unconfined"]);
-    assert_eq!((code, out.as_str()), (0, "no unconfined process holds a listening socket\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "no unconfined process holds a listening socket\n")
+    );
     // A table that is a link out of the root is read inside it (here: missing), a FIFO is
     // refused, a profile file linking out of the root is not read and is warned about.
     std::fs::remove_file(r.join("proc/net/tcp")).unwrap();
@@ -256,7 +335,13 @@ fn nothing_listed_and_reads_stay_in_the_root() {
     .unwrap();
     link(r, "etc/apparmor.d/outside", "/etc/hostname");
     process(r, 30, "unconfined\n", "/usr/bin/x", &[1001, 1003], &["x"]);
-    let (code, out, err) = common::aactl(&["--root", r.to_str().unwrap(), "unconfined", "--all", "--json"]);
+    let (code, out, err) = common::aactl(&[
+        "--root",
+        r.to_str().unwrap(),
+        "unconfined",
+        "--all",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let j: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(

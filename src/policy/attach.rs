@@ -277,7 +277,10 @@ mod tests {
         assert_eq!(t.entries().len(), 2);
         match t.find("/opt/a/run") {
             Some(AttachMatch::Conflict(v)) => {
-                assert_eq!(v.iter().map(|a| a.profile.as_str()).collect::<Vec<_>>(), ["x", "y"])
+                assert_eq!(
+                    v.iter().map(|a| a.profile.as_str()).collect::<Vec<_>>(),
+                    ["x", "y"]
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -90,4 +90,3 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         m
     })
 }
-

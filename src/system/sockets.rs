@@ -394,7 +394,10 @@ mod tests {
         let s = parse_inet_table(SocketProtocol::Udp, t);
         assert_eq!(s.len(), 2);
         assert!(s[0].listening && !s[1].listening);
-        assert_eq!((s[0].state.as_str(), s[1].state.as_str()), ("UNCONN", "ESTAB"));
+        assert_eq!(
+            (s[0].state.as_str(), s[1].state.as_str()),
+            ("UNCONN", "ESTAB")
+        );
     }
 
     #[test]

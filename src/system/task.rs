@@ -238,15 +238,12 @@ impl Task {
 
     fn read(&self, attr: &str) -> Result<String, TaskError> {
         let path = self.attr_path(attr);
-        let bytes = crate::system::fs::read_limited(
-            &self.root,
-            &path,
-            crate::system::fs::limits::PAGE,
-        )
-        .map_err(|source| TaskError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes =
+            crate::system::fs::read_limited(&self.root, &path, crate::system::fs::limits::PAGE)
+                .map_err(|source| TaskError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
         let mut s = String::from_utf8_lossy(&bytes).into_owned();
         while s.ends_with('\n') || s.ends_with('\0') {
             s.pop();

@@ -16,6 +16,7 @@ mod metrics;
 use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
+mod exec;
 mod exporter;
 mod features;
 mod fmt;
@@ -175,6 +176,7 @@ pub fn command() -> Command {
         .subcommand(status::command())
         .subcommand(ps::command())
         .subcommand(unconfined::command())
+        .subcommand(exec::command())
         .subcommand(snapshot::command())
         .subcommand(check::command())
         .subcommand(log::command())
@@ -294,6 +296,7 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("status", m)) => status::run(m, io),
         Some(("ps", m)) => ps::run(m, io),
         Some(("unconfined", m)) => unconfined::run(m, io),
+        Some(("exec", m)) => exec::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
         Some(("triage", m)) => triage::run(m, io),
