@@ -88,13 +88,14 @@ pub struct AttachTable {
 }
 
 impl AttachTable {
-    /// A table of `entries`; patterns that do not start with `/` (a name that is not a path)
-    /// are dropped, since no executable path can match them.
+    /// A table of `entries`; patterns that start with neither `/` nor `{` (a name that is
+    /// not a path) are dropped, since no executable path can match them. A variable with
+    /// several values expands to `{A,B}`.
     pub fn new(entries: Vec<Attachment>) -> Self {
         AttachTable {
             entries: entries
                 .into_iter()
-                .filter(|a| a.pattern.starts_with('/'))
+                .filter(|a| a.pattern.starts_with(['/', '{']))
                 .collect(),
         }
     }
@@ -271,7 +272,7 @@ mod tests {
         };
         let t = AttachTable::new(vec![
             a("x", "/opt/*/run"),
-            a("y", "/opt/a*"),
+            a("y", "/opt/**"),
             a("nvidia_modprobe", "nvidia_modprobe"),
         ]);
         assert_eq!(t.entries().len(), 2);

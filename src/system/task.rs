@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 pub enum TaskError {
     /// ENOENT from the write: no profile of that name is loaded (or the namespace does not
     /// exist).
-    #[error("profile '{profile}' is not loaded (writing to {path}: {})", crate::error::strerror(.source))]
+    #[error("profile '{profile}' is not loaded (writing to {})", path.display())]
     NotLoaded {
         /// The profile asked for.
         profile: String,
@@ -40,7 +40,7 @@ pub enum TaskError {
     },
     /// EACCES or EPERM: the current confinement (or `no_new_privs`, or a missing
     /// capability) does not allow the change.
-    #[error("not permitted to change to profile '{profile}' (writing to {path}: {})", crate::error::strerror(.source))]
+    #[error("not permitted to change to profile '{profile}' (writing to {})", path.display())]
     NotPermitted {
         /// The profile asked for.
         profile: String,
@@ -52,7 +52,7 @@ pub enum TaskError {
     },
     /// EINVAL: the kernel did not accept the request (AppArmor is not the task's LSM, or
     /// the name is malformed).
-    #[error("the kernel rejected the change to profile '{profile}' as invalid (writing to {path}: {})", crate::error::strerror(.source))]
+    #[error("the kernel rejected the change to profile '{profile}' as invalid (writing to {})", path.display())]
     Invalid {
         /// The profile asked for.
         profile: String,
@@ -63,7 +63,7 @@ pub enum TaskError {
         source: io::Error,
     },
     /// The attribute file cannot be opened (no AppArmor, no /proc), or another error.
-    #[error("cannot change to profile '{profile}' through {path}: {}", crate::error::strerror(.source))]
+    #[error("cannot change to profile '{profile}' through {}", path.display())]
     Io {
         /// The profile asked for.
         profile: String,
@@ -74,7 +74,7 @@ pub enum TaskError {
         source: io::Error,
     },
     /// Reading a label failed.
-    #[error("cannot read {path}: {}", crate::error::strerror(.source))]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The attribute file.
         path: PathBuf,

@@ -113,12 +113,21 @@ pub(super) fn toolbox_checks(_k: &Kernel, r: &Results, t: &mut Tally) {
         );
     }
     t.record(
+        "unconfined: the three nc listened (ports 7001-7003 in /proc/net)",
+        (|| {
+            let polls = r.note("toolbox-listen-polls").unwrap_or_default();
+            ensure(polls.trim() != "600", || {
+                "the ports never all listened".into()
+            })
+        })(),
+    );
+    t.record(
         "unconfined: the unconfined nc is listed, the confined one is not",
         (|| {
             let rows = unconfined_json(r, "toolbox-unconfined-json")?;
             let (free, held) = (
-                pid_note(r, "pid-nc-unconfined")?,
-                pid_note(r, "pid-nc-confined")?,
+                pid_note(r, "toolbox-nc-unconfined")?,
+                pid_note(r, "toolbox-nc-confined")?,
             );
             let row = rows
                 .iter()
@@ -145,7 +154,7 @@ pub(super) fn toolbox_checks(_k: &Kernel, r: &Results, t: &mut Tally) {
         "unconfined: a profile loaded after the start attaches by pattern (has_profile)",
         (|| {
             let rows = unconfined_json(r, "toolbox-unconfined-json")?;
-            let late = pid_note(r, "pid-nc-late")?;
+            let late = pid_note(r, "toolbox-nc-late")?;
             let row = rows
                 .iter()
                 .find(|p| p["pid"].as_u64() == Some(late))

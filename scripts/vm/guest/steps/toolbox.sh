@@ -2,6 +2,9 @@
 # Check IDs: toolbox-*. Runs last (it loads profiles).
 A=/opt/ours/aactl
 run toolbox-load apparmor_parser -r /vm/profiles/vmtoolbox
+# the loader step's remove-unknown unloaded the child namespace's profiles
+mkdir -p /sys/kernel/security/apparmor/policy/namespaces/vmns 2>/dev/null
+run toolbox-load-ns apparmor_parser -r /vm/profiles/vmtest-ns
 
 # exec: the command's own label, changed at exec, at once, stacked, in a
 # namespace; a denied write logged against the profile; the errors.
@@ -20,14 +23,16 @@ if [ -x /opt/ours/container_runtime ]; then
 fi
 
 # unconfined: busybox nc listening unconfined (listed), under vmnet (not
-# listed), and one that started before the profile attaching to it loaded.
-ln /bin/busybox /usr/bin/vmnc-late
+# listed, but listening: its port is waited for), and one that started before
+# the profile attaching to it loaded.
+# (busybox runs argv[1] as the applet only when argv[0] starts with "busybox")
+ln /bin/busybox /usr/bin/busybox-vmnc-late
 nc -l -p 7001 </dev/null >/dev/null 2>&1 &
-echo $! >"$R/notes/pid-nc-unconfined"
+echo $! >"$R/notes/toolbox-nc-unconfined"
 $A exec -p vmnet -- nc -l -p 7002 </dev/null >/dev/null 2>&1 &
-echo $! >"$R/notes/pid-nc-confined"
-/usr/bin/vmnc-late nc -l -p 7003 </dev/null >/dev/null 2>&1 &
-echo $! >"$R/notes/pid-nc-late"
+echo $! >"$R/notes/toolbox-nc-confined"
+/usr/bin/busybox-vmnc-late nc -l -p 7003 </dev/null >/dev/null 2>&1 &
+echo $! >"$R/notes/toolbox-nc-late"
 # wait (0.1 s steps, up to 60 s) until the three ports listen
 _n=0
 while [ "$_n" -lt 600 ]; do
@@ -42,7 +47,7 @@ run toolbox-unconfined $A unconfined
 run toolbox-unconfined-json $A unconfined --json
 run toolbox-unconfined-all-json $A unconfined --all --json
 run toolbox-unconfined-paranoid-json $A unconfined --paranoid --json
-kill "$(cat "$R/notes/pid-nc-unconfined")" "$(cat "$R/notes/pid-nc-confined")" "$(cat "$R/notes/pid-nc-late")" 2>/dev/null
+kill "$(cat "$R/notes/toolbox-nc-unconfined")" "$(cat "$R/notes/toolbox-nc-confined")" "$(cat "$R/notes/toolbox-nc-late")" 2>/dev/null
 
 # features: the kernel's ABI written, then used by the parser to compile.
 run toolbox-features-write $A features --write /tmp/features.abi
