@@ -44,8 +44,13 @@ pub enum RuntimeError {
     /// A request to the task interface failed, or a label could not be read.
     #[error(transparent)]
     Task(#[from] TaskError),
-    /// The label of a process is not an AppArmor label (`---`: not visible from here,
-    /// or another LSM's context).
+    /// The label of a process is `---`: not visible from the reader's policy namespace.
+    #[error("the label of process {pid} is not visible from here (---)")]
+    Hidden {
+        /// The process.
+        pid: u32,
+    },
+    /// The label of a process is not an AppArmor label (another LSM's context).
     #[error("the label of process {pid} is not an AppArmor label: {text:?}")]
     Label {
         /// The process.
@@ -137,13 +142,26 @@ pub fn is_loaded(sys: &System, name: &str) -> Result<bool, InspectError> {
 ///
 /// # Errors
 /// [`RuntimeError::Task`] when the attribute cannot be read (no such process, no
-/// permission); [`RuntimeError::Label`] for `---` or another LSM's context.
+/// permission); [`RuntimeError::Hidden`] for `---`; [`RuntimeError::Label`] for another
+/// LSM's context.
 pub fn pid_label(sys: &System, pid: u32) -> Result<Label, RuntimeError> {
     let text = sys.task(pid).current_label()?;
     if text.is_empty() {
         return Ok(Label::unconfined());
     }
-    Label::parse(&text).map_err(|source| RuntimeError::Label { pid, text, source })
+    if text == "---" {
+        return Err(RuntimeError::Hidden { pid });
+    }
+    match Label::parse(&text) {
+        // The kernel leaves the mode out only when every profile is an `unconfined`.
+        Ok(l) if l.mode().is_some() || l.components().iter().all(|c| c.is_unconfined()) => Ok(l),
+        Ok(_) => Err(RuntimeError::Label {
+            pid,
+            source: LabelError::NoMode(text.clone()),
+            text,
+        }),
+        Err(source) => Err(RuntimeError::Label { pid, text, source }),
+    }
 }
 
 /// Starts `cmd` under `profile` (a name, `:NS:NAME`, or a stack `A//&B`): the child's

@@ -350,3 +350,26 @@ fn nothing_listed_and_reads_stay_in_the_root() {
     );
     assert!(err.contains("etc/apparmor.d/outside"), "{err}");
 }
+
+/// The table as a person sees it (pinned: tests/snapshots/).
+#[test]
+fn table_snapshot() {
+    let d = tree();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aactl"))
+        .args(["--root", d.path().to_str().unwrap(), "unconfined", "--all"])
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+    .replace(d.path().to_str().unwrap(), "[TMP]");
+    insta::assert_snapshot!("aactl_unconfined_all", text);
+}
