@@ -66,7 +66,7 @@ fn tree() -> tempfile::TempDir {
     );
     for (dir, name, attach) in [
         ("web.1", "web", "/usr/sbin/web*"),
-        ("usr.sbin.sshd.2", "/usr/sbin/sshd", "/usr/sbin/sshd"),
+        ("usr.sbin.sshd.2", "/usr/sbin/sshd", "<unknown>"),
         ("lax.3", "lax", "lax"),
         ("hidden.4", "hidden", "<unknown>"),
     ] {
@@ -239,7 +239,8 @@ fn listening_all_and_paranoid() {
 fn the_profile_that_would_attach() {
     let d = tree();
     let j = json_of(d.path(), &[]);
-    // A loaded profile named by the path: "unconfined but has a profile".
+    // A loaded profile named by the path (the kernel reports `<unknown>` as its
+    // attachment): "unconfined but has a profile".
     let p10 = by_pid(&j, 10);
     assert_eq!(
         p10["attach"],

@@ -106,9 +106,10 @@ impl AttachTable {
     }
 
     /// The top-level profiles of the reader's namespace in the kernel's `policy/` tree
-    /// ([`crate::system::System::policy`]), with the pattern the kernel reports. A
-    /// profile whose `attach` reads `<unknown>` (the kernel kept only the compiled form)
-    /// is left out: look it up on disk.
+    /// ([`crate::system::System::policy`]), with the pattern the kernel reports. When
+    /// `attach` reads `<unknown>` (the kernel kept only the compiled form; 6.1 to 7.2 do so
+    /// for every attachment) a profile named by a path is taken to attach to that path, and
+    /// any other is left out: look it up on disk.
     ///
     /// ```
     /// use apparmor::policy::attach::{AttachTable, AttachMatch};
@@ -126,7 +127,13 @@ impl AttachTable {
                 .iter()
                 .filter_map(|p| {
                     let pattern = p.attach.as_deref()?.trim_end_matches('\n');
-                    (pattern != "<unknown>").then(|| Attachment {
+                    let pattern = match pattern {
+                        // A profile named by a path attaches to that path.
+                        "<unknown>" if p.name.starts_with('/') => p.name.as_str(),
+                        "<unknown>" => return None,
+                        t => t,
+                    };
+                    Some(Attachment {
                         profile: p.name.clone(),
                         pattern: pattern.to_owned(),
                         origin: Origin::Loaded,

@@ -114,12 +114,12 @@ pub(super) fn toolbox_checks(_k: &Kernel, r: &Results, t: &mut Tally) {
     }
     t.record(
         "unconfined: the three nc listened (ports 7001-7003 in /proc/net)",
-        (|| {
+        {
             let polls = r.note("toolbox-listen-polls").unwrap_or_default();
             ensure(polls.trim() != "600", || {
                 "the ports never all listened".into()
             })
-        })(),
+        },
     );
     t.record(
         "unconfined: the unconfined nc is listed, the confined one is not",
@@ -172,6 +172,11 @@ pub(super) fn toolbox_checks(_k: &Kernel, r: &Results, t: &mut Tally) {
             let all = unconfined_json(r, "toolbox-unconfined-all-json")?.len();
             let par = unconfined_json(r, "toolbox-unconfined-paranoid-json")?.len();
             ensure(n <= all && all <= par, || format!("{n} <= {all} <= {par}"))?;
+            let etc = unconfined_json(r, "toolbox-unconfined-etc-json")?;
+            let free = pid_note(r, "toolbox-nc-unconfined")?;
+            ensure(etc.iter().any(|p| p["pid"].as_u64() == Some(free)), || {
+                format!("with /etc/apparmor.d: pid {free} not listed")
+            })?;
             let c = r.check("toolbox-unconfined")?;
             ensure(
                 c.rc == 0 && c.out().contains("vmnc-late (loaded, not applied)"),
