@@ -65,6 +65,7 @@
 //! | [`triage`] | grouping denials and suggesting rules |
 //! | [`watch`] | after a load: follow the log and suggest rules for the new profiles (above `loader` and `triage`) |
 //! | [`loader`] | driving `apparmor_parser` |
+//! | [`runtime`] | what container runtimes ask (enabled, profile loaded and its mode, a pid's label, start a child under a profile) and the unconfined-services audit with attachment matching (above `inspect` and `policy`) |
 //! | `metrics` | the state and record counts as Prometheus metric families, for `aactl metrics` and `aactl exporter` (feature `metrics`, on with `cli`; above `inspect` and `log`) |
 //! | [`error`] | one-line error text with each cause once |
 //! | [`escape`] | escaping untrusted text before it is printed |
@@ -86,6 +87,7 @@ pub mod log;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod policy;
+pub mod runtime;
 pub mod system;
 pub mod triage;
 pub mod watch;

@@ -19,6 +19,7 @@ const RANKS: &[(&str, u32)] = &[
     ("log", 3),
     ("triage", 4),
     ("loader", 4),
+    ("runtime", 4),
     ("watch", 5),
     ("metrics", 5),
     ("cli", 6),

@@ -86,6 +86,8 @@ mod triage_pitfalls;
 mod triage_plan;
 // aactl triage: the full-screen review driven inside tmux
 mod triage_tui;
+// aactl unconfined on fake trees: sockets, scopes, attachments, --root
+mod toolbox_unconfined;
 // suggested rules for 3.0/4.1/5.0 compiled by each release's apparmor_parser
 mod triage_release;
 mod triage_write;

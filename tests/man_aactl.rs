@@ -130,6 +130,21 @@ the file format of \fBapparmor_parser \-M\fR and \fBaactl check \-\-features\fR;
 (files, features folders or roots) and lists what \fIB\fR adds, removes and changes (status 1
 when they differ).
 .PP
+\fBaactl unconfined\fR lists the processes that run unconfined and hold a listening socket
+(TCP in LISTEN, unconnected UDP and raw sockets, Unix sockets accepting connections), read from
+the socket tables of each process's network namespace and its \fI/proc/PID/fd\fR links;
+\fB\-\-all\fR takes any socket, \fB\-\-paranoid\fR every unconfined process. Each row names the
+executable (with the script for an interpreter) and the profile that would attach to it, by
+the attachments of the loaded profiles and then of the files in \fB\-\-profile\-dir\fR:
+"loaded, not applied" when the process started before that profile was loaded (restart it),
+"not loaded" when only a file defines it.
+.PP
+\fBaactl exec\fR \fB\-p\fR \fIPROFILE\fR [\fB\-n\fR \fINS\fR] [\fB\-i\fR] [\fB\-\-stack\fR]
+\fB\-\-\fR \fICOMMAND\fR... runs \fICOMMAND\fR under \fIPROFILE\fR (aa\-exec): aactl asks the kernel
+for the profile at its next exec (at once with \fB\-i\fR; stacked on its label with
+\fB\-\-stack\fR) and executes \fICOMMAND\fR in its place. When the kernel refuses, the message
+says whether the profile is not loaded or the change is not permitted (status 2).
+.PP
 \fBaactl metrics\fR prints the state and the log's AppArmor records, counted, as Prometheus
 metrics (see \fBMETRICS\fR); with \fB\-\-output\fR \fIFILE\fR it replaces \fIFILE\fR
 atomically, for node_exporter's textfile collector. \fBaactl exporter\fR serves the same
@@ -172,6 +187,16 @@ The conventions differ by command; each is described below.
 (currently \fB1\fR) and whose \fBkind\fR names the command. Within a schema version members
 are only ever added; a member that changes meaning or disappears bumps the version. In these
 documents absent or unreadable values are \fBnull\fR, never left out.
+.PP
+\fBaactl unconfined \-\-json\fR prints one object of \fBkind\fR \fBaactl\-unconfined\fR with
+\fBschema\fR, \fBroot\fR, \fBscope\fR (\fBlistening\fR, \fBall\fR or \fBparanoid\fR) and
+\fBprocesses\fR by pid, each with \fBpid\fR, \fBcomm\fR, \fBexe\fR, \fBcmdline\fR (the arguments,
+first 4 KiB), \fBlabel\fR, \fBattach\fR (null, or \fBprofile\fR, \fBloaded\fR, \fBfile\fR and
+\fBconflicts_with\fR, the other profiles that match as well: the kernel attaches none),
+\fBhas_profile\fR (a loaded profile would attach without conflict) and \fBsockets\fR: each
+\fBinode\fR with \fBsocket\fR, null when the socket is in no table, or its \fBprotocol\fR
+(\fBtcp\fR, \fBtcp6\fR, \fBudp\fR, \fBudp6\fR, \fBraw\fR, \fBraw6\fR, \fBunix\fR), \fBlocal\fR
+address, \fBstate\fR as \fBss\fR names it, \fBlistening\fR and \fBinode\fR.
 .PP
 \fBaactl log \-\-format json\fR (or \fB\-\-json\fR) prints NDJSON, one object per record,
 versioned by its own \fBversion\fR member; absent fields are left out (see below).

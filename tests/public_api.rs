@@ -62,3 +62,68 @@ fn a_loader_exposes_its_parser_options_and_runner() {
     let runner = loader.into_runner();
     assert_eq!(runner.commands().len(), 1);
 }
+
+#[test]
+fn a_container_runtime_asks_through_runtime() {
+    use apparmor::policy::attach::{AttachMatch, AttachTable, Attachment, Origin};
+    use apparmor::runtime;
+    use apparmor::system::System;
+    let d = tempfile::tempdir().unwrap();
+    let put = |rel: &str, text: &str| {
+        let p = d.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put("sys/module/apparmor/parameters/enabled", "Y\n");
+    put(
+        "proc/mounts",
+        "securityfs /sys/kernel/security securityfs rw 0 0\n",
+    );
+    put(
+        "sys/kernel/security/apparmor/profiles",
+        "docker-default (enforce)\n",
+    );
+    put("proc/9/attr/current", "docker-default (enforce)\n");
+    put("proc/10/attr/current", "");
+    put("proc/11/attr/current", "---\n");
+    put("proc/13/attr/current", "system_u:system_r:init_t:s0\n");
+    let sys = System::with_root(d.path());
+    assert!(runtime::is_enabled(&sys));
+    assert_eq!(
+        runtime::profile_mode(&sys, "docker-default").unwrap(),
+        Some(Mode::Enforce)
+    );
+    assert!(!runtime::is_loaded(&sys, "web").unwrap());
+    assert_eq!(
+        runtime::pid_label(&sys, 9).unwrap().name(),
+        "docker-default"
+    );
+    assert_eq!(
+        runtime::pid_label(&sys, 10).unwrap().to_string(),
+        "unconfined"
+    );
+    assert!(matches!(
+        runtime::pid_label(&sys, 11),
+        Err(runtime::RuntimeError::Hidden { pid: 11 })
+    ));
+    assert!(matches!(
+        runtime::pid_label(&sys, 13),
+        Err(runtime::RuntimeError::Label { pid: 13, .. })
+    ));
+    assert!(matches!(
+        runtime::pid_label(&sys, 12),
+        Err(runtime::RuntimeError::Task(_))
+    ));
+    // Not usable: the reason.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(runtime::usable(&System::with_root(empty.path())).is_err());
+    let t = AttachTable::new(vec![Attachment {
+        profile: "web".into(),
+        pattern: "/srv/web/**".into(),
+        origin: Origin::Loaded,
+    }]);
+    assert!(matches!(
+        t.find("/srv/web/bin/run"),
+        Some(AttachMatch::One(_))
+    ));
+}

@@ -1,7 +1,8 @@
 //! The runtime-state model shared by `aactl` and `aa-status`: whether AppArmor can be
 //! inspected ([`preflight`]), the loaded profiles by namespace and mode ([`read_profiles`],
 //! [`report`]), every process with its label, stack and modes ([`process`]), and the status
-//! report ([`collect`]) with its filters ([`StatusFilter`]).
+//! report ([`collect`]) with its filters ([`StatusFilter`]), and the unconfined processes
+//! that hold network sockets ([`unconfined`]).
 //!
 //! Reading goes through [`crate::system::System`] (the live host or a root directory such as
 //! a snapshot); building rows and reports from what was read is pure. Upstream aa-status's
@@ -15,6 +16,7 @@ mod preflight;
 pub mod process;
 pub mod report;
 pub mod report_filter;
+pub mod unconfined;
 
 pub use error::InspectError;
 pub use preflight::{preflight, read_profiles};

@@ -23,9 +23,11 @@
 //! ```
 
 pub mod ast;
+pub mod attach;
 pub mod check;
 pub mod edit;
 pub mod format;
+pub mod glob;
 pub mod parse;
 pub mod resolve;
 mod version;

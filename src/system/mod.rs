@@ -32,12 +32,17 @@ mod params;
 mod proc;
 mod securityfs;
 pub mod snapshot;
+mod sockets;
+pub mod task;
 
 pub use features::{FeatureNode, Features, FeaturesError};
 pub use features_abi::{FeaturesDiff, ValueChange};
 pub use params::{Enabled, Parameters};
 pub use proc::{AttrInterface, Process, ProcessScan};
 pub use securityfs::{PolicyNamespace, PolicyProfile, ProfileLine, ProfilesList};
+pub use sockets::{
+    Socket, SocketProtocol, SocketTable, parse_inet_table, parse_unix_table, socket_inode,
+};
 
 /// An error reading the system state. Every variant names the path concerned.
 #[derive(Debug, thiserror::Error)]

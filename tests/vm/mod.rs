@@ -35,6 +35,7 @@ mod loader;
 mod report;
 mod status;
 mod systems;
+mod toolbox;
 
 use crate::common;
 use apparmor::policy::ParserVersion;
@@ -294,6 +295,7 @@ fn run_kernel(k: &Kernel, base: &Path, bins: &[String]) -> Tally {
         loader::userns_checks(k, r, &mut t);
         loader::loader_checks(k, r, &mut t);
         genprof::genprof_checks(k, r, &mut t);
+        toolbox::toolbox_checks(k, r, &mut t);
     }
 
     let initrd = out.join("status/initrd.gz");
@@ -373,10 +375,24 @@ fn vm_suite() {
         .unwrap_or(2);
     let start = std::time::Instant::now();
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vm-suite");
-    let bins = [
+    let mut bins = vec![
         format!("aa-status={}", env!("CARGO_BIN_EXE_aa-status")),
         format!("aactl={}", env!("CARGO_BIN_EXE_aactl")),
     ];
+    // The library's spawn_under is run through examples/container_runtime when it is
+    // built next to aactl (`cargo build --example container_runtime`); else its check
+    // is left out.
+    let example = Path::new(env!("CARGO_BIN_EXE_aactl"))
+        .with_file_name("examples")
+        .join("container_runtime");
+    if example.is_file() {
+        bins.push(format!("container_runtime={}", example.display()));
+    } else {
+        println!(
+            "vm: {} not built: the spawn_under check is left out",
+            example.display()
+        );
+    }
     // `jobs` kernels at a time; each thread takes the next kernel not started,
     // newest (slowest: most policy, most checks) first, so that the short
     // ones fill in beside it.

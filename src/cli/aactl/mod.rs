@@ -17,6 +17,7 @@ use clap::{Arg, ArgMatches, Command};
 use std::ffi::OsString;
 
 mod completions;
+mod exec;
 mod exporter;
 mod features;
 mod fmt;
@@ -32,6 +33,7 @@ mod snapshot;
 pub mod status;
 mod triage;
 mod triage_tui;
+mod unconfined;
 
 pub use crate::cli::exit::{CliError, Exit};
 
@@ -174,6 +176,8 @@ pub fn command() -> Command {
         )
         .subcommand(status::command())
         .subcommand(ps::command())
+        .subcommand(unconfined::command())
+        .subcommand(exec::command())
         .subcommand(snapshot::command())
         .subcommand(check::command())
         .subcommand(log::command())
@@ -293,6 +297,8 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     match matches.subcommand() {
         Some(("status", m)) => status::run(m, io),
         Some(("ps", m)) => ps::run(m, io),
+        Some(("unconfined", m)) => unconfined::run(m, io),
+        Some(("exec", m)) => exec::run(m, io),
         Some(("snapshot", sub)) => snapshot::run(sub, io),
         Some(("log", sub)) => log::run(sub, io),
         Some(("triage", m)) => triage::run(m, io),
