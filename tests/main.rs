@@ -9,6 +9,8 @@ mod loader;
 mod loader_cli;
 mod loader_mode;
 mod loader_mode_targets;
+// every profile mode (kill, prompt, unconfined, default_allow): edits, release gates, real parsers
+mod loader_modes_all;
 mod loader_unknown;
 // --watch: a log file appended to while the watch runs (FollowFile)
 mod loader_watch;
