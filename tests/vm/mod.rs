@@ -32,6 +32,7 @@
 
 mod genprof;
 mod loader;
+mod modes;
 mod report;
 mod status;
 mod systems;
@@ -294,6 +295,7 @@ fn run_kernel(k: &Kernel, base: &Path, bins: &[String]) -> Tally {
         loader::userns_checks(k, r, &mut t);
         loader::loader_checks(k, r, &mut t);
         genprof::genprof_checks(k, r, &mut t);
+        modes::modes_checks(k, r, &mut t);
     }
 
     let initrd = out.join("status/initrd.gz");
