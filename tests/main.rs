@@ -46,6 +46,8 @@ mod log_parallel;
 mod log_pitfalls;
 mod log_releases;
 mod status_system;
+// kernel.apparmor_restrict_unprivileged_* in status/snapshot; auditctl -s asked of stand-ins
+mod status_restrictions;
 // forged log lines (logger, a journal entry claiming dbus-daemon) never become
 // written rules without --trust-userspace-records; kernel lines still do
 mod log_provenance;

@@ -24,6 +24,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub mod audit;
 pub mod edit;
 mod features;
 mod features_abi;
@@ -32,12 +33,14 @@ mod params;
 mod proc;
 mod securityfs;
 pub mod snapshot;
+mod sysctl;
 
 pub use features::{FeatureNode, Features, FeaturesError};
 pub use features_abi::{FeaturesDiff, ValueChange};
 pub use params::{Enabled, Parameters};
 pub use proc::{AttrInterface, Process, ProcessScan};
 pub use securityfs::{PolicyNamespace, PolicyProfile, ProfileLine, ProfilesList};
+pub use sysctl::{RESTRICT_PREFIX, Sysctl};
 
 /// An error reading the system state. Every variant names the path concerned.
 #[derive(Debug, thiserror::Error)]
