@@ -296,6 +296,7 @@ fn run_kernel(k: &Kernel, base: &Path, bins: &[String]) -> Tally {
         loader::loader_checks(k, r, &mut t);
         genprof::genprof_checks(k, r, &mut t);
         modes::modes_checks(k, r, &mut t);
+        modes::audit_checks(r, &mut t);
     }
 
     let initrd = out.join("status/initrd.gz");

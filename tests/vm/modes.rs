@@ -133,7 +133,30 @@ pub(super) fn modes_checks(k: &Kernel, r: &Results, t: &mut Tally) {
                 let c = r.check("modes-prompt")?;
                 ensure(c.rc == 0, || c.describe())?;
                 let f = r.check("modes-prompt-file")?.out();
-                ensure(f.contains("profile vmkill flags=(prompt) {"), || f.clone())
+                ensure(f.contains("profile vmkill flags=(prompt) {"), || f.clone())?;
+                // kernels with prompting name the mode `user`
+                let m = mode_of(r, "modes-prompt-verify", "vmkill")?;
+                ensure(m == "user" || m == "prompt", || {
+                    format!("vmkill is in mode {m}")
+                })
+            })(),
+        );
+        t.record(
+            "modes: aactl mode default_allow reloads; the kernel lists it as unconfined",
+            (|| {
+                let c = r.check("modes-default-allow")?;
+                ensure(c.rc == 0, || c.describe())?;
+                let m = mode_of(r, "modes-default-allow-verify", "vmkill")?;
+                ensure(m == "unconfined", || format!("vmkill is in mode {m}"))
+            })(),
+        );
+    }
+    if k.aa == ParserVersion::V3_0 {
+        t.record(
+            "modes: aactl mode default_allow is refused for the guest's 3.0.8 parser",
+            (|| {
+                let c = r.check("modes-default-allow")?;
+                ensure(c.rc == 2, || c.describe())
             })(),
         );
     }
@@ -142,6 +165,55 @@ pub(super) fn modes_checks(k: &Kernel, r: &Results, t: &mut Tally) {
         (|| {
             let c = r.check("modes-unload")?;
             ensure(c.rc == 0, || c.describe())
+        })(),
+    );
+}
+
+/// The audit subsystem's state through a stand-in `auditctl` in the guest
+/// (`lost` 5, then 9, 13, … at each call).
+pub(super) fn audit_checks(r: &Results, t: &mut Tally) {
+    t.record(
+        "audit: aactl status --json carries auditctl -s (stand-in), lost named",
+        (|| {
+            let c = r.check("modes-audit-status")?;
+            let j: serde_json::Value = serde_json::from_slice(&c.stdout)
+                .map_err(|e| format!("invalid JSON ({e}): {}", c.describe()))?;
+            let a = &j["audit"];
+            ensure(
+                c.rc == 0
+                    && a["status"]["lost"] == 5
+                    && a["status"]["backlog_limit"] == 64
+                    && a["problems"][0]
+                        .as_str()
+                        .is_some_and(|p| p.contains("lost 5 audit records")),
+                || clip(&a.to_string()),
+            )
+        })(),
+    );
+    t.record(
+        "audit: aactl status prints the audit line and the lost records",
+        (|| {
+            let c = r.check("modes-audit-status-text")?;
+            let o = c.out();
+            ensure(
+                c.rc == 0
+                    && o.contains("Audit (auditctl -s): enabled 1, no audit daemon, lost 9, backlog 0 of 64, rate_limit 0.")
+                    && o.contains("AppArmor records may be missing: the kernel has lost 9 audit records"),
+                || clip(&o),
+            )
+        })(),
+    );
+    t.record(
+        "audit: aactl log warns that records may be missing",
+        (|| {
+            let c = r.check("modes-audit-log")?;
+            let e = String::from_utf8_lossy(&c.stderr);
+            ensure(
+                c.rc == 0
+                    && !c.stdout.is_empty()
+                    && e.contains("aactl: warning: AppArmor records may be missing: the kernel has lost 13 audit records"),
+                || c.describe(),
+            )
         })(),
     );
 }
