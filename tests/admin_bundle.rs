@@ -165,6 +165,14 @@ fn archive_round_trip_through_root() {
             "{args:?}"
         );
     }
+    // the restriction sysctl is shown for the bundle as for the original
+    let (_, st, _) = aactl(&["--root", s(&b), "status"]);
+    assert!(
+        st.contains(
+            "Unprivileged-user restrictions (kernel.apparmor_restrict_unprivileged_*): userns 1."
+        ),
+        "{st}"
+    );
     let (src, snap) = (System::with_root(&root), System::with_root(&b));
     assert_eq!(
         crate::status_fake::run_in_process(&src, &[]),

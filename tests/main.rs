@@ -9,6 +9,8 @@ mod loader;
 mod loader_cli;
 mod loader_mode;
 mod loader_mode_targets;
+// every profile mode (kill, prompt, unconfined, default_allow): edits, release gates, real parsers
+mod loader_modes_all;
 mod loader_unknown;
 // --watch: a log file appended to while the watch runs (FollowFile)
 mod loader_watch;
@@ -52,6 +54,8 @@ mod log_parallel;
 mod log_pitfalls;
 mod log_releases;
 mod status_system;
+// kernel.apparmor_restrict_unprivileged_* in status/snapshot; auditctl -s asked of stand-ins
+mod status_restrictions;
 // forged log lines (logger, a journal entry claiming dbus-daemon) never become
 // written rules without --trust-userspace-records; kernel lines still do
 mod log_provenance;

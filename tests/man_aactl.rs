@@ -115,6 +115,16 @@ a name that is not found is answered with the closest profile or file name. Each
 line names the mode before and after (\fBenforce\fR when no mode flag is written), and
 \fB\-\-dry\-run\fR shows the edit as a unified diff.
 .PP
+\fBaactl kill\fR and \fBprompt\fR set those modes the same way, and \fBaactl mode\fR
+\fIMODE\fR sets any of \fBenforce\fR, \fBcomplain\fR, \fBkill\fR (a denied access kills
+the task; the kernel logs \fBapparmor="KILLED"\fR), \fBunconfined\fR (the profile attaches
+but does not confine), \fBprompt\fR and \fBdefault_allow\fR (what no rule covers is
+allowed). The \fBunconfined\fR mode is set with \fBaactl mode unconfined\fR because
+\fBaactl unconfined\fR lists unconfined processes. \fBprompt\fR and \fBdefault_allow\fR
+need apparmor_parser 4.1 or later: the release is \fB\-\-parser\-version\fR, else the one
+the parser that reloads reports, else 6.0 when none is installed, and a mode it rejects stops
+the command before any file is touched (status 2).
+.PP
 \fBaactl remove\-unknown\fR unloads the profiles that are loaded but defined by no file of
 the profile directories.
 .PP
@@ -202,9 +212,11 @@ address, \fBstate\fR as \fBss\fR names it, \fBlistening\fR and \fBinode\fR.
 versioned by its own \fBversion\fR member; absent fields are left out (see below).
 .PP
 The loader commands (\fBload\fR, \fBreplace\fR, \fBunload\fR, \fBenforce\fR, \fBcomplain\fR,
-\fBaudit\fR, \fBdisable\fR, \fBenable\fR, \fBremove\-unknown\fR) with \fB\-\-json\fR print one
+\fBkill\fR, \fBprompt\fR, \fBmode\fR, \fBaudit\fR, \fBdisable\fR, \fBenable\fR,
+\fBremove\-unknown\fR) with \fB\-\-json\fR print one
 indented object with \fBaction\fR, \fBok\fR, \fBdry_run\fR and \fBresults\fR (one entry per
-file or profile); they have no \fBschema\fR or \fBkind\fR member yet.
+file or profile), and for \fBprompt\fR and \fBdefault_allow\fR \fBparser_release\fR (the
+release the flag was checked for); they have no \fBschema\fR or \fBkind\fR member yet.
 .PP
 Mode words are \fBenforce\fR,
 \fBcomplain\fR, \fBprompt\fR (the kernel's \fBuser\fR), \fBkill\fR, \fBunconfined\fR,
@@ -306,6 +318,22 @@ The installed \fBapparmor_parser\fR: \fBpath\fR, \fBversion\fR (as \fB\-\-versio
 it, e.g. \fB"4.1.0"\fR, or null) and \fBlanguage\fR (the policy language release line it
 accepts: \fB"3.0"\fR, \fB"4.1"\fR, \fB"5.0"\fR or \fB"6.0"\fR, or null). Null when no parser
 is found, and always with \fB\-\-root\fR.
+.TP
+\fBsysctls\fR
+Object from sysctl name (\fBkernel.apparmor_restrict_unprivileged_userns\fR,
+\fB…_unconfined\fR, \fB…_io_uring\fR and any other
+\fBkernel.apparmor_restrict_unprivileged_*\fR) to value (a number, a string when not
+decimal, null when unreadable), read from \fI/proc/sys/kernel/\fR under the root; empty
+when the kernel has none (Debian's kernels).
+.TP
+\fBaudit\fR
+The audit subsystem's state from \fBauditctl \-s\fR: \fBstatus\fR (\fBenabled\fR,
+\fBfailure\fR, \fBpid\fR of the audit daemon or 0, \fBrate_limit\fR, \fBbacklog_limit\fR,
+\fBlost\fR, \fBbacklog\fR, \fBbacklog_wait_time\fR, \fBbacklog_wait_time_actual\fR, each a
+number or null when not printed; null when auditctl failed), \fBproblems\fR (why AppArmor
+records may be missing: records lost, a rate limit, a full backlog, auditing off) and
+\fBerror\fR (why auditctl could not tell, such as not being root, or null). Null when
+auditctl is not installed, and always with \fB\-\-root\fR.
 .SS "aactl check \-\-format json"
 One object, also when a path could not be read (exit status 2).
 .TP
@@ -643,6 +671,16 @@ A process's label (the first where the kernel has it).
 .TP
 \fI/proc/PID/exe\fR, \fI/proc/PID/comm\fR
 A process's executable and command name.
+.TP
+\fI/proc/sys/kernel/apparmor_restrict_unprivileged_*\fR
+The unprivileged\-user restrictions some kernels (Ubuntu's) add; shown by \fBstatus\fR and
+kept by \fBsnapshot\fR.
+.PP
+\fBstatus\fR and \fBlog\fR also run \fBauditctl \-s\fR (on \fBPATH\fR, else in
+\fI/sbin\fR or \fI/usr/sbin\fR; C locale, 3 s limit) when it is installed and no
+\fB\-\-root\fR is given: \fBstatus\fR prints the audit state, \fBlog\fR warns when records
+were lost and, when it finds no records, adds the state to its explanation and asks again a
+second later to tell whether \fBlost\fR is growing.
 "#;
 
 const SEE_ALSO: &str = r#".SH "SEE ALSO"

@@ -191,10 +191,51 @@ pub struct StatusReport {
     /// says nothing about. [`collect`] leaves it `None`; the caller that may
     /// run programs fills it in.
     pub parser: Option<ParserInfo>,
+    /// The `kernel.apparmor_restrict_unprivileged_*` sysctls under the root:
+    /// name → value (a decimal becomes a number; `null` when the file could not
+    /// be read). Empty when the kernel has none.
+    pub sysctls: BTreeMap<String, serde_json::Value>,
+    /// The audit subsystem's state (`auditctl -s`): `null` when auditctl is not
+    /// installed, and always for a snapshot (a root other than `/`). [`collect`]
+    /// leaves it `None`; the caller that may run programs fills it in.
+    pub audit: Option<AuditInfo>,
     /// Why `features` is `null` (the path and the reason) unless `features/` is simply
     /// absent; printed as a warning on stderr, not part of the JSON document.
     #[serde(skip)]
     pub features_error: Option<InspectError>,
+}
+
+/// What `auditctl -s` said, for [`StatusReport::audit`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditInfo {
+    /// The state; `null` when auditctl failed.
+    pub status: Option<crate::system::audit::AuditStatus>,
+    /// Why AppArmor records may be missing
+    /// ([`crate::system::audit::AuditStatus::problems`]).
+    pub problems: Vec<String>,
+    /// Why auditctl could not tell (not root, timed out, …), else `null`.
+    pub error: Option<String>,
+}
+
+impl AuditInfo {
+    /// Asks `auditctl -s` ([`crate::system::audit::query_audit_status`]);
+    /// `None` when auditctl is not installed.
+    pub fn query() -> Option<AuditInfo> {
+        use crate::system::audit::{AuditQueryError, query_audit_status};
+        match query_audit_status() {
+            Ok(s) => Some(AuditInfo {
+                problems: s.problems(),
+                status: Some(s),
+                error: None,
+            }),
+            Err(AuditQueryError::NotInstalled) => None,
+            Err(e) => Some(AuditInfo {
+                status: None,
+                problems: Vec::new(),
+                error: Some(crate::error::chain(&e)),
+            }),
+        }
+    }
 }
 
 /// A parameter's text as a typed JSON value.
@@ -323,6 +364,21 @@ pub fn collect(sys: &System) -> Result<StatusReport, InspectError> {
         unreadable_parameters,
         features,
         parser: None,
+        sysctls: sys
+            .apparmor_sysctls()
+            .into_iter()
+            .map(|s| {
+                let v = match &s.value {
+                    Some(t) => t
+                        .trim()
+                        .parse::<i64>()
+                        .map_or_else(|_| serde_json::Value::from(t.as_str()), Into::into),
+                    None => serde_json::Value::Null,
+                };
+                (s.name, v)
+            })
+            .collect(),
+        audit: None,
         features_error,
     })
 }

@@ -290,6 +290,21 @@ pub enum LoaderError {
         /// The files that could not be read, and why (`Permission denied`).
         unreadable: Vec<(PathBuf, String)>,
     },
+    /// The target apparmor_parser release does not accept the mode flag a
+    /// mode change would write (`prompt` and `default_allow` before 4.1).
+    #[error(
+        "the {mode} mode needs AppArmor {} or later; apparmor_parser {} rejects the flag",
+        introduced.as_str(),
+        target.as_str()
+    )]
+    ModeNotAccepted {
+        /// The mode (`prompt`, `default_allow`, …).
+        mode: &'static str,
+        /// The release line that introduced it.
+        introduced: crate::policy::ParserVersion,
+        /// The release line edited for.
+        target: crate::policy::ParserVersion,
+    },
     /// A profile file could not be parsed or edited.
     #[error("{}: {message}", path.display())]
     Edit {

@@ -1,4 +1,5 @@
-//! Switching profiles between enforce, complain, audit, disabled and enabled
+//! Switching profiles between the profile modes (enforce, complain, kill,
+//! unconfined, prompt, default_allow), the audit flag, disabled and enabled
 //! (docs/loader.md, "Mode changes").
 //!
 //! Like upstream's aa-enforce / aa-complain / aa-audit / aa-disable, but:
@@ -13,7 +14,9 @@
 //! - a file the policy parser cannot parse is not edited (the error names its line).
 //!
 //! Symlinks, as upstream: complain removes `disable/<file>`; enforce removes
-//! `disable/<file>` and `force-complain/<file>`; disable creates
+//! `disable/<file>` and `force-complain/<file>` (and so do kill, unconfined,
+//! prompt and default_allow, which upstream's tools do not set: a
+//! `force-complain/` link would load the profile in complain mode instead); disable creates
 //! `disable/<file>` → the file's absolute path and unloads with `--remove`;
 //! enable removes `disable/<file>` and reloads. Every other change reloads with
 //! `--replace`.
@@ -21,6 +24,7 @@
 use super::plan::{Plan, Step};
 use super::{Action, LoaderError, Parser};
 use crate::diag::FileId;
+use crate::policy::ParserVersion;
 use crate::policy::ast::Profile;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -33,6 +37,18 @@ pub enum ModeChange {
     Enforce,
     /// Set the `complain` flag (replacing other mode flags).
     Complain,
+    /// Set the `kill` flag (replacing other mode flags): a denial kills the task.
+    Kill,
+    /// Set the `unconfined` flag (replacing other mode flags): the profile
+    /// attaches but does not confine.
+    Unconfined,
+    /// Set the `prompt` flag (replacing other mode flags): what no rule covers
+    /// is asked of a user-space prompter (AppArmor 4.1 and later).
+    Prompt,
+    /// Set the `default_allow` flag (replacing other mode flags): what no rule
+    /// covers is allowed, deny rules still apply (AppArmor 4.1 and later; the
+    /// kernel shows such a profile as `unconfined`).
+    DefaultAllow,
     /// Add the `audit` flag.
     Audit,
     /// Remove the `audit` flag.
@@ -44,11 +60,27 @@ pub enum ModeChange {
 }
 
 impl ModeChange {
-    /// The verb for messages (`enforce`, `complain`, `audit`, `audit-off`, `disable`, `enable`).
+    /// The changes that set a profile mode, in the order of
+    /// [`crate::policy::edit::MODE_FLAGS`].
+    pub const MODES: [ModeChange; 6] = [
+        ModeChange::Enforce,
+        ModeChange::Complain,
+        ModeChange::Kill,
+        ModeChange::Unconfined,
+        ModeChange::Prompt,
+        ModeChange::DefaultAllow,
+    ];
+
+    /// The verb for messages (`enforce`, `complain`, `kill`, `unconfined`,
+    /// `prompt`, `default_allow`, `audit`, `audit-off`, `disable`, `enable`).
     pub fn as_str(self) -> &'static str {
         match self {
             ModeChange::Enforce => "enforce",
             ModeChange::Complain => "complain",
+            ModeChange::Kill => "kill",
+            ModeChange::Unconfined => "unconfined",
+            ModeChange::Prompt => "prompt",
+            ModeChange::DefaultAllow => "default_allow",
             ModeChange::Audit => "audit",
             ModeChange::NoAudit => "audit-off",
             ModeChange::Disable => "disable",
@@ -56,11 +88,60 @@ impl ModeChange {
         }
     }
 
+    /// The change that sets the profile mode `word` (a [`crate::policy::edit::MODE_FLAGS`]
+    /// word; `default-allow` is taken for `default_allow`), or `None`.
+    pub fn from_mode(word: &str) -> Option<ModeChange> {
+        let word = if word == "default-allow" {
+            "default_allow"
+        } else {
+            word
+        };
+        Self::MODES.into_iter().find(|m| m.as_str() == word)
+    }
+
+    /// The mode flag this change writes: `None` for enforce (written as no
+    /// mode flag) and for the changes that are not mode changes.
+    pub fn mode_flag(self) -> Option<&'static str> {
+        match self {
+            ModeChange::Complain
+            | ModeChange::Kill
+            | ModeChange::Unconfined
+            | ModeChange::Prompt
+            | ModeChange::DefaultAllow => Some(self.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The oldest apparmor_parser release line that accepts the flags this
+    /// change writes: 4.1 for `prompt` and `default_allow` (3.0 rejects them as
+    /// "Invalid profile flag"), 3.0 for everything else.
+    pub fn introduced(self) -> ParserVersion {
+        match self {
+            ModeChange::Prompt | ModeChange::DefaultAllow => ParserVersion::V4_1,
+            _ => ParserVersion::V3_0,
+        }
+    }
+
+    /// Checks that apparmor_parser release line `target` accepts what this
+    /// change writes.
+    ///
+    /// # Errors
+    /// [`LoaderError::ModeNotAccepted`] naming the mode, the release that
+    /// introduced it and `target`.
+    pub fn accepted_by(self, target: ParserVersion) -> Result<(), LoaderError> {
+        if target >= self.introduced() {
+            Ok(())
+        } else {
+            Err(LoaderError::ModeNotAccepted {
+                mode: self.as_str(),
+                introduced: self.introduced(),
+                target,
+            })
+        }
+    }
+
     fn edits_flags(self) -> bool {
-        matches!(
-            self,
-            ModeChange::Enforce | ModeChange::Complain | ModeChange::Audit | ModeChange::NoAudit
-        )
+        !matches!(self, ModeChange::Disable | ModeChange::Enable)
     }
 }
 
@@ -519,7 +600,11 @@ pub fn edit_flags(
         .unwrap_or_default();
     let new = match change {
         ModeChange::Enforce => edit::set_profile_mode(text, name, None),
-        ModeChange::Complain => edit::set_profile_mode(text, name, Some("complain")),
+        ModeChange::Complain
+        | ModeChange::Kill
+        | ModeChange::Unconfined
+        | ModeChange::Prompt
+        | ModeChange::DefaultAllow => edit::set_profile_mode(text, name, change.mode_flag()),
         ModeChange::Audit | ModeChange::NoAudit => {
             let mut flags: Vec<String> = before.iter().filter(|f| *f != "audit").cloned().collect();
             if change == ModeChange::Audit {
@@ -606,7 +691,11 @@ pub fn plan_change(
         let disable_link = base.join("disable").join(&basename);
         let force_link = base.join("force-complain").join(&basename);
         match change {
-            ModeChange::Enforce => {
+            ModeChange::Enforce
+            | ModeChange::Kill
+            | ModeChange::Unconfined
+            | ModeChange::Prompt
+            | ModeChange::DefaultAllow => {
                 steps.push(Step::RemoveLink { link: force_link });
                 steps.push(Step::RemoveLink { link: disable_link });
             }

@@ -24,6 +24,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub mod audit;
 pub mod edit;
 mod features;
 mod features_abi;
@@ -34,6 +35,7 @@ mod securityfs;
 pub mod snapshot;
 mod sockets;
 pub mod task;
+mod sysctl;
 
 pub use features::{FeatureNode, Features, FeaturesError};
 pub use features_abi::{FeaturesDiff, ValueChange};
@@ -43,6 +45,7 @@ pub use securityfs::{PolicyNamespace, PolicyProfile, ProfileLine, ProfilesList};
 pub use sockets::{
     Socket, SocketProtocol, SocketTable, parse_inet_table, parse_unix_table, socket_inode,
 };
+pub use sysctl::{RESTRICT_PREFIX, Sysctl};
 
 /// An error reading the system state. Every variant names the path concerned.
 #[derive(Debug, thiserror::Error)]

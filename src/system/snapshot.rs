@@ -1,8 +1,9 @@
 //! Copies the AppArmor state that the inspection code reads into a folder laid out like a
 //! root directory, so that [`System::with_root`] reads it back: the `profiles` list, the
 //! `policy/` tree (name, mode, attach, identity), features, revision, the reader's namespace
-//! files (`.ns_name`, `.ns_level`, `.stacked`, `.ns_stacked`), module parameters, and per
-//! process its label, exe link target and comm, plus a `proc/mounts` line for securityfs.
+//! files (`.ns_name`, `.ns_level`, `.stacked`, `.ns_stacked`), module parameters, the
+//! `apparmor_restrict_unprivileged_*` sysctls, and per process its label, exe link target
+//! and comm, plus a `proc/mounts` line for securityfs.
 
 use crate::system::{
     FeatureNode, PolicyNamespace, PolicyProfile, ProcessScan, System, SystemError,
@@ -218,6 +219,14 @@ pub fn snapshot(sys: &System, dest: &Path) -> Result<Summary, SnapshotError> {
         }
     }
     write_file(&dest.join("proc/mounts"), mounts.as_bytes())?;
+
+    // The unprivileged-user restriction sysctls (when the kernel has them).
+    for s in sys.apparmor_sysctls() {
+        if let Some(v) = &s.value {
+            let f = dest.join("proc/sys/kernel").join(s.file_name());
+            write_file(&f, format!("{v}\n").as_bytes())?;
+        }
+    }
 
     // Processes.
     let procs = sys.processes(&ProcessScan::default())?;

@@ -32,6 +32,7 @@
 
 mod genprof;
 mod loader;
+mod modes;
 mod report;
 mod status;
 mod systems;
@@ -296,6 +297,8 @@ fn run_kernel(k: &Kernel, base: &Path, bins: &[String]) -> Tally {
         loader::loader_checks(k, r, &mut t);
         genprof::genprof_checks(k, r, &mut t);
         toolbox::toolbox_checks(k, r, &mut t);
+        modes::modes_checks(k, r, &mut t);
+        modes::audit_checks(r, &mut t);
     }
 
     let initrd = out.join("status/initrd.gz");

@@ -408,16 +408,31 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
                 per.push((s.describe(), st));
             }
             if found_group.is_none() {
+                // lost or rate-limited audit records are a common reason
+                d.look_at_audit(&root, std::time::Duration::from_secs(1));
                 for (i, l) in d.explain_empty(&tried).lines().enumerate() {
                     let lead = if i == 0 { "aactl: " } else { "" };
                     let _ = writeln!(out.io.err, "{lead}{}", crate::escape::escape_str(l));
                 }
-            } else if m.get_flag("stats") {
-                let _ = writeln!(
-                    out.io.err,
-                    "aactl: read {}",
-                    found_group.unwrap_or_default()
-                );
+            } else {
+                // records were found, but some may have been dropped
+                d.look_at_audit(&root, std::time::Duration::ZERO);
+                if let Some(crate::log::source::AuditLook { status: Ok(st), .. }) = &d.audit {
+                    for p in st.problems() {
+                        let _ = writeln!(
+                            out.io.err,
+                            "aactl: warning: AppArmor records may be missing: {}",
+                            crate::escape::escape_str(&p)
+                        );
+                    }
+                }
+                if m.get_flag("stats") {
+                    let _ = writeln!(
+                        out.io.err,
+                        "aactl: read {}",
+                        found_group.unwrap_or_default()
+                    );
+                }
             }
         }
     }

@@ -524,6 +524,7 @@ fn read_sources(
                 }
             }
             if found.is_none() {
+                d.look_at_audit(sys, std::time::Duration::from_secs(1));
                 for (i, l) in d.explain_empty(&tried).lines().enumerate() {
                     let lead = if i == 0 { "aactl: " } else { "" };
                     let _ = writeln!(io.err, "{lead}{}", escape_str(l));

@@ -189,6 +189,9 @@ pub fn command() -> Command {
         .subcommand(load::unload_command())
         .subcommand(mode::command())
         .subcommand(mode::complain_command())
+        .subcommand(mode::kill_command())
+        .subcommand(mode::prompt_command())
+        .subcommand(mode::mode_command())
         .subcommand(mode::audit_command())
         .subcommand(mode::disable_command())
         .subcommand(mode::enable_command())
@@ -309,6 +312,9 @@ fn dispatch(matches: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         Some(("unload", m)) => load::run_unload(m, io),
         Some(("enforce", m)) => mode::run(m, io),
         Some(("complain", m)) => mode::run_complain(m, io),
+        Some(("kill", m)) => mode::run_kill(m, io),
+        Some(("prompt", m)) => mode::run_prompt(m, io),
+        Some(("mode", m)) => mode::run_mode(m, io),
         Some(("audit", m)) => mode::run_audit(m, io),
         Some(("disable", m)) => mode::run_disable(m, io),
         Some(("enable", m)) => mode::run_enable(m, io),

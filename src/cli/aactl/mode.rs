@@ -1,6 +1,11 @@
-//! `aactl enforce|complain|audit|disable|enable PROFILE|PATH...`
-//! (the differences from upstream's aa-enforce and friends are in
+//! `aactl enforce|complain|kill|prompt|audit|disable|enable PROFILE|PATH...`
+//! and `aactl mode MODE PROFILE|PATH...` for every profile mode (the
+//! differences from upstream's aa-enforce and friends are in
 //! [`crate::loader::mode`]).
+//!
+//! The mode commands that write a flag some apparmor_parser releases reject
+//! (`prompt`, `default_allow`: 4.1 and later) check the release first:
+//! `--parser-version`, else the release of the parser that would reload.
 //!
 //! A target is a profile file, a profile name (`name`, `parent//hat`) or a program
 //! path matching a profile's attachment, looked up in the profile directory
@@ -19,17 +24,23 @@ use crate::loader::mode::{
     IndexedFile, ModeChange, ProfileIndex, Resolved, describe_flags, plan_change,
 };
 use crate::loader::{EditLock, LoaderError, RunReport, StepOutcome, SystemRunner};
+use crate::policy::ParserVersion;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde::Serialize;
 
 fn base_command(name: &'static str, about: &'static str) -> Command {
-    let usage = if name == "disable" {
+    with_targets(Command::new(name).about(about))
+}
+
+/// Adds the targets and the options every mode command shares to `c`.
+fn with_targets(c: Command) -> Command {
+    let usage = if c.get_name() == "disable" {
         ParserUse::Remove
     } else {
         ParserUse::Reload
     };
     let c = with_parser_args_for(
-        Command::new(name).about(about).arg(
+        c.arg(
             Arg::new("targets")
                 .value_name("PROFILE|PATH")
                 .num_args(1..)
@@ -63,6 +74,74 @@ pub(super) fn command() -> Command {
             .long("force")
             .action(ArgAction::SetTrue)
             .help("Also enforce profiles flagged unconfined"),
+    )
+}
+
+/// `--parser-version` of the commands that can write a release-gated mode flag.
+fn parser_version_arg() -> Arg {
+    Arg::new("parser-version")
+        .long("parser-version")
+        .value_name("X.Y")
+        .value_parser(clap::value_parser!(crate::policy::ParserVersion))
+        .help(
+            "Edit for this apparmor_parser release: 3.0, 4.1, 5.0 or 6.0 (a full version \
+             such as 4.1.0 is accepted); a mode it rejects is an error \
+             [default: the release of the parser that reloads, 6.0 when there is none]",
+        )
+}
+
+/// `aactl kill`.
+pub(super) fn kill_command() -> Command {
+    base_command(
+        "kill",
+        "Set profiles to kill mode (flags=(kill): a denied access kills the task) and reload",
+    )
+    .arg(parser_version_arg())
+}
+
+/// `aactl prompt`.
+pub(super) fn prompt_command() -> Command {
+    base_command(
+        "prompt",
+        "Set profiles to prompt mode (flags=(prompt); AppArmor 4.1 and later) and reload",
+    )
+    .arg(parser_version_arg())
+}
+
+/// `aactl mode MODE PROFILE|PATH...`: every profile mode, including the
+/// `unconfined` flag (the `unconfined` subcommand lists unconfined processes).
+pub(super) fn mode_command() -> Command {
+    let modes: Vec<clap::builder::PossibleValue> = ModeChange::MODES
+        .iter()
+        .map(|m| {
+            let v = clap::builder::PossibleValue::new(m.as_str());
+            if *m == ModeChange::DefaultAllow {
+                v.alias("default-allow")
+            } else {
+                v
+            }
+        })
+        .collect();
+    with_targets(
+        Command::new("mode")
+            .about(
+                "Set profiles to any mode: enforce, complain, kill, unconfined, prompt or \
+                 default_allow (the last two need AppArmor 4.1 or later) and reload",
+            )
+            .arg(
+                Arg::new("mode")
+                    .value_name("MODE")
+                    .required(true)
+                    .value_parser(clap::builder::PossibleValuesParser::new(modes))
+                    .help("The profile mode to set (the flag written; enforce writes none)"),
+            ),
+    )
+    .arg(parser_version_arg())
+    .arg(
+        Arg::new("force")
+            .long("force")
+            .action(ArgAction::SetTrue)
+            .help("With enforce: also enforce profiles flagged unconfined"),
     )
 }
 
@@ -143,6 +222,10 @@ struct JsonOut<'a> {
     action: &'a str,
     ok: bool,
     dry_run: bool,
+    /// The apparmor_parser release the mode flag was checked against (only
+    /// for modes some releases reject).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parser_release: Option<&'a str>,
     results: &'a [FileResult],
     #[serde(skip_serializing_if = "Option::is_none")]
     watch: Option<&'a WatchOut>,
@@ -162,6 +245,63 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
 /// See [`run`].
 pub(super) fn run_complain(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     run_change(m, io, ModeChange::Complain)
+}
+
+/// `aactl kill`.
+///
+/// # Errors
+/// See [`run`].
+pub(super) fn run_kill(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Kill)
+}
+
+/// `aactl prompt`.
+///
+/// # Errors
+/// See [`run`]; also when the target release rejects the flag.
+pub(super) fn run_prompt(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    run_change(m, io, ModeChange::Prompt)
+}
+
+/// `aactl mode MODE`.
+///
+/// # Errors
+/// See [`run`]; also when the target release rejects the flag.
+pub(super) fn run_mode(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
+    let word = m.get_one::<String>("mode").map_or("", String::as_str);
+    let change = ModeChange::from_mode(word)
+        .ok_or_else(|| CliError(format!("unknown mode {}", escape_str(word))))?;
+    run_change(m, io, change)
+}
+
+/// The apparmor_parser release line a mode change is checked against:
+/// `--parser-version`, else the release of `program` (a parser that cannot
+/// be asked gives [`ParserVersion::LATEST`], with a warning on `err` when it
+/// exists but does not answer).
+fn target_release(
+    m: &ArgMatches,
+    program: &std::path::Path,
+    err: &mut dyn std::io::Write,
+) -> (ParserVersion, String) {
+    if let Some(v) = super::loader_cmd::one::<ParserVersion>(m, "parser-version") {
+        return (*v, "--parser-version".into());
+    }
+    if !program.is_absolute() && !program.exists() {
+        return (ParserVersion::LATEST, "no apparmor_parser found".into());
+    }
+    let mut loader = crate::loader::Loader::new(crate::loader::Parser::new(program), SystemRunner);
+    match loader.query_parser_version() {
+        Ok(v) => (v, format!("the release of {}", program.display())),
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "aactl: warning: {}; assuming apparmor_parser {}",
+                escape_str(&crate::error::chain(&e)),
+                ParserVersion::LATEST
+            );
+            (ParserVersion::LATEST, "assumed".into())
+        }
+    }
 }
 
 /// `aactl audit` (`--remove`: remove the flag).
@@ -204,6 +344,19 @@ pub(super) fn run_change(
     };
     let reload = !m.get_flag("no-reload");
     let ctx = context(m, reload)?;
+    // A flag the target release rejects is refused before anything is touched.
+    let release = if change.introduced() > ParserVersion::V3_0 {
+        let (v, from) = target_release(m, ctx.parser.program(), io.err);
+        if let Err(e) = change.accepted_by(v) {
+            return Err(CliError(format!(
+                "{} ({from}; give --parser-version to edit for another release)",
+                CliError::from_error(&e).0
+            )));
+        }
+        Some(v)
+    } else {
+        None
+    };
     if reload && !ctx.dry_run && !flag(m, "skip-kernel-load") {
         super::loader_cmd::preflight(
             m,
@@ -375,6 +528,7 @@ pub(super) fn run_change(
                 action: verb,
                 ok,
                 dry_run: ctx.dry_run,
+                parser_release: release.map(ParserVersion::as_str),
                 results: &results,
                 watch: watched.as_ref(),
             },

@@ -90,6 +90,42 @@ pub fn render(r: &StatusReport, term: &Term, w: &mut dyn Write) -> std::io::Resu
         };
         writeln!(w, "{}", prose(term, &format!("Kernel policy ABI: {abi}.")))?;
     }
+    if !r.sysctls.is_empty() {
+        let list: Vec<String> = r
+            .sysctls
+            .iter()
+            .map(|(k, v)| {
+                let short = k
+                    .strip_prefix("kernel.")
+                    .and_then(|n| n.strip_prefix(crate::system::RESTRICT_PREFIX))
+                    .unwrap_or(k);
+                let v = match v {
+                    serde_json::Value::Null => "unreadable".to_owned(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                format!("{} {}", escape_str(short), escape_str(&v))
+            })
+            .collect();
+        let line = format!(
+            "Unprivileged-user restrictions (kernel.{}*): {}.",
+            crate::system::RESTRICT_PREFIX,
+            list.join(", ")
+        );
+        writeln!(w, "{}", prose(term, &line))?;
+    }
+    if let Some(a) = &r.audit {
+        let line = match (&a.status, &a.error) {
+            (Some(s), _) => format!("Audit (auditctl -s): {}.", s.summary()),
+            (None, Some(e)) => format!("Audit: unknown ({}).", escape_str(e)),
+            (None, None) => "Audit: unknown.".to_owned(),
+        };
+        writeln!(w, "{}", prose(term, &line))?;
+        for p in &a.problems {
+            let line = format!("AppArmor records may be missing: {p}.");
+            writeln!(w, "{}", prose(term, &line))?;
+        }
+    }
     writeln!(w)?;
     // one namespace: named in the heading, no column
     let one_ns = match r.profiles.namespaces.as_slice() {
@@ -448,6 +484,7 @@ pub fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
     }
     if m.get_one::<std::path::PathBuf>("root").is_none() {
         report.parser = installed_parser(io.err);
+        report.audit = crate::inspect::report::AuditInfo::query();
     }
     for mline in &report.profiles.malformed {
         let _ = writeln!(

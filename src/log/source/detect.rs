@@ -4,6 +4,7 @@
 use super::file::rotated_set_in;
 use super::{JournalQuery, Source};
 use crate::system::System;
+use crate::system::audit::{AuditQueryError, AuditStatus, query_audit_status};
 use std::io;
 use std::path::Path;
 
@@ -26,9 +27,75 @@ pub struct Detected {
     pub looked: Vec<Looked>,
     /// The pid of a running auditd, if any.
     pub auditd_pid: Option<u32>,
+    /// What `auditctl -s` said, when [`Detected::look_at_audit`] asked it.
+    pub audit: Option<AuditLook>,
+}
+
+/// The audit subsystem's state as the diagnosis saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditLook {
+    /// The state, or why auditctl could not tell.
+    pub status: Result<AuditStatus, String>,
+    /// `lost` at a second look (taken only when the first was non-zero).
+    pub lost_again: Option<u32>,
+}
+
+impl AuditLook {
+    /// The lines the diagnosis prints: the state, then why records may be
+    /// missing (lost, rate limit, full backlog, auditing off), and whether
+    /// `lost` grew between the two looks.
+    pub fn lines(&self) -> Vec<String> {
+        let s = match &self.status {
+            Ok(s) => s,
+            Err(e) => return vec![format!("audit subsystem: unknown ({e})")],
+        };
+        let mut out = vec![format!("audit subsystem (auditctl -s): {}", s.summary())];
+        for p in s.problems() {
+            out.push(format!("AppArmor records may be missing: {p}"));
+        }
+        if let (Some(a), Some(b)) = (s.lost, self.lost_again) {
+            if b > a {
+                out.push(format!(
+                    "lost is growing ({a} -> {b} a moment later): records are being dropped now"
+                ));
+            }
+        }
+        out
+    }
 }
 
 impl Detected {
+    /// Asks `auditctl -s` (when installed) for the audit subsystem's state and
+    /// keeps it in [`Detected::audit`]; when `lost` is non-zero and `pause`
+    /// is not zero, asks again after `pause` to tell whether it grows. Only for the running host:
+    /// under another root nothing is asked.
+    pub fn look_at_audit(&mut self, sys: &System, pause: std::time::Duration) {
+        if !sys.is_host() {
+            return;
+        }
+        let first = match query_audit_status() {
+            Ok(s) => s,
+            Err(AuditQueryError::NotInstalled) => return,
+            Err(e) => {
+                self.audit = Some(AuditLook {
+                    status: Err(crate::error::chain(&e)),
+                    lost_again: None,
+                });
+                return;
+            }
+        };
+        let lost_again = if first.lost.is_some_and(|n| n > 0) && !pause.is_zero() {
+            std::thread::sleep(pause);
+            query_audit_status().ok().and_then(|s| s.lost)
+        } else {
+            None
+        };
+        self.audit = Some(AuditLook {
+            status: Ok(first),
+            lost_again,
+        });
+    }
+
     /// The explanation to print when no candidate held AppArmor records:
     /// where we looked and why each place gave nothing, including the case
     /// of a running auditd, which takes every record away from the journal
@@ -40,6 +107,11 @@ impl Detected {
         }
         for (place, result) in tried {
             s.push_str(&format!("  read {place}: {result}\n"));
+        }
+        if let Some(a) = &self.audit {
+            for l in a.lines() {
+                s.push_str(&format!("  {l}\n"));
+            }
         }
         if let Some(pid) = self.auditd_pid {
             s.push_str(&format!(
@@ -172,4 +244,64 @@ pub fn detect(sys: &System) -> Detected {
         });
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::audit::parse_auditctl_status;
+
+    #[test]
+    fn diagnosis_names_lost_records_and_their_growth() {
+        let st = parse_auditctl_status(
+            "enabled 1\nfailure 1\npid 0\nrate_limit 0\nbacklog_limit 64\nlost 7\nbacklog 0\n",
+        )
+        .unwrap();
+        let d = Detected {
+            audit: Some(AuditLook {
+                status: Ok(st),
+                lost_again: Some(9),
+            }),
+            ..Detected::default()
+        };
+        let text = d.explain_empty(&[]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "no AppArmor records found. Looked at:");
+        assert_eq!(
+            lines[1],
+            "  audit subsystem (auditctl -s): enabled 1, no audit daemon, lost 7, backlog 0 of 64, rate_limit 0"
+        );
+        assert_eq!(
+            lines[2],
+            "  AppArmor records may be missing: the kernel has lost 7 audit records since boot (lost 7): denials may be missing from every log"
+        );
+        assert_eq!(
+            lines[3],
+            "  lost is growing (7 -> 9 a moment later): records are being dropped now"
+        );
+        // a steady count is not called growing; a failed auditctl is one line
+        let steady = AuditLook {
+            status: parse_auditctl_status("lost 7\n").map_err(|e| e.to_string()),
+            lost_again: Some(7),
+        };
+        assert_eq!(steady.lines().len(), 2);
+        let failed = AuditLook {
+            status: Err("/sbin/auditctl -s failed: Operation not permitted".into()),
+            lost_again: None,
+        };
+        assert_eq!(
+            failed.lines(),
+            ["audit subsystem: unknown (/sbin/auditctl -s failed: Operation not permitted)"]
+        );
+    }
+
+    #[test]
+    fn another_root_is_never_asked() {
+        let mut d = Detected::default();
+        d.look_at_audit(
+            &System::with_root("/nonexistent"),
+            std::time::Duration::ZERO,
+        );
+        assert_eq!(d.audit, None);
+    }
 }

@@ -17,7 +17,7 @@ mod kmsg;
 #[cfg(test)]
 mod tests;
 
-pub use detect::{Detected, Looked, detect};
+pub use detect::{AuditLook, Detected, Looked, detect};
 use file::maybe_gz;
 pub use file::{open_file, open_file_in, rotated_set, rotated_set_in};
 pub use journal::{JOURNAL_MAGIC, JournalLines, TrustedSenders, journal_entry};

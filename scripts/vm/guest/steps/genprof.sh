@@ -43,11 +43,11 @@ run genprof-run-mode sh -c "grep -lx -- $P /sys/kernel/security/apparmor/policy/
 fence aa-demo-fence-1
 
 # 2. the plan from the ring buffer, answered by the shell, applied; enforce
-run genprof-plan $A triage kernel --profile-dir $D --profile "^$P\$" --json
+run genprof-plan $A triage kernel --profile-dir $D --profile "$P" --json
 awk '/"kind": "/ { x = /"kind": "exec"/ }
 /"action": null/ { sub(/null/, x ? "\"inherit\"" : "\"allow\"") }
 { print }' "$R/checks/genprof-plan/stdout" >/tmp/gp-answers.json
-run genprof-apply $A triage kernel --profile-dir $D --profile "^$P\$" --answers /tmp/gp-answers.json --set-mode enforce
+run genprof-apply $A triage kernel --profile-dir $D --profile "$P" --answers /tmp/gp-answers.json --set-mode enforce
 run genprof-profile cat $D/usr.local.bin.aa-demo
 run genprof-mode sh -c "grep -lx -- $P /sys/kernel/security/apparmor/policy/profiles/*/name | sed 's,/name\$,/mode,' | xargs cat"
 
