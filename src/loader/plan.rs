@@ -332,7 +332,14 @@ pub fn execute_step(
                 }
                 Err(_) => {}
             }
-            std::os::unix::fs::symlink(target, link).map_err(io)?;
+            // Under a root the link is read on the system the tree belongs to:
+            // its target is written as that system sees it, not as a host path
+            // that breaks once the tree is moved or mounted.
+            let target = match target.strip_prefix(sys.root()) {
+                Ok(rest) if !sys.is_host() && target.is_absolute() => Path::new("/").join(rest),
+                _ => target.clone(),
+            };
+            std::os::unix::fs::symlink(&target, link).map_err(io)?;
             Ok(StepOutcome::Done)
         }
         Step::RemoveLink { link } => {
