@@ -22,8 +22,8 @@
 use super::output::{Term, paint};
 use anstyle::Style;
 use tabled::builder::Builder;
-use tabled::settings::width::Wrap;
 use tabled::settings::Style as Border;
+use tabled::settings::width::Wrap;
 
 /// Whether a column may be narrowed to fit the width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,58 @@ impl Table {
         w
     }
 
+    /// The column widths for `limit` once wrapped: a narrowed column is as wide as its
+    /// widest wrapped line (often less than [`Table::widths`] allows, as lines break at
+    /// spaces), and the columns left are given back to the narrowed columns, the most cut
+    /// first, as far as that widens their wrapped lines.
+    fn fitted(&self, limit: Option<usize>) -> Vec<usize> {
+        let natural = self.widths(None);
+        let Some(limit) = limit else { return natural };
+        let mut w = self.widths(Some(limit));
+        for (i, n) in w.iter_mut().enumerate() {
+            if *n < natural[i] {
+                *n = self.wrapped_width(i, *n);
+            }
+        }
+        let total = frame(w.len()) + w.iter().sum::<usize>();
+        let mut slack = limit.saturating_sub(total);
+        let mut cut: Vec<usize> = (0..w.len()).filter(|&i| w[i] < natural[i]).collect();
+        cut.sort_by_key(|&i| (std::cmp::Reverse(natural[i] - w[i]), i));
+        for i in cut {
+            if slack == 0 {
+                break;
+            }
+            let wider = natural[i].min(w[i] + slack);
+            let got = if wider == natural[i] {
+                wider
+            } else {
+                self.wrapped_width(i, wider)
+            };
+            if got > w[i] {
+                slack -= got - w[i];
+                w[i] = got;
+            }
+        }
+        w
+    }
+
+    /// The width column `i` takes when its cells are wrapped to `n` columns (its header is
+    /// not wrapped).
+    fn wrapped_width(&self, i: usize, n: usize) -> usize {
+        let mut got = width(&self.heads[i]);
+        for r in &self.rows {
+            for l in r[i].text.split('\n') {
+                let lw = width(l);
+                if lw <= n {
+                    got = got.max(lw);
+                } else {
+                    got = got.max(wrap(l, n).iter().map(|p| width(p)).max().unwrap_or(0));
+                }
+            }
+        }
+        got
+    }
+
     /// For each column, the widest space-separated word of its cells, at most
     /// [`MAX_WORD`] columns.
     fn longest_words(&self) -> Vec<usize> {
@@ -189,7 +241,7 @@ impl Table {
     /// The table as text for `term` (no trailing newline).
     pub fn render(&self, term: &Term) -> String {
         let natural = self.widths(None);
-        let fitted = self.widths(term.width);
+        let fitted = self.fitted(term.width);
         let mut b = Builder::with_capacity(self.rows.len() + 1, self.heads.len());
         b.push_record(
             self.heads
@@ -230,7 +282,11 @@ pub fn wrap(s: &str, n: usize) -> Vec<String> {
         .split('\n')
         .enumerate()
         .map(|(k, l)| {
-            let l = if k > 0 { l.strip_prefix(' ').unwrap_or(l) } else { l };
+            let l = if k > 0 {
+                l.strip_prefix(' ').unwrap_or(l)
+            } else {
+                l
+            };
             l.trim_end_matches(' ').to_owned()
         })
         .collect();
