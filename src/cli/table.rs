@@ -1,17 +1,29 @@
-//! Tables for the terminal: psql-style columns fitted to a width, with optional colour.
+//! Tables for the terminal: psql-style columns fitted to a width, with optional colour,
+//! laid out by `tabled`.
 //!
 //! A [`Table`] is a header and rows of [`Cell`]s. Each column says whether it may be
 //! narrowed ([`Fit::Wrap`]: free text such as a path, a profile name or a rule) or must keep
 //! its width ([`Fit::Keep`]: a pid, a count, a mode word). [`Table::render`] takes a
-//! [`Term`]: with a width, the widest wrappable column is narrowed, one column at a time,
-//! until the table fits, and its cells are wrapped over several lines (at a space, `/`, `,`
-//! or `-` when one is near, else anywhere); without one, every cell keeps its full text.
-//! Cells keep their colour when wrapped, and widths are display widths (escape sequences
-//! do not count). Lines carry no trailing spaces.
+//! [`Term`]. Without a width, every cell keeps its full text. With one, this module decides
+//! how wide each column may be: the widest wrappable column is narrowed, one column at a
+//! time, first not below its longest word, then not below its header, until the table
+//! fits; a kept column is never narrowed. `tabled` does the rest: its word-keeping wrap
+//! cuts the cells of a narrowed column to that width (at spaces when a word fits, else
+//! inside the word), and its psql style draws the table. Cells keep their colour when
+//! wrapped, and widths are display widths (escape sequences do not count). Lines carry no
+//! trailing spaces.
+//!
+//! What is ours and why (see also docs/terminal-output.md): `tabled`'s table-wide
+//! `Width::wrap(..).priority(..)` narrows columns by a priority but cannot be told that some
+//! columns must never be narrowed, nor to stop at a column's longest word, so the widths
+//! are decided here; and its wrap, given a whole cell, counts a line break as part of a
+//! word, so each line of a cell is handed to it on its own.
 
 use super::output::{Term, paint};
 use anstyle::Style;
-use unicode_width::UnicodeWidthStr;
+use tabled::builder::Builder;
+use tabled::settings::Style as Border;
+use tabled::settings::width::Wrap;
 
 /// Whether a column may be narrowed to fit the width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +39,6 @@ pub enum Fit {
 pub struct Cell {
     text: String,
     style: Style,
-    /// Styles of the text's lines, when they differ (else `style` for every line).
-    line_styles: Vec<Style>,
 }
 
 impl Cell {
@@ -37,36 +47,33 @@ impl Cell {
         Cell {
             text: text.into(),
             style,
-            line_styles: Vec::new(),
         }
     }
 
-    /// A cell of several lines, each shown in its own style when colouring.
-    pub fn lines(lines: Vec<(String, Style)>) -> Cell {
-        let text = lines
-            .iter()
-            .map(|(t, _)| t.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        Cell {
-            text,
-            style: Style::new(),
-            line_styles: lines.into_iter().map(|(_, s)| s).collect(),
+    /// The text for a column `n` wide (`None`: as is), in its style when `on`.
+    ///
+    /// Each line of the cell is wrapped on its own by `tabled`'s word-keeping wrap (given a
+    /// whole cell, that wrap counts a line break as part of a word and wraps the following
+    /// lines short), and each piece is painted on its own.
+    fn laid_out(&self, n: Option<usize>, on: bool) -> String {
+        if !on && n.is_none() {
+            return self.text.clone();
         }
-    }
-
-    fn style_of(&self, line: usize) -> Style {
-        self.line_styles.get(line).copied().unwrap_or(self.style)
+        let mut out: Vec<String> = Vec::new();
+        for line in self.text.split('\n') {
+            let pieces = match n {
+                Some(n) if width(line) > n => wrap(line, n),
+                _ => vec![line.to_owned()],
+            };
+            out.extend(pieces.iter().map(|p| paint(on, self.style, p)));
+        }
+        out.join("\n")
     }
 }
 
 impl From<String> for Cell {
     fn from(text: String) -> Cell {
-        Cell {
-            text,
-            style: Style::new(),
-            line_styles: Vec::new(),
-        }
+        Cell::styled(text, Style::new())
     }
 }
 
@@ -90,9 +97,16 @@ const MIN_COLUMN: usize = 6;
 /// A word longer than this may be cut before narrower columns are cut further.
 const MAX_WORD: usize = 16;
 
-/// Display width of `s` (columns on a terminal).
+/// Display width of `s` (columns on a terminal; the widest line when there are several;
+/// escape sequences do not count).
 pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    tabled::grid::util::string::get_text_width(s)
+}
+
+/// Columns of a line that are not cell text, for `n` columns: a space on each side of a
+/// cell and a `|` between cells (the line under the header is that wide).
+fn frame(n: usize) -> usize {
+    (3 * n).saturating_sub(1)
 }
 
 impl Table {
@@ -120,7 +134,7 @@ impl Table {
     /// The width of the table's longest line when nothing is wrapped.
     pub fn natural_width(&self) -> usize {
         let w = self.widths(None);
-        2 + 3 * w.len().saturating_sub(1) + w.iter().sum::<usize>()
+        frame(w.len()) + w.iter().sum::<usize>()
     }
 
     /// The column widths fitted to `limit`.
@@ -134,8 +148,7 @@ impl Table {
             }
         }
         let Some(limit) = limit else { return w };
-        let frame = 2 + 3 * w.len().saturating_sub(1);
-        let mut total: usize = frame + w.iter().sum::<usize>();
+        let mut total: usize = frame(w.len()) + w.iter().sum::<usize>();
         // First narrow down to the longest word of each column (words are not cut while
         // that is enough), then down to the header or MIN_COLUMN.
         let words = self.longest_words();
@@ -159,6 +172,58 @@ impl Table {
         w
     }
 
+    /// The column widths for `limit` once wrapped: a narrowed column is as wide as its
+    /// widest wrapped line (often less than [`Table::widths`] allows, as lines break at
+    /// spaces), and the columns left are given back to the narrowed columns, the most cut
+    /// first, as far as that widens their wrapped lines.
+    fn fitted(&self, limit: Option<usize>) -> Vec<usize> {
+        let natural = self.widths(None);
+        let Some(limit) = limit else { return natural };
+        let mut w = self.widths(Some(limit));
+        for (i, n) in w.iter_mut().enumerate() {
+            if *n < natural[i] {
+                *n = self.wrapped_width(i, *n);
+            }
+        }
+        let total = frame(w.len()) + w.iter().sum::<usize>();
+        let mut slack = limit.saturating_sub(total);
+        let mut cut: Vec<usize> = (0..w.len()).filter(|&i| w[i] < natural[i]).collect();
+        cut.sort_by_key(|&i| (std::cmp::Reverse(natural[i] - w[i]), i));
+        for i in cut {
+            if slack == 0 {
+                break;
+            }
+            let wider = natural[i].min(w[i] + slack);
+            let got = if wider == natural[i] {
+                wider
+            } else {
+                self.wrapped_width(i, wider)
+            };
+            if got > w[i] {
+                slack -= got - w[i];
+                w[i] = got;
+            }
+        }
+        w
+    }
+
+    /// The width column `i` takes when its cells are wrapped to `n` columns (its header is
+    /// not wrapped).
+    fn wrapped_width(&self, i: usize, n: usize) -> usize {
+        let mut got = width(&self.heads[i]);
+        for r in &self.rows {
+            for l in r[i].text.split('\n') {
+                let lw = width(l);
+                if lw <= n {
+                    got = got.max(lw);
+                } else {
+                    got = got.max(wrap(l, n).iter().map(|p| width(p)).max().unwrap_or(0));
+                }
+            }
+        }
+        got
+    }
+
     /// For each column, the widest space-separated word of its cells, at most
     /// [`MAX_WORD`] columns.
     fn longest_words(&self) -> Vec<usize> {
@@ -175,102 +240,59 @@ impl Table {
 
     /// The table as text for `term` (no trailing newline).
     pub fn render(&self, term: &Term) -> String {
-        let w = self.widths(term.width);
-        let mut out: Vec<String> = Vec::new();
-        let head: Vec<Cell> = self
-            .heads
-            .iter()
-            .map(|h| Cell::styled(h.clone(), Style::new().bold()))
-            .collect();
-        self.push_row(&mut out, &head, &w, term);
-        out.push(
-            w.iter()
-                .map(|n| "-".repeat(n + 2))
-                .collect::<Vec<_>>()
-                .join("+"),
+        let natural = self.widths(None);
+        let fitted = self.fitted(term.width);
+        let mut b = Builder::with_capacity(self.rows.len() + 1, self.heads.len());
+        b.push_record(
+            self.heads
+                .iter()
+                .map(|h| paint(term.color, Style::new().bold(), h)),
         );
-        for r in &self.rows {
-            self.push_row(&mut out, r, &w, term);
-        }
-        out.join("\n")
-    }
-
-    fn push_row(&self, out: &mut Vec<String>, cells: &[Cell], w: &[usize], term: &Term) {
-        let wrapped: Vec<Vec<(String, Style)>> = cells
+        let limits: Vec<Option<usize>> = fitted
             .iter()
-            .zip(w)
-            .zip(&self.fits)
-            .map(|((c, &n), fit)| {
-                c.text
-                    .split('\n')
-                    .enumerate()
-                    .flat_map(|(k, l)| {
-                        let pieces = match fit {
-                            Fit::Wrap => wrap(l, n),
-                            Fit::Keep => vec![l.to_owned()],
-                        };
-                        pieces.into_iter().map(move |p| (p, c.style_of(k)))
-                    })
-                    .collect()
-            })
+            .zip(&natural)
+            .map(|(&n, &full)| (n < full).then_some(n))
             .collect();
-        let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
-        for k in 0..height {
-            let mut line = String::new();
-            for (i, lines) in wrapped.iter().enumerate() {
-                let (text, style) = lines
-                    .get(k)
-                    .map(|(t, s)| (t.as_str(), *s))
-                    .unwrap_or(("", Style::new()));
-                line.push_str(if i == 0 { " " } else { " | " });
-                line.push_str(&paint(term.color, style, text));
-                line.push_str(&" ".repeat(w[i].saturating_sub(width(text))));
-            }
-            out.push(line.trim_end().to_owned());
+        for r in &self.rows {
+            b.push_record(
+                r.iter()
+                    .zip(&limits)
+                    .map(|(c, &n)| c.laid_out(n, term.color)),
+            );
         }
+        let mut t = b.build();
+        t.with(Border::psql());
+        let text = t.to_string();
+        let mut out = String::with_capacity(text.len());
+        for (k, l) in text.lines().enumerate() {
+            if k > 0 {
+                out.push('\n');
+            }
+            out.push_str(l.trim_end());
+        }
+        out
     }
 }
 
-/// `s` cut into lines of at most `n` columns, at a space, `/`, `,` or `-` in the second
-/// half of a line when there is one (a space there is dropped), else anywhere.
+/// `s` cut into lines of at most `n` columns (by `tabled`): at spaces, keeping words whole
+/// when they fit, else inside a word. The space at a break is dropped.
 pub fn wrap(s: &str, n: usize) -> Vec<String> {
-    let n = n.max(1);
-    let mut lines = Vec::new();
-    let mut rest = s;
-    while width(rest) > n {
-        // the longest prefix of at most n columns (at least one character)
-        let mut end = 0;
-        let mut cols = 0;
-        for (i, ch) in rest.char_indices() {
-            let cw = width(ch.encode_utf8(&mut [0; 4]));
-            if cols + cw > n && end > 0 {
-                break;
-            }
-            cols += cw;
-            end = i + ch.len_utf8();
-        }
-        let head = &rest[..end];
-        let cut = head
-            .char_indices()
-            .filter(|&(i, c)| matches!(c, ' ' | '/' | ',' | '-') && width(&head[..i]) >= n / 2)
-            .last();
-        match cut {
-            Some((i, ' ')) => {
-                lines.push(head[..i].to_owned());
-                rest = &rest[i + 1..];
-            }
-            Some((i, c)) => {
-                let j = i + c.len_utf8();
-                lines.push(head[..j].to_owned());
-                rest = rest[j..].strip_prefix(' ').unwrap_or(&rest[j..]);
-            }
-            _ => {
-                lines.push(head.to_owned());
-                rest = &rest[end..];
-            }
-        }
+    let wrapped = Wrap::wrap(s, n.max(1), true);
+    let mut lines: Vec<String> = wrapped
+        .split('\n')
+        .enumerate()
+        .map(|(k, l)| {
+            let l = if k > 0 {
+                l.strip_prefix(' ').unwrap_or(l)
+            } else {
+                l
+            };
+            l.trim_end_matches(' ').to_owned()
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(String::new());
     }
-    lines.push(rest.to_owned());
     lines
 }
 
@@ -371,7 +393,7 @@ mod tests {
         let joined: String = text
             .lines()
             .skip(2)
-            .filter_map(|l| l.split(" | ").nth(1))
+            .filter_map(|l| l.split('|').nth(1))
             .map(str::trim)
             .collect();
         assert!(
@@ -412,14 +434,33 @@ mod tests {
     }
 
     #[test]
-    fn wrap_prefers_separators() {
+    fn wrap_keeps_words_and_drops_the_space_at_a_break() {
         assert_eq!(
             wrap("capability net_admin,", 12),
             ["capability", "net_admin,"]
         );
-        assert_eq!(wrap("/etc/cups/a.conf", 10), ["/etc/cups/", "a.conf"]);
+        assert_eq!(wrap("abcdefghij klm", 10), ["abcdefghij", "klm"]);
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("x×1 y×2", 20), ["x×1 y×2"]);
         assert_eq!(wrap("owner /tmp/work/ w,", 16), ["owner /tmp/work/", "w,"]);
+        assert_eq!(wrap("", 5), [""]);
+    }
+
+    #[test]
+    fn stays_within_the_width_at_every_width() {
+        let t = sample();
+        let natural = t.natural_width();
+        assert_eq!(natural, 64);
+        for w in 20..=natural {
+            let term = Term {
+                width: Some(w),
+                ..Term::default()
+            };
+            let text = t.render(&term);
+            let widest = text.lines().map(width).max().unwrap();
+            // PID (3) and MODE (10) are kept, EXE stops at MIN_COLUMN: 8 + 3 + 6 + 10
+            assert!(widest <= w.max(27), "at {w}: {widest}\n{text}");
+            assert!(text.contains("| enforce"), "{text}");
+        }
     }
 }

@@ -23,9 +23,10 @@ fn entry_name(s: &StackEntry) -> String {
     }
 }
 
-/// The table of rows: PID, COMM, EXE, MODE, then one line per stacked profile in PROFILE
-/// (with its namespace) and PROFILE MODE. COMM, EXE and PROFILE wrap to fit a terminal;
-/// the pid and the modes never do.
+/// The table of rows: PID, COMM, EXE, MODE, then PROFILE (with its namespace) and PROFILE
+/// MODE, one table row per stacked profile (the later ones with the process columns
+/// empty, so a profile and its mode stay side by side when a name wraps). COMM, EXE and
+/// PROFILE wrap to fit a terminal; the pid and the modes never do.
 pub(super) fn table(rows: &[PsRow]) -> Table {
     let mut t = Table::new(&[
         ("PID", Fit::Keep),
@@ -36,7 +37,7 @@ pub(super) fn table(rows: &[PsRow]) -> Table {
         ("PROFILE MODE", Fit::Keep),
     ]);
     for r in rows {
-        let (profiles, pmodes) = if r.stack.is_empty() {
+        let entries: Vec<(String, String)> = if r.stack.is_empty() {
             let what = match r.state {
                 State::Invalid => format!("(invalid: {})", opt(r.label.as_deref())),
                 State::Unreadable if r.reason.is_some() => {
@@ -44,40 +45,41 @@ pub(super) fn table(rows: &[PsRow]) -> Table {
                 }
                 s => format!("({})", s.as_str()),
             };
-            (what, "-".to_owned())
+            vec![(what, "-".to_owned())]
         } else if let Some(p) = &r.exe_profile {
-            (
+            vec![(
                 format!("unconfined (profile {} not applied)", escape_str(p)),
                 "unconfined".to_owned(),
-            )
+            )]
         } else {
-            (
-                r.stack
-                    .iter()
-                    .map(entry_name)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                r.stack
-                    .iter()
-                    .map(|s| mode_word(s.mode.as_ref()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
+            r.stack
+                .iter()
+                .map(|s| (entry_name(s), mode_word(s.mode.as_ref())))
+                .collect()
         };
         let mode = mode_word(r.mode.as_ref());
-        t.row(vec![
-            r.pid.to_string().into(),
-            opt(r.comm.as_deref()).into(),
-            opt(r.exe.as_deref()).into(),
-            Cell::styled(mode.clone(), mode_style(&mode)),
-            profiles.into(),
-            Cell::lines(
-                pmodes
-                    .split('\n')
-                    .map(|m| (m.to_owned(), mode_style(m)))
-                    .collect(),
-            ),
-        ]);
+        for (k, (profile, pmode)) in entries.into_iter().enumerate() {
+            let pmode = Cell::styled(pmode.clone(), mode_style(&pmode));
+            if k == 0 {
+                t.row(vec![
+                    r.pid.to_string().into(),
+                    opt(r.comm.as_deref()).into(),
+                    opt(r.exe.as_deref()).into(),
+                    Cell::styled(mode.clone(), mode_style(&mode)),
+                    profile.into(),
+                    pmode,
+                ]);
+            } else {
+                t.row(vec![
+                    Cell::default(),
+                    Cell::default(),
+                    Cell::default(),
+                    Cell::default(),
+                    profile.into(),
+                    pmode,
+                ]);
+            }
+        }
     }
     t
 }
