@@ -52,6 +52,13 @@ fn check_edit(path: &Path, text: &str, name: &str, change: ModeChange) -> Result
                         .contains(&f.as_str())
                 }),
                 ModeChange::Audit => p1.flags.contains(&"audit".to_string()),
+                m @ (ModeChange::Kill | ModeChange::Prompt | ModeChange::DefaultAllow) => {
+                    let want = m.mode_flag().unwrap_or_default();
+                    p1.flags.iter().any(|f| f == want)
+                        && p1.flags.iter().all(|f| {
+                            f == want || !apparmor::policy::edit::MODE_FLAGS.contains(&f.as_str())
+                        })
+                }
                 _ => true,
             };
             if !ok || fc.after != p1.flags {
@@ -85,7 +92,14 @@ fn sweep(dir: &Path) -> (usize, usize, Vec<String>) {
         }
         for p in &f.profiles {
             profiles += 1;
-            for change in [ModeChange::Complain, ModeChange::Enforce, ModeChange::Audit] {
+            for change in [
+                ModeChange::Complain,
+                ModeChange::Enforce,
+                ModeChange::Audit,
+                ModeChange::Kill,
+                ModeChange::Prompt,
+                ModeChange::DefaultAllow,
+            ] {
                 if let Err(e) = check_edit(&f.path, &f.text, &p.name, change) {
                     failures.push(format!("{}: {}: {e}", f.path.display(), change.as_str()));
                 }
@@ -105,7 +119,7 @@ fn flags_edit_keeps_everything_else_in_debians_tree() {
         return;
     };
     let (n, skipped, failures) = sweep(dir);
-    println!("debian tree: {n} profiles edited 3 ways, {skipped} files not parsed");
+    println!("debian tree: {n} profiles edited 6 ways, {skipped} files not parsed");
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(skipped, 0, "every Debian profile file should parse");
     assert!(n > 30);
@@ -115,7 +129,7 @@ fn flags_edit_keeps_everything_else_in_debians_tree() {
 fn flags_edit_keeps_everything_else_in_upstream_corpus() {
     let Some(shared) = shared() else { return };
     let (n, skipped, failures) = sweep(&shared.join("corpus/profiles-upstream"));
-    println!("upstream corpus: {n} profiles edited 3 ways, {skipped} files not parsed");
+    println!("upstream corpus: {n} profiles edited 6 ways, {skipped} files not parsed");
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(n > 200);
 }

@@ -645,6 +645,8 @@ pub fn edit_flags(
 /// (unless `reload` is false) the parser run (`--replace`, or `--remove` for
 /// disable) with `parser`'s options. Like upstream 6.0, enforce refuses a profile
 /// flagged `unconfined` unless `force` (such profiles exist to not confine).
+/// The release gate of the mode flag is the caller's: check
+/// [`ModeChange::accepted_by`] for the target apparmor_parser release first.
 ///
 /// # Errors
 /// [`LoaderError::Edit`] when a file does not parse, a profile is missing, or an

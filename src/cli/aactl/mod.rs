@@ -138,8 +138,8 @@ pub fn command() -> Command {
                     "Use DIR as the root of the host (a snapshot or a fake tree): /proc, /sys \
                      (securityfs) and /etc/apparmor.d are read under it, and so are the logs \
                      aactl log finds by itself; paths given on the command line are used as given, \
-                     except the absolute profile paths of enforce, complain, audit, disable and \
-                     enable, which are taken inside DIR",
+                     except the absolute profile paths of the mode commands (enforce, complain, \
+                     kill, prompt, mode, audit, disable, enable), which are taken inside DIR",
                 ),
         )
         .arg(
