@@ -589,6 +589,34 @@ aactl enable usr.bin.foo
 .RE
 .fi
 .PP
+The other profile modes (\fBkill\fR, \fBprompt\fR, and any mode with \fBmode\fR):
+.PP
+.nf
+.RS
+aactl kill usr.bin.foo
+aactl prompt \-\-dry\-run usr.bin.foo
+aactl mode unconfined usr.bin.foo
+.RE
+.fi
+.PP
+Unconfined processes that listen on the network, and every unconfined process (\fBunconfined\fR):
+.PP
+.nf
+.RS
+aactl unconfined
+aactl unconfined \-\-paranoid \-\-json
+.RE
+.fi
+.PP
+Run a command under a loaded profile, or stacked on the current one (\fBexec\fR):
+.PP
+.nf
+.RS
+aactl exec \-p usr.bin.foo \-\- /usr/bin/foo \-\-help
+aactl exec \-\-stack \-p sandbox \-\- /bin/sh
+.RE
+.fi
+.PP
 Unload the profiles that are no longer on disk (\fBremove\-unknown\fR):
 .PP
 .nf
@@ -1062,7 +1090,10 @@ fn page_reads_well() {
         .split(".SH ")
         .next()
         .unwrap();
-    assert!(!examples.contains("testdata"), "repository path in EXAMPLES");
+    assert!(
+        !examples.contains("testdata"),
+        "repository path in EXAMPLES"
+    );
     for sub in built().get_subcommands() {
         let cmd = format!("aactl {}", sub.get_name().replace('-', "\\-"));
         assert!(

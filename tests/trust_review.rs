@@ -223,13 +223,7 @@ fn disable_under_root_links_as_the_tree_sees_it() {
     let dir = d.path().join("etc/apparmor.d");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("usr.bin.x"), "/usr/bin/x {\n  /etc/x r,\n}\n").unwrap();
-    let (code, out, err) = aactl(&[
-        "--root",
-        s(d.path()),
-        "disable",
-        "usr.bin.x",
-        "--no-reload",
-    ]);
+    let (code, out, err) = aactl(&["--root", s(d.path()), "disable", "usr.bin.x", "--no-reload"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         std::fs::read_link(dir.join("disable/usr.bin.x")).unwrap(),

@@ -34,8 +34,8 @@ mod proc;
 mod securityfs;
 pub mod snapshot;
 mod sockets;
-pub mod task;
 mod sysctl;
+pub mod task;
 
 pub use features::{FeatureNode, Features, FeaturesError};
 pub use features_abi::{FeaturesDiff, ValueChange};
