@@ -201,23 +201,6 @@ fn summary_groups_one_access_whatever_the_class_spelling() {
 }
 
 #[test]
-fn suggest_leaves_out_a_profile_without_rules() {
-    let d = tempfile::tempdir().unwrap();
-    let log = d.path().join("audit.log");
-    // a status record of a profile load: records, but no rule
-    std::fs::write(
-        &log,
-        "type=AVC msg=audit(1700000000.000:1): apparmor=\"DENIED\" operation=\"open\" class=\"file\" profile=\"a\" name=\"/etc/x\" pid=1 comm=\"c\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n\
-         type=AVC msg=audit(1700000000.000:2): apparmor=\"DENIED\" operation=\"getattr\" profile=\"b\" pid=2 comm=\"c\"\n",
-    )
-    .unwrap();
-    let (code, out, err) = aactl(&["log", "--suggest", "--profile-dir", "/nonexistent", s(&log)]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("a {") || out.contains("profile a {"), "{out}");
-    assert!(!out.contains("b {\n}"), "{out}");
-}
-
-#[test]
 fn disable_under_root_links_as_the_tree_sees_it() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("etc/apparmor.d");

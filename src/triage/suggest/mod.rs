@@ -200,9 +200,12 @@ impl Suggestions {
                 Ok(d) if trusted => self.add_trusted(p, d.clone()),
                 Ok(d) => self.add_untrusted(p, d.clone()),
                 Err(e) => {
+                    // a profile with records but no rule still gets its block
+                    // (an untrusted one once the untrusted part is trusted)
                     if trusted {
-                        // a profile with records but no rule still gets its block
                         self.node(p);
+                    } else {
+                        node_in(&mut self.untrusted, p);
                     }
                     self.note(p.clone(), op.clone(), e.clone());
                 }
@@ -408,17 +411,11 @@ impl Suggestions {
         self.top.keys().map(String::as_str).collect()
     }
 
-    /// Renders the blocks that hold a rule as policy text with the canonical
-    /// printer, one blank line between blocks (a profile whose records gave no
-    /// rule is left out: its records are listed in the notes).
+    /// Renders the blocks as policy text with the canonical printer, one
+    /// blank line between blocks (a profile whose records gave no rule gives
+    /// an empty block, as the AppArmor utils write it; the notes say why).
     pub fn render(&self) -> String {
-        let blocks: Vec<Profile> = self
-            .top
-            .iter()
-            .filter(|(_, n)| n.rule_count() > 0)
-            .map(|(name, n)| build(name, n, false, false))
-            .collect();
-        render_blocks(&blocks)
+        render_blocks(&self.blocks())
     }
 
     /// Renders [`Suggestions::untrusted_blocks`] as [`Suggestions::render`]
