@@ -5,8 +5,8 @@ use crate::cli::table::{Cell, Fit, Table, event_style};
 use crate::escape::escape_str;
 use crate::log::time::format_time;
 use crate::triage::Summary;
-use jiff::tz::TimeZone;
 use anstyle::Style;
+use jiff::tz::TimeZone;
 
 /// The cells of one group, before they are laid out.
 struct Row {

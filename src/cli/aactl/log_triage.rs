@@ -413,7 +413,11 @@ impl Sink {
                     .map_err(std::io::Error::other)
                     .and_then(|_| io.out.write_all(b"\n"))
             } else {
-                writeln!(io.out, "{}", super::render::record_line(&io.term, r, &self.tz))
+                writeln!(
+                    io.out,
+                    "{}",
+                    super::render::record_line(&io.term, r, &self.tz)
+                )
             };
             if res.is_err() || (self.flush && io.out.flush().is_err()) {
                 self.closed = true;
