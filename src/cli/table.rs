@@ -252,8 +252,8 @@ pub fn wrap(s: &str, n: usize) -> Vec<String> {
         let head = &rest[..end];
         let cut = head
             .char_indices()
-            .filter(|&(i, c)| matches!(c, ' ' | '/' | ',' | '-') && width(&head[..i]) >= n / 2)
-            .last();
+            .rev()
+            .find(|&(i, c)| matches!(c, ' ' | '/' | ',' | '-') && width(&head[..i]) >= n / 2);
         match cut {
             Some((i, ' ')) => {
                 lines.push(head[..i].to_owned());

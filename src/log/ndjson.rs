@@ -112,7 +112,7 @@ fn key(out: &mut Vec<u8>, k: &str) {
 #[inline]
 fn plain(b: &[u8]) -> bool {
     !b.iter().fold(false, |bad, &c| {
-        bad | (c < 0x20) | (c >= 0x7f) | (c == b'"') | (c == b'\\')
+        bad | !(0x20..0x7f).contains(&c) | (c == b'"') | (c == b'\\')
     })
 }
 
