@@ -187,7 +187,13 @@ fn aactl_log_output_does_not_depend_on_threads() {
     let p = dir.path().join("audit.log");
     std::fs::write(&p, gen_log(1 << 20, 11)).unwrap();
     let p = p.to_str().unwrap();
-    for view in [&["--format", "json"][..], &["--summary"], &["--suggest"]] {
+    for view in [
+        &["--format", "json"][..],
+        &[],
+        &["--utc"],
+        &["--summary"],
+        &["--suggest"],
+    ] {
         let run = |threads: &str| {
             let mut args = vec!["log", "--threads", threads, p];
             args.extend_from_slice(view);
@@ -198,5 +204,49 @@ fn aactl_log_output_does_not_depend_on_threads() {
         assert_eq!(c1, c3, "{view:?}");
         assert!(!o1.is_empty(), "{view:?}");
         assert!(o1 == o3, "{view:?}: output differs between 1 and 3 threads");
+    }
+}
+
+/// Records rendered by the parser threads ([`ReaderOptions::prerender`])
+/// carry the bytes the renderers write for them, line number included.
+#[test]
+fn prerendered_records_match_the_renderers() {
+    use apparmor::log::reader::Prerender;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log");
+    std::fs::write(&p, gen_log(2 << 20, 5)).unwrap();
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    for form in [Prerender::Json, Prerender::Text(berlin.clone())] {
+        let opts = ReaderOptions {
+            threads: 3,
+            prerender: Some(form.clone()),
+            ..ReaderOptions::default()
+        };
+        let mut r = LogReader::new(open_file(&p).unwrap(), opts);
+        let (mut rendered, mut total) = (0, 0);
+        while let Some(rec) = r.next_ref() {
+            let rec = rec.unwrap();
+            total += 1;
+            let Some((head, tail)) = rec.rendered.parts() else {
+                continue;
+            };
+            rendered += 1;
+            let mut got = head.to_vec();
+            got.extend_from_slice(rec.provenance.line.to_string().as_bytes());
+            got.extend_from_slice(tail);
+            let mut want = Vec::new();
+            match &form {
+                Prerender::Json => apparmor::log::ndjson::write_json_line(&mut want, rec),
+                Prerender::Text(tz) => apparmor::log::render::write_text_line(&mut want, rec, tz),
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            );
+        }
+        assert!(
+            rendered * 10 > total * 9,
+            "{rendered} of {total} rendered ahead"
+        );
     }
 }

@@ -60,6 +60,6 @@ pub mod source;
 pub mod time;
 
 pub use parse::{AuditId, ParsedLine, parse_line};
-pub use reader::{LineSource, LogReader, ReadError, ReaderOptions, Stats, parse_str};
-pub use record::{AuditContext, EventType, Framing, Origin, Provenance, Record, Text};
+pub use reader::{LineSource, LogReader, Prerender, ReadError, ReaderOptions, Stats, parse_str};
+pub use record::{AuditContext, EventType, Framing, Origin, Prerendered, Provenance, Record, Text};
 pub use source::{Detected, LogError, Source, detect, open};

@@ -11,6 +11,12 @@ use super::render::{FieldValue, JSON_SCHEMA_VERSION, push_rfc3339, visit_fields}
 /// Appends the NDJSON object for `r` (without a newline) to `out`: the
 /// bytes `serde_json::to_writer(out, &RecordJson(r))` writes.
 pub fn write_json_line(out: &mut Vec<u8>, r: &Record) {
+    write_json_line_at(out, r);
+}
+
+/// [`write_json_line`], returning where the digits of the record's line
+/// number are in `out` (start, length).
+pub(crate) fn write_json_line_at(out: &mut Vec<u8>, r: &Record) -> (usize, usize) {
     out.extend_from_slice(b"{\"version\":");
     push_u64(out, JSON_SCHEMA_VERSION);
     out.extend_from_slice(b",\"event\":");
@@ -75,7 +81,9 @@ pub fn write_json_line(out: &mut Vec<u8>, r: &Record) {
     key(out, "source");
     push_str(out, &r.provenance.source);
     key(out, "line");
+    let at = out.len();
     push_u64(out, r.provenance.line);
+    let line = (at, out.len() - at);
     if let Some(c) = &r.provenance.cursor {
         key(out, "cursor");
         push_str(out, c);
@@ -87,6 +95,7 @@ pub fn write_json_line(out: &mut Vec<u8>, r: &Record) {
         out.push(b'"');
     }
     out.push(b'}');
+    line
 }
 
 /// `,"KEY":` (every key here follows another entry; keys are ASCII
@@ -185,7 +194,8 @@ fn pairs(out: &mut Vec<u8>, v: &[(Text, Text)]) {
     out.push(b'}');
 }
 
-fn push_u64(out: &mut Vec<u8>, n: u64) {
+/// Appends `n` in decimal.
+pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
     let mut n = n;

@@ -561,6 +561,65 @@ pub struct Record {
     pub provenance: Provenance,
     /// Why the record is [`EventType::Invalid`] or partly understood, if it is.
     pub problem: Option<String>,
+    /// The record's output, written by a parser thread when
+    /// [`ReaderOptions::prerender`](crate::log::ReaderOptions::prerender) asks
+    /// for it: a cache, not part of the record's value (see [`Prerendered`]).
+    pub rendered: Prerendered,
+}
+
+/// A record's output form written ahead by the thread that parsed it
+/// ([`crate::log::reader::Prerender`]), so that the thread writing the
+/// output only copies bytes. The line number is left out (a parser thread
+/// does not know it yet): [`Prerendered::parts`] gives the bytes before and
+/// after it.
+///
+/// A cache: every two values compare equal, and it is empty unless asked for.
+#[derive(Clone, Default)]
+pub struct Prerendered {
+    bytes: Vec<u8>,
+    /// Where the line number goes in `bytes`; `None`: nothing rendered.
+    at: Option<usize>,
+}
+
+impl Prerendered {
+    /// The output before and after the record's line number, when rendered.
+    pub fn parts(&self) -> Option<(&[u8], &[u8])> {
+        let at = self.at?;
+        Some((self.bytes.get(..at)?, self.bytes.get(at..)?))
+    }
+
+    /// Empties the cache, keeping its buffer.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.at = None;
+    }
+
+    /// Renders with `f`, which appends the output and returns where in it
+    /// the line number's digits are (start, length): they are cut out.
+    pub(crate) fn fill(&mut self, f: impl FnOnce(&mut Vec<u8>) -> (usize, usize)) {
+        self.bytes.clear();
+        let (start, len) = f(&mut self.bytes);
+        self.bytes.drain(start..start + len);
+        self.at = Some(start);
+    }
+}
+
+impl PartialEq for Prerendered {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Prerendered {}
+
+impl std::fmt::Debug for Prerendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.at.is_some() {
+            "Prerendered(..)"
+        } else {
+            "Prerendered"
+        })
+    }
 }
 
 /// The last second [`Record::timestamp`] gives: 9999-12-31T23:59:59Z, in

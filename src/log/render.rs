@@ -237,9 +237,24 @@ pub fn text_line_in(r: &Record, tz: &jiff::tz::TimeZone) -> String {
 /// Appends [`text_line_in`]'s line for `r` (without a newline) to `s`: the
 /// form `aactl log` streams, with no allocation per record when `tz` is UTC.
 pub fn write_text_line(s: &mut Vec<u8>, r: &Record, tz: &jiff::tz::TimeZone) {
+    write_text_line_with(s, r, &mut super::time::ZoneFormatter::new(tz));
+}
+
+/// [`write_text_line`] with times formatted by `times` (which keeps the
+/// zone's offset between calls: the form for many records).
+pub fn write_text_line_with(s: &mut Vec<u8>, r: &Record, times: &mut super::time::ZoneFormatter) {
+    write_text_line_at(s, r, times);
+}
+
+/// [`write_text_line_with`], returning where the digits of the record's
+/// line number are in `s` (start, length).
+pub(crate) fn write_text_line_at(
+    s: &mut Vec<u8>,
+    r: &Record,
+    times: &mut super::time::ZoneFormatter,
+) -> (usize, usize) {
     match r.timestamp() {
-        Some((sec, ms)) if super::time::is_utc(tz) => push_rfc3339(s, sec, ms),
-        Some((sec, ms)) => s.extend_from_slice(super::time::format_time(sec, ms, tz).as_bytes()),
+        Some((sec, ms)) => times.push(s, sec, ms),
         None => match &r.provenance.prefix_time {
             Some(t) => s.extend_from_slice(escape_str(t).as_bytes()),
             None => s.push(b'-'),
@@ -285,8 +300,11 @@ pub fn write_text_line(s: &mut Vec<u8>, r: &Record, tz: &jiff::tz::TimeZone) {
     s.extend_from_slice(b" [");
     s.extend_from_slice(escape_str(&r.provenance.source).as_bytes());
     s.push(b':');
+    let at = s.len();
     push_padded(s, r.provenance.line, 1);
+    let line = (at, s.len() - at);
     s.push(b']');
+    line
 }
 
 /// Appends `b` escaped ([`escape_bytes`]), in double quotes (with `"` as

@@ -349,6 +349,140 @@ pub fn format_time(secs: u64, msec: u32, tz: &TimeZone) -> String {
     z.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
 }
 
+/// [`format_time`] for many times in one zone, fast: the zone's offset is
+/// looked up once per stretch of time between two of its transitions (a
+/// daylight saving change, say) and the digits are written directly, so a
+/// log's records in the local zone cost no more than in UTC.
+///
+/// Output is byte for byte [`format_time`]'s: each stretch's first time
+/// goes through it, and a stretch whose text the fast path would not
+/// reproduce (an offset with seconds, a year outside 1000..=9999) keeps
+/// using it.
+#[derive(Debug, Clone)]
+pub struct ZoneFormatter {
+    tz: TimeZone,
+    /// Times shown in the `Z` form whatever the instant.
+    utc: bool,
+    /// The cached stretch: seconds `lo..hi` (epoch), all with this offset
+    /// (seconds east of UTC) and this suffix after the milliseconds
+    /// (`+01:00`, `Z`); `None` when [`format_time`] must be asked each time.
+    stretch: Option<Stretch>,
+}
+
+#[derive(Debug, Clone)]
+struct Stretch {
+    lo: u64,
+    hi: u64,
+    offset: i64,
+    suffix: Option<([u8; 8], u8)>,
+}
+
+impl ZoneFormatter {
+    /// A formatter for times in `tz`.
+    pub fn new(tz: &TimeZone) -> Self {
+        ZoneFormatter {
+            tz: tz.clone(),
+            utc: is_utc(tz),
+            stretch: None,
+        }
+    }
+
+    /// The zone times are shown in.
+    pub fn zone(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    /// Appends [`format_time`]`(secs, msec, zone)` to `out`.
+    pub fn push(&mut self, out: &mut Vec<u8>, secs: u64, msec: u32) {
+        if self.utc {
+            return super::render::push_rfc3339(out, secs, msec);
+        }
+        if let Some(st) = &self.stretch
+            && (st.lo..st.hi).contains(&secs)
+        {
+            match st.suffix {
+                Some((suf, n)) => {
+                    push_local(out, secs, st.offset, msec);
+                    out.extend_from_slice(&suf[..usize::from(n)]);
+                }
+                None => out.extend_from_slice(format_time(secs, msec, &self.tz).as_bytes()),
+            }
+            return;
+        }
+        let text = format_time(secs, msec, &self.tz);
+        out.extend_from_slice(text.as_bytes());
+        self.stretch = self.stretch_at(secs, &text);
+    }
+
+    /// The stretch of time around `secs` with `secs`'s offset, and whether
+    /// the fast path reproduces `text` (`format_time`'s for `secs`).
+    fn stretch_at(&self, secs: u64, text: &str) -> Option<Stretch> {
+        let ts = Timestamp::from_second(i64::try_from(secs).ok()?).ok()?;
+        let offset = i64::from(self.tz.to_offset(ts).seconds());
+        // the stretch: from the last transition at or before `secs` (or
+        // `secs` itself) to the next one after it
+        let lo = self
+            .tz
+            .preceding(ts.checked_add(jiff::SignedDuration::from_secs(1)).ok()?)
+            .next()
+            .map_or(secs, |t| {
+                u64::try_from(t.timestamp().as_second()).map_or(secs, |s| s.min(secs))
+            });
+        let hi = self
+            .tz
+            .following(ts)
+            .next()
+            .map_or(Ok(u64::MAX), |t| u64::try_from(t.timestamp().as_second()));
+        let hi = hi.ok()?;
+        if hi <= secs {
+            return None;
+        }
+        // the fast path must give `text` for `secs`; then it gives
+        // format_time's text for every time of the stretch (same offset,
+        // same suffix, digits computed the same way)
+        let mut mine = Vec::with_capacity(32);
+        let suffix = (|| {
+            let t = text.as_bytes();
+            let (head, suf) = (t.get(..23)?, t.get(23..)?);
+            if suf.len() > 8 || !suf.iter().all(|b| b.is_ascii()) {
+                return None;
+            }
+            push_local(&mut mine, secs, offset, 0);
+            // compare all but the milliseconds, which push_local writes as given
+            if mine.len() != 23 || mine[..20] != head[..20] {
+                return None;
+            }
+            let mut b = [0u8; 8];
+            b[..suf.len()].copy_from_slice(suf);
+            Some((b, suf.len() as u8))
+        })();
+        // years of four digits only, and no local time before the epoch
+        let year_ok = |s: u64| {
+            let l = s as i64 + offset;
+            (86_400 * 365..253_402_300_799).contains(&l)
+        };
+        let suffix =
+            suffix.filter(|_| year_ok(lo) && year_ok(hi.saturating_sub(1).min(253_402_300_000)));
+        Some(Stretch {
+            lo,
+            hi,
+            offset,
+            suffix,
+        })
+    }
+}
+
+/// Appends `secs + offset` (a local time) as `YYYY-MM-DDTHH:MM:SS.mmm`.
+fn push_local(out: &mut Vec<u8>, secs: u64, offset: i64, msec: u32) {
+    let local = (secs as i64).saturating_add(offset).max(0) as u64;
+    let start = out.len();
+    super::render::push_rfc3339(out, local, msec);
+    // drop the `Z`
+    if out.len() > start {
+        out.pop();
+    }
+}
+
 /// Whether `tz` is UTC by name (times in it are shown in the `Z` form).
 pub fn is_utc(tz: &TimeZone) -> bool {
     tz.iana_name().is_some_and(is_utc_name)

@@ -102,12 +102,17 @@ impl Process {
 
 fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
     // O_NONBLOCK: a FIFO in a fake /proc must not hang the scan (no effect on procfs files).
-    let mut f = p
+    let f = p
         .open_relative_flags(
             rel,
             rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK,
         )
         .ok()?;
+    read_small_file(f)
+}
+
+/// Reads a small `/proc` file opened as `f` (see [`read_small`]).
+fn read_small_file(mut f: std::fs::File) -> Option<Vec<u8>> {
     let mut stack = [0u8; 256];
     let mut len = 0;
     loop {
@@ -241,8 +246,6 @@ impl System {
             // A snapshot or fake tree: every read resolved inside the root (see `fs`).
             return self.scan_rooted(&reader, &proc_dir, f);
         }
-        let mut iter = procfs::process::all_processes_with_root(&proc_dir)
-            .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
         let threads = match scan.threads {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get().min(4))
@@ -272,13 +275,35 @@ impl System {
             f(p)
         };
         if threads <= 1 {
-            for p in iter.by_ref().flatten() {
-                if let Some(p) = reader.read(&p) {
+            // One thread: each file opened by its path (`/proc/PID/attr/current`), not
+            // through a folder descriptor per process, which cost an open and a close more
+            // for each of thousands of processes. Folders in readdir order, as procfs
+            // lists them.
+            let entries = super::fs::read_dir(&self.root, &proc_dir)
+                .map_err(|e| SystemError::io(&proc_dir, e))?;
+            let mut path = String::new();
+            for e in entries {
+                if e.kind != Some(super::fs::EntryKind::Dir) {
+                    continue;
+                }
+                let Some(pid) = e.name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                    continue;
+                };
+                let Some(base) = proc_dir
+                    .join(pid.to_string())
+                    .to_str()
+                    .map(|s| s.to_owned() + "/")
+                else {
+                    continue;
+                };
+                if let Some(p) = reader.read_path(pid, &base, &mut path) {
                     resolve(p);
                 }
             }
             return Ok(());
         }
+        let iter = procfs::process::all_processes_with_root(&proc_dir)
+            .map_err(|e| SystemError::io(&proc_dir, std::io::Error::other(e.to_string())))?;
         // Workers take directory entries in turn; results are put back in /proc order.
         let shared = std::sync::Mutex::new((iter, 0usize));
         let parts: Vec<Vec<(usize, Process)>> = std::thread::scope(|s| {
@@ -403,6 +428,40 @@ impl System {
 }
 
 impl Reader {
+    /// [`Reader::read`] for the folder `base` (`/proc/PID/`, with the slash) of process
+    /// `pid`, each file opened by its path (`path`: a buffer for it).
+    fn read_path(&self, pid: i32, base: &str, path: &mut String) -> Option<Process> {
+        use rustix::fs::{Mode, OFlags};
+        let pid = u32::try_from(pid).ok().filter(|&pid| pid != 0)?;
+        let open = |rel: &str, flags: OFlags| {
+            let mut path = String::with_capacity(base.len() + rel.len());
+            path.push_str(base);
+            path.push_str(rel);
+            rustix::fs::open(path.as_str(), flags | OFlags::CLOEXEC, Mode::empty())
+                .map(std::fs::File::from)
+                .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
+        };
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK;
+        path.clear();
+        path.push_str(base);
+        path.push_str("exe");
+        let exe_path: &str = path;
+        self.read_with(
+            pid,
+            |rel| read_small_file(open(rel, flags).ok()?),
+            || {
+                use std::os::unix::ffi::OsStringExt;
+                rustix::fs::readlink(exe_path, Vec::new()).ok().map(|t| {
+                    std::ffi::OsString::from_vec(t.into_bytes())
+                        .to_string_lossy()
+                        .into_owned()
+                })
+            },
+            |rel| open(rel, flags).err(),
+            || open("stat", OFlags::RDONLY).is_err_and(|e| vanished(&e)),
+        )
+    }
+
     fn read(&self, p: &procfs::process::Process) -> Option<Process> {
         let pid = u32::try_from(p.pid()).ok().filter(|&pid| pid != 0)?;
         self.read_with(

@@ -6,9 +6,10 @@ use super::{CliError, Exit};
 use crate::cli::Io;
 use crate::error::chain;
 use crate::log::ndjson::write_json_line;
-use crate::log::reader::{LogReader, ReaderOptions, Stats};
-use crate::log::render::write_text_line;
+use crate::log::reader::{LogReader, Prerender, ReaderOptions, Stats};
+use crate::log::render::write_text_line_with;
 use crate::log::source::{JournalQuery, detect, open, rotated_set};
+use crate::log::time::ZoneFormatter;
 use crate::log::{LineSource, Source};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use jiff::tz::TimeZone;
@@ -127,6 +128,8 @@ struct Out<'a, 'b> {
     closed: bool,
     /// The zone record times are shown in.
     tz: TimeZone,
+    /// Formats record times in `tz`.
+    times: ZoneFormatter,
     /// Records rendered but not yet written: one write per [`OUT_CHUNK`]
     /// bytes instead of many small ones per record.
     buf: Vec<u8>,
@@ -140,12 +143,18 @@ impl Out<'_, '_> {
         if self.closed {
             return;
         }
-        if self.json {
+        if let Some((head, tail)) = r.rendered.parts() {
+            // rendered by the parser thread in the form asked for (see `run`)
+            self.buf.extend_from_slice(head);
+            crate::log::ndjson::push_u64(&mut self.buf, r.provenance.line);
+            self.buf.extend_from_slice(tail);
+            self.buf.push(b'\n');
+        } else if self.json {
             write_json_line(&mut self.buf, r);
             self.buf.push(b'\n');
         } else {
             if self.io.term.width.is_none() && !self.io.term.color {
-                write_text_line(&mut self.buf, r, &self.tz);
+                write_text_line_with(&mut self.buf, r, &mut self.times);
             } else {
                 let line = super::render::record_line(&self.io.term, r, &self.tz);
                 self.buf.extend_from_slice(line.as_bytes());
@@ -333,6 +342,15 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         keep_invalid: m.get_flag("invalid"),
         group: !m.get_flag("no-group"),
         threads: m.get_one::<usize>("threads").copied().unwrap_or(0),
+        // records are rendered by the parser threads when the output is a
+        // plain form (not fitted to a terminal or coloured)
+        prerender: if json {
+            Some(Prerender::Json)
+        } else if io.term.width.is_none() && !io.term.color {
+            Some(Prerender::Text(tz.clone()))
+        } else {
+            None
+        },
         ..ReaderOptions::default()
     };
     let mut per: Vec<(String, Stats)> = Vec::new();
@@ -344,6 +362,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         json,
         closed: false,
         tz: tz.clone(),
+        times: ZoneFormatter::new(&tz),
         buf: Vec::with_capacity(OUT_CHUNK + (64 << 10)),
     };
 

@@ -431,8 +431,9 @@ pub(super) fn empty_record(b: &mut Record) {
             peer_addr, net_family, net_sock_type, net_protocol, net_local_addr, net_foreign_addr,
             dbus_bus, dbus_path, dbus_interface, dbus_member, signal, fs_type, flags, src_name,
             execpath, audit_type;
-        others: event, extra, enrichment, header, context, framing, provenance, problem
+        others: event, extra, enrichment, header, context, framing, provenance, problem, rendered
     );
+    rendered.clear();
     *event = EventType::default();
     *framing = Framing::default();
     extra.clear();

@@ -48,6 +48,19 @@ pub struct ReaderOptions {
     /// on the calling thread; more than [`MAX_THREADS`] count as that many.
     /// Other sources are read line by line.
     pub threads: usize,
+    /// With several threads: the output form each record is also rendered
+    /// in by the thread that parses it, into [`Record::rendered`] (so that
+    /// the reading thread only copies bytes). `None` (the default): not rendered.
+    pub prerender: Option<Prerender>,
+}
+
+/// An output form of [`ReaderOptions::prerender`].
+#[derive(Debug, Clone)]
+pub enum Prerender {
+    /// The NDJSON object ([`crate::log::ndjson::write_json_line`]).
+    Json,
+    /// The text line ([`crate::log::render::write_text_line`]) with times in this zone.
+    Text(jiff::tz::TimeZone),
 }
 
 /// Most parser threads a [`LogReader`] starts, whatever
@@ -63,6 +76,7 @@ impl Default for ReaderOptions {
             max_line: 16 << 20,
             group_window: 32,
             threads: 0,
+            prerender: None,
         }
     }
 }

@@ -155,6 +155,11 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     while let Some(Ok(rec)) = r.next_boxed() {
         records.push(rec);
     }
+    // records released within the block change no more but for their line
+    // number (see `State::merge`): render them here, while they are hot
+    if let Some(form) = &opts.prerender {
+        prerender(form, &mut records);
+    }
     let buf = std::mem::take(&mut r.src.data);
     BlockOut {
         records,
@@ -166,6 +171,28 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
         skipped: block.skipped,
         buf,
         spare: std::mem::take(&mut r.st.spare),
+    }
+}
+
+/// Renders `records` in `form` into their [`Record::rendered`].
+#[allow(clippy::vec_box)]
+fn prerender(form: &super::Prerender, records: &mut [Box<Record>]) {
+    match form {
+        super::Prerender::Json => {
+            for r in records {
+                let mut cache = std::mem::take(&mut r.rendered);
+                cache.fill(|out| crate::log::ndjson::write_json_line_at(out, r));
+                r.rendered = cache;
+            }
+        }
+        super::Prerender::Text(tz) => {
+            let mut times = crate::log::time::ZoneFormatter::new(tz);
+            for r in records {
+                let mut cache = std::mem::take(&mut r.rendered);
+                cache.fill(|out| crate::log::render::write_text_line_at(out, r, &mut times));
+                r.rendered = cache;
+            }
+        }
     }
 }
 

@@ -122,8 +122,15 @@ fn empty_record_empties_every_field() {
             origin: Origin::Kernel,
         },
         problem: Some("p".into()),
+        rendered: Default::default(),
     };
+    r.rendered.fill(|out| {
+        out.extend_from_slice(b"line 12");
+        (5, 2)
+    });
+    assert_eq!(r.rendered.parts(), Some((&b"line "[..], &b""[..])));
     empty_record(&mut r);
+    assert_eq!(r.rendered.parts(), None);
     let mut want = Record::default();
     want.provenance.source = Arc::from("src");
     assert_eq!(r, want);

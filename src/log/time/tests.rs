@@ -208,3 +208,53 @@ fn shown_times() {
         "2023-07-01T00:00:00.000+02:00"
     );
 }
+
+#[test]
+fn zone_formatter_matches_format_time() {
+    let zones = [
+        TimeZone::UTC,
+        berlin(),
+        TimeZone::get("America/St_Johns").unwrap(),
+        TimeZone::get("Asia/Kolkata").unwrap(),
+        TimeZone::get("Europe/London").unwrap(),
+        TimeZone::get("Africa/Monrovia").unwrap(),
+        TimeZone::fixed(jiff::tz::Offset::from_seconds(0).unwrap()),
+        TimeZone::fixed(jiff::tz::Offset::from_seconds(-5 * 3600).unwrap()),
+        TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap(),
+    ];
+    // around Berlin's change of 2023-03-26 01:00Z and 2023-10-29 01:00Z,
+    // far back (offsets with seconds), the epoch, and far ahead
+    let mut times: Vec<u64> = Vec::new();
+    for base in [1_679_792_400u64, 1_698_541_200, 1_700_000_000] {
+        for d in 0..400u64 {
+            times.push(base - 7200 + d * 37);
+        }
+    }
+    times.extend([
+        0,
+        1,
+        59,
+        3599,
+        86_399,
+        86_400,
+        100_000,
+        1,
+        253_402_300_799,
+        253_402_300_800,
+    ]);
+    times.extend((0..200u64).map(|i| i * 7_919_993));
+    times.extend((0..200u64).rev().map(|i| 1_700_000_000 - i * 3_600_017));
+    for tz in &zones {
+        let mut f = ZoneFormatter::new(tz);
+        for (i, &t) in times.iter().enumerate() {
+            let ms = (i as u32 * 7) % 1000;
+            let mut out = Vec::new();
+            f.push(&mut out, t, ms);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format_time(t, ms, tz),
+                "{t} {ms} in {tz:?}"
+            );
+        }
+    }
+}
