@@ -41,16 +41,7 @@ pub(crate) fn write_json_line_at(out: &mut Vec<u8>, r: &Record) -> (usize, usize
         }
     });
     // zero-valued numbers the libapparmor layout hides are real values here
-    for (k, v) in [
-        ("task", r.task),
-        ("parent", r.parent),
-        ("magic_token", r.magic_token),
-        ("error_code", r.error_code),
-        ("pid", r.pid),
-        ("peer_pid", r.peer_pid),
-        ("net_local_port", r.net_local_port),
-        ("net_foreign_port", r.net_foreign_port),
-    ] {
+    for (k, v) in super::render::zero_hidden(r) {
         if v == Some(0) {
             key(out, k);
             out.push(b'0');

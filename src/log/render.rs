@@ -417,16 +417,7 @@ impl Serialize for RecordJson<'_> {
             }
         }
         // zero-valued numbers the libapparmor layout hides are real values here
-        for (k, v) in [
-            ("task", r.task),
-            ("parent", r.parent),
-            ("magic_token", r.magic_token),
-            ("error_code", r.error_code),
-            ("pid", r.pid),
-            ("peer_pid", r.peer_pid),
-            ("net_local_port", r.net_local_port),
-            ("net_foreign_port", r.net_foreign_port),
-        ] {
+        for (k, v) in zero_hidden(r) {
             if v == Some(0) {
                 m.serialize_entry(k, &0u64)?;
             }
@@ -469,4 +460,20 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000, 123), "2023-11-14T22:13:20.123Z");
         assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
     }
+}
+
+/// The numbers libapparmor's field layout leaves out when zero, with their
+/// values: a record that has one at zero still gets it in JSON (the JSON
+/// writers of [`RecordJson`] and [`super::ndjson`] both list them from here).
+pub(super) fn zero_hidden(r: &Record) -> [(&'static str, Option<u64>); 8] {
+    [
+        ("task", r.task),
+        ("parent", r.parent),
+        ("magic_token", r.magic_token),
+        ("error_code", r.error_code),
+        ("pid", r.pid),
+        ("peer_pid", r.peer_pid),
+        ("net_local_port", r.net_local_port),
+        ("net_foreign_port", r.net_foreign_port),
+    ]
 }

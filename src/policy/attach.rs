@@ -149,17 +149,7 @@ impl AttachTable {
     /// other than `/`, files whose real path is outside `root` are not read. Also returns
     /// the files that could not be read, with the reason.
     pub fn on_disk(root: &Path, dir: &Path) -> (Self, Vec<(PathBuf, String)>) {
-        let within = if root == Path::new("/") {
-            Vec::new()
-        } else {
-            vec![std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())]
-        };
-        let mut resolver = Resolver::new(SearchPath {
-            include_dirs: Vec::new(),
-            base: Some(dir.to_path_buf()),
-            cwd: dir.to_path_buf(),
-            within,
-        });
+        let mut resolver = Resolver::new(SearchPath::profile_dir(root, dir));
         let mut unreadable = Vec::new();
         let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(rd) => rd

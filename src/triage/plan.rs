@@ -591,17 +591,7 @@ impl Abstractions {
     /// list applied, sorted by name) under `root` (files whose real path is
     /// outside `root` are not read). A missing folder gives none.
     pub fn load(root: &Path, dir: &Path) -> Self {
-        let within = if root == Path::new("/") || !dir.starts_with(root) {
-            Vec::new()
-        } else {
-            vec![std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())]
-        };
-        let mut resolver = Resolver::new(SearchPath {
-            include_dirs: Vec::new(),
-            base: Some(dir.to_path_buf()),
-            cwd: dir.to_path_buf(),
-            within,
-        });
+        let mut resolver = Resolver::new(SearchPath::profile_dir(root, dir));
         let mut names: Vec<String> = std::fs::read_dir(dir.join("abstractions"))
             .into_iter()
             .flatten()

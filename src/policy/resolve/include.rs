@@ -26,6 +26,23 @@ pub struct SearchPath {
 }
 
 impl SearchPath {
+    /// The search of a profile directory `dir` read under `root`: `dir` as base
+    /// and current folder, and, when `root` is not `/` and holds `dir`, includes
+    /// limited to the root ([`SearchPath::within`]).
+    pub fn profile_dir(root: &Path, dir: &Path) -> SearchPath {
+        let within = if root == Path::new("/") || !dir.starts_with(root) {
+            Vec::new()
+        } else {
+            vec![std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())]
+        };
+        SearchPath {
+            include_dirs: Vec::new(),
+            base: Some(dir.to_path_buf()),
+            cwd: dir.to_path_buf(),
+            within,
+        }
+    }
+
     /// True when `real` (a canonical path) may be read as an include (see
     /// [`SearchPath::within`]).
     pub fn allows(&self, real: &Path) -> bool {
