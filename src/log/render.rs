@@ -450,18 +450,6 @@ impl Serialize for RecordJson<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(1_700_000_000, 123), "2023-11-14T22:13:20.123Z");
-        assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
-    }
-}
-
 /// The numbers libapparmor's field layout leaves out when zero, with their
 /// values: a record that has one at zero still gets it in JSON (the JSON
 /// writers of [`RecordJson`] and [`super::ndjson`] both list them from here).
@@ -476,4 +464,16 @@ pub(super) fn zero_hidden(r: &Record) -> [(&'static str, Option<u64>); 8] {
         ("net_local_port", r.net_local_port),
         ("net_foreign_port", r.net_foreign_port),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_700_000_000, 123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+    }
 }
