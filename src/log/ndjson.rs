@@ -187,18 +187,7 @@ fn pairs(out: &mut Vec<u8>, v: &[(Text, Text)]) {
 
 /// Appends `n` in decimal.
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&tmp[i..]);
+    super::render::push_padded(out, n, 1);
 }
 
 /// A [`Text`] as a JSON string: valid UTF-8 as it is, each invalid byte as

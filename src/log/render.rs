@@ -196,7 +196,7 @@ pub fn push_rfc3339(out: &mut Vec<u8>, secs: u64, msec: u32) {
 }
 
 /// Appends `n` in decimal, zero-padded to at least `width` digits.
-fn push_padded(out: &mut Vec<u8>, n: u64, width: usize) {
+pub(super) fn push_padded(out: &mut Vec<u8>, n: u64, width: usize) {
     let mut tmp = [b'0'; 20];
     let mut i = tmp.len();
     let mut n = n;
