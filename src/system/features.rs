@@ -36,7 +36,14 @@ impl Features {
     /// `/usr/share/apparmor-features/features`): for each entry in byte order, skipping names
     /// starting with `.`, `NAME {` then the leaf's text or the children, then `}\n`.
     pub fn to_feature_string(&self) -> String {
-        fn go(map: &BTreeMap<String, FeatureNode>, out: &mut String) {
+        self.flatten(false)
+    }
+
+    /// The flattened text of [`Features::to_feature_string`]; with
+    /// `leaf_newline` every leaf's value ends in a newline (the ABI file of
+    /// [`Features::to_abi_text`]).
+    pub(super) fn flatten(&self, leaf_newline: bool) -> String {
+        fn go(map: &BTreeMap<String, FeatureNode>, nl: bool, out: &mut String) {
             for (name, node) in map {
                 if name.starts_with('.') {
                     continue;
@@ -44,8 +51,13 @@ impl Features {
                 out.push_str(name);
                 out.push_str(" {");
                 match node {
-                    FeatureNode::Value(v) => out.push_str(v),
-                    FeatureNode::Dir(d) => go(d, out),
+                    FeatureNode::Value(v) => {
+                        out.push_str(v);
+                        if nl && !v.ends_with('\n') {
+                            out.push('\n');
+                        }
+                    }
+                    FeatureNode::Dir(d) => go(d, nl, out),
                 }
                 out.push_str("}\n");
             }
@@ -54,7 +66,7 @@ impl Features {
             FeatureNode::Value(v) => v.clone(),
             FeatureNode::Dir(d) => {
                 let mut s = String::new();
-                go(d, &mut s);
+                go(d, leaf_newline, &mut s);
                 s
             }
         }

@@ -22,33 +22,7 @@ impl Features {
     /// assert_eq!(Features::parse(&text).unwrap(), f);
     /// ```
     pub fn to_abi_text(&self) -> String {
-        fn go(map: &BTreeMap<String, FeatureNode>, out: &mut String) {
-            for (name, node) in map {
-                if name.starts_with('.') {
-                    continue;
-                }
-                out.push_str(name);
-                out.push_str(" {");
-                match node {
-                    FeatureNode::Value(v) => {
-                        out.push_str(v);
-                        if !v.ends_with('\n') {
-                            out.push('\n');
-                        }
-                    }
-                    FeatureNode::Dir(d) => go(d, out),
-                }
-                out.push_str("}\n");
-            }
-        }
-        match &self.root {
-            FeatureNode::Value(v) => v.clone(),
-            FeatureNode::Dir(d) => {
-                let mut s = String::new();
-                go(d, &mut s);
-                s
-            }
-        }
+        self.flatten(true)
     }
 
     /// Every leaf as `path` (`domain/stack`) → value with surrounding
