@@ -77,6 +77,25 @@ impl Category {
     }
 }
 
+impl Category {
+    /// The kernel's `class=` name for the kinds whose records carry one
+    /// (`file`, `cap`, `net`, `signal`, `ptrace`, `dbus`, `rlimits`): the
+    /// inverse of the class test in [`category`], so that a record without
+    /// `class=` (older kernels, user-space senders) is named like one with it.
+    pub fn kernel_class(self) -> Option<&'static str> {
+        match self {
+            Category::File => Some("file"),
+            Category::Capability => Some("cap"),
+            Category::Network => Some("net"),
+            Category::Signal => Some("signal"),
+            Category::Ptrace => Some("ptrace"),
+            Category::Dbus => Some("dbus"),
+            Category::Rlimit => Some("rlimits"),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -303,16 +303,7 @@ impl Summary {
         // The kernel's class name, also for a record that carries none (older
         // kernels, user-space records), so that `class="cap"` and a bare `capable`
         // record of the same access fall into one group.
-        let kernel_class = match cat {
-            Category::File => Some("file"),
-            Category::Capability => Some("cap"),
-            Category::Network => Some("net"),
-            Category::Signal => Some("signal"),
-            Category::Ptrace => Some("ptrace"),
-            Category::Dbus => Some("dbus"),
-            Category::Rlimit => Some("rlimits"),
-            _ => None,
-        };
+        let kernel_class = cat.kernel_class();
         let class = match (&r.class, kernel_class) {
             (_, Some(k)) => k.to_owned(),
             (Some(c), None) if cat != Category::Exec => c.to_str_lossy().into_owned(),
