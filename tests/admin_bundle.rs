@@ -6,22 +6,7 @@ use crate::common;
 use apparmor::system::System;
 use std::path::{Component, Path};
 
-/// Copies a tree, symbolic links as links.
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let (s, d) = (e.path(), dst.join(e.file_name()));
-        let md = std::fs::symlink_metadata(&s).unwrap();
-        if md.file_type().is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&s).unwrap(), &d).unwrap();
-        } else if md.is_dir() {
-            copy_tree(&s, &d);
-        } else {
-            std::fs::copy(&s, &d).unwrap();
-        }
-    }
-}
+use crate::common::copy_tree;
 
 fn put(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);

@@ -63,21 +63,7 @@ fn profile_files(dir: &Path) -> Vec<String> {
     v
 }
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let (a, b) = (e.path(), dst.join(e.file_name()));
-        let md = std::fs::symlink_metadata(&a).unwrap();
-        if md.file_type().is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&a).unwrap(), &b).unwrap();
-        } else if md.is_dir() {
-            copy_tree(&a, &b);
-        } else if md.is_file() {
-            std::fs::copy(&a, &b).unwrap();
-        }
-    }
-}
+use crate::common::copy_tree;
 
 /// Formats a copy of `tree`, compiles every profile file of both with
 /// `parser -QS -b TREE`, and returns (identical, failing identically to compile).

@@ -8,21 +8,7 @@ use apparmor::system::audit::{AuditQueryError, query_audit_status_with};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let (s, d) = (e.path(), dst.join(e.file_name()));
-        let md = std::fs::symlink_metadata(&s).unwrap();
-        if md.file_type().is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&s).unwrap(), &d).unwrap();
-        } else if md.is_dir() {
-            copy_tree(&s, &d);
-        } else {
-            std::fs::copy(&s, &d).unwrap();
-        }
-    }
-}
+use crate::common::copy_tree;
 
 /// The committed Debian 12 VM snapshot, plus the sysctls `values` (name suffix, value).
 fn root_with(dir: &Path, values: &[(&str, &str)]) -> PathBuf {

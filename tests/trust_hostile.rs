@@ -835,21 +835,7 @@ fn put(p: &Path, text: &str) {
 }
 
 /// Copies a tree: folders, files, and symlinks as symlinks.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let ft = e.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if ft.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
+use crate::common::copy_tree;
 
 const PROFILE_ENFORCE: &str = "# vmtest-enforce: enforce mode, with a local override
 profile vmtest-enforce /usr/bin/vmtest-enforce {

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -225,4 +225,23 @@ pub fn platform(suite: &'static str) -> Option<Platform> {
         found,
         &format!("the {suite} reference userland (scripts/platforms/root {suite}, as root)"),
     )
+}
+
+/// Copies the tree `src` into `dst` (created): folders recursively, symbolic
+/// links as links (not followed), regular files by content; other entries
+/// (FIFOs, devices) are left out.
+pub fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let (a, b) = (e.path(), dst.join(e.file_name()));
+        let md = std::fs::symlink_metadata(&a).unwrap();
+        if md.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&a).unwrap(), &b).unwrap();
+        } else if md.is_dir() {
+            copy_tree(&a, &b);
+        } else if md.is_file() {
+            std::fs::copy(&a, &b).unwrap();
+        }
+    }
 }
