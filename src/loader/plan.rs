@@ -335,10 +335,7 @@ pub fn execute_step(
             // Under a root the link is read on the system the tree belongs to:
             // its target is written as that system sees it, not as a host path
             // that breaks once the tree is moved or mounted.
-            let target = match target.strip_prefix(sys.root()) {
-                Ok(rest) if !sys.is_host() && target.is_absolute() => Path::new("/").join(rest),
-                _ => target.clone(),
-            };
+            let target = sys.as_seen(target);
             std::os::unix::fs::symlink(&target, link).map_err(io)?;
             Ok(StepOutcome::Done)
         }

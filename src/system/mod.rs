@@ -158,6 +158,17 @@ impl System {
         }
     }
 
+    /// The inverse of [`System::path`]: `host_path` as the system under the root
+    /// sees it (`ROOT/etc/x` → `/etc/x`), for what is written for that system to
+    /// read (a link target, a command to run there). The live host's paths, and
+    /// paths outside the root, are returned as given.
+    pub fn as_seen(&self, host_path: &Path) -> PathBuf {
+        match host_path.strip_prefix(&self.root) {
+            Ok(rest) if !self.is_host() && host_path.is_absolute() => Path::new("/").join(rest),
+            _ => host_path.to_path_buf(),
+        }
+    }
+
     /// `<root>/proc`.
     pub fn proc_dir(&self) -> PathBuf {
         self.path("/proc")

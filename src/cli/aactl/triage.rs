@@ -425,10 +425,11 @@ fn after_writes(
     // paths are given as that system sees them (inside the root), never as
     // host paths that would load the tree's profile into this host's kernel.
     let on_root = !sys.is_host() && m.get_one::<PathBuf>("apparmorfs").is_none();
-    let as_seen = |p: &Path| -> PathBuf {
-        match p.strip_prefix(sys.root()) {
-            Ok(rest) if on_root => Path::new("/").join(rest),
-            _ => p.to_path_buf(),
+    let as_seen = |p: &Path| {
+        if on_root {
+            sys.as_seen(p)
+        } else {
+            p.to_path_buf()
         }
     };
     for f in written {
