@@ -100,6 +100,10 @@ const MAX_WORD: usize = 16;
 /// Display width of `s` (columns on a terminal; the widest line when there are several;
 /// escape sequences do not count).
 pub fn width(s: &str) -> usize {
+    // printable ASCII (most cells) is one column a byte: no escape sequence to skip
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
     tabled::grid::util::string::get_text_width(s)
 }
 
@@ -241,6 +245,9 @@ impl Table {
     /// The table as text for `term` (no trailing newline).
     pub fn render(&self, term: &Term) -> String {
         let natural = self.widths(None);
+        if term.width.is_none() && !term.color && !self.multiline() {
+            return self.render_lines(natural);
+        }
         let fitted = self.fitted(term.width);
         let mut b = Builder::with_capacity(self.rows.len() + 1, self.heads.len());
         b.push_record(
@@ -263,6 +270,62 @@ impl Table {
         let mut t = b.build();
         t.with(Border::psql());
         let text = t.to_string();
+        let mut out = String::with_capacity(text.len());
+        for (k, l) in text.lines().enumerate() {
+            if k > 0 {
+                out.push('\n');
+            }
+            out.push_str(l.trim_end());
+        }
+        out
+    }
+}
+
+impl Table {
+    /// Whether a cell holds more than one line.
+    fn multiline(&self) -> bool {
+        self.rows.iter().flatten().any(|c| c.text.contains('\n'))
+    }
+
+    /// [`Table::render`] of a table of one-line cells, neither fitted nor coloured (a
+    /// pipe's): the same lines, drawn by `tabled`'s compact table from the widths measured
+    /// here (its full table measures every cell again, a third of the time of a long table).
+    fn render_lines(&self, widths: Vec<usize>) -> String {
+        use tabled::grid::dimension::{DimensionValue, StaticDimension};
+        use tabled::grid::records::IterRecords;
+        use tabled::tables::CompactTable;
+        let n = self.heads.len();
+        let widths: Vec<usize> = widths.iter().map(|w| w + 2).collect();
+        let dims = || {
+            StaticDimension::new(
+                DimensionValue::List(widths.clone()),
+                DimensionValue::Exact(1),
+            )
+        };
+        // the compact table draws a line under every row or none: the header is a table of
+        // its own, with psql's line as its bottom border
+        let head = CompactTable::with_dimension(IterRecords::new([&self.heads], n, None), dims())
+            .columns(n)
+            .with(Border::psql().bottom('-').intersection_bottom('+'))
+            .to_string();
+        let body = CompactTable::with_dimension(
+            IterRecords::new(
+                self.rows
+                    .iter()
+                    .map(|r| r.iter().map(|c| c.text.as_str()).collect::<Vec<_>>()),
+                n,
+                None,
+            ),
+            dims(),
+        )
+        .columns(n)
+        .with(Border::psql())
+        .to_string();
+        let text = if self.rows.is_empty() {
+            head
+        } else {
+            format!("{head}\n{body}")
+        };
         let mut out = String::with_capacity(text.len());
         for (k, l) in text.lines().enumerate() {
             if k > 0 {

@@ -226,11 +226,34 @@ pub fn category(r: &Record) -> Category {
 /// the stack holds a real profile; a label of `unconfined` alone gives
 /// `unconfined`. Empty when the record names no profile.
 pub fn profiles_of(r: &Record) -> Vec<String> {
+    let mut v = Vec::new();
+    profiles_into(r, &mut v);
+    v
+}
+
+/// [`profiles_of`] into `out` (emptied first), for a caller that classifies many records
+/// with one list.
+pub fn profiles_into(r: &Record, out: &mut Vec<String>) {
+    out.clear();
     let Some(p) = r.profile.as_ref() else {
-        return Vec::new();
+        return;
     };
     if p.is_empty() {
-        return Vec::new();
+        return;
+    }
+    // the common record: one profile of the reader's namespace, the name as logged (what the
+    // label split below gives for it, without building the label)
+    let own_ns = r
+        .namespace
+        .as_ref()
+        .is_none_or(|n| matches!(n.as_bytes(), b"" | b"root" | b"default"));
+    if own_ns
+        && let Some(name) = p.as_str()
+        && !name.starts_with(':')
+        && !name.contains("//&")
+    {
+        out.push(name.to_owned());
+        return;
     }
     let mut name = p.to_str_lossy().into_owned();
     // old kernels log a profile outside the root namespace as
@@ -245,16 +268,16 @@ pub fn profiles_of(r: &Record) -> Vec<String> {
     }
     let label = Label::new(name, None);
     let comps = label.components();
-    let mut real: Vec<String> = comps
-        .iter()
-        .filter(|c| !c.is_unconfined() && !c.profile.is_empty())
-        .map(|c| c.to_string())
-        .collect();
-    if real.is_empty() {
-        real = comps.iter().map(|c| c.to_string()).collect();
+    out.extend(
+        comps
+            .iter()
+            .filter(|c| !c.is_unconfined() && !c.profile.is_empty())
+            .map(|c| c.to_string()),
+    );
+    if out.is_empty() {
+        out.extend(comps.iter().map(|c| c.to_string()));
     }
-    real.dedup();
-    real
+    out.dedup();
 }
 
 #[cfg(test)]

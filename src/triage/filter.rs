@@ -3,7 +3,7 @@
 //! `--pid`, `--comm`). Times people type are read by
 //! [`crate::log::time::parse_time`].
 
-use super::classify::{Category, category, profiles_of};
+use super::classify::{Category, category, profiles_into};
 use crate::log::{EventType, Record};
 use regex::Regex;
 
@@ -120,10 +120,32 @@ pub fn profile_and_children(name: &str) -> Regex {
 }
 
 impl RecordFilter {
-    /// The profiles of `r` this filter keeps (see [`profiles_of`]); `None`
+    /// The profiles of `r` this filter keeps (see [`super::profiles_of`]); `None`
     /// when the record is filtered out. A record naming no profile yields
     /// `Some(vec![])` unless a profile regex is set.
     pub fn apply(&self, r: &Record) -> Option<Vec<String>> {
+        let mut profs = Vec::new();
+        self.apply_into(r, &mut profs).then_some(profs)
+    }
+
+    /// [`RecordFilter::apply`] with the profiles written into `profs` (emptied first):
+    /// returns whether the record is kept. For a caller filtering many records with one
+    /// list.
+    pub fn apply_into(&self, r: &Record, profs: &mut Vec<String>) -> bool {
+        profs.clear();
+        self.keeps(r).is_some() && {
+            profiles_into(r, profs);
+            if let Some(re) = &self.profile {
+                profs.retain(|p| re.is_match(p));
+                !profs.is_empty()
+            } else {
+                true
+            }
+        }
+    }
+
+    /// The conditions other than the profile's (`None`: the record is dropped).
+    fn keeps(&self, r: &Record) -> Option<()> {
         if !self.mode.keeps(r.event) {
             return None;
         }
@@ -168,14 +190,7 @@ impl RecordFilter {
                 return None;
             }
         }
-        let mut profs = profiles_of(r);
-        if let Some(re) = &self.profile {
-            profs.retain(|p| re.is_match(p));
-            if profs.is_empty() {
-                return None;
-            }
-        }
-        Some(profs)
+        Some(())
     }
 }
 

@@ -11,7 +11,8 @@
 use super::classify::{Category, category, effective_mask};
 use crate::log::{EventType, Record, Text};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 
 /// Distinct commands and pids kept per group.
 pub const MAX_SAMPLES: usize = 8;
@@ -118,7 +119,14 @@ fn txt(t: &Option<Text>) -> Option<&[u8]> {
 /// `SRC -> MOUNTPOINT` for mounts, the target for change_profile, the queue
 /// name, … Empty when the record names nothing.
 pub fn target_of(r: &Record, cat: Category) -> Text {
-    let mut out: Vec<u8> = Vec::new();
+    let mut out = Vec::new();
+    target_into(r, cat, &mut out);
+    Text::from_bytes(&out)
+}
+
+/// [`target_of`] written into `out` (emptied first).
+fn target_into(r: &Record, cat: Category, out: &mut Vec<u8>) {
+    out.clear();
     let mut push = |b: &[u8]| {
         if !out.is_empty() && !b.is_empty() {
             out.push(b' ');
@@ -241,7 +249,6 @@ pub fn target_of(r: &Record, cat: Category) -> Text {
             }
         }
     }
-    Text::from_bytes(&out)
 }
 
 /// The rule for one record as text (see [`super::suggest::rule_for`]).
@@ -258,10 +265,58 @@ fn rule_text(r: &Record) -> Result<String, String> {
     }
 }
 
+/// A [`GroupKey`] borrowed from a record, to find its group without building the key: it
+/// hashes as the key does (the fields in the same order, texts as their bytes) and
+/// compares equal to it field by field.
+struct KeyRef<'a> {
+    profile: &'a str,
+    class: &'a str,
+    operation: &'a [u8],
+    target: &'a [u8],
+    mask: &'a [u8],
+    owner: bool,
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // as the derived `Hash` of `GroupKey`: `str`, then `Text` (its bytes), then `bool`
+        self.profile.hash(h);
+        self.class.hash(h);
+        self.operation.hash(h);
+        self.target.hash(h);
+        self.mask.hash(h);
+        self.owner.hash(h);
+    }
+}
+
+impl hashbrown::Equivalent<GroupKey> for KeyRef<'_> {
+    fn equivalent(&self, k: &GroupKey) -> bool {
+        self.owner == k.owner
+            && self.profile == k.profile
+            && self.class == k.class
+            && self.operation == k.operation.as_bytes()
+            && self.target == k.target.as_bytes()
+            && self.mask == k.mask.as_bytes()
+    }
+}
+
+impl KeyRef<'_> {
+    fn to_owned(&self) -> GroupKey {
+        GroupKey {
+            profile: self.profile.to_owned(),
+            class: self.class.to_owned(),
+            operation: Text::from_bytes(self.operation),
+            target: Text::from_bytes(self.target),
+            mask: Text::from_bytes(self.mask),
+            owner: self.owner,
+        }
+    }
+}
+
 /// Groups of records, bounded (see the module doc).
 #[derive(Debug, Clone)]
 pub struct Summary {
-    groups: HashMap<GroupKey, Group>,
+    groups: hashbrown::HashMap<GroupKey, Group>,
     /// Most groups kept.
     pub max_groups: usize,
     /// Records added (each attribution of a stacked label counts once per record).
@@ -274,6 +329,8 @@ pub struct Summary {
     /// Records that would have opened a group beyond `max_groups` or
     /// `max_bytes`.
     pub overflow_records: u64,
+    /// The target of the record being added (kept for its capacity).
+    scratch: Vec<u8>,
 }
 
 impl Default for Summary {
@@ -286,12 +343,13 @@ impl Summary {
     /// An empty summary keeping at most `max_groups` groups.
     pub fn new(max_groups: usize) -> Self {
         Summary {
-            groups: HashMap::new(),
+            groups: hashbrown::HashMap::new(),
             max_groups,
             max_bytes: DEFAULT_MAX_GROUP_BYTES,
             bytes: 0,
             records: 0,
             overflow_records: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -303,41 +361,43 @@ impl Summary {
         // The kernel's class name, also for a record that carries none (older
         // kernels, user-space records), so that `class="cap"` and a bare `capable`
         // record of the same access fall into one group.
-        let kernel_class = cat.kernel_class();
-        let class = match (&r.class, kernel_class) {
-            (_, Some(k)) => k.to_owned(),
-            (Some(c), None) if cat != Category::Exec => c.to_str_lossy().into_owned(),
-            _ => cat.as_str().to_owned(),
+        let class_text;
+        let class: &str = match (&r.class, cat.kernel_class()) {
+            (_, Some(k)) => k,
+            (Some(c), None) if cat != Category::Exec => {
+                class_text = c.to_str_lossy();
+                &class_text
+            }
+            _ => cat.as_str(),
         };
-        let base = GroupKey {
-            profile: String::new(),
-            class,
-            operation: r.operation.clone().unwrap_or_default(),
-            target: target_of(r, cat),
-            mask: effective_mask(r).cloned().unwrap_or_default(),
-            owner: cat == Category::File
-                && match effective_mask(r)
-                    .and_then(Text::as_str)
-                    .and_then(|m| m.split_once("::"))
-                {
-                    Some((l, _)) => !l.is_empty(),
-                    None => r.fsuid.is_some() && r.fsuid == r.ouid,
-                },
-        };
+        let mut target = std::mem::take(&mut self.scratch);
+        target_into(r, cat, &mut target);
+        let mask = effective_mask(r);
+        let owner = cat == Category::File
+            && match mask.and_then(Text::as_str).and_then(|m| m.split_once("::")) {
+                Some((l, _)) => !l.is_empty(),
+                None => r.fsuid.is_some() && r.fsuid == r.ouid,
+            };
         let none = ["(none)".to_string()];
         let profs: &[String] = if profiles.is_empty() { &none } else { profiles };
         for p in profs {
-            let mut k = base.clone();
-            k.profile = p.clone();
+            let k = KeyRef {
+                profile: p,
+                class,
+                operation: r.operation.as_ref().map_or(&[][..], Text::as_bytes),
+                target: &target,
+                mask: mask.map_or(&[][..], Text::as_bytes),
+                owner,
+            };
             if let Some(g) = self.groups.get_mut(&k) {
                 g.add(r);
             } else if self.groups.len() < self.max_groups && self.bytes < self.max_bytes {
                 let rule = rule_text(r);
                 let size = k.profile.len()
                     + k.class.len()
-                    + k.operation.as_bytes().len()
-                    + k.target.as_bytes().len()
-                    + k.mask.as_bytes().len()
+                    + k.operation.len()
+                    + k.target.len()
+                    + k.mask.len()
                     + rule.as_ref().map_or_else(String::len, String::len);
                 if self.bytes + size > self.max_bytes {
                     self.overflow_records += 1;
@@ -349,11 +409,12 @@ impl Summary {
                     ..Group::default()
                 };
                 g.add(r);
-                self.groups.insert(k, g);
+                self.groups.insert(k.to_owned(), g);
             } else {
                 self.overflow_records += 1;
             }
         }
+        self.scratch = target;
     }
 
     /// Number of groups.

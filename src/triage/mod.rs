@@ -32,7 +32,7 @@ pub mod plan;
 pub mod suggest;
 pub mod write;
 
-pub use classify::{Category, category, profiles_of};
+pub use classify::{Category, category, profiles_into, profiles_of};
 pub use filter::{ModeSet, RecordFilter};
 pub use group::{Group, GroupKey, Summary};
 pub use suggest::{Draft, NoRule, Suggestions, rule_for};

@@ -389,23 +389,31 @@ struct Sink {
     closed: bool,
     /// The zone record times are shown in.
     tz: TimeZone,
+    /// The profiles of the record being handled (kept for its capacity).
+    profiles: Vec<String>,
 }
 
 impl Sink {
     fn record(&mut self, r: &Record, io: &mut Io<'_>) {
         self.seen += 1;
-        let Some(profiles) = self.filter.apply(r) else {
-            return;
-        };
+        let mut profiles = std::mem::take(&mut self.profiles);
+        if self.filter.apply_into(r, &mut profiles) {
+            self.kept_record(r, &profiles, io);
+        }
+        self.profiles = profiles;
+    }
+
+    /// A record the filters kept, attributed to `profiles`.
+    fn kept_record(&mut self, r: &Record, profiles: &[String], io: &mut Io<'_>) {
         self.kept += 1;
         if let Some(s) = &mut self.summary {
-            s.add(r, &profiles);
+            s.add(r, profiles);
         }
         if let Some(s) = &mut self.suggest {
-            s.add(r, &profiles);
+            s.add(r, profiles);
         }
         if let Some(p) = &mut self.plan {
-            p.add(r, &profiles);
+            p.add(r, profiles);
         }
         if self.list && !self.closed {
             let res = if self.json {
@@ -577,6 +585,7 @@ pub(super) fn collect_plan(
         seen: 0,
         closed: false,
         tz: tz.clone(),
+        profiles: Vec::new(),
     };
     let opts = ReaderOptions {
         keep_invalid: false,
@@ -615,6 +624,7 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         seen: 0,
         closed: false,
         tz: tz.clone(),
+        profiles: Vec::new(),
     };
     let opts = ReaderOptions {
         keep_invalid: false,
