@@ -207,8 +207,9 @@ fn aactl_log_output_does_not_depend_on_threads() {
     }
 }
 
-/// Records rendered by the parser threads ([`ReaderOptions::prerender`])
-/// carry the bytes the renderers write for them, line number included.
+/// Records rendered by the parser threads ([`ReaderOptions::prerender`]), one by one or
+/// in runs, give the bytes the renderers write for the records of a plain read, line
+/// numbers included.
 #[test]
 fn prerendered_records_match_the_renderers() {
     use apparmor::log::reader::Prerender;
@@ -217,36 +218,50 @@ fn prerendered_records_match_the_renderers() {
     std::fs::write(&p, gen_log(2 << 20, 5)).unwrap();
     let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
     for form in [Prerender::Json, Prerender::Text(berlin.clone())] {
+        let render = |out: &mut Vec<u8>, rec: &apparmor::log::Record| {
+            match &form {
+                Prerender::Json => apparmor::log::ndjson::write_json_line(out, rec),
+                Prerender::Text(tz) => apparmor::log::render::write_text_line(out, rec, tz),
+            }
+            out.push(b'\n');
+        };
+        let mut want = Vec::new();
+        let plain = ReaderOptions {
+            threads: 1,
+            ..ReaderOptions::default()
+        };
+        let mut r = LogReader::new(open_file(&p).unwrap(), plain);
+        let mut total = 0;
+        while let Some(rec) = r.next_ref() {
+            render(&mut want, rec.unwrap());
+            total += 1;
+        }
         let opts = ReaderOptions {
             threads: 3,
             prerender: Some(form.clone()),
             ..ReaderOptions::default()
         };
         let mut r = LogReader::new(open_file(&p).unwrap(), opts);
-        let (mut rendered, mut total) = (0, 0);
+        let (mut got, mut rendered, mut runs) = (Vec::new(), 0, 0);
         while let Some(rec) = r.next_ref() {
             let rec = rec.unwrap();
-            total += 1;
-            let Some((head, tail)) = rec.rendered.parts() else {
-                continue;
-            };
-            rendered += 1;
-            let mut got = head.to_vec();
-            got.extend_from_slice(rec.provenance.line.to_string().as_bytes());
-            got.extend_from_slice(tail);
-            let mut want = Vec::new();
-            match &form {
-                Prerender::Json => apparmor::log::ndjson::write_json_line(&mut want, rec),
-                Prerender::Text(tz) => apparmor::log::render::write_text_line(&mut want, rec, tz),
+            match rec.rendered.records() {
+                0 => render(&mut got, rec),
+                n => {
+                    rendered += n;
+                    runs += usize::from(n > 1);
+                    rec.rendered.write_lines(&mut got, rec.provenance.line);
+                }
             }
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                String::from_utf8_lossy(&want)
-            );
         }
+        assert!(
+            got == want,
+            "{form:?}: prerendered output differs from the renderers'"
+        );
         assert!(
             rendered * 10 > total * 9,
             "{rendered} of {total} rendered ahead"
         );
+        assert!(runs > 0, "no run of records was rendered in one piece");
     }
 }

@@ -567,40 +567,58 @@ pub struct Record {
     pub rendered: Prerendered,
 }
 
-/// A record's output form written ahead by the thread that parsed it
-/// ([`crate::log::reader::Prerender`]), so that the thread writing the
-/// output only copies bytes. The line number is left out (a parser thread
-/// does not know it yet): [`Prerendered::parts`] gives the bytes before and
-/// after it.
+/// Output written ahead by the thread that parsed the records
+/// ([`crate::log::reader::Prerender`]), so that the thread writing the output only copies
+/// bytes: one line per record, each ending in `\n`. A record's line number is left out (a
+/// parser thread does not know how many lines came before its block); each record keeps
+/// where its number goes and its line's distance from the carrying record's
+/// [`Provenance::line`], and [`Prerendered::write_lines`] puts the numbers in.
+///
+/// Usually it holds the carrying record's own line. A parser thread may also put a run of
+/// consecutive records into one carrier whose other fields are empty (see
+/// [`ReaderOptions::prerender`](crate::log::ReaderOptions::prerender)): the records of a
+/// run are neither moved to the reading thread nor looked at again.
 ///
 /// A cache: every two values compare equal, and it is empty unless asked for.
 #[derive(Clone, Default)]
 pub struct Prerendered {
     bytes: Vec<u8>,
-    /// Where the line number goes in `bytes`; `None`: nothing rendered.
-    at: Option<usize>,
+    /// Per record, in order: where its line number goes in `bytes`, and its line less the
+    /// carrier's.
+    marks: Vec<(usize, u64)>,
 }
 
 impl Prerendered {
-    /// The output before and after the record's line number, when rendered.
-    pub fn parts(&self) -> Option<(&[u8], &[u8])> {
-        let at = self.at?;
-        Some((self.bytes.get(..at)?, self.bytes.get(at..)?))
+    /// How many records' lines are held (0: nothing rendered).
+    pub fn records(&self) -> usize {
+        self.marks.len()
     }
 
-    /// Empties the cache, keeping its buffer.
+    /// Appends the held lines to `out`, the carrier's [`Provenance::line`] being `line`.
+    pub fn write_lines(&self, out: &mut Vec<u8>, line: u64) {
+        let mut from = 0;
+        for &(at, delta) in &self.marks {
+            out.extend_from_slice(&self.bytes[from..at]);
+            super::ndjson::push_u64(out, line.saturating_add(delta));
+            from = at;
+        }
+        out.extend_from_slice(&self.bytes[from..]);
+    }
+
+    /// Empties the cache, keeping its buffers.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
-        self.at = None;
+        self.marks.clear();
     }
 
-    /// Renders with `f`, which appends the output and returns where in it
-    /// the line number's digits are (start, length): they are cut out.
-    pub(crate) fn fill(&mut self, f: impl FnOnce(&mut Vec<u8>) -> (usize, usize)) {
-        self.bytes.clear();
+    /// Appends one record's line, rendered by `f`, which appends the output (without the
+    /// newline) and returns where in `bytes` the line number's digits are (start, length):
+    /// they are cut out. `delta`: the record's line less the carrier's.
+    pub(crate) fn push(&mut self, delta: u64, f: impl FnOnce(&mut Vec<u8>) -> (usize, usize)) {
         let (start, len) = f(&mut self.bytes);
         self.bytes.drain(start..start + len);
-        self.at = Some(start);
+        self.bytes.push(b'\n');
+        self.marks.push((start, delta));
     }
 }
 
@@ -614,7 +632,7 @@ impl Eq for Prerendered {}
 
 impl std::fmt::Debug for Prerendered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.at.is_some() {
+        f.write_str(if !self.marks.is_empty() {
             "Prerendered(..)"
         } else {
             "Prerendered"

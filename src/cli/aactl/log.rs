@@ -143,12 +143,10 @@ impl Out<'_, '_> {
         if self.closed {
             return;
         }
-        if let Some((head, tail)) = r.rendered.parts() {
-            // rendered by the parser thread in the form asked for (see `run`)
-            self.buf.extend_from_slice(head);
-            crate::log::ndjson::push_u64(&mut self.buf, r.provenance.line);
-            self.buf.extend_from_slice(tail);
-            self.buf.push(b'\n');
+        if r.rendered.records() > 0 {
+            // rendered by the parser thread in the form asked for (see `run`): this
+            // record's line, or a run of records' lines
+            r.rendered.write_lines(&mut self.buf, r.provenance.line);
         } else if self.json {
             write_json_line(&mut self.buf, r);
             self.buf.push(b'\n');

@@ -23,6 +23,13 @@ impl State {
     /// (With `spare_dirty`, the box is kept as it is and emptied when taken:
     /// a parser thread does that, not the thread reading the records.)
     pub(super) fn reuse(&mut self, mut b: Box<Record>) {
+        if b.rendered.records() > 1 {
+            // a run's carrier keeps its buffer for the next run (see `parallel`)
+            if self.carriers.len() < 16 {
+                self.carriers.push(b);
+            }
+            return;
+        }
         if self.spare.len() >= self.spare_cap {
             return;
         }

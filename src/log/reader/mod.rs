@@ -227,6 +227,10 @@ struct State {
     /// The boxes in `spare` are not emptied yet ([`State::take_box`] does
     /// it): in the parallel reader, for the parser threads to do.
     spare_dirty: bool,
+    /// Boxes that carried a run of rendered records (see `parallel`), kept apart from
+    /// `spare` for their large output buffer: each goes back with a block to carry its run.
+    #[allow(clippy::vec_box)]
+    carriers: Vec<Box<Record>>,
 }
 
 impl State {
@@ -249,6 +253,7 @@ impl State {
             spare_dirty: false,
             released: 0,
             heads: Vec::new(),
+            carriers: Vec::new(),
         }
     }
 }

@@ -19,7 +19,7 @@ use super::{
     LineBlock, LineMeta, LineSource, LogReader, NextLine, Pending, ReadError, ReaderOptions, State,
 };
 use crate::log::parse::{self, AuditId, ParsedLine};
-use crate::log::record::Record;
+use crate::log::record::{Prerendered, Record};
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -69,6 +69,8 @@ struct Job {
     block: LineBlock,
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Record>>,
+    /// A box that carried a run before, with its output buffer (see [`prerender`]).
+    carrier: Option<Box<Record>>,
 }
 
 /// Record boxes sent with the first blocks; later blocks get as many as the
@@ -131,7 +133,12 @@ impl LineSource for BlockLines {
 
 /// Parses one block (on a worker thread, or inline).
 fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
-    let Job { block, spare, .. } = job;
+    let Job {
+        block,
+        spare,
+        carrier,
+        ..
+    } = job;
     let mut st = State::new(opts.clone(), name);
     st.block_mode = true;
     // the boxes given are all kept: they go back with the block
@@ -158,7 +165,32 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     // records released within the block change no more but for their line
     // number (see `State::merge`): render them here, while they are hot
     if let Some(form) = &opts.prerender {
-        prerender(form, &mut records);
+        // the records after the last released head event go into one carrier (the merge may
+        // put a head event back only before it, see `State::merge`), the others each into
+        // its own
+        let split =
+            r.st.heads
+                .iter()
+                .map(|(at, _)| usize::try_from(*at).unwrap_or(usize::MAX))
+                .max()
+                .unwrap_or(0)
+                .min(records.len());
+        let mut run: Vec<Box<Record>> = records.split_off(split);
+        prerender(form, &mut records, None);
+        if !run.is_empty() {
+            let mut carrier = match carrier {
+                Some(mut c) => {
+                    super::group::empty_record(&mut c);
+                    c
+                }
+                None => r.st.take_box(),
+            };
+            prerender(form, &mut run, Some(&mut carrier));
+            records.push(carrier);
+            for b in run {
+                r.st.reuse(b);
+            }
+        }
     }
     let buf = std::mem::take(&mut r.src.data);
     BlockOut {
@@ -174,22 +206,33 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     }
 }
 
-/// Renders `records` in `form` into their [`Record::rendered`].
+/// Renders `records` in `form`: each into its own [`Record::rendered`], or, with a
+/// `carrier`, all into the carrier's, which is given line 0 so that each record's line is
+/// its distance from the carrier's once the merge has shifted it.
 #[allow(clippy::vec_box)]
-fn prerender(form: &super::Prerender, records: &mut [Box<Record>]) {
-    match form {
-        super::Prerender::Json => {
-            for r in records {
-                let mut cache = std::mem::take(&mut r.rendered);
-                cache.fill(|out| crate::log::ndjson::write_json_line_at(out, r));
-                r.rendered = cache;
+fn prerender(form: &super::Prerender, records: &mut [Box<Record>], carrier: Option<&mut Record>) {
+    let mut times = match form {
+        super::Prerender::Json => None,
+        super::Prerender::Text(tz) => Some(crate::log::time::ZoneFormatter::new(tz)),
+    };
+    let mut render = |into: &mut Prerendered, r: &Record, delta: u64| {
+        into.push(delta, |out| match &mut times {
+            None => crate::log::ndjson::write_json_line_at(out, r),
+            Some(t) => crate::log::render::write_text_line_at(out, r, t),
+        });
+    };
+    match carrier {
+        Some(c) => {
+            c.provenance.line = 0;
+            for r in records.iter() {
+                render(&mut c.rendered, r, r.provenance.line);
             }
         }
-        super::Prerender::Text(tz) => {
-            let mut times = crate::log::time::ZoneFormatter::new(tz);
-            for r in records {
+        None => {
+            for r in records.iter_mut() {
                 let mut cache = std::mem::take(&mut r.rendered);
-                cache.fill(|out| crate::log::render::write_text_line_at(out, r, &mut times));
+                cache.clear();
+                render(&mut cache, r, 0);
                 r.rendered = cache;
             }
         }
@@ -258,19 +301,29 @@ impl Par {
             let spawned = std::thread::Builder::new()
                 .name(format!("log-parse-{i}"))
                 .spawn(move || {
+                    // the boxes this thread parsed into and got back at once (records
+                    // of a rendered run): they stay here, in this core's cache
+                    #[allow(clippy::vec_box)]
+                    let mut own: Vec<Box<Record>> = Vec::new();
                     loop {
                         let job = match jrx.lock() {
                             Ok(rx) => rx.recv(),
                             Err(_) => return,
                         };
-                        let Ok(job) = job else { return };
+                        let Ok(mut job) = job else { return };
                         let idx = job.idx;
+                        job.spare.append(&mut own);
                         // a bug must not leave the reader waiting for this
                         // block forever: a panic is reported as a failed block
                         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             parse_block(job, &opts, name.clone())
                         }))
-                        .ok();
+                        .ok()
+                        .map(|mut out| {
+                            own = std::mem::take(&mut out.spare);
+                            own.truncate(SPARE_MAX);
+                            out
+                        });
                         if rtx.send((idx, out)).is_err() {
                             return;
                         }
@@ -323,6 +376,7 @@ impl<S: LineSource> LogReader<S> {
                             idx: par.sent,
                             block,
                             spare: st.spare.split_off(st.spare.len() - n),
+                            carrier: st.carriers.pop(),
                         };
                         let job = match &par.jobs {
                             Some(j) => j.send(job).err().map(|mpsc::SendError(job)| job),

@@ -124,13 +124,15 @@ fn empty_record_empties_every_field() {
         problem: Some("p".into()),
         rendered: Default::default(),
     };
-    r.rendered.fill(|out| {
-        out.extend_from_slice(b"line 12");
+    r.rendered.push(3, |out| {
+        out.extend_from_slice(b"line 12 x");
         (5, 2)
     });
-    assert_eq!(r.rendered.parts(), Some((&b"line "[..], &b""[..])));
+    let mut out = Vec::new();
+    r.rendered.write_lines(&mut out, 40);
+    assert_eq!(out, b"line 43 x\n");
     empty_record(&mut r);
-    assert_eq!(r.rendered.parts(), None);
+    assert_eq!(r.rendered.records(), 0);
     let mut want = Record::default();
     want.provenance.source = Arc::from("src");
     assert_eq!(r, want);
