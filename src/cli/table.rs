@@ -100,7 +100,24 @@ const MAX_WORD: usize = 16;
 /// Display width of `s` (columns on a terminal; the widest line when there are several;
 /// escape sequences do not count).
 pub fn width(s: &str) -> usize {
+    if is_plain(s) {
+        return s.len();
+    }
     tabled::grid::util::string::get_text_width(s)
+}
+
+/// True when `s` is printable ASCII only (no escape, no line break): one column per byte.
+fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// Display width of one line (no `\n`), as `tabled` counts it when it pads a cell.
+fn line_width(l: &str) -> usize {
+    if is_plain(l) {
+        l.len()
+    } else {
+        tabled::grid::util::string::get_line_width(l)
+    }
 }
 
 /// Columns of a line that are not cell text, for `n` columns: a space on each side of a
@@ -241,24 +258,120 @@ impl Table {
     /// The table as text for `term` (no trailing newline).
     pub fn render(&self, term: &Term) -> String {
         let natural = self.widths(None);
-        let fitted = self.fitted(term.width);
-        let mut b = Builder::with_capacity(self.rows.len() + 1, self.heads.len());
-        b.push_record(
-            self.heads
-                .iter()
-                .map(|h| paint(term.color, Style::new().bold(), h)),
-        );
+        let fitted = match term.width {
+            None => natural.clone(),
+            Some(_) => self.fitted(term.width),
+        };
         let limits: Vec<Option<usize>> = fitted
             .iter()
             .zip(&natural)
             .map(|(&n, &full)| (n < full).then_some(n))
             .collect();
-        for r in &self.rows {
-            b.push_record(
-                r.iter()
-                    .zip(&limits)
-                    .map(|(c, &n)| c.laid_out(n, term.color)),
-            );
+        let head: Vec<String> = self
+            .heads
+            .iter()
+            .map(|h| paint(term.color, Style::new().bold(), h))
+            .collect();
+        let body = self.rows.iter().map(|r| {
+            r.iter()
+                .zip(&limits)
+                .map(|(c, &n)| c.laid_out(n, term.color))
+                .collect::<Vec<String>>()
+        });
+        // Text without control characters (the usual case: cells are escaped) is laid out
+        // here in one pass, in the same bytes as `tabled`'s psql style (tests compare the
+        // two); `tabled` lays out the rest. Its layout costs a width computation per cell
+        // several times over, which for a 20,000-row table took most of `aactl status`.
+        // (A header is painted whole, and `tabled` carries its colour over a line break.)
+        let simple = self.heads.iter().all(|h| !h.contains(char::is_control))
+            && self
+                .rows
+                .iter()
+                .flatten()
+                .all(|c| !c.text.contains(|c: char| c.is_control() && c != '\n'));
+        if simple && !self.rows.is_empty() {
+            return psql(&head, body);
+        }
+        tabled_psql(head, body, self.heads.len(), self.rows.len())
+    }
+}
+
+/// `rows` under `head` in `tabled`'s psql style, trailing spaces dropped: cells padded with
+/// a space each side and split by `|`, a line of `-` joined by `+` under the header, a
+/// cell's lines one under the other (shorter cells padded with empty lines).
+fn psql(head: &[String], rows: impl Iterator<Item = Vec<String>>) -> String {
+    // each cell's lines with their widths
+    type Laid = Vec<Vec<(String, usize)>>;
+    let split = |cells: Vec<String>| -> Laid {
+        cells
+            .into_iter()
+            .map(|c| {
+                c.split('\n')
+                    .map(|l| (l.to_owned(), line_width(l)))
+                    .collect()
+            })
+            .collect()
+    };
+    let head: Laid = split(head.to_vec());
+    let rows: Vec<Laid> = rows.map(split).collect();
+    let mut w = vec![0usize; head.len()];
+    for r in std::iter::once(&head).chain(&rows) {
+        for (i, c) in r.iter().enumerate() {
+            for (_, lw) in c {
+                w[i] = w[i].max(*lw);
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut first = true;
+    let mut emit = |r: &Laid, out: &mut String| {
+        let height = r.iter().map(Vec::len).max().unwrap_or(1);
+        for k in 0..height {
+            line.clear();
+            for (i, c) in r.iter().enumerate() {
+                if i > 0 {
+                    line.push('|');
+                }
+                line.push(' ');
+                let (text, lw) = c.get(k).map_or(("", 0), |(t, lw)| (t.as_str(), *lw));
+                line.push_str(text);
+                line.extend(std::iter::repeat_n(' ', w[i] - lw + 1));
+            }
+            if !first {
+                out.push('\n');
+            }
+            first = false;
+            out.push_str(line.trim_end());
+        }
+    };
+    emit(&head, &mut out);
+    out.push('\n');
+    for (i, n) in w.iter().enumerate() {
+        if i > 0 {
+            out.push('+');
+        }
+        out.extend(std::iter::repeat_n('-', n + 2));
+    }
+    for r in &rows {
+        emit(r, &mut out);
+    }
+    out
+}
+
+/// [`psql`] by `tabled` (for text with control characters, whose widths and line breaks
+/// `tabled` decides).
+fn tabled_psql(
+    head: Vec<String>,
+    rows: impl Iterator<Item = Vec<String>>,
+    columns: usize,
+    count: usize,
+) -> String {
+    {
+        let mut b = Builder::with_capacity(count + 1, columns);
+        b.push_record(head);
+        for r in rows {
+            b.push_record(r);
         }
         let mut t = b.build();
         t.with(Border::psql());
@@ -431,6 +544,70 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The one-pass layout gives `tabled`'s bytes: random tables of plain, wide, combining
+    /// and empty text, several lines per cell (a trailing line break too), coloured or not.
+    #[test]
+    fn own_layout_is_tabled_psql() {
+        let words = [
+            "",
+            "a",
+            "pid",
+            "/usr/bin/app12",
+            "x y",
+            " lead",
+            "trail ",
+            "ünï",
+            "日本語",
+            "😺",
+            "e\u{301}",
+            "(pattern)",
+            "-",
+            "a\nb",
+            "line\n",
+            "\nfirst",
+            "two  spaces",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..3000 {
+            let cols = 1 + next(5);
+            let rows = 1 + next(6);
+            let color = round % 3 == 0;
+            let mut t = Table::new(&vec![("H", Fit::Wrap); cols]);
+            // headers are one line (see `Table::render`)
+            t.heads = (0..cols)
+                .map(|_| words[next(words.len())].replace('\n', ""))
+                .collect();
+            for _ in 0..rows {
+                let cells = (0..cols)
+                    .map(|_| {
+                        let text = words[next(words.len())].to_owned() + words[next(words.len())];
+                        Cell::styled(text, mode_style(["enforce", "kill", "x"][next(3)]))
+                    })
+                    .collect();
+                t.row(cells);
+            }
+            let head: Vec<String> = t
+                .heads
+                .iter()
+                .map(|h| paint(color, Style::new().bold(), h))
+                .collect();
+            let body = || {
+                t.rows
+                    .iter()
+                    .map(|r| r.iter().map(|c| c.laid_out(None, color)).collect())
+            };
+            let ours = psql(&head, body());
+            let theirs = tabled_psql(head.clone(), body(), cols, rows);
+            assert_eq!(ours, theirs, "round {round}:\n{ours}\n---\n{theirs}");
+        }
     }
 
     #[test]
