@@ -21,6 +21,7 @@
 
 use super::output::{Term, paint};
 use anstyle::Style;
+use std::borrow::Cow;
 use tabled::builder::Builder;
 use tabled::settings::Style as Border;
 use tabled::settings::width::Wrap;
@@ -55,9 +56,9 @@ impl Cell {
     /// Each line of the cell is wrapped on its own by `tabled`'s word-keeping wrap (given a
     /// whole cell, that wrap counts a line break as part of a word and wraps the following
     /// lines short), and each piece is painted on its own.
-    fn laid_out(&self, n: Option<usize>, on: bool) -> String {
+    fn laid_out(&self, n: Option<usize>, on: bool) -> Cow<'_, str> {
         if !on && n.is_none() {
-            return self.text.clone();
+            return Cow::Borrowed(&self.text);
         }
         let mut out: Vec<String> = Vec::new();
         for line in self.text.split('\n') {
@@ -67,7 +68,7 @@ impl Cell {
             };
             out.extend(pieces.iter().map(|p| paint(on, self.style, p)));
         }
-        out.join("\n")
+        Cow::Owned(out.join("\n"))
     }
 }
 
@@ -272,12 +273,16 @@ impl Table {
             .iter()
             .map(|h| paint(term.color, Style::new().bold(), h))
             .collect();
-        let body = self.rows.iter().map(|r| {
-            r.iter()
-                .zip(&limits)
-                .map(|(c, &n)| c.laid_out(n, term.color))
-                .collect::<Vec<String>>()
-        });
+        let body: Vec<Vec<Cow<'_, str>>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&limits)
+                    .map(|(c, &n)| c.laid_out(n, term.color))
+                    .collect()
+            })
+            .collect();
         // Text without control characters (the usual case: cells are escaped) is laid out
         // here in one pass, in the same bytes as `tabled`'s psql style (tests compare the
         // two); `tabled` lays out the rest. Its layout costs a width computation per cell
@@ -290,61 +295,54 @@ impl Table {
                 .flatten()
                 .all(|c| !c.text.contains(|c: char| c.is_control() && c != '\n'));
         if simple && !self.rows.is_empty() {
-            return psql(&head, body);
+            return psql(&head, &body);
         }
-        tabled_psql(head, body, self.heads.len(), self.rows.len())
+        tabled_psql(head, &body)
     }
 }
 
 /// `rows` under `head` in `tabled`'s psql style, trailing spaces dropped: cells padded with
 /// a space each side and split by `|`, a line of `-` joined by `+` under the header, a
 /// cell's lines one under the other (shorter cells padded with empty lines).
-fn psql(head: &[String], rows: impl Iterator<Item = Vec<String>>) -> String {
-    // each cell's lines with their widths
-    type Laid = Vec<Vec<(String, usize)>>;
-    let split = |cells: Vec<String>| -> Laid {
-        cells
-            .into_iter()
-            .map(|c| {
-                c.split('\n')
-                    .map(|l| (l.to_owned(), line_width(l)))
-                    .collect()
-            })
-            .collect()
-    };
-    let head: Laid = split(head.to_vec());
-    let rows: Vec<Laid> = rows.map(split).collect();
-    let mut w = vec![0usize; head.len()];
-    for r in std::iter::once(&head).chain(&rows) {
+fn psql<S: AsRef<str>>(head: &[String], rows: &[Vec<S>]) -> String {
+    let mut w: Vec<usize> = head.iter().map(|h| width_of_lines(h)).collect();
+    let mut size = 0;
+    for r in rows {
         for (i, c) in r.iter().enumerate() {
-            for (_, lw) in c {
-                w[i] = w[i].max(*lw);
-            }
+            w[i] = w[i].max(width_of_lines(c.as_ref()));
+            size += c.as_ref().len();
         }
     }
-    let mut out = String::new();
-    let mut line = String::new();
+    let line_len = w.iter().map(|n| n + 3).sum::<usize>();
+    let mut out = String::with_capacity(size + rows.len() * line_len);
     let mut first = true;
-    let mut emit = |r: &Laid, out: &mut String| {
-        let height = r.iter().map(Vec::len).max().unwrap_or(1);
-        for k in 0..height {
-            line.clear();
-            for (i, c) in r.iter().enumerate() {
-                if i > 0 {
-                    line.push('|');
-                }
-                line.push(' ');
-                let (text, lw) = c.get(k).map_or(("", 0), |(t, lw)| (t.as_str(), *lw));
-                line.push_str(text);
-                line.extend(std::iter::repeat_n(' ', w[i] - lw + 1));
-            }
+    let mut emit = |r: &[&str], out: &mut String| {
+        let mut lines: Vec<std::str::Split<'_, char>> = r.iter().map(|c| c.split('\n')).collect();
+        let height = r
+            .iter()
+            .map(|c| c.matches('\n').count() + 1)
+            .max()
+            .unwrap_or(1);
+        for _ in 0..height {
             if !first {
                 out.push('\n');
             }
             first = false;
-            out.push_str(line.trim_end());
+            let start = out.len();
+            for (i, l) in lines.iter_mut().enumerate() {
+                if i > 0 {
+                    out.push('|');
+                }
+                out.push(' ');
+                let text = l.next().unwrap_or("");
+                out.push_str(text);
+                out.extend(std::iter::repeat_n(' ', w[i] - line_width(text) + 1));
+            }
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
         }
     };
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
     emit(&head, &mut out);
     out.push('\n');
     for (i, n) in w.iter().enumerate() {
@@ -353,25 +351,28 @@ fn psql(head: &[String], rows: impl Iterator<Item = Vec<String>>) -> String {
         }
         out.extend(std::iter::repeat_n('-', n + 2));
     }
-    for r in &rows {
-        emit(r, &mut out);
+    let mut cells: Vec<&str> = Vec::with_capacity(head.len());
+    for r in rows {
+        cells.clear();
+        cells.extend(r.iter().map(AsRef::as_ref));
+        emit(&cells, &mut out);
     }
     out
 }
 
+/// The widest line of `s` (lines split at `\n`, as `tabled` splits a cell).
+fn width_of_lines(s: &str) -> usize {
+    s.split('\n').map(line_width).max().unwrap_or(0)
+}
+
 /// [`psql`] by `tabled` (for text with control characters, whose widths and line breaks
 /// `tabled` decides).
-fn tabled_psql(
-    head: Vec<String>,
-    rows: impl Iterator<Item = Vec<String>>,
-    columns: usize,
-    count: usize,
-) -> String {
+fn tabled_psql<S: AsRef<str>>(head: Vec<String>, rows: &[Vec<S>]) -> String {
     {
-        let mut b = Builder::with_capacity(count + 1, columns);
+        let mut b = Builder::with_capacity(rows.len() + 1, head.len());
         b.push_record(head);
         for r in rows {
-            b.push_record(r);
+            b.push_record(r.iter().map(|c| c.as_ref().to_owned()));
         }
         let mut t = b.build();
         t.with(Border::psql());
@@ -599,13 +600,13 @@ mod tests {
                 .iter()
                 .map(|h| paint(color, Style::new().bold(), h))
                 .collect();
-            let body = || {
-                t.rows
-                    .iter()
-                    .map(|r| r.iter().map(|c| c.laid_out(None, color)).collect())
-            };
-            let ours = psql(&head, body());
-            let theirs = tabled_psql(head.clone(), body(), cols, rows);
+            let body: Vec<Vec<Cow<'_, str>>> = t
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.laid_out(None, color)).collect())
+                .collect();
+            let ours = psql(&head, &body);
+            let theirs = tabled_psql(head.clone(), &body);
             assert_eq!(ours, theirs, "round {round}:\n{ours}\n---\n{theirs}");
         }
     }

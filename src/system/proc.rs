@@ -113,7 +113,8 @@ fn read_small(p: &procfs::process::Process, rel: &str) -> Option<Vec<u8>> {
 
 /// Reads a small `/proc` file opened as `f` (see [`read_small`]).
 fn read_small_file(mut f: std::fs::File) -> Option<Vec<u8>> {
-    let mut stack = [0u8; 256];
+    // a page would do for anything procfs writes here; 1 KiB holds `stat` (some 300 bytes)
+    let mut stack = [0u8; 1024];
     let mut len = 0;
     loop {
         match f.read(&mut stack[len..]) {
@@ -205,6 +206,25 @@ impl System {
         }
     }
 
+    /// The `comm` of process `pid` (newline dropped), read as a scan reads it
+    /// ([`ProcessScan::comm`]); `None` when it cannot be read.
+    pub fn process_comm(&self, pid: u32) -> Option<String> {
+        let path = self.proc_dir().join(pid.to_string()).join("comm");
+        let bytes = if self.is_host() {
+            use rustix::fs::{Mode, OFlags};
+            let f = rustix::fs::open(
+                &path,
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()?;
+            read_small_file(std::fs::File::from(f))
+        } else {
+            super::fs::read_limited(&self.root, &path, super::fs::limits::PAGE).ok()
+        };
+        bytes.map(attr_text)
+    }
+
     /// Lists the processes under `<root>/proc` with `procfs::process::all_processes_with_root`,
     /// in directory order (ascending PIDs on procfs). A process that vanishes or denies access
     /// mid-scan (ENOENT, ESRCH, EACCES) is skipped or has `None` fields; never fatal.
@@ -240,6 +260,7 @@ impl System {
                 Ok(Some(b'N'))
             ),
             canonicalize: scan.canonicalize_exe && self.is_host(),
+            procfs: self.is_host(),
             scan: *scan,
         };
         if !self.is_host() {
@@ -365,6 +386,14 @@ fn stat_flags(stat: &[u8]) -> Option<u64> {
     rest.split_ascii_whitespace().nth(6)?.parse().ok()
 }
 
+/// The task name of `/proc/PID/stat` text: between the `(` after the pid and the last `)`
+/// (the name may hold spaces, parentheses and line breaks).
+fn stat_comm(stat: &[u8]) -> Option<String> {
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    (open < close).then(|| lossy(stat[open + 1..close].to_vec()))
+}
+
 /// True when `e` says the process is gone (ENOENT, or ESRCH from a task that exited while
 /// its files were open).
 fn vanished(e: &std::io::Error) -> bool {
@@ -376,6 +405,8 @@ struct Reader {
     iface: AttrInterface,
     enabled_n: bool,
     canonicalize: bool,
+    /// Reading the kernel's procfs (the host), not a snapshot or fake tree.
+    procfs: bool,
     scan: ProcessScan,
 }
 
@@ -556,10 +587,15 @@ impl Reader {
             && (!self.scan.exe_only_unconfined
                 || context.as_deref().is_some_and(|c| c.contains("unconfined")));
         let exe = if wants_exe { exe() } else { None };
-        let comm = if self.scan.comm {
-            read_small("comm").map(attr_text)
-        } else {
+        // procfs prints the same task name in `stat` (in parentheses) as in `comm`: when
+        // `stat` was read, it saves a file per process (a tree under --root may disagree:
+        // its `comm` is read)
+        let comm = if !self.scan.comm {
             None
+        } else if let Some(c) = stat.as_deref().filter(|_| self.procfs).and_then(stat_comm) {
+            Some(c)
+        } else {
+            read_small("comm").map(attr_text)
         };
         let kernel_thread = self.scan.kinds
             && match &stat {
@@ -583,5 +619,19 @@ impl Reader {
             kernel_thread,
             unreadable,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields() {
+        let stat = b"42 (a) b (c)\nd) S 1 42 42 0 -1 4194560 0 0\n";
+        assert_eq!(stat_comm(stat).as_deref(), Some("a) b (c)\nd"));
+        assert_eq!(stat_flags(stat), Some(4194560));
+        assert_eq!(stat_comm(b"42 ) (x"), None);
+        assert_eq!(stat_comm(b"7 () S").as_deref(), Some(""));
     }
 }
