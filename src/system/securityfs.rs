@@ -3,6 +3,7 @@
 
 use super::{FeatureNode, Features, System, SystemError, fs, read_trimmed};
 use crate::label::{Label, Mode};
+use rustix::fs::OFlags;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -143,7 +144,18 @@ enum Depth {
 }
 
 fn read_policy_profile(root: &Path, dir: &Path, depth: Depth) -> PolicyProfile {
-    let name_of = |f: &str| read_trimmed(root, &dir.join(f)).ok();
+    let name_of = |f: &str| match depth {
+        Depth::Full => read_trimmed(root, &dir.join(f)).ok(),
+        // as a process's files are read: no `stat` unless the file looks odd
+        Depth::Attachments => {
+            let f = fs::open_in(root, &dir.join(f), OFlags::RDONLY | OFlags::NONBLOCK).ok()?;
+            let mut s = String::from_utf8_lossy(&super::proc::read_small_file(f)?).into_owned();
+            if s.ends_with('\n') {
+                s.pop();
+            }
+            Some(s)
+        }
+    };
     let dirname = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -170,17 +182,20 @@ fn read_policy_profile(root: &Path, dir: &Path, depth: Depth) -> PolicyProfile {
 }
 
 fn sorted_subdirs(root: &Path, dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = match fs::read_dir(root, dir) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut names: Vec<std::ffi::OsString> = match fs::read_dir(root, dir) {
         Ok(rd) => rd
             .into_iter()
             // Real directories only: a symbolic link (a loop in a snapshot) is not followed.
             .filter(|e| e.kind == Some(fs::EntryKind::Dir))
-            .map(|e| dir.join(e.name))
+            .map(|e| e.name)
             .collect(),
         Err(_) => Vec::new(),
     };
-    v.sort();
-    v
+    // by name, bytewise (the order of the joined paths, without comparing them component
+    // by component)
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    names.into_iter().map(|n| dir.join(n)).collect()
 }
 
 fn read_profiles_dir(root: &Path, dir: &Path, depth: Depth) -> Vec<PolicyProfile> {
