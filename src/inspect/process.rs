@@ -211,6 +211,22 @@ pub fn processes(sys: &System, modes: &ProfileModes) -> Result<Vec<PsRow>, Inspe
     scan(sys, modes, &ProcessScan::default())
 }
 
+/// [`processes`] without reading `comm` ([`PsRow::comm`] is `None`): for a caller that
+/// shows a few of the rows and reads their `comm` then ([`System::process_comm`]).
+///
+/// # Errors
+/// When `<root>/proc` cannot be listed.
+pub fn processes_without_comm(
+    sys: &System,
+    modes: &ProfileModes,
+) -> Result<Vec<PsRow>, InspectError> {
+    let how = ProcessScan {
+        comm: false,
+        ..ProcessScan::default()
+    };
+    scan(sys, modes, &how)
+}
+
 fn scan(sys: &System, modes: &ProfileModes, how: &ProcessScan) -> Result<Vec<PsRow>, InspectError> {
     let procs = sys.processes(how)?;
     let mut rows: Vec<PsRow> = procs

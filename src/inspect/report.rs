@@ -265,7 +265,8 @@ pub fn collect(sys: &System) -> Result<StatusReport, InspectError> {
     // securityfs is found once (each lookup reads <root>/proc/mounts); its files are read
     // from there.
     let list = super::preflight::complete(sys.profiles_at(securityfs.join("profiles")))?;
-    let policy = sys.policy_at(securityfs.join("policy")).ok();
+    // only names and attachments: the profiles' modes come from the list
+    let policy = sys.policy_attachments_at(securityfs.join("policy")).ok();
     let mut attach: HashMap<(String, String), String> = HashMap::new();
     if let Some(p) = &policy {
         attachments(p, "", &mut attach);
@@ -306,10 +307,15 @@ pub fn collect(sys: &System) -> Result<StatusReport, InspectError> {
             .cmp(&(b.namespace.as_deref().map(str::as_bytes), b.name.as_bytes()))
     });
     let namespaces = super::report_filter::count_namespaces(&rows);
+    // `comm` only of the processes shown (on a host most are unconfined and not shown)
     let (processes, unconfined_with_profile): (Vec<PsRow>, Vec<PsRow>) =
-        process::processes(sys, &modes)?
+        process::processes_without_comm(sys, &modes)?
             .into_iter()
             .filter(|r| r.state == State::Confined || r.exe_profile.is_some())
+            .map(|mut r| {
+                r.comm = sys.process_comm(r.pid);
+                r
+            })
             .partition(|r| r.state == State::Confined);
     let (parameters, unreadable_parameters) = match sys.parameters() {
         Ok(p) => (
