@@ -192,6 +192,8 @@ fn aactl_log_output_does_not_depend_on_threads() {
         &[],
         &["--utc"],
         &["--summary"],
+        &["--summary", "--format", "json"],
+        &["--summary", "--mode", "all", "--profile-regex", "a|b"],
         &["--suggest"],
     ] {
         let run = |threads: &str| {

@@ -586,6 +586,9 @@ pub struct Prerendered {
     /// Per record, in order: where its line number goes in `bytes`, and its line less the
     /// carrier's.
     marks: Vec<(usize, u64)>,
+    /// A run of records folded by a parser thread
+    /// ([`ReaderOptions::fold`](crate::log::ReaderOptions::fold)): how many, and the result.
+    folded: Option<(usize, std::sync::Arc<dyn std::any::Any + Send + Sync>)>,
 }
 
 impl Prerendered {
@@ -605,10 +608,27 @@ impl Prerendered {
         out.extend_from_slice(&self.bytes[from..]);
     }
 
+    /// The result of a run of records folded by a parser thread
+    /// ([`ReaderOptions::fold`](crate::log::ReaderOptions::fold)): how many records, and
+    /// what [`BlockFold::fold`](crate::log::reader::BlockFold::fold) gave for them.
+    pub fn folded(&self) -> Option<(usize, &(dyn std::any::Any + Send + Sync))> {
+        self.folded.as_ref().map(|(n, v)| (*n, &**v))
+    }
+
+    /// Sets the result of a folded run of `n` records.
+    pub(crate) fn set_folded(
+        &mut self,
+        n: usize,
+        v: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    ) {
+        self.folded = Some((n, v));
+    }
+
     /// Empties the cache, keeping its buffers.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
         self.marks.clear();
+        self.folded = None;
     }
 
     /// Appends one record's line, rendered by `f`, which appends the output (without the

@@ -252,7 +252,7 @@ fn target_into(r: &Record, cat: Category, out: &mut Vec<u8>) {
 }
 
 /// The rule for one record as text (see [`super::suggest::rule_for`]).
-fn rule_text(r: &Record) -> Result<String, String> {
+pub(super) fn rule_text(r: &Record) -> Result<String, String> {
     match super::suggest::rule_for(r) {
         Ok(super::suggest::Draft::File {
             owner,
@@ -268,7 +268,7 @@ fn rule_text(r: &Record) -> Result<String, String> {
 /// A [`GroupKey`] borrowed from a record, to find its group without building the key: it
 /// hashes as the key does (the fields in the same order, texts as their bytes) and
 /// compares equal to it field by field.
-struct KeyRef<'a> {
+pub(super) struct KeyRef<'a> {
     profile: &'a str,
     class: &'a str,
     operation: &'a [u8],
@@ -300,8 +300,67 @@ impl hashbrown::Equivalent<GroupKey> for KeyRef<'_> {
     }
 }
 
+/// The parts of a record's [`GroupKey`] but the profile and the target (written into a
+/// buffer of the caller's, see [`KeyParts::of`]).
+pub(super) struct KeyParts<'r> {
+    class: std::borrow::Cow<'r, str>,
+    operation: &'r [u8],
+    mask: &'r [u8],
+    owner: bool,
+}
+
+impl<'r> KeyParts<'r> {
+    /// The parts of `r`'s key; its target is written into `target`.
+    pub(super) fn of(r: &'r Record, target: &mut Vec<u8>) -> Self {
+        let cat = category(r);
+        // The kernel's class name, also for a record that carries none (older
+        // kernels, user-space records), so that `class="cap"` and a bare `capable`
+        // record of the same access fall into one group.
+        let class = match (&r.class, cat.kernel_class()) {
+            (_, Some(k)) => std::borrow::Cow::Borrowed(k),
+            (Some(c), None) if cat != Category::Exec => c.to_str_lossy(),
+            _ => std::borrow::Cow::Borrowed(cat.as_str()),
+        };
+        target_into(r, cat, target);
+        let mask = effective_mask(r);
+        let owner = cat == Category::File
+            && match mask.and_then(Text::as_str).and_then(|m| m.split_once("::")) {
+                Some((l, _)) => !l.is_empty(),
+                None => r.fsuid.is_some() && r.fsuid == r.ouid,
+            };
+        KeyParts {
+            class,
+            operation: r.operation.as_ref().map_or(&[][..], Text::as_bytes),
+            mask: mask.map_or(&[][..], Text::as_bytes),
+            owner,
+        }
+    }
+
+    /// The key of the group of `profile`, `target` being what [`KeyParts::of`] wrote.
+    pub(super) fn key<'a>(&'a self, profile: &'a str, target: &'a [u8]) -> KeyRef<'a> {
+        KeyRef {
+            profile,
+            class: &self.class,
+            operation: self.operation,
+            target,
+            mask: self.mask,
+            owner: self.owner,
+        }
+    }
+}
+
 impl KeyRef<'_> {
-    fn to_owned(&self) -> GroupKey {
+    /// The bytes [`Summary::max_bytes`] counts for a group of this key and `rule`.
+    pub(super) fn size(&self, rule: &Result<String, String>) -> usize {
+        self.profile.len()
+            + self.class.len()
+            + self.operation.len()
+            + self.target.len()
+            + self.mask.len()
+            + rule.as_ref().map_or_else(String::len, String::len)
+    }
+
+    pub(super) fn to_owned(&self) -> GroupKey {
         GroupKey {
             profile: self.profile.to_owned(),
             class: self.class.to_owned(),
@@ -357,48 +416,17 @@ impl Summary {
     /// [`super::RecordFilter::apply`]; empty means "no profile").
     pub fn add(&mut self, r: &Record, profiles: &[String]) {
         self.records += 1;
-        let cat = category(r);
-        // The kernel's class name, also for a record that carries none (older
-        // kernels, user-space records), so that `class="cap"` and a bare `capable`
-        // record of the same access fall into one group.
-        let class_text;
-        let class: &str = match (&r.class, cat.kernel_class()) {
-            (_, Some(k)) => k,
-            (Some(c), None) if cat != Category::Exec => {
-                class_text = c.to_str_lossy();
-                &class_text
-            }
-            _ => cat.as_str(),
-        };
         let mut target = std::mem::take(&mut self.scratch);
-        target_into(r, cat, &mut target);
-        let mask = effective_mask(r);
-        let owner = cat == Category::File
-            && match mask.and_then(Text::as_str).and_then(|m| m.split_once("::")) {
-                Some((l, _)) => !l.is_empty(),
-                None => r.fsuid.is_some() && r.fsuid == r.ouid,
-            };
+        let parts = KeyParts::of(r, &mut target);
         let none = ["(none)".to_string()];
         let profs: &[String] = if profiles.is_empty() { &none } else { profiles };
         for p in profs {
-            let k = KeyRef {
-                profile: p,
-                class,
-                operation: r.operation.as_ref().map_or(&[][..], Text::as_bytes),
-                target: &target,
-                mask: mask.map_or(&[][..], Text::as_bytes),
-                owner,
-            };
+            let k = parts.key(p, &target);
             if let Some(g) = self.groups.get_mut(&k) {
                 g.add(r);
             } else if self.groups.len() < self.max_groups && self.bytes < self.max_bytes {
                 let rule = rule_text(r);
-                let size = k.profile.len()
-                    + k.class.len()
-                    + k.operation.len()
-                    + k.target.len()
-                    + k.mask.len()
-                    + rule.as_ref().map_or_else(String::len, String::len);
+                let size = k.size(&rule);
                 if self.bytes + size > self.max_bytes {
                     self.overflow_records += 1;
                     continue;
@@ -415,6 +443,11 @@ impl Summary {
             }
         }
         self.scratch = target;
+    }
+
+    /// The groups, for [`Summary::merge_run`](super::group_run).
+    pub(super) fn groups_mut(&mut self) -> &mut hashbrown::HashMap<GroupKey, Group> {
+        &mut self.groups
     }
 
     /// Number of groups.

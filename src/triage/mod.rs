@@ -27,6 +27,7 @@ pub mod filter;
 pub mod follow;
 pub mod generalize;
 pub mod group;
+pub mod group_run;
 pub mod ondisk;
 pub mod plan;
 pub mod suggest;

@@ -391,10 +391,25 @@ struct Sink {
     tz: TimeZone,
     /// The profiles of the record being handled (kept for its capacity).
     profiles: Vec<String>,
+    /// Summarising runs of records on the parser threads (a summary alone).
+    fold: Option<std::sync::Arc<crate::triage::group_run::SummaryFold>>,
 }
 
 impl Sink {
     fn record(&mut self, r: &Record, io: &mut Io<'_>) {
+        if let Some((_, run)) = r.rendered.folded() {
+            // a run of records summarised by a parser thread (see `run`)
+            if let (Some(run), Some(s), Some(fold)) = (
+                run.downcast_ref::<crate::triage::group_run::RunSummary>(),
+                &mut self.summary,
+                &self.fold,
+            ) {
+                self.seen += run.seen;
+                self.kept += run.kept;
+                fold.merge(s, run);
+            }
+            return;
+        }
         self.seen += 1;
         let mut profiles = std::mem::take(&mut self.profiles);
         if self.filter.apply_into(r, &mut profiles) {
@@ -586,6 +601,7 @@ pub(super) fn collect_plan(
         closed: false,
         tz: tz.clone(),
         profiles: Vec::new(),
+        fold: None,
     };
     let opts = ReaderOptions {
         keep_invalid: false,
@@ -625,13 +641,25 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
         closed: false,
         tz: tz.clone(),
         profiles: Vec::new(),
+        fold: None,
     };
+    if summary && !suggest && !follow {
+        // a summary alone is made on the parser threads, a run of records at a time
+        sink.fold = Some(std::sync::Arc::new(
+            crate::triage::group_run::SummaryFold::new(sink.filter.clone()),
+        ));
+    }
     let opts = ReaderOptions {
         keep_invalid: false,
         // Grouping holds a record back until its audit event is complete
         // (or 32 lines later): while following, a record must show at once.
         group: !m.get_flag("no-group") && !follow,
         threads: m.get_one::<usize>("threads").copied().unwrap_or(0),
+        // a summary alone is made on the parser threads, a run of records at a time
+        fold: sink
+            .fold
+            .clone()
+            .map(|f| f as std::sync::Arc<dyn crate::log::reader::BlockFold>),
         ..ReaderOptions::default()
     };
     let mut failed = false;

@@ -48,10 +48,31 @@ pub struct ReaderOptions {
     /// on the calling thread; more than [`MAX_THREADS`] count as that many.
     /// Other sources are read line by line.
     pub threads: usize,
-    /// With several threads: the output form each record is also rendered
-    /// in by the thread that parses it, into [`Record::rendered`] (so that
-    /// the reading thread only copies bytes). `None` (the default): not rendered.
+    /// With several threads: the output form records are rendered in by the thread that
+    /// parses them, into [`Record::rendered`] (so that the reading thread only copies bytes,
+    /// with [`Prerendered::write_lines`](crate::log::Prerendered::write_lines)).
+    /// The records of a block's end are then yielded as one *carrier*: a record whose
+    /// `rendered` holds their lines (see
+    /// [`Prerendered::records`](crate::log::Prerendered::records)) and whose other
+    /// fields are empty, so only a reader that writes the output should ask for this.
+    /// `None` (the default): not rendered.
     pub prerender: Option<Prerender>,
+    /// With several threads and no `prerender`: the records of a block's end are folded
+    /// by the thread that parses them ([`BlockFold::fold`]) and yielded as one *carrier*
+    /// whose [`Prerendered::folded`](crate::log::Prerendered::folded) holds the result and
+    /// whose other fields are empty, so only a reader that merges the results in order
+    /// should ask for this. `None` (the default): every record is yielded.
+    pub fold: Option<Arc<dyn BlockFold>>,
+}
+
+/// What a parser thread does with a run of records instead of handing them over
+/// ([`ReaderOptions::fold`]): the run is in input order and final (the records do not
+/// change any more, but for their line numbers, which are those of the block: not the
+/// source's), and the reader hands the results over in input order, so that merging them
+/// one after the other gives what handling the records one after the other gives.
+pub trait BlockFold: Send + Sync + std::fmt::Debug {
+    /// The result for `records`.
+    fn fold(&self, records: &[&Record]) -> Arc<dyn std::any::Any + Send + Sync>;
 }
 
 /// An output form of [`ReaderOptions::prerender`].
@@ -77,6 +98,7 @@ impl Default for ReaderOptions {
             group_window: 32,
             threads: 0,
             prerender: None,
+            fold: None,
         }
     }
 }

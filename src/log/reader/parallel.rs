@@ -168,13 +168,7 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
         // the records after the last released head event go into one carrier (the merge may
         // put a head event back only before it, see `State::merge`), the others each into
         // its own
-        let split =
-            r.st.heads
-                .iter()
-                .map(|(at, _)| usize::try_from(*at).unwrap_or(usize::MAX))
-                .max()
-                .unwrap_or(0)
-                .min(records.len());
+        let split = run_start(&r.st.heads, records.len());
         let mut run: Vec<Box<Record>> = records.split_off(split);
         prerender(form, &mut records, None);
         if !run.is_empty() {
@@ -186,6 +180,20 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
                 None => r.st.take_box(),
             };
             prerender(form, &mut run, Some(&mut carrier));
+            records.push(carrier);
+            for b in run {
+                r.st.reuse(b);
+            }
+        }
+    }
+    if let (None, Some(fold)) = (&opts.prerender, &opts.fold) {
+        let split = run_start(&r.st.heads, records.len());
+        let run: Vec<Box<Record>> = records.split_off(split);
+        if !run.is_empty() {
+            let mut carrier = r.st.take_box();
+            carrier.provenance.line = 0;
+            let refs: Vec<&Record> = run.iter().map(|b| &**b).collect();
+            carrier.rendered.set_folded(run.len(), fold.fold(&refs));
             records.push(carrier);
             for b in run {
                 r.st.reuse(b);
@@ -204,6 +212,18 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
         buf,
         spare: std::mem::take(&mut r.st.spare),
     }
+}
+
+/// Where the run of a block's records that a parser thread may render or fold into one
+/// carrier starts: after the last released head event's place (the merge may put a head
+/// event back among the block's records, only before that point, see `State::merge`).
+fn run_start(heads: &[(u64, Pending)], released: usize) -> usize {
+    heads
+        .iter()
+        .map(|(at, _)| usize::try_from(*at).unwrap_or(usize::MAX))
+        .max()
+        .unwrap_or(0)
+        .min(released)
 }
 
 /// Renders `records` in `form`: each into its own [`Record::rendered`], or, with a
