@@ -179,6 +179,8 @@ pub struct Resolver {
     /// Include lookups: target → (canonical path, files to read) or None.
     /// The tree is assumed not to change during one resolver's life.
     found: HashMap<IncludeTarget, Option<Arc<Found>>>,
+    /// The real path (the cache key) of each included file read, by id.
+    keys: HashMap<FileId, PathBuf>,
 }
 
 #[derive(Debug)]
@@ -219,6 +221,13 @@ impl Resolver {
         r
     }
 
+    /// The real path (links followed) of the included file `id` was read from;
+    /// `None` for a file resolved as the top of a [`Resolver::resolve_file`] call.
+    /// A file reached by several paths is read once, under the first one.
+    pub fn include_key(&self, id: FileId) -> Option<&Path> {
+        self.keys.get(&id).map(PathBuf::as_path)
+    }
+
     /// A resolver using `search`.
     pub fn new(search: SearchPath) -> Self {
         Resolver {
@@ -245,12 +254,14 @@ impl Resolver {
         let mut w = Walk {
             r: self,
             vars: Variables::new(),
+            memo: vars::Memo::default(),
             diags: parsed.diagnostics.clone(),
             stack: vec![std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())],
             once: vec![HashSet::new()],
             aliases: Vec::new(),
             abi: None,
             files: vec![path.to_path_buf()],
+            listed: HashSet::from([path.to_path_buf()]),
             reported: HashSet::new(),
             user_exec_path: false,
             user_attach_path: false,
@@ -313,12 +324,16 @@ enum Sink<'s> {
 struct Walk<'r> {
     r: &'r mut Resolver,
     vars: Variables,
+    /// Expanded variables, reused while `vars` does not change.
+    memo: vars::Memo,
     diags: Vec<Diagnostic>,
     stack: Vec<PathBuf>,
     once: Vec<HashSet<PathBuf>>,
     aliases: Vec<(Word, Word)>,
     abi: Option<IncludeTarget>,
     files: Vec<PathBuf>,
+    /// The paths in `files`.
+    listed: HashSet<PathBuf>,
     reported: HashSet<FileId>,
     user_exec_path: bool,
     user_attach_path: bool,
@@ -577,7 +592,7 @@ impl Walk<'_> {
             let Some(entry) = self.load(&key, &f, inc.span) else {
                 continue;
             };
-            if !self.files.contains(&f) {
+            if self.listed.insert(f.clone()) {
                 self.files.push(f.clone());
             }
             if self.reported.insert(entry.0) {
@@ -615,15 +630,17 @@ impl Walk<'_> {
         self.r.sources.add(f, text);
         let e = Arc::new((id, p));
         self.r.cache.insert(key.to_path_buf(), e.clone());
+        self.r.keys.insert(id, key.to_path_buf());
         Some(e)
     }
 
     /// Expands variables in a word; diagnoses at the word on failure.
     fn expand_word(&mut self, w: &Word) -> Option<Word> {
-        match self.vars.expand(&w.text) {
+        match self.vars.expand_with(&w.text, &mut self.memo) {
             Ok(t) => Some(Word {
                 text: t,
-                ..w.clone()
+                quoted: w.quoted,
+                span: w.span,
             }),
             Err(e) => {
                 let code = match e {
@@ -664,16 +681,17 @@ impl Walk<'_> {
             let auto = [("exec_path", ep.is_some()), ("attach_path", ap.is_some())];
             for_each_word_mut(&mut r.rule, &mut |w| {
                 if w.text.contains("@{") {
-                    for name in Variables::references(&w.text) {
+                    Variables::each_reference(&w.text, |name| {
                         if auto.iter().any(|(n, on)| *on && *n == name) {
                             self.uses.push(Use {
-                                construct: Construct::AutoVariable(name),
+                                construct: Construct::AutoVariable(name.to_string()),
                                 span,
                             });
                         }
-                    }
+                    });
                 }
-                if ok {
+                // a word without a reference expands to itself
+                if ok && w.text.contains("@{") {
                     match self.expand_word(w) {
                         Some(n) => *w = n,
                         None => ok = false,
