@@ -17,7 +17,7 @@ use crate::diag::{Diagnostic, FileId, render_included};
 use crate::policy::ParserVersion;
 use crate::policy::check::{self, CheckOptions, Features};
 use crate::policy::resolve::include::{Skip, dir_entries_with_errors, skip_entry};
-use crate::policy::resolve::{Resolved, Resolver, SearchPath};
+use crate::policy::resolve::{ResolveError, Resolved, Resolver, SearchPath};
 use crate::system::strerror;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::path::{Path, PathBuf};
@@ -251,16 +251,27 @@ fn work(
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(f) = jobs.get(i) else { break };
         // A binary file (an executable, an image) is not policy: one line instead
-        // of a syntax error per byte run.
-        let r = if is_binary(f) {
-            Err(format!(
+        // of a syntax error per byte run. The file is read once: a NUL byte in its
+        // first 8 KiB makes it binary (when it cannot be read whole, the first 8 KiB
+        // are read alone, so that a large binary file is still called binary).
+        let binary = || {
+            format!(
                 "{}: not a text file (it holds NUL bytes); not checked",
                 f.display()
-            ))
-        } else {
-            resolver
-                .resolve_file(f)
-                .map_err(|e| CliError::from_error(&e).0)
+            )
+        };
+        let r = match crate::policy::read_policy_file(f) {
+            Ok(bytes) if bytes[..bytes.len().min(8192)].contains(&0) => Err(binary()),
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                Ok(resolver.resolve_text(f, text))
+            }
+            Err(_) if is_binary(f) => Err(binary()),
+            Err(source) => Err(CliError::from_error(&ResolveError::Io {
+                path: f.clone(),
+                source,
+            })
+            .0),
         };
         read.push((i, r));
     }

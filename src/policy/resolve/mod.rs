@@ -415,7 +415,8 @@ impl Walk<'_> {
                     if special {
                         self.note(Construct::AbiName(a.target.name().to_string()), a.span);
                     }
-                    if !special && self.r.search.find(&a.target).is_none() {
+                    // (looked up once per resolver, as includes are)
+                    if !special && self.r.lookup(&a.target).is_none() {
                         self.diag(
                             codes::INCLUDE_NOT_FOUND,
                             a.span,
