@@ -77,9 +77,14 @@ pub enum VarError {
 pub struct Variables {
     sets: HashMap<String, Vec<String>>,
     bools: HashMap<String, bool>,
-    /// Bumped by every change of a set variable: a [`Memo`] made at another
-    /// generation is stale.
+    /// Bumped by every change of a set variable but those of a built-in already
+    /// set once: a [`Memo`] made at another generation is stale.
     generation: u64,
+    /// Bumped by every [`Variables::set_builtin`]: what a [`Memo`] keeps of
+    /// expansions that looked up a built-in is stale at another.
+    builtin_generation: u64,
+    /// The names [`Variables::set_builtin`] was given so far.
+    builtins: HashSet<String>,
 }
 
 /// Expanded values of set variables kept between calls of
@@ -91,6 +96,7 @@ pub struct Variables {
 #[derive(Debug, Default)]
 pub struct Memo {
     generation: u64,
+    builtin_generation: u64,
     vars: HashMap<String, Kept>,
 }
 
@@ -104,6 +110,8 @@ struct Kept {
     need: usize,
     /// Longest chain of variables below it (0: it refers to none).
     depth: usize,
+    /// It looked up a built-in (itself or below).
+    builtin: bool,
 }
 
 impl Variables {
@@ -176,7 +184,12 @@ impl Variables {
     /// Defines or replaces a built-in (`profile_name`, `exec_path`, …),
     /// returning the previous values so the caller can restore them.
     pub fn set_builtin(&mut self, name: &str, values: Option<Vec<String>>) -> Option<Vec<String>> {
-        self.generation += 1;
+        self.builtin_generation += 1;
+        if !self.builtins.contains(name) {
+            // expansions kept before did not note whether they looked it up
+            self.builtins.insert(name.to_string());
+            self.generation += 1;
+        }
         match values {
             Some(v) => self.sets.insert(name.into(), v),
             None => self.sets.remove(name),
@@ -232,6 +245,10 @@ impl Variables {
         if memo.generation != self.generation {
             memo.vars.clear();
             memo.generation = self.generation;
+            memo.builtin_generation = self.builtin_generation;
+        } else if memo.builtin_generation != self.builtin_generation {
+            memo.vars.retain(|_, k| !k.builtin);
+            memo.builtin_generation = self.builtin_generation;
         }
         if let Some(t) = replay(text, &memo.vars) {
             return Ok(t);
@@ -315,6 +332,7 @@ impl Variables {
                             }) {
                                 if let Some(o) = open.last_mut() {
                                     o.deepest = o.deepest.max(path.len() + k.depth);
+                                    o.builtin |= k.builtin;
                                     o.slack = o.slack.min(budget - k.need);
                                 }
                                 budget -= k.cost;
@@ -362,6 +380,7 @@ impl Variables {
                                 let kept = o.kept(budget, &values);
                                 if let Some(parent) = open.last_mut() {
                                     parent.deepest = parent.deepest.max(o.deepest);
+                                    parent.builtin |= o.builtin;
                                     parent.slack = parent.slack.min(o.slack);
                                 }
                                 memo.insert((*name).to_string(), kept);
@@ -406,6 +425,7 @@ impl Variables {
         open.push(Open {
             start,
             slack: start - LOOKUP_COST,
+            builtin: self.builtins.contains(name),
             depth: path.len(),
             deepest: path.len(),
         });
@@ -503,6 +523,8 @@ struct Open {
     depth: usize,
     /// The most variables being expanded at any lookup under it, its own included.
     deepest: usize,
+    /// A built-in was looked up (itself or below).
+    builtin: bool,
 }
 
 impl Open {
@@ -518,6 +540,7 @@ impl Open {
             cost: self.start - budget,
             need: self.start - self.slack,
             depth: self.deepest - self.depth,
+            builtin: self.builtin,
         }
     }
 }
@@ -793,6 +816,23 @@ mod tests {
                 .unwrap()
                 .contains("other")
         );
+        // a built-in set again drops what looked it up, and only that
+        assert_eq!(deep.expand_with("@{V3}", &mut memo), deep.expand("@{V3}"));
+        deep.set_builtin("D20", Some(vec!["third".into()]));
+        assert!(
+            deep.expand_with("@{D18}", &mut memo)
+                .unwrap()
+                .contains("third")
+        );
+        assert_eq!(deep.expand_with("@{V3}", &mut memo), deep.expand("@{V3}"));
+        deep.set_builtin("D20", None);
+        assert_eq!(
+            deep.expand_with("@{D19}", &mut memo),
+            Err(VarError::Undefined("D20".into()))
+        );
+        for t in &texts {
+            assert_eq!(deep.expand_with(t, &mut memo), deep.expand(t), "{t}");
+        }
     }
 
     #[test]
