@@ -306,7 +306,8 @@ fn byte_set(t: &Tok) -> [u64; 4] {
         Tok::Class(s) => *s,
         Tok::One | Tok::Star => {
             let mut s = [u64::MAX; 4];
-            s[usize::from(b'/' / 64)] &= !(1 << (b'/' % 64));
+            // `/` (0x2f) is bit 47 of the first word
+            s[0] &= !(1 << b'/');
             s
         }
         Tok::StarStar => [u64::MAX; 4],
