@@ -463,8 +463,21 @@ pub(super) fn run(m: &ArgMatches, io: &mut Io<'_>) -> Result<Exit, CliError> {
             let pending = &pending;
             s.spawn(move || {
                 let mut err = Vec::new();
-                pending.set(opts(super::installed_parser_release(&mut err)));
-                err
+                let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    super::installed_parser_release(&mut err)
+                }));
+                match asked {
+                    Ok(v) => {
+                        pending.set(opts(v));
+                        err
+                    }
+                    // the checking threads must not wait for ever: they get the default,
+                    // and the panic goes on to the main thread with the join
+                    Err(p) => {
+                        pending.set(opts(ParserVersion::LATEST));
+                        std::panic::resume_unwind(p)
+                    }
+                }
             })
         });
         let run = || work(&search, &jobs, &next, &pending, semantic, &bar, &finished);
