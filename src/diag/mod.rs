@@ -191,6 +191,13 @@ impl SourceMap {
         let (l, c) = s.line_col(span.start as usize);
         Some((&s.path, l, c))
     }
+    /// Changes the path the text under `id` is shown with (nothing when `id` is
+    /// not registered).
+    pub fn set_path(&mut self, id: FileId, path: PathBuf) {
+        if let Some(s) = self.files.get_mut(id.0 as usize) {
+            s.path = path;
+        }
+    }
     /// Number of registered files.
     pub fn len(&self) -> usize {
         self.files.len()

@@ -138,8 +138,8 @@ enum Tok {
     Lit(u8),
     /// `?`: one byte other than `/`.
     One,
-    /// `[…]`: one byte from the set.
-    Class(Box<[bool; 256]>),
+    /// `[…]`: one byte from the set (bit `c % 64` of word `c / 64`).
+    Class([u64; 4]),
     /// `*`: any run without `/`.
     Star,
     /// `**`: any run.
@@ -269,7 +269,11 @@ fn tokens(s: &str) -> Vec<Tok> {
                     }
                     set[b'/' as usize] = false;
                 }
-                v.push(Tok::Class(Box::new(set)));
+                let mut bits = [0u64; 4];
+                for (c, _) in set.iter().enumerate().filter(|(_, on)| **on) {
+                    bits[c / 64] |= 1 << (c % 64);
+                }
+                v.push(Tok::Class(bits));
                 i = j + 1;
                 continue;
             }
@@ -280,19 +284,46 @@ fn tokens(s: &str) -> Vec<Tok> {
     v
 }
 
-/// Bytes a single-character token can match (`None` = any but `/`).
+/// Whether a single-character token can match the byte `c`.
 fn can_match(t: &Tok, c: u8) -> bool {
     match t {
         Tok::Lit(x) => *x == c,
         Tok::One => c != b'/',
-        Tok::Class(s) => s[c as usize],
+        Tok::Class(s) => s[usize::from(c / 64)] & (1 << (c % 64)) != 0,
         Tok::Star => c != b'/',
         Tok::StarStar => true,
     }
 }
 
+/// The bytes a token can match as a 256-bit set.
+fn byte_set(t: &Tok) -> [u64; 4] {
+    match t {
+        Tok::Lit(x) => {
+            let mut s = [0u64; 4];
+            s[usize::from(x / 64)] |= 1 << (x % 64);
+            s
+        }
+        Tok::Class(s) => *s,
+        Tok::One | Tok::Star => {
+            let mut s = [u64::MAX; 4];
+            // `/` (0x2f) is bit 47 of the first word
+            s[0] &= !(1 << b'/');
+            s
+        }
+        Tok::StarStar => [u64::MAX; 4],
+    }
+}
+
+/// True when some byte other than NUL matches both tokens.
 fn one_char_overlap(a: &Tok, b: &Tok) -> bool {
-    (0u8..=255).any(|c| c != 0 && can_match(a, c) && can_match(b, c))
+    match (a, b) {
+        (Tok::Lit(x), t) | (t, Tok::Lit(x)) => *x != 0 && can_match(t, *x),
+        _ => {
+            let (x, y) = (byte_set(a), byte_set(b));
+            // NUL (bit 0 of the first word) never counts
+            (x[0] & y[0] & !1) != 0 || (1..4).any(|k| x[k] & y[k] != 0)
+        }
+    }
 }
 
 fn is_star(t: &Tok) -> bool {
@@ -301,12 +332,16 @@ fn is_star(t: &Tok) -> bool {
 
 /// True when some string matches both token lists.
 fn tokens_intersect(a: &[Tok], b: &[Tok]) -> bool {
-    let mut seen = std::collections::HashSet::new();
+    // (i, j) visited: bit i * (b.len() + 1) + j
+    let width = b.len() + 1;
+    let mut seen = vec![false; (a.len() + 1) * width];
     let mut stack = vec![(0usize, 0usize)];
     while let Some((i, j)) = stack.pop() {
-        if !seen.insert((i, j)) {
+        let at = i * width + j;
+        if seen[at] {
             continue;
         }
+        seen[at] = true;
         if i == a.len() && j == b.len() {
             return true;
         }
@@ -336,11 +371,55 @@ fn tokens_intersect(a: &[Tok], b: &[Tok]) -> bool {
     false
 }
 
+/// The `{…}` alternatives of one glob, tokenized once, split into those with a
+/// wildcard and the exact ones (literals; with `classes_exact`, 4.x and later, also
+/// `[…]` classes). A glob with more than 256 alternatives has none here: it is
+/// compared with nothing (a miss, never a false error).
+pub(super) struct Alternatives {
+    wild: Vec<Vec<Tok>>,
+    finite: Vec<Vec<Tok>>,
+}
+
+impl Alternatives {
+    /// Expands and tokenizes `s`.
+    pub(super) fn new(s: &str, classes_exact: bool) -> Self {
+        let (mut wild, mut finite) = (Vec::new(), Vec::new());
+        for x in expand_braces(s, 256).unwrap_or_default() {
+            let t = tokens(&x);
+            if t.iter().all(|x| is_exact(x, classes_exact)) {
+                finite.push(t);
+            } else {
+                wild.push(t);
+            }
+        }
+        Alternatives { wild, finite }
+    }
+
+    /// True when some alternative is exact (see [`finite_conflict`]).
+    pub(super) fn has_finite(&self) -> bool {
+        !self.finite.is_empty()
+    }
+
+    /// [`exec_globs_conflict`] of the two globs.
+    pub(super) fn wild_conflict(&self, other: &Alternatives) -> bool {
+        overlap(&self.wild, &other.wild)
+    }
+
+    /// [`finite_conflict`] of the two globs.
+    pub(super) fn finite_conflict(&self, other: &Alternatives) -> bool {
+        overlap(&self.finite, &other.finite)
+    }
+}
+
 /// True when some path matches both globs (alternations expanded; gives
 /// `false` when expansion would exceed 256 alternatives each).
 #[cfg(test)]
 pub(super) fn globs_intersect(a: &str, b: &str) -> bool {
-    wild_overlap(a, b, Keep::All)
+    let all = |s: &str| {
+        let x = Alternatives::new(s, false);
+        x.wild.into_iter().chain(x.finite).collect::<Vec<_>>()
+    };
+    overlap(&all(a), &all(b))
 }
 
 /// Like [`globs_intersect`] but only between alternatives that both contain
@@ -348,56 +427,29 @@ pub(super) fn globs_intersect(a: &str, b: &str) -> bool {
 /// conflicting exec modes only where two wildcard patterns overlap.
 /// With `classes_exact` (4.x and later) an alternative made of literals and
 /// `[…]` classes only counts as exact as well (see [`finite_conflict`]).
+#[cfg(test)]
 pub(super) fn exec_globs_conflict(a: &str, b: &str, classes_exact: bool) -> bool {
-    wild_overlap(a, b, Keep::Wild { classes_exact })
+    Alternatives::new(a, classes_exact).wild_conflict(&Alternatives::new(b, classes_exact))
 }
 
 /// Whether the exact alternatives of `a` and `b` overlap: after `{…}`
 /// expansion, those made of literals (and, with `classes_exact`, 4.x and
 /// later, `[…]` classes). Exact alternatives outrank wildcard patterns but
 /// conflict with each other.
+#[cfg(test)]
 pub(super) fn finite_conflict(a: &str, b: &str, classes_exact: bool) -> bool {
-    wild_overlap(a, b, Keep::Finite { classes_exact })
-}
-
-/// True when some `{…}` alternative of `s` is exact (see [`finite_conflict`]).
-pub(super) fn has_finite_alternative(s: &str, classes_exact: bool) -> bool {
-    expand_braces(s, 256).is_some_and(|v| {
-        v.iter()
-            .any(|x| tokens(x).iter().all(|t| is_exact(t, classes_exact)))
-    })
+    Alternatives::new(a, classes_exact).finite_conflict(&Alternatives::new(b, classes_exact))
 }
 
 fn is_exact(t: &Tok, classes_exact: bool) -> bool {
     matches!(t, Tok::Lit(_)) || (classes_exact && matches!(t, Tok::Class(_)))
 }
 
-/// Which alternatives [`wild_overlap`] compares.
-#[derive(Clone, Copy)]
-enum Keep {
-    #[cfg(test)]
-    All,
-    /// Those with a wildcard (with `classes_exact`, `[…]` is no wildcard).
-    Wild { classes_exact: bool },
-    /// The exact ones (literals; with `classes_exact` also `[…]`).
-    Finite { classes_exact: bool },
-}
-
-fn wild_overlap(a: &str, b: &str, which: Keep) -> bool {
-    let (Some(xa), Some(xb)) = (expand_braces(a, 256), expand_braces(b, 256)) else {
-        return false;
-    };
-    let keep = |t: &Vec<Tok>| match which {
-        #[cfg(test)]
-        Keep::All => true,
-        Keep::Wild { classes_exact } => !t.iter().all(|x| is_exact(x, classes_exact)),
-        Keep::Finite { classes_exact } => t.iter().all(|x| is_exact(x, classes_exact)),
-    };
-    let ta: Vec<Vec<Tok>> = xa.iter().map(|s| tokens(s)).filter(keep).collect();
-    let tb: Vec<Vec<Tok>> = xb.iter().map(|s| tokens(s)).filter(keep).collect();
+/// True when some alternative of `ta` and some of `tb` match a common path.
+fn overlap(ta: &[Vec<Tok>], tb: &[Vec<Tok>]) -> bool {
     // bound the product search on hostile input (a miss, never a false error)
-    let size = |v: &Vec<Vec<Tok>>| v.iter().map(Vec::len).sum::<usize>();
-    if size(&ta).saturating_mul(size(&tb)) > 4_000_000 {
+    let size = |v: &[Vec<Tok>]| v.iter().map(Vec::len).sum::<usize>();
+    if size(ta).saturating_mul(size(tb)) > 4_000_000 {
         return false;
     }
     ta.iter().any(|x| tb.iter().any(|y| tokens_intersect(x, y)))

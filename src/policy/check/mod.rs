@@ -277,12 +277,15 @@ pub fn check(resolved: &Resolved, sources: &SourceMap, opts: &CheckOptions) -> V
         aliases: HashSet::new(),
         diags: Vec::new(),
     };
-    // rules that resolution kept (taken branches), checked expanded
+    // rules that resolution kept (taken branches), checked expanded; only those of the
+    // file itself are looked up in `taken` (by `items`, over the file's own AST)
     let mut taken = HashSet::new();
     for p in &resolved.profiles {
         for p in p.all() {
             for r in &p.rules {
-                taken.insert(key(r.span));
+                if r.span.file == resolved.file {
+                    taken.insert(key(r.span));
+                }
                 c.rule(&r.quals, &r.rule, r.span);
             }
         }
@@ -546,25 +549,25 @@ impl Checker<'_> {
         // treats classes as wildcards; for it only literal alternatives
         // (after `{…}` expansion) are exact.
         let classes_exact = self.opts.version >= ParserVersion::V4_1;
-        // (rule, priority, is a glob, has an alternative without wildcards)
-        let pool: Vec<(&ExecRule, i64, bool, bool)> = seen
+        // (rule, priority, is a glob, has an alternative without wildcards, its
+        // alternatives expanded and tokenized once, not once per pair)
+        let pool: Vec<(&ExecRule, i64, bool, bool, glob::Alternatives)> = seen
             .iter()
             .zip(prio.iter().copied())
-            .map(|(r, pr)| {
+            .filter_map(|(r, pr)| {
                 let g = glob::is_glob(&r.0);
-                let finite = !g || glob::has_finite_alternative(&r.0, classes_exact);
-                (r, pr, g, finite)
+                let alts = glob::Alternatives::new(&r.0, classes_exact);
+                let finite = !g || alts.has_finite();
+                (g || finite).then_some((r, pr, g, finite, alts))
             })
-            .filter(|(_, _, g, finite)| *g || *finite)
             .take(1024)
             .collect();
-        'outer: for (i, (a, pa, ga, fa)) in pool.iter().enumerate() {
-            for (b, pb, gb, fb) in &pool[..i] {
+        'outer: for (i, (a, pa, ga, fa, xa)) in pool.iter().enumerate() {
+            for (b, pb, gb, fb, xb) in &pool[..i] {
                 if (*ga || *gb)
                     && pa == pb
                     && (a.1 != b.1 || a.2 != b.2)
-                    && (glob::exec_globs_conflict(&a.0, &b.0, classes_exact)
-                        || (*fa && *fb && glob::finite_conflict(&a.0, &b.0, classes_exact)))
+                    && (xa.wild_conflict(xb) || (*fa && *fb && xa.finite_conflict(xb)))
                 {
                     let span = p
                         .rules

@@ -175,20 +175,38 @@ pub struct Resolver {
     pub search: SearchPath,
     /// Every text read so far.
     pub sources: SourceMap,
-    cache: HashMap<PathBuf, Arc<(FileId, ParsedFile)>>,
+    /// Parsed includes by the number of their real path.
+    cache: HashMap<u32, Arc<(FileId, ParsedFile)>>,
     /// Include lookups: target → (canonical path, files to read) or None.
-    /// The tree is assumed not to change during one resolver's life.
+    /// The tree (and the search path) is assumed not to change during one
+    /// resolver's life.
     found: HashMap<IncludeTarget, Option<Arc<Found>>>,
+    /// A number for each path met in lookups (equal paths, as [`Path`] compares
+    /// them, share one), so that the walk compares and hashes numbers.
+    numbers: HashMap<PathBuf, u32>,
+    /// The real path (the cache key) of each included file read, by id.
+    keys: HashMap<FileId, PathBuf>,
 }
 
 #[derive(Debug)]
 enum Found {
-    File(PathBuf, PathBuf),
+    File(Entry),
     Dir {
-        files: Vec<(PathBuf, PathBuf)>,
+        files: Vec<Entry>,
         ignored: Vec<PathBuf>,
     },
     DirError(PathBuf, String),
+}
+
+/// One file an include names: its path as found, its real path (links followed),
+/// their numbers in [`Resolver::numbers`], and whether the search path allows it.
+#[derive(Debug)]
+struct Entry {
+    path: PathBuf,
+    path_no: u32,
+    key: PathBuf,
+    key_no: u32,
+    allowed: bool,
 }
 
 impl Resolver {
@@ -196,7 +214,6 @@ impl Resolver {
         if let Some(f) = self.found.get(target) {
             return f.clone();
         }
-        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let r = self.search.find(target).map(|path| {
             Arc::new(if path.is_dir() {
                 match include::dir_entries(&path) {
@@ -204,19 +221,47 @@ impl Resolver {
                         // apparmor_parser pushes each entry on its lexer stack: last name first
                         files.reverse();
                         Found::Dir {
-                            files: files.into_iter().map(|f| (f.clone(), canon(&f))).collect(),
+                            files: files.into_iter().map(|f| self.entry(f)).collect(),
                             ignored,
                         }
                     }
                     Err(e) => Found::DirError(path, crate::system::strerror(&e)),
                 }
             } else {
-                let key = canon(&path);
-                Found::File(path, key)
+                Found::File(self.entry(path))
             })
         });
         self.found.insert(target.clone(), r.clone());
         r
+    }
+
+    /// The number of `path` in [`Resolver::numbers`].
+    fn number(&mut self, path: &Path) -> u32 {
+        if let Some(n) = self.numbers.get(path) {
+            return *n;
+        }
+        let n = u32::try_from(self.numbers.len()).unwrap_or(u32::MAX);
+        self.numbers.insert(path.to_path_buf(), n);
+        n
+    }
+
+    /// The [`Entry`] of the file `path` an include names.
+    fn entry(&mut self, path: PathBuf) -> Entry {
+        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        Entry {
+            path_no: self.number(&path),
+            key_no: self.number(&key),
+            allowed: self.search.allows(&key),
+            path,
+            key,
+        }
+    }
+
+    /// The real path (links followed) of the included file `id` was read from;
+    /// `None` for a file resolved as the top of a [`Resolver::resolve_file`] call.
+    /// A file reached by several paths is read once, under the first one.
+    pub fn include_key(&self, id: FileId) -> Option<&Path> {
+        self.keys.get(&id).map(PathBuf::as_path)
     }
 
     /// A resolver using `search`.
@@ -241,16 +286,20 @@ impl Resolver {
     /// `--syntax-only`-style checks of everything but includes/variables.
     pub fn resolve_text(&mut self, path: &Path, text: String) -> Resolved {
         let parsed = parse(&text, FileId(self.sources.len() as u32), ParseMode::Policy);
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let (canonical_no, path_no) = (self.number(&canonical), self.number(path));
         let file = self.sources.add(path, text);
         let mut w = Walk {
             r: self,
             vars: Variables::new(),
+            memo: vars::Memo::default(),
             diags: parsed.diagnostics.clone(),
-            stack: vec![std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())],
+            stack: vec![canonical_no],
             once: vec![HashSet::new()],
             aliases: Vec::new(),
             abi: None,
             files: vec![path.to_path_buf()],
+            listed: HashSet::from([path_no]),
             reported: HashSet::new(),
             user_exec_path: false,
             user_attach_path: false,
@@ -313,12 +362,18 @@ enum Sink<'s> {
 struct Walk<'r> {
     r: &'r mut Resolver,
     vars: Variables,
+    /// Expanded variables, reused while `vars` does not change.
+    memo: vars::Memo,
     diags: Vec<Diagnostic>,
-    stack: Vec<PathBuf>,
-    once: Vec<HashSet<PathBuf>>,
+    /// Numbers of the real paths of the files being walked (the file, then includes).
+    stack: Vec<u32>,
+    /// Per profile (and the top level), numbers of the real paths included so far.
+    once: Vec<HashSet<u32>>,
     aliases: Vec<(Word, Word)>,
     abi: Option<IncludeTarget>,
     files: Vec<PathBuf>,
+    /// The numbers of the paths in `files`.
+    listed: HashSet<u32>,
     reported: HashSet<FileId>,
     user_exec_path: bool,
     user_attach_path: bool,
@@ -360,7 +415,8 @@ impl Walk<'_> {
                     if special {
                         self.note(Construct::AbiName(a.target.name().to_string()), a.span);
                     }
-                    if !special && self.r.search.find(&a.target).is_none() {
+                    // (looked up once per resolver, as includes are)
+                    if !special && self.r.lookup(&a.target).is_none() {
                         self.diag(
                             codes::INCLUDE_NOT_FOUND,
                             a.span,
@@ -522,8 +578,8 @@ impl Walk<'_> {
             }
             return;
         };
-        let files: Vec<(PathBuf, PathBuf)> = match &*found {
-            Found::File(f, key) => vec![(f.clone(), key.clone())],
+        let files: &[Entry] = match &*found {
+            Found::File(e) => std::slice::from_ref(e),
             Found::Dir { files, ignored, .. } => {
                 for i in ignored {
                     self.diags.push(Diagnostic {
@@ -533,7 +589,7 @@ impl Walk<'_> {
                         message: format!("Ignoring: '{}'", i.display()),
                     });
                 }
-                files.clone()
+                files
             }
             Found::DirError(path, e) => {
                 self.diag(
@@ -547,11 +603,12 @@ impl Walk<'_> {
                 return;
             }
         };
-        for (f, key) in files {
-            if self.once.last().is_some_and(|s| s.contains(&key)) {
+        for e in files {
+            let (f, key) = (&e.path, &e.key);
+            if self.once.last().is_some_and(|s| s.contains(&e.key_no)) {
                 continue;
             }
-            if self.stack.contains(&key) {
+            if self.stack.contains(&e.key_no) {
                 self.diag(
                     codes::INCLUDE_CYCLE,
                     inc.span,
@@ -559,7 +616,7 @@ impl Walk<'_> {
                 );
                 continue;
             }
-            if !self.r.search.allows(&key) {
+            if !e.allowed {
                 self.diag(
                     codes::INCLUDE_OUTSIDE,
                     inc.span,
@@ -572,28 +629,29 @@ impl Walk<'_> {
                 continue;
             }
             if let Some(set) = self.once.last_mut() {
-                set.insert(key.clone());
+                set.insert(e.key_no);
             }
-            let Some(entry) = self.load(&key, &f, inc.span) else {
+            let Some(entry) = self.load(e, inc.span) else {
                 continue;
             };
-            if !self.files.contains(&f) {
+            if self.listed.insert(e.path_no) {
                 self.files.push(f.clone());
             }
             if self.reported.insert(entry.0) {
                 self.diags.extend(entry.1.diagnostics.iter().cloned());
                 self.included_from.push((entry.0, inc.span));
             }
-            self.stack.push(key);
+            self.stack.push(e.key_no);
             self.walk(&entry.1.ast.items, sink, quals, depth + 1);
             self.stack.pop();
         }
     }
 
-    fn load(&mut self, key: &Path, f: &Path, span: Span) -> Option<Arc<(FileId, ParsedFile)>> {
-        if let Some(e) = self.r.cache.get(key) {
+    fn load(&mut self, at: &Entry, span: Span) -> Option<Arc<(FileId, ParsedFile)>> {
+        if let Some(e) = self.r.cache.get(&at.key_no) {
             return Some(e.clone());
         }
+        let f = &at.path;
         let bytes = match crate::policy::read_policy_file(f) {
             Ok(b) => b,
             Err(e) => {
@@ -614,16 +672,18 @@ impl Walk<'_> {
         let p = parse(&text, id, ParseMode::Fragment);
         self.r.sources.add(f, text);
         let e = Arc::new((id, p));
-        self.r.cache.insert(key.to_path_buf(), e.clone());
+        self.r.cache.insert(at.key_no, e.clone());
+        self.r.keys.insert(id, at.key.clone());
         Some(e)
     }
 
     /// Expands variables in a word; diagnoses at the word on failure.
     fn expand_word(&mut self, w: &Word) -> Option<Word> {
-        match self.vars.expand(&w.text) {
+        match self.vars.expand_with(&w.text, &mut self.memo) {
             Ok(t) => Some(Word {
                 text: t,
-                ..w.clone()
+                quoted: w.quoted,
+                span: w.span,
             }),
             Err(e) => {
                 let code = match e {
@@ -664,16 +724,17 @@ impl Walk<'_> {
             let auto = [("exec_path", ep.is_some()), ("attach_path", ap.is_some())];
             for_each_word_mut(&mut r.rule, &mut |w| {
                 if w.text.contains("@{") {
-                    for name in Variables::references(&w.text) {
+                    Variables::each_reference(&w.text, |name| {
                         if auto.iter().any(|(n, on)| *on && *n == name) {
                             self.uses.push(Use {
-                                construct: Construct::AutoVariable(name),
+                                construct: Construct::AutoVariable(name.to_string()),
                                 span,
                             });
                         }
-                    }
+                    });
                 }
-                if ok {
+                // a word without a reference expands to itself
+                if ok && w.text.contains("@{") {
                     match self.expand_word(w) {
                         Some(n) => *w = n,
                         None => ok = false,

@@ -77,6 +77,41 @@ pub enum VarError {
 pub struct Variables {
     sets: HashMap<String, Vec<String>>,
     bools: HashMap<String, bool>,
+    /// Bumped by every change of a set variable but those of a built-in already
+    /// set once: a [`Memo`] made at another generation is stale.
+    generation: u64,
+    /// Bumped by every [`Variables::set_builtin`]: what a [`Memo`] keeps of
+    /// expansions that looked up a built-in is stale at another.
+    builtin_generation: u64,
+    /// The names [`Variables::set_builtin`] was given so far.
+    builtins: HashSet<String>,
+}
+
+/// Expanded values of set variables kept between calls of
+/// [`Variables::expand_with`], so that a variable used in many rules (`@{HOME}`,
+/// `@{PROC}`) is expanded once while the table does not change. It empties itself
+/// when the table has changed since it was filled. Results are the same as
+/// [`Variables::expand`]'s, errors included: a kept expansion is only reused where
+/// every depth and size check it passed would pass again.
+#[derive(Debug, Default)]
+pub struct Memo {
+    generation: u64,
+    builtin_generation: u64,
+    vars: HashMap<String, Kept>,
+}
+
+/// One variable's expansion in a [`Memo`].
+#[derive(Debug)]
+struct Kept {
+    values: std::sync::Arc<Vec<String>>,
+    /// Budget the expansion used up (lookups and values).
+    cost: usize,
+    /// Least budget at its start under which every check of it passed.
+    need: usize,
+    /// Longest chain of variables below it (0: it refers to none).
+    depth: usize,
+    /// It looked up a built-in (itself or below).
+    builtin: bool,
 }
 
 impl Variables {
@@ -92,6 +127,7 @@ impl Variables {
         op: AssignOp,
         values: Vec<String>,
     ) -> Result<(), VarError> {
+        self.generation += 1;
         match op {
             AssignOp::Set => {
                 if self.sets.contains_key(name) {
@@ -148,6 +184,12 @@ impl Variables {
     /// Defines or replaces a built-in (`profile_name`, `exec_path`, …),
     /// returning the previous values so the caller can restore them.
     pub fn set_builtin(&mut self, name: &str, values: Option<Vec<String>>) -> Option<Vec<String>> {
+        self.builtin_generation += 1;
+        if !self.builtins.contains(name) {
+            // expansions kept before did not note whether they looked it up
+            self.builtins.insert(name.to_string());
+            self.generation += 1;
+        }
         match values {
             Some(v) => self.sets.insert(name.into(), v),
             None => self.sets.remove(name),
@@ -157,6 +199,13 @@ impl Variables {
     /// Names of the set variables referenced in `text` (`@{NAME}`, not `\@{`).
     pub fn references(text: &str) -> Vec<String> {
         let mut out = Vec::new();
+        Self::each_reference(text, |name| out.push(name.to_string()));
+        out
+    }
+
+    /// Calls `f` with the name of each set variable referenced in `text`, in order (as
+    /// [`Variables::references`], without collecting them).
+    pub fn each_reference<'t>(text: &'t str, mut f: impl FnMut(&'t str)) {
         let b = text.as_bytes();
         let mut close = Close::default();
         let mut i = 0;
@@ -168,7 +217,7 @@ impl Variables {
             if b[i] == b'@' && b[i + 1] == b'{' {
                 match close.after(text, i + 2) {
                     Some(end) => {
-                        out.push(text[i + 2..end].to_string());
+                        f(&text[i + 2..end]);
                         i = end + 1;
                         continue;
                     }
@@ -178,26 +227,44 @@ impl Variables {
             }
             i += 1;
         }
-        out
     }
 
     /// Expands every `@{X}` in `text`: one value is spliced in, several
     /// become `{v1,v2,…}`; a `/` is not doubled where a value meets the
     /// text before or after it. Errors name the first undefined or recursive variable.
     pub fn expand(&self, text: &str) -> Result<String, VarError> {
+        self.expand_with(text, &mut Memo::default())
+    }
+
+    /// As [`Variables::expand`], reusing (and filling) `memo`'s expansions of the
+    /// variables `text` refers to.
+    pub fn expand_with(&self, text: &str, memo: &mut Memo) -> Result<String, VarError> {
         if !text.contains("@{") {
             return Ok(text.to_string());
         }
-        Ok(match self.run(Start::Text(text))? {
+        if memo.generation != self.generation {
+            memo.vars.clear();
+            memo.generation = self.generation;
+            memo.builtin_generation = self.builtin_generation;
+        } else if memo.builtin_generation != self.builtin_generation {
+            memo.vars.retain(|_, k| !k.builtin);
+            memo.builtin_generation = self.builtin_generation;
+        }
+        if let Some(t) = replay(text, &memo.vars) {
+            return Ok(t);
+        }
+        Ok(match self.run(Start::Text(text), &mut memo.vars)? {
             Ret::Text(t) => t,
             Ret::Values(v) => v.concat(),
+            Ret::Kept(v) => v.concat(),
         })
     }
 
     /// The fully expanded value set of `@{name}` (duplicates removed, sorted).
     pub fn values(&self, name: &str) -> Result<Vec<String>, VarError> {
-        Ok(match self.run(Start::Var(name))? {
+        Ok(match self.run(Start::Var(name), &mut HashMap::new())? {
             Ret::Values(v) => v,
+            Ret::Kept(v) => v.to_vec(),
             Ret::Text(t) => vec![t],
         })
     }
@@ -207,14 +274,26 @@ impl Variables {
     /// [`Frame::Expand`] stops at each reference and pushes a
     /// [`Frame::Values`] for it, which pushes an [`Frame::Expand`] for each of
     /// its raw values; a finished frame hands its result to the one below.
-    fn run<'a>(&'a self, start: Start<'a>) -> Result<Ret, VarError> {
+    ///
+    /// A variable found in `memo` is not expanded again when the checks its
+    /// expansion made would all pass here too: the chain below it fits under
+    /// [`MAX_VAR_DEPTH`] and the budget left is at least what it needed. It cannot
+    /// close a cycle: a kept expansion succeeded, so no variable it reaches
+    /// reaches it back. Each variable expanded in full is added to `memo`.
+    fn run<'a>(
+        &'a self,
+        start: Start<'a>,
+        memo: &mut HashMap<String, Kept>,
+    ) -> Result<Ret, VarError> {
         let mut budget = MAX_EXPANSION;
         // The variables being expanded (one per Values frame): a reference to
         // one of them is a cycle.
         let mut path: HashSet<&'a str> = HashSet::new();
+        // For each Values frame, what its checks took (see `Open`).
+        let mut open: Vec<Open> = Vec::new();
         let mut frames = vec![match start {
             Start::Text(text) => Frame::expand(text),
-            Start::Var(name) => self.enter(name, &mut path, &mut budget)?,
+            Start::Var(name) => self.enter(name, &mut path, &mut open, &mut budget)?,
         }];
         let mut ret: Option<Ret> = None;
         while let Some(top) = frames.last_mut() {
@@ -228,12 +307,16 @@ impl Variables {
                     pending,
                 } => {
                     if let Some((name, after)) = pending.take() {
-                        let values = match ret.take() {
-                            Some(Ret::Values(v)) => v,
-                            Some(Ret::Text(t)) => vec![t],
-                            None => Vec::new(),
-                        };
-                        splice(out, &values, text[after..].starts_with('/'));
+                        let slash_after = text[after..].starts_with('/');
+                        match ret.take() {
+                            Some(Ret::Values(v)) => splice(out, &v, slash_after),
+                            Some(Ret::Kept(v)) => splice(out, &v, slash_after),
+                            Some(Ret::Text(t)) => splice(out, &[t], slash_after),
+                            None => splice(out, &[], slash_after),
+                        }
+                        if let Some(o) = open.last_mut() {
+                            o.check(budget, out.len());
+                        }
                         if out.len() > budget {
                             return Err(VarError::TooLarge(name.into()));
                         }
@@ -244,7 +327,19 @@ impl Variables {
                         Some((at, name, after)) => {
                             out.push_str(&text[*lit..at]);
                             *pending = Some((name, after));
-                            let f = self.enter(name, &mut path, &mut budget)?;
+                            if let Some(k) = memo.get(name).filter(|k| {
+                                path.len() + k.depth < MAX_VAR_DEPTH && budget >= k.need
+                            }) {
+                                if let Some(o) = open.last_mut() {
+                                    o.deepest = o.deepest.max(path.len() + k.depth);
+                                    o.builtin |= k.builtin;
+                                    o.slack = o.slack.min(budget - k.need);
+                                }
+                                budget -= k.cost;
+                                ret = Some(Ret::Kept(k.values.clone()));
+                                continue;
+                            }
+                            let f = self.enter(name, &mut path, &mut open, &mut budget)?;
                             frames.push(f);
                         }
                         None => {
@@ -261,6 +356,9 @@ impl Variables {
                     set,
                 } => {
                     if let Some(Ret::Text(e)) = ret.take() {
+                        if let Some(o) = open.last_mut() {
+                            o.check(budget, e.len());
+                        }
                         budget = budget
                             .checked_sub(e.len())
                             .ok_or_else(|| VarError::TooLarge((*name).into()))?;
@@ -277,7 +375,17 @@ impl Variables {
                         }
                         None => {
                             path.remove(*name);
-                            ret = Some(Ret::Values(std::mem::take(set).into_iter().collect()));
+                            let values: Vec<String> = std::mem::take(set).into_iter().collect();
+                            if let Some(o) = open.pop() {
+                                let kept = o.kept(budget, &values);
+                                if let Some(parent) = open.last_mut() {
+                                    parent.deepest = parent.deepest.max(o.deepest);
+                                    parent.builtin |= o.builtin;
+                                    parent.slack = parent.slack.min(o.slack);
+                                }
+                                memo.insert((*name).to_string(), kept);
+                            }
+                            ret = Some(Ret::Values(values));
                             frames.pop();
                         }
                     }
@@ -293,6 +401,7 @@ impl Variables {
         &'a self,
         name: &'a str,
         path: &mut HashSet<&'a str>,
+        open: &mut Vec<Open>,
         budget: &mut usize,
     ) -> Result<Frame<'a>, VarError> {
         if path.contains(name) {
@@ -301,6 +410,11 @@ impl Variables {
         if path.len() >= MAX_VAR_DEPTH {
             return Err(VarError::TooDeep(name.into()));
         }
+        let start = *budget;
+        if let Some(o) = open.last_mut() {
+            o.deepest = o.deepest.max(path.len());
+            o.check(start, LOOKUP_COST);
+        }
         *budget = budget
             .checked_sub(LOOKUP_COST)
             .ok_or_else(|| VarError::TooLarge(name.into()))?;
@@ -308,6 +422,13 @@ impl Variables {
             .sets
             .get(name)
             .ok_or_else(|| VarError::Undefined(name.into()))?;
+        open.push(Open {
+            start,
+            slack: start - LOOKUP_COST,
+            builtin: self.builtins.contains(name),
+            depth: path.len(),
+            deepest: path.len(),
+        });
         path.insert(name);
         Ok(Frame::Values {
             name,
@@ -386,6 +507,42 @@ enum Ret {
     Text(String),
     /// A variable's expanded values.
     Values(Vec<String>),
+    /// A variable's expanded values, from the memo.
+    Kept(std::sync::Arc<Vec<String>>),
+}
+
+/// What the checks of one variable's expansion took, while it is under way, to
+/// tell when a [`Kept`] copy of it may stand in for it.
+struct Open {
+    /// The budget before its lookup.
+    start: usize,
+    /// The least of (budget − amount checked against it) over its checks: a start
+    /// budget `slack` lower would have failed one.
+    slack: usize,
+    /// Variables being expanded when it was looked up (its own place in the path).
+    depth: usize,
+    /// The most variables being expanded at any lookup under it, its own included.
+    deepest: usize,
+    /// A built-in was looked up (itself or below).
+    builtin: bool,
+}
+
+impl Open {
+    /// Notes a check of `amount` against `budget` (passing or not).
+    fn check(&mut self, budget: usize, amount: usize) {
+        self.slack = self.slack.min(budget.saturating_sub(amount));
+    }
+
+    /// The memo entry of a finished expansion: `budget` is what is left after it.
+    fn kept(&self, budget: usize, values: &[String]) -> Kept {
+        Kept {
+            values: std::sync::Arc::new(values.to_vec()),
+            cost: self.start - budget,
+            need: self.start - self.slack,
+            depth: self.deepest - self.depth,
+            builtin: self.builtin,
+        }
+    }
 }
 
 /// One step of [`Variables::run`].
@@ -475,27 +632,58 @@ fn next_reference<'a>(
     None
 }
 
+/// `text` expanded from kept expansions alone, as [`Variables::run`] would expand it
+/// with every reference found in `memo`; `None` when one is not kept (or its kept
+/// expansion may not stand in for it, or the text grows past the budget: the full
+/// expansion then reports the error).
+fn replay(text: &str, memo: &HashMap<String, Kept>) -> Option<String> {
+    let mut budget = MAX_EXPANSION;
+    let mut out = String::with_capacity(text.len());
+    let mut close = Close::default();
+    let (mut i, mut lit) = (0, 0);
+    while let Some((at, name, after)) = next_reference(text, i, &mut close) {
+        let k = memo.get(name)?;
+        if k.depth >= MAX_VAR_DEPTH || budget < k.need {
+            return None;
+        }
+        out.push_str(&text[lit..at]);
+        budget -= k.cost;
+        splice(&mut out, &k.values, text[after..].starts_with('/'));
+        if out.len() > budget {
+            return None;
+        }
+        i = after;
+        lit = after;
+    }
+    out.push_str(&text[lit.min(text.len())..]);
+    Some(out)
+}
+
 /// Appends a variable's `values` to `out`: one value as it is, several as
 /// `{v1,v2,…}`; a `/` at the splice point is not doubled (a value loses its
 /// leading `/` after one in `out`, its trailing `/` when `slash_after`).
 fn splice(out: &mut String, values: &[String], slash_after: bool) {
     let before_slash = out.ends_with('/');
-    let fix = |v: &'_ str| -> String {
-        let mut v = v;
+    fn fix(mut v: &str, before_slash: bool, slash_after: bool) -> &str {
         if before_slash {
             v = v.strip_prefix('/').unwrap_or(v);
         }
         if slash_after {
             v = v.strip_suffix('/').unwrap_or(v);
         }
-        v.to_string()
-    };
-    let vals: Vec<String> = values.iter().map(|v| fix(v)).collect();
-    if vals.len() == 1 {
-        out.push_str(&vals[0]);
+        v
+    }
+    let fix = |v| fix(v, before_slash, slash_after);
+    if let [one] = values {
+        out.push_str(fix(one));
     } else {
         out.push('{');
-        out.push_str(&vals.join(","));
+        for (k, v) in values.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(fix(v));
+        }
         out.push('}');
     }
 }
@@ -577,6 +765,74 @@ mod tests {
         v.assign("C2", AssignOp::Set, vec!["a".into(), "@{C1}".into()])
             .unwrap();
         assert_eq!(v.expand("@{V0}"), Err(VarError::Recursive("C1".into())));
+    }
+
+    #[test]
+    fn kept_expansions_give_the_same_results_and_errors() {
+        // deep chains (within and past the depth bound), a doubling chain (past the
+        // size budget part way down) and a cycle, each expanded with a memo already
+        // holding parts of them, must give what a fresh expansion gives
+        let mut texts: Vec<String> = Vec::new();
+        let mut deep = chain(MAX_VAR_DEPTH + 1);
+        for i in 0..20 {
+            let v = format!("{{@{{D{}}}x,@{{D{}}}yy/}}", i + 1, i + 1);
+            deep.assign(&format!("D{i}"), AssignOp::Set, vec![v, "/a/".into()])
+                .unwrap();
+        }
+        deep.assign("D20", AssignOp::Set, vec!["end".into()])
+            .unwrap();
+        deep.assign("C1", AssignOp::Set, vec!["@{C2}".into()])
+            .unwrap();
+        deep.assign("C2", AssignOp::Set, vec!["a".into(), "@{C1}".into()])
+            .unwrap();
+        deep.assign("W", AssignOp::Set, vec!["@{V2}".into(), "w/".into()])
+            .unwrap();
+        for i in (0..=20).rev() {
+            texts.push(format!("/@{{D{i}}}/@{{D{i}}}"));
+        }
+        for i in [MAX_VAR_DEPTH, 3, 2, 1, 0] {
+            texts.push(format!("@{{V{i}}}/x"));
+        }
+        texts.extend(["@{W}/@{W}", "@{C1}", "@{C2}/b", "@{U}", "/@{W}"].map(String::from));
+        let mut memo = Memo::default();
+        let mut kinds = HashSet::new();
+        for t in texts.iter().chain(texts.iter().rev()) {
+            let fresh = deep.expand(t);
+            kinds.insert(match &fresh {
+                Ok(_) => "ok",
+                Err(VarError::TooLarge(_)) => "large",
+                Err(VarError::TooDeep(_)) => "deep",
+                Err(VarError::Recursive(_)) => "cycle",
+                Err(_) => "other",
+            });
+            assert_eq!(deep.expand_with(t, &mut memo), fresh, "{t}");
+        }
+        assert_eq!(kinds.len(), 5, "{kinds:?}");
+        // a change of the table empties the memo
+        deep.set_builtin("D20", Some(vec!["other".into()]));
+        assert_eq!(deep.expand_with("@{D19}", &mut memo), deep.expand("@{D19}"));
+        assert!(
+            deep.expand_with("@{D19}", &mut memo)
+                .unwrap()
+                .contains("other")
+        );
+        // a built-in set again drops what looked it up, and only that
+        assert_eq!(deep.expand_with("@{V3}", &mut memo), deep.expand("@{V3}"));
+        deep.set_builtin("D20", Some(vec!["third".into()]));
+        assert!(
+            deep.expand_with("@{D18}", &mut memo)
+                .unwrap()
+                .contains("third")
+        );
+        assert_eq!(deep.expand_with("@{V3}", &mut memo), deep.expand("@{V3}"));
+        deep.set_builtin("D20", None);
+        assert_eq!(
+            deep.expand_with("@{D19}", &mut memo),
+            Err(VarError::Undefined("D20".into()))
+        );
+        for t in &texts {
+            assert_eq!(deep.expand_with(t, &mut memo), deep.expand(t), "{t}");
+        }
     }
 
     #[test]
