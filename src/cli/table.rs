@@ -269,16 +269,20 @@ impl Table {
         }
         let mut t = b.build();
         t.with(Border::psql());
-        let text = t.to_string();
-        let mut out = String::with_capacity(text.len());
-        for (k, l) in text.lines().enumerate() {
-            if k > 0 {
-                out.push('\n');
-            }
-            out.push_str(l.trim_end());
-        }
-        out
+        trim_lines(&t.to_string())
     }
+}
+
+/// `text` with the spaces at the end of each line dropped (and no final newline).
+fn trim_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (k, l) in text.lines().enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        out.push_str(l.trim_end());
+    }
+    out
 }
 
 impl Table {
@@ -321,19 +325,11 @@ impl Table {
         .columns(n)
         .with(Border::psql())
         .to_string();
-        let text = if self.rows.is_empty() {
-            head
+        if self.rows.is_empty() {
+            trim_lines(&head)
         } else {
-            format!("{head}\n{body}")
-        };
-        let mut out = String::with_capacity(text.len());
-        for (k, l) in text.lines().enumerate() {
-            if k > 0 {
-                out.push('\n');
-            }
-            out.push_str(l.trim_end());
+            trim_lines(&format!("{head}\n{body}"))
         }
-        out
     }
 }
 

@@ -74,18 +74,13 @@ pub struct Group {
 
 impl Group {
     fn add(&mut self, r: &Record) {
-        self.count += 1;
-        if !r.provenance.origin.is_trusted() {
-            self.untrusted += 1;
-        }
-        if let Some(t) = r.timestamp() {
-            if self.first.is_none_or(|f| t < f) {
-                self.first = Some(t);
-            }
-            if self.last.is_none_or(|l| t > l) {
-                self.last = Some(t);
-            }
-        }
+        tally(
+            r,
+            &mut self.count,
+            &mut self.untrusted,
+            &mut self.first,
+            &mut self.last,
+        );
         if let Some(c) = &r.comm {
             if let Some(n) = self.comms.get_mut(c) {
                 *n += 1;
@@ -105,6 +100,28 @@ impl Group {
             }
         }
         self.events.insert(r.event);
+    }
+}
+
+/// Counts `r` into a group's record count, untrusted count, and first and last times.
+pub(super) fn tally(
+    r: &Record,
+    count: &mut u64,
+    untrusted: &mut u64,
+    first: &mut Option<(u64, u32)>,
+    last: &mut Option<(u64, u32)>,
+) {
+    *count += 1;
+    if !r.provenance.origin.is_trusted() {
+        *untrusted += 1;
+    }
+    if let Some(t) = r.timestamp() {
+        if first.is_none_or(|f| t < f) {
+            *first = Some(t);
+        }
+        if last.is_none_or(|l| t > l) {
+            *last = Some(t);
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 //! group's first record holds for all its records.
 
 use super::filter::RecordFilter;
-use super::group::{Group, GroupKey, KeyParts, MAX_SAMPLES, Summary, rule_text};
+use super::group::{Group, GroupKey, KeyParts, MAX_SAMPLES, Summary, rule_text, tally};
 use crate::log::reader::BlockFold;
 use crate::log::{EventType, Record, Text};
 use std::any::Any;
@@ -40,8 +40,8 @@ impl SummaryFold {
         }
     }
 
-    /// Merges `run` (see [`Summary::merge_run`]) into `summary`, the summary of every record
-    /// before the run, and notes the groups it made.
+    /// Merges `run` into `summary`, the summary of every record before the run (giving what
+    /// adding the run's records one by one gives), and notes the groups it made.
     pub fn merge(&self, summary: &mut Summary, run: &RunSummary) {
         let made = summary.merge_run(run);
         if !made.is_empty()
@@ -102,18 +102,13 @@ struct RunGroup {
 
 impl RunGroup {
     fn add(&mut self, r: &Record) {
-        self.count += 1;
-        if !r.provenance.origin.is_trusted() {
-            self.untrusted += 1;
-        }
-        if let Some(t) = r.timestamp() {
-            if self.first.is_none_or(|f| t < f) {
-                self.first = Some(t);
-            }
-            if self.last.is_none_or(|l| t > l) {
-                self.last = Some(t);
-            }
-        }
+        tally(
+            r,
+            &mut self.count,
+            &mut self.untrusted,
+            &mut self.first,
+            &mut self.last,
+        );
         if let Some(c) = &r.comm {
             match self.comms.iter_mut().find(|(x, _)| x == c) {
                 Some((_, n)) => *n += 1,
