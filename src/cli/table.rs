@@ -248,6 +248,12 @@ impl Table {
         if term.width.is_none() && !term.color && !self.multiline() {
             return self.render_lines(natural);
         }
+        self.render_full(term, natural)
+    }
+
+    /// [`Table::render`] by `tabled`'s full table (`natural`: the widths of
+    /// [`Table::widths`] with no limit).
+    fn render_full(&self, term: &Term, natural: Vec<usize>) -> String {
         let fitted = self.fitted(term.width);
         let mut b = Builder::with_capacity(self.rows.len() + 1, self.heads.len());
         b.push_record(
@@ -414,6 +420,57 @@ pub fn paint_diff(on: bool, diff: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compact table of a pipe gives the full table's bytes: random tables of plain,
+    /// wide, combining, empty and space-edged text.
+    #[test]
+    fn compact_lines_are_the_full_tables() {
+        let words = [
+            "",
+            "a",
+            "pid",
+            "/usr/bin/app12",
+            "x y",
+            " lead",
+            "trail ",
+            "ünï",
+            "日本語",
+            "😺",
+            "e\u{301}",
+            "cat×3",
+            "-",
+            "two  spaces",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let term = Term::plain();
+        for round in 0..2000 {
+            let cols = 1 + next(6);
+            let mut t = Table::new(&vec![("HEAD", Fit::Wrap); cols]);
+            for _ in 0..next(5) {
+                t.row(
+                    (0..cols)
+                        .map(|_| {
+                            Cell::from(
+                                words[next(words.len())].to_owned() + words[next(words.len())],
+                            )
+                        })
+                        .collect(),
+                );
+            }
+            let natural = t.widths(None);
+            assert_eq!(
+                t.render_lines(natural.clone()),
+                t.render_full(&term, natural),
+                "round {round}"
+            );
+        }
+    }
 
     fn sample() -> Table {
         let mut t = Table::new(&[("PID", Fit::Keep), ("EXE", Fit::Wrap), ("MODE", Fit::Keep)]);
