@@ -82,24 +82,35 @@ impl Group {
             &mut self.last,
         );
         if let Some(c) = &r.comm {
-            if let Some(n) = self.comms.get_mut(c) {
-                *n += 1;
-            } else if self.comms.len() < MAX_SAMPLES {
-                self.comms.insert(c.clone(), 1);
-            } else {
-                self.other_comms += 1;
-            }
+            self.count_comm(c, 1);
         }
-        if let Some(p) = r.pid
-            && !self.pids.contains(&p)
-        {
+        if let Some(p) = r.pid {
+            self.note_pid(p);
+        }
+        self.events.insert(r.event);
+    }
+
+    /// Counts `n` records of command `c`: in `comms` when it is there or there is room
+    /// ([`MAX_SAMPLES`]), else in `other_comms`.
+    pub(super) fn count_comm(&mut self, c: &Text, n: u64) {
+        if let Some(x) = self.comms.get_mut(c) {
+            *x += n;
+        } else if self.comms.len() < MAX_SAMPLES {
+            self.comms.insert(c.clone(), n);
+        } else {
+            self.other_comms += n;
+        }
+    }
+
+    /// Notes pid `p`: kept when there is room ([`MAX_SAMPLES`]), else `more_pids`.
+    pub(super) fn note_pid(&mut self, p: u64) {
+        if !self.pids.contains(&p) {
             if self.pids.len() < MAX_SAMPLES {
                 self.pids.insert(p);
             } else {
                 self.more_pids = true;
             }
         }
-        self.events.insert(r.event);
     }
 }
 
@@ -361,6 +372,20 @@ impl<'r> KeyParts<'r> {
             operation: self.operation,
             target,
             mask: self.mask,
+            owner: self.owner,
+        }
+    }
+}
+
+impl GroupKey {
+    /// The key as a [`KeyRef`].
+    pub(super) fn as_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            profile: &self.profile,
+            class: &self.class,
+            operation: self.operation.as_bytes(),
+            target: self.target.as_bytes(),
+            mask: self.mask.as_bytes(),
             owner: self.owner,
         }
     }

@@ -181,12 +181,7 @@ impl Summary {
             // a group the summary held when the run was made is still there
             let Some(rule) = &g.rule else { continue };
             if self.len() < self.max_groups && self.bytes < self.max_bytes {
-                let size = k.profile.len()
-                    + k.class.len()
-                    + k.operation.as_bytes().len()
-                    + k.target.as_bytes().len()
-                    + k.mask.as_bytes().len()
-                    + rule.as_ref().map_or_else(String::len, String::len);
+                let size = k.as_ref().size(rule);
                 if self.bytes + size <= self.max_bytes {
                     self.bytes += size;
                     let mut s = Group {
@@ -220,22 +215,10 @@ fn absorb(s: &mut Group, g: &RunGroup) {
         s.last = Some(t);
     }
     for (c, n) in &g.comms {
-        if let Some(x) = s.comms.get_mut(c) {
-            *x += n;
-        } else if s.comms.len() < MAX_SAMPLES {
-            s.comms.insert(c.clone(), *n);
-        } else {
-            s.other_comms += n;
-        }
+        s.count_comm(c, *n);
     }
-    for p in &g.pids {
-        if !s.pids.contains(p) {
-            if s.pids.len() < MAX_SAMPLES {
-                s.pids.insert(*p);
-            } else {
-                s.more_pids = true;
-            }
-        }
+    for &p in &g.pids {
+        s.note_pid(p);
     }
     s.events.extend(g.events.iter().copied());
 }
