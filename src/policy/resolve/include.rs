@@ -2,8 +2,10 @@
 //! directory for `<name>`; `"name"` and bare names relative to the working
 //! directory; directory includes with apparmor_parser's skip list and order.
 
+use super::Resolver;
 use crate::policy::ast::IncludeTarget;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Deepest chain of nested includes followed before giving up.
 pub const MAX_INCLUDE_DEPTH: usize = 64;
@@ -170,4 +172,76 @@ pub fn dir_entries_with_errors(
         }
     }
     Ok((use_, ignored, errors))
+}
+
+// The resolver's include lookups, kept here beside the search they use.
+
+#[derive(Debug)]
+pub(super) enum Found {
+    File(Entry),
+    Dir {
+        files: Vec<Entry>,
+        ignored: Vec<PathBuf>,
+    },
+    DirError(PathBuf, String),
+}
+
+/// One file an include names: its path as found, its real path (links followed),
+/// their numbers in [`Resolver::numbers`], and whether the search path allows it.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) path: PathBuf,
+    pub(super) path_no: u32,
+    pub(super) key: PathBuf,
+    pub(super) key_no: u32,
+    pub(super) allowed: bool,
+}
+
+impl Resolver {
+    pub(super) fn lookup(&mut self, target: &IncludeTarget) -> Option<Arc<Found>> {
+        if let Some(f) = self.found.get(target) {
+            return f.clone();
+        }
+        let r = self.search.find(target).map(|path| {
+            Arc::new(if path.is_dir() {
+                match dir_entries(&path) {
+                    Ok((mut files, ignored)) => {
+                        // apparmor_parser pushes each entry on its lexer stack: last name first
+                        files.reverse();
+                        Found::Dir {
+                            files: files.into_iter().map(|f| self.entry(f)).collect(),
+                            ignored,
+                        }
+                    }
+                    Err(e) => Found::DirError(path, crate::system::strerror(&e)),
+                }
+            } else {
+                Found::File(self.entry(path))
+            })
+        });
+        self.found.insert(target.clone(), r.clone());
+        r
+    }
+
+    /// The number of `path` in [`Resolver::numbers`].
+    pub(super) fn number(&mut self, path: &Path) -> u32 {
+        if let Some(n) = self.numbers.get(path) {
+            return *n;
+        }
+        let n = u32::try_from(self.numbers.len()).unwrap_or(u32::MAX);
+        self.numbers.insert(path.to_path_buf(), n);
+        n
+    }
+
+    /// The [`Entry`] of the file `path` an include names.
+    fn entry(&mut self, path: PathBuf) -> Entry {
+        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        Entry {
+            path_no: self.number(&path),
+            key_no: self.number(&key),
+            allowed: self.search.allows(&key),
+            path,
+            key,
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub use vars::{VarError, Variables};
 use crate::diag::{Diagnostic, FileId, Severity, SourceMap, Span};
 use crate::policy::ast::*;
 use crate::policy::parse::{ParseMode, ParsedFile, parse};
+use include::{Entry, Found};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -188,75 +189,7 @@ pub struct Resolver {
     keys: HashMap<FileId, PathBuf>,
 }
 
-#[derive(Debug)]
-enum Found {
-    File(Entry),
-    Dir {
-        files: Vec<Entry>,
-        ignored: Vec<PathBuf>,
-    },
-    DirError(PathBuf, String),
-}
-
-/// One file an include names: its path as found, its real path (links followed),
-/// their numbers in [`Resolver::numbers`], and whether the search path allows it.
-#[derive(Debug)]
-struct Entry {
-    path: PathBuf,
-    path_no: u32,
-    key: PathBuf,
-    key_no: u32,
-    allowed: bool,
-}
-
 impl Resolver {
-    fn lookup(&mut self, target: &IncludeTarget) -> Option<Arc<Found>> {
-        if let Some(f) = self.found.get(target) {
-            return f.clone();
-        }
-        let r = self.search.find(target).map(|path| {
-            Arc::new(if path.is_dir() {
-                match include::dir_entries(&path) {
-                    Ok((mut files, ignored)) => {
-                        // apparmor_parser pushes each entry on its lexer stack: last name first
-                        files.reverse();
-                        Found::Dir {
-                            files: files.into_iter().map(|f| self.entry(f)).collect(),
-                            ignored,
-                        }
-                    }
-                    Err(e) => Found::DirError(path, crate::system::strerror(&e)),
-                }
-            } else {
-                Found::File(self.entry(path))
-            })
-        });
-        self.found.insert(target.clone(), r.clone());
-        r
-    }
-
-    /// The number of `path` in [`Resolver::numbers`].
-    fn number(&mut self, path: &Path) -> u32 {
-        if let Some(n) = self.numbers.get(path) {
-            return *n;
-        }
-        let n = u32::try_from(self.numbers.len()).unwrap_or(u32::MAX);
-        self.numbers.insert(path.to_path_buf(), n);
-        n
-    }
-
-    /// The [`Entry`] of the file `path` an include names.
-    fn entry(&mut self, path: PathBuf) -> Entry {
-        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        Entry {
-            path_no: self.number(&path),
-            key_no: self.number(&key),
-            allowed: self.search.allows(&key),
-            path,
-            key,
-        }
-    }
-
     /// The real path (links followed) of the included file `id` was read from;
     /// `None` for a file resolved as the top of a [`Resolver::resolve_file`] call.
     /// A file reached by several paths is read once, under the first one.
