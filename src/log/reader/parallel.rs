@@ -164,13 +164,20 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     }
     // records released within the block change no more but for their line
     // number (see `State::merge`): render them here, while they are hot
-    if let Some(form) = &opts.prerender {
-        // the records after the last released head event go into one carrier (the merge may
-        // put a head event back only before it, see `State::merge`), the others each into
-        // its own
+    // the records after the last released head event go into one carrier (the merge may put
+    // a head event back only before it, see `State::merge`), rendered or folded; with
+    // `prerender` the others are rendered each into its own
+    let carry = match (&opts.prerender, &opts.fold) {
+        (Some(form), _) => Some(Carry::Render(form)),
+        (None, Some(fold)) => Some(Carry::Fold(&**fold)),
+        (None, None) => None,
+    };
+    if let Some(carry) = carry {
         let split = run_start(&r.st.heads, records.len());
         let mut run: Vec<Box<Record>> = records.split_off(split);
-        prerender(form, &mut records, None);
+        if let Carry::Render(form) = carry {
+            prerender(form, &mut records, None);
+        }
         if !run.is_empty() {
             let mut carrier = match carrier {
                 Some(mut c) => {
@@ -179,21 +186,16 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
                 }
                 None => r.st.take_box(),
             };
-            prerender(form, &mut run, Some(&mut carrier));
-            records.push(carrier);
-            for b in run {
-                r.st.reuse(b);
-            }
-        }
-    }
-    if let (None, Some(fold)) = (&opts.prerender, &opts.fold) {
-        let split = run_start(&r.st.heads, records.len());
-        let run: Vec<Box<Record>> = records.split_off(split);
-        if !run.is_empty() {
-            let mut carrier = r.st.take_box();
+            // line 0: each record's line is its distance from the carrier's once the merge
+            // has shifted it
             carrier.provenance.line = 0;
-            let refs: Vec<&Record> = run.iter().map(|b| &**b).collect();
-            carrier.rendered.set_folded(run.len(), fold.fold(&refs));
+            match carry {
+                Carry::Render(form) => prerender(form, &mut run, Some(&mut carrier)),
+                Carry::Fold(fold) => {
+                    let refs: Vec<&Record> = run.iter().map(|b| &**b).collect();
+                    carrier.rendered.set_folded(run.len(), fold.fold(&refs));
+                }
+            }
             records.push(carrier);
             for b in run {
                 r.st.reuse(b);
@@ -214,6 +216,13 @@ fn parse_block(job: Job, opts: &ReaderOptions, name: Arc<str>) -> BlockOut {
     }
 }
 
+/// What a parser thread puts into a carrier (see [`parse_block`]).
+#[derive(Clone, Copy)]
+enum Carry<'a> {
+    Render(&'a super::Prerender),
+    Fold(&'a dyn super::BlockFold),
+}
+
 /// Where the run of a block's records that a parser thread may render or fold into one
 /// carrier starts: after the last released head event's place (the merge may put a head
 /// event back among the block's records, only before that point, see `State::merge`).
@@ -227,8 +236,8 @@ fn run_start(heads: &[(u64, Pending)], released: usize) -> usize {
 }
 
 /// Renders `records` in `form`: each into its own [`Record::rendered`], or, with a
-/// `carrier`, all into the carrier's, which is given line 0 so that each record's line is
-/// its distance from the carrier's once the merge has shifted it.
+/// `carrier` (at line 0), all into the carrier's, each with its line as the distance from
+/// the carrier's.
 #[allow(clippy::vec_box)]
 fn prerender(form: &super::Prerender, records: &mut [Box<Record>], carrier: Option<&mut Record>) {
     let mut times = match form {
@@ -243,7 +252,6 @@ fn prerender(form: &super::Prerender, records: &mut [Box<Record>], carrier: Opti
     };
     match carrier {
         Some(c) => {
-            c.provenance.line = 0;
             for r in records.iter() {
                 render(&mut c.rendered, r, r.provenance.line);
             }
