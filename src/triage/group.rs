@@ -402,7 +402,8 @@ impl KeyRef<'_> {
             + rule.as_ref().map_or_else(String::len, String::len)
     }
 
-    pub(super) fn to_owned(&self) -> GroupKey {
+    /// The owned key.
+    pub(super) fn to_key(&self) -> GroupKey {
         GroupKey {
             profile: self.profile.to_owned(),
             class: self.class.to_owned(),
@@ -479,7 +480,7 @@ impl Summary {
                     ..Group::default()
                 };
                 g.add(r);
-                self.groups.insert(k.to_owned(), g);
+                self.groups.insert(k.to_key(), g);
             } else {
                 self.overflow_records += 1;
             }

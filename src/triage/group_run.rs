@@ -161,7 +161,7 @@ impl RunSummary {
             };
             g.add(r);
             let order = self.index.len();
-            self.index.insert(k.to_owned(), (order, g));
+            self.index.insert(k.to_key(), (order, g));
         }
     }
 }
